@@ -1,0 +1,77 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { readFile } from 'node:fs/promises'
+
+/** A mistake in how the command was called: exit code 2, with the command's usage. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+/** An operational failure: exit code 1, message printed as is. */
+export class CliError extends Error {
+  override name = 'CliError'
+}
+
+export interface Io {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  stdin: () => Promise<Buffer>
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+export function parseFlags<O extends Options>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+export function requireFlag<T>(value: T | undefined, flag: string): T {
+  if (value === undefined || value === '') throw new UsageError(`${flag} is required`)
+  return value
+}
+
+export function intFlag(value: string | undefined, flag: string, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new UsageError(`${flag} is required`)
+    return fallback
+  }
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number, got "${value}"`)
+  return Number(value)
+}
+
+export function formatFlag(value: string | undefined): 'text' | 'json' {
+  if (value === undefined || value === 'text') return 'text'
+  if (value === 'json') return 'json'
+  throw new UsageError(`--format must be text or json, got "${value}"`)
+}
+
+/**
+ * Reads a secret given as `-` (standard input) or a file, so that it never has to
+ * appear on a command line, where process lists and shell history would keep it.
+ */
+export class SecretSource {
+  private stdinUsedBy: string | undefined
+
+  constructor(private readonly io: Io) {}
+
+  async fromStdinOrValue(value: string, flag: string): Promise<string> {
+    return value === '-' ? (await this.stdin(flag)).toString('utf8').trim() : value
+  }
+
+  async fromStdinOrFile(path: string, flag: string): Promise<Buffer> {
+    if (path === '-') return this.stdin(flag)
+    try {
+      return await readFile(path)
+    } catch (err) {
+      throw new CliError(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+  }
+
+  private async stdin(flag: string): Promise<Buffer> {
+    if (this.stdinUsedBy) throw new UsageError(`${this.stdinUsedBy} already reads standard input; ${flag} cannot too`)
+    this.stdinUsedBy = flag
+    return this.io.stdin()
+  }
+}

@@ -1,0 +1,48 @@
+import { readPrivateKey } from '../crypto/pgp'
+import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
+import { formatFlag, parseFlags, SecretSource, UsageError, type Io } from './args'
+
+export const usage = `Usage: tessera decode --encoded STR|- (--otp STR | --otp-file FILE|- | --pgp-key FILE [--passphrase-file FILE|-])
+                      [--format text|json]
+
+Decodes a generate-root, generate-share or generate-recovery-token result offline.
+"-" reads a value from standard input, so that secrets stay out of process lists
+and shell history. The OTP may be a base62 OTP of any length or a legacy base64
+16-byte OTP (whose result is a UUID token).`
+
+export async function decode(argv: string[], io: Io): Promise<void> {
+  const flags = parseFlags(argv, {
+    encoded: { type: 'string' },
+    otp: { type: 'string' },
+    'otp-file': { type: 'string' },
+    'pgp-key': { type: 'string' },
+    'passphrase-file': { type: 'string' },
+    format: { type: 'string' },
+  })
+  const format = formatFlag(flags.format)
+  if (!flags.encoded) throw new UsageError('--encoded is required')
+  const methods = [flags.otp, flags['otp-file'], flags['pgp-key']].filter((m) => m !== undefined)
+  if (methods.length !== 1) throw new UsageError('give exactly one of --otp, --otp-file or --pgp-key')
+  if (flags['passphrase-file'] && !flags['pgp-key']) throw new UsageError('--passphrase-file goes with --pgp-key')
+
+  const source = new SecretSource(io)
+  const encoded = await source.fromStdinOrValue(flags.encoded, '--encoded')
+  let decoded: Decoded
+  if (flags['pgp-key']) {
+    const keyBytes = await source.fromStdinOrFile(flags['pgp-key'], '--pgp-key')
+    const passphrase = flags['passphrase-file']
+      ? (await source.fromStdinOrFile(flags['passphrase-file'], '--passphrase-file')).toString('utf8').replace(/\r?\n$/, '')
+      : undefined
+    const key = await readPrivateKey(keyBytes, passphrase)
+    keyBytes.fill(0)
+    decoded = await decodeWithPgp(encoded, key)
+  } else {
+    const otp = flags.otp !== undefined
+      ? await source.fromStdinOrValue(flags.otp, '--otp')
+      : (await source.fromStdinOrFile(flags['otp-file']!, '--otp-file')).toString('utf8').trim()
+    decoded = decodeWithOtp(encoded, otp)
+  }
+  const value = decoded.value.toString('utf8')
+  decoded.value.fill(0)
+  io.stdout(format === 'json' ? `${JSON.stringify({ value, kind: decoded.kind })}\n` : `${value}\n`)
+}

@@ -1,0 +1,88 @@
+import { CliError, UsageError, type Io } from './args'
+import { decode, usage as decodeUsage } from './decode'
+import { generateOtp, usage as generateOtpUsage } from './generate-otp'
+import { init, usage as initUsage } from './init'
+import { serve, usage as serveUsage } from './serve'
+import { KeysetError } from '../engine/keyset'
+import { EngineError } from '../engine/errors'
+import { PgpError } from '../crypto/pgp'
+import { DecodeError } from '../decode/decode'
+import { VERSION } from '../version'
+
+const COMMANDS = {
+  init: [init, initUsage],
+  serve: [serve, serveUsage],
+  decode: [decode, decodeUsage],
+  'generate-otp': [generateOtp, generateOtpUsage],
+} as const satisfies Record<string, readonly [(argv: string[], io: Io) => Promise<void>, string]>
+
+const OVERVIEW = `Tessera ${VERSION}: key ceremonies for HashiCorp Vault and OpenBao.
+
+Usage: tessera <command> [flags]
+
+Commands:
+  init           create a local keyset and hand out its shares
+  serve          serve Vault's HTTP API for a keyset on loopback
+  decode         decode an OTP- or PGP-protected result offline
+  generate-otp   print a one-time password
+
+"tessera <command> --help" shows a command's flags.
+Exit codes: 0 success, 1 operational failure, 2 usage error.`
+
+/** Errors whose messages are written for operators; anything else is a bug. */
+const OPERATIONAL = [CliError, KeysetError, EngineError, PgpError, DecodeError]
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(`${OVERVIEW}\n`)
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version') {
+    io.stdout(`${VERSION}\n`)
+    return 0
+  }
+  const command = COMMANDS[name as keyof typeof COMMANDS]
+  if (!command) {
+    io.stderr(`tessera: unknown command "${name}"\n\n${OVERVIEW}\n`)
+    return 2
+  }
+  const [fn, usage] = command
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`${usage}\n`)
+    return 0
+  }
+  try {
+    await fn(rest, io)
+    return 0
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`tessera ${name}: ${err.message}\n\n${usage}\n`)
+      return 2
+    }
+    if (OPERATIONAL.some((type) => err instanceof type)) {
+      io.stderr(`tessera ${name}: ${(err as Error).message}\n`)
+      return 1
+    }
+    io.stderr(`tessera ${name}: unexpected error (${(err as Error)?.name ?? 'unknown'}): ${(err as Error)?.message ?? ''}\n`)
+    return 1
+  }
+}
+
+function readStdin(): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    process.stdin.on('data', (c: Buffer) => chunks.push(c))
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks)))
+    process.stdin.on('error', reject)
+  })
+}
+
+export async function main(): Promise<void> {
+  const code = await run(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    stdin: readStdin,
+  })
+  process.exitCode = code
+}

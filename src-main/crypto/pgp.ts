@@ -1,0 +1,117 @@
+import * as openpgp from 'openpgp'
+
+/** How a key reached us: operators hand keys over in all three (vault#941, #29997). */
+export type KeyFormat = 'armored' | 'binary' | 'base64'
+
+export interface PublicKeyInfo {
+  key: openpgp.Key
+  format: KeyFormat
+  /** Lowercase hex fingerprint of the primary key, as Vault reports it. */
+  fingerprint: string
+  userIds: string[]
+}
+
+export class PgpError extends Error {
+  override name = 'PgpError'
+}
+
+const ARMOR_HEADER = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----/
+const BASE64 = /^[A-Za-z0-9+/\s]+={0,2}\s*$/
+
+/** Splits raw input into the bytes or text openpgp reads, and names the format found. */
+function classify(input: Uint8Array | string): { format: KeyFormat; armored?: string; binary?: Uint8Array } {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input)
+  const text = bytes.toString('latin1')
+  if (ARMOR_HEADER.test(text)) return { format: 'armored', armored: text }
+  // A binary OpenPGP packet starts with a tag byte whose high bit is set; base64
+  // text never has that bit set, so the first byte tells the two apart.
+  if (bytes.length > 0 && (bytes[0]! & 0x80) !== 0) return { format: 'binary', binary: bytes }
+  const trimmed = text.trim()
+  if (trimmed.length > 0 && BASE64.test(trimmed)) {
+    return { format: 'base64', binary: Buffer.from(trimmed.replace(/\s+/g, ''), 'base64') }
+  }
+  throw new PgpError('not an OpenPGP key: expected an armored key, a binary key, or base64 of a binary key')
+}
+
+async function readAnyKey(input: Uint8Array | string): Promise<{ key: openpgp.Key; format: KeyFormat }> {
+  const found = classify(input)
+  try {
+    const key = found.armored
+      ? await openpgp.readKey({ armoredKey: found.armored })
+      : await openpgp.readKey({ binaryKey: found.binary! })
+    return { key, format: found.format }
+  } catch (err) {
+    throw new PgpError(`could not read the ${found.format} OpenPGP key: ${(err as Error).message}`)
+  }
+}
+
+/** Reads a public key for encryption and checks that it can encrypt. */
+export async function readPublicKey(input: Uint8Array | string): Promise<PublicKeyInfo> {
+  const { key, format } = await readAnyKey(input)
+  if (key.isPrivate()) {
+    throw new PgpError('this is a private key; give the public key (gpg --export), never the private one')
+  }
+  try {
+    await key.getEncryptionKey()
+  } catch (err) {
+    throw new PgpError(`key ${key.getFingerprint()} cannot encrypt: ${(err as Error).message}`)
+  }
+  return { key, format, fingerprint: key.getFingerprint().toLowerCase(), userIds: key.getUserIDs() }
+}
+
+/** Encrypts bytes to one key; the binary message, as Vault returns it before base64. */
+export async function encryptTo(key: openpgp.Key, data: Uint8Array): Promise<Uint8Array> {
+  const message = await openpgp.createMessage({ binary: data })
+  return openpgp.encrypt({ message, encryptionKeys: key, format: 'binary' })
+}
+
+export interface PrivateKeyInfo {
+  key: openpgp.PrivateKey
+  format: KeyFormat
+  fingerprint: string
+  userIds: string[]
+}
+
+/** Reads a private key and unlocks it with the passphrase when it is protected. */
+export async function readPrivateKey(input: Uint8Array | string, passphrase?: string): Promise<PrivateKeyInfo> {
+  const { key, format } = await readAnyKey(input)
+  if (!key.isPrivate()) {
+    throw new PgpError(`key ${key.getFingerprint()} is a public key; decoding needs the matching private key`)
+  }
+  const fingerprint = key.getFingerprint().toLowerCase()
+  let unlocked: openpgp.PrivateKey = key
+  if (!key.isDecrypted()) {
+    if (passphrase === undefined) {
+      throw new PgpError(`private key ${fingerprint} is protected by a passphrase; give the passphrase`)
+    }
+    try {
+      unlocked = await openpgp.decryptKey({ privateKey: key, passphrase })
+    } catch {
+      throw new PgpError(`the passphrase does not unlock private key ${fingerprint}`)
+    }
+  }
+  return { key: unlocked, format, fingerprint, userIds: key.getUserIDs() }
+}
+
+/** Decrypts a binary OpenPGP message; the plaintext bytes belong to the caller, who wipes them. */
+export async function decryptWith(key: PrivateKeyInfo, message: Uint8Array): Promise<Uint8Array> {
+  let parsed: openpgp.Message<Uint8Array>
+  try {
+    parsed = await openpgp.readMessage({ binaryMessage: message })
+  } catch (err) {
+    throw new PgpError(`the encoded value is not an OpenPGP message: ${(err as Error).message}`)
+  }
+  const recipients = parsed.getEncryptionKeyIDs().map((id) => id.toHex())
+  const ours = key.key.getKeys().map((k) => k.getKeyID().toHex())
+  if (!recipients.some((id) => ours.includes(id))) {
+    throw new PgpError(
+      `the message was encrypted to key id ${recipients.join(', ') || '(none)'}, not to private key ${key.fingerprint}`,
+    )
+  }
+  try {
+    const { data } = await openpgp.decrypt({ message: parsed, decryptionKeys: key.key, format: 'binary' })
+    return data as Uint8Array
+  } catch (err) {
+    throw new PgpError(`decryption failed: ${(err as Error).message}`)
+  }
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto'
+import type { AttemptStatus, Flow } from '../backend'
+import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
+import { xorBytes } from '../crypto/otp'
+import { wipe } from '../crypto/wipe'
+import { badRequest, EngineError } from './errors'
+
+/** What one flow contributes to the shared attempt machine (Vault's GenerateRootStrategy). */
+export interface Strategy {
+  readonly flow: Flow
+  /** How errors name the operation: "root generation", "share generation". */
+  readonly noun: string
+  /** Characters in a server-generated OTP: the length of the value it protects. */
+  otpLength(): number
+  /** Refuses a start or an update when the flow cannot run now; throws an EngineError. */
+  assertAvailable(): void
+  /** Throws with the reason when the combined key is not the keyset's. */
+  authenticate(combined: Buffer): void | Promise<void>
+  /** Makes the value to protect; `commit` persists its effects once it is protected. */
+  generate(shares: Buffer[], combined: Buffer): Promise<{ value: Buffer; commit(): Promise<void> }>
+  /** Flow-specific fields of a status, given the protected result when there is one. */
+  resultFields(result?: { bytes: Buffer; encoded: string }): Partial<AttemptStatus>
+}
+
+export type Protection = { otp: Buffer } | { pgp: PublicKeyInfo }
+
+interface Attempt {
+  strategy: Strategy
+  nonce: string
+  protection: Protection
+  /** Canonical share bytes given so far; wiped whenever progress is cleared. */
+  progress: Buffer[]
+}
+
+/**
+ * The one attempt state machine behind generate-root, generate-share and
+ * generate-recovery-token. Like Vault, it holds a single attempt at a time,
+ * whichever flow started it. Callers serialize access (see LocalEngine).
+ */
+export class AttemptMachine {
+  private current: Attempt | null = null
+
+  constructor(
+    private readonly threshold: () => number,
+    private readonly combine: (shares: Buffer[]) => Promise<Buffer>,
+  ) {}
+
+  status(strategy: Strategy, otp = ''): AttemptStatus {
+    const a = this.current
+    return {
+      nonce: a?.nonce ?? '',
+      started: a !== null,
+      progress: a?.progress.length ?? 0,
+      required: this.threshold(),
+      complete: false,
+      encoded_token: '',
+      encoded_root_token: '',
+      pgp_fingerprint: a && 'pgp' in a.protection ? a.protection.pgp.fingerprint : '',
+      otp,
+      otp_length: strategy.otpLength(),
+      ...strategy.resultFields(),
+    }
+  }
+
+  start(strategy: Strategy, protection: Protection): string {
+    if (this.current !== null) {
+      wipeProtection(protection)
+      throw badRequest(`${this.current.strategy.noun} already in progress`, 'attempt_in_progress')
+    }
+    const nonce = randomUUID()
+    this.current = { strategy, nonce, protection, progress: [] }
+    return nonce
+  }
+
+  cancel(): void {
+    if (this.current) {
+      wipe(...this.current.progress)
+      wipeProtection(this.current.protection)
+      this.current = null
+    }
+  }
+
+  /** Adds one share; `key` is canonical share bytes that this machine now owns. */
+  async update(strategy: Strategy, key: Buffer, nonce: string): Promise<AttemptStatus> {
+    const a = this.current
+    if (a === null) {
+      wipe(key)
+      throw badRequest(`no ${strategy.noun} in progress`, 'no_attempt')
+    }
+    if (nonce !== a.nonce) {
+      wipe(key)
+      throw badRequest(
+        `incorrect nonce supplied; nonce for this ${a.strategy.noun} operation is "${a.nonce}"`,
+        'wrong_nonce',
+      )
+    }
+    if (strategy !== a.strategy) {
+      wipe(key)
+      throw badRequest(
+        'incorrect strategy supplied; a generate root operation of another type is already in progress',
+        'wrong_flow',
+      )
+    }
+    if (a.progress.some((given) => given.equals(key))) {
+      wipe(key)
+      throw badRequest('given key has already been provided during this generation operation', 'duplicate_key')
+    }
+    a.progress.push(key)
+    const required = this.threshold()
+    const progress = a.progress.length
+    const base = { ...this.status(strategy), nonce, progress, required }
+    if (progress < required) return base
+
+    // Vault empties the progress before combining: whatever happens next, the
+    // holders start over while the attempt (nonce, OTP or PGP key) stays.
+    const shares = a.progress
+    a.progress = []
+    let combined: Buffer | undefined
+    let value: Buffer | undefined
+    try {
+      combined = await this.combine(shares)
+      try {
+        await strategy.authenticate(combined)
+      } catch (err) {
+        throw badRequest(`${strategy.noun} aborted: ${(err as Error).message}`, 'authentication_failed')
+      }
+      const generated = await strategy.generate(shares, combined)
+      value = generated.value
+      const bytes = await protect(value, a.protection)
+      const encoded = 'otp' in a.protection ? xorEncodedText(bytes) : bytes.toString('base64')
+      await generated.commit()
+      this.cancel()
+      return {
+        ...base,
+        complete: progress === required,
+        encoded_token: encoded,
+        ...strategy.resultFields({ bytes, encoded }),
+      }
+    } finally {
+      wipe(...shares, combined, value)
+    }
+  }
+}
+
+function wipeProtection(p: Protection): void {
+  if ('otp' in p) wipe(p.otp)
+}
+
+/** OTP: XOR with the OTP's bytes. PGP: the binary OpenPGP message. */
+async function protect(value: Buffer, protection: Protection): Promise<Buffer> {
+  if ('otp' in protection) {
+    if (value.length !== protection.otp.length) {
+      throw new EngineError(500, 'internal error: OTP length does not match the protected value', 'internal')
+    }
+    return xorBytes(value, protection.otp)
+  }
+  return Buffer.from(await encryptTo(protection.pgp.key, value))
+}
+
+/** Vault encodes OTP results with unpadded standard base64. */
+function xorEncodedText(xored: Buffer): string {
+  return xored.toString('base64').replace(/=+$/, '')
+}

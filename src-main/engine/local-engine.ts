@@ -1,0 +1,177 @@
+import type { AttemptStatus, Backend, Flow, SealStatus, StartInput, UpdateInput } from '../backend'
+import { randomBase62 } from '../crypto/base62'
+import { PgpError, readPublicKey } from '../crypto/pgp'
+import { VERSION } from '../version'
+import { AttemptMachine, type Protection, type Strategy } from './attempt'
+import { badRequest, EngineError } from './errors'
+import { Keyset, type TokenRecord } from './keyset'
+import { Serial } from './serial'
+import { makeStrategies, type StrategyHost } from './strategies'
+import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
+
+export interface TokenInfo {
+  accessor: string
+  policies: string[]
+  creation_time: number
+  type: 'root' | 'recovery'
+}
+
+/**
+ * The local attempt engine: Vault's generate-root, generate-share and
+ * generate-recovery-token over a keyset file. One machine, one strategy per flow.
+ */
+export class LocalEngine implements Backend, StrategyHost {
+  sealed: boolean
+  private readonly machine: AttemptMachine
+  private readonly strategies: Record<Flow, Strategy>
+  private readonly serial = new Serial()
+  /** Recovery tokens live in memory only: a restart forgets them, as Vault does. */
+  private readonly recoveryTokens: TokenRecord[] = []
+  private readonly recoverySalt = newSalt()
+
+  private constructor(
+    readonly keyset: Keyset,
+    readonly recoveryMode: boolean,
+  ) {
+    this.sealed = recoveryMode
+    this.machine = new AttemptMachine(
+      () => keyset.threshold,
+      (shares) => keyset.codec.combine(shares),
+    )
+    this.strategies = makeStrategies(this)
+  }
+
+  static async open(path: string, opts: { recovery?: boolean } = {}): Promise<LocalEngine> {
+    return new LocalEngine(await Keyset.open(path), opts.recovery ?? false)
+  }
+
+  static fromKeyset(keyset: Keyset, opts: { recovery?: boolean } = {}): LocalEngine {
+    return new LocalEngine(keyset, opts.recovery ?? false)
+  }
+
+  /** The flows this engine offers: recovery mode offers only the recovery token. */
+  get flows(): Flow[] {
+    return this.recoveryMode ? ['recovery'] : ['root', 'share']
+  }
+
+  async sealStatus(): Promise<SealStatus> {
+    return {
+      type: 'shamir',
+      initialized: true,
+      sealed: this.sealed,
+      t: this.keyset.threshold,
+      n: this.keyset.shares,
+      progress: 0,
+      nonce: '',
+      version: VERSION,
+      recovery_mode: this.recoveryMode,
+      flows: this.flows,
+    }
+  }
+
+  async status(flow: Flow): Promise<AttemptStatus> {
+    const strategy = this.strategy(flow)
+    return this.serial.run(() => this.machine.status(strategy))
+  }
+
+  async start(flow: Flow, input: StartInput): Promise<AttemptStatus> {
+    const strategy = this.strategy(flow)
+    const protection = await this.protectionFor(strategy, input)
+    return this.serial.run(() => {
+      try {
+        strategy.assertAvailable()
+      } catch (err) {
+        if ('otp' in protection) protection.otp.fill(0)
+        throw err
+      }
+      this.machine.start(strategy, protection)
+      // Only a server-generated OTP is returned, and only this once.
+      const otp = 'otp' in protection && !input.otp ? protection.otp.toString('ascii') : ''
+      return this.machine.status(strategy, otp)
+    })
+  }
+
+  async cancel(flow: Flow): Promise<void> {
+    this.strategy(flow)
+    await this.serial.run(() => this.machine.cancel())
+  }
+
+  async update(flow: Flow, input: UpdateInput): Promise<AttemptStatus> {
+    const strategy = this.strategy(flow)
+    if (typeof input.key !== 'string' || input.key === '') {
+      throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
+    }
+    const key = this.keyset.codec.parse(input.key)
+    return this.serial.run(async () => {
+      try {
+        strategy.assertAvailable()
+      } catch (err) {
+        key.fill(0)
+        throw err
+      }
+      return this.machine.update(strategy, key, String(input.nonce ?? ''))
+    })
+  }
+
+  /** Looks a presented token up among the keyset's root tokens and this run's recovery tokens. */
+  lookupToken(token: string): TokenInfo | undefined {
+    const root = this.keyset.findToken(token)
+    if (root) return { ...root, type: 'root' }
+    const hash = hashToken(this.recoverySalt, token)
+    const recovery = this.recoveryTokens.find((t) => sameHash(Buffer.from(t.hash, 'base64'), hash))
+    return recovery && { ...recovery, type: 'recovery' }
+  }
+
+  async revokeToken(token: string): Promise<boolean> {
+    return this.serial.run(async () => {
+      const found = this.lookupToken(token)
+      if (!found) return false
+      if (found.type === 'root') await this.keyset.removeToken(found.accessor)
+      else this.recoveryTokens.splice(this.recoveryTokens.findIndex((t) => t.accessor === found.accessor), 1)
+      return true
+    })
+  }
+
+  addRecoveryToken(token: Buffer): void {
+    this.recoveryTokens.push({
+      accessor: newAccessor(),
+      hash: hashToken(this.recoverySalt, token).toString('base64'),
+      policies: ['root'],
+      creation_time: Math.floor(Date.now() / 1000),
+    })
+  }
+
+  private strategy(flow: Flow): Strategy {
+    const strategy = this.strategies[flow]
+    if (!strategy || !this.flows.includes(flow)) {
+      // Raising the flow's own refusal keeps one wording per flow.
+      strategy?.assertAvailable()
+      throw new EngineError(404, `unknown flow "${String(flow)}"`, 'unsupported_flow')
+    }
+    return strategy
+  }
+
+  private async protectionFor(strategy: Strategy, input: StartInput): Promise<Protection> {
+    const otp = input.otp ?? ''
+    const pgpKey = input.pgp_key ?? ''
+    if (typeof otp !== 'string' || typeof pgpKey !== 'string') {
+      throw badRequest("'otp' and 'pgp_key' must be strings", 'invalid_input')
+    }
+    if (otp && pgpKey) {
+      throw badRequest('give either otp or pgp_key, not both: the result can be protected one way only', 'invalid_input')
+    }
+    if (otp) {
+      if (Buffer.byteLength(otp) !== strategy.otpLength()) throw badRequest('OTP string is wrong length', 'otp_length')
+      return { otp: Buffer.from(otp, 'utf8') }
+    }
+    if (pgpKey) {
+      try {
+        return { pgp: await readPublicKey(pgpKey) }
+      } catch (err) {
+        const reason = err instanceof PgpError ? err.message : 'unreadable key'
+        throw badRequest(`error parsing PGP key: ${reason}`, 'invalid_pgp_key')
+      }
+    }
+    return { otp: randomBase62(strategy.otpLength()) }
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Runs tasks one after another. The engine's operations await PGP encryption
+ * and file writes; without this, two updates arriving together could both see
+ * the threshold reached.
+ */
+export class Serial {
+  private tail: Promise<unknown> = Promise.resolve()
+
+  run<T>(task: () => Promise<T> | T): Promise<T> {
+    const result = this.tail.then(task)
+    this.tail = result.catch(() => undefined)
+    return result
+  }
+}

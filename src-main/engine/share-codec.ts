@@ -1,0 +1,181 @@
+import * as shamir from 'shamir-secret-sharing'
+import secrets from 'secrets.js-grempe'
+import { badRequest, EngineError } from './errors'
+import { wipe } from '../crypto/wipe'
+
+export const SCHEMES = ['vault', 'secretsjs'] as const
+export type Scheme = (typeof SCHEMES)[number]
+
+/** Vault's barrier key bounds: AES-128 minimum, AES-256 plus the share's x byte maximum. */
+export const MIN_KEY_BYTES = 16
+export const MAX_KEY_BYTES = 32 + 1
+
+/**
+ * How one keyset's shares look and combine. Shares travel as canonical bytes:
+ * two spellings of one share (hex and base64) decode to the same bytes, which is
+ * what duplicate detection compares.
+ */
+export interface ShareCodec {
+  /** Splits the secret into `n` shares of threshold `t` (canonical bytes). */
+  split(secret: Uint8Array, n: number, t: number): Promise<Buffer[]>
+  /** Parses what an operator typed; throws Vault's 400 errors on a malformed share. */
+  parse(input: string): Buffer
+  /** Recombines `threshold` shares into the secret. */
+  combine(shares: Buffer[]): Promise<Buffer>
+  /** The share's public index (Shamir x coordinate). */
+  id(share: Buffer): number
+  /** A new share of the same secret at index `id`, computed from `threshold` shares. */
+  derive(shares: Buffer[], id: number): Promise<Buffer>
+  /** The string a holder is given; this is what OTP or PGP protection covers. */
+  text(share: Buffer): Buffer
+  /** Characters in `text` for a secret of `secretBytes`: a share's otp_length. */
+  textLength(secretBytes: number): number
+  /** Vault's two spellings of a share, as in sys/init's keys and keys_base64. */
+  forms(share: Buffer): { key: string; key_base64: string }
+}
+
+const HEX = /^(?:[0-9a-fA-F]{2})*$/
+const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * Vault's decoding of an update's `key`: hex first; if that fails or the length is
+ * out of bounds, padded standard base64. Bounds are then enforced by the caller.
+ */
+function decodeHexOrBase64(input: string): Buffer {
+  if (HEX.test(input)) {
+    const hex = Buffer.from(input, 'hex')
+    if (hex.length >= MIN_KEY_BYTES && hex.length <= MAX_KEY_BYTES) return hex
+    wipe(hex)
+  }
+  if (STD_BASE64.test(input)) return Buffer.from(input, 'base64')
+  throw badRequest("'key' must be a valid hex or base64 string", 'invalid_key')
+}
+
+function checkBounds(key: Buffer): Buffer {
+  if (key.length < MIN_KEY_BYTES) {
+    wipe(key)
+    throw badRequest(`key is shorter than minimum ${MIN_KEY_BYTES} bytes`, 'invalid_key')
+  }
+  if (key.length > MAX_KEY_BYTES) {
+    wipe(key)
+    throw badRequest(`key is longer than maximum ${MAX_KEY_BYTES} bytes`, 'invalid_key')
+  }
+  return key
+}
+
+/** shamir-secret-sharing checks `constructor === Uint8Array`, which a Buffer fails: hand it views. */
+const view = (b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+const own = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+
+/** Vault's own format: the y bytes followed by one x-coordinate byte, GF(2^8) mod x^8+x^4+x^3+x+1. */
+const vaultShamir: ShareCodec = {
+  async split(secret, n, t) {
+    return (await shamir.split(view(secret), n, t)).map(own)
+  },
+  parse: (input) => checkBounds(decodeHexOrBase64(input)),
+  async combine(shares) {
+    try {
+      return own(await shamir.combine(shares.map(view)))
+    } catch (err) {
+      throw badRequest(`failed to compute root key: ${(err as Error).message}`, 'combine_failed')
+    }
+  },
+  id: (share) => share[share.length - 1]!,
+  async derive(shares, id) {
+    // P(id) is the secret of the shifted polynomial Q(z) = P(z + id), whose shares
+    // are (x + id, y): in GF(2^8) addition is XOR, so the library's combine
+    // (interpolation at zero) evaluates the original polynomial at `id`.
+    const shifted = shares.map((s) => {
+      const copy = Buffer.from(s)
+      copy[copy.length - 1] = copy[copy.length - 1]! ^ id
+      return copy
+    })
+    try {
+      const y = await shamir.combine(shifted.map(view))
+      const share = Buffer.concat([y, Buffer.of(id)])
+      wipe(y)
+      return share
+    } finally {
+      wipe(...shifted)
+    }
+  },
+  text: (share) => Buffer.from(share.toString('hex'), 'ascii'),
+  textLength: (secretBytes) => 2 * (secretBytes + 1),
+  forms: (share) => ({ key: share.toString('hex'), key_base64: share.toString('base64') }),
+}
+
+/** Threshold 1: the single key is the secret itself, as Vault hands it out. */
+const singleKey: ShareCodec = {
+  async split(secret, n, t) {
+    if (n !== 1 || t !== 1) throw new EngineError(500, 'internal error: a single key cannot be split', 'internal')
+    return [Buffer.from(secret)]
+  },
+  parse: vaultShamir.parse,
+  async combine(shares) {
+    return Buffer.from(shares[0]!)
+  },
+  id: () => 0,
+  async derive(shares) {
+    return Buffer.from(shares[0]!)
+  },
+  text: vaultShamir.text,
+  textLength: (secretBytes) => 2 * secretBytes,
+  forms: vaultShamir.forms,
+}
+
+const SECRETS_BITS = 8
+
+function secretsShareString(input: string): string | null {
+  try {
+    const parts = secrets.extractShareComponents(input)
+    return parts.bits === SECRETS_BITS ? input.toLowerCase() : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * secrets.js-grempe shares ("8" + 2-hex-digit id + data): another field (0x11d)
+ * and a padded bit layout, not interchangeable with Vault's. Canonical bytes are
+ * the lowercased share string; its base64 (keys_base64) is accepted as well.
+ */
+const secretsJs: ShareCodec = {
+  async split(secret, n, t) {
+    const hex = Buffer.from(secret).toString('hex')
+    return secrets.share(hex, n, t).map((s) => Buffer.from(s, 'ascii'))
+  },
+  parse(input) {
+    const trimmed = input.trim()
+    let share = secretsShareString(trimmed)
+    if (share === null && STD_BASE64.test(trimmed)) {
+      share = secretsShareString(Buffer.from(trimmed, 'base64').toString('latin1'))
+    }
+    if (share === null) {
+      throw badRequest("'key' must be a valid secrets.js share or its base64", 'invalid_key')
+    }
+    return Buffer.from(share, 'ascii')
+  },
+  async combine(shares) {
+    try {
+      return Buffer.from(secrets.combine(shares.map((s) => s.toString('ascii'))), 'hex')
+    } catch (err) {
+      throw badRequest(`failed to compute root key: ${(err as Error).message}`, 'combine_failed')
+    }
+  },
+  id: (share) => secrets.extractShareComponents(share.toString('ascii')).id,
+  async derive(shares, id) {
+    return Buffer.from(secrets.newShare(id, shares.map((s) => s.toString('ascii'))), 'ascii')
+  },
+  text: (share) => Buffer.from(share),
+  // The padded bit layout makes the length awkward to derive; measure it once.
+  textLength: (secretBytes) => secrets.share('00'.repeat(secretBytes), 2, 2)[0]!.length,
+  forms: (share) => ({ key: share.toString('ascii'), key_base64: share.toString('base64') }),
+}
+
+export function codecFor(scheme: Scheme, threshold: number): ShareCodec {
+  if (threshold === 1) return singleKey
+  return scheme === 'vault' ? vaultShamir : secretsJs
+}
+
+/** Share indexes a scheme can hand out: x coordinates 1..255 (secrets.js: 2^8 - 1 ids). */
+export const MAX_SHARE_ID = 255

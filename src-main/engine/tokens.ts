@@ -1,0 +1,33 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBase62 } from '../crypto/base62'
+
+/** Vault's TokenLength: random characters after the prefix. */
+export const TOKEN_LENGTH = 24
+export const ROOT_TOKEN_PREFIX = 'hvs.'
+export const RECOVERY_TOKEN_PREFIX = 'hvr.'
+
+/** A fresh token as bytes ("hvs." + 24 base62), so that it can be wiped after use. */
+export function newToken(prefix: string): Buffer {
+  const random = randomBase62(TOKEN_LENGTH)
+  const token = Buffer.concat([Buffer.from(prefix, 'ascii'), random])
+  random.fill(0)
+  return token
+}
+
+export function newSalt(): Buffer {
+  return randomBytes(32)
+}
+
+/** What the keyset stores instead of a token: a salted HMAC, as Vault's token store does. */
+export function hashToken(salt: Uint8Array, token: Uint8Array | string): Buffer {
+  return createHmac('sha256', salt).update(token).digest()
+}
+
+export function sameHash(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** A public, non-secret handle for a token (Vault's accessor). */
+export function newAccessor(): string {
+  return randomBase62(24).toString('ascii')
+}

@@ -1,0 +1,261 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import type { Flow } from '../backend'
+import { DecodeError, decodeWithOtp } from '../decode/decode'
+import { EngineError } from '../engine/errors'
+import type { LocalEngine } from '../engine/local-engine'
+import { VERSION } from '../version'
+
+/** Vault's own default is 32 MiB; nothing on these paths needs more than a PGP key. */
+export const MAX_BODY_BYTES = 1024 * 1024
+
+const FLOW_PATHS: Record<string, Flow> = {
+  'sys/generate-root': 'root',
+  'sys/generate-share': 'share',
+  'sys/generate-recovery-token': 'recovery',
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message?: string,
+  ) {
+    super(message ?? '')
+  }
+}
+
+type Json = Record<string, unknown>
+type Handler = (req: IncomingMessage, body: () => Promise<Json>) => Promise<[number, unknown?]>
+
+export interface ApiOptions {
+  /** One line per request: method, path, status. Bodies and headers are never logged. */
+  log?: (line: string) => void
+}
+
+/** Vault's HTTP API over the local engine (tessera serve). */
+export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Server {
+  const log = opts.log ?? (() => undefined)
+  const routes = buildRoutes(engine)
+
+  return createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const path = url.pathname.replace(/^\/v1\//, '').replace(/\/+$/, '')
+    const route = url.pathname.startsWith('/v1/') ? routes.get(path) : undefined
+    const method = req.method ?? 'GET'
+    const handler = route?.[method === 'HEAD' ? 'GET' : method]
+    let body: Promise<Json> | undefined
+    const readJson = () => (body ??= readJsonBody(req))
+
+    const run = async (): Promise<[number, unknown?]> => {
+      if (!route) throw new HttpError(404)
+      if (!handler) throw new HttpError(405)
+      return handler(req, readJson)
+    }
+
+    run()
+      .catch((err: unknown) => errorResponse(err, log))
+      .then(([status, payload]) => {
+        // Drain what the client sent so the connection can be reused.
+        if (!body) req.resume()
+        send(res, status, method === 'HEAD' ? undefined : payload)
+        log(`${method} ${url.pathname} ${status}`)
+      })
+  })
+}
+
+function errorResponse(err: unknown, log: (line: string) => void): [number, unknown] {
+  if (err instanceof HttpError) return [err.status, { errors: err.message ? [err.message] : [] }]
+  if (err instanceof EngineError) return [err.status, { errors: [err.message] }]
+  if (err instanceof DecodeError) return [400, { errors: [err.message] }]
+  // Unexpected: the client learns nothing of the internals, the operator gets the error's class.
+  log(`internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'}`)
+  return [500, { errors: ['internal error'] }]
+}
+
+function send(res: ServerResponse, status: number, payload: unknown): void {
+  const text = status === 204 || payload === undefined ? '' : JSON.stringify(payload)
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    ...(text ? { 'Content-Length': Buffer.byteLength(text) } : {}),
+  })
+  res.end(text)
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<Json> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'http: request body too large')
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'http: request body too large')
+    chunks.push(chunk)
+  }
+  const raw = Buffer.concat(chunks)
+  chunks.forEach((c) => c.fill(0))
+  const text = raw.toString('utf8')
+  raw.fill(0)
+  if (text.trim() === '') return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    throw new HttpError(400, `failed to parse JSON input: ${(err as Error).message}`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new HttpError(400, 'failed to parse JSON input: the body must be a JSON object')
+  }
+  return parsed as Json
+}
+
+/** Go's encoding/json matches field names case-insensitively; Vault clients rely on it. */
+function field(body: Json, name: string): unknown {
+  if (name in body) return body[name]
+  const key = Object.keys(body).find((k) => k.toLowerCase() === name)
+  return key === undefined ? undefined : body[key]
+}
+
+function stringField(body: Json, name: string): string | undefined {
+  const value = field(body, name)
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') throw new HttpError(400, `failed to parse JSON input: '${name}' must be a string`)
+  return value
+}
+
+function tokenOf(req: IncomingMessage): string | undefined {
+  const header = req.headers['x-vault-token']
+  if (typeof header === 'string' && header) return header
+  const auth = req.headers.authorization
+  return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined
+}
+
+function buildRoutes(engine: LocalEngine): Map<string, Record<string, Handler>> {
+  const routes = new Map<string, Record<string, Handler>>()
+
+  for (const [path, flow] of Object.entries(FLOW_PATHS)) {
+    const start: Handler = async (_req, body) => {
+      const b = await body()
+      return [200, await engine.start(flow, { otp: stringField(b, 'otp'), pgp_key: stringField(b, 'pgp_key') })]
+    }
+    const update: Handler = async (_req, body) => {
+      const b = await body()
+      const input = { key: stringField(b, 'key') ?? '', nonce: stringField(b, 'nonce') ?? '' }
+      return [200, await engine.update(flow, input)]
+    }
+    routes.set(`${path}/attempt`, {
+      GET: async () => [200, await engine.status(flow)],
+      PUT: start,
+      POST: start,
+      DELETE: async () => {
+        await engine.cancel(flow)
+        return [204]
+      },
+    })
+    routes.set(`${path}/update`, { PUT: update, POST: update })
+  }
+
+  const sealStatus: Handler = async () => {
+    const s = await engine.sealStatus()
+    return [
+      200,
+      {
+        type: s.type,
+        initialized: s.initialized,
+        sealed: s.sealed,
+        t: s.t,
+        n: s.n,
+        progress: s.progress,
+        nonce: s.nonce,
+        version: s.version,
+        build_date: '',
+        migration: false,
+        recovery_seal: false,
+        storage_type: 'tessera-keyset',
+      },
+    ]
+  }
+  routes.set('sys/seal-status', { GET: sealStatus })
+
+  routes.set('sys/health', {
+    GET: async () => {
+      const s = await engine.sealStatus()
+      return [
+        s.sealed ? 503 : 200,
+        {
+          initialized: true,
+          sealed: s.sealed,
+          standby: false,
+          performance_standby: false,
+          replication_performance_mode: 'disabled',
+          replication_dr_mode: 'disabled',
+          server_time_utc: Math.floor(Date.now() / 1000),
+          version: VERSION,
+        },
+      ]
+    },
+  })
+
+  const decodeToken: Handler = async (_req, body) => {
+    const b = await body()
+    const encoded = stringField(b, 'encoded_token')
+    const otp = stringField(b, 'otp')
+    if (!encoded || !otp) throw new HttpError(400, 'encoded_token and otp are both required')
+    const { value } = decodeWithOtp(encoded, otp)
+    const token = value.toString('utf8')
+    value.fill(0)
+    return [200, secretResponse({ token })]
+  }
+  routes.set('sys/decode-token', { PUT: decodeToken, POST: decodeToken })
+
+  const lookupSelf: Handler = async (req) => {
+    const token = tokenOf(req)
+    const info = token ? engine.lookupToken(token) : undefined
+    if (!token || !info) throw new HttpError(403, 'permission denied')
+    return [
+      200,
+      secretResponse({
+        accessor: info.accessor,
+        creation_time: info.creation_time,
+        creation_ttl: 0,
+        display_name: info.type === 'root' ? 'root' : 'recovery',
+        entity_id: '',
+        expire_time: null,
+        explicit_max_ttl: 0,
+        id: token,
+        meta: null,
+        num_uses: 0,
+        orphan: true,
+        path: info.type === 'root' ? 'auth/token/root' : 'sys/generate-recovery-token',
+        policies: info.policies,
+        renewable: false,
+        ttl: 0,
+        type: info.type === 'root' ? 'service' : 'recovery',
+      }),
+    ]
+  }
+  routes.set('auth/token/lookup-self', { GET: lookupSelf, POST: lookupSelf })
+
+  const revokeSelf: Handler = async (req) => {
+    const token = tokenOf(req)
+    if (!token || !(await engine.revokeToken(token))) throw new HttpError(403, 'permission denied')
+    return [204]
+  }
+  routes.set('auth/token/revoke-self', { PUT: revokeSelf, POST: revokeSelf })
+
+  return routes
+}
+
+/** Vault's envelope for logical responses (lookup-self, decode-token). */
+function secretResponse(data: Json): Json {
+  return {
+    request_id: randomUUID(),
+    lease_id: '',
+    renewable: false,
+    lease_duration: 0,
+    data,
+    wrap_info: null,
+    warnings: null,
+    auth: null,
+  }
+}
