@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { decodeWithOtp, DecodeError } from '../src-main/decode/decode'
+import { xorBytes } from '../src-main/crypto/otp'
+
+describe('OTP decoding', () => {
+  it("decodes Vault's own test vector", () => {
+    const { value, kind } = decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', '3JhHkONiyiaNYj14nnD9xZQS')
+    expect(value.toString()).toBe('4RUmoevJ3lsLni9sTXcNnRE1')
+    expect(kind).toBe('token')
+  })
+
+  it('accepts the encoded value padded or unpadded, with surrounding whitespace', () => {
+    const token = Buffer.from('hvs.' + 'a1B2c3D4e5F6g7H8i9J0kLmN')
+    const otp = Buffer.from('Q'.repeat(28))
+    const padded = xorBytes(token, otp).toString('base64')
+    expect(padded.endsWith('=')).toBe(true)
+    for (const encoded of [padded, padded.replace(/=+$/, ''), ` ${padded}\n`]) {
+      expect(decodeWithOtp(encoded, otp.toString()).value.toString()).toBe(token.toString())
+    }
+  })
+
+  it('decodes legacy results (base64 16-byte OTP) into a UUID token', () => {
+    const raw = randomBytes(16)
+    const otp = randomBytes(16)
+    const encoded = xorBytes(raw, otp).toString('base64')
+    const { value, kind } = decodeWithOtp(encoded, otp.toString('base64'))
+    const hex = raw.toString('hex')
+    expect(value.toString()).toBe(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`)
+    expect(kind).toBe('legacy UUID token')
+  })
+
+  it('never passes a wrong OTP off as a result', () => {
+    expect(() => decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', '3JhHkONiyiaNYj14nnD9xZQ')).toThrow(/belongs to another attempt/)
+    expect(() => decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', 'zzzzzzzzzzzzzzzzzzzzzzzz')).toThrow(DecodeError)
+    expect(() => decodeWithOtp('not base64!', '3JhHkONiyiaNYj14nnD9xZQS')).toThrow(/not base64/)
+    expect(() => decodeWithOtp('', '3JhHkONiyiaNYj14nnD9xZQS')).toThrow(/not base64/)
+  })
+})

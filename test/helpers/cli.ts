@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const TESSERA = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url))
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built `tessera` command as a user would (npm run build first). */
+export function runCli(args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TESSERA, ...args], { env: { ...process.env, ...opts.env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(opts.stdin ?? '')
+  })
+}
+
+export interface ServeProcess {
+  url: string
+  output: () => string
+  stop: () => Promise<void>
+}
+
+/** Starts `tessera serve` on a free port and waits for its "listening on" line. */
+export function startServe(args: string[]): Promise<ServeProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TESSERA, 'serve', '--port', '0', ...args])
+    let out = ''
+    const onData = (d: Buffer) => {
+      out += d
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) {
+        child.stdout.off('data', onData)
+        child.stdout.on('data', (more) => (out += more))
+        resolve({
+          url: m[1]!,
+          output: () => out,
+          stop: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done()
+              child.once('close', () => done())
+              child.kill('SIGTERM')
+            }),
+        })
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', (d) => (out += d))
+    child.on('close', (code) => reject(new Error(`tessera serve exited with ${code}: ${out}`)))
+  })
+}

@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Keyset } from '../../src-main/engine/keyset'
+import type { Scheme } from '../../src-main/engine/share-codec'
+import { newToken, ROOT_TOKEN_PREFIX } from '../../src-main/engine/tokens'
+
+/** Every engine case runs over both share schemes, as Vault's tests run over two seal setups. */
+export const SCHEMES: Scheme[] = ['vault', 'secretsjs']
+
+export interface TestKeyset {
+  path: string
+  dir: string
+  scheme: Scheme
+  /** sys/init's `keys`: hex for Vault shares, the share string for secrets.js. */
+  keys: string[]
+  keys_base64: string[]
+  rootToken: string
+}
+
+export async function tempDir(prefix = 'tessera-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
+}
+
+export async function makeKeyset(
+  dir: string,
+  opts: { scheme?: Scheme; shares?: number; threshold?: number; name?: string } = {},
+): Promise<TestKeyset> {
+  const scheme = opts.scheme ?? 'vault'
+  const path = join(dir, opts.name ?? `keyset-${scheme}-${Math.random().toString(36).slice(2)}.json`)
+  const token = newToken(ROOT_TOKEN_PREFIX)
+  const rootToken = token.toString('ascii')
+  const { handedOut } = await Keyset.create(
+    path,
+    { shares: opts.shares ?? 5, threshold: opts.threshold ?? 3, scheme, rootToken: token },
+    async (shares, codec) => shares.map((s) => codec.forms(s)),
+  )
+  return {
+    path,
+    dir,
+    scheme,
+    keys: handedOut.map((f) => f.key),
+    keys_base64: handedOut.map((f) => f.key_base64),
+    rootToken,
+  }
+}

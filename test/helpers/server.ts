@@ -1,0 +1,52 @@
+import { LocalEngine } from '../../src-main/engine/local-engine'
+import { createApiServer } from '../../src-main/server/http-api'
+import { listen } from '../../src-main/server/listen'
+
+export interface Api {
+  url: string
+  logs: string[]
+  engine: LocalEngine
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>
+  close(): Promise<void>
+}
+
+/** The real HTTP API of a keyset on a free loopback port. */
+export async function startApi(keysetPath: string, opts: { recovery?: boolean } = {}): Promise<Api> {
+  const engine = await LocalEngine.open(keysetPath, opts)
+  const logs: string[] = []
+  const server = createApiServer(engine, { log: (l) => logs.push(l) })
+  const { port } = await listen(server, '127.0.0.1', 0)
+  const url = `http://127.0.0.1:${port}`
+  return {
+    url,
+    logs,
+    engine,
+    async call(method, path, body, headers = {}) {
+      const res = await fetch(`${url}/v1/${path}`, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      })
+      const text = await res.text()
+      let json: unknown
+      try {
+        json = text ? JSON.parse(text) : undefined
+      } catch {
+        json = undefined
+      }
+      return { status: res.status, json, text }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
+
+/** Flow name → Vault path prefix. */
+export const FLOW_PATH = {
+  root: 'sys/generate-root',
+  share: 'sys/generate-share',
+  recovery: 'sys/generate-recovery-token',
+} as const
