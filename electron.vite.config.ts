@@ -19,6 +19,8 @@ export default defineConfig({
   preload: {
     build: {
       outDir: 'out/preload',
+      // A sandboxed preload can require nothing but electron: bundle what it uses.
+      externalizeDeps: false,
       rollupOptions: {
         input: { index: resolve('src-main/preload/index.ts') },
         // A sandboxed preload must be CommonJS.

@@ -1,17 +1,25 @@
-import { app, BrowserWindow, session } from 'electron'
+import { app, BrowserWindow, ipcMain, Menu, session } from 'electron'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { RENDERER_CSP } from '../csp'
+import { CHANNELS } from '../ipc/contract'
+import { createRouter } from '../ipc/router'
+import { Session } from '../ipc/session'
 
-// The Electron shell only: window, security handlers. The ceremony UI and its
-// IPC wiring arrive on top of this; the engine never imports Electron.
+// The Electron shell only: one hardened window and the IPC wiring. Everything it
+// serves comes from the transport-free router that `tessera web` serves too.
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-  "connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const RENDERER_INDEX = join(import.meta.dirname, '../renderer/index.html')
+const RENDERER_URL = pathToFileURL(RENDERER_INDEX).href
 
-function createWindow(): void {
+function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
-    width: 1100,
-    height: 800,
+    width: 1180,
+    height: 860,
+    minWidth: 760,
+    minHeight: 600,
     show: false,
+    title: 'Tessera',
     webPreferences: {
       preload: join(import.meta.dirname, '../preload/index.cjs'),
       contextIsolation: true,
@@ -19,24 +27,72 @@ function createWindow(): void {
       nodeIntegration: false,
       webSecurity: true,
       spellcheck: false,
+      devTools: !app.isPackaged,
+      partition: 'tessera',
     },
   })
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
   win.webContents.on('will-navigate', (event) => event.preventDefault())
+  win.webContents.on('will-attach-webview', (event) => event.preventDefault())
   win.once('ready-to-show', () => win.show())
-  void win.loadFile(join(import.meta.dirname, '../renderer/index.html'))
+  void win.loadFile(RENDERER_INDEX)
+  return win
+}
+
+function wireIpc(ceremony: Session): void {
+  const dispatch = createRouter(ceremony.handlers, {
+    onInternalError: (channel, err) => console.error(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`),
+  })
+  for (const channel of CHANNELS) {
+    ipcMain.handle(channel, (event, input: unknown) => {
+      // Only our own page may call in: never a navigated-to or injected frame.
+      if (event.senderFrame?.url !== RENDERER_URL) {
+        return { ok: false, error: { code: 'forbidden', message: 'caller is not the Tessera window' } }
+      }
+      return dispatch(channel, input)
+    })
+  }
 }
 
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
-  app.on('second-instance', () => BrowserWindow.getAllWindows()[0]?.focus())
-  void app.whenReady().then(() => {
-    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
-    session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } })
-    })
-    createWindow()
+  const ceremony = new Session()
+  app.on('second-instance', () => {
+    const win = BrowserWindow.getAllWindows()[0]
+    if (win?.isMinimized()) win.restore()
+    win?.focus()
   })
+  app.on('web-contents-created', (_event, contents) => {
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }))
+    contents.on('will-navigate', (event) => event.preventDefault())
+  })
+  void app.whenReady().then(() => {
+    const ses = session.fromPartition('tessera')
+    ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
+    ses.setPermissionCheckHandler(() => false)
+    ses.webRequest.onHeadersReceived((details, callback) => {
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } })
+    })
+    // Nothing remote, ever: only the app's own files load.
+    ses.webRequest.onBeforeRequest((details, callback) => {
+      callback({ cancel: !details.url.startsWith('file://') && !details.url.startsWith('devtools://') })
+    })
+    Menu.setApplicationMenu(
+      Menu.buildFromTemplate([
+        { role: 'fileMenu' },
+        { role: 'editMenu' },
+        { label: 'View', submenu: [{ role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { role: 'togglefullscreen' }] },
+        { role: 'windowMenu' },
+      ]),
+    )
+    wireIpc(ceremony)
+    // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.
+    const at = process.argv.indexOf('--keyset')
+    const keyset = at > 0 ? process.argv[at + 1] : undefined
+    const opened = keyset ? ceremony.openKeyset(keyset).catch((err: Error) => console.error(err.message)) : Promise.resolve()
+    void opened.then(() => createWindow())
+  })
+  app.on('before-quit', () => ceremony.wipe())
   app.on('window-all-closed', () => app.quit())
 }

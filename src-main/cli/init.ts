@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises'
 import { encryptTo, PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkShareConfig, Keyset } from '../engine/keyset'
-import { SCHEMES, type Scheme } from '../engine/share-codec'
+import { SCHEMES, type Scheme } from '../engine/schemes'
 import { newToken, ROOT_TOKEN_PREFIX } from '../engine/tokens'
 import { CliError, formatFlag, intFlag, parseFlags, requireFlag, SecretSource, UsageError, type Io } from './args'
 

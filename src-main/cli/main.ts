@@ -3,6 +3,7 @@ import { decode, usage as decodeUsage } from './decode'
 import { generateOtp, usage as generateOtpUsage } from './generate-otp'
 import { init, usage as initUsage } from './init'
 import { serve, usage as serveUsage } from './serve'
+import { web, usage as webUsage } from './web'
 import { KeysetError } from '../engine/keyset'
 import { EngineError } from '../engine/errors'
 import { PgpError } from '../crypto/pgp'
@@ -14,6 +15,7 @@ const COMMANDS = {
   serve: [serve, serveUsage],
   decode: [decode, decodeUsage],
   'generate-otp': [generateOtp, generateOtpUsage],
+  web: [web, webUsage],
 } as const satisfies Record<string, readonly [(argv: string[], io: Io) => Promise<void>, string]>
 
 const OVERVIEW = `Tessera ${VERSION}: key ceremonies for HashiCorp Vault and OpenBao.
@@ -25,6 +27,7 @@ Commands:
   serve          serve Vault's HTTP API for a keyset on loopback
   decode         decode an OTP- or PGP-protected result offline
   generate-otp   print a one-time password
+  web            the desktop UI in a local browser (no Electron needed)
 
 "tessera <command> --help" shows a command's flags.
 Exit codes: 0 success, 1 operational failure, 2 usage error.`

@@ -2,7 +2,8 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { readFile } from 'node:fs/promises'
 import * as v from 'valibot'
 import { writeFileAtomic } from './atomic-file'
-import { codecFor, MAX_SHARE_ID, SCHEMES, type Scheme, type ShareCodec } from './share-codec'
+import { codecFor, MAX_SHARE_ID, type ShareCodec } from './share-codec'
+import { SCHEMES, type Scheme } from './schemes'
 import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
 import { wipe } from '../crypto/wipe'
 

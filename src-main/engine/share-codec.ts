@@ -3,8 +3,9 @@ import secrets from 'secrets.js-grempe'
 import { badRequest, EngineError } from './errors'
 import { wipe } from '../crypto/wipe'
 
-export const SCHEMES = ['vault', 'secretsjs'] as const
-export type Scheme = (typeof SCHEMES)[number]
+import type { Scheme } from './schemes'
+
+export type { Scheme }
 
 /** Vault's barrier key bounds: AES-128 minimum, AES-256 plus the share's x byte maximum. */
 export const MIN_KEY_BYTES = 16

@@ -1,0 +1,203 @@
+import { test, expect, enterShare } from './fixtures'
+import { runCli, startServe } from '../test/helpers/cli'
+
+/** The token really is a root token of the keyset: a fresh `tessera serve` accepts it. */
+async function assertRootToken(keysetPath: string, token: string) {
+  const server = await startServe(['--keyset', keysetPath])
+  try {
+    const res = await fetch(`${server.url}/v1/auth/token/lookup-self`, { headers: { 'X-Vault-Token': token } })
+    expect(res.status).toBe(200)
+  } finally {
+    await server.stop()
+  }
+}
+
+test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
+  const { page, keyset, shot, axe } = tessera
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  // The access token left the address bar as soon as the page read it.
+  expect(page.url()).not.toContain('access=')
+  await shot('operation')
+  await axe()
+
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await expect(page.getByRole('heading', { name: /3\. Protection/ })).toBeVisible()
+  await shot('protection')
+  await axe()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+
+  await expect(page.getByRole('heading', { name: /4\. Collect shares/ })).toBeVisible()
+  const nonce = await page.getByTestId('nonce').textContent()
+  expect(nonce).toMatch(/^[0-9a-f-]{36}$/)
+  // The share field stays locked until the holder confirms the nonce.
+  await expect(page.getByLabel('Key share')).toBeDisabled()
+  await shot('collect-locked')
+  await axe()
+
+  // A mistyped share is caught as it is typed, by position.
+  await page.getByLabel(/Your name or role/).fill('Alice')
+  await page.getByTestId('confirm-nonce').check()
+  await page.getByLabel('Key share').fill(keyset.keys[0]!.slice(0, 10) + '#' + keyset.keys[0]!.slice(11))
+  await expect(page.getByText('Character 11 is neither hex nor base64.')).toBeVisible()
+  await expect(page.getByRole('button', { name: 'Submit share' })).toBeDisabled()
+  await shot('collect-typo')
+  await page.getByLabel('Key share').fill(keyset.keys[0]!)
+  await page.getByRole('button', { name: 'Submit share' }).click()
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await expect(page.getByTestId('log')).toContainText('Alice: accepted (1 of 2)')
+  await expect(page.getByTestId('log')).not.toContainText(keyset.keys[0]!)
+  await shot('collect-progress')
+  await axe()
+
+  await enterShare(page, 'Bob', keyset.keys_base64[2]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+  await shot('result')
+  await axe()
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await expect(page.getByRole('heading', { name: /Decoded root token/ })).toBeVisible()
+  // Hidden until revealed: the token is not in the page at all.
+  await expect(page.getByTestId('secret-value')).toHaveCount(0)
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  const token = (await page.getByTestId('secret-value').textContent())!.trim()
+  expect(token).toMatch(/^hvs\.[0-9A-Za-z]{24}$/)
+  await page.getByLabel(/Verify your copy/).fill(token)
+  await expect(page.getByText('The copy matches.')).toBeVisible()
+  await shot('decoded')
+  await axe()
+
+  await page.getByRole('button', { name: 'Done — wipe' }).click()
+  await page.getByRole('button', { name: 'Yes, wipe' }).click()
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await expect(page.getByText(token)).toHaveCount(0)
+  await assertRootToken(tessera.keysetPath, token)
+})
+
+test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ tessera }) => {
+  const { page, keyset, shot, axe } = tessera
+  const foreignDir = tessera.dir + '/foreign.json'
+  const foreign = JSON.parse((await runCli(['init', '--keyset', foreignDir, '--shares', '3', '--threshold', '2', '--format', 'json'])).stdout)
+
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+
+  // The same share again, spelled in base64: refused, progress kept.
+  await enterShare(page, 'Alice again', keyset.keys_base64[0]!)
+  await expect(page.getByTestId('collect-error')).toHaveText('given key has already been provided during this generation operation')
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await shot('duplicate')
+  await axe()
+
+  // A share of another keyset: the threshold check fails, progress resets, the attempt stays.
+  await enterShare(page, 'Mallory', foreign.keys[1])
+  await expect(page.getByTestId('collect-error')).toContainText(/root generation aborted|failed to compute root key/)
+  await expect(page.getByTestId('progress')).toHaveText('0 of 2')
+  await shot('foreign')
+
+  // Someone else restarts the attempt: the next share meets a new nonce.
+  test.skip(tessera.rpc === null, 'restarting from a second client needs the web transport')
+  await tessera.rpc!('attempt.cancel', { flow: 'root' })
+  const restarted = await tessera.rpc!('attempt.start', { flow: 'root' })
+  expect(restarted.status).toBe(200)
+  await enterShare(page, 'Carol', keyset.keys[2]!)
+  await expect(page.getByTestId('collect-error')).toContainText('incorrect nonce supplied')
+  await shot('wrong-nonce')
+})
+
+test('a new key share, decoded and proven to work', async ({ tessera }) => {
+  const { page, keyset, shot } = tessera
+  await page.getByRole('button', { name: 'Start: new key share' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'Alice', keyset.keys[1]!)
+  await enterShare(page, 'Bob', keyset.keys[2]!)
+  await expect(page.getByRole('heading', { name: /5\. Result — New key share/ })).toBeVisible()
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  const share = (await page.getByTestId('secret-value').textContent())!.trim()
+  expect(share).toMatch(/^[0-9a-f]{66}$/)
+  expect(keyset.keys).not.toContain(share)
+  await shot('new-share')
+  await page.getByRole('button', { name: 'Done — wipe' }).click()
+  await page.getByRole('button', { name: 'Yes, wipe' }).click()
+
+  // The new share stands in for an original one in a root ceremony.
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'New holder', share)
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+})
+
+test('a recovery token in recovery mode', async ({ tessera }) => {
+  const { page, keyset, shot, axe } = tessera
+  await page.getByRole('button', { name: 'Change' }).click()
+  await page.getByLabel('Keyset file', { exact: true }).fill(tessera.keysetPath)
+  await page.getByLabel(/Recovery mode/).check()
+  await shot('backend')
+  await axe()
+  await page.getByRole('button', { name: 'Open keyset' }).click()
+  await expect(page.getByTestId('backend-label')).toContainText('recovery mode')
+  await expect(page.getByRole('button', { name: 'Start: root token' })).toHaveCount(0)
+  await page.getByRole('button', { name: 'Start: recovery token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  await expect(page.getByTestId('secret-value')).toHaveText(/^hvr\.[0-9A-Za-z]{24}$/)
+  await shot('recovery-token')
+})
+
+test('the decode tool decodes a result from elsewhere', async ({ tessera }) => {
+  const { page, shot, axe } = tessera
+  await page.getByRole('button', { name: 'Decode tool' }).click()
+  await page.getByLabel(/Encoded value/).fill('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi')
+  await page.getByLabel(/One-time password/).fill('3JhHkONiyiaNYj14nnD9xZQ')
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await expect(page.getByTestId('decode-error')).toContainText('belongs to another attempt')
+  await shot('decode-wrong-otp')
+  await page.getByLabel(/One-time password/).fill('3JhHkONiyiaNYj14nnD9xZQS')
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  await expect(page.getByTestId('secret-value')).toHaveText('4RUmoevJ3lsLni9sTXcNnRE1')
+  await shot('decode-tool')
+  await axe()
+})
+
+test('the init ceremony hands each holder their share', async ({ tessera }) => {
+  const { page, shot, axe } = tessera
+  await page.getByRole('button', { name: 'Change' }).click()
+  const path = `${tessera.dir}/created.json`
+  await page.getByLabel('New keyset file').fill(path)
+  await page.getByLabel('Shares').fill('3')
+  await page.getByLabel('Threshold').fill('2')
+  await page.getByRole('button', { name: 'Create keyset' }).click()
+  await expect(page.getByText('Holder 1 of 3')).toBeVisible()
+  await expect(page.getByTestId('secret-value')).toHaveCount(0)
+  await shot('init-privacy')
+  await axe()
+  const shares: string[] = []
+  for (let i = 1; i <= 3; i++) {
+    await page.getByRole('button', { name: `Show share ${i}` }).click()
+    await page.getByRole('button', { name: 'Reveal' }).click()
+    shares.push((await page.getByTestId('secret-value').textContent())!.trim())
+    if (i === 1) await shot('init-share')
+    await page.getByRole('button', { name: `I have recorded share ${i}: hide it` }).click()
+  }
+  expect(new Set(shares).size).toBe(3)
+  await page.getByRole('button', { name: 'Show the root token' }).click()
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  const token = (await page.getByTestId('secret-value').textContent())!.trim()
+  await shot('init-token')
+  await page.getByRole('button', { name: /Finish — wipe/ }).click()
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await assertRootToken(path, token)
+
+  // The revealed shares are the keyset's: two of them make a root token.
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'One', shares[0]!)
+  await enterShare(page, 'Three', shares[2]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+})

@@ -1,0 +1,158 @@
+import { test as base, expect, chromium, _electron, type Page } from '@playwright/test'
+import AxeBuilder from '@axe-core/playwright'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli, TESSERA } from '../test/helpers/cli'
+
+export { expect }
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+]
+export const SHOTS = join(process.cwd(), 'test-results', 'screenshots')
+
+export interface InitResult {
+  keys: string[]
+  keys_base64: string[]
+  root_token: string
+}
+
+export interface KeysetOptions {
+  shares: number
+  threshold: number
+  scheme: 'vault' | 'secretsjs'
+}
+
+export interface Tessera {
+  page: Page
+  dir: string
+  keysetPath: string
+  keyset: InitResult
+  /** Calls the web host directly, as a second client would (web transport only). */
+  rpc: ((channel: string, input?: unknown) => Promise<{ status: number; body: any }>) | null
+  /** A screenshot of the current screen, named for the journey and step. */
+  shot: (step: string) => Promise<void>
+  /** Fails on any accessibility violation of the current screen. */
+  axe: () => Promise<void>
+}
+
+/** The Electron binary, or why there is none: journeys skip rather than pretend. */
+export function electronBinary(): { path?: string; reason?: string } {
+  try {
+    const path = createRequire(import.meta.url)('electron') as unknown as string
+    return existsSync(path) ? { path } : { reason: `no Electron binary at ${path}` }
+  } catch (err) {
+    return { reason: `no Electron binary installed (${(err as Error).message.split('\n')[0]})` }
+  }
+}
+
+function startWeb(keysetPath: string): Promise<{ child: ChildProcess; url: string; origin: string; token: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', keysetPath, '--port', '0'])
+    let out = ''
+    child.stdout!.on('data', (d) => {
+      out += d
+      const m = /open (http:\/\/127\.0\.0\.1:\d+)\/#access=([A-Za-z0-9_-]+)/.exec(out)
+      if (m) resolve({ child, url: `${m[1]}/#access=${m[2]}`, origin: m[1]!, token: m[2]! })
+    })
+    child.stderr!.on('data', (d) => (out += d))
+    child.on('close', (code) => reject(new Error(`tessera web exited ${code}: ${out}`)))
+  })
+}
+
+export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera }>({
+  keysetOptions: [{ shares: 3, threshold: 2, scheme: 'vault' }, { option: true }],
+
+  tessera: async ({ keysetOptions }, use, testInfo) => {
+    const transport = testInfo.project.metadata.transport as 'web' | 'electron'
+    let electronPath: string | undefined
+    if (transport === 'electron') {
+      const found = electronBinary()
+      if (!found.path) {
+        console.log(`[electron] skipped "${testInfo.title}": ${found.reason}`)
+        testInfo.skip(true, found.reason)
+      }
+      electronPath = found.path
+    }
+
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-e2e-'))
+    const keysetPath = join(dir, 'ceremony.json')
+    const init = await runCli([
+      'init', '--keyset', keysetPath,
+      '--shares', String(keysetOptions.shares), '--threshold', String(keysetOptions.threshold),
+      '--scheme', keysetOptions.scheme, '--format', 'json',
+    ])
+    expect(init.code, init.stderr).toBe(0)
+    const keyset = JSON.parse(init.stdout) as InitResult
+    await mkdir(SHOTS, { recursive: true })
+    const slug = `${testInfo.project.name}-${testInfo.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`
+
+    const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })]
+    let page: Page
+    let rpc: Tessera['rpc'] = null
+    if (transport === 'electron') {
+      const app = await _electron.launch({
+        executablePath: electronPath,
+        args: [join(process.cwd(), 'out/main/index.js'), '--keyset', keysetPath],
+      })
+      cleanup.unshift(() => app.close())
+      page = await app.firstWindow()
+    } else {
+      const web = await startWeb(keysetPath)
+      cleanup.unshift(async () => web.child.kill('SIGTERM'))
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+      cleanup.unshift(() => browser.close())
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.origin })
+      page = await context.newPage()
+      await page.goto(web.url)
+      rpc = async (channel, input) => {
+        const res = await fetch(`${web.origin}/rpc/${channel}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${web.token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(input ?? null),
+        })
+        return { status: res.status, body: await res.json() }
+      }
+    }
+    let n = 0
+    try {
+      await use({
+        page,
+        dir,
+        keysetPath,
+        keyset,
+        rpc,
+        shot: async (step) => {
+          n += 1
+          await page.screenshot({ path: join(SHOTS, `${slug}-${String(n).padStart(2, '0')}-${step}.png`), fullPage: true })
+        },
+        axe: async () => {
+          const { violations } = await new AxeBuilder({ page }).analyze()
+          expect(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((x) => x.target.join(' ')).join('; ')})`)).toEqual([])
+        },
+      })
+    } finally {
+      for (const step of cleanup) await step().catch(() => undefined)
+    }
+  },
+})
+
+/** Enters one holder's share the way a holder does: name, nonce confirmed, share, submit. */
+export async function enterShare(page: Page, operator: string, share: string): Promise<void> {
+  await page.getByLabel(/Your name or role/).fill(operator)
+  await page.getByTestId('confirm-nonce').check()
+  await page.getByLabel('Key share').fill(share)
+  await page.getByRole('button', { name: 'Submit share' }).click()
+}

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Session } from '../ipc/session'
+import { createRouter } from '../ipc/router'
+import { createWebHost, newAccessToken } from '../web/host'
+import { listen } from '../server/listen'
+import { CliError, intFlag, parseFlags, UsageError, type Io } from './args'
+
+export const usage = `Usage: tessera web [--keyset FILE] [--port P]
+
+Serves the desktop UI on 127.0.0.1 for a local browser, for machines without
+Electron. Prints the address to open; it carries a one-time access token in its
+fragment (#access=...), made fresh for each run and never stored. --port 0 picks
+a free port. Stops on SIGINT or SIGTERM.`
+
+/** The built renderer sits beside the built main code: out/main/cli.js → out/renderer. */
+const RENDERER_DIR = fileURLToPath(new URL('../renderer/', import.meta.url))
+
+export async function web(argv: string[], io: Io): Promise<void> {
+  const flags = parseFlags(argv, { keyset: { type: 'string' }, port: { type: 'string' } })
+  const port = intFlag(flags.port, '--port', 0)
+  if (port > 65535) throw new UsageError('--port must be from 0 to 65535')
+  if (!existsSync(RENDERER_DIR)) throw new CliError('the UI is not built: run "npm run build" first')
+
+  const session = new Session()
+  if (flags.keyset) await session.openKeyset(flags.keyset)
+  const token = newAccessToken()
+  let bound = 0
+  const server = createWebHost({
+    rendererDir: RENDERER_DIR,
+    token,
+    port: () => bound,
+    dispatch: createRouter(session.handlers, {
+      onInternalError: (channel, err) => io.stderr(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}\n`),
+    }),
+  })
+  try {
+    bound = (await listen(server, '127.0.0.1', port)).port
+  } catch (err) {
+    throw new CliError(`cannot listen on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  io.stdout(`listening on http://127.0.0.1:${bound}\n`)
+  io.stdout(`open http://127.0.0.1:${bound}/#access=${token}\n`)
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      session.wipe()
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}

@@ -1,0 +1,135 @@
+import * as v from 'valibot'
+import { FLOWS, type AttemptStatus, type Flow, type SealStatus } from '../backend'
+import { SCHEMES } from '../engine/schemes'
+
+/**
+ * The one IPC contract. Each channel names its input schema (checked at run time
+ * in main before any handler runs) and its output type. The preload, the web
+ * host and the renderer's client are all derived from this object.
+ */
+
+const flow = v.picklist(FLOWS)
+/** Shares, keys and encoded values are bounded: nothing legitimate is larger. */
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max))
+const path = v.pipe(v.string(), v.minLength(1), v.maxLength(4096))
+const noInput = v.optional(v.union([v.undefined(), v.null(), v.strictObject({})]))
+
+export interface BackendInfo {
+  kind: 'none' | 'local'
+  /** What the operator sees: the keyset's file path. */
+  label: string
+  /** How shares are spelled, so the UI can check them as they are typed. */
+  scheme: (typeof SCHEMES)[number] | null
+  seal: SealStatus | null
+}
+
+/** A status as the UI gets it: the OTP itself stays in main, which says whether it holds one. */
+export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & { otp_held: boolean }
+
+export interface KeyInfo {
+  fingerprint: string
+  userIds: string[]
+  format: 'armored' | 'binary' | 'base64'
+}
+
+export interface DecodedValue {
+  value: string
+  kind: string
+  /** First 8 hex digits of SHA-256 of the value: lets an operator verify a copy. */
+  checksum: string
+}
+
+export interface InitSummary {
+  path: string
+  shares: number
+  threshold: number
+  scheme: (typeof SCHEMES)[number]
+  /** One entry per holder when the shares were encrypted to PGP keys. */
+  recipients: KeyInfo[]
+}
+
+export interface RevealedShare {
+  index: number
+  /** The share as a holder types it (hex for Vault keysets), or a PGP message in base64. */
+  key: string
+  key_base64: string
+  encrypted: boolean
+}
+
+export const contract = {
+  'app.info': { input: noInput, output: {} as { name: 'tessera'; version: string } },
+
+  'backend.describe': { input: noInput, output: {} as BackendInfo },
+  'backend.openKeyset': {
+    input: v.strictObject({ path, recovery: v.optional(v.boolean(), false) }),
+    output: {} as BackendInfo,
+  },
+  'backend.initKeyset': {
+    input: v.strictObject({
+      path,
+      shares: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
+      threshold: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
+      scheme: v.optional(v.picklist(SCHEMES), 'vault'),
+      /** Public keys' text (armored or base64), one per share, in holder order. */
+      pgpKeys: v.optional(v.array(text(1024 * 1024))),
+    }),
+    output: {} as InitSummary,
+  },
+  'init.revealShare': { input: v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }), output: {} as RevealedShare },
+  'init.revealRootToken': { input: noInput, output: {} as DecodedValue },
+  'init.finish': { input: noInput, output: {} as { wiped: true } },
+
+  'attempt.status': { input: v.strictObject({ flow }), output: {} as UiAttemptStatus },
+  'attempt.start': {
+    input: v.strictObject({ flow, pgpKey: v.optional(text(1024 * 1024)) }),
+    output: {} as UiAttemptStatus,
+  },
+  'attempt.cancel': { input: v.strictObject({ flow }), output: {} as { cancelled: true } },
+  'attempt.update': {
+    input: v.strictObject({ flow, key: text(4096), nonce: text(64) }),
+    output: {} as UiAttemptStatus,
+  },
+
+  'decode.held': { input: v.strictObject({ flow, encoded: text(64 * 1024) }), output: {} as DecodedValue },
+  'decode.otp': { input: v.strictObject({ encoded: text(64 * 1024), otp: text(4096) }), output: {} as DecodedValue },
+  'decode.pgp': {
+    input: v.strictObject({
+      encoded: text(64 * 1024),
+      privateKey: text(1024 * 1024),
+      passphrase: v.optional(text(4096)),
+    }),
+    output: {} as DecodedValue,
+  },
+  'pgp.inspect': { input: v.strictObject({ key: text(1024 * 1024) }), output: {} as KeyInfo },
+
+  'session.wipe': { input: noInput, output: {} as { wiped: true } },
+} as const
+
+export type Contract = typeof contract
+export type Channel = keyof Contract
+export type Input<C extends Channel> = v.InferInput<Contract[C]['input']>
+export type Output<C extends Channel> = Contract[C]['output']
+
+export const CHANNELS = Object.keys(contract) as Channel[]
+
+/** Errors cross IPC as data, never carrying a secret. */
+export interface IpcError {
+  code: string
+  message: string
+}
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError }
+
+type Group = Channel extends `${infer G}.${string}` ? G : never
+type Method<C extends Channel, R> = (...args: undefined extends Input<C> ? [input?: Input<C>] : [input: Input<C>]) => Promise<R>
+
+/** What the preload exposes as window.tessera: `tessera.attempt.update({...})` resolves an IpcResult. */
+export type TesseraBridge = {
+  [G in Group]: { [C in Channel as C extends `${G}.${infer M}` ? M : never]: Method<C, IpcResult<Output<C>>> }
+}
+
+/** The renderer's view: the same calls, resolving the value and throwing the IpcError. */
+export type TesseraApi = {
+  [G in Group]: { [C in Channel as C extends `${G}.${infer M}` ? M : never]: Method<C, Output<C>> }
+}
+
+export type { Flow }

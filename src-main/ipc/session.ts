@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto'
+import type { AttemptStatus, Flow } from '../backend'
+import { encryptTo, readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
+import { wipe } from '../crypto/wipe'
+import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
+import { EngineError } from '../engine/errors'
+import { checkShareConfig, Keyset, KeysetError } from '../engine/keyset'
+import { LocalEngine } from '../engine/local-engine'
+import { newToken, ROOT_TOKEN_PREFIX } from '../engine/tokens'
+import { VERSION } from '../version'
+import type { BackendInfo, DecodedValue, KeyInfo, UiAttemptStatus } from './contract'
+import type { Handlers } from './router'
+
+interface HeldOtp {
+  nonce: string
+  otp: Buffer
+}
+
+/** Shares of a keyset just created, held until each holder has seen theirs. */
+interface InitCeremony {
+  /** Per holder: the share's text, or the PGP message encrypted to the holder. */
+  items: Array<{ bytes: Buffer; encrypted: boolean }>
+  rootToken: Buffer
+}
+
+const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset first', 'no_backend')
+
+function keyInfo(k: Pick<PublicKeyInfo, 'fingerprint' | 'userIds' | 'format'>): KeyInfo {
+  return { fingerprint: k.fingerprint, userIds: k.userIds, format: k.format }
+}
+
+export function checksum(value: Uint8Array): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 8)
+}
+
+function shown(decoded: Decoded): DecodedValue {
+  const result = { value: decoded.value.toString('utf8'), kind: decoded.kind, checksum: checksum(decoded.value) }
+  wipe(decoded.value)
+  return result
+}
+
+/**
+ * The main-process side of one UI: the open backend, the server OTPs it holds for
+ * decoding (never sent to the renderer), and an init ceremony's shares until each
+ * has been revealed. Every secret here is a Buffer that `wipe` zeroes.
+ */
+export class Session {
+  private engine: LocalEngine | null = null
+  private label = ''
+  private readonly held = new Map<Flow, HeldOtp>()
+  private ceremony: InitCeremony | null = null
+
+  constructor(private readonly opts: { onKeysetOpened?: (path: string) => void } = {}) {}
+
+  async openKeyset(path: string, recovery = false): Promise<BackendInfo> {
+    const engine = await LocalEngine.open(path, { recovery })
+    this.wipe()
+    this.engine = engine
+    this.label = path
+    this.opts.onKeysetOpened?.(path)
+    return this.describe()
+  }
+
+  async describe(): Promise<BackendInfo> {
+    if (!this.engine) return { kind: 'none', label: '', scheme: null, seal: null }
+    return { kind: 'local', label: this.label, scheme: this.engine.keyset.scheme, seal: await this.engine.sealStatus() }
+  }
+
+  /** Drops every secret this session holds. */
+  wipe(): void {
+    for (const h of this.held.values()) wipe(h.otp)
+    this.held.clear()
+    if (this.ceremony) {
+      wipe(this.ceremony.rootToken, ...this.ceremony.items.map((i) => i.bytes))
+      this.ceremony = null
+    }
+  }
+
+  private backend(): LocalEngine {
+    if (!this.engine) throw notReady()
+    return this.engine
+  }
+
+  private toUi(flow: Flow, status: AttemptStatus): UiAttemptStatus {
+    const { otp: _otp, ...rest } = status
+    const held = this.held.get(flow)
+    return { ...rest, otp_held: held !== undefined && (held.nonce === status.nonce || status.complete) }
+  }
+
+  private hold(flow: Flow, nonce: string, otp: string): void {
+    const previous = this.held.get(flow)
+    if (previous) wipe(previous.otp)
+    this.held.set(flow, { nonce, otp: Buffer.from(otp, 'utf8') })
+  }
+
+  private release(flow: Flow): void {
+    const held = this.held.get(flow)
+    if (held) wipe(held.otp)
+    this.held.delete(flow)
+  }
+
+  readonly handlers: Handlers = {
+    'app.info': async () => ({ name: 'tessera', version: VERSION }),
+
+    'backend.describe': () => this.describe(),
+    'backend.openKeyset': ({ path, recovery }) => this.openKeyset(path, recovery),
+    'backend.initKeyset': async ({ path, shares, threshold, scheme, pgpKeys }) => {
+      try {
+        checkShareConfig(shares, threshold)
+      } catch (err) {
+        throw new EngineError(400, (err as KeysetError).message, 'invalid_input')
+      }
+      const keys = pgpKeys ?? []
+      if (keys.length > 0 && keys.length !== shares) {
+        throw new EngineError(400, `${keys.length} PGP keys for ${shares} shares: give one key per share`, 'invalid_input')
+      }
+      const recipients: PublicKeyInfo[] = []
+      for (const [i, key] of keys.entries()) {
+        try {
+          recipients.push(await readPublicKey(key))
+        } catch (err) {
+          throw new EngineError(400, `key for holder ${i + 1}: ${(err as Error).message}`, 'invalid_pgp_key')
+        }
+      }
+      const rootToken = newToken(ROOT_TOKEN_PREFIX)
+      let items: InitCeremony['items'] = []
+      try {
+        await Keyset.create(path, { shares, threshold, scheme, rootToken }, async (parts, codec) => {
+          for (const [i, share] of parts.entries()) {
+            const shareText = codec.text(share)
+            const recipient = recipients[i]
+            if (recipient) {
+              items.push({ bytes: Buffer.from(await encryptTo(recipient.key, shareText)), encrypted: true })
+              wipe(shareText)
+            } else {
+              items.push({ bytes: shareText, encrypted: false })
+            }
+          }
+        })
+      } catch (err) {
+        wipe(rootToken, ...items.map((i) => i.bytes))
+        items = []
+        throw err
+      }
+      await this.openKeyset(path)
+      this.ceremony = { items, rootToken }
+      return { path, shares, threshold, scheme, recipients: recipients.map(keyInfo) }
+    },
+    'init.revealShare': async ({ index }) => {
+      const item = this.ceremony?.items[index]
+      if (!item) throw new EngineError(404, `no share ${index + 1} to reveal: the init ceremony is over or has fewer shares`, 'no_share')
+      const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
+      return { index, key, key_base64: item.encrypted ? key : item.bytes.toString('base64'), encrypted: item.encrypted }
+    },
+    'init.revealRootToken': async () => {
+      if (!this.ceremony) throw new EngineError(404, 'the init ceremony is over', 'no_share')
+      const value = this.ceremony.rootToken
+      return { value: value.toString('ascii'), kind: 'root token', checksum: checksum(value) }
+    },
+    'init.finish': async () => {
+      this.wipe()
+      return { wiped: true }
+    },
+
+    'attempt.status': async ({ flow }) => this.toUi(flow, await this.backend().status(flow)),
+    'attempt.start': async ({ flow, pgpKey }) => {
+      const status = await this.backend().start(flow, pgpKey ? { pgp_key: pgpKey } : {})
+      if (status.otp) this.hold(flow, status.nonce, status.otp)
+      else this.release(flow)
+      return this.toUi(flow, status)
+    },
+    'attempt.cancel': async ({ flow }) => {
+      await this.backend().cancel(flow)
+      this.release(flow)
+      return { cancelled: true }
+    },
+    'attempt.update': async ({ flow, key, nonce }) => this.toUi(flow, await this.backend().update(flow, { key, nonce })),
+
+    'decode.held': async ({ flow, encoded }) => {
+      const held = this.held.get(flow)
+      if (!held) {
+        throw new EngineError(
+          409,
+          'Tessera holds no OTP for this attempt (it was started elsewhere or already decoded): enter the OTP or use a PGP key',
+          'no_held_otp',
+        )
+      }
+      const decoded = decodeWithOtp(encoded, held.otp.toString('utf8'))
+      this.release(flow)
+      return shown(decoded)
+    },
+    'decode.otp': async ({ encoded, otp }) => shown(decodeWithOtp(encoded, otp)),
+    'decode.pgp': async ({ encoded, privateKey, passphrase }) =>
+      shown(await decodeWithPgp(encoded, await readPrivateKey(privateKey, passphrase))),
+    'pgp.inspect': async ({ key }) => keyInfo(await readPublicKey(key)),
+
+    'session.wipe': async () => {
+      this.wipe()
+      return { wiped: true }
+    },
+  }
+}

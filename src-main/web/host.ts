@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { extname, resolve, sep } from 'node:path'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Dispatch } from '../ipc/router'
+import { RENDERER_CSP } from '../csp'
+
+/**
+ * `tessera web`: the built renderer and the IPC router on 127.0.0.1, for
+ * machines without Electron. A security boundary like Electron's: every RPC
+ * carries the run's access token, Host and Origin must be this server's own
+ * (DNS rebinding, cross-site requests), and no CORS header is ever sent.
+ */
+
+const MAX_RPC_BYTES = 2 * 1024 * 1024
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+}
+
+/** 32 random bytes, base64url: fresh for each run, never stored. */
+export function newAccessToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+export interface WebHostOptions {
+  rendererDir: string
+  dispatch: Dispatch
+  token: string
+  /** The port once bound: Host and Origin checks need it. */
+  port: () => number
+}
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cache-Control': 'no-store',
+}
+
+function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(text)),
+    ...headers,
+  })
+  res.end(text)
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (!header?.startsWith('Bearer ')) return false
+  const given = Buffer.from(header.slice(7))
+  const expected = Buffer.from(token)
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_RPC_BYTES) return null
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
+
+export function createWebHost(opts: WebHostOptions): Server {
+  const root = resolve(opts.rendererDir)
+  const allowedHosts = () => [`127.0.0.1:${opts.port()}`, `localhost:${opts.port()}`]
+
+  const serveRpc = async (req: IncomingMessage, res: ServerResponse, channel: string) => {
+    const origin = req.headers.origin
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) {
+      return reply(res, 403, { code: 'forbidden', message: 'cross-origin request refused' })
+    }
+    if (!tokenMatches(req.headers.authorization, opts.token)) {
+      return reply(res, 401, { code: 'unauthorized', message: 'missing or wrong access token' })
+    }
+    if (req.method !== 'POST') return reply(res, 405, { code: 'method', message: 'use POST' }, { Allow: 'POST' })
+    const raw = await readBody(req)
+    if (raw === null) return reply(res, 413, { code: 'too_large', message: 'request body too large' })
+    let input: unknown
+    try {
+      input = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'))
+    } catch {
+      return reply(res, 400, { code: 'invalid_json', message: 'the request body is not valid JSON' })
+    } finally {
+      raw.fill(0)
+    }
+    const result = await opts.dispatch(channel, input)
+    if (result.ok) return reply(res, 200, result.value ?? null)
+    const status = result.error.code === 'unknown_channel' ? 404 : result.error.code === 'internal' ? 500 : 400
+    return reply(res, status, result.error)
+  }
+
+  const serveStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return reply(res, 405, { code: 'method', message: 'method not allowed' }, { Allow: 'GET, HEAD' })
+    }
+    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
+    const file = resolve(root, relative)
+    if (!file.startsWith(root + sep)) return reply(res, 404, { code: 'not_found', message: 'not found' })
+    let body: Buffer
+    try {
+      body = await readFile(file)
+    } catch {
+      return reply(res, 404, { code: 'not_found', message: 'not found' })
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Length': String(body.length),
+      'Content-Security-Policy': RENDERER_CSP,
+    })
+    res.end(req.method === 'HEAD' ? undefined : body)
+  }
+
+  return createServer((req, res) => {
+    if (!allowedHosts().includes(req.headers.host ?? '')) {
+      return reply(res, 403, { code: 'forbidden', message: 'unexpected Host header' })
+    }
+    const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const rpc = /^\/rpc\/([A-Za-z]+\.[A-Za-z]+)$/.exec(pathname)
+    const handling = rpc ? serveRpc(req, res, rpc[1]!) : pathname.startsWith('/rpc/')
+      ? Promise.resolve(reply(res, 404, { code: 'unknown_channel', message: 'unknown channel' }))
+      : serveStatic(req, res, pathname)
+    handling.catch(() => {
+      if (!res.headersSent) reply(res, 500, { code: 'internal', message: 'internal error' })
+      else res.destroy()
+    })
+  })
+}
