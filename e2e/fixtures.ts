@@ -1,9 +1,8 @@
 import { test as base, expect, chromium, _electron, type Page } from '@playwright/test'
 import AxeBuilder from '@axe-core/playwright'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, TESSERA } from '../test/helpers/cli'
@@ -47,14 +46,19 @@ export interface Tessera {
   axe: () => Promise<void>
 }
 
-/** The Electron binary, or why there is none: journeys skip rather than pretend. */
+/**
+ * The Electron binary, or why there is none: journeys skip rather than pretend.
+ * Looked up the way the electron package does, without its download-on-demand.
+ */
 export function electronBinary(): { path?: string; reason?: string } {
-  try {
-    const path = createRequire(import.meta.url)('electron') as unknown as string
-    return existsSync(path) ? { path } : { reason: `no Electron binary at ${path}` }
-  } catch (err) {
-    return { reason: `no Electron binary installed (${(err as Error).message.split('\n')[0]})` }
-  }
+  const pkg = join(process.cwd(), 'node_modules', 'electron')
+  const pathFile = join(pkg, 'path.txt')
+  const name = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : 'electron'
+  const override = process.env.ELECTRON_OVERRIDE_DIST_PATH
+  const path = override ? join(override, name) : join(pkg, 'dist', name)
+  return existsSync(path)
+    ? { path }
+    : { reason: `no Electron binary at ${path} (set ELECTRON_OVERRIDE_DIST_PATH to a local Electron build)` }
 }
 
 function startWeb(keysetPath: string): Promise<{ child: ChildProcess; url: string; origin: string; token: string }> {

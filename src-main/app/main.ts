@@ -69,8 +69,10 @@ if (!app.requestSingleInstanceLock()) {
   })
   void app.whenReady().then(() => {
     const ses = session.fromPartition('tessera')
-    ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
-    ses.setPermissionCheckHandler(() => false)
+    // Every permission is refused but writing the clipboard, which copy-then-clear needs.
+    const allowed = (permission: string) => permission === 'clipboard-sanitized-write'
+    ses.setPermissionRequestHandler((_wc, permission, callback) => callback(allowed(permission)))
+    ses.setPermissionCheckHandler((_wc, permission) => allowed(permission))
     ses.webRequest.onHeadersReceived((details, callback) => {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } })
     })
