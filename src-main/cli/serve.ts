@@ -1,14 +1,22 @@
 import { LocalEngine } from '../engine/local-engine'
-import { createApiServer } from '../server/http-api'
+import { readFile } from 'node:fs/promises'
+import { createApiServer, type ApiServer } from '../server/http-api'
 import { hostPort, isLoopback, listen } from '../server/listen'
 import { CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
+                     [--tls-cert FILE --tls-key FILE] [--require-token]
 
 Serves Vault's HTTP API for the keyset (sys/generate-root, sys/generate-share,
 sys/seal-status, sys/health, sys/decode-token, auth/token/lookup-self and
 revoke-self; with --recovery, sys/generate-recovery-token instead of the first
-two). Port 0 picks a free port. Stops on SIGINT or SIGTERM.`
+two). Port 0 picks a free port. Stops on SIGINT or SIGTERM.
+
+--tls-cert/--tls-key   serve HTTPS with this PEM certificate (chain) and key
+--require-token        behave like a 2026 server: the generate endpoints answer
+                       403 "permission denied" without a valid X-Vault-Token
+                       (Vault 2.x), and the authenticated
+                       sys/generate-root-token/{attempt,update} is offered (OpenBao 2.6)`
 
 export async function serve(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
@@ -16,24 +24,37 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string' },
     recovery: { type: 'boolean', default: false },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'require-token': { type: 'boolean', default: false },
   })
   const path = requireFlag(flags.keyset, '--keyset')
   const port = intFlag(flags.port, '--port', 8200)
   if (port > 65535) throw new UsageError('--port must be from 0 to 65535')
   const host = flags.host
 
+  if (Boolean(flags['tls-cert']) !== Boolean(flags['tls-key'])) {
+    throw new UsageError('--tls-cert and --tls-key go together')
+  }
+  const tls = flags['tls-cert'] ? { cert: await readPem(flags['tls-cert'], '--tls-cert'), key: await readPem(flags['tls-key']!, '--tls-key') } : undefined
+
   const engine = await LocalEngine.open(path, { recovery: flags.recovery })
-  const server = createApiServer(engine, { log: (line) => io.stderr(`${line}\n`) })
+  let server: ApiServer
+  try {
+    server = createApiServer(engine, { log: (line) => io.stderr(`${line}\n`), requireToken: flags['require-token'], tls })
+  } catch (err) {
+    throw new CliError(`cannot use the TLS certificate and key: ${(err as Error).message}`)
+  }
   let bound: { host: string; port: number }
   try {
     bound = await listen(server, host, port)
   } catch (err) {
     throw new CliError(`cannot listen on ${hostPort(host, port)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  if (!isLoopback(host)) {
+  if (!tls && !isLoopback(host)) {
     io.stderr(`warning: serving plain HTTP on ${host}, which is not a loopback address; shares would cross the network unencrypted\n`)
   }
-  io.stdout(`listening on http://${hostPort(bound.host, bound.port)}\n`)
+  io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
 
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -43,4 +64,12 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+}
+
+async function readPem(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path)
+  } catch (err) {
+    throw new CliError(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
 }

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https'
 import { randomUUID } from 'node:crypto'
 import type { Flow } from '../backend'
 import { DecodeError, decodeWithOtp } from '../decode/decode'
@@ -30,14 +31,23 @@ type Handler = (req: IncomingMessage, body: () => Promise<Json>) => Promise<[num
 export interface ApiOptions {
   /** One line per request: method, path, status. Bodies and headers are never logged. */
   log?: (line: string) => void
+  /**
+   * Behave like a 2026 server: the generate endpoints need a valid token (Vault 2.x),
+   * and OpenBao 2.6's authenticated sys/generate-root-token is offered.
+   */
+  requireToken?: boolean
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer }
 }
 
 /** Vault's HTTP API over the local engine (tessera serve). */
-export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Server {
-  const log = opts.log ?? (() => undefined)
-  const routes = buildRoutes(engine)
+export type ApiServer = HttpServer | HttpsServer
 
-  return createServer((req, res) => {
+export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): ApiServer {
+  const log = opts.log ?? (() => undefined)
+  const routes = buildRoutes(engine, opts.requireToken ?? false)
+
+  const listener: RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname.replace(/^\/v1\//, '').replace(/\/+$/, '')
     const route = url.pathname.startsWith('/v1/') ? routes.get(path) : undefined
@@ -60,7 +70,8 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Ser
         send(res, status, method === 'HEAD' ? undefined : payload)
         log(`${method} ${url.pathname} ${status}`)
       })
-  })
+  }
+  return opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener)
 }
 
 function errorResponse(err: unknown, log: (line: string) => void): [number, unknown] {
@@ -130,10 +141,28 @@ function tokenOf(req: IncomingMessage): string | undefined {
   return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined
 }
 
-function buildRoutes(engine: LocalEngine): Map<string, Record<string, Handler>> {
-  const routes = new Map<string, Record<string, Handler>>()
+/** Vault 2.x answers an unauthenticated generate-root with a bare 403. */
+function withToken(engine: LocalEngine, handlers: Record<string, Handler>): Record<string, Handler> {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([method, handler]) => [
+      method,
+      (async (req, body) => {
+        const token = tokenOf(req)
+        if (!token || engine.lookupToken(token) === undefined) throw new HttpError(403, 'permission denied')
+        return handler(req, body)
+      }) satisfies Handler,
+    ]),
+  )
+}
 
-  for (const [path, flow] of Object.entries(FLOW_PATHS)) {
+function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Record<string, Handler>> {
+  const routes = new Map<string, Record<string, Handler>>()
+  const flowPaths: Array<[string, Flow]> = Object.entries(FLOW_PATHS)
+  // OpenBao 2.6's authenticated twin of sys/generate-root: same JSON, same flow.
+  if (requireToken) flowPaths.push(['sys/generate-root-token', 'root'])
+  const guard = (handlers: Record<string, Handler>) => (requireToken ? withToken(engine, handlers) : handlers)
+
+  for (const [path, flow] of flowPaths) {
     const start: Handler = async (_req, body) => {
       const b = await body()
       return [200, await engine.start(flow, { otp: stringField(b, 'otp'), pgp_key: stringField(b, 'pgp_key') })]
@@ -143,16 +172,19 @@ function buildRoutes(engine: LocalEngine): Map<string, Record<string, Handler>> 
       const input = { key: stringField(b, 'key') ?? '', nonce: stringField(b, 'nonce') ?? '' }
       return [200, await engine.update(flow, input)]
     }
-    routes.set(`${path}/attempt`, {
-      GET: async () => [200, await engine.status(flow)],
-      PUT: start,
-      POST: start,
-      DELETE: async () => {
-        await engine.cancel(flow)
-        return [204]
-      },
-    })
-    routes.set(`${path}/update`, { PUT: update, POST: update })
+    routes.set(
+      `${path}/attempt`,
+      guard({
+        GET: async () => [200, await engine.status(flow)],
+        PUT: start,
+        POST: start,
+        DELETE: async () => {
+          await engine.cancel(flow)
+          return [204]
+        },
+      }),
+    )
+    routes.set(`${path}/update`, guard({ PUT: update, POST: update }))
   }
 
   const sealStatus: Handler = async () => {

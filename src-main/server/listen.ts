@@ -1,4 +1,4 @@
-import type { Server } from 'node:http'
+import type { Server } from 'node:net'
 import type { AddressInfo } from 'node:net'
 
 /** Starts listening and resolves with the address actually bound (port 0 picks a free one). */

@@ -36,7 +36,7 @@ export function startServe(args: string[]): Promise<ServeProcess> {
     let out = ''
     const onData = (d: Buffer) => {
       out += d
-      const m = /listening on (http:\/\/\S+)/.exec(out)
+      const m = /listening on (https?:\/\/\S+)/.exec(out)
       if (m) {
         child.stdout.off('data', onData)
         child.stdout.on('data', (more) => (out += more))

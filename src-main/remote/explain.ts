@@ -1,0 +1,67 @@
+import { EngineError } from '../engine/errors'
+
+export interface RefusalContext {
+  path: string
+  method: string
+  status: number
+  /** The server's own error strings, from {"errors": [...]}. */
+  errors: string[]
+  hasToken: boolean
+}
+
+const CAPABILITY: Record<string, string> = { GET: 'read', PUT: 'update', POST: 'update', DELETE: 'delete' }
+
+/**
+ * Turns a server's refusal into a sentence that names what is missing — a token,
+ * a policy, a server setting — never a bare status code.
+ */
+export function explainRefusal(r: RefusalContext): EngineError {
+  const said = r.errors.filter(Boolean).join('; ')
+  const endpoint = r.path.replace(/\/(attempt|update)$/, '')
+  switch (r.status) {
+    case 400:
+      if (said.includes('not yet initialized')) return new EngineError(400, 'The server is not initialized yet: run its init first.', 'uninitialized')
+      return new EngineError(400, said || `The server rejected the request to ${r.path}.`, 'server_refused')
+    case 401:
+    case 403:
+      if (!r.hasToken) {
+        if (endpoint === 'sys/generate-root-token') {
+          return new EngineError(403, 'This server offers sys/generate-root-token, which needs a Vault token: add a token to the profile (its policy must allow read, update and delete on sys/generate-root-token/*).', 'token_required')
+        }
+        return new EngineError(
+          403,
+          `The server refuses unauthenticated ${endpoint}: Vault 2.x needs a token unless its enable_unauthenticated_access setting lists "generate-root", and OpenBao 2.5.3+ turns these endpoints off on listeners (disable_unauthed_generate_root_endpoints). Add a token to the profile.`,
+          'token_required',
+        )
+      }
+      return new EngineError(
+        403,
+        `The server refused the profile's token for ${r.path}: the token has expired or its policy does not allow ${CAPABILITY[r.method] ?? r.method} on ${endpoint}/*.`,
+        'permission_denied',
+      )
+    case 404:
+      if (endpoint === 'sys/generate-share') return new EngineError(404, 'This server does not support sys/generate-share: only some Vault forks offer it.', 'unsupported_flow')
+      if (endpoint === 'sys/generate-recovery-token') {
+        return new EngineError(404, 'This server does not offer sys/generate-recovery-token: only a server started in recovery mode does.', 'unsupported_flow')
+      }
+      if (endpoint === 'sys/generate-root-token') return new EngineError(404, 'This server does not offer sys/generate-root-token (OpenBao 2.6 and later do).', 'unsupported_flow')
+      return new EngineError(404, `This server has no ${r.path}.`, 'not_found')
+    case 405:
+      return new EngineError(
+        405,
+        `The server does not allow ${r.method} on ${r.path}: the endpoint is switched off on this listener (OpenBao: disable_unauthed_generate_root_endpoints; Vault: enable_unauthenticated_access).`,
+        'disabled',
+      )
+    case 429:
+    case 472:
+    case 473:
+      return new EngineError(503, 'The server is a standby and did not redirect to the active node: point the profile at the active node.', 'standby')
+    case 503:
+      if (/sealed/i.test(said)) {
+        return new EngineError(503, 'The server is sealed: generate-root needs an unsealed server (a recovery token needs a server in recovery mode).', 'sealed')
+      }
+      return new EngineError(503, `The server is unavailable${said ? `: ${said}` : ''}.`, 'unavailable')
+    default:
+      return new EngineError(502, `The server failed on ${r.path} (HTTP ${r.status})${said ? `: ${said}` : ''}.`, 'server_error')
+  }
+}
