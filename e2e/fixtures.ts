@@ -61,9 +61,11 @@ export function electronBinary(): { path?: string; reason?: string } {
     : { reason: `no Electron binary at ${path} (set ELECTRON_OVERRIDE_DIST_PATH to a local Electron build)` }
 }
 
-function startWeb(keysetPath: string): Promise<{ child: ChildProcess; url: string; origin: string; token: string }> {
+function startWeb(keysetPath: string, configDir: string): Promise<{ child: ChildProcess; url: string; origin: string; token: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', keysetPath, '--port', '0'])
+    const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', keysetPath, '--port', '0'], {
+      env: { ...process.env, TESSERA_CONFIG_DIR: configDir },
+    })
     let out = ''
     child.stdout!.on('data', (d) => {
       out += d
@@ -113,7 +115,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
       cleanup.unshift(() => app.close())
       page = await app.firstWindow()
     } else {
-      const web = await startWeb(keysetPath)
+      const web = await startWeb(keysetPath, join(dir, 'config'))
       cleanup.unshift(async () => web.child.kill('SIGTERM'))
       const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
       cleanup.unshift(() => browser.close())

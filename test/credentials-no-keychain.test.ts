@@ -7,7 +7,7 @@ delete process.env.DISPLAY
 
 describe('without an OS keychain', () => {
   it('says why, instead of crashing', async () => {
-    await expect(openKeychain('dev.tessera.test-none')).rejects.toThrow(/no OS keychain answers \(.*D-Bus/)
+    await expect(openKeychain('dev.tessera.test-none')).rejects.toThrow(/the secret service did not answer \(.*D-Bus/)
   })
 
   it('falls back to tokens kept for this session only, and says so', async () => {

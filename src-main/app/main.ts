@@ -5,6 +5,7 @@ import { RENDERER_CSP } from '../csp'
 import { CHANNELS } from '../ipc/contract'
 import { createRouter } from '../ipc/router'
 import { Session } from '../ipc/session'
+import { openConnections } from '../profiles/connections'
 
 // The Electron shell only: one hardened window and the IPC wiring. Everything it
 // serves comes from the transport-free router that `tessera web` serves too.
@@ -57,7 +58,7 @@ function wireIpc(ceremony: Session): void {
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
-  const ceremony = new Session()
+  let ceremony: Session | undefined
   app.on('second-instance', () => {
     const win = BrowserWindow.getAllWindows()[0]
     if (win?.isMinimized()) win.restore()
@@ -67,7 +68,7 @@ if (!app.requestSingleInstanceLock()) {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }))
     contents.on('will-navigate', (event) => event.preventDefault())
   })
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     const ses = session.fromPartition('tessera')
     // Every permission is refused but writing the clipboard, which copy-then-clear needs.
     const allowed = (permission: string) => permission === 'clipboard-sanitized-write'
@@ -88,13 +89,15 @@ if (!app.requestSingleInstanceLock()) {
         { role: 'windowMenu' },
       ]),
     )
-    wireIpc(ceremony)
+    const opened = new Session(await openConnections(app.getPath('userData')))
+    ceremony = opened
+    wireIpc(opened)
     // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.
     const at = process.argv.indexOf('--keyset')
     const keyset = at > 0 ? process.argv[at + 1] : undefined
-    const opened = keyset ? ceremony.openKeyset(keyset).catch((err: Error) => console.error(err.message)) : Promise.resolve()
-    void opened.then(() => createWindow())
+    const ready = keyset ? opened.openKeyset(keyset).catch((err: Error) => console.error(err.message)) : Promise.resolve()
+    void ready.then(() => createWindow())
   })
-  app.on('before-quit', () => ceremony.wipe())
+  app.on('before-quit', () => ceremony?.wipe())
   app.on('window-all-closed', () => app.quit())
 }

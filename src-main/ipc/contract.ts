@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { FLOWS, type AttemptStatus, type Flow, type SealStatus } from '../backend'
 import { SCHEMES } from '../engine/schemes'
+import { ProfileInput, type Profile } from '../profiles/profile-schema'
 
 /**
  * The one IPC contract. Each channel names its input schema (checked at run time
@@ -14,10 +15,14 @@ const text = (max: number) => v.pipe(v.string(), v.maxLength(max))
 const path = v.pipe(v.string(), v.minLength(1), v.maxLength(4096))
 const noInput = v.optional(v.union([v.undefined(), v.null(), v.strictObject({})]))
 
+export type Risk = 'plain-http' | 'no-tls-verification'
+
 export interface BackendInfo {
-  kind: 'none' | 'local'
-  /** What the operator sees: the keyset's file path. */
+  kind: 'none' | 'local' | 'remote'
+  /** What the operator sees: the keyset's file path, or the profile's name and address. */
   label: string
+  /** Remote only: what the UI must warn about while connected. */
+  risks: Risk[]
   /** How shares are spelled, so the UI can check them as they are typed. */
   scheme: (typeof SCHEMES)[number] | null
   seal: SealStatus | null
@@ -25,6 +30,27 @@ export interface BackendInfo {
 
 /** A status as the UI gets it: the OTP itself stays in main, which says whether it holds one. */
 export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & { otp_held: boolean }
+
+export interface ProfileView extends Profile {
+  hasToken: boolean
+  risks: Risk[]
+}
+
+export interface ProfileList {
+  profiles: ProfileView[]
+  /** 'session': no OS keychain, tokens are kept for this session only. */
+  credentials: 'keychain' | 'session'
+  warning: string | null
+}
+
+export interface ConnectionTest {
+  reachable: true
+  version: string
+  initialized: boolean
+  sealed: boolean
+  rootPath: string
+  tokenAccepted: boolean | null
+}
 
 export interface KeyInfo {
   fingerprint: string
@@ -75,6 +101,17 @@ export const contract = {
     }),
     output: {} as InitSummary,
   },
+  'backend.connectRemote': {
+    input: v.strictObject({ id: text(64), token: v.optional(text(4096)) }),
+    output: {} as BackendInfo,
+  },
+  'profiles.list': { input: noInput, output: {} as ProfileList },
+  'profiles.save': {
+    input: v.strictObject({ id: v.optional(text(64)), profile: ProfileInput, token: v.optional(v.nullable(text(4096))) }),
+    output: {} as ProfileView,
+  },
+  'profiles.remove': { input: v.strictObject({ id: text(64) }), output: {} as { removed: true } },
+  'profiles.test': { input: v.strictObject({ id: text(64), token: v.optional(text(4096)) }), output: {} as ConnectionTest },
   'init.revealShare': { input: v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }), output: {} as RevealedShare },
   'init.revealRootToken': { input: noInput, output: {} as DecodedValue },
   'init.finish': { input: noInput, output: {} as { wiped: true } },

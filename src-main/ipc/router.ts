@@ -4,6 +4,7 @@ import { EngineError } from '../engine/errors'
 import { KeysetError } from '../engine/keyset'
 import { PgpError } from '../crypto/pgp'
 import { DecodeError } from '../decode/decode'
+import { ProfileError } from '../profiles/profile-store'
 
 export type Handlers = {
   [C in Channel]: (input: v.InferOutput<Contract[C]['input']>) => Promise<Output<C>>
@@ -17,6 +18,7 @@ export function toIpcError(err: unknown): IpcError {
   if (err instanceof PgpError) return { code: 'pgp', message: err.message }
   if (err instanceof DecodeError) return { code: 'decode', message: err.message }
   if (err instanceof KeysetError) return { code: 'keyset', message: err.message }
+  if (err instanceof ProfileError) return { code: 'profile', message: err.message }
   return { code: 'internal', message: 'internal error' }
 }
 

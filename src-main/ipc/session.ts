@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { AttemptStatus, Flow } from '../backend'
+import type { AttemptStatus, Backend, Flow } from '../backend'
 import { encryptTo, readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
@@ -9,6 +9,7 @@ import { LocalEngine } from '../engine/local-engine'
 import { newToken, ROOT_TOKEN_PREFIX } from '../engine/tokens'
 import { VERSION } from '../version'
 import type { BackendInfo, DecodedValue, KeyInfo, UiAttemptStatus } from './contract'
+import { risks, type Connections } from '../profiles/connections'
 import type { Handlers } from './router'
 
 interface HeldOtp {
@@ -23,7 +24,12 @@ interface InitCeremony {
   rootToken: Buffer
 }
 
-const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset first', 'no_backend')
+const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
+const noProfiles = () => new EngineError(409, 'server profiles are not available in this window', 'no_profiles')
+
+type Open =
+  | { kind: 'local'; engine: LocalEngine; label: string }
+  | { kind: 'remote'; backend: Backend; label: string; risks: BackendInfo['risks'] }
 
 function keyInfo(k: Pick<PublicKeyInfo, 'fingerprint' | 'userIds' | 'format'>): KeyInfo {
   return { fingerprint: k.fingerprint, userIds: k.userIds, format: k.format }
@@ -45,25 +51,38 @@ function shown(decoded: Decoded): DecodedValue {
  * has been revealed. Every secret here is a Buffer that `wipe` zeroes.
  */
 export class Session {
-  private engine: LocalEngine | null = null
-  private label = ''
+  private open: Open | null = null
   private readonly held = new Map<Flow, HeldOtp>()
   private ceremony: InitCeremony | null = null
 
-  constructor(private readonly opts: { onKeysetOpened?: (path: string) => void } = {}) {}
+  /** `connections`: server profiles and their tokens; absent, remote mode is not offered. */
+  constructor(private readonly connections?: Connections) {}
 
   async openKeyset(path: string, recovery = false): Promise<BackendInfo> {
     const engine = await LocalEngine.open(path, { recovery })
     this.wipe()
-    this.engine = engine
-    this.label = path
-    this.opts.onKeysetOpened?.(path)
+    this.open = { kind: 'local', engine, label: path }
     return this.describe()
   }
 
+  async connectRemote(id: string, token?: string): Promise<BackendInfo> {
+    if (!this.connections) throw noProfiles()
+    const { profile, remote } = await this.connections.connect(id, token)
+    const next: Open = { kind: 'remote', backend: remote, label: `${profile.name} (${profile.address})`, risks: risks(profile) }
+    // Reach the server before dropping what this session held.
+    const seal = await remote.sealStatus()
+    this.wipe()
+    this.open = next
+    return { kind: 'remote', label: next.label, risks: next.risks, scheme: 'vault', seal }
+  }
+
   async describe(): Promise<BackendInfo> {
-    if (!this.engine) return { kind: 'none', label: '', scheme: null, seal: null }
-    return { kind: 'local', label: this.label, scheme: this.engine.keyset.scheme, seal: await this.engine.sealStatus() }
+    const open = this.open
+    if (!open) return { kind: 'none', label: '', risks: [], scheme: null, seal: null }
+    if (open.kind === 'local') {
+      return { kind: 'local', label: open.label, risks: [], scheme: open.engine.keyset.scheme, seal: await open.engine.sealStatus() }
+    }
+    return { kind: 'remote', label: open.label, risks: open.risks, scheme: 'vault', seal: await open.backend.sealStatus() }
   }
 
   /** Drops every secret this session holds. */
@@ -76,9 +95,14 @@ export class Session {
     }
   }
 
-  private backend(): LocalEngine {
-    if (!this.engine) throw notReady()
-    return this.engine
+  private backend(): Backend {
+    if (!this.open) throw notReady()
+    return this.open.kind === 'local' ? this.open.engine : this.open.backend
+  }
+
+  private profiles(): Connections {
+    if (!this.connections) throw noProfiles()
+    return this.connections
   }
 
   private toUi(flow: Flow, status: AttemptStatus): UiAttemptStatus {
@@ -104,6 +128,17 @@ export class Session {
 
     'backend.describe': () => this.describe(),
     'backend.openKeyset': ({ path, recovery }) => this.openKeyset(path, recovery),
+    'backend.connectRemote': ({ id, token }) => this.connectRemote(id, token),
+    'profiles.list': async () => {
+      const c = this.profiles()
+      return { profiles: await c.list(), credentials: c.credentials.kind, warning: c.keychainWarning ?? null }
+    },
+    'profiles.save': ({ id, profile, token }) => this.profiles().save(profile, id, token),
+    'profiles.remove': async ({ id }) => {
+      await this.profiles().remove(id)
+      return { removed: true }
+    },
+    'profiles.test': ({ id, token }) => this.profiles().test(id, token),
     'backend.initKeyset': async ({ path, shares, threshold, scheme, pgpKeys }) => {
       try {
         checkShareConfig(shares, threshold)

@@ -66,7 +66,7 @@ export async function openKeychain(service = SERVICE): Promise<CredentialStore> 
   try {
     await keytar.getPassword(service, '__tessera_probe__')
   } catch (err) {
-    throw new KeychainUnavailable(`no OS keychain answers (${(err as Error).message.split('\n')[0]})`)
+    throw new KeychainUnavailable(`the secret service did not answer (${(err as Error).message.split('\n')[0]})`)
   }
   return new KeychainStore(keytar, service)
 }

@@ -1,25 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import * as v from 'valibot'
 import { writeFileAtomic } from '../engine/atomic-file'
 
-/**
- * Server profiles: how to reach a server, never a secret. Tokens live in the
- * credential store under the profile's id.
- */
-export const ProfileInput = v.strictObject({
-  name: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100)),
-  address: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(2048)),
-  namespace: v.optional(v.pipe(v.string(), v.maxLength(512))),
-  caFile: v.optional(v.pipe(v.string(), v.maxLength(4096))),
-  serverName: v.optional(v.pipe(v.string(), v.maxLength(255))),
-  allowInsecureHttp: v.optional(v.boolean(), false),
-  skipVerify: v.optional(v.boolean(), false),
-})
-export type ProfileInput = v.InferInput<typeof ProfileInput>
+import { Profile, ProfileInput } from './profile-schema'
 
-const Profile = v.strictObject({ id: v.string(), ...ProfileInput.entries })
-export type Profile = v.InferOutput<typeof Profile>
+export type { Profile, ProfileInput }
 
 const ProfilesFile = v.strictObject({ tessera_profiles: v.literal(1), profiles: v.array(Profile) })
 
@@ -79,6 +66,7 @@ export class ProfileStore {
   }
 
   private async write(next: Profile[]): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
     await writeFileAtomic(this.path, `${JSON.stringify({ tessera_profiles: 1, profiles: next }, null, 2)}\n`, { overwrite: true })
     this.profiles = next
   }

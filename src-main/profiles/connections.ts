@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { EngineError } from '../engine/errors'
+import { RemoteVault } from '../remote/remote-vault'
+import { checkAddress, vaultRequest, type ServerTarget } from '../remote/http-client'
+import { isLoopback } from '../server/listen'
+import { credentialStore, type CredentialStore } from './credentials'
+import { ProfileStore, type Profile, type ProfileInput } from './profile-store'
+import type { ConnectionTest, ProfileView, Risk } from '../ipc/contract'
+
+/** Where profiles live: TESSERA_CONFIG_DIR, else $XDG_CONFIG_HOME/tessera, else ~/.config/tessera. */
+export function defaultConfigDir(): string {
+  return process.env.TESSERA_CONFIG_DIR ?? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'tessera')
+}
+
+
+/** What the UI must warn about: plain http beyond loopback, or no certificate check. */
+export function risks(p: Profile): Risk[] {
+  const out: Risk[] = []
+  try {
+    const url = new URL(p.address)
+    if (url.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) out.push('plain-http')
+  } catch {
+    // an unparsable address is reported when it is used
+  }
+  if (p.skipVerify) out.push('no-tls-verification')
+  return out
+}
+
+/** Profiles plus their tokens in the credential store, and what it takes to reach a server. */
+export class Connections {
+  constructor(
+    readonly profiles: ProfileStore,
+    readonly credentials: CredentialStore,
+    /** Why tokens are not saved, when there is no keychain. */
+    readonly keychainWarning?: string,
+  ) {}
+
+  async list(): Promise<ProfileView[]> {
+    return Promise.all(
+      this.profiles.list().map(async (p) => ({ ...p, hasToken: Boolean(await this.credentials.get(p.id)), risks: risks(p) })),
+    )
+  }
+
+  /** `token`: a string saves it, null forgets it, undefined leaves it as it is. */
+  async save(input: ProfileInput, id: string | undefined, token: string | null | undefined): Promise<ProfileView> {
+    checkAddress({ address: input.address, allowInsecureHttp: input.allowInsecureHttp })
+    const profile = await this.profiles.save(input, id)
+    if (token === null) await this.credentials.delete(profile.id)
+    else if (token) await this.credentials.set(profile.id, token)
+    return { ...profile, hasToken: Boolean(await this.credentials.get(profile.id)), risks: risks(profile) }
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.profiles.remove(id)
+    await this.credentials.delete(id)
+  }
+
+  async target(profile: Profile): Promise<ServerTarget> {
+    let ca: Buffer | undefined
+    if (profile.caFile) {
+      try {
+        ca = await readFile(profile.caFile)
+      } catch (err) {
+        throw new EngineError(400, `cannot read the CA file ${profile.caFile}: ${(err as NodeJS.ErrnoException).code ?? ''}`, 'bad_ca')
+      }
+    }
+    return {
+      address: profile.address,
+      namespace: profile.namespace || undefined,
+      ca,
+      serverName: profile.serverName || undefined,
+      allowInsecureHttp: profile.allowInsecureHttp,
+      skipVerify: profile.skipVerify,
+    }
+  }
+
+  /** The token to use: the one given for this session, else the saved one. */
+  private async token(id: string, given?: string): Promise<string | undefined> {
+    return given || (await this.credentials.get(id))
+  }
+
+  async connect(id: string, token?: string): Promise<{ profile: Profile; remote: RemoteVault }> {
+    const profile = this.profiles.get(id)
+    const remote = new RemoteVault(await this.target(profile), await this.token(id, token))
+    return { profile, remote }
+  }
+
+  /** Version, seal state, which generate-root path the server offers, whether the token is accepted. */
+  async test(id: string, token?: string): Promise<ConnectionTest> {
+    const profile = this.profiles.get(id)
+    const target = await this.target(profile)
+    const secret = await this.token(id, token)
+    const remote = new RemoteVault(target, secret)
+    const seal = await remote.sealStatus()
+    let tokenAccepted: boolean | null = null
+    if (secret) {
+      const reply = await vaultRequest(target, 'GET', 'auth/token/lookup-self', { token: secret })
+      tokenAccepted = reply.status === 200
+    }
+    return {
+      reachable: true,
+      version: seal.version,
+      initialized: seal.initialized,
+      sealed: seal.sealed,
+      rootPath: await remote.rootGeneratePath(),
+      tokenAccepted,
+    }
+  }
+}
+
+/** Profiles from the config directory, tokens from the OS keychain (or this session). */
+export async function openConnections(configDir = defaultConfigDir()): Promise<Connections> {
+  const profiles = await ProfileStore.open(join(configDir, 'profiles.json'))
+  const { store, warning } = await credentialStore()
+  return new Connections(profiles, store, warning)
+}
