@@ -168,6 +168,27 @@ describe('talking to servers as they are', () => {
     }
   })
 
+  it('retries a read on a dropped connection, never a write', async () => {
+    let requests = 0
+    const flaky = createServer((req, res) => {
+      requests += 1
+      if (requests % 2 === 1) return req.socket.destroy()
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ started: true, nonce: 'n', progress: 1, required: 3, otp_length: 28 }))
+    })
+    const { port } = await listen(flaky, '127.0.0.1', 0)
+    try {
+      const remote = new RemoteVault({ address: `http://127.0.0.1:${port}` })
+      expect((await remote.status('share')).progress).toBe(1)
+      expect(requests).toBe(2)
+      const write = await refusal(remote.update('share', { key: ks.keys[0]!, nonce: 'n' }))
+      expect(write.message).toMatch(/closed the connection/)
+      expect(requests).toBe(3)
+    } finally {
+      flaky.close()
+    }
+  })
+
   it("follows a standby's 307 to the active node", async () => {
     const active = await serve(['--keyset', ks.path])
     const standby = createServer((req, res) => {

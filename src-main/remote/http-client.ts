@@ -99,11 +99,32 @@ function readReply(res: IncomingMessage): Promise<HttpReply> {
   })
 }
 
+/** Reads are retried on a dropped connection; writes never are (a lost reply may hold a result). */
+const READ_RETRIES = 2
+const RETRYABLE = new Set(['unreachable', 'timeout'])
+
 /**
  * One Vault API call. TLS is verified unless the profile explicitly says not to;
  * a standby's 307 is followed (same method and body, never from https to http).
  */
 export async function vaultRequest(
+  target: ServerTarget,
+  method: string,
+  path: string,
+  opts: { body?: unknown; token?: string } = {},
+): Promise<HttpReply> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await requestOnce(target, method, path, opts)
+    } catch (err) {
+      const retry = method === 'GET' && attempt < READ_RETRIES && err instanceof EngineError && RETRYABLE.has(err.code)
+      if (!retry) throw err
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)))
+    }
+  }
+}
+
+async function requestOnce(
   target: ServerTarget,
   method: string,
   path: string,
