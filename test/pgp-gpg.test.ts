@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Gpg } from './helpers/gnupg'
+import { runCli } from './helpers/cli'
+import { tempDir } from './helpers/keysets'
+import { startApi } from './helpers/server'
+
+// PGP interop with the real gpg, both ways: gpg's keys receive what Tessera
+// encrypts, and Tessera decrypts what gpg encrypts.
+let tmp: Awaited<ReturnType<typeof tempDir>>
+let gpg: Gpg
+const fpr: Record<string, string> = {}
+
+beforeAll(async () => {
+  tmp = await tempDir()
+  gpg = new Gpg()
+  fpr.alice = gpg.generate('Alice <alice@example.org>')
+  fpr.bob = gpg.generate('Bob <bob@example.org>', { algo: 'rsa2048' })
+  fpr.carol = gpg.generate('Carol <carol@example.org>', { passphrase: 'carol secret' })
+  fpr.mallory = gpg.generate('Mallory <mallory@example.org>')
+})
+afterAll(async () => {
+  gpg.close()
+  await tmp.cleanup()
+})
+
+const file = async (name: string, content: Buffer | string) => {
+  const path = join(tmp.dir, name)
+  await writeFile(path, content)
+  return path
+}
+
+describe('gpg keys receive what Tessera encrypts', () => {
+  it('init encrypts each share to its holder, whatever form the key came in', async () => {
+    const keys = [
+      await file('alice.asc', gpg.exportPublic('alice@example.org', true)),
+      await file('bob.gpg', gpg.exportPublic('bob@example.org')),
+      await file('carol.b64', gpg.exportPublic('carol@example.org').toString('base64')),
+    ]
+    const keyset = join(tmp.dir, 'pgp-keyset.json')
+    const init = await runCli(['init', '--keyset', keyset, '--shares', '3', '--threshold', '2', '--pgp-keys', keys.join(','), '--format', 'json'])
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.stderr).toContain(`Share 1 will be encrypted to ${fpr.alice} (Alice <alice@example.org>; armored key)`)
+    expect(init.stderr).toContain(`Share 2 will be encrypted to ${fpr.bob} (Bob <bob@example.org>; binary key)`)
+    expect(init.stderr).toContain(`Share 3 will be encrypted to ${fpr.carol} (Carol <carol@example.org>; base64 key)`)
+    const out = JSON.parse(init.stdout)
+    expect(Buffer.from(out.keys[0], 'hex').equals(Buffer.from(out.keys_base64[0], 'base64'))).toBe(true)
+
+    const shares = [
+      gpg.decryptBase64(out.keys_base64[0]),
+      gpg.decryptBase64(out.keys_base64[1]),
+      gpg.decryptBase64(out.keys_base64[2], 'carol secret'),
+    ]
+    for (const share of shares) expect(share).toMatch(/^[0-9a-f]{66}$/)
+
+    // The decrypted shares are the keyset's: two of them make a root token.
+    const api = await startApi(keyset)
+    try {
+      const { nonce } = (await api.call('PUT', 'sys/generate-root/attempt', {})).json
+      await api.call('PUT', 'sys/generate-root/update', { key: shares[0], nonce })
+      const done = await api.call('PUT', 'sys/generate-root/update', { key: shares[2], nonce })
+      expect(done.json.complete).toBe(true)
+    } finally {
+      await api.close()
+    }
+  })
+
+  it('a root token encrypted to a gpg key decrypts with gpg -dq', async () => {
+    const init = await runCli(['init', '--keyset', join(tmp.dir, 'plain.json'), '--shares', '2', '--threshold', '2', '--format', 'json'])
+    const out = JSON.parse(init.stdout)
+    const api = await startApi(join(tmp.dir, 'plain.json'))
+    try {
+      for (const uid of ['alice@example.org', 'bob@example.org']) {
+        const pgp_key = gpg.exportPublic(uid).toString('base64')
+        const start = await api.call('PUT', 'sys/generate-root/attempt', { pgp_key })
+        expect(start.status, start.text).toBe(200)
+        expect(start.json.pgp_fingerprint).toBe(uid.startsWith('alice') ? fpr.alice : fpr.bob)
+        await api.call('PUT', 'sys/generate-root/update', { key: out.keys[0], nonce: start.json.nonce })
+        const done = await api.call('PUT', 'sys/generate-root/update', { key: out.keys_base64[1], nonce: start.json.nonce })
+        const token = gpg.decryptBase64(done.json.encoded_token)
+        expect(token).toMatch(/^hvs\.[0-9A-Za-z]{24}$/)
+        const lookup = await api.call('GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': token })
+        expect(lookup.status).toBe(200)
+      }
+    } finally {
+      await api.close()
+    }
+  })
+})
+
+describe('Tessera decrypts what gpg encrypts', () => {
+  const token = 'hvs.GpgMadeThisTokenAbcdefgh'
+  let encoded: string
+
+  beforeAll(() => {
+    encoded = gpg.encryptTo('alice@example.org', token).toString('base64')
+  })
+
+  it('with an armored or a binary secret key', async () => {
+    for (const armor of [true, false]) {
+      const key = await file(`alice-secret-${armor}.key`, gpg.exportSecret('alice@example.org', { armor }))
+      const r = await runCli(['decode', '--encoded', encoded, '--pgp-key', key])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout).toBe(`${token}\n`)
+    }
+  })
+
+  it('reads the encoded value from standard input', async () => {
+    const key = await file('alice-secret.asc', gpg.exportSecret('alice@example.org', { armor: true }))
+    const r = await runCli(['decode', '--encoded', '-', '--pgp-key', key], { stdin: `${encoded}\n` })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe(`${token}\n`)
+  })
+
+  it('unlocks a protected key with a passphrase file or standard input', async () => {
+    const carolEncoded = gpg.encryptTo('carol@example.org', token).toString('base64')
+    const key = await file('carol-secret.asc', gpg.exportSecret('carol@example.org', { armor: true, passphrase: 'carol secret' }))
+    const pass = await file('carol.pass', 'carol secret\n')
+    const fromFile = await runCli(['decode', '--encoded', carolEncoded, '--pgp-key', key, '--passphrase-file', pass])
+    expect(fromFile.code, fromFile.stderr).toBe(0)
+    expect(fromFile.stdout).toBe(`${token}\n`)
+    const fromStdin = await runCli(['decode', '--encoded', carolEncoded, '--pgp-key', key, '--passphrase-file', '-'], { stdin: 'carol secret' })
+    expect(fromStdin.stdout).toBe(`${token}\n`)
+
+    const wrong = await runCli(['decode', '--encoded', carolEncoded, '--pgp-key', key, '--passphrase-file', await file('bad.pass', 'nope')])
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toMatch(/passphrase does not unlock private key/)
+    expect(wrong.stdout).toBe('')
+    const missing = await runCli(['decode', '--encoded', carolEncoded, '--pgp-key', key])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/protected by a passphrase/)
+  })
+
+  it('names the key when the message is for someone else', async () => {
+    const key = await file('mallory-secret.asc', gpg.exportSecret('mallory@example.org', { armor: true }))
+    const r = await runCli(['decode', '--encoded', encoded, '--pgp-key', key])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`not to private key ${fpr.mallory}`)
+    expect(r.stdout).toBe('')
+  })
+
+  it('refuses a public key where a private one is needed', async () => {
+    const key = await file('alice-public.asc', gpg.exportPublic('alice@example.org', true))
+    const r = await runCli(['decode', '--encoded', encoded, '--pgp-key', key])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/is a public key; decoding needs the matching private key/)
+  })
+})
