@@ -93,6 +93,30 @@ describe.each(SCHEMES)('%s keyset', (scheme) => {
     expect((await api.call('DELETE', 'sys/generate-root/attempt')).status).toBe(204)
   })
 
+  it('generates a new share encrypted to a PGP key', async () => {
+    const start = await api.call('PUT', 'sys/generate-share/attempt', { pgp_key: pgp.publicB64 })
+    expect(start.json.otp).toBe('')
+    const done = await feed(api, 'share', start.json.nonce, ks.keys.slice(2, 5))
+    expect(done.key_base64).toBe(done.encoded_token)
+    expect(Buffer.from(done.key, 'hex').equals(Buffer.from(done.key_base64, 'base64'))).toBe(true)
+    const share = (await decodeWithPgp(done.encoded_token, await readPrivateKey(pgp.privateArmored))).value.toString()
+    expect(ks.keys).not.toContain(share)
+    expect(share.length).toBe(start.json.otp_length)
+  })
+
+  it('generates a recovery token encrypted to a PGP key', async () => {
+    const recovery = await startApi(ks.path, { recovery: true })
+    try {
+      const start = await recovery.call('PUT', 'sys/generate-recovery-token/attempt', { pgp_key: pgp.armoredPublic })
+      expect(start.json.pgp_fingerprint).toMatch(/^[0-9a-f]{40}$/)
+      const done = await feed(recovery, 'recovery', start.json.nonce, ks.keys.slice(0, 3))
+      const token = (await decodeWithPgp(done.encoded_token, await readPrivateKey(pgp.privateArmored))).value.toString()
+      expect(token).toMatch(/^hvr\.[0-9A-Za-z]{24}$/)
+    } finally {
+      await recovery.close()
+    }
+  })
+
   it('generates a new share that stands in for an original one', async () => {
     const start = await api.call('PUT', 'sys/generate-share/attempt', {})
     expect(start.status, start.text).toBe(200)
