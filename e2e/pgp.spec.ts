@@ -1,0 +1,104 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test, expect, enterShare } from './fixtures'
+import { Gpg } from '../test/helpers/gnupg'
+
+let gpg: Gpg
+let fingerprint: string
+test.beforeAll(() => {
+  gpg = new Gpg()
+  fingerprint = gpg.generate('Ceremony Lead <lead@example.org>', { passphrase: 'lead passphrase' })
+})
+test.afterAll(() => gpg.close())
+
+test('root token encrypted to a gpg-made key, decoded in the app and by gpg', async ({ tessera }) => {
+  const { page, keyset, dir, shot, axe } = tessera
+  const publicKey = join(dir, 'lead.gpg')
+  const privateKey = join(dir, 'lead-secret.asc')
+  await writeFile(publicKey, gpg.exportPublic('lead@example.org'))
+  await writeFile(privateKey, gpg.exportSecret('lead@example.org', { armor: true, passphrase: 'lead passphrase' }))
+
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByLabel(/PGP public key/).check()
+  await page.getByLabel(/Public key file/).setInputFiles(publicKey)
+  await expect(page.getByTestId('pgp-fingerprint')).toHaveText(fingerprint)
+  await expect(page.getByText('Ceremony Lead <lead@example.org>')).toBeVisible()
+  await expect(page.getByText(/Read as a binary key/)).toBeVisible()
+  // Starting waits for the holders to confirm the fingerprint.
+  await expect(page.getByRole('button', { name: 'Start the attempt' })).toBeDisabled()
+  await page.getByLabel(/confirmed this fingerprint/).check()
+  await shot('pgp-protection')
+  await axe()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+
+  await expect(page.getByTestId('attempt-fingerprint')).toHaveText(fingerprint)
+  await expect(page.getByText(/nonce and the PGP fingerprint above match/)).toBeVisible()
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+  const encoded = (await page.getByTestId('encoded').textContent())!.trim()
+
+  // Decoded in the app with the private key file and its passphrase...
+  await page.getByLabel(/Private key file/).setInputFiles(privateKey)
+  await page.getByLabel(/Passphrase/).fill('wrong')
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await expect(page.getByTestId('decode-error')).toContainText('passphrase does not unlock')
+  await page.getByLabel(/Private key file/).setInputFiles(privateKey)
+  await page.getByLabel(/Passphrase/).fill('lead passphrase')
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  const token = (await page.getByTestId('secret-value').textContent())!.trim()
+  expect(token).toMatch(/^hvs\./)
+  await shot('pgp-decoded')
+  await axe()
+  // ...and by gpg itself, the same token.
+  expect(gpg.decryptBase64(encoded, 'lead passphrase')).toBe(token)
+})
+
+test('the init ceremony encrypts each share to its holder and saves the files', async ({ tessera }) => {
+  const { page, dir, shot, axe } = tessera
+  const holders = ['one', 'two']
+  const fingerprints = holders.map((h) => gpg.generate(`Holder ${h} <${h}@example.org>`))
+  const files = await Promise.all(
+    holders.map(async (h, i) => {
+      const path = join(dir, `${h}.${i === 0 ? 'asc' : 'gpg'}`)
+      await writeFile(path, gpg.exportPublic(`${h}@example.org`, i === 0))
+      return path
+    }),
+  )
+  await page.getByRole('button', { name: 'Change' }).click()
+  await page.getByLabel('New keyset file').fill(join(dir, 'pgp-created.json'))
+  await page.getByLabel('Shares').fill('2')
+  await page.getByLabel('Threshold').fill('2')
+  await page.getByLabel(/Encrypt each share/).check()
+  for (const [i, file] of files.entries()) {
+    await page.getByLabel(`Holder ${i + 1} public key`).setInputFiles(file)
+    await expect(page.getByTestId(`holder-key-${i}`)).toContainText(fingerprints[i]!)
+  }
+  await shot('init-pgp-form')
+  await axe()
+  await page.getByRole('button', { name: 'Create keyset' }).click()
+  await expect(page.getByRole('heading', { name: 'Encrypted shares' })).toBeVisible()
+  const shares: string[] = []
+  for (let i = 0; i < 2; i++) {
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Save file' }).first().click()
+    const file = await download
+    expect(file.suggestedFilename()).toMatch(new RegExp(`^share-${i + 1}-[0-9a-f]{16}\\.gpg$`))
+    const saved = join(dir, file.suggestedFilename())
+    await file.saveAs(saved)
+    // Each holder opens their own file with gpg -d.
+    shares.push(gpg.run(['-d', saved]).toString())
+  }
+  for (const s of shares) expect(s).toMatch(/^[0-9a-f]{66}$/)
+  await shot('init-pgp-saved')
+  await page.getByRole('button', { name: 'Continue to the root token' }).click()
+  await page.getByRole('button', { name: /Finish — wipe/ }).click()
+
+  // The decrypted shares are the new keyset's.
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'One', shares[0]!)
+  await enterShare(page, 'Two', shares[1]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+})
