@@ -168,6 +168,28 @@ describe('talking to servers as they are', () => {
     }
   })
 
+  it('gives an old server (no otp_length) a legacy base64 16-byte OTP', async () => {
+    const bodies: string[] = []
+    const old = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => (body += d))
+      req.on('end', () => {
+        if (req.method === 'PUT') bodies.push(body)
+        res.writeHead(req.url!.includes('generate-root-token') ? 404 : 200, { 'Content-Type': 'application/json' })
+        res.end(JSON.stringify({ started: req.method === 'PUT', nonce: 'n', progress: 0, required: 3 }))
+      })
+    })
+    const { port } = await listen(old, '127.0.0.1', 0)
+    try {
+      const started = await new RemoteVault({ address: `http://127.0.0.1:${port}` }).start('root', {})
+      const sent = JSON.parse(bodies[0]!).otp as string
+      expect(Buffer.from(sent, 'base64')).toHaveLength(16)
+      expect(started.otp).toBe(sent)
+    } finally {
+      old.close()
+    }
+  })
+
   it('retries a read on a dropped connection, never a write', async () => {
     let requests = 0
     const flaky = createServer((req, res) => {
@@ -228,5 +250,36 @@ describe('talking to servers as they are', () => {
     expect(await ceremony(remote, 'recovery', ks.keys.slice(0, 2))).toMatch(/^hvr\./)
     const unsupported = await refusal(remote.start('share', {}))
     expect(unsupported.code).toBe('unsupported_flow')
+  })
+})
+
+describe('refusals become sentences', () => {
+  /** A server that answers every request with one status and Vault's error body. */
+  async function answering(status: number, errors: string[]) {
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ errors }))
+    })
+    const { port } = await listen(server, '127.0.0.1', 0)
+    return { remote: new RemoteVault({ address: `http://127.0.0.1:${port}` }), close: () => server.close() }
+  }
+
+  it.each([
+    [503, ['Vault is sealed'], 'root', /The server is sealed: generate-root needs an unsealed server/],
+    [473, [], 'root', /is a standby and did not redirect/],
+    [429, [], 'share', /is a standby/],
+    [400, ['server is not yet initialized'], 'root', /not initialized yet: run its init first/],
+    [405, [], 'root', /does not allow PUT on sys\/generate-root\/attempt: the endpoint is switched off/],
+    [404, [], 'share', /does not support sys\/generate-share/],
+    [500, ['storage backend exploded'], 'root', /failed on sys\/generate-root\/attempt \(HTTP 500\): storage backend exploded/],
+  ] as const)('HTTP %i %j on %s', async (status, errors, flow, sentence) => {
+    const s = await answering(status, [...errors])
+    try {
+      const err = await refusal(s.remote.start(flow, { otp: 'x'.repeat(28) }))
+      expect(err.message).toMatch(sentence)
+      expect(err.message).not.toMatch(/^\d{3}$/)
+    } finally {
+      s.close()
+    }
   })
 })

@@ -77,10 +77,10 @@ if (!app.requestSingleInstanceLock()) {
     ses.webRequest.onHeadersReceived((details, callback) => {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } })
     })
-    // Nothing remote, ever: only the app's own files load.
-    ses.webRequest.onBeforeRequest((details, callback) => {
-      callback({ cancel: !details.url.startsWith('file://') && !details.url.startsWith('devtools://') })
-    })
+    // Nothing remote, ever: only the app's own files load (and blob: URLs the page
+    // makes itself, which is how an encrypted share is saved to a file).
+    const local = /^(file|blob|devtools):/
+    ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !local.test(details.url) }))
     Menu.setApplicationMenu(
       Menu.buildFromTemplate([
         { role: 'fileMenu' },

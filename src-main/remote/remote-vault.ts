@@ -34,9 +34,13 @@ export class RemoteVault implements Backend {
   /** Which generate-root path this server offers: the authenticated one where it exists. */
   async rootGeneratePath(): Promise<string> {
     if (this.rootPath) return this.rootPath
-    const probe = await vaultRequest(this.target, 'GET', `${AUTHENTICATED_ROOT}/attempt`, { token: this.token })
-    this.rootPath = probe.status === 404 || probe.status === 405 ? PATHS.root : AUTHENTICATED_ROOT
-    return this.rootPath
+    const { status } = await vaultRequest(this.target, 'GET', `${AUTHENTICATED_ROOT}/attempt`, { token: this.token })
+    // An answer, or a refusal for want of a token, proves the path exists; 404/405
+    // prove it does not. Anything else (sealed, failing) decides nothing yet: the
+    // legacy path is tried and its own answer explained.
+    if (status === 404 || status === 405) this.rootPath = PATHS.root
+    else if (status < 300 || status === 401 || status === 403) this.rootPath = AUTHENTICATED_ROOT
+    return this.rootPath ?? PATHS.root
   }
 
   private async path(flow: Flow): Promise<string> {
@@ -89,10 +93,14 @@ export class RemoteVault implements Backend {
     }
     // Vault's alphabet and the server's own otp_length; servers too old to report
     // one took a base64 16-byte OTP and return a UUID token.
-    const { otp_length: length } = await this.status(flow)
-    const otp = input.otp ?? (length > 0 ? randomBase62(length).toString('ascii') : randomBytes(16).toString('base64'))
+    const otp = input.otp ?? (await this.newOtp(flow))
     const started = (await this.call('PUT', `${path}/attempt`, { otp })) as object
     return { ...EMPTY_STATUS, ...started, otp }
+  }
+
+  private async newOtp(flow: Flow): Promise<string> {
+    const { otp_length: length } = await this.status(flow)
+    return length > 0 ? randomBase62(length).toString('ascii') : randomBytes(16).toString('base64')
   }
 
   async cancel(flow: Flow): Promise<void> {
