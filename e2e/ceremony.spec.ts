@@ -94,6 +94,7 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
   await expect(page.getByTestId('collect-error')).toContainText(/root generation aborted|failed to compute root key/)
   await expect(page.getByTestId('progress')).toHaveText('0 of 2')
   await shot('foreign')
+  await axe()
 
   // Someone else restarts the attempt: the next share meets a new nonce.
   test.skip(tessera.rpc === null, 'restarting from a second client needs the web transport')
@@ -106,7 +107,7 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
 })
 
 test('a new key share, decoded and proven to work', async ({ tessera }) => {
-  const { page, keyset, shot } = tessera
+  const { page, keyset, shot, axe } = tessera
   await page.getByRole('button', { name: 'Start: new key share' }).click()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await enterShare(page, 'Alice', keyset.keys[1]!)
@@ -118,6 +119,7 @@ test('a new key share, decoded and proven to work', async ({ tessera }) => {
   expect(share).toMatch(/^[0-9a-f]{66}$/)
   expect(keyset.keys).not.toContain(share)
   await shot('new-share')
+  await axe()
   await page.getByRole('button', { name: 'Done — wipe' }).click()
   await page.getByRole('button', { name: 'Yes, wipe' }).click()
 
@@ -147,6 +149,7 @@ test('a recovery token in recovery mode', async ({ tessera }) => {
   await page.getByRole('button', { name: 'Reveal' }).click()
   await expect(page.getByTestId('secret-value')).toHaveText(/^hvr\.[0-9A-Za-z]{24}$/)
   await shot('recovery-token')
+  await axe()
 })
 
 test('the decode tool decodes a result from elsewhere', async ({ tessera }) => {
@@ -157,6 +160,7 @@ test('the decode tool decodes a result from elsewhere', async ({ tessera }) => {
   await page.getByRole('button', { name: 'Decode', exact: true }).click()
   await expect(page.getByTestId('decode-error')).toContainText('belongs to another attempt')
   await shot('decode-wrong-otp')
+  await axe()
   await page.getByLabel(/One-time password/).fill('3JhHkONiyiaNYj14nnD9xZQS')
   await page.getByRole('button', { name: 'Decode', exact: true }).click()
   await page.getByRole('button', { name: 'Reveal' }).click()
@@ -182,7 +186,10 @@ test('the init ceremony hands each holder their share', async ({ tessera }) => {
     await page.getByRole('button', { name: `Show share ${i}` }).click()
     await page.getByRole('button', { name: 'Reveal' }).click()
     shares.push((await page.getByTestId('secret-value').textContent())!.trim())
-    if (i === 1) await shot('init-share')
+    if (i === 1) {
+      await shot('init-share')
+      await axe()
+    }
     await page.getByRole('button', { name: `I have recorded share ${i}: hide it` }).click()
   }
   expect(new Set(shares).size).toBe(3)
@@ -190,6 +197,7 @@ test('the init ceremony hands each holder their share', async ({ tessera }) => {
   await page.getByRole('button', { name: 'Reveal' }).click()
   const token = (await page.getByTestId('secret-value').textContent())!.trim()
   await shot('init-token')
+  await axe()
   await page.getByRole('button', { name: /Finish — wipe/ }).click()
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
   await assertRootToken(path, token)

@@ -92,6 +92,7 @@ test('the init ceremony encrypts each share to its holder and saves the files', 
   }
   for (const s of shares) expect(s).toMatch(/^[0-9a-f]{66}$/)
   await shot('init-pgp-saved')
+  await axe()
   await page.getByRole('button', { name: 'Continue to the root token' }).click()
   await page.getByRole('button', { name: /Finish — wipe/ }).click()
 

@@ -59,7 +59,7 @@ test('a root token from a 2026 server over HTTPS, through a saved profile', asyn
 })
 
 test('a server that needs a token says so, in a sentence', async ({ tessera }) => {
-  const { page } = tessera
+  const { page, shot, axe } = tessera
   const server = await startServe(['--keyset', tessera.keysetPath, '--require-token'])
   try {
     await page.getByRole('button', { name: 'Change' }).click()
@@ -71,6 +71,8 @@ test('a server that needs a token says so, in a sentence', async ({ tessera }) =
     await remote.getByRole('button', { name: 'Connect', exact: true }).click()
     await page.getByRole('button', { name: 'Start: root token' }).click()
     await expect(page.getByRole('alert')).toContainText('needs a Vault token: add a token to the profile')
+    await shot('token-needed')
+    await axe()
   } finally {
     await server.stop()
   }
