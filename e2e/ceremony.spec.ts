@@ -93,6 +93,7 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
   await enterShare(page, 'Mallory', foreign.keys[1])
   await expect(page.getByTestId('collect-error')).toContainText(/root generation aborted|failed to compute root key/)
   await expect(page.getByTestId('progress')).toHaveText('0 of 2')
+  await expect(page.getByTestId('log')).toContainText('progress reset to 0: every holder enters their share again')
   await shot('foreign')
   await axe()
 

@@ -83,9 +83,18 @@ export class Ceremony {
     const status = await this.run(() => api.attempt.update({ flow: this.flow, key, nonce }))
     if (!status) {
       this.log.push({ at, operator, outcome: this.error, ok: false })
-      // The server may have reset the progress (a foreign share): show the truth.
+      // The engine may have reset the progress (a foreign share) or lost the
+      // attempt (a restarted server): re-read it and say what changed.
+      const before = this.status?.progress ?? 0
       const fresh = await api.attempt.status({ flow: this.flow }).catch(() => null)
-      if (fresh) this.status = fresh
+      if (fresh) {
+        this.status = fresh
+        if (!fresh.started) {
+          this.log.push({ at, operator: 'Tessera', outcome: 'the attempt no longer exists on the backend: start a new one', ok: false })
+        } else if (fresh.progress < before) {
+          this.log.push({ at, operator: 'Tessera', outcome: `progress reset to ${fresh.progress}: every holder enters their share again`, ok: false })
+        }
+      }
       return false
     }
     this.log.push({ at, operator, outcome: `accepted (${status.progress} of ${status.required})`, ok: true })
