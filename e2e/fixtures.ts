@@ -111,6 +111,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
       const app = await _electron.launch({
         executablePath: electronPath,
         args: [join(process.cwd(), 'out/main/index.js'), '--keyset', keysetPath],
+        env: { ...process.env, TESSERA_CONFIG_DIR: join(dir, 'config') } as Record<string, string>,
       })
       cleanup.unshift(() => app.close())
       page = await app.firstWindow()

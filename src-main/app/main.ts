@@ -89,7 +89,7 @@ if (!app.requestSingleInstanceLock()) {
         { role: 'windowMenu' },
       ]),
     )
-    const opened = new Session(await openConnections(app.getPath('userData')))
+    const opened = new Session(await openConnections(process.env.TESSERA_CONFIG_DIR ?? app.getPath('userData')))
     ceremony = opened
     wireIpc(opened)
     // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.
