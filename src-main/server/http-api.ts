@@ -6,6 +6,7 @@ import { DecodeError, decodeWithOtp } from '../decode/decode'
 import { EngineError } from '../engine/errors'
 import type { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
+import { readBoundedBody } from './body'
 
 /** Vault's own default is 32 MiB; nothing on these paths needs more than a PGP key. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -94,17 +95,8 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
 }
 
 async function readJsonBody(req: IncomingMessage): Promise<Json> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'http: request body too large')
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'http: request body too large')
-    chunks.push(chunk)
-  }
-  const raw = Buffer.concat(chunks)
-  chunks.forEach((c) => c.fill(0))
+  const raw = await readBoundedBody(req, MAX_BODY_BYTES)
+  if (raw === null) throw new HttpError(413, 'http: request body too large')
   const text = raw.toString('utf8')
   raw.fill(0)
   if (text.trim() === '') return {}

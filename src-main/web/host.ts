@@ -4,6 +4,7 @@ import { extname, resolve, sep } from 'node:path'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Dispatch } from '../ipc/router'
 import { RENDERER_CSP } from '../csp'
+import { readBoundedBody } from '../server/body'
 
 /**
  * `tessera web`: the built renderer and the IPC router on 127.0.0.1, for
@@ -64,17 +65,6 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_RPC_BYTES) return null
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks)
-}
-
 export function createWebHost(opts: WebHostOptions): Server {
   const root = resolve(opts.rendererDir)
   const allowedHosts = () => [`127.0.0.1:${opts.port()}`, `localhost:${opts.port()}`]
@@ -88,7 +78,7 @@ export function createWebHost(opts: WebHostOptions): Server {
       return reply(res, 401, { code: 'unauthorized', message: 'missing or wrong access token' })
     }
     if (req.method !== 'POST') return reply(res, 405, { code: 'method', message: 'use POST' }, { Allow: 'POST' })
-    const raw = await readBody(req)
+    const raw = await readBoundedBody(req, MAX_RPC_BYTES)
     if (raw === null) return reply(res, 413, { code: 'too_large', message: 'request body too large' })
     let input: unknown
     try {
