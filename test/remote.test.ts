@@ -271,6 +271,7 @@ describe('refusals become sentences', () => {
     [400, ['server is not yet initialized'], 'root', /not initialized yet: run its init first/],
     [405, [], 'root', /does not allow PUT on sys\/generate-root\/attempt: the endpoint is switched off/],
     [404, [], 'share', /does not support sys\/generate-share/],
+    [403, ['unauthenticated generate-root endpoints are disabled'], 'root', /switched off \("unauthenticated generate-root endpoints are disabled"\): on OpenBao, disable_unauthed_generate_root_endpoints/],
     [500, ['storage backend exploded'], 'root', /failed on sys\/generate-root\/attempt \(HTTP 500\): storage backend exploded/],
   ] as const)('HTTP %i %j on %s', async (status, errors, flow, sentence) => {
     const s = await answering(status, [...errors])

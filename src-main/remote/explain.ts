@@ -18,6 +18,13 @@ const CAPABILITY: Record<string, string> = { GET: 'read', PUT: 'update', POST: '
 export function explainRefusal(r: RefusalContext): EngineError {
   const said = r.errors.filter(Boolean).join('; ')
   const endpoint = r.path.replace(/\/(attempt|update)$/, '')
+  if (/disabled/i.test(said) && r.status >= 400 && r.status < 500) {
+    return new EngineError(
+      r.status,
+      `The server has ${endpoint} switched off ("${said}"): on OpenBao, disable_unauthed_generate_root_endpoints turns it off on listeners (use a token with sys/generate-root-token on 2.6+); on Vault, enable_unauthenticated_access must list "generate-root".`,
+      'disabled',
+    )
+  }
   switch (r.status) {
     case 400:
       if (said.includes('not yet initialized')) return new EngineError(400, 'The server is not initialized yet: run its init first.', 'uninitialized')
