@@ -28,6 +28,8 @@ function createWindow(): BrowserWindow {
       nodeIntegration: false,
       webSecurity: true,
       spellcheck: false,
+      // Middle-click would otherwise open links in a new window, bypassing the handler.
+      disableBlinkFeatures: 'Auxclick',
       devTools: !app.isPackaged,
       partition: 'tessera',
     },
