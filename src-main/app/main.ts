@@ -1,4 +1,4 @@
-import { app, BrowserWindow, ipcMain, Menu, session } from 'electron'
+import { app, BrowserWindow, clipboard, ipcMain, Menu, session } from 'electron'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { RENDERER_CSP } from '../csp'
@@ -72,10 +72,9 @@ if (!app.requestSingleInstanceLock()) {
   })
   void app.whenReady().then(async () => {
     const ses = session.fromPartition('tessera')
-    // Every permission is refused but writing the clipboard, which copy-then-clear needs.
-    const allowed = (permission: string) => permission === 'clipboard-sanitized-write'
-    ses.setPermissionRequestHandler((_wc, permission, callback) => callback(allowed(permission)))
-    ses.setPermissionCheckHandler((_wc, permission) => allowed(permission))
+    // Every permission is refused; copying goes through main (clipboard.copy).
+    ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
+    ses.setPermissionCheckHandler(() => false)
     ses.webRequest.onHeadersReceived((details, callback) => {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } })
     })
@@ -91,7 +90,10 @@ if (!app.requestSingleInstanceLock()) {
         { role: 'windowMenu' },
       ]),
     )
-    const opened = new Session(await openConnections(process.env.TESSERA_CONFIG_DIR ?? app.getPath('userData')))
+    const opened = new Session({
+      connections: await openConnections(process.env.TESSERA_CONFIG_DIR ?? app.getPath('userData')),
+      clipboard,
+    })
     ceremony = opened
     wireIpc(opened)
     // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.

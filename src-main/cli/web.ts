@@ -23,7 +23,7 @@ export async function web(argv: string[], io: Io): Promise<void> {
   if (port > 65535) throw new UsageError('--port must be from 0 to 65535')
   if (!existsSync(RENDERER_DIR)) throw new CliError('the UI is not built: run "npm run build" first')
 
-  const session = new Session(await openConnections())
+  const session = new Session({ connections: await openConnections() })
   if (flags.keyset) await session.openKeyset(flags.keyset)
   const token = newAccessToken()
   let bound = 0

@@ -139,6 +139,8 @@ export const contract = {
   },
   'pgp.inspect': { input: v.strictObject({ key: text(1024 * 1024) }), output: {} as KeyInfo },
 
+  'clipboard.copy': { input: v.strictObject({ text: text(4096) }), output: {} as { clearsInSeconds: number } },
+
   'session.wipe': { input: noInput, output: {} as { wiped: true } },
 } as const
 

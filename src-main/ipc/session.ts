@@ -27,6 +27,22 @@ interface InitCeremony {
 const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
 const noProfiles = () => new EngineError(409, 'server profiles are not available in this window', 'no_profiles')
 
+/** The system clipboard, where main can reach it (the Electron shell). */
+export interface Clipboard {
+  writeText(text: string): void | Promise<void>
+  readText(): string | Promise<string>
+  clear(): void | Promise<void>
+}
+
+export interface SessionOptions {
+  /** Server profiles and their tokens; absent, remote mode is not offered. */
+  connections?: Connections
+  clipboard?: Clipboard
+}
+
+/** Seconds a copied secret stays on the clipboard. */
+export const CLIPBOARD_SECONDS = 30
+
 type Open =
   | { kind: 'local'; engine: LocalEngine; label: string }
   | { kind: 'remote'; backend: Backend; label: string; risks: BackendInfo['risks'] }
@@ -55,8 +71,11 @@ export class Session {
   private readonly held = new Map<Flow, HeldOtp>()
   private ceremony: InitCeremony | null = null
 
-  /** `connections`: server profiles and their tokens; absent, remote mode is not offered. */
-  constructor(private readonly connections?: Connections) {}
+  constructor(private readonly opts: SessionOptions = {}) {}
+
+  private get connections(): Connections | undefined {
+    return this.opts.connections
+  }
 
   async openKeyset(path: string, recovery = false): Promise<BackendInfo> {
     const engine = await LocalEngine.open(path, { recovery })
@@ -228,6 +247,17 @@ export class Session {
     'decode.pgp': async ({ encoded, privateKey, passphrase }) =>
       shown(await decodeWithPgp(encoded, await readPrivateKey(privateKey, passphrase))),
     'pgp.inspect': async ({ key }) => keyInfo(await readPublicKey(key)),
+
+    'clipboard.copy': async ({ text }) => {
+      const clipboard = this.opts.clipboard
+      if (!clipboard) throw new EngineError(501, 'this window copies through the browser, not through Tessera', 'unsupported')
+      await clipboard.writeText(text)
+      // Cleared only if it still holds our value: never wipe what the operator copied since.
+      setTimeout(async () => {
+        if ((await clipboard.readText()) === text) await clipboard.clear()
+      }, CLIPBOARD_SECONDS * 1000).unref()
+      return { clearsInSeconds: CLIPBOARD_SECONDS }
+    },
 
     'session.wipe': async () => {
       this.wipe()

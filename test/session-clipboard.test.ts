@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createRouter } from '../src-main/ipc/router'
+import { CLIPBOARD_SECONDS, Session, type Clipboard } from '../src-main/ipc/session'
+
+/** An in-memory clipboard with the Electron clipboard's shape. */
+function fakeClipboard(): Clipboard & { content: string } {
+  return {
+    content: '',
+    writeText(text) {
+      this.content = text
+    },
+    readText() {
+      return this.content
+    },
+    clear() {
+      this.content = ''
+    },
+  }
+}
+
+afterEach(() => vi.useRealTimers())
+
+describe('copying a secret through main', () => {
+  it('clears the clipboard after 30 s if it still holds the value', async () => {
+    vi.useFakeTimers()
+    const clipboard = fakeClipboard()
+    const dispatch = createRouter(new Session({ clipboard }).handlers)
+    expect(await dispatch('clipboard.copy', { text: 'hvs.secret' })).toEqual({ ok: true, value: { clearsInSeconds: CLIPBOARD_SECONDS } })
+    expect(clipboard.content).toBe('hvs.secret')
+    await vi.advanceTimersByTimeAsync((CLIPBOARD_SECONDS - 1) * 1000)
+    expect(clipboard.content).toBe('hvs.secret')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(clipboard.content).toBe('')
+  })
+
+  it('leaves alone what the operator copied since', async () => {
+    vi.useFakeTimers()
+    const clipboard = fakeClipboard()
+    const dispatch = createRouter(new Session({ clipboard }).handlers)
+    await dispatch('clipboard.copy', { text: 'hvs.secret' })
+    clipboard.writeText('a shopping list')
+    await vi.advanceTimersByTimeAsync(CLIPBOARD_SECONDS * 1000)
+    expect(clipboard.content).toBe('a shopping list')
+  })
+
+  it('is refused where main has no clipboard (the web transport)', async () => {
+    const result = await createRouter(new Session().handlers)('clipboard.copy', { text: 'hvs.secret' })
+    expect(result).toEqual({ ok: false, error: { code: 'unsupported', message: 'this window copies through the browser, not through Tessera' } })
+  })
+})
