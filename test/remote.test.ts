@@ -124,6 +124,8 @@ describe('a 2026 server over HTTPS (--require-token)', () => {
   it('without a token, explains that one is needed', async () => {
     const remote = new RemoteVault({ address: url, ca: readFileSync(pki.caCert) })
     expect(await remote.rootGeneratePath()).toBe('sys/generate-root-token')
+    // Not in recovery mode: that path stays a 404, token or not.
+    expect(await remote.sealStatus()).toMatchObject({ recovery_mode: false, flows: ['root', 'share'] })
     const err = await refusal(remote.start('root', {}))
     expect(err.code).toBe('token_required')
     expect(err.message).toMatch(/needs a Vault token: add a token to the profile/)

@@ -141,6 +141,11 @@ export class LocalEngine implements Backend, StrategyHost {
     })
   }
 
+  /** Throws the flow's 404 when this engine does not offer it. */
+  assertOffered(flow: Flow): void {
+    this.strategy(flow)
+  }
+
   private strategy(flow: Flow): Strategy {
     const strategy = this.strategies[flow]
     if (!strategy || !this.flows.includes(flow)) {

@@ -133,12 +133,16 @@ function tokenOf(req: IncomingMessage): string | undefined {
   return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined
 }
 
-/** Vault 2.x answers an unauthenticated generate-root with a bare 403. */
-function withToken(engine: LocalEngine, handlers: Record<string, Handler>): Record<string, Handler> {
+/**
+ * Vault 2.x answers an unauthenticated generate-root with a bare 403. A flow the
+ * server does not offer stays a 404, as an unregistered path is in Vault.
+ */
+function withToken(engine: LocalEngine, flow: Flow, handlers: Record<string, Handler>): Record<string, Handler> {
   return Object.fromEntries(
     Object.entries(handlers).map(([method, handler]) => [
       method,
       (async (req, body) => {
+        engine.assertOffered(flow)
         const token = tokenOf(req)
         if (!token || engine.lookupToken(token) === undefined) throw new HttpError(403, 'permission denied')
         return handler(req, body)
@@ -152,7 +156,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   const flowPaths: Array<[string, Flow]> = Object.entries(FLOW_PATHS)
   // OpenBao 2.6's authenticated twin of sys/generate-root: same JSON, same flow.
   if (requireToken) flowPaths.push(['sys/generate-root-token', 'root'])
-  const guard = (handlers: Record<string, Handler>) => (requireToken ? withToken(engine, handlers) : handlers)
+  const guard = (flow: Flow, handlers: Record<string, Handler>) => (requireToken ? withToken(engine, flow, handlers) : handlers)
 
   for (const [path, flow] of flowPaths) {
     const start: Handler = async (_req, body) => {
@@ -166,7 +170,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
     }
     routes.set(
       `${path}/attempt`,
-      guard({
+      guard(flow, {
         GET: async () => [200, await engine.status(flow)],
         PUT: start,
         POST: start,
@@ -176,7 +180,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
         },
       }),
     )
-    routes.set(`${path}/update`, guard({ PUT: update, POST: update }))
+    routes.set(`${path}/update`, guard(flow, { PUT: update, POST: update }))
   }
 
   const sealStatus: Handler = async () => {
