@@ -112,6 +112,22 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
   await shot('wrong-nonce')
 })
 
+test('one attempt at a time: the other operation says which one holds it', async ({ tessera }) => {
+  const { page, keyset, axe } = tessera
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await tessera.reopen()
+  // Reopening the app loses nothing: the attempt is resumed where it stood.
+  await expect(page.getByText(/An attempt is running: 1 of 2 shares given/)).toBeVisible()
+  await expect(page.getByText('Another operation (root token) holds the attempt: finish or cancel it first.')).toBeVisible()
+  await axe()
+  await page.getByRole('button', { name: 'Resume this attempt' }).click()
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+})
+
 test('a new key share, decoded and proven to work', async ({ tessera }) => {
   const { page, keyset, shot, axe } = tessera
   await page.getByRole('button', { name: 'Start: new key share' }).click()

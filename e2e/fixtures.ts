@@ -40,6 +40,8 @@ export interface Tessera {
   keyset: InitResult
   /** Calls the web host directly, as a second client would (web transport only). */
   rpc: ((channel: string, input?: unknown) => Promise<{ status: number; body: any }>) | null
+  /** Opens the app afresh: the printed address again (web), or a reload (Electron). */
+  reopen: () => Promise<void>
   /** A screenshot of the current screen, named for the journey and step. */
   shot: (step: string) => Promise<void>
   /** Fails on any accessibility violation of the current screen. */
@@ -107,6 +109,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
     const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })]
     let page: Page
     let rpc: Tessera['rpc'] = null
+    let reopen: Tessera['reopen']
     if (transport === 'electron') {
       const app = await _electron.launch({
         executablePath: electronPath,
@@ -115,6 +118,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
       })
       cleanup.unshift(() => app.close())
       page = await app.firstWindow()
+      reopen = async () => void (await page.reload())
     } else {
       const web = await startWeb(keysetPath, join(dir, 'config'))
       cleanup.unshift(async () => web.child.kill('SIGTERM'))
@@ -124,6 +128,11 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.origin })
       page = await context.newPage()
       await page.goto(web.url)
+      // A fresh load: going to the same address would only change the fragment.
+      reopen = async () => {
+        await page.goto('about:blank')
+        await page.goto(web.url)
+      }
       rpc = async (channel, input) => {
         const res = await fetch(`${web.origin}/rpc/${channel}`, {
           method: 'POST',
@@ -141,6 +150,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
         keysetPath,
         keyset,
         rpc,
+        reopen: () => reopen(),
         shot: async (step) => {
           n += 1
           await page.screenshot({ path: join(SHOTS, `${slug}-${String(n).padStart(2, '0')}-${step}.png`), fullPage: true })

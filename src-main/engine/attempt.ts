@@ -45,6 +45,11 @@ export class AttemptMachine {
     private readonly combine: (shares: Buffer[]) => Promise<Buffer>,
   ) {}
 
+  /** Which flow holds the one attempt slot, if any (Vault's status does not say). */
+  get runningFlow(): Flow | null {
+    return this.current?.strategy.flow ?? null
+  }
+
   status(strategy: Strategy, otp = ''): AttemptStatus {
     const a = this.current
     return {

@@ -141,6 +141,11 @@ export class LocalEngine implements Backend, StrategyHost {
     })
   }
 
+  /** The flow whose attempt is running: the local engine knows what a Vault status omits. */
+  get runningFlow(): Flow | null {
+    return this.machine.runningFlow
+  }
+
   /** Throws the flow's 404 when this engine does not offer it. */
   assertOffered(flow: Flow): void {
     this.strategy(flow)

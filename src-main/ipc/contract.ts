@@ -28,8 +28,12 @@ export interface BackendInfo {
   seal: SealStatus | null
 }
 
-/** A status as the UI gets it: the OTP itself stays in main, which says whether it holds one. */
-export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & { otp_held: boolean }
+/**
+ * A status as the UI gets it: the OTP itself stays in main, which says whether it
+ * holds one. `running_flow` names the flow holding the attempt where the backend
+ * knows it (the local engine); a remote server's status does not say (null).
+ */
+export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & { otp_held: boolean; running_flow: Flow | null }
 
 export interface ProfileView extends Profile {
   hasToken: boolean

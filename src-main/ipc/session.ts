@@ -127,7 +127,8 @@ export class Session {
   private toUi(flow: Flow, status: AttemptStatus): UiAttemptStatus {
     const { otp: _otp, ...rest } = status
     const held = this.held.get(flow)
-    return { ...rest, otp_held: held !== undefined && (held.nonce === status.nonce || status.complete) }
+    const running = this.open?.kind === 'local' ? this.open.engine.runningFlow : null
+    return { ...rest, otp_held: held !== undefined && (held.nonce === status.nonce || status.complete), running_flow: running }
   }
 
   private hold(flow: Flow, nonce: string, otp: string): void {
