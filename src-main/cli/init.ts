@@ -40,8 +40,9 @@ export async function init(argv: string[], io: Io): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  const keyFiles = flags['pgp-keys'] ? flags['pgp-keys'].split(',').filter(Boolean) : []
-  if (keyFiles.length > 0 && keyFiles.length !== shares) {
+  // Once --pgp-keys is given, shares are never printed in plain text: it must name every key.
+  const keyFiles = flags['pgp-keys'] === undefined ? [] : flags['pgp-keys'].split(',').filter(Boolean)
+  if (flags['pgp-keys'] !== undefined && keyFiles.length !== shares) {
     throw new UsageError(`--pgp-keys names ${keyFiles.length} keys for ${shares} shares: give one key per share`)
   }
   if (await exists(path)) throw new CliError(`${path} already exists; Tessera never overwrites a keyset`)

@@ -37,9 +37,13 @@ const OPERATIONAL = [CliError, KeysetError, EngineError, PgpError, DecodeError]
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    io.stderr(`${OVERVIEW}\n`)
+    return 2
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(`${OVERVIEW}\n`)
-    return name === undefined ? 2 : 0
+    return 0
   }
   if (name === '--version') {
     io.stdout(`${VERSION}\n`)

@@ -1,7 +1,7 @@
 import { LocalEngine } from '../engine/local-engine'
 import { readFile } from 'node:fs/promises'
 import { createApiServer, type ApiServer } from '../server/http-api'
-import { hostPort, isLoopback, listen } from '../server/listen'
+import { closeOnSignal, hostPort, isLoopback, listen } from '../server/listen'
 import { CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
@@ -54,16 +54,9 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   if (!tls && !isLoopback(host)) {
     io.stderr(`warning: serving plain HTTP on ${host}, which is not a loopback address; shares would cross the network unencrypted\n`)
   }
+  const stopped = closeOnSignal(server)
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
-
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
+  await stopped
 }
 
 async function readPem(path: string, flag: string): Promise<Buffer> {

@@ -4,7 +4,7 @@ import { Session } from '../ipc/session'
 import { openConnections } from '../profiles/connections'
 import { createRouter } from '../ipc/router'
 import { createWebHost, newAccessToken } from '../web/host'
-import { listen } from '../server/listen'
+import { closeOnSignal, listen } from '../server/listen'
 import { CliError, intFlag, parseFlags, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera web [--keyset FILE] [--port P]
@@ -40,16 +40,8 @@ export async function web(argv: string[], io: Io): Promise<void> {
   } catch (err) {
     throw new CliError(`cannot listen on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
+  const stopped = closeOnSignal(server, () => session.wipe())
   io.stdout(`listening on http://127.0.0.1:${bound}\n`)
   io.stdout(`open http://127.0.0.1:${bound}/#access=${token}\n`)
-
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      session.wipe()
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
+  await stopped
 }

@@ -20,7 +20,9 @@ const BASE64 = /^[A-Za-z0-9+/\s]+={0,2}\s*$/
 
 /** Splits raw input into the bytes or text openpgp reads, and names the format found. */
 function classify(input: Uint8Array | string): { format: KeyFormat; armored?: string; binary?: Uint8Array } {
-  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input)
+  const raw = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input)
+  // A UTF-8 byte-order mark (Windows editors write one) is not part of the key.
+  const bytes = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? raw.subarray(3) : raw
   const text = bytes.toString('latin1')
   if (ARMOR_HEADER.test(text)) return { format: 'armored', armored: text }
   // A binary OpenPGP packet starts with a tag byte whose high bit is set; base64
@@ -93,6 +95,8 @@ export async function readPrivateKey(input: Uint8Array | string, passphrase?: st
   return { key: unlocked, format, fingerprint, userIds: key.getUserIDs() }
 }
 
+const WILDCARD_KEY_ID = '0000000000000000'
+
 /** Decrypts a binary OpenPGP message; the plaintext bytes belong to the caller, who wipes them. */
 export async function decryptWith(key: PrivateKeyInfo, message: Uint8Array): Promise<Uint8Array> {
   let parsed: openpgp.Message<Uint8Array>
@@ -103,7 +107,9 @@ export async function decryptWith(key: PrivateKeyInfo, message: Uint8Array): Pro
   }
   const recipients = parsed.getEncryptionKeyIDs().map((id) => id.toHex())
   const ours = key.key.getKeys().map((k) => k.getKeyID().toHex())
-  if (!recipients.some((id) => ours.includes(id))) {
+  // A hidden recipient (gpg -R, --throw-keyids) carries the wildcard id: any key may try it.
+  const hidden = recipients.includes(WILDCARD_KEY_ID)
+  if (!hidden && !recipients.some((id) => ours.includes(id))) {
     throw new PgpError(
       `the message was encrypted to key id ${recipients.join(', ') || '(none)'}, not to private key ${key.fingerprint}`,
     )
@@ -112,6 +118,7 @@ export async function decryptWith(key: PrivateKeyInfo, message: Uint8Array): Pro
     const { data } = await openpgp.decrypt({ message: parsed, decryptionKeys: key.key, format: 'binary' })
     return data as Uint8Array
   } catch (err) {
+    if (hidden) throw new PgpError(`the message hides its recipient, and private key ${key.fingerprint} cannot decrypt it`)
     throw new PgpError(`decryption failed: ${(err as Error).message}`)
   }
 }

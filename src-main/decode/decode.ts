@@ -17,8 +17,9 @@ export class DecodeError extends Error {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 const LEGACY_OTP = /^[A-Za-z0-9+/]{22}==$/
 
+/** Line breaks and spaces are ignored, as `base64 -d` and Go's decoder ignore them (`base64` wraps at 76). */
 function base64Bytes(text: string, what: string): Buffer {
-  const clean = text.trim()
+  const clean = text.replace(/\s+/g, '')
   if (clean === '' || !BASE64.test(clean) || clean.replace(/=+$/, '').length % 4 === 1) {
     throw new DecodeError(`${what} is not base64`)
   }

@@ -69,7 +69,8 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Api
         // Drain what the client sent so the connection can be reused.
         if (!body) req.resume()
         send(res, status, method === 'HEAD' ? undefined : payload)
-        log(`${method} ${url.pathname} ${status}`)
+        // A path that matched no route is not echoed: it may carry a token or a share.
+        log(`${method} ${route ? url.pathname : '<unknown path>'} ${status}`)
       })
   }
   return opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener)
@@ -104,7 +105,9 @@ async function readJsonBody(req: IncomingMessage): Promise<Json> {
   try {
     parsed = JSON.parse(text)
   } catch (err) {
-    throw new HttpError(400, `failed to parse JSON input: ${(err as Error).message}`)
+    // V8's message quotes the body, which may hold a share: keep only the position.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1]
+    throw new HttpError(400, `failed to parse JSON input: invalid JSON${at ? ` at position ${at}` : ''}`)
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new HttpError(400, 'failed to parse JSON input: the body must be a JSON object')
@@ -206,10 +209,16 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   routes.set('sys/seal-status', { GET: sealStatus })
 
   routes.set('sys/health', {
-    GET: async () => {
+    GET: async (req) => {
       const s = await engine.sealStatus()
+      // Vault's status overrides (load balancers and monitors set them).
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams
+      const code = (name: string, fallback: number) => {
+        const value = Number(query.get(name))
+        return query.has(name) && Number.isInteger(value) && value >= 100 && value <= 599 ? value : fallback
+      }
       return [
-        s.sealed ? 503 : 200,
+        s.sealed ? code('sealedcode', 503) : code('activecode', 200),
         {
           initialized: true,
           sealed: s.sealed,
@@ -223,6 +232,8 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
       ]
     },
   })
+
+  routes.set('sys/init', { GET: async () => [200, { initialized: true }] })
 
   const decodeToken: Handler = async (_req, body) => {
     const b = await body()

@@ -21,3 +21,20 @@ export function hostPort(host: string, port: number): string {
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
+
+/**
+ * Closes the server on SIGINT or SIGTERM and resolves once it has. The handlers
+ * are in place when this returns: call it before announcing the address, so that
+ * a signal right after the announcement still ends the process cleanly.
+ */
+export function closeOnSignal(server: Server & { closeAllConnections(): void }, beforeClose?: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      beforeClose?.()
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}
