@@ -10,12 +10,12 @@ describe('OTP decoding', () => {
     expect(kind).toBe('token')
   })
 
-  it('accepts the encoded value padded or unpadded, with surrounding whitespace', () => {
+  it('accepts the encoded value padded or unpadded, wrapped, with surrounding whitespace', () => {
     const token = Buffer.from('hvs.' + 'a1B2c3D4e5F6g7H8i9J0kLmN')
     const otp = Buffer.from('Q'.repeat(28))
     const padded = xorBytes(token, otp).toString('base64')
     expect(padded.endsWith('=')).toBe(true)
-    for (const encoded of [padded, padded.replace(/=+$/, ''), ` ${padded}\n`]) {
+    for (const encoded of [padded, padded.replace(/=+$/, ''), ` ${padded}\n`, padded.replace(/(.{8})/g, '$1\n')]) {
       expect(decodeWithOtp(encoded, otp.toString()).value.toString()).toBe(token.toString())
     }
   })

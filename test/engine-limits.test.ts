@@ -101,6 +101,7 @@ describe.each(SCHEMES)('recovery mode over a %s keyset', (scheme) => {
       const seal = (await api.call('GET', 'sys/seal-status')).json
       expect(seal.sealed).toBe(true)
       expect((await api.call('GET', 'sys/health')).status).toBe(503)
+      expect((await api.call('GET', 'sys/health?sealedcode=200')).status).toBe(200)
       // Recovery mode offers only the recovery flow.
       expect((await api.call('GET', 'sys/generate-root/attempt')).status).toBe(404)
       const start = (await api.call('PUT', 'sys/generate-recovery-token/attempt', {})).json

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Gpg } from './helpers/gnupg'
 import { runCli } from './helpers/cli'
@@ -66,6 +66,17 @@ describe('gpg keys receive what Tessera encrypts', () => {
     }
   })
 
+  it('refuses a gpg key that can only sign, before writing anything', async () => {
+    gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Signer <signer@example.org>', 'rsa2048', 'default', 'never'])
+    const keys = [await file('signer.gpg', gpg.exportPublic('signer@example.org')), await file('alice2.asc', gpg.exportPublic('alice@example.org', true))]
+    const keyset = join(tmp.dir, 'never-written.json')
+    const r = await runCli(['init', '--keyset', keyset, '--shares', '2', '--threshold', '2', '--pgp-keys', keys.join(',')])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/signer\.gpg: key [0-9a-f]{40} cannot encrypt/)
+    expect(r.stdout).toBe('')
+    await expect(readFile(keyset)).rejects.toThrow(/ENOENT/)
+  })
+
   it('a root token encrypted to a gpg key decrypts with gpg -dq', async () => {
     const init = await runCli(['init', '--keyset', join(tmp.dir, 'plain.json'), '--shares', '2', '--threshold', '2', '--format', 'json'])
     const out = JSON.parse(init.stdout)
@@ -106,6 +117,17 @@ describe('Tessera decrypts what gpg encrypts', () => {
     }
   })
 
+  it('decrypts a signed-and-encrypted message, and with a subkeys-only export', async () => {
+    const signed = gpg.run(['--trust-model', 'always', '-se', '-u', 'bob@example.org', '-r', 'alice@example.org'], token).toString('base64')
+    const full = await file('alice-full.asc', gpg.exportSecret('alice@example.org', { armor: true }))
+    expect((await runCli(['decode', '--encoded', signed, '--pgp-key', full])).stdout).toBe(`${token}\n`)
+    // As operators keep keys on a card: the primary key's secret is stripped.
+    const subkeys = await file('alice-subkeys.asc', gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '--armor', '--export-secret-subkeys', 'alice@example.org']))
+    const r = await runCli(['decode', '--encoded', encoded, '--pgp-key', subkeys])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe(`${token}\n`)
+  })
+
   it('reads the encoded value from standard input', async () => {
     const key = await file('alice-secret.asc', gpg.exportSecret('alice@example.org', { armor: true }))
     const r = await runCli(['decode', '--encoded', '-', '--pgp-key', key], { stdin: `${encoded}\n` })
@@ -130,6 +152,34 @@ describe('Tessera decrypts what gpg encrypts', () => {
     const missing = await runCli(['decode', '--encoded', carolEncoded, '--pgp-key', key])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/protected by a passphrase/)
+  })
+
+  it('reads base64 wrapped at 76 columns, as `base64` writes it', async () => {
+    const key = await file('alice-wrap.asc', gpg.exportSecret('alice@example.org', { armor: true }))
+    const wrapped = encoded.replace(/(.{76})/g, '$1\n')
+    expect(wrapped).toContain('\n')
+    const r = await runCli(['decode', '--encoded', '-', '--pgp-key', key], { stdin: `${wrapped}\n` })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe(`${token}\n`)
+  })
+
+  it('decrypts a message that hides its recipient (gpg -R)', async () => {
+    const hidden = gpg.run(['--trust-model', 'always', '-e', '-R', 'alice@example.org'], token).toString('base64')
+    const alice = await file('alice-hidden.asc', gpg.exportSecret('alice@example.org', { armor: true }))
+    const ok = await runCli(['decode', '--encoded', hidden, '--pgp-key', alice])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout).toBe(`${token}\n`)
+    const mallory = await file('mallory-hidden.asc', gpg.exportSecret('mallory@example.org', { armor: true }))
+    const no = await runCli(['decode', '--encoded', hidden, '--pgp-key', mallory])
+    expect(no.code).toBe(1)
+    expect(no.stderr).toContain(`hides its recipient, and private key ${fpr.mallory} cannot decrypt it`)
+  })
+
+  it('reads a base64 key file that starts with a byte-order mark', async () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(gpg.exportSecret('alice@example.org').toString('base64'))])
+    const r = await runCli(['decode', '--encoded', encoded, '--pgp-key', await file('alice-bom.b64', bom)])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe(`${token}\n`)
   })
 
   it('names the key when the message is for someone else', async () => {

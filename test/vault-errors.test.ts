@@ -180,6 +180,10 @@ describe('Vault semantics independent of the scheme', () => {
     const health = await api.call('GET', 'sys/health')
     expect(health.status).toBe(200)
     expect(health.json).toMatchObject({ initialized: true, sealed: false, standby: false })
+    // Vault's overrides, as load balancers use them.
+    expect((await api.call('GET', 'sys/health?activecode=204')).status).toBe(204)
+    expect((await api.call('GET', 'sys/health?activecode=abc')).status).toBe(200)
+    expect((await api.call('GET', 'sys/init')).json).toEqual({ initialized: true })
   })
 
   it('decodes with sys/decode-token', async () => {
