@@ -10,6 +10,7 @@ import type { Scheme } from '../src-main/engine/share-codec'
 import { runCli, startServe, type CliResult, type ServeProcess } from './helpers/cli'
 import { SCHEMES, tempDir } from './helpers/keysets'
 import { filesUnder, leaks, secret, type Secret } from './helpers/secret-forms'
+import { callApi as call, type Reply } from './helpers/server'
 
 /**
  * Full ceremonies against spawned `tessera serve` processes (root with a server
@@ -19,28 +20,6 @@ import { filesUnder, leaks, secret, type Secret } from './helpers/secret-forms'
  * processes wrote is searched for every secret that passed through, in every
  * spelling and in pieces (see helpers/secret-forms).
  */
-
-interface Reply {
-  status: number
-  json: any
-  text: string
-}
-
-async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(`${url}/v1/${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  })
-  const text = await res.text()
-  let json: unknown
-  try {
-    json = text ? JSON.parse(text) : undefined
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, json, text }
-}
 
 /** The secret the shares stand for: the keyset's root key, recombined here independently of Tessera. */
 async function rootKeyOf(scheme: Scheme, keys: string[]): Promise<string> {

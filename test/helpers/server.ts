@@ -2,11 +2,34 @@ import { LocalEngine } from '../../src-main/engine/local-engine'
 import { createApiServer } from '../../src-main/server/http-api'
 import { listen } from '../../src-main/server/listen'
 
+export interface Reply {
+  status: number
+  json: any
+  text: string
+}
+
+/** One Vault API call over real HTTP: a string body is sent as is (malformed JSON tests). */
+export async function callApi(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await fetch(`${url}/v1/${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  const text = await res.text()
+  let json: unknown
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, json, text }
+}
+
 export interface Api {
   url: string
   logs: string[]
   engine: LocalEngine
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>
   close(): Promise<void>
 }
 
@@ -21,21 +44,7 @@ export async function startApi(keysetPath: string, opts: { recovery?: boolean } 
     url,
     logs,
     engine,
-    async call(method, path, body, headers = {}) {
-      const res = await fetch(`${url}/v1/${path}`, {
-        method,
-        headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      })
-      const text = await res.text()
-      let json: unknown
-      try {
-        json = text ? JSON.parse(text) : undefined
-      } catch {
-        json = undefined
-      }
-      return { status: res.status, json, text }
-    },
+    call: (method, path, body, headers) => callApi(url, method, path, body, headers),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
