@@ -113,7 +113,7 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
 })
 
 test('one attempt at a time: the other operation says which one holds it', async ({ tessera }) => {
-  const { page, keyset, axe } = tessera
+  const { page, keyset, shot, axe } = tessera
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await enterShare(page, 'Alice', keyset.keys[0]!)
@@ -121,6 +121,7 @@ test('one attempt at a time: the other operation says which one holds it', async
   // Reopening the app loses nothing: the attempt is resumed where it stood.
   await expect(page.getByText(/An attempt is running: 1 of 2 shares given/)).toBeVisible()
   await expect(page.getByText('Another operation (root token) holds the attempt: finish or cancel it first.')).toBeVisible()
+  await shot('resume')
   await axe()
   await page.getByRole('button', { name: 'Resume this attempt' }).click()
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
