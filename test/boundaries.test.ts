@@ -64,4 +64,14 @@ describe('process boundaries', () => {
     const contract = imports(await readFile(join(ROOT, 'src-main/ipc/contract.ts'), 'utf8')).filter((i) => !i.typeOnly).map((i) => i.spec)
     expect(contract.sort()).toEqual(['../backend', '../engine/schemes', '../profiles/profile-schema', 'valibot'])
   })
+
+  it('the support room depends on no domain room', async () => {
+    const offenders: string[] = []
+    for (const file of await files('src-main/support', /\.ts$/)) {
+      for (const imp of imports(await readFile(join(ROOT, file), 'utf8'))) {
+        if (imp.spec.startsWith('.') && !imp.spec.startsWith('./')) offenders.push(`${file}: ${imp.spec}`)
+      }
+    }
+    expect(offenders).toEqual([])
+  })
 })

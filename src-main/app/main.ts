@@ -6,6 +6,7 @@ import { CHANNELS } from '../ipc/contract'
 import { createRouter } from '../ipc/router'
 import { Session } from '../ipc/session'
 import { openConnections } from '../profiles/connections'
+import { redact } from '../support/redact'
 
 // The Electron shell only: one hardened window and the IPC wiring. Everything it
 // serves comes from the transport-free router that `tessera web` serves too.
@@ -44,7 +45,7 @@ function createWindow(): BrowserWindow {
 
 function wireIpc(ceremony: Session): void {
   const dispatch = createRouter(ceremony.handlers, {
-    onInternalError: (channel, err) => console.error(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`),
+    onInternalError: (channel, err) => console.error(redact(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`)),
   })
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, (event, input: unknown) => {
@@ -99,7 +100,7 @@ if (!app.requestSingleInstanceLock()) {
     // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.
     const at = process.argv.indexOf('--keyset')
     const keyset = at > 0 ? process.argv[at + 1] : undefined
-    const ready = keyset ? opened.openKeyset(keyset).catch((err: Error) => console.error(err.message)) : Promise.resolve()
+    const ready = keyset ? opened.openKeyset(keyset).catch((err: Error) => console.error(redact(err.message))) : Promise.resolve()
     void ready.then(() => createWindow())
   })
   app.on('before-quit', () => ceremony?.wipe())

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { readFile } from 'node:fs/promises'
+import { TesseraError } from '../support/errors'
 
 /** A mistake in how the command was called: exit code 2, with the command's usage. */
 export class UsageError extends Error {
@@ -7,8 +8,10 @@ export class UsageError extends Error {
 }
 
 /** An operational failure: exit code 1, message printed as is. */
-export class CliError extends Error {
-  override name = 'CliError'
+export class CliError extends TesseraError {
+  constructor(message: string) {
+    super(400, message, 'cli')
+  }
 }
 
 export interface Io {

@@ -1,13 +1,11 @@
-import { CliError, UsageError, type Io } from './args'
+import { UsageError, type Io } from './args'
 import { decode, usage as decodeUsage } from './decode'
 import { generateOtp, usage as generateOtpUsage } from './generate-otp'
 import { init, usage as initUsage } from './init'
 import { serve, usage as serveUsage } from './serve'
 import { web, usage as webUsage } from './web'
-import { KeysetError } from '../engine/keyset'
-import { EngineError } from '../engine/errors'
-import { PgpError } from '../crypto/pgp'
-import { DecodeError } from '../decode/decode'
+import { TesseraError } from '../support/errors'
+import { redact } from '../support/redact'
 import { VERSION } from '../version'
 
 const COMMANDS = {
@@ -31,9 +29,6 @@ Commands:
 
 "tessera <command> --help" shows a command's flags.
 Exit codes: 0 success, 1 operational failure, 2 usage error.`
-
-/** Errors whose messages are written for operators; anything else is a bug. */
-const OPERATIONAL = [CliError, KeysetError, EngineError, PgpError, DecodeError]
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv
@@ -67,11 +62,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
       io.stderr(`tessera ${name}: ${err.message}\n\n${usage}\n`)
       return 2
     }
-    if (OPERATIONAL.some((type) => err instanceof type)) {
+    if (err instanceof TesseraError) {
       io.stderr(`tessera ${name}: ${(err as Error).message}\n`)
       return 1
     }
-    io.stderr(`tessera ${name}: unexpected error (${(err as Error)?.name ?? 'unknown'}): ${(err as Error)?.message ?? ''}\n`)
+    // A bug: say so, in one redacted line; the input that caused it is never echoed.
+    io.stderr(`tessera ${name}: unexpected error (${(err as Error)?.name ?? 'unknown'}): ${redact(String((err as Error)?.message ?? ''))}\n`)
     return 1
   }
 }

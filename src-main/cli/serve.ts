@@ -1,7 +1,9 @@
 import { LocalEngine } from '../engine/local-engine'
 import { readFile } from 'node:fs/promises'
 import { createApiServer, type ApiServer } from '../server/http-api'
-import { closeOnSignal, hostPort, isLoopback, listen } from '../server/listen'
+import { closeOnSignal, listen } from '../server/listen'
+import { hostPort, isLoopback } from '../support/address'
+import { redactingLog } from '../support/redact'
 import { CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
@@ -41,7 +43,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const engine = await LocalEngine.open(path, { recovery: flags.recovery })
   let server: ApiServer
   try {
-    server = createApiServer(engine, { log: (line) => io.stderr(`${line}\n`), requireToken: flags['require-token'], tls })
+    server = createApiServer(engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls })
   } catch (err) {
     throw new CliError(`cannot use the TLS certificate and key: ${(err as Error).message}`)
   }

@@ -5,6 +5,7 @@ import { openConnections } from '../profiles/connections'
 import { createRouter } from '../ipc/router'
 import { createWebHost, newAccessToken } from '../web/host'
 import { closeOnSignal, listen } from '../server/listen'
+import { redact } from '../support/redact'
 import { CliError, intFlag, parseFlags, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera web [--keyset FILE] [--port P]
@@ -32,7 +33,7 @@ export async function web(argv: string[], io: Io): Promise<void> {
     token,
     port: () => bound,
     dispatch: createRouter(session.handlers, {
-      onInternalError: (channel, err) => io.stderr(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}\n`),
+      onInternalError: (channel, err) => io.stderr(`${redact(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`)}\n`),
     }),
   })
   try {

@@ -1,4 +1,5 @@
 import * as openpgp from 'openpgp'
+import { TesseraError } from '../support/errors'
 
 /** How a key reached us: operators hand keys over in all three (vault#941, #29997). */
 export type KeyFormat = 'armored' | 'binary' | 'base64'
@@ -11,8 +12,10 @@ export interface PublicKeyInfo {
   userIds: string[]
 }
 
-export class PgpError extends Error {
-  override name = 'PgpError'
+export class PgpError extends TesseraError {
+  constructor(message: string) {
+    super(400, message, 'pgp')
+  }
 }
 
 const ARMOR_HEADER = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----/

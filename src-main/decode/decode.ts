@@ -1,4 +1,5 @@
 import { xorBytes } from '../crypto/otp'
+import { TesseraError } from '../support/errors'
 import { decryptWith, type PrivateKeyInfo } from '../crypto/pgp'
 
 /** What a decoded value looks like, so that a wrong OTP never passes for a result. */
@@ -10,8 +11,10 @@ export interface Decoded {
   kind: ValueKind
 }
 
-export class DecodeError extends Error {
-  override name = 'DecodeError'
+export class DecodeError extends TesseraError {
+  constructor(message: string) {
+    super(400, message, 'decode')
+  }
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/

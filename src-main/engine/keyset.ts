@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import * as v from 'valibot'
-import { writeFileAtomic } from './atomic-file'
+import { writeFileAtomic } from '../support/files'
+import { TesseraError } from '../support/errors'
 import { codecFor, MAX_SHARE_ID, type ShareCodec } from './share-codec'
 import { SCHEMES, type Scheme } from './schemes'
 import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
@@ -42,8 +43,10 @@ const KeysetSchema = v.pipe(
 )
 type KeysetData = v.InferOutput<typeof KeysetSchema>
 
-export class KeysetError extends Error {
-  override name = 'KeysetError'
+export class KeysetError extends TesseraError {
+  constructor(message: string) {
+    super(400, message, 'keyset')
+  }
 }
 
 /** Vault's sys/init limits, with its own wording. */

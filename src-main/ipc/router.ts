@@ -1,10 +1,6 @@
 import * as v from 'valibot'
 import { contract, type Channel, type Contract, type IpcError, type IpcResult, type Output } from './contract'
-import { EngineError } from '../engine/errors'
-import { KeysetError } from '../engine/keyset'
-import { PgpError } from '../crypto/pgp'
-import { DecodeError } from '../decode/decode'
-import { ProfileError } from '../profiles/profile-store'
+import { publicError } from '../support/errors'
 
 export type Handlers = {
   [C in Channel]: (input: v.InferOutput<Contract[C]['input']>) => Promise<Output<C>>
@@ -14,12 +10,8 @@ export type Dispatch = (channel: string, input: unknown) => Promise<IpcResult<un
 
 /** Errors written for operators pass through with their message; anything else is hidden. */
 export function toIpcError(err: unknown): IpcError {
-  if (err instanceof EngineError) return { code: err.code, message: err.message }
-  if (err instanceof PgpError) return { code: 'pgp', message: err.message }
-  if (err instanceof DecodeError) return { code: 'decode', message: err.message }
-  if (err instanceof KeysetError) return { code: 'keyset', message: err.message }
-  if (err instanceof ProfileError) return { code: 'profile', message: err.message }
-  return { code: 'internal', message: 'internal error' }
+  const { code, message } = publicError(err)
+  return { code, message }
 }
 
 /**

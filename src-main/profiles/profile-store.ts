@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as v from 'valibot'
-import { writeFileAtomic } from '../engine/atomic-file'
+import { writeFileAtomic } from '../support/files'
+import { TesseraError } from '../support/errors'
 
 import { Profile, ProfileInput } from './profile-schema'
 
@@ -10,8 +11,10 @@ export type { Profile, ProfileInput }
 
 const ProfilesFile = v.strictObject({ tessera_profiles: v.literal(1), profiles: v.array(Profile) })
 
-export class ProfileError extends Error {
-  override name = 'ProfileError'
+export class ProfileError extends TesseraError {
+  constructor(message: string) {
+    super(400, message, 'profile')
+  }
 }
 
 export class ProfileStore {

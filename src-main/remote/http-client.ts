@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest, type RequestOptions } from 'node:https'
-import { isLoopback } from '../server/listen'
+import { isLoopback } from '../support/address'
 import { EngineError } from '../engine/errors'
 
 /** How to reach one server: what a profile says about transport. */

@@ -2,11 +2,11 @@ import { createServer, type IncomingMessage, type RequestListener, type Server a
 import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https'
 import { randomUUID } from 'node:crypto'
 import type { Flow } from '../backend'
-import { DecodeError, decodeWithOtp } from '../decode/decode'
-import { EngineError } from '../engine/errors'
+import { decodeWithOtp } from '../decode/decode'
+import { TesseraError } from '../support/errors'
 import type { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
-import { readBoundedBody } from './body'
+import { readBoundedBody } from '../support/body'
 
 /** Vault's own default is 32 MiB; nothing on these paths needs more than a PGP key. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -78,8 +78,7 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Api
 
 function errorResponse(err: unknown, log: (line: string) => void): [number, unknown] {
   if (err instanceof HttpError) return [err.status, { errors: err.message ? [err.message] : [] }]
-  if (err instanceof EngineError) return [err.status, { errors: [err.message] }]
-  if (err instanceof DecodeError) return [400, { errors: [err.message] }]
+  if (err instanceof TesseraError) return [err.status, { errors: [err.message] }]
   // Unexpected: the client learns nothing of the internals, the operator gets the error's class.
   log(`internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'}`)
   return [500, { errors: ['internal error'] }]

@@ -13,15 +13,6 @@ export function listen(server: Server, host: string, port: number): Promise<{ ho
   })
 }
 
-/** host:port as it goes in a URL: IPv6 literals in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
-
 /**
  * Closes the server on SIGINT or SIGTERM and resolves once it has. The handlers
  * are in place when this returns: call it before announcing the address, so that

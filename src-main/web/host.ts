@@ -4,7 +4,7 @@ import { extname, resolve, sep } from 'node:path'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Dispatch } from '../ipc/router'
 import { RENDERER_CSP } from '../csp'
-import { readBoundedBody } from '../server/body'
+import { readBoundedBody } from '../support/body'
 
 /**
  * `tessera web`: the built renderer and the IPC router on 127.0.0.1, for

@@ -1,6 +1,8 @@
 import { open, link, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import lockfile from 'proper-lockfile'
+import { systemReason, TesseraError } from './errors'
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r')
@@ -33,4 +35,32 @@ export async function writeFileAtomic(path: string, data: string, opts: { overwr
     await unlink(temp).catch(() => undefined)
   }
   await fsyncDir(dir)
+}
+
+/**
+ * Runs `task` while holding an exclusive lock on `path`, across processes (a
+ * `PATH.lock` directory, refreshed while held and taken over once stale, so a
+ * process killed while holding it blocks nobody for long). Callers re-read the
+ * file inside the task: that is what makes a change read-modify-write.
+ */
+export async function withFileLock<T>(path: string, task: () => Promise<T>): Promise<T> {
+  let release: () => Promise<void>
+  try {
+    release = await lockfile.lock(path, {
+      realpath: false,
+      lockfilePath: `${path}.lock`,
+      stale: 10_000,
+      retries: { retries: 40, factor: 1.3, minTimeout: 20, maxTimeout: 500 },
+    })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new TesseraError(409, `${path} is being changed by another process; try again`, 'locked')
+    }
+    throw new TesseraError(500, `could not lock ${path}: ${systemReason(err)}`, 'file_error')
+  }
+  try {
+    return await task()
+  } finally {
+    await release().catch(() => undefined)
+  }
 }

@@ -1,0 +1,35 @@
+/**
+ * The one redactor every log sink uses (the CLI's unexpected errors, the HTTP
+ * request log, the web host and the Electron main process): whatever a caller
+ * passes, Vault tokens and long hex or base64 runs — the shapes shares, OTPs,
+ * keys and encoded results take — are masked, and the line is bounded.
+ */
+const MAX_LOG_CHARS = 400
+
+const PATTERNS: RegExp[] = [
+  // Vault tokens: hvs./hvb./hvr. and the older s./b./r. forms.
+  /\b(?:hv[sbr]|[sbr])\.[A-Za-z0-9_-]{8,}/g,
+  // Hex runs of 32 and more (a 16-byte key is 32 hex digits).
+  /\b[0-9A-Fa-f]{32,}\b/g,
+  // Base64 / base64url runs of 24 and more that look random.
+  /[A-Za-z0-9+/_-]{24,}={0,2}/g,
+]
+
+function maskRun(run: string): string {
+  // Random base64 of this length mixes digits and both cases; words and paths rarely do.
+  return /\d/.test(run) && /[A-Z]/.test(run) && /[a-z]/.test(run) ? '[redacted]' : run
+}
+
+export function redact(text: string): string {
+  let out = text.length > MAX_LOG_CHARS * 4 ? text.slice(0, MAX_LOG_CHARS * 4) : text
+  out = out.replace(PATTERNS[0]!, '[redacted]')
+  out = out.replace(PATTERNS[1]!, '[redacted]')
+  out = out.replace(PATTERNS[2]!, maskRun)
+  out = out.replace(/[\u0000-\u001f\u007f]/g, ' ')
+  return out.length > MAX_LOG_CHARS ? `${out.slice(0, MAX_LOG_CHARS - 1)}…` : out
+}
+
+/** A log function that redacts every line it is given. */
+export function redactingLog(sink: (line: string) => void): (line: string) => void {
+  return (line) => sink(redact(line))
+}

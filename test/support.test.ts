@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { canonicalHost, isLoopback } from '../src-main/support/address'
+import { MAX_MESSAGE_CHARS, publicError, TesseraError } from '../src-main/support/errors'
+import { withFileLock } from '../src-main/support/files'
+import { redact } from '../src-main/support/redact'
+
+describe('address rules', () => {
+  it('reads the IPv6-mapped form of an IPv4 address as that address', () => {
+    expect(canonicalHost('[::ffff:127.0.0.1]')).toBe('127.0.0.1')
+    expect(canonicalHost('[::ffff:7f00:1]')).toBe('127.0.0.1')
+    expect(canonicalHost('::FFFF:10.0.0.2')).toBe('10.0.0.2')
+    expect(canonicalHost('[0:0:0:0:0:ffff:7f00:2]')).toBe('127.0.0.2')
+    expect(canonicalHost('Vault.Example.COM.')).toBe('vault.example.com')
+  })
+
+  it('knows loopback in every spelling, and nothing else', () => {
+    for (const h of ['localhost', '127.0.0.1', '127.9.9.9', '::1', '[::1]', '0:0:0:0:0:0:0:1', '[::ffff:127.0.0.1]', '::ffff:7f00:1']) {
+      expect(isLoopback(h), h).toBe(true)
+    }
+    for (const h of ['10.0.0.1', '::ffff:10.0.0.1', 'localhost.evil.com', '127.0.0.1.nip.io', '::2', 'example.com']) {
+      expect(isLoopback(h), h).toBe(false)
+    }
+  })
+})
+
+describe('the one error base', () => {
+  it('bounds every message, whatever it is given', () => {
+    const err = new TesseraError(400, 'x'.repeat(50_000_000))
+    expect(err.message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS)
+  })
+
+  it('hides anything that is not ours', () => {
+    expect(publicError(new Error('share 0123abcd'))).toEqual({ status: 500, code: 'internal', message: 'internal error' })
+    expect(publicError(new TesseraError(404, 'no such thing', 'nope'))).toEqual({ status: 404, code: 'nope', message: 'no such thing' })
+  })
+})
+
+describe('the one redactor', () => {
+  it('masks tokens, hex and base64 runs, keeps words and paths', () => {
+    const share = 'a'.repeat(2) + '0123456789abcdef'.repeat(4)
+    const line = `PUT /v1/sys/generate-root/update 400 key=${share} token hvs.CAESIabc123xyz456 s.abcdefgh12 b64 ` +
+      'kXtqf8Q3p9zL0aB7cD2eF4gH6iJ8kL0mN2oP4qR6sT8= path /home/operator/ceremonies/keyset.json'
+    const out = redact(line)
+    expect(out).not.toContain(share)
+    expect(out).not.toContain('hvs.CAES')
+    expect(out).not.toContain('s.abcdefgh12')
+    expect(out).not.toContain('kXtqf8Q3p9zL0aB7')
+    expect(out).toContain('/home/operator/ceremonies/keyset.json')
+    expect(out).toContain('PUT /v1/sys/generate-root/update 400')
+  })
+
+  it('is bounded and single-line', () => {
+    const out = redact(`a\nb${'z'.repeat(100_000)}`)
+    expect(out.length).toBeLessThanOrEqual(400)
+    expect(out).not.toContain('\n')
+  })
+})
+
+describe('locked read-modify-write', () => {
+  it('serializes concurrent changes: none is lost', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-lock-'))
+    const file = join(dir, 'counter')
+    await writeFile(file, '0')
+    try {
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          withFileLock(file, async () => {
+            const n = Number(await readFile(file, 'utf8'))
+            await new Promise((r) => setTimeout(r, 2))
+            await writeFile(file, String(n + 1))
+          }),
+        ),
+      )
+      expect(await readFile(file, 'utf8')).toBe('20')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
