@@ -9,10 +9,20 @@ export interface CliResult {
   stderr: string
 }
 
+/** Which `tessera` to run: the checkout's built one, or an installed command. */
+export interface Command {
+  bin?: string
+}
+
+function spawnTessera(bin: string | undefined, args: string[], env?: NodeJS.ProcessEnv) {
+  const [file, argv] = bin ? [bin, args] : [process.execPath, [TESSERA, ...args]]
+  return spawn(file, argv, { env: { ...process.env, ...env } })
+}
+
 /** Runs the built `tessera` command as a user would (npm run build first). */
-export function runCli(args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } & Command = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TESSERA, ...args], { env: { ...process.env, ...opts.env } })
+    const child = spawnTessera(opts.bin, args, opts.env)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -32,9 +42,9 @@ export interface ServeProcess {
 }
 
 /** Starts `tessera serve` on a free port and waits for its "listening on" line. */
-export function startServe(args: string[]): Promise<ServeProcess> {
+export function startServe(args: string[], opts: Command = {}): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TESSERA, 'serve', '--port', '0', ...args])
+    const child = spawnTessera(opts.bin, ['serve', '--port', '0', ...args])
     let out = ''
     const onData = (d: Buffer) => {
       out += d
