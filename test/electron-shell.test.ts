@@ -1,0 +1,207 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { CHANNELS } from '../src-main/ipc/contract'
+import { RENDERER_CSP } from '../src-main/csp'
+
+// The Electron shell's security wiring, checked against a RECORDING STAND-IN for
+// the `electron` module: every call the shell makes is recorded and every handler
+// it installs is called here as Electron would call it. It proves what the shell
+// asks of Electron, not what Electron does; the real-Electron journeys in e2e/
+// run wherever an Electron binary exists.
+
+type Handler = (...args: any[]) => any
+
+interface Recording {
+  isPackaged: boolean
+  lockGranted: boolean
+  quit: number
+  appEvents: Map<string, Handler[]>
+  windows: Array<{ options: any; windowOpen?: Handler; events: Map<string, Handler[]>; loaded?: string }>
+  ipc: Map<string, Handler>
+  sessions: Map<string, { permissionRequest?: Handler; permissionCheck?: Handler; headers?: Handler; beforeRequest?: Handler }>
+  menu: unknown
+}
+
+let rec: Recording
+
+function standIn() {
+  const on = (map: Map<string, Handler[]>) => (event: string, fn: Handler) => {
+    map.set(event, [...(map.get(event) ?? []), fn])
+  }
+  class BrowserWindow {
+    webContents: any
+    constructor(options: any) {
+      const win: Recording['windows'][number] = { options, events: new Map() }
+      rec.windows.push(win)
+      this.webContents = {
+        setWindowOpenHandler: (fn: Handler) => (win.windowOpen = fn),
+        on: on(win.events),
+      }
+      this.loadFile = async (path: string) => void (win.loaded = path)
+    }
+    loadFile: (path: string) => Promise<void>
+    once() {}
+    show() {}
+    static getAllWindows() {
+      return []
+    }
+  }
+  return {
+    app: {
+      get isPackaged() {
+        return rec.isPackaged
+      },
+      requestSingleInstanceLock: () => rec.lockGranted,
+      quit: () => void rec.quit++,
+      on: (event: string, fn: Handler) => on(rec.appEvents)(event, fn),
+      whenReady: () => Promise.resolve(),
+      getPath: () => tmpdir(),
+    },
+    BrowserWindow,
+    clipboard: { writeText() {}, readText: () => '', clear() {} },
+    ipcMain: { handle: (channel: string, fn: Handler) => rec.ipc.set(channel, fn) },
+    Menu: { setApplicationMenu: (m: unknown) => (rec.menu = m), buildFromTemplate: (t: unknown) => t },
+    session: {
+      fromPartition(name: string) {
+        const s: Recording['sessions'] extends Map<string, infer S> ? S : never = {}
+        rec.sessions.set(name, s)
+        return {
+          setPermissionRequestHandler: (fn: Handler) => (s.permissionRequest = fn),
+          setPermissionCheckHandler: (fn: Handler) => (s.permissionCheck = fn),
+          webRequest: {
+            onHeadersReceived: (fn: Handler) => (s.headers = fn),
+            onBeforeRequest: (fn: Handler) => (s.beforeRequest = fn),
+          },
+        }
+      },
+    },
+  }
+}
+
+vi.mock('electron', () => standIn())
+
+let configDir: string
+
+async function startShell(opts: { isPackaged?: boolean; lockGranted?: boolean } = {}): Promise<Recording> {
+  rec = {
+    isPackaged: opts.isPackaged ?? false,
+    lockGranted: opts.lockGranted ?? true,
+    quit: 0,
+    appEvents: new Map(),
+    windows: [],
+    ipc: new Map(),
+    sessions: new Map(),
+    menu: undefined,
+  }
+  vi.resetModules()
+  await import('../src-main/app/main')
+  if (rec.lockGranted) await vi.waitFor(() => expect(rec.windows.length).toBe(1), { timeout: 10_000 })
+  return rec
+}
+
+beforeEach(async () => {
+  configDir = await mkdtemp(join(tmpdir(), 'tessera-shell-'))
+  vi.stubEnv('TESSERA_CONFIG_DIR', configDir)
+})
+
+afterEach(async () => {
+  vi.unstubAllEnvs()
+  await rm(configDir, { recursive: true, force: true })
+})
+
+describe('the Electron shell (against a recording stand-in for electron)', () => {
+  it('opens one window with the renderer isolated, sandboxed and in its own partition', async () => {
+    const r = await startShell()
+    const { webPreferences } = r.windows[0]!.options
+    expect(webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      partition: 'tessera',
+      devTools: true,
+    })
+    expect(webPreferences.preload).toMatch(/preload[/\\]index\.cjs$/)
+    expect(r.windows[0]!.loaded).toMatch(/renderer[/\\]index\.html$/)
+  })
+
+  it('closes devtools in packaged builds', async () => {
+    const r = await startShell({ isPackaged: true })
+    expect(r.windows[0]!.options.webPreferences.devTools).toBe(false)
+  })
+
+  it('denies new windows and navigation, in the window and in any web contents created later', async () => {
+    const r = await startShell()
+    const win = r.windows[0]!
+    expect(win.windowOpen?.({ url: 'https://example.com' })).toEqual({ action: 'deny' })
+    for (const event of ['will-navigate', 'will-attach-webview']) {
+      const prevent = vi.fn()
+      for (const fn of win.events.get(event) ?? []) fn({ preventDefault: prevent }, 'https://example.com')
+      expect(prevent, event).toHaveBeenCalled()
+    }
+    const created = r.appEvents.get('web-contents-created') ?? []
+    expect(created.length).toBeGreaterThan(0)
+    const contents = { handler: undefined as Handler | undefined, events: new Map<string, Handler>() }
+    for (const fn of created) {
+      fn({}, { setWindowOpenHandler: (h: Handler) => (contents.handler = h), on: (e: string, h: Handler) => contents.events.set(e, h) })
+    }
+    expect(contents.handler?.({ url: 'https://example.com' })).toEqual({ action: 'deny' })
+    const prevent = vi.fn()
+    contents.events.get('will-navigate')?.({ preventDefault: prevent })
+    expect(prevent).toHaveBeenCalled()
+  })
+
+  it('refuses every permission, sets the CSP header, and loads nothing remote', async () => {
+    const r = await startShell()
+    const s = r.sessions.get('tessera')!
+    for (const permission of ['clipboard-read', 'media', 'notifications', 'geolocation']) {
+      const callback = vi.fn()
+      s.permissionRequest?.({}, permission, callback)
+      expect(callback).toHaveBeenCalledWith(false)
+      expect(s.permissionCheck?.({}, permission)).toBe(false)
+    }
+    const headers = vi.fn()
+    s.headers?.({ responseHeaders: { 'X-Other': ['1'] } }, headers)
+    expect(headers.mock.calls[0]![0].responseHeaders['Content-Security-Policy']).toEqual([RENDERER_CSP])
+    const decide = (url: string) => {
+      const callback = vi.fn()
+      s.beforeRequest?.({ url }, callback)
+      return callback.mock.calls[0]![0].cancel as boolean
+    }
+    expect(decide('https://example.com/x.js')).toBe(true)
+    expect(decide('http://127.0.0.1:8200/v1/sys/health')).toBe(true)
+    expect(decide('ws://127.0.0.1/')).toBe(true)
+    expect(decide(pathToFileURL('/app/out/renderer/index.html').href)).toBe(false)
+    expect(decide('blob:file:///abc')).toBe(false)
+  })
+
+  it('serves every channel of the contract, and only to its own page', async () => {
+    const r = await startShell()
+    expect([...r.ipc.keys()].sort()).toEqual([...CHANNELS].sort())
+    const handle = r.ipc.get('app.info')!
+    const foreign = await handle({ senderFrame: { url: 'https://evil.example/' } }, undefined)
+    expect(foreign).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    const own = pathToFileURL(join(import.meta.dirname, '..', 'src-main', 'renderer', 'index.html')).href
+    const ours = await handle({ senderFrame: { url: own } }, undefined)
+    expect(ours).toMatchObject({ ok: true, value: { name: 'tessera' } })
+  })
+
+  it('a second instance quits at once and opens nothing', async () => {
+    const r = await startShell({ lockGranted: false })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(r.quit).toBe(1)
+    expect(r.windows).toEqual([])
+    expect(r.ipc.size).toBe(0)
+  })
+
+  it('wipes the session on quit', async () => {
+    const r = await startShell()
+    const { Session } = await import('../src-main/ipc/session')
+    const wipe = vi.spyOn(Session.prototype, 'wipe')
+    for (const fn of r.appEvents.get('before-quit') ?? []) fn({ preventDefault() {} })
+    expect(wipe).toHaveBeenCalled()
+  })
+})
