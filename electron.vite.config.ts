@@ -32,6 +32,9 @@ export default defineConfig({
     root: resolve('src-renderer'),
     build: {
       outDir: resolve('out/renderer'),
+      // What the browser downloads: minified, without source maps.
+      minify: true,
+      sourcemap: false,
       rollupOptions: { input: resolve('src-renderer/index.html') },
     },
     plugins: [svelte({ configFile: resolve('svelte.config.js') })],
