@@ -25,6 +25,7 @@ export function redact(text: string): string {
   out = out.replace(PATTERNS[0]!, '[redacted]')
   out = out.replace(PATTERNS[1]!, '[redacted]')
   out = out.replace(PATTERNS[2]!, maskRun)
+  // eslint-disable-next-line no-control-regex -- control characters are what this strips
   out = out.replace(/[\u0000-\u001f\u007f]/g, ' ')
   return out.length > MAX_LOG_CHARS ? `${out.slice(0, MAX_LOG_CHARS - 1)}…` : out
 }

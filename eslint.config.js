@@ -1,0 +1,112 @@
+// Lint that holds the process boundaries (DESIGN.md section 1) as rules: which
+// room may import what, no import cycles, no stray console.
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+import svelte from 'eslint-plugin-svelte'
+import { createNodeResolver, importX } from 'eslint-plugin-import-x'
+import globals from 'globals'
+import svelteConfig from './svelte.config.js'
+
+/** Each main-process room, and which of Electron, crypto and the keychain it may import. */
+const MAIN_ROOMS = {
+  engine: ['shamir-secret-sharing', 'secrets.js-grempe'],
+  crypto: ['openpgp'],
+  profiles: ['keytar'],
+  remote: [],
+  decode: [],
+  server: [],
+  ipc: [],
+  cli: [],
+  web: [],
+  support: [],
+  session: [],
+}
+const CRYPTO_AND_KEYCHAIN = ['openpgp', 'shamir-secret-sharing', 'secrets.js-grempe', 'keytar']
+
+/** Forbids value imports of these modules; type-only imports stay allowed. */
+const forbid = (paths, message) => ({
+  '@typescript-eslint/no-restricted-imports': [
+    'error',
+    { paths: paths.map((name) => ({ name, message, allowTypeImports: true })) },
+  ],
+})
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'playwright-report/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...svelte.configs['flat/recommended'],
+  {
+    languageOptions: { globals: { ...globals.node } },
+    plugins: { 'import-x': importX },
+    rules: {
+      'no-console': 'error',
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+    },
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.svelte', '.svelte.ts'] })] },
+  },
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: {
+      globals: { ...globals.browser },
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'], svelteConfig },
+    },
+  },
+  // The renderer reaches main only through the contract's types, and carries no
+  // crypto, keychain, schema library or Node module.
+  {
+    files: ['src-renderer/**/*.{ts,svelte}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [...CRYPTO_AND_KEYCHAIN, 'valibot', 'electron'].map((name) => ({ name, message: 'The renderer carries no crypto, keychain, schema library or Electron: ask main through window.tessera.' })),
+          patterns: [
+            { group: ['node:*'], message: 'The renderer runs in a browser: no Node modules.' },
+            { group: ['**/src-main/**', '!**/src-main/ipc/contract'], message: 'The renderer imports only the IPC contract from main.' },
+            { group: ['**/src-main/ipc/contract'], allowTypeImports: true, message: 'Only the contract\'s types may cross into the renderer.' },
+          ],
+        },
+      ],
+    },
+  },
+  // Engine, remote, decode, server and every other main room run in plain Node:
+  // only the Electron shell and the preload touch Electron. OpenPGP stays in
+  // crypto/, Shamir in engine/, the keychain in profiles/.
+  ...Object.entries(MAIN_ROOMS).map(([room, allowed]) => ({
+    files: [`src-main/${room}/**/*.ts`],
+    rules: forbid(
+      ['electron', ...CRYPTO_AND_KEYCHAIN].filter((m) => !allowed.includes(m)),
+      `src-main/${room} may not import this: Electron belongs to app/ and preload/, OpenPGP to crypto/, Shamir to engine/, keytar to profiles/.`,
+    ),
+  })),
+  {
+    files: ['src-main/*.ts'],
+    rules: forbid(['electron', ...CRYPTO_AND_KEYCHAIN], 'Shared main-process modules import no Electron, crypto or keychain.'),
+  },
+  // The sandboxed preload bundles what it imports: the contract and Electron, nothing else.
+  {
+    files: ['src-main/preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!electron$|\\.\\./ipc/contract$).*', message: 'The preload imports only electron and ../ipc/contract.' }] },
+      ],
+    },
+  },
+  // The support room is plumbing every room may use; it depends on none of them.
+  {
+    files: ['src-main/support/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: 'support/ depends on no domain room.' }] }],
+    },
+  },
+  // Where writing to the console is the job.
+  {
+    files: ['src-main/app/**/*.ts', 'scripts/**', 'e2e/**', 'test/**', '*.config.*'],
+    rules: { 'no-console': 'off' },
+  },
+)
