@@ -37,6 +37,7 @@ export function runCli(args: string[], opts: { stdin?: string; env?: NodeJS.Proc
 
 export interface ServeProcess {
   url: string
+  pid: number
   output: () => string
   stop: () => Promise<void>
 }
@@ -54,6 +55,7 @@ export function startServe(args: string[], opts: Command = {}): Promise<ServePro
         child.stdout.on('data', (more) => (out += more))
         resolve({
           url: m[1]!,
+          pid: child.pid!,
           output: () => out,
           stop: () =>
             new Promise((done) => {

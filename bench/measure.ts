@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import autocannon from 'autocannon'
+
+export interface Row {
+  what: string
+  tessera: number
+  reference?: number
+  unit: string
+  /** tessera ÷ reference where a reference was measured side by side. */
+  ratio?: number
+  goal?: string
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Wall time of one command, from spawn to exit, in milliseconds. */
+export function timeCommand(file: string, args: string[], opts: { stdin?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'ignore', 'pipe'] })
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${file} exited ${code}: ${err}`))))
+    child.stdin.end(opts.stdin ?? '')
+  })
+}
+
+export interface Load {
+  requestsPerSecond: number
+  p99Ms: number
+  non2xx: number
+  errors: number
+}
+
+/** 64 connections for a few seconds against one request. */
+export async function load(url: string, opts: { method?: 'GET' | 'PUT'; body?: string; seconds?: number; connections?: number } = {}): Promise<Load> {
+  const result = await autocannon({
+    url,
+    method: opts.method ?? 'GET',
+    body: opts.body,
+    headers: opts.body ? { 'content-type': 'application/json' } : {},
+    connections: opts.connections ?? 64,
+    duration: opts.seconds ?? 5,
+  })
+  return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors }
+}
+
+/** Peak resident memory of a process so far (VmHWM), in MB. */
+export async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN)
+  return kb / 1024
+}
+
+export function printTable(rows: Row[]): string {
+  const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2))
+  const cells = rows.map((r) => [r.what, `${fmt(r.tessera)} ${r.unit}`, r.reference === undefined ? '' : `${fmt(r.reference)} ${r.unit}`, r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`, r.goal ?? ''])
+  const head = ['measurement', 'tessera', 'reference', 'ratio', 'goal']
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n')
+}
