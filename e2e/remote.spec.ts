@@ -13,7 +13,7 @@ test('a root token from a 2026 server over HTTPS, through a saved profile', asyn
     const remote = page.getByRole('region', { name: 'Remote server' })
     if (process.env.CI === 'true') {
       // CI runs a real secret service: the token must go to the keychain.
-      await expect(remote.getByText(/No OS keychain/)).toHaveCount(0)
+      await expect(remote.getByText(/no system keychain/)).toHaveCount(0)
     }
     await remote.getByRole('button', { name: 'Add a server profile' }).click()
     await remote.getByLabel('Name', { exact: true }).fill('Rehearsal')

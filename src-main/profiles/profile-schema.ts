@@ -9,6 +9,8 @@ export const ProfileInput = v.strictObject({
   serverName: v.optional(v.pipe(v.string(), v.maxLength(255))),
   allowInsecureHttp: v.optional(v.boolean(), false),
   skipVerify: v.optional(v.boolean(), false),
+  /** Overall deadline of each call to the server; 30 s when not set. */
+  timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(300))),
 })
 export type ProfileInput = v.InferInput<typeof ProfileInput>
 export const Profile = v.strictObject({ id: v.string(), ...ProfileInput.entries })
