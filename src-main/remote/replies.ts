@@ -50,16 +50,16 @@ export const LookupSelfReply = object({ data: object({}) })
 
 /** The reply's body as the schema has it, or a sentence naming what the server got wrong. */
 export function parseReply<S extends v.GenericSchema>(schema: S, body: unknown, what: string): v.InferOutput<S> {
+  const wrong = (problem: string) => new EngineError(502, `The server's reply to ${what} is not what Vault sends: ${problem}.`, 'bad_reply')
   if (body === undefined) throw new EngineError(502, `The server's reply to ${what} is not JSON.`, 'bad_reply')
+  // valibot takes an array for an object with optional fields.
+  if (Array.isArray(body)) throw wrong('it should be a JSON object')
   const parsed = v.safeParse(schema, body)
   if (parsed.success) return parsed.output
   const issue = parsed.issues[0]
   const field = issue.path?.map((p) => String(p.key)).join('.')
-  throw new EngineError(
-    502,
-    field
-      ? `The server's reply to ${what} is not what Vault sends: "${field}" should be ${issue.message}.`
-      : `The server's reply to ${what} is not what Vault sends: it should be ${issue.message}.`,
-    'bad_reply',
-  )
+  if (!field) throw wrong(`it should be ${issue.message}`)
+  // A missing key is reported by its object, with the object's message.
+  if (issue.type === 'object' && issue.input === undefined) throw wrong(`"${field}" is missing`)
+  throw wrong(`"${field}" should be ${issue.message}`)
 }
