@@ -82,7 +82,7 @@ describe('server profiles', () => {
 /** `tessera web` as an operator starts it, with its printed address and access token. */
 function startWeb(configDir: string): Promise<{ child: ChildProcess; port: number; token: string }> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, TESSERA_CONFIG_DIR: configDir }
+    const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_CONFIG_DIR: configDir }
     // No keychain: tokens stay in each process, never in the test machine's keychain.
     delete env.DBUS_SESSION_BUS_ADDRESS
     const child = spawn(process.execPath, [TESSERA, 'web', '--port', '0'], { env })
