@@ -147,7 +147,13 @@ function readReply(res: IncomingMessage, url: URL): Promise<{ status: number; bo
     res.on('close', () => {
       if (!res.complete) fail()
     })
-    res.on('end', () => resolve({ status: res.statusCode ?? 0, body: parseBody(Buffer.concat(chunks).toString('utf8')) }))
+    res.on('end', () => {
+      // A reply may hold a new share: the raw bytes do not outlive the parse.
+      const all = Buffer.concat(chunks)
+      const body = parseBody(all.toString('utf8'))
+      for (const c of [all, ...chunks]) c.fill(0)
+      resolve({ status: res.statusCode ?? 0, body })
+    })
   })
 }
 
@@ -204,12 +210,30 @@ async function requestOnce(
   deadline: Deadline,
 ): Promise<HttpReply> {
   const profile = checkAddress(target)
-  let url = new URL(`v1/${path}`, profile.href.replace(/\/?$/, '/'))
+  const url = new URL(`v1/${path}`, profile.href.replace(/\/?$/, '/'))
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body))
+  try {
+    return await followHops(target, profile, url, method, payload, opts.token, deadline)
+  } finally {
+    // The body may hold a share.
+    payload?.fill(0)
+  }
+}
+
+async function followHops(
+  target: ServerTarget,
+  profile: URL,
+  first: URL,
+  method: string,
+  payload: Buffer | undefined,
+  token: string | undefined,
+  deadline: Deadline,
+): Promise<HttpReply> {
+  let url = first
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { Accept: 'application/json' }
     if (payload) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) })
-    if (opts.token) headers['X-Vault-Token'] = opts.token
+    if (token) headers['X-Vault-Token'] = token
     if (target.namespace) headers['X-Vault-Namespace'] = target.namespace
     const options: RequestOptions = { method, headers, ...tlsOptions(profile, url, target) }
     const here = url
