@@ -152,3 +152,30 @@ test('a connection test says which node answered after a standby redirect', asyn
     await active.stop()
   }
 })
+
+test('a server that never answers is cut off at the profile deadline, and the screen says so', async ({ tessera }) => {
+  const { page, shot } = tessera
+  const { createServer } = await import('node:http')
+  // Headers, then silence: the body never ends.
+  const silent = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' })
+    res.write('{')
+  })
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+  const host = `127.0.0.1:${(silent.address() as { port: number }).port}`
+  try {
+    await page.getByRole('button', { name: 'Change' }).click()
+    const remote = page.getByRole('region', { name: 'Remote server' })
+    await remote.getByRole('button', { name: 'Add a server profile' }).click()
+    await remote.getByLabel('Name', { exact: true }).fill('Silent')
+    await remote.getByLabel(/Address/).fill(`http://${host}`)
+    await remote.getByLabel(/Timeout in seconds/).fill('1')
+    await remote.getByRole('button', { name: 'Save profile' }).click()
+    await remote.getByRole('button', { name: 'Test connection' }).click()
+    await expect(remote.getByRole('alert')).toHaveText(`${host} did not answer within 1 s.`)
+    await shot('deadline')
+  } finally {
+    silent.closeAllConnections()
+    silent.close()
+  }
+})
