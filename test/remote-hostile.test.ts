@@ -12,7 +12,7 @@ import { SessionCredentials } from '../src-main/profiles/credentials'
 import { EngineError } from '../src-main/engine/errors'
 import { listen } from '../src-main/server/listen'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
-import { startServe, type ServeProcess } from './helpers/cli'
+import { startServe } from './helpers/cli'
 import { makePki, type TestPki } from './helpers/tls'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
