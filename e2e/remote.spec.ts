@@ -13,7 +13,7 @@ test('a root token from a 2026 server over HTTPS, through a saved profile', asyn
     const remote = page.getByRole('region', { name: 'Remote server' })
     if (process.env.CI === 'true') {
       // CI runs a real secret service: the token must go to the keychain.
-      await expect(remote.getByText(/No OS keychain/)).toHaveCount(0)
+      await expect(remote.getByText(/no system keychain/)).toHaveCount(0)
     }
     await remote.getByRole('button', { name: 'Add a server profile' }).click()
     await remote.getByLabel('Name', { exact: true }).fill('Rehearsal')
@@ -80,5 +80,102 @@ test('a server that needs a token says so, in a sentence', async ({ tessera }) =
     await axe()
   } finally {
     await server.stop()
+  }
+})
+
+test('the keychain notice shows only where a token is entered, in plain words', async ({ tessera }) => {
+  const { page, rpc, shot, axe } = tessera
+  test.skip(rpc === null, 'needs the web transport to know whether a keychain answers')
+  const { body } = await rpc!('profiles.list', null)
+  const keychain = body.credentials === 'keychain'
+  const notice = page.getByTestId('keychain-notice')
+  // The first screen of a local ceremony, and the backend choice, say nothing of keychains.
+  await expect(page.getByTestId('backend-label')).toBeVisible()
+  await expect(notice).toHaveCount(0)
+  await page.getByRole('button', { name: 'Change' }).click()
+  await expect(page.getByRole('region', { name: 'Remote server' })).toBeVisible()
+  await expect(notice).toHaveCount(0)
+  await expect(page.getByText(/D-Bus|keychain/i)).toHaveCount(0)
+
+  const remote = page.getByRole('region', { name: 'Remote server' })
+  await remote.getByRole('button', { name: 'Add a server profile' }).click()
+  await remote.getByLabel('Name', { exact: true }).fill('Slow')
+  await remote.getByLabel(/Address/).fill('http://127.0.0.1:8200')
+  await remote.getByLabel(/Timeout in seconds/).fill('5')
+  if (keychain) {
+    await expect(notice).toHaveCount(0)
+  } else {
+    await expect(notice).toHaveCount(1)
+    await expect(notice).toContainText("Tokens can't be saved on this computer: no system keychain is available. You'll be asked for the token each time.")
+    // The technical reason is a detail, not the headline.
+    await expect(notice.getByText(/D-Bus|secret service/)).toBeHidden()
+    await notice.getByText('Why').click()
+    await expect(notice.getByText(/secret service did not answer/)).toBeVisible()
+  }
+  await shot('profile-form-keychain')
+  await axe()
+  await remote.getByRole('button', { name: 'Save profile' }).click()
+  // Beside the token field of a saved profile, too.
+  await expect(remote.getByLabel(/Token for this session/)).toBeVisible()
+  const saved = await rpc!('profiles.list', null)
+  expect(saved.body.profiles[0]).toMatchObject({ name: 'Slow', timeoutSeconds: 5 })
+  await expect(notice).toHaveCount(keychain ? 0 : 1)
+  await shot('remote-panel-keychain')
+})
+
+test('a connection test says which node answered after a standby redirect', async ({ tessera }) => {
+  const { page, shot } = tessera
+  const pki = makePki(tessera.dir)
+  const active = await startServe(['--keyset', tessera.keysetPath, '--tls-cert', pki.serverCert, '--tls-key', pki.serverKey])
+  const { createServer } = await import('node:https')
+  const { readFileSync } = await import('node:fs')
+  const standby = createServer({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) }, (req, res) => {
+    res.writeHead(307, { Location: `${active.url}${req.url}` })
+    res.end()
+  })
+  await new Promise<void>((r) => standby.listen(0, '127.0.0.1', r))
+  const standbyUrl = `https://127.0.0.1:${(standby.address() as { port: number }).port}`
+  try {
+    await page.getByRole('button', { name: 'Change' }).click()
+    const remote = page.getByRole('region', { name: 'Remote server' })
+    await remote.getByRole('button', { name: 'Add a server profile' }).click()
+    await remote.getByLabel('Name', { exact: true }).fill('Standby')
+    await remote.getByLabel(/Address/).fill(standbyUrl)
+    await remote.getByLabel(/CA file/).fill(pki.caCert)
+    await remote.getByRole('button', { name: 'Save profile' }).click()
+    await remote.getByRole('button', { name: 'Test connection' }).click()
+    await expect(remote.getByTestId('connection-test')).toContainText(`Answered by ${active.url}`)
+    await shot('answered-by')
+  } finally {
+    standby.closeAllConnections()
+    standby.close()
+    await active.stop()
+  }
+})
+
+test('a server that never answers is cut off at the profile deadline, and the screen says so', async ({ tessera }) => {
+  const { page, shot } = tessera
+  const { createServer } = await import('node:http')
+  // Headers, then silence: the body never ends.
+  const silent = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' })
+    res.write('{')
+  })
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+  const host = `127.0.0.1:${(silent.address() as { port: number }).port}`
+  try {
+    await page.getByRole('button', { name: 'Change' }).click()
+    const remote = page.getByRole('region', { name: 'Remote server' })
+    await remote.getByRole('button', { name: 'Add a server profile' }).click()
+    await remote.getByLabel('Name', { exact: true }).fill('Silent')
+    await remote.getByLabel(/Address/).fill(`http://${host}`)
+    await remote.getByLabel(/Timeout in seconds/).fill('1')
+    await remote.getByRole('button', { name: 'Save profile' }).click()
+    await remote.getByRole('button', { name: 'Test connection' }).click()
+    await expect(remote.getByRole('alert')).toHaveText(`${host} did not answer within 1 s.`)
+    await shot('deadline')
+  } finally {
+    silent.closeAllConnections()
+    silent.close()
   }
 })

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { request } from 'node:http'
 import { ProfileStore, ProfileError } from '../src-main/profiles/profile-store'
 import { Connections } from '../src-main/profiles/connections'
 import { SessionCredentials } from '../src-main/profiles/credentials'
 import { EngineError } from '../src-main/engine/errors'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
-import { startServe, type ServeProcess } from './helpers/cli'
+import { startServe, TESSERA, type ServeProcess } from './helpers/cli'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 let ks: TestKeyset
@@ -74,5 +76,95 @@ describe('server profiles', () => {
     await expect(ProfileStore.open(path)).rejects.toThrow(/is not a Tessera profiles file/)
     await writeFile(path, 'nope')
     await expect(ProfileStore.open(path)).rejects.toThrow(/corrupt: not valid JSON/)
+  })
+})
+
+/** `tessera web` as an operator starts it, with its printed address and access token. */
+function startWeb(configDir: string): Promise<{ child: ChildProcess; port: number; token: string }> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_CONFIG_DIR: configDir }
+    // No keychain: tokens stay in each process, never in the test machine's keychain.
+    delete env.DBUS_SESSION_BUS_ADDRESS
+    const child = spawn(process.execPath, [TESSERA, 'web', '--port', '0'], { env })
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /open http:\/\/127\.0\.0\.1:(\d+)\/#access=(\S+)/.exec(out)
+      if (m) resolve({ child, port: Number(m[1]), token: m[2]! })
+    })
+    child.stderr.on('data', (d) => (out += d))
+    child.on('close', (code) => reject(new Error(`tessera web exited with ${code}: ${out}`)))
+  })
+}
+
+function rpc(web: { port: number; token: string }, channel: string, input: unknown): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1', port: web.port, method: 'POST', path: `/rpc/${channel}`,
+        headers: { Host: `127.0.0.1:${web.port}`, Authorization: `Bearer ${web.token}`, 'Content-Type': 'application/json' },
+      },
+      (res) => {
+        let body = ''
+        res.on('data', (d) => (body += d))
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(body) }))
+      },
+    )
+    req.on('error', reject)
+    req.end(JSON.stringify(input))
+  })
+}
+
+describe('profiles changed at once', () => {
+  it('keep every save made in parallel in one process', async () => {
+    const path = join(tmp.dir, 'parallel', 'profiles.json')
+    const credentials = new SessionCredentials()
+    const c = new Connections(await ProfileStore.open(path), credentials)
+    const saved = await Promise.all([1, 2, 3, 4, 5].map((i) => c.save({ name: `p${i}`, address: server.url }, undefined, `hvs.token${i}`)))
+    expect((await c.list()).map((p) => p.name).sort()).toEqual(['p1', 'p2', 'p3', 'p4', 'p5'])
+    // Every saved token belongs to a profile in the file: none is orphaned.
+    for (const p of saved) expect(await credentials.get(p.id)).toBeDefined()
+    const fresh = await ProfileStore.open(path)
+    expect((await fresh.list()).map((p) => p.id).sort()).toEqual(saved.map((p) => p.id).sort())
+  })
+
+  it('keep every save made in parallel by two tessera web processes, and each sees the other\'s', async () => {
+    const configDir = join(tmp.dir, 'shared-config')
+    const webs = await Promise.all([startWeb(configDir), startWeb(configDir)])
+    try {
+      const saves = webs.flatMap((web, w) =>
+        [1, 2, 3, 4, 5].map((i) => rpc(web, 'profiles.save', { profile: { name: `w${w}-p${i}`, address: server.url } })),
+      )
+      const replies = await Promise.all(saves)
+      for (const r of replies) expect(r.status).toBe(200)
+      const names = replies.map((r) => r.body.name as string).sort()
+      expect(names).toHaveLength(10)
+      const file = JSON.parse(await readFile(join(configDir, 'profiles.json'), 'utf8'))
+      expect(file.profiles.map((p: { name: string }) => p.name).sort()).toEqual(names)
+      for (const web of webs) {
+        const list = await rpc(web, 'profiles.list', null)
+        expect(list.body.profiles.map((p: { name: string }) => p.name).sort()).toEqual(names)
+      }
+      // A profile one process removes is gone for the other too.
+      const gone = replies[0]!.body.id as string
+      expect((await rpc(webs[1], 'profiles.remove', { id: gone })).status).toBe(200)
+      const after = await rpc(webs[0], 'profiles.list', null)
+      expect(after.body.profiles.map((p: { id: string }) => p.id)).not.toContain(gone)
+    } finally {
+      for (const web of webs) web.child.kill('SIGTERM')
+    }
+  })
+
+  it('keep the token of a profile whose removal could not be written', async () => {
+    const dir = join(tmp.dir, 'unwritable')
+    const path = join(dir, 'profiles.json')
+    const credentials = new SessionCredentials()
+    const c = new Connections(await ProfileStore.open(path), credentials)
+    const p = await c.save({ name: 'keep', address: server.url }, undefined, 'hvs.keepme')
+    // The file turns into a directory: the removal cannot be written.
+    await rm(path)
+    await mkdir(join(path, 'blocker'), { recursive: true })
+    await expect(c.remove(p.id)).rejects.toThrow(/profiles/)
+    expect(await credentials.get(p.id)).toBe('hvs.keepme')
   })
 })

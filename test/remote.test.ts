@@ -82,11 +82,6 @@ describe('a legacy server (unauthenticated generate-root, plain http on loopback
     expect(token.value.toString()).toMatch(/^hvs\./)
   })
 
-  it('makes a new share', async () => {
-    const share = await ceremony(remote, 'share', [ks.keys[0]!, ks.keys[2]!])
-    expect(share).toMatch(/^[0-9a-f]{66}$/)
-  })
-
   it('passes the server\'s own words through for Vault errors', async () => {
     await remote.cancel('root')
     const start = await remote.start('root', {})
@@ -210,20 +205,6 @@ describe('talking to servers as they are', () => {
       expect(requests).toBe(3)
     } finally {
       flaky.close()
-    }
-  })
-
-  it("follows a standby's 307 to the active node", async () => {
-    const active = await serve(['--keyset', ks.path])
-    const standby = createServer((req, res) => {
-      res.writeHead(307, { Location: `${active.url}${req.url}` })
-      res.end()
-    })
-    const { port } = await listen(standby, '127.0.0.1', 0)
-    try {
-      expect(await ceremony(new RemoteVault({ address: `http://127.0.0.1:${port}` }), 'root', ks.keys.slice(1))).toMatch(/^hvs\./)
-    } finally {
-      standby.close()
     }
   })
 

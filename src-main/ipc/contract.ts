@@ -44,11 +44,15 @@ export interface ProfileList {
   profiles: ProfileView[]
   /** 'session': no OS keychain, tokens are kept for this session only. */
   credentials: 'keychain' | 'session'
+  /** Without a keychain: what it means for the operator, and the technical reason. */
   warning: string | null
+  warningDetail: string | null
 }
 
 export interface ConnectionTest {
   reachable: true
+  /** The node that answered (scheme://host:port), when a redirect led away from the profile's address. */
+  answeredBy?: string
   version: string
   initialized: boolean
   sealed: boolean

@@ -151,7 +151,8 @@ export class Session {
     'backend.connectRemote': ({ id, token }) => this.connectRemote(id, token),
     'profiles.list': async () => {
       const c = this.profiles()
-      return { profiles: await c.list(), credentials: c.credentials.kind, warning: c.keychainWarning ?? null }
+      const w = c.keychainWarning
+      return { profiles: await c.list(), credentials: c.credentials.kind, warning: w?.message ?? null, warningDetail: w?.detail ?? null }
     },
     'profiles.save': ({ id, profile, token }) => this.profiles().save(profile, id, token),
     'profiles.remove': async ({ id }) => {

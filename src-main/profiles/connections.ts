@@ -3,7 +3,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { EngineError } from '../engine/errors'
 import { RemoteVault } from '../remote/remote-vault'
-import { checkAddress, vaultRequest, type ServerTarget } from '../remote/http-client'
+import { checkAddress, DEFAULT_TIMEOUT_MS, type ServerTarget } from '../remote/http-client'
 import { isLoopback } from '../support/address'
 import { credentialStore, type CredentialStore } from './credentials'
 import { ProfileStore, type Profile, type ProfileInput } from './profile-store'
@@ -33,13 +33,13 @@ export class Connections {
   constructor(
     readonly profiles: ProfileStore,
     readonly credentials: CredentialStore,
-    /** Why tokens are not saved, when there is no keychain. */
-    readonly keychainWarning?: string,
+    /** Why tokens are not saved, when there is no keychain: the sentence, and the technical reason. */
+    readonly keychainWarning?: { message: string; detail: string },
   ) {}
 
   async list(): Promise<ProfileView[]> {
     return Promise.all(
-      this.profiles.list().map(async (p) => ({ ...p, hasToken: Boolean(await this.credentials.get(p.id)), risks: risks(p) })),
+      (await this.profiles.list()).map(async (p) => ({ ...p, hasToken: Boolean(await this.credentials.get(p.id)), risks: risks(p) })),
     )
   }
 
@@ -52,6 +52,7 @@ export class Connections {
     return { ...profile, hasToken: Boolean(await this.credentials.get(profile.id)), risks: risks(profile) }
   }
 
+  /** The token goes only once the file no longer names the profile: a failed write orphans nothing. */
   async remove(id: string): Promise<void> {
     await this.profiles.remove(id)
     await this.credentials.delete(id)
@@ -73,6 +74,7 @@ export class Connections {
       serverName: profile.serverName || undefined,
       allowInsecureHttp: profile.allowInsecureHttp,
       skipVerify: profile.skipVerify,
+      timeoutMs: (profile.timeoutSeconds ?? DEFAULT_TIMEOUT_MS / 1000) * 1000,
     }
   }
 
@@ -82,30 +84,26 @@ export class Connections {
   }
 
   async connect(id: string, token?: string): Promise<{ profile: Profile; remote: RemoteVault }> {
-    const profile = this.profiles.get(id)
+    const profile = await this.profiles.get(id)
     const remote = new RemoteVault(await this.target(profile), await this.token(id, token))
     return { profile, remote }
   }
 
   /** Version, seal state, which generate-root path the server offers, whether the token is accepted. */
   async test(id: string, token?: string): Promise<ConnectionTest> {
-    const profile = this.profiles.get(id)
-    const target = await this.target(profile)
+    const profile = await this.profiles.get(id)
     const secret = await this.token(id, token)
-    const remote = new RemoteVault(target, secret)
+    const remote = new RemoteVault(await this.target(profile), secret)
     const seal = await remote.sealStatus()
-    let tokenAccepted: boolean | null = null
-    if (secret) {
-      const reply = await vaultRequest(target, 'GET', 'auth/token/lookup-self', { token: secret })
-      tokenAccepted = reply.status === 200
-    }
+    const answeredBy = remote.answeredBy
     return {
+      ...(answeredBy ? { answeredBy } : {}),
       reachable: true,
       version: seal.version,
       initialized: seal.initialized,
       sealed: seal.sealed,
       rootPath: await remote.rootGeneratePath(),
-      tokenAccepted,
+      tokenAccepted: secret ? await remote.tokenAccepted() : null,
     }
   }
 }

@@ -72,13 +72,18 @@ export async function openKeychain(service = SERVICE): Promise<CredentialStore> 
 }
 
 /** The keychain where there is one; otherwise session-only tokens and the sentence why. */
-export async function credentialStore(service = SERVICE): Promise<{ store: CredentialStore; warning?: string }> {
+export async function credentialStore(
+  service = SERVICE,
+): Promise<{ store: CredentialStore; warning?: { message: string; detail: string } }> {
   try {
     return { store: await openKeychain(service) }
   } catch (err) {
     return {
       store: new SessionCredentials(),
-      warning: `No OS keychain is available: ${(err as Error).message}. Tokens are asked for each session and never saved.`,
+      warning: {
+        message: "Tokens can't be saved on this computer: no system keychain is available. You'll be asked for the token each time.",
+        detail: `The OS keychain could not be used: ${(err as Error).message}.`,
+      },
     }
   }
 }

@@ -1,5 +1,7 @@
 import * as v from 'valibot'
 
+const SECONDS = 'must be a whole number of seconds from 1 to 300'
+
 /** What a server profile holds: how to reach a server, never a secret. */
 export const ProfileInput = v.strictObject({
   name: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100)),
@@ -9,6 +11,8 @@ export const ProfileInput = v.strictObject({
   serverName: v.optional(v.pipe(v.string(), v.maxLength(255))),
   allowInsecureHttp: v.optional(v.boolean(), false),
   skipVerify: v.optional(v.boolean(), false),
+  /** Overall deadline of each call to the server; 30 s when not set. */
+  timeoutSeconds: v.optional(v.pipe(v.number(SECONDS), v.integer(SECONDS), v.minValue(1, SECONDS), v.maxValue(300, SECONDS))),
 })
 export type ProfileInput = v.InferInput<typeof ProfileInput>
 export const Profile = v.strictObject({ id: v.string(), ...ProfileInput.entries })

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as v from 'valibot'
-import { writeFileAtomic } from '../support/files'
-import { TesseraError } from '../support/errors'
+import { withFileLock, writeFileAtomic } from '../support/files'
+import { systemReason, TesseraError } from '../support/errors'
 
 import { Profile, ProfileInput } from './profile-schema'
 
@@ -17,60 +17,88 @@ export class ProfileError extends TesseraError {
   }
 }
 
+/** The profiles in the file now; none when it does not exist yet. */
+async function readProfiles(path: string): Promise<Profile[]> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw new ProfileError(`cannot read profiles ${path}: ${systemReason(err)}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new ProfileError(`${path} is corrupt: not valid JSON`)
+  }
+  const parsed = v.safeParse(ProfilesFile, json)
+  if (!parsed.success) throw new ProfileError(`${path} is not a Tessera profiles file: ${parsed.issues[0].message}`)
+  return parsed.output.profiles
+}
+
+/**
+ * Profiles in one JSON file that several processes (the app, `tessera web`) may
+ * change at once: every change re-reads the file under a cross-process lock and
+ * writes it atomically, and every read comes from the file, so no process works
+ * from a stale copy.
+ */
 export class ProfileStore {
-  private constructor(
-    private readonly path: string,
-    private profiles: Profile[],
-  ) {}
+  private constructor(private readonly path: string) {}
 
   static async open(path: string): Promise<ProfileStore> {
-    let text: string
-    try {
-      text = await readFile(path, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new ProfileStore(path, [])
-      throw new ProfileError(`cannot read profiles ${path}: ${(err as Error).message}`)
-    }
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      throw new ProfileError(`${path} is corrupt: not valid JSON`)
-    }
-    const parsed = v.safeParse(ProfilesFile, json)
-    if (!parsed.success) throw new ProfileError(`${path} is not a Tessera profiles file: ${parsed.issues[0].message}`)
-    return new ProfileStore(path, parsed.output.profiles)
+    await readProfiles(path)
+    return new ProfileStore(path)
   }
 
-  list(): Profile[] {
-    return this.profiles.map((p) => ({ ...p }))
+  async list(): Promise<Profile[]> {
+    return readProfiles(this.path)
   }
 
-  get(id: string): Profile {
-    const found = this.profiles.find((p) => p.id === id)
-    if (!found) throw new ProfileError(`no profile ${id}`)
-    return { ...found }
+  async get(id: string): Promise<Profile> {
+    return find(await readProfiles(this.path), id)
   }
 
   /** Adds a profile, or replaces the one with `id`. */
   async save(input: ProfileInput, id?: string): Promise<Profile> {
     const parsed = v.safeParse(ProfileInput, input)
     if (!parsed.success) throw new ProfileError(`profile ${parsed.issues[0].path?.[0]?.key ?? ''}: ${parsed.issues[0].message}`)
-    if (id !== undefined) this.get(id)
     const profile: Profile = { id: id ?? randomUUID(), ...parsed.output }
-    const next = id === undefined ? [...this.profiles, profile] : this.profiles.map((p) => (p.id === id ? profile : p))
-    await this.write(next)
+    await this.change((current) => {
+      if (id === undefined) return [...current, profile]
+      find(current, id)
+      return current.map((p) => (p.id === id ? profile : p))
+    })
     return { ...profile }
   }
 
   async remove(id: string): Promise<void> {
-    this.get(id)
-    await this.write(this.profiles.filter((p) => p.id !== id))
+    await this.change((current) => {
+      find(current, id)
+      return current.filter((p) => p.id !== id)
+    })
   }
 
-  private async write(next: Profile[]): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
-    await writeFileAtomic(this.path, `${JSON.stringify({ tessera_profiles: 1, profiles: next }, null, 2)}\n`, { overwrite: true })
-    this.profiles = next
+  /** Read-modify-write under the lock: the file is re-read inside it. */
+  private async change(edit: (current: Profile[]) => Profile[]): Promise<void> {
+    try {
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
+    } catch (err) {
+      throw new ProfileError(`cannot create the directory for ${this.path}: ${systemReason(err)}`)
+    }
+    await withFileLock(this.path, async () => {
+      const next = edit(await readProfiles(this.path))
+      try {
+        await writeFileAtomic(this.path, `${JSON.stringify({ tessera_profiles: 1, profiles: next }, null, 2)}\n`, { overwrite: true })
+      } catch (err) {
+        throw new ProfileError(`cannot save profiles to ${this.path}: ${systemReason(err)}`)
+      }
+    })
   }
+}
+
+function find(profiles: Profile[], id: string): Profile {
+  const found = profiles.find((p) => p.id === id)
+  if (!found) throw new ProfileError(`no profile ${id}`)
+  return { ...found }
 }

@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest, type RequestOptions } from 'node:https'
-import { isLoopback } from '../support/address'
+import { canonicalHost, isLoopback } from '../support/address'
 import { EngineError } from '../engine/errors'
 
 /** How to reach one server: what a profile says about transport. */
@@ -16,30 +16,28 @@ export interface ServerTarget {
   allowInsecureHttp?: boolean
   /** Accept any certificate. Dangerous: only for a rehearsal against a throwaway server. */
   skipVerify?: boolean
+  /** Overall deadline of one call: connect, TLS, headers, body, every hop and retry. */
   timeoutMs?: number
 }
 
 export interface HttpReply {
   status: number
+  /** The parsed JSON; null for an empty body, undefined when the body is not JSON. */
   body: unknown
+  /** The node that answered (scheme://host:port), when a redirect led away from the profile's own. */
+  answeredBy?: string
 }
 
+export const DEFAULT_TIMEOUT_MS = 30_000
 const MAX_REDIRECTS = 3
 const MAX_REPLY_BYTES = 1024 * 1024
 
-/** Refuses addresses that would send shares in the clear, before any byte is sent. */
-export function checkAddress(target: ServerTarget): URL {
-  let url: URL
-  try {
-    url = new URL(target.address)
-  } catch {
-    throw new EngineError(400, `"${target.address}" is not a server address: expected https://host:port`, 'bad_address')
-  }
+/** The address rules, for the profile's own address and for every hop a redirect leads to. */
+function checkUrl(url: URL, allowInsecureHttp: boolean | undefined, shown: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new EngineError(400, `"${target.address}" is not an http(s) address`, 'bad_address')
+    throw new EngineError(400, `"${shown}" is not an http(s) address`, 'bad_address')
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  if (url.protocol === 'http:' && !isLoopback(host) && !target.allowInsecureHttp) {
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
     throw new EngineError(
       400,
       `${url.host} is reached over plain http: shares would cross the network unencrypted. Use https, or allow plain http in the profile.`,
@@ -47,6 +45,52 @@ export function checkAddress(target: ServerTarget): URL {
     )
   }
   return url
+}
+
+/** Refuses addresses that would send shares in the clear, before any byte is sent. */
+export function checkAddress(target: Pick<ServerTarget, 'address' | 'allowInsecureHttp'>): URL {
+  let url: URL
+  try {
+    url = new URL(target.address)
+  } catch {
+    throw new EngineError(400, `"${target.address}" is not a server address: expected https://host:port`, 'bad_address')
+  }
+  return checkUrl(url, target.allowInsecureHttp, target.address)
+}
+
+const effectivePort = (u: URL) => u.port || (u.protocol === 'https:' ? '443' : '80')
+
+/** Same canonical host and port: the ::ffff: form of an IPv4 address is that address. */
+function sameNode(a: URL, b: URL): boolean {
+  return canonicalHost(a.hostname) === canonicalHost(b.hostname) && effectivePort(a) === effectivePort(b)
+}
+
+/**
+ * Whether a redirect may be followed, decided before the hop sees a byte (its
+ * token header included). Plain http stays on the profile's own host and port;
+ * another node is reached only over https with a certificate that verifies
+ * against the profile's CA under that node's own name — how a standby sends
+ * clients to the active node of a cluster.
+ */
+function checkHop(profile: URL, from: URL, next: URL, target: ServerTarget): void {
+  checkUrl(next, target.allowInsecureHttp, next.host)
+  if (from.protocol === 'https:' && next.protocol !== 'https:') {
+    throw new EngineError(502, `${from.host} redirected to plain http (${next.host}); Tessera does not follow that.`, 'insecure_redirect')
+  }
+  if (next.protocol === 'http:' && !sameNode(next, profile)) {
+    throw new EngineError(
+      502,
+      `${from.host} redirected to ${next.host} over plain http; Tessera follows plain http only on the profile's own host and port (another node must be reached over https).`,
+      'insecure_redirect',
+    )
+  }
+}
+
+/** TLS settings for one hop: the profile's server name and skip-verify apply to its own node only. */
+function tlsOptions(profile: URL, url: URL, target: ServerTarget): RequestOptions {
+  if (url.protocol !== 'https:') return {}
+  if (sameNode(url, profile)) return { ca: target.ca, servername: target.serverName, rejectUnauthorized: !target.skipVerify }
+  return { ca: target.ca, rejectUnauthorized: true }
 }
 
 const TLS_REASONS: Record<string, string> = {
@@ -59,6 +103,7 @@ const TLS_REASONS: Record<string, string> = {
 }
 
 function networkError(err: NodeJS.ErrnoException, url: URL): EngineError {
+  if (err instanceof EngineError) return err
   const tls = err.code ? TLS_REASONS[err.code] : undefined
   if (tls) {
     return new EngineError(
@@ -73,39 +118,63 @@ function networkError(err: NodeJS.ErrnoException, url: URL): EngineError {
   if (err.code === 'EPROTO' || err.code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return new EngineError(502, `${url.host} did not answer with TLS: is it an http:// address?`, 'tls')
   }
-  return new EngineError(502, `Cannot reach ${url.host}: ${err.code ?? err.message}`, 'unreachable')
+  return new EngineError(502, `Cannot reach ${url.host}: ${err.code ?? 'network error'}`, 'unreachable')
 }
 
-function readReply(res: IncomingMessage): Promise<HttpReply> {
+function parseBody(text: string): unknown {
+  if (!text) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** Reads a whole reply; one that is too large or cut off is an error, never a silent null. */
+function readReply(res: IncomingMessage, url: URL): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     res.on('data', (c: Buffer) => {
       size += c.length
-      if (size > MAX_REPLY_BYTES) res.destroy(new Error('reply too large'))
-      else chunks.push(c)
+      if (size > MAX_REPLY_BYTES) {
+        res.destroy(new EngineError(502, `${url.host} sent a reply larger than 1 MiB; Tessera does not read it.`, 'bad_reply'))
+      } else chunks.push(c)
     })
-    res.on('error', reject)
+    const fail = (err?: Error) =>
+      reject(err instanceof EngineError ? err : new EngineError(502, `${url.host} cut its reply off before the end.`, 'bad_reply'))
+    res.on('error', fail)
+    res.on('close', () => {
+      if (!res.complete) fail()
+    })
     res.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8')
-      let body: unknown = null
-      try {
-        body = text ? JSON.parse(text) : null
-      } catch {
-        body = null
-      }
+      // A reply may hold a new share: the raw bytes do not outlive the parse.
+      const all = Buffer.concat(chunks)
+      const body = parseBody(all.toString('utf8'))
+      for (const c of [all, ...chunks]) c.fill(0)
       resolve({ status: res.statusCode ?? 0, body })
     })
   })
 }
 
+/** One call's deadline, shared by every hop and retry. */
+interface Deadline {
+  signal: AbortSignal
+  seconds: number
+  expired(): boolean
+}
+
+function timeoutError(url: URL, deadline: Deadline): EngineError {
+  return new EngineError(504, `${url.host} did not answer within ${deadline.seconds} s.`, 'timeout')
+}
+
 /** Reads are retried on a dropped connection; writes never are (a lost reply may hold a result). */
 const READ_RETRIES = 2
-const RETRYABLE = new Set(['unreachable', 'timeout'])
 
 /**
  * One Vault API call. TLS is verified unless the profile explicitly says not to;
- * a standby's 307 is followed (same method and body, never from https to http).
+ * redirects are followed only where checkHop allows; everything happens within
+ * one overall deadline, after which the socket is destroyed.
  */
 export async function vaultRequest(
   target: ServerTarget,
@@ -113,14 +182,23 @@ export async function vaultRequest(
   path: string,
   opts: { body?: unknown; token?: string } = {},
 ): Promise<HttpReply> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await requestOnce(target, method, path, opts)
-    } catch (err) {
-      const retry = method === 'GET' && attempt < READ_RETRIES && err instanceof EngineError && RETRYABLE.has(err.code)
-      if (!retry) throw err
-      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)))
+  const ms = target.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(), ms)
+  const deadline: Deadline = { signal: controller.signal, seconds: ms / 1000, expired: () => controller.signal.aborted }
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await requestOnce(target, method, path, opts, deadline)
+      } catch (err) {
+        const retry = method === 'GET' && attempt < READ_RETRIES && err instanceof EngineError && err.code === 'unreachable'
+        if (!retry) throw err
+        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)))
+        if (deadline.expired()) throw timeoutError(checkAddress(target), deadline)
+      }
     }
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -128,41 +206,69 @@ async function requestOnce(
   target: ServerTarget,
   method: string,
   path: string,
-  opts: { body?: unknown; token?: string } = {},
+  opts: { body?: unknown; token?: string },
+  deadline: Deadline,
 ): Promise<HttpReply> {
-  let url = new URL(`v1/${path}`, checkAddress(target).href.replace(/\/?$/, '/'))
+  const profile = checkAddress(target)
+  const url = new URL(`v1/${path}`, profile.href.replace(/\/?$/, '/'))
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body))
+  try {
+    return await followHops(target, profile, url, method, payload, opts.token, deadline)
+  } finally {
+    // The body may hold a share.
+    payload?.fill(0)
+  }
+}
+
+async function followHops(
+  target: ServerTarget,
+  profile: URL,
+  first: URL,
+  method: string,
+  payload: Buffer | undefined,
+  token: string | undefined,
+  deadline: Deadline,
+): Promise<HttpReply> {
+  let url = first
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { Accept: 'application/json' }
     if (payload) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) })
-    if (opts.token) headers['X-Vault-Token'] = opts.token
+    if (token) headers['X-Vault-Token'] = token
     if (target.namespace) headers['X-Vault-Namespace'] = target.namespace
-    const options: RequestOptions = {
-      method,
-      headers,
-      timeout: target.timeoutMs ?? 15_000,
-      ...(url.protocol === 'https:'
-        ? { ca: target.ca, servername: target.serverName, rejectUnauthorized: !target.skipVerify }
-        : {}),
-    }
-    const reply = await new Promise<{ reply: HttpReply; location?: string }>((resolve, reject) => {
-      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res) => {
-        const location = res.statusCode === 307 || res.statusCode === 308 ? res.headers.location : undefined
-        readReply(res).then((r) => resolve({ reply: r, location }), reject)
+    const options: RequestOptions = { method, headers, ...tlsOptions(profile, url, target) }
+    const here = url
+    const reply = await new Promise<{ status: number; body: unknown; location?: string }>((resolve, reject) => {
+      if (deadline.expired()) return reject(timeoutError(here, deadline))
+      let res: IncomingMessage | undefined
+      const onAbort = () => {
+        const err = timeoutError(here, deadline)
+        res?.destroy(err)
+        req.destroy(err)
+        reject(err)
+      }
+      deadline.signal.addEventListener('abort', onAbort, { once: true })
+      const settle = <T>(f: (v: T) => void) => (v: T) => {
+        deadline.signal.removeEventListener('abort', onAbort)
+        f(v)
+      }
+      const req = (here.protocol === 'https:' ? httpsRequest : httpRequest)(here, options, (r) => {
+        res = r
+        const location = r.statusCode === 307 || r.statusCode === 308 ? r.headers.location : undefined
+        readReply(r, here).then(settle((got) => resolve({ ...got, location })), settle(reject))
       })
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })))
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ETIMEDOUT') {
-          reject(new EngineError(504, `${url.host} did not answer within ${(options.timeout ?? 0) / 1000} s.`, 'timeout'))
-        } else reject(networkError(err, url))
-      })
+      req.on('error', settle((err: NodeJS.ErrnoException) => reject(networkError(err, here))))
       req.end(payload)
     })
-    if (!reply.location) return reply.reply
-    const next = new URL(reply.location, url)
-    if (url.protocol === 'https:' && next.protocol !== 'https:') {
-      throw new EngineError(502, `${url.host} redirected to plain http (${next.host}); Tessera does not follow that.`, 'insecure_redirect')
+    if (reply.location === undefined) {
+      return { status: reply.status, body: reply.body, ...(sameNode(url, profile) ? {} : { answeredBy: url.origin }) }
     }
+    let next: URL
+    try {
+      next = new URL(reply.location, url)
+    } catch {
+      throw new EngineError(502, `${url.host} redirected to something that is not an address.`, 'bad_redirect')
+    }
+    checkHop(profile, url, next, target)
     url = next
   }
   throw new EngineError(502, `${target.address} redirected more than ${MAX_REDIRECTS} times.`, 'redirect_loop')

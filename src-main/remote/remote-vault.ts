@@ -3,6 +3,7 @@ import type { AttemptStatus, Backend, Flow, SealStatus, StartInput, UpdateInput 
 import { randomBase62 } from '../crypto/base62'
 import { EngineError } from '../engine/errors'
 import { explainRefusal } from './explain'
+import { AttemptReply, LookupSelfReply, parseReply, SealStatusReply } from './replies'
 import { vaultRequest, type ServerTarget } from './http-client'
 
 const PATHS: Record<Flow, string> = {
@@ -47,55 +48,62 @@ export class RemoteVault implements Backend {
     return flow === 'root' ? this.rootGeneratePath() : PATHS[flow]
   }
 
+  /** The node that answered the last call, when a redirect led away from the profile's address. */
+  answeredBy: string | undefined
+
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const reply = await vaultRequest(this.target, method, path, { body, token: this.token })
+    this.answeredBy = reply.answeredBy
     if (reply.status >= 200 && reply.status < 300) return reply.body
-    const errors = (reply.body as { errors?: unknown } | null)?.errors
+    const errors = (reply.body as { errors?: unknown } | null | undefined)?.errors
     throw explainRefusal({
       path,
       method,
       status: reply.status,
-      errors: Array.isArray(errors) ? errors.map(String) : [],
+      errors: Array.isArray(errors) ? errors.filter((e) => typeof e === 'string') : [],
       hasToken: Boolean(this.token),
     })
   }
 
+  /** A call whose reply must be an attempt status; the server's own `otp`, if any, is never taken. */
+  private async attempt(method: string, path: string, body?: unknown): Promise<AttemptStatus> {
+    return { ...EMPTY_STATUS, ...parseReply(AttemptReply, await this.call(method, path, body), `${method} ${path}`) }
+  }
+
   async sealStatus(): Promise<SealStatus> {
-    const s = (await this.call('GET', 'sys/seal-status')) as Record<string, unknown>
+    const s = parseReply(SealStatusReply, await this.call('GET', 'sys/seal-status'), 'GET sys/seal-status')
     const offers = async (flow: Flow) => {
       const reply = await vaultRequest(this.target, 'GET', `${await this.path(flow)}/attempt`, { token: this.token })
       return reply.status !== 404
     }
     const flows = (['root', 'share', 'recovery'] as Flow[])
     const offered = await Promise.all(flows.map(offers))
-    return {
-      type: String(s.type ?? ''),
-      initialized: Boolean(s.initialized),
-      sealed: Boolean(s.sealed),
-      t: Number(s.t ?? 0),
-      n: Number(s.n ?? 0),
-      progress: Number(s.progress ?? 0),
-      nonce: String(s.nonce ?? ''),
-      version: String(s.version ?? ''),
-      recovery_mode: offered[2]!,
-      flows: flows.filter((_, i) => offered[i]),
-    }
+    return { ...s, recovery_mode: offered[2]!, flows: flows.filter((_, i) => offered[i]) }
+  }
+
+  /** Whether the server accepts the token (auth/token/lookup-self). */
+  async tokenAccepted(): Promise<boolean> {
+    const reply = await vaultRequest(this.target, 'GET', 'auth/token/lookup-self', { token: this.token })
+    if (reply.status !== 200) return false
+    parseReply(LookupSelfReply, reply.body, 'GET auth/token/lookup-self')
+    return true
   }
 
   async status(flow: Flow): Promise<AttemptStatus> {
-    return { ...EMPTY_STATUS, ...((await this.call('GET', `${await this.path(flow)}/attempt`)) as object), otp: '' }
+    return this.attempt('GET', `${await this.path(flow)}/attempt`)
   }
 
   async start(flow: Flow, input: StartInput): Promise<AttemptStatus> {
     const path = await this.path(flow)
-    if (input.pgp_key) {
-      return { ...EMPTY_STATUS, ...((await this.call('PUT', `${path}/attempt`, { pgp_key: input.pgp_key })) as object), otp: '' }
+    // The share flow's API takes only pgp_key: its result is the share itself, or
+    // the share encrypted to that key; there is no OTP to make or send.
+    if (input.pgp_key || flow === 'share') {
+      return this.attempt('PUT', `${path}/attempt`, input.pgp_key ? { pgp_key: input.pgp_key } : {})
     }
     // Vault's alphabet and the server's own otp_length; servers too old to report
     // one took a base64 16-byte OTP and return a UUID token.
     const otp = input.otp ?? (await this.newOtp(flow))
-    const started = (await this.call('PUT', `${path}/attempt`, { otp })) as object
-    return { ...EMPTY_STATUS, ...started, otp }
+    return { ...(await this.attempt('PUT', `${path}/attempt`, { otp })), otp }
   }
 
   private async newOtp(flow: Flow): Promise<string> {
@@ -110,6 +118,7 @@ export class RemoteVault implements Backend {
   async update(flow: Flow, input: UpdateInput): Promise<AttemptStatus> {
     if (!input.key) throw new EngineError(400, "'key' must be specified in request body as JSON", 'missing_key')
     const path = await this.path(flow)
-    return { ...EMPTY_STATUS, ...((await this.call('PUT', `${path}/update`, { key: input.key, nonce: input.nonce })) as object), otp: '' }
+    // The share flow's document lists only `key`; a nonce is sent whenever there is one.
+    return this.attempt('PUT', `${path}/update`, input.nonce ? { key: input.key, nonce: input.nonce } : { key: input.key })
   }
 }

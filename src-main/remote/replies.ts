@@ -1,0 +1,65 @@
+import * as v from 'valibot'
+import { EngineError } from '../engine/errors'
+
+/**
+ * What Tessera accepts from a server, checked before any field is used or shown.
+ * Each message is the expected type: an error names the field and what it should
+ * be, never the value the server sent.
+ */
+const int = (max: number) => {
+  const m = `an integer from 0 to ${max}`
+  return v.pipe(v.number(m), v.integer(m), v.minValue(0, m), v.maxValue(max, m))
+}
+const text = (max: number) => {
+  const m = `a string of at most ${max} characters`
+  return v.pipe(v.string(m), v.maxLength(max, m))
+}
+const flag = v.boolean('true or false')
+const object = <T extends v.ObjectEntries>(entries: T) => v.object(entries, 'a JSON object')
+
+/** PGP messages of large keys run to a few KiB; nothing legitimate comes near this. */
+const MAX_RESULT_CHARS = 64 * 1024
+
+export const SealStatusReply = object({
+  type: v.optional(text(64), ''),
+  initialized: flag,
+  sealed: flag,
+  t: v.optional(int(255), 0),
+  n: v.optional(int(255), 0),
+  progress: v.optional(int(255), 0),
+  nonce: v.optional(text(128), ''),
+  version: v.optional(text(128), ''),
+})
+
+/** generate-root, generate-root-token, generate-recovery-token and generate-share alike. */
+export const AttemptReply = object({
+  nonce: v.optional(text(128), ''),
+  started: v.optional(flag, false),
+  progress: v.optional(int(255), 0),
+  required: v.optional(int(255), 0),
+  complete: v.optional(flag, false),
+  encoded_token: v.optional(text(MAX_RESULT_CHARS), ''),
+  encoded_root_token: v.optional(text(MAX_RESULT_CHARS), ''),
+  pgp_fingerprint: v.optional(text(128), ''),
+  otp_length: v.optional(int(128), 0),
+  key: v.optional(text(MAX_RESULT_CHARS)),
+  key_base64: v.optional(text(MAX_RESULT_CHARS)),
+})
+
+export const LookupSelfReply = object({ data: object({}) })
+
+/** The reply's body as the schema has it, or a sentence naming what the server got wrong. */
+export function parseReply<S extends v.GenericSchema>(schema: S, body: unknown, what: string): v.InferOutput<S> {
+  const wrong = (problem: string) => new EngineError(502, `The server's reply to ${what} is not what Vault sends: ${problem}.`, 'bad_reply')
+  if (body === undefined) throw new EngineError(502, `The server's reply to ${what} is not JSON.`, 'bad_reply')
+  // valibot takes an array for an object with optional fields.
+  if (Array.isArray(body)) throw wrong('it should be a JSON object')
+  const parsed = v.safeParse(schema, body)
+  if (parsed.success) return parsed.output
+  const issue = parsed.issues[0]
+  const field = issue.path?.map((p) => String(p.key)).join('.')
+  if (!field) throw wrong(`it should be ${issue.message}`)
+  // A missing key is reported by its object, with the object's message.
+  if (issue.type === 'object' && issue.input === undefined) throw wrong(`"${field}" is missing`)
+  throw wrong(`"${field}" should be ${issue.message}`)
+}
