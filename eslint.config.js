@@ -106,7 +106,7 @@ export default tseslint.config(
   },
   // Where writing to the console is the job.
   {
-    files: ['src-main/app/**/*.ts', 'scripts/**', 'e2e/**', 'test/**', '*.config.*'],
+    files: ['src-main/app/**/*.ts', 'scripts/**', 'e2e/**', 'test/**', 'bench/**', '*.config.*'],
     rules: { 'no-console': 'off' },
   },
 )
