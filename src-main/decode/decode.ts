@@ -2,6 +2,7 @@ import { xorBytes } from '../crypto/otp'
 import { TesseraError } from '../support/errors'
 import { decryptWith, type PrivateKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
+import { decodeBase64Text } from '../crypto/base64'
 
 /** What a decoded value looks like, so that a wrong OTP never passes for a result. */
 export type ValueKind = 'root token' | 'recovery token' | 'token' | 'legacy UUID token' | 'unseal key share' | 'secrets.js share'
@@ -24,7 +25,6 @@ export class DecodeError extends TesseraError {
   }
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 const LEGACY_OTP = /^[A-Za-z0-9+/]{22}==$/
 
 /** Vault's TokenLength: the random base62 characters after a token's prefix. */
@@ -43,11 +43,9 @@ const LEGACY_NOTE =
 
 /** Line breaks and spaces are ignored, as `base64 -d` and Go's decoder ignore them (`base64` wraps at 76). */
 function base64Bytes(text: string, what: string): Buffer {
-  const clean = text.replace(/\s+/g, '')
-  if (clean === '' || !BASE64.test(clean) || clean.replace(/=+$/, '').length % 4 === 1) {
-    throw new DecodeError(`${what} is not base64`)
-  }
-  return Buffer.from(clean, 'base64')
+  const bytes = decodeBase64Text(text)
+  if (!bytes) throw new DecodeError(`${what} is not base64`)
+  return bytes
 }
 
 function isBase62(text: string, from: number): boolean {
