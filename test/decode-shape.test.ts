@@ -6,6 +6,7 @@ import { decodeWithOtp, DecodeError } from '../src-main/decode/decode'
 import { createRouter } from '../src-main/ipc/router'
 import { Session } from '../src-main/ipc/session'
 import { runCli } from './helpers/cli'
+import { makeKeyset, tempDir } from './helpers/keysets'
 
 /**
  * A decoded value is printed only when it has the exact shape of what it claims
@@ -86,6 +87,25 @@ describe("the app's decode", () => {
     const r = await dispatch('decode.otp', { encoded: 'A'.repeat(38), otp })
     expect(r.ok).toBe(false)
     expect(JSON.stringify(r)).not.toContain(otp)
+  })
+
+  it('refuses a zero-byte result against the OTP it holds (what a hostile server could send back)', async () => {
+    const { dir, cleanup } = await tempDir('tessera-held-')
+    try {
+      const ks = await makeKeyset(dir, { shares: 3, threshold: 2 })
+      const session = new Session()
+      await session.openKeyset(ks.path)
+      const dispatch = createRouter(session.handlers)
+      const start = await dispatch('attempt.start', { flow: 'root' })
+      expect(start).toMatchObject({ ok: true, value: { otp_held: true } })
+      const r = await dispatch('decode.held', { flow: 'root', encoded: 'A'.repeat(38) })
+      expect(r).toEqual({ ok: false, error: { code: 'decode', message: expect.stringMatching(/all zero bytes/) } })
+      // The OTP is still held for the real result.
+      expect(await dispatch('attempt.status', { flow: 'root' })).toMatchObject({ ok: true, value: { otp_held: true } })
+      await dispatch('attempt.cancel', { flow: 'root' })
+    } finally {
+      await cleanup()
+    }
   })
 
   it('says plainly that a legacy UUID result cannot be checked', async () => {
