@@ -519,7 +519,7 @@ describe('tessera decode', () => {
     }
     const json = await runCli(['decode', '--encoded', VAULT_VECTOR.encoded, '--otp', VAULT_VECTOR.otp, '--format', 'json'])
     expect(json.code).toBe(0)
-    expect(JSON.parse(json.stdout)).toEqual({ value: VAULT_VECTOR.token, kind: 'token' })
+    expect(JSON.parse(json.stdout)).toEqual({ value: VAULT_VECTOR.token, kind: 'token', verified: true })
   })
 
   it('decodes a legacy result (base64 16-byte OTP) into a UUID token', async () => {
@@ -534,8 +534,10 @@ describe('tessera decode', () => {
     for (const r of [padded, unpadded]) {
       expect(r.code, r.stderr).toBe(0)
       expect(r.stdout).toBe(`${uuidOf(raw)}\n`)
+      // Any bytes make a UUID: the output says that this one could not be checked.
+      expect(r.stderr).toMatch(/^note: a legacy 16-byte OTP .* cannot be checked/)
     }
-    expect(JSON.parse(json.stdout)).toEqual({ value: uuidOf(raw), kind: 'legacy UUID token' })
+    expect(JSON.parse(json.stdout)).toEqual({ value: uuidOf(raw), kind: 'legacy UUID token', verified: false, note: expect.stringMatching(/cannot be checked/) })
   })
 
   it('decodes a result encrypted to a PGP key, with a passphrase from a file or standard input', async () => {

@@ -8,7 +8,8 @@ export const usage = `Usage: tessera decode --encoded STR|- (--otp STR | --otp-f
 Decodes a generate-root, generate-share or generate-recovery-token result offline.
 "-" reads a value from standard input, so that secrets stay out of process lists
 and shell history. The OTP may be a base62 OTP of any length or a legacy base64
-16-byte OTP (whose result is a UUID token).`
+16-byte OTP (whose result is a UUID token, which no check can confirm: the
+output says so). A value that is not exactly a token or a share is an error.`
 
 export async function decode(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
@@ -44,5 +45,12 @@ export async function decode(argv: string[], io: Io): Promise<void> {
   }
   const value = decoded.value.toString('utf8')
   decoded.value.fill(0)
-  io.stdout(format === 'json' ? `${JSON.stringify({ value, kind: decoded.kind })}\n` : `${value}\n`)
+  const { kind, verified, note } = decoded
+  if (format === 'json') {
+    io.stdout(`${JSON.stringify({ value, kind, verified, ...(note ? { note } : {}) })}\n`)
+    return
+  }
+  io.stdout(`${value}\n`)
+  // Standard error, so that a script reading the value from standard output still gets only the value.
+  if (note) io.stderr(`note: ${note}\n`)
 }

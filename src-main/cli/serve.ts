@@ -43,7 +43,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const engine = await LocalEngine.open(path, { recovery: flags.recovery })
   let server: ApiServer
   try {
-    server = createApiServer(engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls })
+    server = createApiServer(engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls, bindHost: host })
   } catch (err) {
     throw new CliError(`cannot use the TLS certificate and key: ${(err as Error).message}`)
   }

@@ -32,6 +32,7 @@ export async function web(argv: string[], io: Io): Promise<void> {
     rendererDir: RENDERER_DIR,
     token,
     port: () => bound,
+    log: (line) => io.stderr(`${redact(line)}\n`),
     dispatch: createRouter(session.handlers, {
       onInternalError: (channel, err) => io.stderr(`${redact(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`)}\n`),
     }),

@@ -1,6 +1,8 @@
 import { xorBytes } from '../crypto/otp'
 import { TesseraError } from '../support/errors'
 import { decryptWith, type PrivateKeyInfo } from '../crypto/pgp'
+import { wipe } from '../crypto/wipe'
+import { decodeBase64Text } from '../crypto/base64'
 
 /** What a decoded value looks like, so that a wrong OTP never passes for a result. */
 export type ValueKind = 'root token' | 'recovery token' | 'token' | 'legacy UUID token' | 'unseal key share' | 'secrets.js share'
@@ -9,6 +11,12 @@ export interface Decoded {
   /** The decoded characters; the caller wipes them once shown. */
   value: Buffer
   kind: ValueKind
+  /**
+   * False when the value's shape proves nothing: a legacy 16-byte OTP turns any
+   * 16 bytes into a UUID, right or wrong. `note` then says so in words.
+   */
+  verified: boolean
+  note?: string
 }
 
 export class DecodeError extends TesseraError {
@@ -17,29 +25,71 @@ export class DecodeError extends TesseraError {
   }
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 const LEGACY_OTP = /^[A-Za-z0-9+/]{22}==$/
+
+/** Vault's TokenLength: the random base62 characters after a token's prefix. */
+const TOKEN_CHARS = 24
+/** A secrets.js share of this codebase's 8-bit field: "8", a 2-digit id, then data padded to whole blocks. */
+const SECRETS_SHARE = /^8(?!00)[0-9a-f]{2}[0-9a-f]{32,192}$/
+/** A Vault share: the key's 16 to 32 bytes and one x-coordinate byte, as lowercase hex. */
+const MIN_SHARE_BYTES = 17
+const MAX_SHARE_BYTES = 33
+/** Longer plaintext than any token or share cannot be one. */
+const MAX_VALUE_BYTES = 256
+
+const LEGACY_NOTE =
+  'a legacy 16-byte OTP turns any encoded value into a UUID, so this one cannot be checked: ' +
+  'a wrong OTP gives a wrong UUID without an error; confirm the token works before relying on it'
 
 /** Line breaks and spaces are ignored, as `base64 -d` and Go's decoder ignore them (`base64` wraps at 76). */
 function base64Bytes(text: string, what: string): Buffer {
-  const clean = text.replace(/\s+/g, '')
-  if (clean === '' || !BASE64.test(clean) || clean.replace(/=+$/, '').length % 4 === 1) {
-    throw new DecodeError(`${what} is not base64`)
-  }
-  return Buffer.from(clean, 'base64')
+  const bytes = decodeBase64Text(text)
+  if (!bytes) throw new DecodeError(`${what} is not base64`)
+  return bytes
 }
 
-function kindOf(text: string): ValueKind | undefined {
-  if (/^(hvs|s)\.[A-Za-z0-9]+$/.test(text)) return 'root token'
-  if (/^(hvr|r)\.[A-Za-z0-9]+$/.test(text)) return 'recovery token'
-  if (/^[0-9a-f]{34,}$/.test(text) && text.length % 2 === 0) return 'unseal key share'
-  if (/^8[0-9a-f]{2}[0-9a-f]+$/.test(text)) return 'secrets.js share'
-  if (/^[A-Za-z0-9]{24,}$/.test(text)) return 'token'
+function isBase62(text: string, from: number): boolean {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) return false
+  }
+  return true
+}
+
+const TOKEN_PREFIXES: Record<string, ValueKind> = {
+  'hvs.': 'root token',
+  's.': 'root token',
+  'hvr.': 'recovery token',
+  'r.': 'recovery token',
+  'hvb.': 'token',
+  'b.': 'token',
+}
+
+/** The kind of a value of exactly a token's or a share's shape; undefined for anything else. */
+export function kindOf(text: string): ValueKind | undefined {
+  const dot = text.indexOf('.')
+  if (dot > 0) {
+    const kind = TOKEN_PREFIXES[text.slice(0, dot + 1)]
+    return kind && text.length === dot + 1 + TOKEN_CHARS && isBase62(text, dot + 1) ? kind : undefined
+  }
+  // A token without prefix: Vault's own decode test vector has this shape.
+  if (text.length === TOKEN_CHARS && isBase62(text, 0)) return 'token'
+  if (/^[0-9a-f]+$/.test(text)) {
+    const bytes = text.length / 2
+    if (text.length % 2 === 0 && bytes >= MIN_SHARE_BYTES && bytes <= MAX_SHARE_BYTES) return 'unseal key share'
+    if (SECRETS_SHARE.test(text)) return 'secrets.js share'
+  }
   return undefined
 }
 
-function printable(bytes: Buffer): boolean {
-  return bytes.every((b) => b >= 0x21 && b <= 0x7e)
+/** The plaintext as a value of a known kind, or an error (the plaintext is then wiped). */
+function recognise(value: Buffer, refusal: string): { value: Buffer; kind: ValueKind } {
+  const kind = value.length <= MAX_VALUE_BYTES ? kindOf(value.toString('latin1')) : undefined
+  if (!kind) {
+    wipe(value)
+    throw new DecodeError(refusal)
+  }
+  return { value, kind }
 }
 
 /** Formats 16 bytes as Vault's legacy root tokens were: a UUID. */
@@ -51,45 +101,45 @@ function uuid(bytes: Buffer): Buffer {
 /**
  * Reverses Vault's OTP protection, for results of every Vault version: base62
  * OTPs of any length (24, 26, 28 …) and the legacy base64 16-byte OTP whose
- * result is a UUID.
+ * result is a UUID. The result must have the exact shape of a token or a share
+ * and must not be the OTP itself (an encoded value of zero bytes hides nothing).
  */
 export function decodeWithOtp(encoded: string, otp: string): Decoded {
   const enc = base64Bytes(encoded, 'the encoded value')
+  if (enc.every((b) => b === 0)) {
+    throw new DecodeError('the encoded value is all zero bytes: it hides no result (decoding it would only give back the OTP)')
+  }
   const trimmedOtp = otp.trim()
   if (LEGACY_OTP.test(trimmedOtp) && enc.length === 16) {
     const key = Buffer.from(trimmedOtp, 'base64')
     const raw = xorBytes(enc, key)
     const value = uuid(raw)
-    raw.fill(0)
-    key.fill(0)
-    return { value, kind: 'legacy UUID token' }
+    wipe(raw, key)
+    return { value, kind: 'legacy UUID token', verified: false, note: LEGACY_NOTE }
   }
   const key = Buffer.from(trimmedOtp, 'utf8')
   if (key.length !== enc.length) {
-    key.fill(0)
+    wipe(key)
     throw new DecodeError(
       `the encoded value holds ${enc.length} bytes but the OTP has ${key.length} characters: ` +
         'this OTP belongs to another attempt',
     )
   }
   const value = xorBytes(enc, key)
-  key.fill(0)
-  const kind = printable(value) ? kindOf(value.toString('latin1')) : undefined
-  if (!kind) {
-    value.fill(0)
-    throw new DecodeError('decoding gave no token or share: this OTP belongs to another attempt')
+  const isOtp = value.equals(key)
+  wipe(key)
+  if (isOtp) {
+    wipe(value)
+    throw new DecodeError('decoding gave back the OTP itself: the encoded value hides no result')
   }
-  return { value, kind }
+  return { ...recognise(value, 'decoding gave no token or share: this OTP belongs to another attempt'), verified: true }
 }
 
 /** Decrypts a PGP-protected result (base64 of a binary OpenPGP message) with an unlocked key. */
 export async function decodeWithPgp(encoded: string, key: PrivateKeyInfo): Promise<Decoded> {
   const message = base64Bytes(encoded, 'the encoded value')
-  const plain = Buffer.from(await decryptWith(key, message))
-  const kind = printable(plain) ? kindOf(plain.toString('latin1')) : undefined
-  if (!kind) {
-    plain.fill(0)
-    throw new DecodeError('the decrypted message is not a token or a share')
-  }
-  return { value: plain, kind }
+  const data = await decryptWith(key, message)
+  const plain = Buffer.from(data)
+  wipe(data)
+  return { ...recognise(plain, 'the decrypted message is not a token or a share'), verified: true }
 }

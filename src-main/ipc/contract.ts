@@ -71,6 +71,8 @@ export interface DecodedValue {
   kind: string
   /** First 8 hex digits of SHA-256 of the value: lets an operator verify a copy. */
   checksum: string
+  /** Said when the value could not be verified (a legacy 16-byte OTP makes any bytes a UUID). */
+  note?: string
 }
 
 export interface InitSummary {

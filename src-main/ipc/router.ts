@@ -14,21 +14,35 @@ export function toIpcError(err: unknown): IpcError {
   return { code, message }
 }
 
+/** Longest field path or expectation an error names; schema names are far shorter. */
+const MAX_PART_CHARS = 120
+
 /**
  * Describes why input was refused by naming the field and what was expected,
- * never echoing the value received (it may be a share).
+ * never echoing anything received: not a value (it may be a share), and not an
+ * unknown key either (a key is as much the caller's text as a value is). Only
+ * keys the schema itself declares are named.
  */
 function describe(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): string {
   const issue = issues[0]
-  const where = issue.path?.map((p) => String(p.key)).join('.') || 'input'
-  return `${where}: expected ${issue.expected ?? issue.type}`
+  const names: string[] = []
+  for (const item of issue.path ?? []) {
+    // An unknown key of a strict object: the path item's key is the caller's own text.
+    if (item.origin === 'key' && issue.expected === 'never') {
+      return `${names.join('.') || 'input'}: unexpected field`.slice(0, MAX_PART_CHARS * 2)
+    }
+    names.push(typeof item.key === 'number' ? String(item.key) : String(item.key).slice(0, MAX_PART_CHARS))
+  }
+  const where = names.join('.').slice(0, MAX_PART_CHARS) || 'input'
+  return `${where}: expected ${String(issue.expected ?? issue.type).slice(0, MAX_PART_CHARS)}`
 }
 
 /** The transport-free router that Electron's ipcMain and the web host both serve. */
 export function createRouter(handlers: Handlers, opts: { onInternalError?: (channel: string, err: unknown) => void } = {}): Dispatch {
   return async (channel, input) => {
     if (!Object.hasOwn(contract, channel)) {
-      return { ok: false, error: { code: 'unknown_channel', message: `unknown channel "${channel.slice(0, 64)}"` } }
+      // The name is not repeated: it is the caller's text.
+      return { ok: false, error: { code: 'unknown_channel', message: 'unknown channel' } }
     }
     const name = channel as Channel
     const parsed = v.safeParse(contract[name].input, input)
@@ -38,7 +52,7 @@ export function createRouter(handlers: Handlers, opts: { onInternalError?: (chan
       return { ok: true, value: await handler(parsed.output) }
     } catch (err) {
       const error = toIpcError(err)
-      if (error.code === 'internal') opts.onInternalError?.(name, err)
+      if (error.code === 'internal' || error.code === 'system_error') opts.onInternalError?.(name, err)
       return { ok: false, error }
     }
   }

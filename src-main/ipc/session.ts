@@ -56,7 +56,8 @@ export function checksum(value: Uint8Array): string {
 }
 
 function shown(decoded: Decoded): DecodedValue {
-  const result = { value: decoded.value.toString('utf8'), kind: decoded.kind, checksum: checksum(decoded.value) }
+  const result: DecodedValue = { value: decoded.value.toString('utf8'), kind: decoded.kind, checksum: checksum(decoded.value) }
+  if (decoded.note) result.note = decoded.note
   wipe(decoded.value)
   return result
 }

@@ -3,10 +3,12 @@ import { createServer as createTlsServer, type Server as HttpsServer } from 'nod
 import { randomUUID } from 'node:crypto'
 import type { Flow } from '../backend'
 import { decodeWithOtp } from '../decode/decode'
-import { TesseraError } from '../support/errors'
+import { publicError } from '../support/errors'
 import type { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
-import { readBoundedBody } from '../support/body'
+import { ClientGone, readBoundedBody } from '../support/body'
+import { guardServer, requestTarget } from '../support/request'
+import { certificateNames, hostPolicy } from './host-policy'
 
 /** Vault's own default is 32 MiB; nothing on these paths needs more than a PGP key. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -27,7 +29,7 @@ class HttpError extends Error {
 }
 
 type Json = Record<string, unknown>
-type Handler = (req: IncomingMessage, body: () => Promise<Json>) => Promise<[number, unknown?]>
+type Handler = (req: IncomingMessage, body: () => Promise<Json>, query: URLSearchParams) => Promise<[number, unknown?]>
 
 export interface ApiOptions {
   /** One line per request: method, path, status. Bodies and headers are never logged. */
@@ -39,6 +41,11 @@ export interface ApiOptions {
   requireToken?: boolean
   /** Serve HTTPS with this certificate chain and key (PEM). */
   tls?: { cert: Buffer; key: Buffer }
+  /**
+   * The address the server listens on (default 127.0.0.1). On loopback only
+   * loopback names and the certificate's names are accepted as Host.
+   */
+  bindHost?: string
 }
 
 /** Vault's HTTP API over the local engine (tessera serve). */
@@ -47,41 +54,77 @@ export type ApiServer = HttpServer | HttpsServer
 export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): ApiServer {
   const log = opts.log ?? (() => undefined)
   const routes = buildRoutes(engine, opts.requireToken ?? false)
+  const refusal = hostPolicy({
+    bindHost: opts.bindHost ?? '127.0.0.1',
+    tls: opts.tls !== undefined,
+    certNames: opts.tls ? certificateNames(opts.tls.cert) : [],
+  })
 
-  const listener: RequestListener = (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    const path = url.pathname.replace(/^\/v1\//, '').replace(/\/+$/, '')
-    const route = url.pathname.startsWith('/v1/') ? routes.get(path) : undefined
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET'
+    const target = requestTarget(req)
+    const path = target && target.pathname.startsWith('/v1/') ? trimSlashes(target.pathname.slice(4)) : undefined
+    const route = path === undefined ? undefined : routes.get(path)
     const handler = route?.[method === 'HEAD' ? 'GET' : method]
     let body: Promise<Json> | undefined
     const readJson = () => (body ??= readJsonBody(req))
 
     const run = async (): Promise<[number, unknown?]> => {
+      if (!target) throw new HttpError(400, 'malformed request target')
+      const refused = refusal(req)
+      if (refused) throw new HttpError(403, refused)
       if (!route) throw new HttpError(404)
       if (!handler) throw new HttpError(405)
-      return handler(req, readJson)
+      return handler(req, readJson, target.query)
     }
 
-    run()
-      .catch((err: unknown) => errorResponse(err, log))
-      .then(([status, payload]) => {
-        // Drain what the client sent so the connection can be reused.
-        if (!body) req.resume()
-        send(res, status, method === 'HEAD' ? undefined : payload)
-        // A path that matched no route is not echoed: it may carry a token or a share.
-        log(`${method} ${route ? url.pathname : '<unknown path>'} ${status}`)
-      })
+    // A path that matched no route is not echoed: it may carry a token or a share.
+    const shownPath = route ? `/v1/${path}` : '<unknown path>'
+    let status: number
+    let payload: unknown
+    try {
+      ;[status, payload] = await run()
+    } catch (err) {
+      if (err instanceof ClientGone) {
+        log(`${method} ${shownPath} client closed the connection`)
+        res.destroy()
+        return
+      }
+      ;[status, payload] = errorResponse(err, log)
+    }
+    // Drain what the client sent so the connection can be reused.
+    if (!body) req.resume()
+    send(res, status, method === 'HEAD' ? undefined : payload)
+    log(`${method} ${shownPath} ${status}`)
   }
-  return opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener)
+
+  // No request, however malformed, may end the process: whatever escapes is a 500.
+  const listener: RequestListener = (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`internal error: ${err instanceof Error ? err.name : 'unknown'}`)
+      if (res.headersSent) res.destroy()
+      else send(res, 500, { errors: ['internal error'] })
+    })
+  }
+  const server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener)
+  guardServer(server, log)
+  return server
+}
+
+/** The path without trailing slashes; a loop, since /\/+$/ backtracks quadratically over a run of slashes. */
+function trimSlashes(path: string): string {
+  let end = path.length
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--
+  return path.slice(0, end)
 }
 
 function errorResponse(err: unknown, log: (line: string) => void): [number, unknown] {
   if (err instanceof HttpError) return [err.status, { errors: err.message ? [err.message] : [] }]
-  if (err instanceof TesseraError) return [err.status, { errors: [err.message] }]
+  const { status, code, message } = publicError(err)
   // Unexpected: the client learns nothing of the internals, the operator gets the error's class.
-  log(`internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'}`)
-  return [500, { errors: ['internal error'] }]
+  if (code === 'internal') log(`internal error: ${err instanceof Error ? err.name : 'unknown'}`)
+  else if (status >= 500) log(`server error: ${message}`)
+  return [status, { errors: [message] }]
 }
 
 function send(res: ServerResponse, status: number, payload: unknown): void {
@@ -143,11 +186,11 @@ function withToken(engine: LocalEngine, flow: Flow, handlers: Record<string, Han
   return Object.fromEntries(
     Object.entries(handlers).map(([method, handler]) => [
       method,
-      (async (req, body) => {
+      (async (req, body, query) => {
         engine.assertOffered(flow)
         const token = tokenOf(req)
         if (!token || engine.lookupToken(token) === undefined) throw new HttpError(403, 'permission denied')
-        return handler(req, body)
+        return handler(req, body, query)
       }) satisfies Handler,
     ]),
   )
@@ -208,10 +251,9 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   routes.set('sys/seal-status', { GET: sealStatus })
 
   routes.set('sys/health', {
-    GET: async (req) => {
+    GET: async (_req, _body, query) => {
       const s = await engine.sealStatus()
       // Vault's status overrides (load balancers and monitors set them).
-      const query = new URL(req.url ?? '/', 'http://localhost').searchParams
       const code = (name: string, fallback: number) => {
         const value = Number(query.get(name))
         return query.has(name) && Number.isInteger(value) && value >= 100 && value <= 599 ? value : fallback

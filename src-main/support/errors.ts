@@ -20,9 +20,17 @@ export class TesseraError extends Error {
 
 export const badRequest = (message: string, code = 'bad_request') => new TesseraError(400, message, code)
 
-/** The operator-facing view of any error: ours pass through, anything else is hidden. */
+/**
+ * The operator-facing view of any error: ours pass through; a system fault
+ * (ENOSPC, EACCES …) is named in words, never with its message (which may
+ * carry a path or a value); anything else is hidden.
+ */
 export function publicError(err: unknown): { status: number; code: string; message: string } {
   if (err instanceof TesseraError) return { status: err.status, code: err.code, message: err.message }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  if (typeof code === 'string' && /^E[A-Z0-9]{2,15}$/.test(code)) {
+    return { status: 500, code: 'system_error', message: `the operation failed: ${systemReason(err)}` }
+  }
   return { status: 500, code: 'internal', message: 'internal error' }
 }
 

@@ -4,7 +4,8 @@ import { extname, resolve, sep } from 'node:path'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Dispatch } from '../ipc/router'
 import { RENDERER_CSP } from '../csp'
-import { readBoundedBody } from '../support/body'
+import { ClientGone, readBoundedBody } from '../support/body'
+import { guardServer, requestTarget } from '../support/request'
 
 /**
  * `tessera web`: the built renderer and the IPC router on 127.0.0.1, for
@@ -36,6 +37,8 @@ export interface WebHostOptions {
   token: string
   /** The port once bound: Host and Origin checks need it. */
   port: () => number
+  /** One line per fault; never a request's content. */
+  log?: (line: string) => void
 }
 
 const SECURITY_HEADERS = {
@@ -67,6 +70,7 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 
 export function createWebHost(opts: WebHostOptions): Server {
   const root = resolve(opts.rendererDir)
+  const log = opts.log ?? (() => undefined)
   const allowedHosts = () => [`127.0.0.1:${opts.port()}`, `localhost:${opts.port()}`]
 
   const serveRpc = async (req: IncomingMessage, res: ServerResponse, channel: string) => {
@@ -90,7 +94,8 @@ export function createWebHost(opts: WebHostOptions): Server {
     }
     const result = await opts.dispatch(channel, input)
     if (result.ok) return reply(res, 200, result.value ?? null)
-    const status = result.error.code === 'unknown_channel' ? 404 : result.error.code === 'internal' ? 500 : 400
+    const code = result.error.code
+    const status = code === 'unknown_channel' ? 404 : code === 'internal' || code === 'system_error' ? 500 : 400
     return reply(res, status, result.error)
   }
 
@@ -98,7 +103,12 @@ export function createWebHost(opts: WebHostOptions): Server {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return reply(res, 405, { code: 'method', message: 'method not allowed' }, { Allow: 'GET, HEAD' })
     }
-    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
+    let relative: string
+    try {
+      relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
+    } catch {
+      return reply(res, 400, { code: 'bad_request', message: 'malformed path' })
+    }
     const file = resolve(root, relative)
     if (!file.startsWith(root + sep)) return reply(res, 404, { code: 'not_found', message: 'not found' })
     let body: Buffer
@@ -116,18 +126,30 @@ export function createWebHost(opts: WebHostOptions): Server {
     res.end(req.method === 'HEAD' ? undefined : body)
   }
 
-  return createServer((req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!allowedHosts().includes(req.headers.host ?? '')) {
       return reply(res, 403, { code: 'forbidden', message: 'unexpected Host header' })
     }
-    const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const rpc = /^\/rpc\/([A-Za-z]+\.[A-Za-z]+)$/.exec(pathname)
-    const handling = rpc ? serveRpc(req, res, rpc[1]!) : pathname.startsWith('/rpc/')
-      ? Promise.resolve(reply(res, 404, { code: 'unknown_channel', message: 'unknown channel' }))
-      : serveStatic(req, res, pathname)
-    handling.catch(() => {
+    const target = requestTarget(req)
+    if (!target) {
+      log('refused a malformed request target')
+      return reply(res, 400, { code: 'bad_request', message: 'malformed request target' })
+    }
+    const rpc = /^\/rpc\/([A-Za-z]+\.[A-Za-z]+)$/.exec(target.pathname)
+    if (rpc) return serveRpc(req, res, rpc[1]!)
+    if (target.pathname.startsWith('/rpc/')) return reply(res, 404, { code: 'unknown_channel', message: 'unknown channel' })
+    return serveStatic(req, res, target.pathname)
+  }
+
+  // No request, however malformed, may end the process.
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof ClientGone) return void res.destroy()
+      log(`internal error: ${err instanceof Error ? err.name : 'unknown'}`)
       if (!res.headersSent) reply(res, 500, { code: 'internal', message: 'internal error' })
       else res.destroy()
     })
   })
+  guardServer(server, log)
+  return server
 }
