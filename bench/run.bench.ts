@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { request } from 'node:http'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -146,6 +147,45 @@ describe('npm run bench', () => {
       )
     }
     rows.push({ what: 'web: start to listening (median of 5)', tessera: median(times), unit: 'ms' })
+  })
+
+  it('tessera web: the initial JS as sent to a browser', async () => {
+    const config = join(dir, 'config-size')
+    await mkdir(config, { recursive: true })
+    const child = spawn(process.execPath, [TESSERA, 'web', '--port', '0'], { env: { ...process.env, TESSERA_CONFIG_DIR: config } })
+    try {
+      const base = await new Promise<string>((resolve) => {
+        child.stdout.on('data', (d: Buffer) => {
+          const m = /listening on (\S+)/.exec(d.toString())
+          if (m) resolve(m[1]!)
+        })
+      })
+      const html = await (await fetch(`${base}/`)).text()
+      const scripts = [...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1]!)
+      const sizes = async (encoding: string) => {
+        let total = 0
+        for (const src of scripts) {
+          // fetch() decodes bodies; node:http reports the bytes on the wire.
+          total += await new Promise<number>((resolve, reject) => {
+            const url = new URL(src, base)
+            request({ host: url.hostname, port: url.port, path: url.pathname, headers: { 'Accept-Encoding': encoding } }, (res) => {
+              let n = 0
+              res.on('data', (c: Buffer) => (n += c.length))
+              res.on('end', () => resolve(n))
+            })
+              .on('error', reject)
+              .end()
+          })
+        }
+        return total / 1024
+      }
+      rows.push(
+        { what: 'web: initial JS, brotli', tessera: await sizes('br'), reference: await sizes('identity'), unit: 'kB', goal: '< 40 kB' },
+        { what: 'web: initial JS, gzip', tessera: await sizes('gzip'), reference: await sizes('identity'), unit: 'kB', goal: '< 40 kB' },
+      )
+    } finally {
+      child.kill('SIGTERM')
+    }
   })
 
   afterAll(async () => {

@@ -3,6 +3,7 @@ import { request } from 'node:http'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { createRouter } from '../src-main/ipc/router'
 import { Session } from '../src-main/ipc/session'
 import { createWebHost, newAccessToken } from '../src-main/web/host'
@@ -112,6 +113,37 @@ describe('the tessera web transport', () => {
     expect((await send({ method: 'GET', path: '/..%2foutside.txt' })).status).toBe(404)
     expect((await send({ method: 'GET', path: '/assets/..%2f..%2foutside.txt' })).status).toBe(404)
     expect((await send({ method: 'GET', path: '/missing.js' })).status).toBe(404)
+  })
+
+  it('serves the renderer compressed where the browser accepts it', async () => {
+    const source = 'export const greeting = "hello";\n'.repeat(400)
+    await writeFile(join(tmp.dir, 'renderer', 'assets', 'big.js'), source)
+    const get = (acceptEncoding?: string) =>
+      new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+        const headers: Record<string, string> = { Host: `127.0.0.1:${port}` }
+        if (acceptEncoding !== undefined) headers['Accept-Encoding'] = acceptEncoding
+        request({ host: '127.0.0.1', port, path: '/assets/big.js', headers }, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }))
+        })
+          .on('error', reject)
+          .end()
+      })
+    const br = await get('gzip, deflate, br')
+    expect(br.headers['content-encoding']).toBe('br')
+    expect(br.headers.vary).toBe('Accept-Encoding')
+    expect(br.body.length).toBeLessThan(source.length / 10)
+    expect(brotliDecompressSync(br.body).toString()).toBe(source)
+    const gz = await get('gzip')
+    expect(gz.headers['content-encoding']).toBe('gzip')
+    expect(gunzipSync(gz.body).toString()).toBe(source)
+    for (const refused of [undefined, 'identity', 'br;q=0, gzip;q=0']) {
+      const plain = await get(refused)
+      expect(plain.headers['content-encoding'], String(refused)).toBeUndefined()
+      expect(plain.body.toString()).toBe(source)
+    }
+    expect(br.headers['content-security-policy']).toBe(RENDERER_CSP)
   })
 
   it('validates every input by schema before acting, and never echoes it', async () => {

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { readFile } from 'node:fs/promises'
-import { extname, resolve, sep } from 'node:path'
+import { resolve, sep } from 'node:path'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Dispatch } from '../ipc/router'
 import { RENDERER_CSP } from '../csp'
+import { StaticFiles } from './static-files'
 import { ClientGone, readBoundedBody } from '../support/body'
 import { guardServer, requestTarget } from '../support/request'
 
@@ -15,16 +15,6 @@ import { guardServer, requestTarget } from '../support/request'
  */
 
 const MAX_RPC_BYTES = 2 * 1024 * 1024
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-}
 
 /** 32 random bytes, base64url: fresh for each run, never stored. */
 export function newAccessToken(): string {
@@ -70,6 +60,7 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 
 export function createWebHost(opts: WebHostOptions): Server {
   const root = resolve(opts.rendererDir)
+  const files = new StaticFiles()
   const log = opts.log ?? (() => undefined)
   const allowedHosts = () => [`127.0.0.1:${opts.port()}`, `localhost:${opts.port()}`]
 
@@ -111,19 +102,17 @@ export function createWebHost(opts: WebHostOptions): Server {
     }
     const file = resolve(root, relative)
     if (!file.startsWith(root + sep)) return reply(res, 404, { code: 'not_found', message: 'not found' })
-    let body: Buffer
-    try {
-      body = await readFile(file)
-    } catch {
-      return reply(res, 404, { code: 'not_found', message: 'not found' })
-    }
+    const found = await files.get(file, req.headers['accept-encoding'])
+    if (!found) return reply(res, 404, { code: 'not_found', message: 'not found' })
     res.writeHead(200, {
       ...SECURITY_HEADERS,
-      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'Content-Length': String(body.length),
+      'Content-Type': found.type,
+      'Content-Length': String(found.body.length),
       'Content-Security-Policy': RENDERER_CSP,
+      Vary: 'Accept-Encoding',
+      ...(found.encoding ? { 'Content-Encoding': found.encoding } : {}),
     })
-    res.end(req.method === 'HEAD' ? undefined : body)
+    res.end(req.method === 'HEAD' ? undefined : found.body)
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
