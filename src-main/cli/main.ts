@@ -84,6 +84,17 @@ function readStdin(): Promise<Buffer> {
 export async function main(): Promise<void> {
   const code = await run(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
+    writeOut: (t) =>
+      new Promise<void>((resolve, reject) => {
+        // The failure is reported through the callback; the stream's own 'error' event must not crash the process.
+        const ignore = () => undefined
+        process.stdout.once('error', ignore)
+        process.stdout.write(t, (err) => {
+          if (err) return reject(err)
+          process.stdout.off('error', ignore)
+          resolve()
+        })
+      }),
     stderr: (t) => process.stderr.write(t),
     stdin: readStdin,
   })
