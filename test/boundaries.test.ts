@@ -62,7 +62,7 @@ describe('process boundaries', () => {
     const specs = imports(await readFile(join(ROOT, 'src-main/preload/index.ts'), 'utf8')).map((i) => i.spec)
     expect(specs.sort()).toEqual(['../ipc/contract', 'electron'])
     const contract = imports(await readFile(join(ROOT, 'src-main/ipc/contract.ts'), 'utf8')).filter((i) => !i.typeOnly).map((i) => i.spec)
-    expect(contract.sort()).toEqual(['../backend', '../engine/schemes', '../profiles/profile-schema', 'valibot'])
+    expect(contract.sort()).toEqual(['../backend', '../engine/holders', '../engine/schemes', '../profiles/profile-schema', 'valibot'])
   })
 
   it('the support room depends on no domain room', async () => {

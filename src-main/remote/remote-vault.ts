@@ -88,8 +88,10 @@ export class RemoteVault implements Backend {
 
   async start(flow: Flow, input: StartInput): Promise<AttemptStatus> {
     const path = await this.path(flow)
-    if (input.pgp_key) {
-      return { ...EMPTY_STATUS, ...((await this.call('PUT', `${path}/attempt`, { pgp_key: input.pgp_key })) as object), otp: '' }
+    // generate-share's API document has no OTP: its result is the share itself, or encrypted to pgp_key.
+    if (input.pgp_key || flow === 'share') {
+      const body = input.pgp_key ? { pgp_key: input.pgp_key } : {}
+      return { ...EMPTY_STATUS, ...((await this.call('PUT', `${path}/attempt`, body)) as object), otp: '' }
     }
     // Vault's alphabet and the server's own otp_length; servers too old to report
     // one took a base64 16-byte OTP and return a UUID token.

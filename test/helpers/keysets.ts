@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { initKeyset } from '../../src-main/engine/init'
@@ -43,4 +43,14 @@ export async function makeKeyset(
     rootToken: handedOut.rootToken,
     numbers: handedOut.shares.map((f) => f.number),
   }
+}
+
+/**
+ * Rewrites a keyset as format 1 wrote it (no share records, no integrity
+ * check): the keyring is unchanged, so the same shares open it.
+ */
+export async function downgradeToV1(path: string): Promise<void> {
+  const { share_salt: _salt, issued_shares, integrity: _integrity, ...rest } = JSON.parse(await readFile(path, 'utf8'))
+  const v1 = { ...rest, tessera_keyset: 1, issued_share_ids: rest.secret_threshold === 1 ? [] : issued_shares.map((s: { x: number }) => s.x) }
+  await writeFile(path, `${JSON.stringify(v1, null, 2)}\n`, { mode: 0o600 })
 }
