@@ -1,6 +1,9 @@
-import { access } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, lstat } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
+import { systemReason } from '../support/errors'
 import { withFileLock } from '../support/files'
 import { checkHolders, checkShareConfig, Keyset, KeysetError } from './keyset'
 import type { ShareCodec } from './share-codec'
@@ -46,8 +49,9 @@ export async function initKeyset<T>(
   if (recipients.length > 0 && recipients.length !== req.shares) {
     throw new KeysetError(`${recipients.length} PGP keys for ${req.shares} shares: give one key per share`)
   }
+  await assertCreatable(req.path)
   return withFileLock(req.path, async () => {
-    if (await exists(req.path)) throw new KeysetError(`${req.path} already exists; Tessera never overwrites a keyset`, 409, 'keyset_exists')
+    await assertCreatable(req.path)
     const rootToken = newToken(ROOT_TOKEN_PREFIX)
     const prepared = await Keyset.prepare(req.path, { ...req, rootToken })
     const messages: Buffer[] = []
@@ -90,11 +94,21 @@ function encryptedShare(number: number, holder: string | null, message: Buffer):
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** The path must name nothing yet, not even a dangling symlink, in a directory Tessera can write. */
+async function assertCreatable(path: string): Promise<void> {
   try {
-    await access(path)
-    return true
-  } catch {
-    return false
+    await lstat(path)
+    throw new KeysetError(`${path} already exists; Tessera never overwrites a keyset`, 409, 'keyset_exists')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err instanceof KeysetError ? err : createError(path, err)
   }
+  try {
+    await access(dirname(path), constants.W_OK)
+  } catch (err) {
+    throw createError(path, err)
+  }
+}
+
+function createError(path: string, err: unknown): KeysetError {
+  return new KeysetError(`could not write the keyset ${path}: ${systemReason(err)}`, 500, 'keyset_write')
 }

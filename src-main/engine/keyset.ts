@@ -253,8 +253,8 @@ function serialize(data: KeysetData): string {
   return `${JSON.stringify(data.tessera_keyset === 2 ? withIntegrity(data) : data, null, 2)}\n`
 }
 
-function writeError(err: unknown): KeysetError {
-  return new KeysetError(`could not write the keyset: ${systemReason(err)}`, 500, 'keyset_write')
+function writeError(path: string, err: unknown): KeysetError {
+  return new KeysetError(`could not write the keyset ${path}: ${systemReason(err)}`, 500, 'keyset_write')
 }
 
 function sameKeyring(a: KeysetData, b: KeysetData): boolean {
@@ -345,7 +345,7 @@ export class Keyset {
           if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
             throw new KeysetError(`${path} already exists; Tessera never overwrites a keyset`, 409, 'keyset_exists')
           }
-          throw writeError(err)
+          throw writeError(path, err)
         }
       }
       return { keyset, shares, write }
@@ -492,7 +492,7 @@ export class Keyset {
       try {
         await writeFileAtomic(this.path, serialize(next), { overwrite: true })
       } catch (err) {
-        throw writeError(err)
+        throw writeError(this.path, err)
       }
       this.data = next
     })
