@@ -58,7 +58,7 @@ describe('a damaged or hostile keyset file', () => {
       ['keyring.iv', { keyring: { ...(good.keyring as object), iv: `${share}!` } }, /: keyring\.iv: must be base64$/],
       ['tokens', { tokens: share }, /: tokens: expected Array$/],
       ['an unknown field named as a share', { [share]: 1 }, /: a field Tessera does not know$/],
-      ['a holder name', { issued_shares: [{ x: 1, holder: `<${share}>`, check: 'AA==' }] }, /: issued_shares\.0\.holder: must be letters/],
+      ['a holder name', { issued_shares: [{ x: 1, holder: `<${share.slice(0, 30)}>`, check: 'AA==' }] }, /: issued_shares\.0\.holder: must be letters/],
       ['a long string', { created_at: share.repeat(12_000) }, /: created_at: is too long$/],
     ]
     for (const [name, change, message] of cases) {
