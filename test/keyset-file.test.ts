@@ -116,9 +116,15 @@ describe('two programs on one keyset', () => {
       expect(r.status, r.text).toBe(200)
     }
     const engine = await LocalEngine.open(ks.path)
-    const numbers = shares.map((s) => engine.checkShare(s).number)
+    const numbers = await Promise.all(shares.map(async (s) => (await engine.keyset.check(s)).number))
     expect(numbers.sort()).toEqual([6, 7])
+    // A running program recognizes a share the other one issued since it last wrote.
+    const later = await newShare(a.url, ks.keys.slice(0, 3))
+    const { nonce } = (await callApi(b.url, 'PUT', 'sys/generate-root/attempt', {})).json
+    const r = await callApi(b.url, 'PUT', 'sys/generate-root/update', { key: later, nonce })
+    expect(r.status, r.text).toBe(200)
     const xs = JSON.parse(await readFile(ks.path, 'utf8')).issued_shares.map((r: { x: number }) => r.x)
-    expect(new Set(xs).size).toBe(7)
+    expect(xs).toHaveLength(8)
+    expect(new Set(xs).size).toBe(8)
   })
 })

@@ -22,7 +22,7 @@ export async function verifyShare(argv: string[], io: Io): Promise<void> {
   if (text.length > MAX_SHARE_CHARS) throw new CliError('this is not a share: it is far longer than any share')
 
   const keyset = await Keyset.open(path)
-  const result = keyset.check(text)
+  const result = await keyset.check(text)
   if (!result.valid) throw new CliError(result.reason ?? 'this share is not valid')
   const holder = result.holder ? ` (${result.holder})` : ''
   io.stdout(`share ${result.number} of ${keyset.listShares().length}${holder}: valid\n`)

@@ -111,7 +111,7 @@ export class AttemptMachine {
     strategy: Strategy,
     key: Buffer,
     nonce: string,
-    admit: (key: Buffer) => ShareIdentity,
+    admit: (key: Buffer) => Promise<ShareIdentity>,
   ): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
     const a = this.current
     if (a === null) {
@@ -134,7 +134,7 @@ export class AttemptMachine {
     }
     let share: ShareIdentity
     try {
-      share = admit(key)
+      share = await admit(key)
     } catch (err) {
       wipe(key)
       throw err
@@ -174,6 +174,7 @@ export class AttemptMachine {
         encoded_token: encoded,
         ...strategy.resultFields({ bytes, encoded, clear: 'clear' in a.protection }),
       }
+      if ('clear' in a.protection) wipe(bytes)
       return { status, share }
     } finally {
       wipe(...shares, combined, value)

@@ -406,14 +406,29 @@ export class Keyset {
   }
 
   /**
+   * `recognize`, after re-reading the file when the share's number is unknown
+   * here: another program on this keyset may have issued that share since.
+   */
+  async recognizeCurrent(share: Buffer): Promise<ShareIdentity> {
+    try {
+      return this.recognize(share)
+    } catch (err) {
+      if (!(err instanceof TesseraError) || err.code !== 'share_unknown') throw err
+      const fresh = await readKeysetData(this.path)
+      if (sameKeyring(fresh, this.data)) this.data = fresh
+      return this.recognize(share)
+    }
+  }
+
+  /**
    * Checks one share typed or pasted, with no attempt and nothing combined:
    * which share it is, or why it is not one of this keyset's.
    */
-  check(text: string): ShareCheck {
+  async check(text: string): Promise<ShareCheck> {
     let share: Buffer | undefined
     try {
       share = this.codec.parse(text)
-      const known = this.recognize(share)
+      const known = await this.recognizeCurrent(share)
       if (!known.checked) {
         return { ...known, valid: false, code: 'cannot_check', reason: 'this keyset (format 1) records no check values: its shares can be checked only by a ceremony' }
       }

@@ -111,8 +111,8 @@ export class LocalEngine implements Backend, StrategyHost {
       throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
     }
     const key = this.keyset.codec.parse(input.key)
-    const admit = (share: Buffer): ShareIdentity => {
-      const known = this.keyset.recognize(share)
+    const admit = async (share: Buffer): Promise<ShareIdentity> => {
+      const known = await this.keyset.recognizeCurrent(share)
       if (holder && known.holder && known.holder.toLowerCase() !== holder.toLowerCase()) {
         throw badRequest(`this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`, 'share_other_holder')
       }
@@ -127,16 +127,6 @@ export class LocalEngine implements Backend, StrategyHost {
       }
       return this.machine.update(strategy, key, String(input.nonce ?? ''), admit)
     })
-  }
-
-  /** Checks one share against the keyset, with no attempt and nothing combined. */
-  checkShare(text: string): ShareIdentity {
-    const share = this.keyset.codec.parse(text)
-    try {
-      return this.keyset.recognize(share)
-    } finally {
-      share.fill(0)
-    }
   }
 
   /** Looks a presented token up among the keyset's root tokens and this run's recovery tokens. */

@@ -231,7 +231,7 @@ export class Session {
       return { canCheck: keyset.canCheckShares, shares: keyset.listShares() }
     },
     'shares.check': async ({ share }) => {
-      const { checked: _checked, ...result } = this.localKeyset().check(share)
+      const { checked: _checked, ...result } = await this.localKeyset().check(share)
       return result
     },
 
