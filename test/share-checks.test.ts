@@ -192,6 +192,18 @@ describe('the app checks shares through IPC', () => {
     expect(done).toMatchObject({ ok: true, value: { complete: true, last_share: { number: 1, holder: 'Alice' } } })
   })
 
+  it('creates a keyset with named holders and hands their shares out', async () => {
+    const session = createRouter(new Session().handlers)
+    const path = `${tmp.dir}/ipc-init.json`
+    const init = await session('backend.initKeyset', { path, shares: 2, threshold: 2, holders: ['Dana', 'Eve'] })
+    expect(init).toMatchObject({ ok: true, value: { path, shares: 2, threshold: 2 } })
+    expect(await session('shares.list', undefined)).toMatchObject({ value: { canCheck: true, shares: [{ number: 1, holder: 'Dana' }, { number: 2, holder: 'Eve' }] } })
+    const second = (await session('init.revealShare', { index: 1 })) as any
+    expect(await session('shares.check', { share: second.value.key })).toEqual({ ok: true, value: { number: 2, holder: 'Eve', valid: true } })
+    const twice = await session('backend.initKeyset', { path, shares: 2, threshold: 2, holders: ['Dana', 'dana'] })
+    expect(twice).toMatchObject({ ok: false, error: { code: 'invalid_input', message: 'holder name 2 repeats an earlier one: each holder needs their own name' } })
+  })
+
   it('refuses a bad holder name at the boundary', async () => {
     const r = await dispatch('attempt.update', { flow: 'root', key: ks.keys[0], nonce: 'n', holder: '<script>' })
     expect(r).toMatchObject({ ok: false, error: { code: 'invalid_input' } })

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { LocalEngine } from '../src-main/engine/local-engine'
 import { makeKeyset, SCHEMES, tempDir } from '../test/helpers/keysets'
 
-// What a holder waits for: one share checked as it is entered, and the last
+// Part of `npm run bench`. What a holder waits for: one share checked as it is entered, and the last
 // share of a 255-of-255 ceremony (check, combine, verify, token, locked write).
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeAll(async () => {
