@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 
 /** How long a holder's name may be: it is shown and logged, never interpreted. */
-export const MAX_HOLDER_CHARS = 64
+const MAX_HOLDER_CHARS = 64
 
 /**
  * A holder's name: letters, digits, spaces and a little punctuation, starting

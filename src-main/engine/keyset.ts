@@ -20,7 +20,7 @@ import { wipe } from '../crypto/wipe'
 export const KEYSET_FORMAT_VERSION = 2
 export const ROOT_KEY_BYTES = 32
 /** A keyset is a few KB; anything this large is not one. */
-export const MAX_KEYSET_BYTES = 1024 * 1024
+const MAX_KEYSET_BYTES = 1024 * 1024
 
 const b64 = v.pipe(v.string(), v.maxLength(4096, 'is too long'), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'))
 const shortText = v.pipe(v.string(), v.maxLength(256, 'is too long'))
@@ -287,9 +287,6 @@ export class Keyset {
   }
   get threshold(): number {
     return this.data.secret_threshold
-  }
-  get version(): 1 | 2 {
-    return this.data.tessera_keyset
   }
   /** Format 2 records a check value per share; format 1 can check shares only by combining them. */
   get canCheckShares(): boolean {
