@@ -38,7 +38,7 @@ export async function init(argv: string[], io: Io): Promise<void> {
     checkShareConfig(shares, threshold)
     if (holders) checkHolders(holders, shares)
   } catch (err) {
-    throw new UsageError(`${holders && (err as Error).message.startsWith('holder') ? '--holders: ' : ''}${(err as Error).message}`)
+    throw new UsageError((err as Error).message)
   }
   // Once --pgp-keys is given, shares are never printed in plain text: it must name every key.
   const keyFiles = flags['pgp-keys'] === undefined ? [] : flags['pgp-keys'].split(',').filter(Boolean)

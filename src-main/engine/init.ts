@@ -53,9 +53,10 @@ export async function initKeyset<T>(
   return withFileLock(req.path, async () => {
     await assertCreatable(req.path)
     const rootToken = newToken(ROOT_TOKEN_PREFIX)
-    const prepared = await Keyset.prepare(req.path, { ...req, rootToken })
     const messages: Buffer[] = []
+    let prepared: Awaited<ReturnType<typeof Keyset.prepare>> | undefined
     try {
+      prepared = await Keyset.prepare(req.path, { ...req, rootToken })
       const codec = prepared.keyset.codec
       const handed: HandedShare[] = []
       for (const [i, s] of prepared.shares.entries()) {
@@ -75,7 +76,7 @@ export async function initKeyset<T>(
       await prepared.write()
       return { keyset: prepared.keyset, handedOut }
     } finally {
-      wipe(rootToken, ...messages, ...prepared.shares.map((s) => s.share))
+      wipe(rootToken, ...messages, ...(prepared?.shares.map((s) => s.share) ?? []))
     }
   })
 }
