@@ -9,6 +9,7 @@ import { xorBytes } from '../src-main/crypto/otp'
 import { decodeWithOtp, decodeWithPgp } from '../src-main/decode/decode'
 import { readPrivateKey } from '../src-main/crypto/pgp'
 import { VERSION } from '../src-main/version'
+import { withIntegrity } from '../src-main/engine/keyset'
 import { runCli, startServe, TESSERA } from './helpers/cli'
 import { SCHEMES, tempDir } from './helpers/keysets'
 import { startApi } from './helpers/server'
@@ -256,7 +257,7 @@ describe('tessera init', () => {
     const r = await runCli(['init', '--keyset', join(dir, 'missing', 'keyset.json'), '--shares', '3', '--threshold', '2'])
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toMatch(/^tessera init: could not write keyset .*ENOENT/)
+    expect(r.stderr).toMatch(/^tessera init: could not write the keyset .*: no such file or directory/)
     expect(r.stderr).not.toMatch(STACK)
   })
 
@@ -427,12 +428,12 @@ describe('tessera serve', () => {
       ['binary garbage', async (d) => write(d, randomBytes(64)), /is corrupt: not valid JSON/],
       ['JSON that is not a keyset', async (d) => write(d, '{"keys": []}'), /is not a valid Tessera keyset: tessera_keyset: /],
       ['JSON null', async (d) => write(d, 'null'), /is not a valid Tessera keyset: /],
-      ['a keyset of a future format', async (d) => write(d, '{"tessera_keyset": 2}'), /uses keyset format 2; this Tessera reads format 1: upgrade Tessera/],
+      ['a keyset of a future format', async (d) => write(d, '{"tessera_keyset": 3}'), /uses keyset format 3; this Tessera reads formats 1 and 2: upgrade Tessera/],
       [
         'a keyset whose threshold exceeds its shares',
         async (d) => {
           const data = JSON.parse(await readFile(keyset, 'utf8'))
-          return write(d, JSON.stringify({ ...data, secret_threshold: 4 }))
+          return write(d, JSON.stringify(withIntegrity({ ...data, secret_threshold: 4 })))
         },
         /is not a valid Tessera keyset: secret_threshold exceeds secret_shares/,
       ],
@@ -440,12 +441,12 @@ describe('tessera serve', () => {
         'a keyset with a field of the wrong type',
         async (d) => {
           const data = JSON.parse(await readFile(keyset, 'utf8'))
-          return write(d, JSON.stringify({ ...data, tokens: 'none' }))
+          return write(d, JSON.stringify(withIntegrity({ ...data, tokens: 'none' })))
         },
         /is not a valid Tessera keyset: tokens: /,
       ],
       ['a missing file', async (d) => join(d, 'absent.json'), /no keyset at .*absent\.json; create one with tessera init/],
-      ['a directory', async (d) => d, /could not read keyset .*EISDIR/],
+      ['a directory', async (d) => d, /could not read keyset .*: is a directory/],
     ]
     async function write(dir: string, content: string | Buffer): Promise<string> {
       const path = join(dir, 'keyset.json')

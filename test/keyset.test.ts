@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Keyset, KeysetError } from '../src-main/engine/keyset'
+import { Keyset, KeysetError, withIntegrity } from '../src-main/engine/keyset'
 import { codecFor } from '../src-main/engine/share-codec'
+import { initKeyset } from '../src-main/engine/init'
 import { makeKeyset, SCHEMES, tempDir } from './helpers/keysets'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -18,7 +19,7 @@ describe.each(SCHEMES)('%s keyset file', (scheme) => {
     expect(info.mode & 0o777).toBe(0o600)
     const text = await readFile(ks.path, 'utf8')
     const json = JSON.parse(text)
-    expect(json).toMatchObject({ tessera_keyset: 1, scheme, secret_shares: 5, secret_threshold: 3 })
+    expect(json).toMatchObject({ tessera_keyset: 2, scheme, secret_shares: 5, secret_threshold: 3 })
     for (const secret of [...ks.keys, ...ks.keys_base64, ks.rootToken]) expect(text).not.toContain(secret)
   })
 
@@ -54,7 +55,7 @@ describe('keyset validation', () => {
     ]
     for (const [shares, threshold, message] of cases) {
       await expect(
-        Keyset.create(join(tmp.dir, `bad-${shares}-${threshold}.json`), { shares, threshold, scheme: 'vault', rootToken: Buffer.from('x') }, async () => 0),
+        initKeyset({ path: join(tmp.dir, `bad-${shares}-${threshold}.json`), shares, threshold, scheme: 'vault' }, async () => 0),
       ).rejects.toThrow(message)
     }
   })
@@ -62,7 +63,7 @@ describe('keyset validation', () => {
   it('leaves no keyset behind when handing out the shares fails', async () => {
     const path = join(tmp.dir, 'never.json')
     await expect(
-      Keyset.create(path, { shares: 3, threshold: 2, scheme: 'vault', rootToken: Buffer.from('x') }, async () => {
+      initKeyset({ path, shares: 3, threshold: 2, scheme: 'vault' }, async () => {
         throw new Error('PGP encryption failed')
       }),
     ).rejects.toThrow('PGP encryption failed')
@@ -79,14 +80,14 @@ describe('keyset validation', () => {
     }
     await expect(Keyset.open(join(tmp.dir, 'missing.json'))).rejects.toThrow(/no keyset at .*tessera init/)
     await expect(Keyset.open(await write('trunc.json', '{"tessera_keyset": 1, "sch'))).rejects.toThrow(/is corrupt: not valid JSON/)
-    await expect(Keyset.open(await write('future.json', JSON.stringify({ ...good, tessera_keyset: 2 })))).rejects.toThrow(
-      /format 2; this Tessera reads format 1/,
+    await expect(Keyset.open(await write('future.json', JSON.stringify({ ...good, tessera_keyset: 3 })))).rejects.toThrow(
+      /format 3; this Tessera reads formats 1 and 2/,
     )
-    await expect(Keyset.open(await write('noring.json', JSON.stringify({ ...good, keyring: undefined })))).rejects.toThrow(
+    await expect(Keyset.open(await write('noring.json', JSON.stringify(withIntegrity({ ...good, keyring: undefined }))))).rejects.toThrow(
       /not a valid Tessera keyset: keyring/,
     )
     await expect(
-      Keyset.open(await write('inverted.json', JSON.stringify({ ...good, secret_threshold: 9 }))),
+      Keyset.open(await write('inverted.json', JSON.stringify(withIntegrity({ ...good, secret_threshold: 9 })))),
     ).rejects.toThrow(/secret_threshold exceeds secret_shares/)
     await expect(Keyset.open(await write('other.json', '{"hello": "world"}'))).rejects.toBeInstanceOf(KeysetError)
   })
@@ -95,7 +96,7 @@ describe('keyset validation', () => {
     const ks = await makeKeyset(tmp.dir, { shares: 5, threshold: 3 })
     const json = JSON.parse(await readFile(ks.path, 'utf8'))
     const edited = join(tmp.dir, 'edited.json')
-    await writeFile(edited, JSON.stringify({ ...json, secret_threshold: 2 }))
+    await writeFile(edited, JSON.stringify(withIntegrity({ ...json, secret_threshold: 2 })))
     const keyset = await Keyset.open(edited)
     const codec = codecFor('vault', 3)
     const combined = await codec.combine(ks.keys.slice(0, 3).map((k) => codec.parse(k)))

@@ -82,6 +82,17 @@ describe('a legacy server (unauthenticated generate-root, plain http on loopback
     expect(token.value.toString()).toMatch(/^hvs\./)
   })
 
+  it('makes a new share, returned as the generate-share document says (no OTP)', async () => {
+    await remote.cancel('share')
+    const start = await remote.start('share', {})
+    expect(start).toMatchObject({ started: true, otp: '', otp_length: 0 })
+    await remote.update('share', { key: ks.keys[0]!, nonce: start.nonce })
+    const done = await remote.update('share', { key: ks.keys[2]!, nonce: start.nonce })
+    expect(done.complete).toBe(true)
+    expect(done.key).toMatch(/^[0-9a-f]{66}$/)
+    expect(ks.keys).not.toContain(done.key)
+  })
+
   it('passes the server\'s own words through for Vault errors', async () => {
     await remote.cancel('root')
     const start = await remote.start('root', {})

@@ -16,6 +16,8 @@ export class CliError extends TesseraError {
 
 export interface Io {
   stdout: (text: string) => void
+  /** Writes to standard output and settles once the system took it; rejects when it cannot (a full disk, a closed pipe). */
+  writeOut: (text: string) => Promise<void>
   stderr: (text: string) => void
   stdin: () => Promise<Buffer>
 }

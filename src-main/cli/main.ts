@@ -3,6 +3,7 @@ import { decode, usage as decodeUsage } from './decode'
 import { generateOtp, usage as generateOtpUsage } from './generate-otp'
 import { init, usage as initUsage } from './init'
 import { serve, usage as serveUsage } from './serve'
+import { verifyShare, usage as verifyShareUsage } from './verify-share'
 import { web, usage as webUsage } from './web'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
@@ -13,6 +14,7 @@ const COMMANDS = {
   serve: [serve, serveUsage],
   decode: [decode, decodeUsage],
   'generate-otp': [generateOtp, generateOtpUsage],
+  'verify-share': [verifyShare, verifyShareUsage],
   web: [web, webUsage],
 } as const satisfies Record<string, readonly [(argv: string[], io: Io) => Promise<void>, string]>
 
@@ -25,6 +27,7 @@ Commands:
   serve          serve Vault's HTTP API for a keyset on loopback
   decode         decode an OTP- or PGP-protected result offline
   generate-otp   print a one-time password
+  verify-share   check one share against a keyset, with no ceremony
   web            the desktop UI in a local browser (no Electron needed)
 
 "tessera <command> --help" shows a command's flags.
@@ -84,6 +87,17 @@ function readStdin(): Promise<Buffer> {
 export async function main(): Promise<void> {
   const code = await run(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
+    writeOut: (t) =>
+      new Promise<void>((resolve, reject) => {
+        // The failure is reported through the callback; the stream's own 'error' event must not crash the process.
+        const ignore = () => undefined
+        process.stdout.once('error', ignore)
+        process.stdout.write(t, (err) => {
+          if (err) return reject(err)
+          process.stdout.off('error', ignore)
+          resolve()
+        })
+      }),
     stderr: (t) => process.stderr.write(t),
     stdin: readStdin,
   })

@@ -4,14 +4,23 @@ import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
 import { xorBytes } from '../crypto/otp'
 import { wipe } from '../crypto/wipe'
 import { badRequest, EngineError } from './errors'
+import type { ShareIdentity } from './keyset'
 
 /** What one flow contributes to the shared attempt machine (Vault's GenerateRootStrategy). */
 export interface Strategy {
   readonly flow: Flow
   /** How errors name the operation: "root generation", "share generation". */
   readonly noun: string
-  /** Characters in a server-generated OTP: the length of the value it protects. */
+  /** Characters in a server-generated OTP: the length of the value it protects (0: no OTP). */
   otpLength(): number
+  /**
+   * How the result travels when no pgp_key is given: XORed with a server OTP
+   * (generate-root, generate-recovery-token), or as is (generate-share, whose
+   * API document has no OTP and returns the share as sys/init returns keys).
+   */
+  readonly unencrypted: 'otp' | 'clear'
+  /** generate-share's document lists only `key` for an update: a missing nonce is accepted, a given one checked. */
+  readonly nonceOptional: boolean
   /** Refuses a start or an update when the flow cannot run now; throws an EngineError. */
   assertAvailable(): void
   /** Throws with the reason when the combined key is not the keyset's. */
@@ -19,10 +28,17 @@ export interface Strategy {
   /** Makes the value to protect; `commit` persists its effects once it is protected. */
   generate(shares: Buffer[], combined: Buffer): Promise<{ value: Buffer; commit(): Promise<void> }>
   /** Flow-specific fields of a status, given the protected result when there is one. */
-  resultFields(result?: { bytes: Buffer; encoded: string }): Partial<AttemptStatus>
+  resultFields(result?: ProtectedResult): Partial<AttemptStatus>
 }
 
-export type Protection = { otp: Buffer } | { pgp: PublicKeyInfo }
+export interface ProtectedResult {
+  /** The OTP-XORed value, the binary PGP message, or (clear) the value itself. */
+  bytes: Buffer
+  encoded: string
+  clear: boolean
+}
+
+export type Protection = { otp: Buffer } | { pgp: PublicKeyInfo } | { clear: true }
 
 interface Attempt {
   strategy: Strategy
@@ -85,14 +101,24 @@ export class AttemptMachine {
     }
   }
 
-  /** Adds one share; `key` is canonical share bytes that this machine now owns. */
-  async update(strategy: Strategy, key: Buffer, nonce: string): Promise<AttemptStatus> {
+  /**
+   * Adds one share; `key` is canonical share bytes that this machine now owns.
+   * `admit` tells which share it is or refuses it (once the attempt, nonce and
+   * flow are known to be right, as Vault orders its checks); a refused share
+   * never counts, and progress and nonce stay.
+   */
+  async update(
+    strategy: Strategy,
+    key: Buffer,
+    nonce: string,
+    admit: (key: Buffer) => Promise<ShareIdentity>,
+  ): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
     const a = this.current
     if (a === null) {
       wipe(key)
       throw badRequest(`no ${strategy.noun} in progress`, 'no_attempt')
     }
-    if (nonce !== a.nonce) {
+    if (nonce !== a.nonce && !(nonce === '' && strategy.nonceOptional && a.strategy === strategy)) {
       wipe(key)
       throw badRequest(
         `incorrect nonce supplied; nonce for this ${a.strategy.noun} operation is "${a.nonce}"`,
@@ -106,6 +132,13 @@ export class AttemptMachine {
         'wrong_flow',
       )
     }
+    let share: ShareIdentity
+    try {
+      share = await admit(key)
+    } catch (err) {
+      wipe(key)
+      throw err
+    }
     if (a.progress.some((given) => given.equals(key))) {
       wipe(key)
       throw badRequest('given key has already been provided during this generation operation', 'duplicate_key')
@@ -113,8 +146,8 @@ export class AttemptMachine {
     a.progress.push(key)
     const required = this.threshold()
     const progress = a.progress.length
-    const base = { ...this.status(strategy), nonce, progress, required }
-    if (progress < required) return base
+    const base = { ...this.status(strategy), nonce: a.nonce, progress, required }
+    if (progress < required) return { status: base, share }
 
     // Vault empties the progress before combining: whatever happens next, the
     // holders start over while the attempt (nonce, OTP or PGP key) stays.
@@ -135,12 +168,14 @@ export class AttemptMachine {
       const encoded = 'otp' in a.protection ? xorEncodedText(bytes) : bytes.toString('base64')
       await generated.commit()
       this.cancel()
-      return {
+      const status = {
         ...base,
         complete: progress === required,
         encoded_token: encoded,
-        ...strategy.resultFields({ bytes, encoded }),
+        ...strategy.resultFields({ bytes, encoded, clear: 'clear' in a.protection }),
       }
+      if ('clear' in a.protection) wipe(bytes)
+      return { status, share }
     } finally {
       wipe(...shares, combined, value)
     }
@@ -151,8 +186,9 @@ function wipeProtection(p: Protection): void {
   if ('otp' in p) wipe(p.otp)
 }
 
-/** OTP: XOR with the OTP's bytes. PGP: the binary OpenPGP message. */
+/** OTP: XOR with the OTP's bytes. PGP: the binary OpenPGP message. Clear: the value itself. */
 async function protect(value: Buffer, protection: Protection): Promise<Buffer> {
+  if ('clear' in protection) return Buffer.from(value)
   if ('otp' in protection) {
     if (value.length !== protection.otp.length) {
       throw new EngineError(500, 'internal error: OTP length does not match the protected value', 'internal')

@@ -1,52 +1,107 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
+import { open } from 'node:fs/promises'
 import * as v from 'valibot'
-import { writeFileAtomic } from '../support/files'
-import { TesseraError } from '../support/errors'
+import { withFileLock, writeFileAtomic } from '../support/files'
+import { systemReason, TesseraError } from '../support/errors'
+import { badRequest } from './errors'
 import { codecFor, MAX_SHARE_ID, type ShareCodec } from './share-codec'
+import { HolderName } from './holders'
 import { SCHEMES, type Scheme } from './schemes'
 import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
 import { wipe } from '../crypto/wipe'
 
 /**
- * The keyset file holds only what Vault itself persists: the threshold
+ * The keyset file holds what Vault itself persists — the threshold
  * configuration, a keyring encrypted under the combined key (which is how a
- * wrong set of shares is told from the right one) and token hashes. Never a
- * share, the combined key or a token.
+ * wrong set of shares is told from the right one) and token hashes — and, from
+ * format 2 on, one record per issued share: its number, its holder's name and a
+ * salted hash that recognizes it. Never a share, the combined key or a token.
  */
-export const KEYSET_FORMAT_VERSION = 1
+export const KEYSET_FORMAT_VERSION = 2
 export const ROOT_KEY_BYTES = 32
+/** A keyset is a few KB; anything this large is not one. */
+const MAX_KEYSET_BYTES = 1024 * 1024
 
-const b64 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'))
+const b64 = v.pipe(v.string(), v.maxLength(4096, 'is too long'), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'))
+const shortText = v.pipe(v.string(), v.maxLength(256, 'is too long'))
+const count = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'), v.maxValue(255, 'must be at most 255'))
+const shareNumber = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(0, 'must be at least 0'), v.maxValue(MAX_SHARE_ID, 'must be at most 255'))
 
 const TokenRecord = v.strictObject({
-  accessor: v.string(),
+  accessor: shortText,
   hash: b64,
-  policies: v.array(v.string()),
+  policies: v.pipe(v.array(shortText), v.maxLength(16, 'has too many entries')),
   creation_time: v.number(),
 })
 export type TokenRecord = v.InferOutput<typeof TokenRecord>
 
-const KeysetSchema = v.pipe(
+/** Listed in the order issued: a share's number is its place in this list, from 1. */
+const ShareRecord = v.strictObject({
+  /** The share's x coordinate (a Vault share's last byte, a secrets.js share's id). */
+  x: shareNumber,
+  holder: v.nullable(HolderName),
+  /** HMAC-SHA256 under `share_salt` of the share's canonical bytes. */
+  check: b64,
+})
+type ShareRecord = v.InferOutput<typeof ShareRecord>
+
+const common = {
+  scheme: v.picklist(SCHEMES, 'must be "vault" or "secretsjs"'),
+  secret_shares: count,
+  secret_threshold: count,
+  keyring: v.strictObject({ cipher: v.literal('aes-256-gcm'), iv: b64, tag: b64, ciphertext: b64 }),
+  token_salt: b64,
+  tokens: v.pipe(v.array(TokenRecord), v.maxLength(10_000, 'has too many entries')),
+  created_at: shortText,
+}
+const thresholdFits = <T extends { secret_shares: number; secret_threshold: number }>() =>
+  v.check<T, string>((k) => k.secret_threshold <= k.secret_shares, 'secret_threshold exceeds secret_shares')
+
+const KeysetV1 = v.pipe(
   v.strictObject({
-    tessera_keyset: v.literal(KEYSET_FORMAT_VERSION),
-    scheme: v.picklist(SCHEMES),
-    secret_shares: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
-    secret_threshold: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
-    issued_share_ids: v.array(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_SHARE_ID))),
-    keyring: v.strictObject({ cipher: v.literal('aes-256-gcm'), iv: b64, tag: b64, ciphertext: b64 }),
-    token_salt: b64,
-    tokens: v.array(TokenRecord),
-    created_at: v.string(),
+    tessera_keyset: v.literal(1),
+    ...common,
+    issued_share_ids: v.pipe(v.array(shareNumber), v.maxLength(255, 'has too many entries')),
   }),
-  v.check((k) => k.secret_threshold <= k.secret_shares, 'secret_threshold exceeds secret_shares'),
+  thresholdFits(),
 )
-type KeysetData = v.InferOutput<typeof KeysetSchema>
+
+const KeysetV2 = v.pipe(
+  v.strictObject({
+    tessera_keyset: v.literal(2),
+    ...common,
+    share_salt: b64,
+    issued_shares: v.pipe(v.array(ShareRecord), v.maxLength(255, 'has too many entries')),
+    integrity: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits')),
+  }),
+  thresholdFits(),
+)
+
+type KeysetV1 = v.InferOutput<typeof KeysetV1>
+type KeysetV2 = v.InferOutput<typeof KeysetV2>
+type KeysetData = KeysetV1 | KeysetV2
 
 export class KeysetError extends TesseraError {
-  constructor(message: string) {
-    super(400, message, 'keyset')
+  constructor(message: string, status = 400, code = 'keyset') {
+    super(status, message, code)
   }
+}
+
+/** Which share an entered share is, as far as the keyset can tell. */
+export interface ShareIdentity {
+  /** Its place among the keyset's shares, from 1 (Vault's "Unseal Key 3"); null when unknown (format 1). */
+  number: number | null
+  holder: string | null
+  /** False for format-1 keysets, which record no check values. */
+  checked: boolean
+}
+
+/** The answer to "is this share one of ours?" */
+export interface ShareCheck extends ShareIdentity {
+  valid: boolean
+  /** Why not, in words; `code` is stable ('share_unknown', 'share_mismatch', 'share_length', …). */
+  reason?: string
+  code?: string
 }
 
 /** Vault's sys/init limits, with its own wording. */
@@ -59,13 +114,159 @@ export function checkShareConfig(shares: number, threshold: number): void {
   if (shares > 1 && threshold === 1) throw new KeysetError('threshold must be greater than one for multiple shares')
 }
 
+/** Holder names: one per share, each valid and told apart from the others regardless of case. */
+export function checkHolders(holders: readonly string[], shares: number): void {
+  if (holders.length !== shares) throw new KeysetError(`${holders.length} holder names for ${shares} shares: give one name per share`)
+  const seen = new Set<string>()
+  for (const [i, name] of holders.entries()) {
+    const parsed = v.safeParse(HolderName, name)
+    if (!parsed.success) throw new KeysetError(`holder name ${i + 1} ${parsed.issues[0].message}`)
+    const folded = name.toLowerCase()
+    if (seen.has(folded)) throw new KeysetError(`holder name ${i + 1} repeats an earlier one: each holder needs their own name`)
+    seen.add(folded)
+  }
+}
+
+/** Names a share for people: "share 3 (Carol)". */
+export function shareLabel(s: { number: number | null; holder: string | null }): string {
+  const base = s.number === null ? 'this share' : `share ${s.number}`
+  return s.holder ? `${base} (${s.holder})` : base
+}
+
 function keyringKey(combined: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', combined, Buffer.alloc(0), 'tessera keyring v1', 32))
 }
 
-/** The header fields are authenticated with the keyring, so editing them breaks verification. */
+/**
+ * The header fields are authenticated with the keyring, so editing them breaks
+ * verification. The leading 1 is the keyring's own format, unchanged since file format 1.
+ */
 function keyringAad(d: Pick<KeysetData, 'scheme' | 'secret_shares' | 'secret_threshold'>): Buffer {
-  return Buffer.from(JSON.stringify([KEYSET_FORMAT_VERSION, d.scheme, d.secret_shares, d.secret_threshold]))
+  return Buffer.from(JSON.stringify([1, d.scheme, d.secret_shares, d.secret_threshold]))
+}
+
+function shareCheck(salt: string, share: Uint8Array): string {
+  return hashToken(Buffer.from(salt, 'base64'), share).toString('base64')
+}
+
+/** JSON with sorted keys: the integrity hash must not depend on how a file orders its fields. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+function integrityOf(json: Record<string, unknown>): string {
+  const { integrity: _ignored, ...content } = json
+  return `sha256:${createHash('sha256').update(canonical(content)).digest('hex')}`
+}
+
+/** The first schema issue as field and problem; never the value found there (it may be a share). */
+function describeIssue(issue: v.BaseIssue<unknown>): string {
+  const keys = (issue.path ?? []).map((p) => String(p.key))
+  if (issue.expected === 'never') {
+    // An unknown field: its name came from the file and is not repeated.
+    keys.pop()
+    return `${keys.length ? `${keys.join('.')}: ` : ''}a field Tessera does not know`
+  }
+  const where = keys.length ? `${keys.join('.')}: ` : ''
+  const problem = issue.kind === 'schema' ? `expected ${issue.expected ?? issue.type}` : issue.message
+  return `${where}${problem}`.slice(0, 200)
+}
+
+async function readBounded(path: string): Promise<string> {
+  let handle
+  try {
+    handle = await open(path, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeysetError(`no keyset at ${path}; create one with tessera init`)
+    throw new KeysetError(`could not read keyset ${path}: ${systemReason(err)}`)
+  }
+  try {
+    const buffer = Buffer.alloc(MAX_KEYSET_BYTES + 1)
+    let filled = 0
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null)
+      if (bytesRead === 0) break
+      filled += bytesRead
+      if (filled > MAX_KEYSET_BYTES) {
+        throw new KeysetError(`${path} is larger than 1 MiB; a keyset is a few KB, so this is not a keyset file`)
+      }
+    }
+    return buffer.subarray(0, filled).toString('utf8')
+  } catch (err) {
+    if (err instanceof KeysetError) throw err
+    throw new KeysetError(`could not read keyset ${path}: ${systemReason(err)}`)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Reads, bounds and validates a keyset file; damage is reported before anything else is. */
+async function readKeysetData(path: string): Promise<KeysetData> {
+  const text = await readBounded(path)
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new KeysetError(`${path} is corrupt: not valid JSON`)
+  }
+  const record = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : null
+  const version = record?.tessera_keyset
+  if (typeof version === 'number' && version > KEYSET_FORMAT_VERSION) {
+    throw new KeysetError(
+      `${path} uses keyset format ${version}; this Tessera reads formats 1 and ${KEYSET_FORMAT_VERSION}: upgrade Tessera`,
+    )
+  }
+  if (record && version === 2) {
+    if (typeof record.integrity !== 'string') {
+      throw new KeysetError(`the keyset file is damaged: ${path} has lost its integrity check; restore it from a backup`, 400, 'keyset_damaged')
+    }
+    if (record.integrity !== integrityOf(record)) {
+      throw new KeysetError(
+        `the keyset file is damaged: ${path} does not match its integrity check (a changed byte or an edit); restore it from a backup`,
+        400,
+        'keyset_damaged',
+      )
+    }
+  }
+  const parsed = v.safeParse(version === 2 ? KeysetV2 : KeysetV1, json)
+  if (!parsed.success) throw new KeysetError(`${path} is not a valid Tessera keyset: ${describeIssue(parsed.issues[0])}`)
+  return parsed.output
+}
+
+/**
+ * Format-2 content with its integrity check filled in. The check finds damage
+ * (a flipped bit, a truncated copy); it is no signature: whoever may write the
+ * file may also recompute it. What an edit cannot fake is the keyring.
+ */
+export function withIntegrity<T extends object>(content: T): T & { integrity: string } {
+  return { ...content, integrity: integrityOf(content as Record<string, unknown>) }
+}
+
+function serialize(data: KeysetData): string {
+  return `${JSON.stringify(data.tessera_keyset === 2 ? withIntegrity(data) : data, null, 2)}\n`
+}
+
+function writeError(path: string, err: unknown): KeysetError {
+  return new KeysetError(`could not write the keyset ${path}: ${systemReason(err)}`, 500, 'keyset_write')
+}
+
+function sameKeyring(a: KeysetData, b: KeysetData): boolean {
+  return a.keyring.ciphertext === b.keyring.ciphertext && a.keyring.iv === b.keyring.iv && a.keyring.tag === b.keyring.tag
+}
+
+/** One share as the keyset creates it: canonical bytes (wiped by the caller) and its record. */
+export interface NewShare {
+  /** Its place among the keyset's shares, from 1. */
+  number: number
+  holder: string | null
+  share: Buffer
 }
 
 export class Keyset {
@@ -87,89 +288,71 @@ export class Keyset {
   get threshold(): number {
     return this.data.secret_threshold
   }
+  /** Format 2 records a check value per share; format 1 can check shares only by combining them. */
+  get canCheckShares(): boolean {
+    return this.data.tessera_keyset === 2
+  }
 
   /**
-   * Creates a keyset file that must not exist yet. `handOut` receives the new
-   * shares (wiped afterwards) and turns them into what holders are given, before
-   * anything is written: if that fails, no keyset exists without its shares.
+   * Splits a new root key into the keyset's shares and builds its file content
+   * in memory; nothing is written until `write` is called, so a caller can hand
+   * the shares out first. The caller wipes the returned shares.
    */
-  static async create<T>(
+  static async prepare(
     path: string,
-    opts: { shares: number; threshold: number; scheme: Scheme; rootToken: Uint8Array },
-    handOut: (shares: Buffer[], codec: ShareCodec) => Promise<T>,
-  ): Promise<{ keyset: Keyset; handedOut: T }> {
+    opts: { shares: number; threshold: number; scheme: Scheme; rootToken: Uint8Array; holders?: readonly string[] },
+  ): Promise<{ keyset: Keyset; shares: NewShare[]; write: () => Promise<void> }> {
     checkShareConfig(opts.shares, opts.threshold)
+    if (opts.holders) checkHolders(opts.holders, opts.shares)
     const rootKey = randomBytes(ROOT_KEY_BYTES)
     const keyring = randomBytes(32)
-    let shares: Buffer[] = []
+    const key = keyringKey(rootKey)
     try {
       const codec = codecFor(opts.scheme, opts.threshold)
-      shares = await codec.split(rootKey, opts.shares, opts.threshold)
+      const parts = await codec.split(rootKey, opts.shares, opts.threshold)
       const header = { scheme: opts.scheme, secret_shares: opts.shares, secret_threshold: opts.threshold }
       const iv = randomBytes(12)
-      const key = keyringKey(rootKey)
       const cipher = createCipheriv('aes-256-gcm', key, iv)
       cipher.setAAD(keyringAad(header))
       const ciphertext = Buffer.concat([cipher.update(keyring), cipher.final()])
-      wipe(key)
-      const salt = newSalt()
-      const data: KeysetData = {
-        tessera_keyset: KEYSET_FORMAT_VERSION,
+      const tokenSalt = newSalt()
+      const shareSalt = newSalt().toString('base64')
+      const shares = parts.map((share, i) => ({ number: i + 1, holder: opts.holders?.[i] ?? null, share }))
+      const data: KeysetV2 = {
+        tessera_keyset: 2,
         ...header,
-        issued_share_ids: opts.threshold === 1 ? [] : shares.map((s) => codec.id(s)),
         keyring: {
           cipher: 'aes-256-gcm',
           iv: iv.toString('base64'),
           tag: cipher.getAuthTag().toString('base64'),
           ciphertext: ciphertext.toString('base64'),
         },
-        token_salt: salt.toString('base64'),
-        tokens: [rootTokenRecord(salt, opts.rootToken)],
+        token_salt: tokenSalt.toString('base64'),
+        tokens: [rootTokenRecord(tokenSalt, opts.rootToken)],
         created_at: new Date().toISOString(),
+        share_salt: shareSalt,
+        issued_shares: shares.map((s) => ({ x: codec.id(s.share), holder: s.holder, check: shareCheck(shareSalt, s.share) })),
+        integrity: '',
       }
-      const handedOut = await handOut(shares, codec)
-      try {
-        await writeFileAtomic(path, serialize(data), { overwrite: false })
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new KeysetError(`${path} already exists; Tessera never overwrites a keyset`)
+      const keyset = new Keyset(path, data)
+      const write = async () => {
+        try {
+          await writeFileAtomic(path, serialize(data), { overwrite: false })
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+            throw new KeysetError(`${path} already exists; Tessera never overwrites a keyset`, 409, 'keyset_exists')
+          }
+          throw writeError(path, err)
         }
-        throw new KeysetError(`could not write keyset ${path}: ${(err as Error).message}`)
       }
-      return { keyset: new Keyset(path, data), handedOut }
+      return { keyset, shares, write }
     } finally {
-      wipe(rootKey, keyring, ...shares)
+      wipe(rootKey, keyring, key)
     }
   }
 
   static async open(path: string): Promise<Keyset> {
-    let text: string
-    try {
-      text = await readFile(path, 'utf8')
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') throw new KeysetError(`no keyset at ${path}; create one with tessera init`)
-      throw new KeysetError(`could not read keyset ${path}: ${(err as Error).message}`)
-    }
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      throw new KeysetError(`${path} is corrupt: not valid JSON`)
-    }
-    const version = (json as { tessera_keyset?: unknown } | null)?.tessera_keyset
-    if (typeof version === 'number' && version > KEYSET_FORMAT_VERSION) {
-      throw new KeysetError(
-        `${path} uses keyset format ${version}; this Tessera reads format ${KEYSET_FORMAT_VERSION}: upgrade Tessera`,
-      )
-    }
-    const parsed = v.safeParse(KeysetSchema, json)
-    if (!parsed.success) {
-      const issue = parsed.issues[0]
-      const where = issue.path?.map((p) => String(p.key)).join('.') ?? ''
-      throw new KeysetError(`${path} is not a valid Tessera keyset: ${where ? `${where}: ` : ''}${issue.message}`)
-    }
-    return new Keyset(path, parsed.output)
+    return new Keyset(path, await readKeysetData(path))
   }
 
   /** True when `combined` is this keyset's root key: the keyring decrypts and authenticates. */
@@ -190,38 +373,149 @@ export class Keyset {
     }
   }
 
+  /**
+   * Tells which issued share `share` (canonical bytes) is, or refuses it with the
+   * reason: a wrong length, a number this keyset never issued, or a check value
+   * that does not match (a typing mistake). Format 1 checks only the length.
+   */
+  recognize(share: Buffer): ShareIdentity {
+    const expected = this.codec.shareLength(ROOT_KEY_BYTES)
+    if (share.length !== expected) {
+      throw badRequest(
+        `this share is ${share.length < expected ? 'too short' : 'too long'} for this keyset (${share.length} bytes; its shares have ${expected}): a character is missing or extra`,
+        'share_length',
+      )
+    }
+    const x = this.codec.id(share)
+    const data = this.data
+    if (data.tessera_keyset === 1) {
+      const at = data.issued_share_ids.indexOf(x)
+      return { number: at >= 0 ? at + 1 : null, holder: null, checked: false }
+    }
+    const at = data.issued_shares.findIndex((r) => r.x === x)
+    if (at < 0) throw badRequest('this share is not from this keyset: it carries a share number this keyset never issued', 'share_unknown')
+    const record = data.issued_shares[at]!
+    const known = { number: at + 1, holder: record.holder }
+    if (!sameHash(Buffer.from(record.check, 'base64'), Buffer.from(shareCheck(data.share_salt, share), 'base64'))) {
+      throw badRequest(`this does not match ${shareLabel(known)} — probably a typing mistake`, 'share_mismatch')
+    }
+    return { ...known, checked: true }
+  }
+
+  /**
+   * `recognize`, after re-reading the file when the share's number is unknown
+   * here: another program on this keyset may have issued that share since.
+   */
+  async recognizeCurrent(share: Buffer): Promise<ShareIdentity> {
+    try {
+      return this.recognize(share)
+    } catch (err) {
+      if (!(err instanceof TesseraError) || err.code !== 'share_unknown') throw err
+      const fresh = await readKeysetData(this.path)
+      if (sameKeyring(fresh, this.data)) this.data = fresh
+      return this.recognize(share)
+    }
+  }
+
+  /**
+   * Checks one share typed or pasted, with no attempt and nothing combined:
+   * which share it is, or why it is not one of this keyset's.
+   */
+  async check(text: string): Promise<ShareCheck> {
+    let share: Buffer | undefined
+    try {
+      share = this.codec.parse(text)
+      const known = await this.recognizeCurrent(share)
+      if (!known.checked) {
+        return { ...known, valid: false, code: 'cannot_check', reason: 'this keyset (format 1) records no check values: its shares can be checked only by a ceremony' }
+      }
+      return { ...known, valid: true }
+    } catch (err) {
+      if (!(err instanceof TesseraError) || err.status !== 400) throw err
+      return { number: null, holder: null, checked: false, valid: false, code: err.code, reason: err.message }
+    } finally {
+      if (share) wipe(share)
+    }
+  }
+
+  /** The issued shares, numbered from 1 in the order issued (format 1: as recorded, without holders). */
+  listShares(): Array<{ number: number; holder: string | null }> {
+    const data = this.data
+    if (data.tessera_keyset === 1) return data.issued_share_ids.map((_, i) => ({ number: i + 1, holder: null }))
+    return data.issued_shares.map(({ holder }, i) => ({ number: i + 1, holder }))
+  }
+
   /** Finds the stored record for a presented token, comparing hashes in constant time. */
   findToken(token: Uint8Array | string): TokenRecord | undefined {
     const hash = hashToken(Buffer.from(this.data.token_salt, 'base64'), token)
     return this.data.tokens.find((t) => sameHash(Buffer.from(t.hash, 'base64'), hash))
   }
 
-  async addRootToken(token: Uint8Array): Promise<TokenRecord> {
-    const record = rootTokenRecord(Buffer.from(this.data.token_salt, 'base64'), token)
-    await this.commit({ ...this.data, tokens: [...this.data.tokens, record] })
-    return record
+  async addRootToken(token: Uint8Array): Promise<void> {
+    await this.change((d) => ({ ...d, tokens: [...d.tokens, rootTokenRecord(Buffer.from(d.token_salt, 'base64'), token)] }))
   }
 
   async removeToken(accessor: string): Promise<void> {
-    await this.commit({ ...this.data, tokens: this.data.tokens.filter((t) => t.accessor !== accessor) })
+    await this.change((d) => ({ ...d, tokens: d.tokens.filter((t) => t.accessor !== accessor) }))
   }
 
-  /** A share index never handed out before, or undefined when all 255 are used. */
-  nextShareId(exclude: number[]): number | undefined {
-    const used = new Set([...this.data.issued_share_ids, ...exclude])
-    for (let id = 1; id <= MAX_SHARE_ID; id++) if (!used.has(id)) return id
-    return undefined
+  /** True while some x coordinate is still free, as far as this process knows. */
+  hasFreeShareNumber(): boolean {
+    return freeX(this.data, []) !== undefined
   }
 
-  async recordShareId(id: number): Promise<void> {
-    await this.commit({ ...this.data, issued_share_ids: [...this.data.issued_share_ids, id] })
+  /**
+   * Issues a new share under the keyset's lock: its x coordinate is chosen from
+   * the file as it is now (so two processes never issue the same one), `make`
+   * derives the share there, and its record is written before the share is
+   * returned. The caller wipes the share.
+   */
+  async issueShare(exclude: number[], make: (x: number) => Promise<Buffer>): Promise<NewShare> {
+    let issued: NewShare | undefined
+    await this.change(async (d) => {
+      const x = freeX(d, exclude)
+      if (x === undefined) throw badRequest('all 255 share numbers of this keyset are in use; no new share can be made', 'no_share_slot')
+      const share = await make(x)
+      if (d.tessera_keyset === 1) {
+        issued = { number: d.issued_share_ids.length + 1, holder: null, share }
+        return { ...d, issued_share_ids: [...d.issued_share_ids, x] }
+      }
+      issued = { number: d.issued_shares.length + 1, holder: null, share }
+      return { ...d, issued_shares: [...d.issued_shares, { x, holder: null, check: shareCheck(d.share_salt, share) }] }
+    }).catch((err) => {
+      if (issued) wipe(issued.share)
+      throw err
+    })
+    return issued!
   }
 
-  /** The file is written first; memory follows only once the write succeeded. */
-  private async commit(next: KeysetData): Promise<void> {
-    await writeFileAtomic(this.path, serialize(next), { overwrite: true })
-    this.data = next
+  /**
+   * Read-modify-write under an exclusive cross-process lock: another program on
+   * the same keyset (the app and `tessera serve`) may have changed it since it
+   * was opened, and its change must survive ours.
+   */
+  private async change(apply: (fresh: KeysetData) => KeysetData | Promise<KeysetData>): Promise<void> {
+    await withFileLock(this.path, async () => {
+      const fresh = await readKeysetData(this.path)
+      if (!sameKeyring(fresh, this.data)) {
+        throw new KeysetError(`${this.path} now holds another keyset than the one opened; open it again`, 409, 'keyset_replaced')
+      }
+      const next = await apply(fresh)
+      try {
+        await writeFileAtomic(this.path, serialize(next), { overwrite: true })
+      } catch (err) {
+        throw writeError(this.path, err)
+      }
+      this.data = next
+    })
   }
+}
+
+function freeX(d: KeysetData, exclude: number[]): number | undefined {
+  const issued = d.tessera_keyset === 1 ? d.issued_share_ids : d.issued_shares.map((r) => r.x)
+  const used = new Set([...issued, ...exclude])
+  for (let n = 1; n <= MAX_SHARE_ID; n++) if (!used.has(n)) return n
+  return undefined
 }
 
 function rootTokenRecord(salt: Uint8Array, token: Uint8Array): TokenRecord {
@@ -231,8 +525,4 @@ function rootTokenRecord(salt: Uint8Array, token: Uint8Array): TokenRecord {
     policies: ['root'],
     creation_time: Math.floor(Date.now() / 1000),
   }
-}
-
-function serialize(data: KeysetData): string {
-  return `${JSON.stringify(data, null, 2)}\n`
 }

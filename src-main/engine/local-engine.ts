@@ -4,7 +4,7 @@ import { PgpError, readPublicKey } from '../crypto/pgp'
 import { VERSION } from '../version'
 import { AttemptMachine, type Protection, type Strategy } from './attempt'
 import { badRequest, EngineError } from './errors'
-import { Keyset, type TokenRecord } from './keyset'
+import { Keyset, shareLabel, type ShareIdentity, type TokenRecord } from './keyset'
 import { Serial } from './serial'
 import { makeStrategies, type StrategyHost } from './strategies'
 import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
@@ -97,11 +97,27 @@ export class LocalEngine implements Backend, StrategyHost {
   }
 
   async update(flow: Flow, input: UpdateInput): Promise<AttemptStatus> {
+    return (await this.updateNamed(flow, input)).status
+  }
+
+  /**
+   * An update that also says which share was recognized. With `holder`, the
+   * share must be that holder's own: a holder entering someone else's share is
+   * refused, so the record of who gave which share stays true.
+   */
+  async updateNamed(flow: Flow, input: UpdateInput, holder?: string): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
     const strategy = this.strategy(flow)
     if (typeof input.key !== 'string' || input.key === '') {
       throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
     }
     const key = this.keyset.codec.parse(input.key)
+    const admit = async (share: Buffer): Promise<ShareIdentity> => {
+      const known = await this.keyset.recognizeCurrent(share)
+      if (holder && known.holder && known.holder.toLowerCase() !== holder.toLowerCase()) {
+        throw badRequest(`this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`, 'share_other_holder')
+      }
+      return known
+    }
     return this.serial.run(async () => {
       try {
         strategy.assertAvailable()
@@ -109,7 +125,7 @@ export class LocalEngine implements Backend, StrategyHost {
         key.fill(0)
         throw err
       }
-      return this.machine.update(strategy, key, String(input.nonce ?? ''))
+      return this.machine.update(strategy, key, String(input.nonce ?? ''), admit)
     })
   }
 
@@ -167,6 +183,12 @@ export class LocalEngine implements Backend, StrategyHost {
     if (typeof otp !== 'string' || typeof pgpKey !== 'string') {
       throw badRequest("'otp' and 'pgp_key' must be strings", 'invalid_input')
     }
+    if (otp && strategy.unencrypted === 'clear') {
+      throw badRequest(
+        `${strategy.noun} takes no otp: the result is returned as sys/init returns keys, or encrypted to a pgp_key`,
+        'otp_not_accepted',
+      )
+    }
     if (otp && pgpKey) {
       throw badRequest('give either otp or pgp_key, not both: the result can be protected one way only', 'invalid_input')
     }
@@ -182,6 +204,6 @@ export class LocalEngine implements Backend, StrategyHost {
         throw badRequest(`error parsing PGP key: ${reason}`, 'invalid_pgp_key')
       }
     }
-    return { otp: randomBase62(strategy.otpLength()) }
+    return strategy.unencrypted === 'clear' ? { clear: true } : { otp: randomBase62(strategy.otpLength()) }
   }
 }

@@ -29,8 +29,10 @@ export interface ShareCodec {
   derive(shares: Buffer[], id: number): Promise<Buffer>
   /** The string a holder is given; this is what OTP or PGP protection covers. */
   text(share: Buffer): Buffer
-  /** Characters in `text` for a secret of `secretBytes`: a share's otp_length. */
+  /** Characters in `text` for a secret of `secretBytes`. */
   textLength(secretBytes: number): number
+  /** Canonical bytes of one share of a secret of `secretBytes`: any other length is a mistyped share. */
+  shareLength(secretBytes: number): number
   /** Vault's two spellings of a share, as in sys/init's keys and keys_base64. */
   forms(share: Buffer): { key: string; key_base64: string }
 }
@@ -102,6 +104,7 @@ const vaultShamir: ShareCodec = {
   },
   text: (share) => Buffer.from(share.toString('hex'), 'ascii'),
   textLength: (secretBytes) => 2 * (secretBytes + 1),
+  shareLength: (secretBytes) => secretBytes + 1,
   forms: (share) => ({ key: share.toString('hex'), key_base64: share.toString('base64') }),
 }
 
@@ -115,12 +118,14 @@ const singleKey: ShareCodec = {
   async combine(shares) {
     return Buffer.from(shares[0]!)
   },
-  id: () => 0,
+  // The one share is share 1, as holders and the keyset's records count.
+  id: () => 1,
   async derive(shares) {
     return Buffer.from(shares[0]!)
   },
   text: vaultShamir.text,
   textLength: (secretBytes) => 2 * secretBytes,
+  shareLength: (secretBytes) => secretBytes,
   forms: vaultShamir.forms,
 }
 
@@ -140,6 +145,8 @@ function secretsShareString(input: string): string | null {
  * and a padded bit layout, not interchangeable with Vault's. Canonical bytes are
  * the lowercased share string; its base64 (keys_base64) is accepted as well.
  */
+const secretsTextLengths = new Map<number, number>()
+
 const secretsJs: ShareCodec = {
   async split(secret, n, t) {
     const hex = Buffer.from(secret).toString('hex')
@@ -168,8 +175,17 @@ const secretsJs: ShareCodec = {
     return Buffer.from(secrets.newShare(id, shares.map((s) => s.toString('ascii'))), 'ascii')
   },
   text: (share) => Buffer.from(share),
-  // The padded bit layout makes the length awkward to derive; measure it once.
-  textLength: (secretBytes) => secrets.share('00'.repeat(secretBytes), 2, 2)[0]!.length,
+  // The padded bit layout makes the length awkward to derive; measure it once per size.
+  textLength(secretBytes) {
+    let length = secretsTextLengths.get(secretBytes)
+    if (length === undefined) {
+      length = secrets.share('00'.repeat(secretBytes), 2, 2)[0]!.length
+      secretsTextLengths.set(secretBytes, length)
+    }
+    return length
+  },
+  // The canonical bytes are the share string itself.
+  shareLength: (secretBytes) => secretsJs.textLength(secretBytes),
   forms: (share) => ({ key: share.toString('ascii'), key_base64: share.toString('base64') }),
 }
 

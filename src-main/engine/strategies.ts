@@ -1,7 +1,8 @@
 import type { Flow } from '../backend'
 import type { Strategy } from './attempt'
 import { badRequest, EngineError } from './errors'
-import { ROOT_KEY_BYTES, type Keyset } from './keyset'
+import type { Keyset } from './keyset'
+import { wipe } from '../crypto/wipe'
 import { newToken, RECOVERY_TOKEN_PREFIX, ROOT_TOKEN_PREFIX, TOKEN_LENGTH } from './tokens'
 
 /** What the strategies may read and change in the engine that runs them. */
@@ -30,12 +31,13 @@ function notInRecoveryMode(host: StrategyHost, path: string): void {
 
 export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
   const codec = host.keyset.codec
-  const shareTextLength = codec.textLength(ROOT_KEY_BYTES)
 
   const root: Strategy = {
     flow: 'root',
     noun: 'root generation',
     otpLength: () => TOKEN_OTP_LENGTH,
+    unencrypted: 'otp',
+    nonceOptional: false,
     assertAvailable: () => notInRecoveryMode(host, 'sys/generate-root'),
     authenticate: (combined) => verifyRootKey(host, combined),
     async generate() {
@@ -48,11 +50,13 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
   const share: Strategy = {
     flow: 'share',
     noun: 'share generation',
-    otpLength: () => shareTextLength,
+    otpLength: () => 0,
+    unencrypted: 'clear',
+    nonceOptional: true,
     assertAvailable() {
       notInRecoveryMode(host, 'sys/generate-share')
-      if (host.keyset.threshold > 1 && host.keyset.nextShareId([]) === undefined) {
-        throw badRequest('all 255 share indexes of this keyset are in use; no new share can be made', 'no_share_slot')
+      if (host.keyset.threshold > 1 && !host.keyset.hasFreeShareNumber()) {
+        throw badRequest('all 255 share numbers of this keyset are in use; no new share can be made', 'no_share_slot')
       }
     },
     authenticate: (combined) => verifyRootKey(host, combined),
@@ -61,17 +65,30 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
         // A threshold-1 keyset has exactly one valid share: the key itself.
         return { value: codec.text(shares[0]!), commit: async () => undefined }
       }
-      const id = host.keyset.nextShareId(shares.map((s) => codec.id(s)))
-      if (id === undefined) throw badRequest('all 255 share indexes of this keyset are in use', 'no_share_slot')
-      const fresh = await codec.derive(shares, id)
-      const value = codec.text(fresh)
-      fresh.fill(0)
-      return { value, commit: () => host.keyset.recordShareId(id) }
+      // The number is taken and recorded under the keyset's lock, so that two
+      // programs on one keyset never hand out the same share number.
+      const issued = await host.keyset.issueShare(
+        shares.map((s) => codec.id(s)),
+        (number) => codec.derive(shares, number),
+      )
+      const value = codec.text(issued.share)
+      wipe(issued.share)
+      return { value, commit: async () => undefined }
     },
-    resultFields: (result) => ({
-      key: result ? result.bytes.toString('hex') : '',
-      key_base64: result ? result.bytes.toString('base64') : '',
-    }),
+    resultFields(result) {
+      if (!result) return { key: '', key_base64: '' }
+      // As sys/init returns keys/keys_base64: the share itself, or the PGP message.
+      let forms: { key: string; key_base64: string }
+      if (result.clear) {
+        const share = codec.parse(result.bytes.toString('ascii'))
+        forms = codec.forms(share)
+        wipe(share)
+      } else {
+        forms = { key: result.bytes.toString('hex'), key_base64: result.encoded }
+      }
+      // encoded_token carries the same value, for clients that read a result there.
+      return { ...forms, encoded_token: forms.key_base64 }
+    },
   }
 
   const recovery: Strategy = {
@@ -79,6 +96,8 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
     // Vault words recovery-token errors as root generation ones.
     noun: 'root generation',
     otpLength: () => TOKEN_LENGTH + RECOVERY_TOKEN_PREFIX.length,
+    unencrypted: 'otp',
+    nonceOptional: false,
     assertAvailable() {
       if (!host.recoveryMode) {
         throw new EngineError(

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { FLOWS, type AttemptStatus, type Flow, type SealStatus } from '../backend'
 import { SCHEMES } from '../engine/schemes'
+import { HolderName } from '../engine/holders'
 import { ProfileInput, type Profile } from '../profiles/profile-schema'
 
 /**
@@ -33,7 +34,31 @@ export interface BackendInfo {
  * holds one. `running_flow` names the flow holding the attempt where the backend
  * knows it (the local engine); a remote server's status does not say (null).
  */
-export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & { otp_held: boolean; running_flow: Flow | null }
+export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & {
+  otp_held: boolean
+  running_flow: Flow | null
+  /** After an update on a local keyset: which share was recognized ("share 3 (Carol)"). */
+  last_share?: ShareRef & { checked: boolean }
+}
+
+/** A share as a keyset knows it: its place from 1 (null where a format-1 keyset cannot tell) and its holder. */
+export interface ShareRef {
+  number: number | null
+  holder: string | null
+}
+
+/** One share checked with no ceremony; `code` is stable ('share_unknown', 'share_mismatch', 'share_length', …). */
+export interface ShareCheckResult extends ShareRef {
+  valid: boolean
+  reason?: string
+  code?: string
+}
+
+export interface ShareList {
+  /** False for format-1 keysets, which record no check values. */
+  canCheck: boolean
+  shares: Array<{ number: number; holder: string | null }>
+}
 
 export interface ProfileView extends Profile {
   hasToken: boolean
@@ -108,6 +133,8 @@ export const contract = {
       scheme: v.optional(v.picklist(SCHEMES), 'vault'),
       /** Public keys' text (armored or base64), one per share, in holder order. */
       pgpKeys: v.optional(v.array(text(1024 * 1024))),
+      /** One name per share, in share order. */
+      holders: v.optional(v.pipe(v.array(HolderName), v.maxLength(255))),
     }),
     output: {} as InitSummary,
   },
@@ -133,9 +160,13 @@ export const contract = {
   },
   'attempt.cancel': { input: v.strictObject({ flow }), output: {} as { cancelled: true } },
   'attempt.update': {
-    input: v.strictObject({ flow, key: text(4096), nonce: text(64) }),
+    /** `holder`: who enters the share; on a keyset that names holders, it must be their own share. */
+    input: v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),
     output: {} as UiAttemptStatus,
   },
+
+  'shares.list': { input: noInput, output: {} as ShareList },
+  'shares.check': { input: v.strictObject({ share: text(4096) }), output: {} as ShareCheckResult },
 
   'decode.held': { input: v.strictObject({ flow, encoded: text(64 * 1024) }), output: {} as DecodedValue },
   'decode.otp': { input: v.strictObject({ encoded: text(64 * 1024), otp: text(4096) }), output: {} as DecodedValue },

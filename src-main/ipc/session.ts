@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
 import type { AttemptStatus, Backend, Flow } from '../backend'
-import { encryptTo, readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
+import { readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { EngineError } from '../engine/errors'
-import { checkShareConfig, Keyset, KeysetError } from '../engine/keyset'
+import { initKeyset } from '../engine/init'
+import { KeysetError, type Keyset } from '../engine/keyset'
 import { LocalEngine } from '../engine/local-engine'
-import { newToken, ROOT_TOKEN_PREFIX } from '../engine/tokens'
 import { VERSION } from '../version'
 import type { BackendInfo, DecodedValue, KeyInfo, UiAttemptStatus } from './contract'
 import { risks, type Connections } from '../profiles/connections'
@@ -120,6 +120,13 @@ export class Session {
     return this.open.kind === 'local' ? this.open.engine : this.open.backend
   }
 
+  private localKeyset(): Keyset {
+    if (this.open?.kind !== 'local') {
+      throw new EngineError(409, 'checking shares needs a local keyset: open one first', 'no_keyset')
+    }
+    return this.open.engine.keyset
+  }
+
   private profiles(): Connections {
     if (!this.connections) throw noProfiles()
     return this.connections
@@ -161,46 +168,30 @@ export class Session {
       return { removed: true }
     },
     'profiles.test': ({ id, token }) => this.profiles().test(id, token),
-    'backend.initKeyset': async ({ path, shares, threshold, scheme, pgpKeys }) => {
-      try {
-        checkShareConfig(shares, threshold)
-      } catch (err) {
-        throw new EngineError(400, (err as KeysetError).message, 'invalid_input')
-      }
-      const keys = pgpKeys ?? []
-      if (keys.length > 0 && keys.length !== shares) {
-        throw new EngineError(400, `${keys.length} PGP keys for ${shares} shares: give one key per share`, 'invalid_input')
-      }
+    'backend.initKeyset': async ({ path, shares, threshold, scheme, pgpKeys, holders }) => {
       const recipients: PublicKeyInfo[] = []
-      for (const [i, key] of keys.entries()) {
+      for (const [i, key] of (pgpKeys ?? []).entries()) {
         try {
           recipients.push(await readPublicKey(key))
         } catch (err) {
           throw new EngineError(400, `key for holder ${i + 1}: ${(err as Error).message}`, 'invalid_pgp_key')
         }
       }
-      const rootToken = newToken(ROOT_TOKEN_PREFIX)
-      let items: InitCeremony['items'] = []
+      let ceremony: InitCeremony | undefined
       try {
-        await Keyset.create(path, { shares, threshold, scheme, rootToken }, async (parts, codec) => {
-          for (const [i, share] of parts.entries()) {
-            const shareText = codec.text(share)
-            const recipient = recipients[i]
-            if (recipient) {
-              items.push({ bytes: Buffer.from(await encryptTo(recipient.key, shareText)), encrypted: true })
-              wipe(shareText)
-            } else {
-              items.push({ bytes: shareText, encrypted: false })
-            }
+        await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken) => {
+          ceremony = {
+            items: handed.map((s) => ({ bytes: s.text(), encrypted: s.encrypted })),
+            rootToken: Buffer.from(rootToken),
           }
         })
       } catch (err) {
-        wipe(rootToken, ...items.map((i) => i.bytes))
-        items = []
+        if (ceremony) wipe(ceremony.rootToken, ...ceremony.items.map((i) => i.bytes))
+        if (err instanceof KeysetError && err.code === 'keyset') throw new EngineError(400, err.message, 'invalid_input')
         throw err
       }
       await this.openKeyset(path)
-      this.ceremony = { items, rootToken }
+      this.ceremony = ceremony!
       return { path, shares, threshold, scheme, recipients: recipients.map(keyInfo) }
     },
     'init.revealShare': async ({ index }) => {
@@ -231,7 +222,20 @@ export class Session {
       this.release(flow)
       return { cancelled: true }
     },
-    'attempt.update': async ({ flow, key, nonce }) => this.toUi(flow, await this.backend().update(flow, { key, nonce })),
+    'attempt.update': async ({ flow, key, nonce, holder }) => {
+      if (this.open?.kind !== 'local') return this.toUi(flow, await this.backend().update(flow, { key, nonce }))
+      const { status, share } = await this.open.engine.updateNamed(flow, { key, nonce }, holder)
+      return { ...this.toUi(flow, status), last_share: share }
+    },
+
+    'shares.list': async () => {
+      const keyset = this.localKeyset()
+      return { canCheck: keyset.canCheckShares, shares: keyset.listShares() }
+    },
+    'shares.check': async ({ share }) => {
+      const { checked: _checked, ...result } = await this.localKeyset().check(share)
+      return result
+    },
 
     'decode.held': async ({ flow, encoded }) => {
       const held = this.held.get(flow)

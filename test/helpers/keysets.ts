@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Keyset } from '../../src-main/engine/keyset'
+import { initKeyset } from '../../src-main/engine/init'
 import type { Scheme } from '../../src-main/engine/share-codec'
-import { newToken, ROOT_TOKEN_PREFIX } from '../../src-main/engine/tokens'
 
 /** Every engine case runs over both share schemes, as Vault's tests run over two seal setups. */
 export const SCHEMES: Scheme[] = ['vault', 'secretsjs']
@@ -16,6 +15,8 @@ export interface TestKeyset {
   keys: string[]
   keys_base64: string[]
   rootToken: string
+  /** Each share's number (its x byte). */
+  numbers: number[]
 }
 
 export async function tempDir(prefix = 'tessera-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -25,23 +26,31 @@ export async function tempDir(prefix = 'tessera-test-'): Promise<{ dir: string; 
 
 export async function makeKeyset(
   dir: string,
-  opts: { scheme?: Scheme; shares?: number; threshold?: number; name?: string } = {},
+  opts: { scheme?: Scheme; shares?: number; threshold?: number; name?: string; holders?: string[] } = {},
 ): Promise<TestKeyset> {
   const scheme = opts.scheme ?? 'vault'
   const path = join(dir, opts.name ?? `keyset-${scheme}-${Math.random().toString(36).slice(2)}.json`)
-  const token = newToken(ROOT_TOKEN_PREFIX)
-  const rootToken = token.toString('ascii')
-  const { handedOut } = await Keyset.create(
-    path,
-    { shares: opts.shares ?? 5, threshold: opts.threshold ?? 3, scheme, rootToken: token },
-    async (shares, codec) => shares.map((s) => codec.forms(s)),
+  const { handedOut } = await initKeyset(
+    { path, shares: opts.shares ?? 5, threshold: opts.threshold ?? 3, scheme, holders: opts.holders },
+    async (shares, rootToken) => ({ shares: shares.map((s) => ({ number: s.number, ...s.forms() })), rootToken: rootToken.toString('ascii') }),
   )
   return {
     path,
     dir,
     scheme,
-    keys: handedOut.map((f) => f.key),
-    keys_base64: handedOut.map((f) => f.key_base64),
-    rootToken,
+    keys: handedOut.shares.map((f) => f.key),
+    keys_base64: handedOut.shares.map((f) => f.key_base64),
+    rootToken: handedOut.rootToken,
+    numbers: handedOut.shares.map((f) => f.number),
   }
+}
+
+/**
+ * Rewrites a keyset as format 1 wrote it (no share records, no integrity
+ * check): the keyring is unchanged, so the same shares open it.
+ */
+export async function downgradeToV1(path: string): Promise<void> {
+  const { share_salt: _salt, issued_shares, integrity: _integrity, ...rest } = JSON.parse(await readFile(path, 'utf8'))
+  const v1 = { ...rest, tessera_keyset: 1, issued_share_ids: rest.secret_threshold === 1 ? [] : issued_shares.map((s: { x: number }) => s.x) }
+  await writeFile(path, `${JSON.stringify(v1, null, 2)}\n`, { mode: 0o600 })
 }

@@ -1,0 +1,29 @@
+import { Keyset } from '../engine/keyset'
+import { CliError, parseFlags, requireFlag, SecretSource, UsageError, type Io } from './args'
+
+export const usage = `Usage: tessera verify-share --keyset FILE [--share-file FILE|-]
+
+Checks one share against the keyset, with no ceremony: reads the share (hex,
+base64 or a secrets.js share) from standard input, or from --share-file, and
+prints "share 3 of 5 (Carol): valid", or why it is not (exit 1). Keysets of
+format 1 record no check values and cannot check a share on its own.`
+
+/** Longer than any share in any spelling; anything more is not a share. */
+const MAX_SHARE_CHARS = 4096
+
+export async function verifyShare(argv: string[], io: Io): Promise<void> {
+  const flags = parseFlags(argv, { keyset: { type: 'string' }, 'share-file': { type: 'string' } })
+  const path = requireFlag(flags.keyset, '--keyset')
+  const source = flags['share-file'] ?? '-'
+  const raw = await new SecretSource(io).fromStdinOrFile(source, '--share-file')
+  const text = raw.toString('utf8').trim()
+  raw.fill(0)
+  if (text === '') throw new UsageError(source === '-' ? 'no share on standard input' : `no share in ${source}`)
+  if (text.length > MAX_SHARE_CHARS) throw new CliError('this is not a share: it is far longer than any share')
+
+  const keyset = await Keyset.open(path)
+  const result = await keyset.check(text)
+  if (!result.valid) throw new CliError(result.reason ?? 'this share is not valid')
+  const holder = result.holder ? ` (${result.holder})` : ''
+  io.stdout(`share ${result.number} of ${keyset.listShares().length}${holder}: valid\n`)
+}

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { decodeWithOtp } from '../src-main/decode/decode'
+import { withIntegrity } from '../src-main/engine/keyset'
+import { LocalEngine } from '../src-main/engine/local-engine'
+import { runCli, startServe, type ServeProcess } from './helpers/cli'
+import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
+import { callApi } from './helpers/server'
+
+// The keyset file as other programs and damage meet it (npm run build first: these run `tessera`).
+let tmp: Awaited<ReturnType<typeof tempDir>>
+beforeAll(async () => {
+  tmp = await tempDir()
+})
+afterAll(() => tmp.cleanup())
+
+async function serveError(path: string): Promise<string> {
+  const r = await runCli(['serve', '--keyset', path, '--port', '0'])
+  expect(r.code).toBe(1)
+  expect(r.stdout).toBe('')
+  return r.stderr
+}
+
+describe('a damaged or hostile keyset file', () => {
+  let ks: TestKeyset
+  let good: Record<string, unknown>
+  beforeAll(async () => {
+    ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    good = JSON.parse(await readFile(ks.path, 'utf8'))
+  })
+  const write = async (name: string, content: string | Buffer) => {
+    const path = join(tmp.dir, name)
+    await writeFile(path, content)
+    return path
+  }
+
+  it('reports one flipped bit in the keyring as damage when the file is opened, not as a bad share', async () => {
+    const text = await readFile(ks.path, 'utf8')
+    const ring = (good.keyring as { ciphertext: string }).ciphertext
+    const flipped = ring.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))
+    const path = await write('flipped.json', text.replace(ring, flipped))
+    await expect(LocalEngine.open(path)).rejects.toThrow(/^the keyset file is damaged: .* does not match its integrity check/)
+    const stderr = await serveError(path)
+    expect(stderr).toMatch(/^tessera serve: the keyset file is damaged: /)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('reports a lost integrity check as damage', async () => {
+    const { integrity: _gone, ...rest } = good
+    await expect(LocalEngine.open(await write('unsealed.json', JSON.stringify(rest)))).rejects.toThrow(/damaged: .* has lost its integrity check/)
+  })
+
+  it('names the field and the problem, never the value, whatever the field holds', async () => {
+    const share = ks.keys[0]!
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['scheme', { scheme: share }, /: scheme: expected \("vault" \| "secretsjs"\)$/],
+      ['keyring.iv', { keyring: { ...(good.keyring as object), iv: `${share}!` } }, /: keyring\.iv: must be base64$/],
+      ['tokens', { tokens: share }, /: tokens: expected Array$/],
+      ['an unknown field named as a share', { [share]: 1 }, /: a field Tessera does not know$/],
+      ['a holder name', { issued_shares: [{ x: 1, holder: `<${share.slice(0, 30)}>`, check: 'AA==' }] }, /: issued_shares\.0\.holder: must be letters/],
+      ['a long string', { created_at: share.repeat(12_000) }, /: created_at: is too long$/],
+    ]
+    for (const [name, change, message] of cases) {
+      const path = await write(`field-${name.replace(/\W/g, '')}.json`, JSON.stringify(withIntegrity({ ...good, ...change })))
+      const stderr = await serveError(path)
+      expect(stderr.trim(), name).toMatch(message)
+      expect(stderr, name).not.toContain(share.slice(0, 16))
+      expect(stderr.length, name).toBeLessThan(700)
+    }
+  })
+
+  it('refuses a file over 1 MiB with a sentence, without reading it whole', async () => {
+    const path = await write('huge.json', JSON.stringify({ ...good, created_at: 'x'.repeat(50 * 1024 * 1024) }))
+    const stderr = await serveError(path)
+    expect(stderr).toMatch(/^tessera serve: .*huge\.json is larger than 1 MiB; a keyset is a few KB, so this is not a keyset file\n$/)
+  })
+})
+
+describe('two programs on one keyset', () => {
+  const servers: ServeProcess[] = []
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()))
+  })
+  const serve = async (path: string) => {
+    const s = await startServe(['--keyset', path])
+    servers.push(s)
+    return s
+  }
+
+  it('keep each other\'s root tokens and never issue one share number twice', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 5, threshold: 3 })
+    const [a, b] = await Promise.all([serve(ks.path), serve(ks.path)])
+
+    const mint = async (url: string, keys: string[]) => {
+      const start = (await callApi(url, 'PUT', 'sys/generate-root/attempt', {})).json
+      let last: any
+      for (const key of keys) last = (await callApi(url, 'PUT', 'sys/generate-root/update', { key, nonce: start.nonce })).json
+      expect(last.complete).toBe(true)
+      return decodeWithOtp(last.encoded_token, start.otp).value.toString()
+    }
+    const newShare = async (url: string, keys: string[]) => {
+      await callApi(url, 'PUT', 'sys/generate-share/attempt', {})
+      let last: any
+      for (const key of keys) last = (await callApi(url, 'PUT', 'sys/generate-share/update', { key })).json
+      expect(last.complete).toBe(true)
+      return last.key as string
+    }
+    const tokens = await Promise.all([mint(a.url, ks.keys.slice(0, 3)), mint(b.url, ks.keys.slice(2, 5))])
+    const shares = await Promise.all([newShare(a.url, ks.keys.slice(0, 3)), newShare(b.url, ks.keys.slice(1, 4))])
+    expect(shares[0]).not.toBe(shares[1])
+
+    const fresh = await serve(ks.path)
+    for (const token of [ks.rootToken, ...tokens]) {
+      const r = await callApi(fresh.url, 'GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': token })
+      expect(r.status, r.text).toBe(200)
+    }
+    const engine = await LocalEngine.open(ks.path)
+    const numbers = await Promise.all(shares.map(async (s) => (await engine.keyset.check(s)).number))
+    expect(numbers.sort()).toEqual([6, 7])
+    // A running program recognizes a share the other one issued since it last wrote.
+    const later = await newShare(a.url, ks.keys.slice(0, 3))
+    const { nonce } = (await callApi(b.url, 'PUT', 'sys/generate-root/attempt', {})).json
+    const r = await callApi(b.url, 'PUT', 'sys/generate-root/update', { key: later, nonce })
+    expect(r.status, r.text).toBe(200)
+    const xs = JSON.parse(await readFile(ks.path, 'utf8')).issued_shares.map((r: { x: number }) => r.x)
+    expect(xs).toHaveLength(8)
+    expect(new Set(xs).size).toBe(8)
+  })
+})
