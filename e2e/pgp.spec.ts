@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test, expect, enterShare } from './fixtures'
+import { test, expect, enterShare, photograph } from './fixtures'
 import { Gpg } from '../test/helpers/gnupg'
 
 let gpg: Gpg
@@ -79,8 +79,12 @@ test('the init ceremony encrypts each share to its holder and saves the files', 
   await axe()
   await page.getByRole('button', { name: 'Create keyset' }).click()
   await expect(page.getByRole('heading', { name: 'Encrypted shares' })).toBeVisible()
+  // No way on while a holder's file was never saved: the button names who is missing.
+  await expect(page.getByRole('button', { name: "Save holder 1's file to continue" })).toBeDisabled()
+  await photograph(tessera, 'init-pgp-unsaved')
   const shares: string[] = []
   for (let i = 0; i < 2; i++) {
+    if (i === 1) await expect(page.getByRole('button', { name: "Save holder 2's file to continue" })).toBeDisabled()
     const download = page.waitForEvent('download')
     await page.getByRole('button', { name: `Save holder ${i + 1}'s file`, exact: true }).click()
     const file = await download
