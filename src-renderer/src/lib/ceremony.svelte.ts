@@ -15,7 +15,7 @@ import { errorText } from './api-error'
 export type Step = 'backend' | 'init' | 'operation' | 'protection' | 'collect' | 'result'
 
 /** Where an error is shown: next to the control whose action failed. */
-export type Place = 'open' | 'create' | 'remote' | 'operation' | 'protection' | 'collect' | 'handout' | 'result'
+export type Place = 'open' | 'create' | 'remote' | 'operation' | 'protection' | 'collect' | 'cancel' | 'handout' | 'result'
 
 export const FLOW_LABEL: Record<Flow, string> = {
   root: 'Root token',
@@ -181,7 +181,7 @@ export class Ceremony {
   }
 
   async cancel(): Promise<void> {
-    const done = await this.run(() => this.api.attempt.cancel({ flow: this.flow }), 'collect')
+    const done = await this.run(() => this.api.attempt.cancel({ flow: this.flow }), 'cancel')
     if (!done) return
     this.status = null
     this.pgp = null
