@@ -38,6 +38,8 @@ export interface Tessera {
   dir: string
   keysetPath: string
   keyset: InitResult
+  /** The address `tessera web` printed, with its access token (web transport only). */
+  address: string | null
   /** Calls the web host directly, as a second client would (web transport only). */
   rpc: ((channel: string, input?: unknown) => Promise<{ status: number; body: any }>) | null
   /** Opens the app afresh: the printed address again (web), or a reload (Electron). */
@@ -109,6 +111,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
     const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })]
     let page: Page
     let rpc: Tessera['rpc'] = null
+    let address: string | null = null
     let reopen: Tessera['reopen']
     if (transport === 'electron') {
       const app = await _electron.launch({
@@ -121,6 +124,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
       reopen = async () => void (await page.reload())
     } else {
       const web = await startWeb(keysetPath, join(dir, 'config'))
+      address = web.url
       cleanup.unshift(async () => web.child.kill('SIGTERM'))
       const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
       cleanup.unshift(() => browser.close())
@@ -150,6 +154,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
         keysetPath,
         keyset,
         rpc,
+        address,
         reopen: () => reopen(),
         shot: async (step) => {
           n += 1
@@ -172,4 +177,15 @@ export async function enterShare(page: Page, operator: string, share: string): P
   await page.getByTestId('confirm-nonce').check()
   await page.getByLabel('Key share').fill(share)
   await page.getByRole('button', { name: 'Submit share' }).click()
+}
+
+/** Photographs the current screen in the light and the dark theme, each checked with axe. */
+export async function photograph(tessera: Tessera, step: string): Promise<void> {
+  const { page } = tessera
+  await tessera.shot(`${step}-light`)
+  await tessera.axe()
+  await page.getByRole('button', { name: 'Switch to dark theme' }).click()
+  await tessera.shot(`${step}-dark`)
+  await tessera.axe()
+  await page.getByRole('button', { name: 'Switch to light theme' }).click()
 }

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test, expect, enterShare } from './fixtures'
+import { test, expect, enterShare, photograph } from './fixtures'
 import { Gpg } from '../test/helpers/gnupg'
 
 let gpg: Gpg
@@ -79,10 +79,14 @@ test('the init ceremony encrypts each share to its holder and saves the files', 
   await axe()
   await page.getByRole('button', { name: 'Create keyset' }).click()
   await expect(page.getByRole('heading', { name: 'Encrypted shares' })).toBeVisible()
+  // No way on while a holder's file was never saved: the button names who is missing.
+  await expect(page.getByRole('button', { name: "Save holder 1's file to continue" })).toBeDisabled()
+  await photograph(tessera, 'init-pgp-unsaved')
   const shares: string[] = []
   for (let i = 0; i < 2; i++) {
+    if (i === 1) await expect(page.getByRole('button', { name: "Save holder 2's file to continue" })).toBeDisabled()
     const download = page.waitForEvent('download')
-    await page.getByRole('button', { name: 'Save file' }).first().click()
+    await page.getByRole('button', { name: `Save holder ${i + 1}'s file`, exact: true }).click()
     const file = await download
     expect(file.suggestedFilename()).toMatch(new RegExp(`^share-${i + 1}-[0-9a-f]{16}\\.gpg$`))
     const saved = join(dir, file.suggestedFilename())
@@ -94,7 +98,9 @@ test('the init ceremony encrypts each share to its holder and saves the files', 
   await shot('init-pgp-saved')
   await axe()
   await page.getByRole('button', { name: 'Continue to the root token' }).click()
+  // The root token was never shown: finishing asks first.
   await page.getByRole('button', { name: /Finish — wipe/ }).click()
+  await page.getByRole('button', { name: 'Finish without the root token' }).click()
 
   // The decrypted shares are the new keyset's.
   await page.getByRole('button', { name: 'Start: root token' }).click()

@@ -170,9 +170,12 @@ describe('the tessera web transport', () => {
     const decoded = JSON.parse((await rpc('decode.held', { flow: 'root', encoded: done.encoded_token })).body)
     expect(decoded.value).toMatch(/^hvs\./)
     expect(decoded.checksum).toMatch(/^[0-9a-f]{8}$/)
-    // Held for one decode only.
-    const again = await rpc('decode.held', { flow: 'root', encoded: done.encoded_token })
-    expect(JSON.parse(again.body).code).toBe('no_held_otp')
+    // Held with its result for as many decodes as the operator needs, until wiped.
+    const again = JSON.parse((await rpc('decode.held', { flow: 'root', encoded: done.encoded_token })).body)
+    expect(again.value).toBe(decoded.value)
+    await rpc('session.wipe', null)
+    const wiped = await rpc('decode.held', { flow: 'root', encoded: done.encoded_token })
+    expect(JSON.parse(wiped.body).code).toBe('no_held_otp')
   })
 
   it('errors cross as {code, message} without a secret', async () => {

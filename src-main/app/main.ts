@@ -91,10 +91,8 @@ if (!app.requestSingleInstanceLock()) {
         { role: 'windowMenu' },
       ]),
     )
-    const opened = new Session({
-      connections: await openConnections(process.env.TESSERA_CONFIG_DIR ?? app.getPath('userData')),
-      clipboard,
-    })
+    const configDir = process.env.TESSERA_CONFIG_DIR ?? app.getPath('userData')
+    const opened = new Session({ connections: await openConnections(configDir), clipboard, configDir })
     ceremony = opened
     wireIpc(opened)
     // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.

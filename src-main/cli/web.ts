@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Session } from '../ipc/session'
-import { openConnections } from '../profiles/connections'
+import { defaultConfigDir, openConnections } from '../profiles/connections'
 import { createRouter } from '../ipc/router'
 import { createWebHost, newAccessToken } from '../web/host'
 import { closeOnSignal, listen } from '../server/listen'
@@ -24,7 +24,7 @@ export async function web(argv: string[], io: Io): Promise<void> {
   if (port > 65535) throw new UsageError('--port must be from 0 to 65535')
   if (!existsSync(RENDERER_DIR)) throw new CliError('the UI is not built: run "npm run build" first')
 
-  const session = new Session({ connections: await openConnections() })
+  const session = new Session({ connections: await openConnections(), configDir: defaultConfigDir() })
   if (flags.keyset) await session.openKeyset(flags.keyset)
   const token = newAccessToken()
   let bound = 0

@@ -101,9 +101,9 @@ export class LocalEngine implements Backend, StrategyHost {
   }
 
   /**
-   * An update that also says which share was recognized. With `holder`, the
-   * share must be that holder's own: a holder entering someone else's share is
-   * refused, so the record of who gave which share stays true.
+   * An update that also says which share was recognized. With `holder`, a
+   * holder who enters another named holder's share is refused, so the record of
+   * who gave which share stays true.
    */
   async updateNamed(flow: Flow, input: UpdateInput, holder?: string): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
     const strategy = this.strategy(flow)
@@ -113,7 +113,13 @@ export class LocalEngine implements Backend, StrategyHost {
     const key = this.keyset.codec.parse(input.key)
     const admit = async (share: Buffer): Promise<ShareIdentity> => {
       const known = await this.keyset.recognizeCurrent(share)
-      if (holder && known.holder && known.holder.toLowerCase() !== holder.toLowerCase()) {
+      // Refused only when the name given is another holder's: a name the keyset
+      // does not know ("Carol S.") is a spelling, not a claim to someone's share.
+      const claimed = holder?.trim().toLowerCase()
+      const claimsAnother =
+        claimed && known.holder && known.holder.toLowerCase() !== claimed &&
+        this.keyset.listShares().some((s) => s.holder?.toLowerCase() === claimed)
+      if (claimsAnother) {
         throw badRequest(`this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`, 'share_other_holder')
       }
       return known

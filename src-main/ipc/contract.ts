@@ -98,6 +98,48 @@ export interface DecodedValue {
   checksum: string
   /** Said when the value could not be verified (a legacy 16-byte OTP makes any bytes a UUID). */
   note?: string
+  /** True when the value was checked against a keyset (a token it knows); false when nothing could check it. */
+  verified: boolean
+}
+
+/** One line of the holder log of an attempt, kept by main: names, outcomes and times only. */
+export interface LogEntry {
+  /** ISO 8601 time. */
+  at: string
+  operator: string
+  outcome: string
+  ok: boolean
+}
+
+/** A finished attempt's result, held by main until the operator wipes it. */
+export interface HeldResult {
+  flow: Flow
+  encoded: string
+  pgp_fingerprint: string
+  /** Main holds the OTP that decodes it (never sent here). */
+  otp_held: boolean
+  /** Where the result was made: the keyset path or the server's name and address. */
+  backend: string
+}
+
+/** An init ceremony whose shares are being handed out. */
+export interface InitProgress {
+  summary: InitSummary
+  /** Per holder: the share was revealed on screen, or its encrypted file handed to the page to save. */
+  handedOut: boolean[]
+}
+
+/** What main keeps for the page, so that a reload loses nothing. */
+export interface SessionState {
+  result: HeldResult | null
+  init: InitProgress | null
+  /** The holder log of the current attempt (or of the held result's). */
+  log: LogEntry[]
+}
+
+export interface RecentKeyset {
+  path: string
+  recovery: boolean
 }
 
 export interface InitSummary {
@@ -151,7 +193,11 @@ export const contract = {
   'profiles.test': { input: v.strictObject({ id: text(64), token: v.optional(text(4096)) }), output: {} as ConnectionTest },
   'init.revealShare': { input: v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }), output: {} as RevealedShare },
   'init.revealRootToken': { input: noInput, output: {} as DecodedValue },
-  'init.finish': { input: noInput, output: {} as { wiped: true } },
+  'init.finish': {
+    /** `abandon`: the operator confirmed that shares never revealed or saved are lost. */
+    input: v.optional(v.union([v.undefined(), v.null(), v.strictObject({ abandon: v.optional(v.boolean(), false) })])),
+    output: {} as { wiped: true },
+  },
 
   'attempt.status': { input: v.strictObject({ flow }), output: {} as UiAttemptStatus },
   'attempt.start': {
@@ -160,8 +206,8 @@ export const contract = {
   },
   'attempt.cancel': { input: v.strictObject({ flow }), output: {} as { cancelled: true } },
   'attempt.update': {
-    /** `holder`: who enters the share; on a keyset that names holders, it must be their own share. */
-    input: v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),
+    /** `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused. */
+    input: v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(text(64)) }),
     output: {} as UiAttemptStatus,
   },
 
@@ -169,12 +215,17 @@ export const contract = {
   'shares.check': { input: v.strictObject({ share: text(4096) }), output: {} as ShareCheckResult },
 
   'decode.held': { input: v.strictObject({ flow, encoded: text(64 * 1024) }), output: {} as DecodedValue },
-  'decode.otp': { input: v.strictObject({ encoded: text(64 * 1024), otp: text(4096) }), output: {} as DecodedValue },
+  /** `verify` (default true): a decoded token must be one the open keyset knows. */
+  'decode.otp': {
+    input: v.strictObject({ encoded: text(64 * 1024), otp: text(4096), verify: v.optional(v.boolean(), true) }),
+    output: {} as DecodedValue,
+  },
   'decode.pgp': {
     input: v.strictObject({
       encoded: text(64 * 1024),
       privateKey: text(1024 * 1024),
       passphrase: v.optional(text(4096)),
+      verify: v.optional(v.boolean(), true),
     }),
     output: {} as DecodedValue,
   },
@@ -183,6 +234,8 @@ export const contract = {
   'clipboard.copy': { input: v.strictObject({ text: text(4096) }), output: {} as { clearsInSeconds: number } },
 
   'session.wipe': { input: noInput, output: {} as { wiped: true } },
+  'session.state': { input: noInput, output: {} as SessionState },
+  'backend.recent': { input: noInput, output: {} as { recent: RecentKeyset[] } },
 } as const
 
 export type Contract = typeof contract

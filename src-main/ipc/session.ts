@@ -5,11 +5,13 @@ import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { EngineError } from '../engine/errors'
 import { initKeyset } from '../engine/init'
-import { KeysetError, type Keyset } from '../engine/keyset'
+import { KeysetError, shareLabel, type Keyset, type ShareIdentity } from '../engine/keyset'
 import { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
-import type { BackendInfo, DecodedValue, KeyInfo, UiAttemptStatus } from './contract'
+import type { BackendInfo, DecodedValue, HeldResult, InitSummary, KeyInfo, LogEntry, SessionState, UiAttemptStatus } from './contract'
 import { risks, type Connections } from '../profiles/connections'
+import { publicError } from '../support/errors'
+import { RecentKeysets } from './recent-keysets'
 import type { Handlers } from './router'
 
 interface HeldOtp {
@@ -22,6 +24,20 @@ interface InitCeremony {
   /** Per holder: the share's text, or the PGP message encrypted to the holder. */
   items: Array<{ bytes: Buffer; encrypted: boolean }>
   rootToken: Buffer
+  summary: InitSummary
+  /** Per holder: revealed on screen, or its encrypted file handed to the page to save. */
+  handedOut: boolean[]
+}
+
+/** A finished attempt's result and what decodes it, kept until the operator wipes them together. */
+interface Finished {
+  flow: Flow
+  encoded: string
+  pgpFingerprint: string
+  otp: Buffer | null
+  backend: string
+  /** The keyset that minted it, which can tell a correctly decoded token from a mistyped one. */
+  engine: LocalEngine | null
 }
 
 const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
@@ -38,6 +54,8 @@ export interface SessionOptions {
   /** Server profiles and their tokens; absent, remote mode is not offered. */
   connections?: Connections
   clipboard?: Clipboard
+  /** Where recently opened keyset paths are kept; absent, none are. */
+  configDir?: string
 }
 
 /** Seconds a copied secret stays on the clipboard. */
@@ -55,10 +73,26 @@ export function checksum(value: Uint8Array): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 8)
 }
 
-function shown(decoded: Decoded): DecodedValue {
-  const result: DecodedValue = { value: decoded.value.toString('utf8'), kind: decoded.kind, checksum: checksum(decoded.value) }
+/**
+ * A decoded value for the screen. A token is checked against the keyset that
+ * should know it: a mistyped OTP yields a plausible token that nobody minted,
+ * and that must never look like success.
+ */
+function shown(decoded: Decoded, engine: LocalEngine | null): DecodedValue {
+  const value = decoded.value.toString('utf8')
+  const check = decoded.value
+  const isToken = decoded.kind.endsWith('token')
+  if (isToken && engine && !engine.lookupToken(value)) {
+    wipe(check)
+    throw new EngineError(
+      422,
+      `the decoded value is not a token of the keyset ${engine.keyset.path}: the OTP or the encoded value is probably mistyped`,
+      'token_mismatch',
+    )
+  }
+  const result: DecodedValue = { value, kind: decoded.kind, checksum: checksum(check), verified: isToken && engine !== null }
   if (decoded.note) result.note = decoded.note
-  wipe(decoded.value)
+  wipe(check)
   return result
 }
 
@@ -70,9 +104,17 @@ function shown(decoded: Decoded): DecodedValue {
 export class Session {
   private open: Open | null = null
   private readonly held = new Map<Flow, HeldOtp>()
+  /** Progress last reported per flow: a refusal that lowers it reset the attempt. */
+  private readonly progress = new Map<Flow, number>()
   private ceremony: InitCeremony | null = null
+  private finished: Finished | null = null
+  /** The holder log of the current attempt: names, outcomes, times; never a share. */
+  private log: LogEntry[] = []
+  private readonly recent: RecentKeysets | null
 
-  constructor(private readonly opts: SessionOptions = {}) {}
+  constructor(private readonly opts: SessionOptions = {}) {
+    this.recent = opts.configDir ? new RecentKeysets(opts.configDir) : null
+  }
 
   private get connections(): Connections | undefined {
     return this.opts.connections
@@ -80,8 +122,10 @@ export class Session {
 
   async openKeyset(path: string, recovery = false): Promise<BackendInfo> {
     const engine = await LocalEngine.open(path, { recovery })
-    this.wipe()
+    this.dropAttempts()
     this.open = { kind: 'local', engine, label: path }
+    // Remembering the path is a convenience: a full disk must not stop a ceremony.
+    await this.recent?.add({ path, recovery }).catch(() => undefined)
     return this.describe()
   }
 
@@ -91,7 +135,7 @@ export class Session {
     const next: Open = { kind: 'remote', backend: remote, label: `${profile.name} (${profile.address})`, risks: risks(profile) }
     // Reach the server before dropping what this session held.
     const seal = await remote.sealStatus()
-    this.wipe()
+    this.dropAttempts()
     this.open = next
     return { kind: 'remote', label: next.label, risks: next.risks, scheme: 'vault', seal }
   }
@@ -105,10 +149,24 @@ export class Session {
     return { kind: 'remote', label: open.label, risks: open.risks, scheme: 'vault', seal: await open.backend.sealStatus() }
   }
 
-  /** Drops every secret this session holds. */
-  wipe(): void {
+  /**
+   * Leaving a backend ends its running attempts (and their OTPs) here; a finished
+   * result and an init hand-out belong to the operator and stay until wiped.
+   */
+  private dropAttempts(): void {
     for (const h of this.held.values()) wipe(h.otp)
     this.held.clear()
+    if (!this.finished) this.log = []
+  }
+
+  /** Drops every secret this session holds. */
+  wipe(): void {
+    this.dropAttempts()
+    this.log = []
+    if (this.finished) {
+      if (this.finished.otp) wipe(this.finished.otp)
+      this.finished = null
+    }
     if (this.ceremony) {
       wipe(this.ceremony.rootToken, ...this.ceremony.items.map((i) => i.bytes))
       this.ceremony = null
@@ -136,7 +194,77 @@ export class Session {
     const { otp: _otp, ...rest } = status
     const held = this.held.get(flow)
     const running = this.open?.kind === 'local' ? this.open.engine.runningFlow : null
-    return { ...rest, otp_held: held !== undefined && (held.nonce === status.nonce || status.complete), running_flow: running }
+    const heldForResult = status.complete && this.finished?.flow === flow && this.finished.otp !== null
+    this.progress.set(flow, status.progress)
+    return { ...rest, otp_held: heldForResult || (held !== undefined && held.nonce === status.nonce), running_flow: running }
+  }
+
+  private heldResult(): HeldResult | null {
+    const f = this.finished
+    return f && { flow: f.flow, encoded: f.encoded, pgp_fingerprint: f.pgpFingerprint, otp_held: f.otp !== null, backend: f.backend }
+  }
+
+  /** A completed attempt: its result and its OTP move together into `finished`. */
+  private keepResult(flow: Flow, status: AttemptStatus): void {
+    const held = this.held.get(flow)
+    this.held.delete(flow)
+    this.finished = {
+      flow,
+      encoded: status.encoded_token || status.encoded_root_token,
+      pgpFingerprint: status.pgp_fingerprint,
+      otp: held && held.nonce === status.nonce ? held.otp : null,
+      backend: this.open?.label ?? '',
+      engine: this.open?.kind === 'local' ? this.open.engine : null,
+    }
+    if (held && !this.finished.otp) wipe(held.otp)
+  }
+
+  private logEntry(operator: string, outcome: string, ok: boolean): void {
+    this.log.push({ at: new Date().toISOString(), operator, outcome, ok })
+  }
+
+  /**
+   * One share entered by a holder. The local engine says which share it
+   * recognized ("share 3 (Carol)"), and the log records that, never the share.
+   */
+  private async update(flow: Flow, key: string, nonce: string, holder: string | undefined): Promise<UiAttemptStatus> {
+    const backend = this.backend()
+    const who = holder ?? 'unnamed holder'
+    let status: AttemptStatus
+    let share: ShareIdentity | undefined
+    try {
+      if (this.open?.kind === 'local') ({ status, share } = await this.open.engine.updateNamed(flow, { key, nonce }, holder))
+      else status = await backend.update(flow, { key, nonce })
+    } catch (err) {
+      this.logEntry(who, publicError(err).message, false)
+      // A foreign share resets the progress on a format-1 keyset or a remote
+      // server; a restarted server forgets the attempt: re-read it and say what changed.
+      const before = this.progress.get(flow) ?? 0
+      const fresh = await backend.status(flow).catch(() => null)
+      if (fresh) this.progress.set(flow, fresh.progress)
+      if (fresh && !fresh.started) this.logEntry('Tessera', 'the attempt no longer exists on the backend: start a new one', false)
+      else if (fresh && fresh.progress < before) {
+        this.logEntry('Tessera', `progress reset to ${fresh.progress}: every holder enters their share again`, false)
+      }
+      throw err
+    }
+    const recognized = share && share.number !== null ? ` ${shareLabel(share)}` : ''
+    this.logEntry(who, `accepted${recognized} (${status.progress} of ${status.required})`, true)
+    if (status.complete) this.keepResult(flow, status)
+    return share ? { ...this.toUi(flow, status), last_share: share } : this.toUi(flow, status)
+  }
+
+  /** The keyset that can check a decoded token: the one that made the held result, else the open one. */
+  private checker(encoded: string, verify: boolean): LocalEngine | null {
+    if (!verify) return null
+    if (this.finished && this.finished.encoded === encoded.trim()) return this.finished.engine
+    return this.open?.kind === 'local' ? this.open.engine : null
+  }
+
+  /** Which holders' shares were never revealed or saved, in words. */
+  private static missing(c: InitCeremony): string {
+    const n = c.handedOut.flatMap((done, i) => (done ? [] : [String(i + 1)]))
+    return n.length === 1 ? `share ${n[0]} was` : `shares ${n.slice(0, -1).join(', ')} and ${n.at(-1)} were`
   }
 
   private hold(flow: Flow, nonce: string, otp: string): void {
@@ -169,6 +297,7 @@ export class Session {
     },
     'profiles.test': ({ id, token }) => this.profiles().test(id, token),
     'backend.initKeyset': async ({ path, shares, threshold, scheme, pgpKeys, holders }) => {
+      if (this.ceremony) throw new EngineError(409, 'the shares of the keyset just created are still being handed out: finish that first', 'init_running')
       const recipients: PublicKeyInfo[] = []
       for (const [i, key] of (pgpKeys ?? []).entries()) {
         try {
@@ -177,7 +306,7 @@ export class Session {
           throw new EngineError(400, `key for holder ${i + 1}: ${(err as Error).message}`, 'invalid_pgp_key')
         }
       }
-      let ceremony: InitCeremony | undefined
+      let ceremony: Pick<InitCeremony, 'items' | 'rootToken'> | undefined
       try {
         await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken) => {
           ceremony = {
@@ -191,42 +320,54 @@ export class Session {
         throw err
       }
       await this.openKeyset(path)
-      this.ceremony = ceremony!
-      return { path, shares, threshold, scheme, recipients: recipients.map(keyInfo) }
+      const summary = { path, shares, threshold, scheme, recipients: recipients.map(keyInfo) }
+      this.ceremony = { ...ceremony!, summary, handedOut: ceremony!.items.map(() => false) }
+      return summary
     },
     'init.revealShare': async ({ index }) => {
       const item = this.ceremony?.items[index]
       if (!item) throw new EngineError(404, `no share ${index + 1} to reveal: the init ceremony is over or has fewer shares`, 'no_share')
+      this.ceremony!.handedOut[index] = true
       const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
       return { index, key, key_base64: item.encrypted ? key : item.bytes.toString('base64'), encrypted: item.encrypted }
     },
     'init.revealRootToken': async () => {
       if (!this.ceremony) throw new EngineError(404, 'the init ceremony is over', 'no_share')
       const value = this.ceremony.rootToken
-      return { value: value.toString('ascii'), kind: 'root token', checksum: checksum(value) }
+      return { value: value.toString('ascii'), kind: 'root token', checksum: checksum(value), verified: true }
     },
-    'init.finish': async () => {
+    'init.finish': async (input) => {
+      // A share never seen nor saved is lost for good (on an n-of-n keyset, the keyset with it).
+      const c = this.ceremony
+      if (c && !input?.abandon && c.handedOut.includes(false)) {
+        throw new EngineError(
+          409,
+          `${Session.missing(c)} never revealed or saved: finishing now loses them for good. Hand them out, or confirm abandoning them.`,
+          'shares_not_handed_out',
+        )
+      }
       this.wipe()
       return { wiped: true }
     },
 
     'attempt.status': async ({ flow }) => this.toUi(flow, await this.backend().status(flow)),
     'attempt.start': async ({ flow, pgpKey }) => {
+      if (this.finished) {
+        throw new EngineError(409, 'a finished result is still held: store it, then wipe it, before starting another attempt', 'result_held')
+      }
       const status = await this.backend().start(flow, pgpKey ? { pgp_key: pgpKey } : {})
       if (status.otp) this.hold(flow, status.nonce, status.otp)
       else this.release(flow)
+      this.log = []
       return this.toUi(flow, status)
     },
     'attempt.cancel': async ({ flow }) => {
       await this.backend().cancel(flow)
       this.release(flow)
+      if (!this.finished) this.log = []
       return { cancelled: true }
     },
-    'attempt.update': async ({ flow, key, nonce, holder }) => {
-      if (this.open?.kind !== 'local') return this.toUi(flow, await this.backend().update(flow, { key, nonce }))
-      const { status, share } = await this.open.engine.updateNamed(flow, { key, nonce }, holder)
-      return { ...this.toUi(flow, status), last_share: share }
-    },
+    'attempt.update': ({ flow, key, nonce, holder }) => this.update(flow, key, nonce, holder?.trim() || undefined),
 
     'shares.list': async () => {
       const keyset = this.localKeyset()
@@ -238,21 +379,21 @@ export class Session {
     },
 
     'decode.held': async ({ flow, encoded }) => {
-      const held = this.held.get(flow)
+      const f = this.finished
+      // The result's OTP is kept for as many decodes as the operator needs, until wiped.
+      const held = f?.flow === flow && f.otp ? { otp: f.otp } : this.held.get(flow)
       if (!held) {
         throw new EngineError(
           409,
-          'Tessera holds no OTP for this attempt (it was started elsewhere or already decoded): enter the OTP or use a PGP key',
+          'Tessera holds no OTP for this attempt (it was started elsewhere, or its result was wiped): enter the OTP or use a PGP key',
           'no_held_otp',
         )
       }
-      const decoded = decodeWithOtp(encoded, held.otp.toString('utf8'))
-      this.release(flow)
-      return shown(decoded)
+      return shown(decodeWithOtp(encoded, held.otp.toString('utf8')), this.checker(encoded, true))
     },
-    'decode.otp': async ({ encoded, otp }) => shown(decodeWithOtp(encoded, otp)),
-    'decode.pgp': async ({ encoded, privateKey, passphrase }) =>
-      shown(await decodeWithPgp(encoded, await readPrivateKey(privateKey, passphrase))),
+    'decode.otp': async ({ encoded, otp, verify }) => shown(decodeWithOtp(encoded, otp), this.checker(encoded, verify)),
+    'decode.pgp': async ({ encoded, privateKey, passphrase, verify }) =>
+      shown(await decodeWithPgp(encoded, await readPrivateKey(privateKey, passphrase)), this.checker(encoded, verify)),
     'pgp.inspect': async ({ key }) => keyInfo(await readPublicKey(key)),
 
     'clipboard.copy': async ({ text }) => {
@@ -270,5 +411,11 @@ export class Session {
       this.wipe()
       return { wiped: true }
     },
+    'session.state': async (): Promise<SessionState> => ({
+      result: this.heldResult(),
+      init: this.ceremony && { summary: this.ceremony.summary, handedOut: [...this.ceremony.handedOut] },
+      log: [...this.log],
+    }),
+    'backend.recent': async () => ({ recent: (await this.recent?.list()) ?? [] }),
   }
 }

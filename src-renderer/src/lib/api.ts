@@ -1,12 +1,7 @@
 import type { IpcError, IpcResult, TesseraApi, TesseraBridge } from '../../../src-main/ipc/contract'
+import { ApiError } from './api-error'
 
-/** A refusal from main, with its code: messages never carry a secret. */
-export class ApiError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message)
-    this.name = 'ApiError'
-  }
-}
+export { ApiError, errorText } from './api-error'
 
 declare global {
   interface Window {
@@ -16,32 +11,47 @@ declare global {
 
 type Invoke = (channel: string, input: unknown) => Promise<IpcResult<unknown>>
 
+const ACCESS_KEY = 'tessera.access'
+
+/** Takes an access token from the address's fragment into this tab's storage and clears the bar. */
+function takeAccessFromFragment(): boolean {
+  const match = /(?:^#|&)access=([A-Za-z0-9_-]+)/.exec(window.location.hash)
+  if (!match) return false
+  sessionStorage.setItem(ACCESS_KEY, match[1]!)
+  history.replaceState(null, '', window.location.pathname + window.location.search)
+  return true
+}
+
 /**
  * `tessera web`: the access token arrives in the URL fragment (never sent to a
- * server, never in a Referer). Read it once, keep it in memory, clear the bar.
+ * server, never in a Referer). It is kept in this tab's sessionStorage, which no
+ * other tab or site can read and which dies with the tab, so that a reload keeps
+ * working; the address bar is cleared. Pasting a new printed address into the tab
+ * changes only the fragment: the page takes the new token and starts afresh.
  */
 function webTransport(): Invoke {
-  const match = /(?:^#|&)access=([A-Za-z0-9_-]+)/.exec(window.location.hash)
-  const token = match?.[1] ?? ''
-  if (match) history.replaceState(null, '', window.location.pathname + window.location.search)
+  takeAccessFromFragment()
+  window.addEventListener('hashchange', () => {
+    if (takeAccessFromFragment()) window.location.reload()
+  })
   return async (channel, input) => {
     let res: Response
     try {
       res = await fetch(`/rpc/${channel}`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${sessionStorage.getItem(ACCESS_KEY) ?? ''}` },
         body: JSON.stringify(input ?? null),
         cache: 'no-store',
         credentials: 'omit',
       })
     } catch {
-      return { ok: false, error: { code: 'offline', message: 'Tessera is not answering: is `tessera web` still running?' } }
+      return { ok: false, error: { code: 'offline', message: 'Tessera is not answering. Check that the tessera web command is still running.' } }
     }
     const body = (await res.json().catch(() => null)) as unknown
     if (res.ok) return { ok: true, value: body }
     const error = body as IpcError | null
     if (res.status === 401) {
-      return { ok: false, error: { code: 'unauthorized', message: 'This page has no valid access token: open the address `tessera web` printed.' } }
+      return { ok: false, error: { code: 'unauthorized', message: 'This page has no valid access key. Open the address that the tessera web command printed (it ends in #access=…) in this tab.' } }
     }
     return { ok: false, error: { code: error?.code ?? 'http', message: error?.message ?? `request failed (${res.status})` } }
   }
@@ -69,7 +79,3 @@ function createApi(invoke: Invoke): TesseraApi {
 }
 
 export const api: TesseraApi = createApi(window.tessera ? electronTransport(window.tessera) : webTransport())
-
-export function errorText(err: unknown): string {
-  return err instanceof ApiError ? err.message : 'Something went wrong inside Tessera.'
-}

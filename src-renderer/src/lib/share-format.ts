@@ -22,6 +22,11 @@ function checkVault(s: string): ShareCheck {
     const bytes = s.length / 2
     if (bytes >= MIN_BYTES && bytes <= MAX_BYTES) return { ok: true, form: 'hex', bytes }
   }
+  // A hex share with a look-alike letter (O for 0, l for 1, g for 9) is still a hex share.
+  const nonHex = [...s].flatMap((ch, i) => (/[0-9a-fA-F]/.test(ch) ? [] : [i]))
+  if (s.length % 2 === 0 && s.length % 4 !== 0 && nonHex.length > 0 && nonHex.length <= 2) {
+    return { ok: false, message: `Character ${nonHex[0]! + 1} is not a hex digit (0–9, a–f).` }
+  }
   const pad = s.indexOf('=')
   if (pad >= 0 && !/^=={0,1}$/.test(s.slice(pad))) {
     return { ok: false, message: `Character ${pad + 1}: "=" may only pad the end of a base64 share.` }
@@ -49,8 +54,13 @@ function checkSecretsJs(s: string): ShareCheck {
   return { ok: true, form: 'secrets.js share' }
 }
 
+/** A share as pasted from a document: spaces and line breaks are not part of it. */
+export function compactShare(input: string): string {
+  return input.replace(/\s+/g, '')
+}
+
 export function checkShare(input: string, scheme: 'vault' | 'secretsjs'): ShareCheck {
-  const s = input.trim()
+  const s = compactShare(input)
   if (s === '') return { ok: false, message: 'Enter a share.' }
   if (scheme === 'vault') return checkVault(s)
   if (s.startsWith('8')) return checkSecretsJs(s)

@@ -1,0 +1,35 @@
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as v from 'valibot'
+import { writeFileAtomic, withFileLock } from '../support/files'
+import type { RecentKeyset } from './contract'
+
+const MAX_RECENT = 8
+const Stored = v.array(v.strictObject({ path: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)), recovery: v.boolean() }))
+
+/** Keysets opened lately, newest first, kept beside the profiles: paths and modes only, never a secret. */
+export class RecentKeysets {
+  private readonly file: string
+
+  constructor(private readonly dir: string) {
+    this.file = join(dir, 'recent-keysets.json')
+  }
+
+  /** A missing or unreadable list is an empty one: it is a convenience, never a reason to fail. */
+  async list(): Promise<RecentKeyset[]> {
+    try {
+      const parsed = v.safeParse(Stored, JSON.parse(await readFile(this.file, 'utf8')))
+      return parsed.success ? parsed.output.slice(0, MAX_RECENT) : []
+    } catch {
+      return []
+    }
+  }
+
+  async add(entry: RecentKeyset): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 })
+    await withFileLock(this.file, async () => {
+      const rest = (await this.list()).filter((r) => r.path !== entry.path)
+      await writeFileAtomic(this.file, `${JSON.stringify([entry, ...rest].slice(0, MAX_RECENT), null, 2)}\n`, { overwrite: true })
+    })
+  }
+}

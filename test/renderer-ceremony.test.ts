@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest'
+import type { BackendInfo, HeldResult, SessionState, TesseraApi, UiAttemptStatus } from '../src-main/ipc/contract'
+import { ApiError } from '../src-renderer/src/lib/api-error'
+import { Ceremony } from '../src-renderer/src/lib/ceremony.svelte'
+import { checkShare } from '../src-renderer/src/lib/share-format'
+
+const LOCAL: BackendInfo = { kind: 'local', label: '/keysets/a.json', risks: [], scheme: 'vault', seal: null }
+const RESULT: HeldResult = { flow: 'root', encoded: 'ENCODED', pgp_fingerprint: '', otp_held: true, backend: LOCAL.label }
+
+function status(over: Partial<UiAttemptStatus> = {}): UiAttemptStatus {
+  return {
+    started: true, nonce: 'n-1', progress: 0, required: 2, complete: false, encoded_token: '', encoded_root_token: '',
+    pgp_fingerprint: '', otp_length: 28, otp_held: true, running_flow: 'root', ...over,
+  } as UiAttemptStatus
+}
+
+/** The backend seam, answering as main would; `refuse` names calls that fail. */
+function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, string> = {}) {
+  const calls: string[] = []
+  let session: SessionState = { result: null, init: null, log: [], ...state }
+  const answer = async <T>(name: string, value: () => T): Promise<T> => {
+    calls.push(name)
+    if (refuse[name]) throw new ApiError('refused', refuse[name])
+    return value()
+  }
+  const api = {
+    backend: { describe: () => answer('backend.describe', () => LOCAL) },
+    session: {
+      state: () => answer('session.state', () => session),
+      wipe: () => answer('session.wipe', () => ((session = { result: null, init: null, log: [] }), { wiped: true as const })),
+    },
+    attempt: {
+      status: () => answer('attempt.status', () => status({ started: false })),
+      start: () => answer('attempt.start', () => status()),
+      cancel: () => answer('attempt.cancel', () => ({ cancelled: true as const })),
+      update: () =>
+        answer('attempt.update', () => {
+          session = { ...session, result: RESULT, log: [{ at: '2026-01-01T00:00:00Z', operator: 'Bob', outcome: 'accepted (2 of 2)', ok: true }] }
+          return status({ progress: 2, complete: true, encoded_token: 'ENCODED' })
+        }),
+    },
+  }
+  return { api: api as unknown as TesseraApi, calls }
+}
+
+describe('the ceremony step machine', () => {
+  it('opens on a result main still holds, then on a hand-out, else on the operations', async () => {
+    const withResult = new Ceremony(fakeApi({ result: RESULT }).api)
+    await withResult.load()
+    expect([withResult.step, withResult.flow, withResult.holdsSecret]).toEqual(['result', 'root', true])
+
+    const summary = { path: '/k.json', shares: 2, threshold: 2, scheme: 'vault' as const, recipients: [] }
+    const handingOut = new Ceremony(fakeApi({ init: { summary, handedOut: [true, false] } }).api)
+    await handingOut.load()
+    expect(handingOut.step).toBe('init')
+
+    const plain = new Ceremony(fakeApi().api)
+    await plain.load()
+    expect([plain.step, plain.holdsSecret]).toEqual(['operation', false])
+  })
+
+  it('goes to the result when the last share completes, with the log main kept', async () => {
+    const c = new Ceremony(fakeApi().api)
+    await c.load()
+    await c.choose('root')
+    expect(c.step).toBe('protection')
+    await c.start()
+    expect(c.step).toBe('collect')
+    expect(await c.submit('Bob', 'share')).toBe(true)
+    expect(c.step).toBe('result')
+    expect(c.result).toEqual(RESULT)
+    expect(c.log.map((e) => e.operator)).toEqual(['Bob'])
+  })
+
+  it('shows a refusal where it happened, and only there', async () => {
+    const { api } = fakeApi({}, { 'attempt.update': 'given key has already been provided during this generation operation' })
+    const c = new Ceremony(api)
+    await c.load()
+    await c.choose('root')
+    await c.start()
+    expect(await c.submit('Alice', 'share')).toBe(false)
+    expect(c.step).toBe('collect')
+    expect(c.errorAt('collect')).toContain('already been provided')
+    expect(c.errorAt('operation')).toBe('')
+  })
+
+  it('says that an attempt was cancelled, and that a result was wiped', async () => {
+    const c = new Ceremony(fakeApi({ result: RESULT }).api)
+    await c.load()
+    await c.resultWiped()
+    expect([c.step, c.result, c.notice]).toEqual(['operation', null, 'The result was wiped from memory.'])
+    await c.choose('root')
+    await c.start()
+    await c.cancel()
+    expect(c.step).toBe('operation')
+    expect(c.notice).toMatch(/^The root token attempt was cancelled/)
+  })
+
+  it('keeps the result when wiping fails', async () => {
+    const c = new Ceremony(fakeApi({ result: RESULT }, { 'session.wipe': 'Tessera is not answering.' }).api)
+    await c.load()
+    await c.resultWiped()
+    expect([c.step, c.result]).toEqual(['result', RESULT])
+    expect(c.errorAt('result')).toBe('Tessera is not answering.')
+  })
+
+  it('goes back to the open backend in one step after "Change"', async () => {
+    const c = new Ceremony(fakeApi().api)
+    await c.load()
+    c.changeBackend()
+    expect(c.step).toBe('backend')
+    c.backToOperations()
+    expect(c.step).toBe('operation')
+  })
+})
+
+describe('share format', () => {
+  const hex = 'a1'.repeat(33)
+  it('accepts a share pasted with spaces and line breaks', () => {
+    expect(checkShare(`${hex.slice(0, 20)} ${hex.slice(20, 40)}\n${hex.slice(40)}`, 'vault')).toEqual({ ok: true, form: 'hex', bytes: 33 })
+  })
+  it('names the position of a look-alike letter in a hex share', () => {
+    expect(checkShare(`${hex.slice(0, 9)}O${hex.slice(10)}`, 'vault')).toEqual({ ok: false, message: 'Character 10 is not a hex digit (0–9, a–f).' })
+    expect(checkShare(`${hex.slice(0, 4)}l${hex.slice(5, 30)}g${hex.slice(31)}`, 'vault')).toEqual({
+      ok: false,
+      message: 'Character 5 is not a hex digit (0–9, a–f).',
+    })
+  })
+})

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { Session } from '../src-main/ipc/session'
+import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
+
+let dir: string
+let cleanup: () => Promise<void>
+let ks: TestKeyset
+let dispatch: Dispatch
+
+/** Calls a channel as the page does and returns the value, or throws the {code, message} it got. */
+async function call(channel: string, input?: unknown): Promise<any> {
+  const r = await dispatch(channel, input)
+  if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code })
+  return r.value
+}
+
+async function refusal(channel: string, input?: unknown): Promise<{ code: string; message: string }> {
+  const r = await dispatch(channel, input)
+  expect(r.ok).toBe(false)
+  return (r as { ok: false; error: { code: string; message: string } }).error
+}
+
+/** One root ceremony through the IPC channels, as the page runs it. */
+async function finishRoot(): Promise<string> {
+  const start = await call('attempt.start', { flow: 'root' })
+  await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
+  const done = await call('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
+  expect(done.complete).toBe(true)
+  return done.encoded_token
+}
+
+beforeEach(async () => {
+  ;({ dir, cleanup } = await tempDir())
+  ks = await makeKeyset(dir, { shares: 3, threshold: 2 })
+  dispatch = createRouter(new Session({ configDir: join(dir, 'config') }).handlers)
+  await call('backend.openKeyset', { path: ks.path })
+})
+afterEach(() => cleanup())
+
+describe('a finished result is kept by main until wiped', () => {
+  it('survives another keyset being opened, decodes as often as needed, and blocks a new attempt', async () => {
+    const encoded = await finishRoot()
+    const other = await makeKeyset(dir, { shares: 2, threshold: 2 })
+    await call('backend.openKeyset', { path: other.path })
+    const state = await call('session.state')
+    expect(state.result).toEqual({ flow: 'root', encoded, pgp_fingerprint: '', otp_held: true, backend: ks.path })
+    const first = await call('decode.held', { flow: 'root', encoded })
+    const second = await call('decode.held', { flow: 'root', encoded })
+    expect(second.value).toBe(first.value)
+    // Checked against the keyset that minted it, not the one open now.
+    expect(first.verified).toBe(true)
+    expect((await refusal('attempt.start', { flow: 'root' })).code).toBe('result_held')
+    await call('session.wipe')
+    expect((await call('session.state')).result).toBeNull()
+    expect((await refusal('decode.held', { flow: 'root', encoded })).code).toBe('no_held_otp')
+  })
+
+  it('keeps the holder log (names, outcomes, times; no share) for a reloaded page', async () => {
+    const start = await call('attempt.start', { flow: 'root' })
+    await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
+    await refusal('attempt.update', { flow: 'root', key: ks.keys_base64[0], nonce: start.nonce, holder: 'Alice again' })
+    const { log } = await call('session.state')
+    expect(log.map((e: any) => [e.operator, e.ok])).toEqual([['Alice', true], ['Alice again', false]])
+    expect(log[0].outcome).toBe('accepted (1 of 2)')
+    expect(log[1].outcome).toContain('already been provided')
+    expect(new Date(log[0].at).getTime()).toBeGreaterThan(0)
+    expect(JSON.stringify(log)).not.toContain(ks.keys[0])
+  })
+})
+
+describe('a decoded token is checked against the keyset', () => {
+  it('refuses a token decoded with a mistyped OTP, and says when nothing could check it', async () => {
+    const encoded = await finishRoot()
+    const token = (await call('decode.held', { flow: 'root', encoded })).value as string
+    // An OTP one character off still decodes to a plausible token: recover the OTP, then
+    // change one character so that both the OTP and the token stay alphanumeric.
+    const raw = Buffer.from(encoded, 'base64')
+    const otp = Buffer.from(raw.map((b, i) => b ^ token.charCodeAt(i))).toString('latin1')
+    const alnum = /[0-9A-Za-z]/
+    const swap = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'].find(
+      (c) => c !== otp[10] && alnum.test(String.fromCharCode(c.charCodeAt(0) ^ raw[10]!)),
+    )!
+    const wrong = otp.slice(0, 10) + swap + otp.slice(11)
+    const mismatch = await refusal('decode.otp', { encoded, otp: wrong })
+    expect(mismatch.code).toBe('token_mismatch')
+    expect(mismatch.message).toContain('probably mistyped')
+    expect(mismatch.message).not.toContain(wrong)
+    expect(await call('decode.otp', { encoded, otp })).toMatchObject({ value: token, verified: true })
+    expect(await call('decode.otp', { encoded, otp: wrong, verify: false })).toMatchObject({ verified: false })
+  })
+})
+
+describe('an init hand-out cannot lose a share silently', () => {
+  it('refuses to finish while a share was never revealed, unless abandoning is confirmed', async () => {
+    const path = join(dir, 'created.json')
+    await call('backend.initKeyset', { path, shares: 3, threshold: 2 })
+    await call('init.revealShare', { index: 0 })
+    const refused = await refusal('init.finish')
+    expect(refused).toEqual({
+      code: 'shares_not_handed_out',
+      message: 'shares 2 and 3 were never revealed or saved: finishing now loses them for good. Hand them out, or confirm abandoning them.',
+    })
+    expect((await call('session.state')).init.handedOut).toEqual([true, false, false])
+    await call('init.revealShare', { index: 1 })
+    expect((await refusal('init.finish')).message).toMatch(/^share 3 was never revealed/)
+    expect(await call('init.finish', { abandon: true })).toEqual({ wiped: true })
+    expect((await call('session.state')).init).toBeNull()
+  })
+})
+
+describe('recently opened keysets', () => {
+  it('are remembered by path and mode only, newest first', async () => {
+    const other = await makeKeyset(dir, { shares: 2, threshold: 2 })
+    await call('backend.openKeyset', { path: other.path, recovery: true })
+    await call('backend.openKeyset', { path: ks.path })
+    expect((await call('backend.recent')).recent).toEqual([
+      { path: ks.path, recovery: false },
+      { path: other.path, recovery: true },
+    ])
+    const file = await readFile(join(dir, 'config', 'recent-keysets.json'), 'utf8')
+    expect(Object.keys(JSON.parse(file)[0]).sort()).toEqual(['path', 'recovery'])
+  })
+})
