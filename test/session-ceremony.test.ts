@@ -64,7 +64,7 @@ describe('a finished result is kept by main until wiped', () => {
     await refusal('attempt.update', { flow: 'root', key: ks.keys_base64[0], nonce: start.nonce, holder: 'Alice again' })
     const { log } = await call('session.state')
     expect(log.map((e: any) => [e.operator, e.ok])).toEqual([['Alice', true], ['Alice again', false]])
-    expect(log[0].outcome).toBe('accepted (1 of 2)')
+    expect(log[0].outcome).toBe('accepted share 1 (1 of 2)')
     expect(log[1].outcome).toContain('already been provided')
     expect(new Date(log[0].at).getTime()).toBeGreaterThan(0)
     expect(JSON.stringify(log)).not.toContain(ks.keys[0])
