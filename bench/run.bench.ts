@@ -8,6 +8,8 @@ import { LocalEngine } from '../src-main/engine/local-engine'
 import { Gpg } from '../test/helpers/gnupg'
 import { callApi } from '../test/helpers/server'
 import { runCli, startServe, TESSERA } from '../test/helpers/cli'
+import { chromium } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/chromium'
 import { load, median, peakRssMb, printTable, timeCommand, type Row } from './measure'
 
 const rows: Row[] = []
@@ -186,6 +188,58 @@ describe('npm run bench', () => {
     } finally {
       child.kill('SIGTERM')
     }
+  })
+
+  it('tessera web in Chromium: first interactive screen, and last share → result on screen', async () => {
+    const { path, keys } = await initKeyset('web-ui', 3, 2)
+    const config = join(dir, 'config-ui')
+    await mkdir(config, { recursive: true })
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    const firstScreen: number[] = []
+    const lastShare: number[] = []
+    try {
+      for (let round = 0; round < 3; round++) {
+        const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', path, '--port', '0'], { env: { ...process.env, TESSERA_CONFIG_DIR: config } })
+        try {
+          const address = await new Promise<string>((resolve) => {
+            child.stdout.on('data', (d: Buffer) => {
+              const m = /open (\S+#access=\S+)/.exec(d.toString())
+              if (m) resolve(m[1]!)
+            })
+          })
+          const page = await browser.newPage()
+          const t0 = performance.now()
+          await page.goto(address)
+          const start = page.getByRole('button', { name: 'Start: root token' })
+          await start.waitFor()
+          firstScreen.push(performance.now() - t0)
+          await start.click()
+          await page.getByRole('button', { name: 'Start the attempt' }).click()
+          const enter = async (name: string, share: string) => {
+            await page.getByLabel(/Your name or role/).fill(name)
+            await page.getByTestId('confirm-nonce').check()
+            await page.getByLabel('Key share').fill(share)
+          }
+          await enter('Alice', keys[0]!)
+          await page.getByRole('button', { name: 'Submit share' }).click()
+          await page.getByTestId('progress').getByText('1 of 2').waitFor()
+          await enter('Bob', keys[1]!)
+          const t1 = performance.now()
+          await page.getByRole('button', { name: 'Submit share' }).click()
+          await page.getByRole('heading', { name: /Result/ }).first().waitFor()
+          lastShare.push(performance.now() - t1)
+          await page.close()
+        } finally {
+          child.kill('SIGTERM')
+        }
+      }
+    } finally {
+      await browser.close()
+    }
+    rows.push(
+      { what: 'web in Chromium: address → first interactive screen (median of 3)', tessera: median(firstScreen), unit: 'ms' },
+      { what: 'web in Chromium: last share submitted → result on screen (median of 3)', tessera: median(lastShare), unit: 'ms' },
+    )
   })
 
   afterAll(async () => {

@@ -9,16 +9,9 @@ import { runCli, TESSERA } from '../test/helpers/cli'
 
 export { expect }
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-]
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium'
+
+export { CHROMIUM, CHROMIUM_ARGS }
 export const SHOTS = join(process.cwd(), 'test-results', 'screenshots')
 
 export interface InitResult {
