@@ -8,12 +8,18 @@
 export const MAX_MESSAGE_CHARS = 600
 
 export class TesseraError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly code: string = 'bad_request',
-  ) {
+  readonly status: number
+  readonly code: string
+
+  constructor(status: number, message: string, code = 'bad_request') {
+    // A refusal is an answer, not a bug: it carries no stack. That keeps a
+    // refused request cheap, and leaves no trace of where a value travelled.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 1)}…` : message)
+    Error.stackTraceLimit = limit
+    this.status = status
+    this.code = code
     this.name = new.target.name
   }
 }
