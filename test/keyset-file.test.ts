@@ -115,6 +115,7 @@ describe('two programs on one keyset', () => {
       const r = await callApi(fresh.url, 'GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': token })
       expect(r.status, r.text).toBe(200)
     }
+
     const engine = await LocalEngine.open(ks.path)
     const numbers = await Promise.all(shares.map(async (s) => (await engine.keyset.check(s)).number))
     expect(numbers.sort()).toEqual([6, 7])
@@ -126,5 +127,18 @@ describe('two programs on one keyset', () => {
     const xs = JSON.parse(await readFile(ks.path, 'utf8')).issued_shares.map((r: { x: number }) => r.x)
     expect(xs).toHaveLength(8)
     expect(new Set(xs).size).toBe(8)
+  })
+
+  it('a running server accepts a token the other one minted, without a restart', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    const [a, b] = await Promise.all([serve(ks.path), serve(ks.path)])
+    const start = (await callApi(b.url, 'PUT', 'sys/generate-root/attempt', {})).json
+    await callApi(b.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce: start.nonce })
+    const done = (await callApi(b.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce: start.nonce })).json
+    const token = decodeWithOtp(done.encoded_token, start.otp).value.toString()
+    const r = await callApi(a.url, 'GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': token })
+    expect(r.status, r.text).toBe(200)
+    const wrong = await callApi(a.url, 'GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': `${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}` })
+    expect(wrong.status).toBe(403)
   })
 })

@@ -451,6 +451,18 @@ export class Keyset {
     return this.data.tokens.find((t) => sameHash(Buffer.from(t.hash, 'base64'), hash))
   }
 
+  /**
+   * findToken, re-reading the file when the token is unknown here: another
+   * program on this keyset (a second serve, the app) may have minted it since.
+   */
+  async findTokenCurrent(token: Uint8Array | string): Promise<TokenRecord | undefined> {
+    const found = this.findToken(token)
+    if (found) return found
+    const fresh = await readKeysetData(this.path).catch(() => undefined)
+    if (fresh && sameKeyring(fresh, this.data)) this.data = fresh
+    return this.findToken(token)
+  }
+
   async addRootToken(token: Uint8Array): Promise<void> {
     await this.change((d) => ({ ...d, tokens: [...d.tokens, rootTokenRecord(Buffer.from(d.token_salt, 'base64'), token)] }))
   }

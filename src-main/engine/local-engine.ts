@@ -136,8 +136,8 @@ export class LocalEngine implements Backend, StrategyHost {
   }
 
   /** Looks a presented token up among the keyset's root tokens and this run's recovery tokens. */
-  lookupToken(token: string): TokenInfo | undefined {
-    const root = this.keyset.findToken(token)
+  async lookupToken(token: string): Promise<TokenInfo | undefined> {
+    const root = await this.keyset.findTokenCurrent(token)
     if (root) return { ...root, type: 'root' }
     const hash = hashToken(this.recoverySalt, token)
     const recovery = this.recoveryTokens.find((t) => sameHash(Buffer.from(t.hash, 'base64'), hash))
@@ -146,7 +146,7 @@ export class LocalEngine implements Backend, StrategyHost {
 
   async revokeToken(token: string): Promise<boolean> {
     return this.serial.run(async () => {
-      const found = this.lookupToken(token)
+      const found = await this.lookupToken(token)
       if (!found) return false
       if (found.type === 'root') await this.keyset.removeToken(found.accessor)
       else this.recoveryTokens.splice(this.recoveryTokens.findIndex((t) => t.accessor === found.accessor), 1)

@@ -78,11 +78,11 @@ export function checksum(value: Uint8Array): string {
  * should know it: a mistyped OTP yields a plausible token that nobody minted,
  * and that must never look like success.
  */
-function shown(decoded: Decoded, engine: LocalEngine | null): DecodedValue {
+async function shown(decoded: Decoded, engine: LocalEngine | null): Promise<DecodedValue> {
   const value = decoded.value.toString('utf8')
   const check = decoded.value
   const isToken = decoded.kind.endsWith('token')
-  if (isToken && engine && !engine.lookupToken(value)) {
+  if (isToken && engine && !(await engine.lookupToken(value))) {
     wipe(check)
     throw new EngineError(
       422,

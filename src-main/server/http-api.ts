@@ -189,7 +189,7 @@ function withToken(engine: LocalEngine, flow: Flow, handlers: Record<string, Han
       (async (req, body, query) => {
         engine.assertOffered(flow)
         const token = tokenOf(req)
-        if (!token || engine.lookupToken(token) === undefined) throw new HttpError(403, 'permission denied')
+        if (!token || (await engine.lookupToken(token)) === undefined) throw new HttpError(403, 'permission denied')
         return handler(req, body, query)
       }) satisfies Handler,
     ]),
@@ -290,7 +290,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
 
   const lookupSelf: Handler = async (req) => {
     const token = tokenOf(req)
-    const info = token ? engine.lookupToken(token) : undefined
+    const info = token ? await engine.lookupToken(token) : undefined
     if (!token || !info) throw new HttpError(403, 'permission denied')
     return [
       200,
