@@ -19,7 +19,9 @@ interface Recording {
   lockGranted: boolean
   quit: number
   appEvents: Map<string, Handler[]>
-  windows: Array<{ options: any; windowOpen?: Handler; events: Map<string, Handler[]>; loaded?: string }>
+  windows: Array<{ options: any; windowOpen?: Handler; events: Map<string, Handler[]>; windowEvents: Map<string, Handler[]>; loaded?: string }>
+  dialogs: any[]
+  dialogAnswer: number
   ipc: Map<string, Handler>
   sessions: Map<string, { permissionRequest?: Handler; permissionCheck?: Handler; headers?: Handler; beforeRequest?: Handler }>
   menu: unknown
@@ -34,14 +36,16 @@ function standIn() {
   class BrowserWindow {
     webContents: any
     constructor(options: any) {
-      const win: Recording['windows'][number] = { options, events: new Map() }
+      const win: Recording['windows'][number] = { options, events: new Map(), windowEvents: new Map() }
       rec.windows.push(win)
       this.webContents = {
         setWindowOpenHandler: (fn: Handler) => (win.windowOpen = fn),
         on: on(win.events),
       }
       this.loadFile = async (path: string) => void (win.loaded = path)
+      this.on = on(win.windowEvents)
     }
+    on: (event: string, fn: Handler) => void
     loadFile: (path: string) => Promise<void>
     once() {}
     show() {}
@@ -62,6 +66,12 @@ function standIn() {
     },
     BrowserWindow,
     clipboard: { writeText() {}, readText: () => '', clear() {} },
+    dialog: {
+      showMessageBoxSync: (_win: unknown, options: unknown) => {
+        rec.dialogs.push(options)
+        return rec.dialogAnswer
+      },
+    },
     ipcMain: { handle: (channel: string, fn: Handler) => rec.ipc.set(channel, fn) },
     Menu: { setApplicationMenu: (m: unknown) => (rec.menu = m), buildFromTemplate: (t: unknown) => t },
     session: {
@@ -95,6 +105,8 @@ async function startShell(opts: { isPackaged?: boolean; lockGranted?: boolean } 
     ipc: new Map(),
     sessions: new Map(),
     menu: undefined,
+    dialogs: [],
+    dialogAnswer: 0,
   }
   vi.resetModules()
   await import('../src-main/app/main')
@@ -203,5 +215,34 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     const wipe = vi.spyOn(Session.prototype, 'wipe')
     for (const fn of r.appEvents.get('before-quit') ?? []) fn({ preventDefault() {} })
     expect(wipe).toHaveBeenCalled()
+  })
+
+  it('closing while a result or unhanded shares are held asks first, and keeps the window open unless told to wipe', async () => {
+    const r = await startShell()
+    const { Session } = await import('../src-main/ipc/session')
+    const close = () => {
+      const prevent = vi.fn()
+      for (const fn of r.windows[0]!.windowEvents.get('close') ?? []) fn({ preventDefault: prevent })
+      return prevent.mock.calls.length > 0
+    }
+    expect(close()).toBe(false)
+    expect(r.dialogs).toEqual([])
+
+    const held = vi.spyOn(Session.prototype, 'heldSecret', 'get').mockReturnValue('result')
+    r.dialogAnswer = 0
+    expect(close()).toBe(true)
+    expect(r.dialogs[0]).toMatchObject({ type: 'warning', defaultId: 0, cancelId: 0, buttons: ['Keep Tessera open', 'Close and wipe'] })
+    expect(r.dialogs[0].detail).toMatch(/result is held/)
+
+    held.mockReturnValue('hand-out')
+    expect(close()).toBe(true)
+    expect(r.dialogs[1].detail).toMatch(/not been handed out/)
+
+    r.dialogAnswer = 1
+    expect(close()).toBe(false)
+    // Once the operator chose to close, the quit that follows is not asked again.
+    expect(close()).toBe(false)
+    expect(r.dialogs).toHaveLength(3)
+    held.mockRestore()
   })
 })

@@ -124,3 +124,26 @@ describe('recently opened keysets', () => {
     expect(Object.keys(JSON.parse(file)[0]).sort()).toEqual(['path', 'recovery'])
   })
 })
+
+describe('what closing the app would destroy', () => {
+  it('is the held result until it is wiped, and the unhanded shares of a new keyset', async () => {
+    const session = new Session({ configDir: join(dir, 'config-held') })
+    const route = createRouter(session.handlers)
+    const ask = async (channel: string, input?: unknown) => {
+      const r = await route(channel, input)
+      expect(r.ok, JSON.stringify(r)).toBe(true)
+      return (r as { value: any }).value
+    }
+    await ask('backend.openKeyset', { path: ks.path })
+    expect(session.heldSecret).toBeNull()
+    const start = await ask('attempt.start', { flow: 'root' })
+    await ask('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce })
+    expect(session.heldSecret).toBeNull()
+    await ask('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce })
+    expect(session.heldSecret).toBe('result')
+    await ask('session.wipe')
+    expect(session.heldSecret).toBeNull()
+    await ask('backend.initKeyset', { path: join(dir, 'fresh.json'), shares: 2, threshold: 2 })
+    expect(session.heldSecret).toBe('hand-out')
+  })
+})

@@ -1,4 +1,4 @@
-import { app, BrowserWindow, clipboard, ipcMain, Menu, session } from 'electron'
+import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, session } from 'electron'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { RENDERER_CSP } from '../csp'
@@ -14,7 +14,33 @@ import { redact } from '../support/redact'
 const RENDERER_INDEX = join(import.meta.dirname, '../renderer/index.html')
 const RENDERER_URL = pathToFileURL(RENDERER_INDEX).href
 
-function createWindow(): BrowserWindow {
+const CLOSE_WARNING: Record<'result' | 'hand-out', string> = {
+  result: 'A finished result is held and has not been wiped. Closing Tessera wipes it: if nobody has recorded it, the ceremony must be run again.',
+  'hand-out': 'Some key shares of the new keyset have not been handed out yet. Closing Tessera wipes them, and a share never seen is lost for good.',
+}
+
+/** Closing while a secret is held asks first: a click must not lose a ceremony. */
+function confirmClose(win: BrowserWindow, held: () => 'result' | 'hand-out' | null): void {
+  let confirmed = false
+  win.on('close', (event) => {
+    const what = held()
+    if (!what || confirmed) return
+    const choice = dialog.showMessageBoxSync(win, {
+      type: 'warning',
+      buttons: ['Keep Tessera open', 'Close and wipe'],
+      defaultId: 0,
+      cancelId: 0,
+      noLink: true,
+      title: 'Tessera',
+      message: 'Close Tessera?',
+      detail: CLOSE_WARNING[what],
+    })
+    if (choice === 0) event.preventDefault()
+    else confirmed = true
+  })
+}
+
+function createWindow(held: () => 'result' | 'hand-out' | null): BrowserWindow {
   const win = new BrowserWindow({
     width: 1180,
     height: 860,
@@ -38,6 +64,7 @@ function createWindow(): BrowserWindow {
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
   win.webContents.on('will-navigate', (event) => event.preventDefault())
   win.webContents.on('will-attach-webview', (event) => event.preventDefault())
+  confirmClose(win, held)
   win.once('ready-to-show', () => win.show())
   void win.loadFile(RENDERER_INDEX)
   return win
@@ -99,7 +126,7 @@ if (!app.requestSingleInstanceLock()) {
     const at = process.argv.indexOf('--keyset')
     const keyset = at > 0 ? process.argv[at + 1] : undefined
     const ready = keyset ? opened.openKeyset(keyset).catch((err: Error) => console.error(redact(err.message))) : Promise.resolve()
-    void ready.then(() => createWindow())
+    void ready.then(() => createWindow(() => opened.heldSecret))
   })
   app.on('before-quit', () => ceremony?.wipe())
   app.on('window-all-closed', () => app.quit())

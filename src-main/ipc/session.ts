@@ -159,6 +159,13 @@ export class Session {
     if (!this.finished) this.log = []
   }
 
+  /** What closing the app would destroy: a finished result, or shares not yet handed out. */
+  get heldSecret(): 'result' | 'hand-out' | null {
+    if (this.finished) return 'result'
+    if (this.ceremony) return 'hand-out'
+    return null
+  }
+
   /** Drops every secret this session holds. */
   wipe(): void {
     this.dropAttempts()
