@@ -3,6 +3,7 @@ import { decode, usage as decodeUsage } from './decode'
 import { generateOtp, usage as generateOtpUsage } from './generate-otp'
 import { init, usage as initUsage } from './init'
 import { serve, usage as serveUsage } from './serve'
+import { transcript, usage as transcriptUsage } from './transcript'
 import { web, usage as webUsage } from './web'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
@@ -14,6 +15,7 @@ const COMMANDS = {
   decode: [decode, decodeUsage],
   'generate-otp': [generateOtp, generateOtpUsage],
   web: [web, webUsage],
+  transcript: [transcript, transcriptUsage],
 } as const satisfies Record<string, readonly [(argv: string[], io: Io) => Promise<void>, string]>
 
 const OVERVIEW = `Tessera ${VERSION}: key ceremonies for HashiCorp Vault and OpenBao.
@@ -26,6 +28,7 @@ Commands:
   decode         decode an OTP- or PGP-protected result offline
   generate-otp   print a one-time password
   web            the desktop UI in a local browser (no Electron needed)
+  transcript     verify a ceremony transcript or print its signed record
 
 "tessera <command> --help" shows a command's flags.
 Exit codes: 0 success, 1 operational failure, 2 usage error.`

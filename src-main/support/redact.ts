@@ -20,6 +20,45 @@ function maskRun(run: string): string {
   return /\d/.test(run) && /[A-Z]/.test(run) && /[a-z]/.test(run) ? '[redacted]' : run
 }
 
+/** Counts of each character class in a run. */
+function classes(run: string): { digits: number; upper: number; lower: number } {
+  let digits = 0
+  let upper = 0
+  let lower = 0
+  for (const c of run) {
+    if (c >= '0' && c <= '9') digits++
+    else if (c >= 'A' && c <= 'Z') upper++
+    else if (c >= 'a' && c <= 'z') lower++
+  }
+  return { digits, upper, lower }
+}
+
+/**
+ * Stricter than the redactor's test, because it guards what is written rather
+ * than what is read: a random base62/64 run of 24 characters lacks a digit about
+ * one time in 70, but it almost never also has a quarter or less of its letters in
+ * one case. Names ("MacDonald-Featherstonehaugh") have few capitals and no digit.
+ */
+function randomLooking(run: string): boolean {
+  const { digits, upper, lower } = classes(run)
+  if (digits > 0 && upper + lower > 0) return true
+  const letters = upper + lower
+  return Math.min(upper, lower) > letters / 4
+}
+
+/**
+ * True when `text` holds something shaped like a secret: a Vault token, a hex
+ * run of 32 digits or more, a random-looking base64 run of 24 or more (a share,
+ * an OTP, a key, an encoded result), or a PGP private key block. Used to refuse
+ * writing such text where it must never go.
+ */
+export function looksSecret(text: string): boolean {
+  if (/PRIVATE KEY/.test(text)) return true
+  if (new RegExp(PATTERNS[0]!.source).test(text)) return true
+  if (new RegExp(PATTERNS[1]!.source).test(text)) return true
+  return (text.match(PATTERNS[2]!) ?? []).some(randomLooking)
+}
+
 export function redact(text: string): string {
   let out = text.length > MAX_LOG_CHARS * 4 ? text.slice(0, MAX_LOG_CHARS * 4) : text
   out = out.replace(PATTERNS[0]!, '[redacted]')

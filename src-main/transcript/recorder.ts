@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto'
+import type { AttemptStatus, Backend, Flow } from '../backend'
+import { TesseraError } from '../support/errors'
+import { reasonFor } from './events'
+import type { Transcript } from './writer'
+
+/** Who hands over a share, as the screen knows it. */
+export interface Holder {
+  name?: string
+  /** The share's number (its x-coordinate) where the backend can tell. */
+  shareNumber?: number
+}
+
+/** The result as the backend returned it: the encoded token, or for a new share its base64. */
+function resultOf(s: AttemptStatus): string {
+  return s.encoded_token || s.encoded_root_token || s.key_base64 || s.key || ''
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex')
+
+/**
+ * Records what a backend's attempt calls did, around the calls themselves, so
+ * that every caller (the app's session, `tessera serve`) records the same
+ * events the same way: `recorder.start(flow, () => backend.start(flow, input))`.
+ * A refused call is recorded and its error rethrown unchanged; a recording
+ * failure fails the call, because a ceremony that leaves no record must stop.
+ */
+export class CeremonyRecorder {
+  /** The progress last seen, to notice a reset. */
+  private progress = 0
+
+  constructor(
+    readonly transcript: Transcript,
+    private readonly backend: Pick<Backend, 'status'>,
+  ) {}
+
+  async start(flow: Flow, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {
+    const status = await call()
+    this.progress = status.progress
+    await this.transcript.append({
+      type: 'attempt_started',
+      data: {
+        flow,
+        nonce: status.nonce,
+        protection: status.pgp_fingerprint
+          ? { kind: 'pgp', fingerprint: status.pgp_fingerprint.toLowerCase() }
+          : { kind: 'otp', length: status.otp_length },
+        required: status.required,
+      },
+    })
+    return status
+  }
+
+  async nonceConfirmed(holder: string, nonce: string): Promise<void> {
+    await this.transcript.append({ type: 'nonce_confirmed', data: { holder, nonce } })
+  }
+
+  async update(flow: Flow, holder: Holder, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {
+    const who = { ...(holder.name ? { holder: holder.name } : {}), ...(holder.shareNumber ? { share_number: holder.shareNumber } : {}) }
+    let status: AttemptStatus
+    try {
+      status = await call()
+    } catch (err) {
+      await this.refused(flow, who, err)
+      throw err
+    }
+    const progress = status.complete ? status.required : status.progress
+    await this.transcript.append({ type: 'share_accepted', data: { ...who, progress, required: status.required } })
+    if (status.complete) {
+      await this.transcript.append({ type: 'completed', data: { flow, nonce: status.nonce, result_sha256: sha256(resultOf(status)) } })
+      this.progress = 0
+    } else {
+      this.progress = status.progress
+    }
+    return status
+  }
+
+  async cancel(flow: Flow, call: () => Promise<void>): Promise<void> {
+    await call()
+    this.progress = 0
+    await this.transcript.append({ type: 'cancelled', data: { flow } })
+  }
+
+  /** `checksum` is what the screen shows beside the decoded value. */
+  async decoded(kind: 'root token' | 'recovery token' | 'share' | 'value', checksum: string): Promise<void> {
+    await this.transcript.append({ type: 'decoded', data: { kind, checksum } })
+  }
+
+  /** The operator dropped every secret: the ceremony is over and its record is closed. */
+  async wiped(): Promise<string> {
+    await this.transcript.append({ type: 'wiped', data: {} })
+    return this.transcript.close()
+  }
+
+  private async refused(flow: Flow, who: { holder?: string; share_number?: number }, err: unknown): Promise<void> {
+    const reason = reasonFor(err instanceof TesseraError ? err.code : undefined)
+    // Ask where the attempt stands now: a refused last share empties the progress.
+    const now = await this.backend.status(flow).then((s) => s.progress, () => undefined)
+    await this.transcript.append({ type: 'share_refused', data: { ...who, reason, ...(now !== undefined ? { progress: now } : {}) } })
+    if (now !== undefined && now < this.progress) {
+      await this.transcript.append({ type: 'progress_reset', data: { reason, from: this.progress } })
+    }
+    if (now !== undefined) this.progress = now
+  }
+}
