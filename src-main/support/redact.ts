@@ -20,30 +20,29 @@ function maskRun(run: string): string {
   return /\d/.test(run) && /[A-Z]/.test(run) && /[a-z]/.test(run) ? '[redacted]' : run
 }
 
-/** Counts of each character class in a run. */
-function classes(run: string): { digits: number; upper: number; lower: number } {
-  let digits = 0
-  let upper = 0
-  let lower = 0
-  for (const c of run) {
-    if (c >= '0' && c <= '9') digits++
-    else if (c >= 'A' && c <= 'Z') upper++
-    else if (c >= 'a' && c <= 'z') lower++
+/** Changes between upper and lower case from one letter to the next. */
+function caseChanges(piece: string): number {
+  let changes = 0
+  let last: boolean | undefined
+  for (const c of piece) {
+    const upper = c >= 'A' && c <= 'Z'
+    if (!upper && !(c >= 'a' && c <= 'z')) continue
+    if (last !== undefined && last !== upper) changes++
+    last = upper
   }
-  return { digits, upper, lower }
+  return changes
 }
 
 /**
  * Stricter than the redactor's test, because it guards what is written rather
- * than what is read: a random base62/64 run of 24 characters lacks a digit about
- * one time in 70, but it almost never also has a quarter or less of its letters in
- * one case. Names ("MacDonald-Featherstonehaugh") have few capitals and no digit.
+ * than what is read. A random base62/64 run of 24 characters lacks a digit about
+ * one time in 70; without one it still switches case at about every other
+ * letter. Names ("Jean-Pierre MacDonald-Featherstonehaugh") have no digit and
+ * hyphen-separated parts that switch case once or twice.
  */
 function randomLooking(run: string): boolean {
-  const { digits, upper, lower } = classes(run)
-  if (digits > 0 && upper + lower > 0) return true
-  const letters = upper + lower
-  return Math.min(upper, lower) > letters / 4
+  if (/\d/.test(run) && /[A-Za-z]/.test(run)) return true
+  return run.split(/[-_]/).some((piece) => piece.length >= 16 && caseChanges(piece) >= 3)
 }
 
 /**
@@ -56,7 +55,8 @@ export function looksSecret(text: string): boolean {
   if (/PRIVATE KEY/.test(text)) return true
   if (new RegExp(PATTERNS[0]!.source).test(text)) return true
   if (new RegExp(PATTERNS[1]!.source).test(text)) return true
-  return (text.match(PATTERNS[2]!) ?? []).some(randomLooking)
+  // Padding counts toward the length: a legacy OTP is 22 base64 characters and "==".
+  return (text.match(/[A-Za-z0-9+/_-]{22,}={0,2}/g) ?? []).some((run) => run.length >= 24 && randomLooking(run))
 }
 
 export function redact(text: string): string {

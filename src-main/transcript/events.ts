@@ -52,6 +52,10 @@ export function reasonFor(code: string | undefined): Reason {
   return (REASONS as readonly string[]).includes(code ?? '') ? (code as Reason) : 'other'
 }
 
+/** What a decoded result turned out to be, in the decode tool's words. */
+export const DECODED_KINDS = ['root token', 'recovery token', 'token', 'legacy UUID token', 'unseal key share', 'secrets.js share'] as const
+export type DecodedKind = (typeof DECODED_KINDS)[number]
+
 const protection = v.variant('kind', [
   v.strictObject({ kind: v.literal('otp'), length: count(0, 128) }),
   // A v4 key's fingerprint is 40 hex digits, a v6 key's 64.
@@ -93,7 +97,7 @@ export const EventSchema = v.variant('type', [
   event('progress_reset', { reason, from: count(0, 255) }),
   event('completed', { flow, nonce, result_sha256: sha256Hex }),
   /** The checksum the screen showed next to the decoded value (the start of its SHA-256). */
-  event('decoded', { kind: v.picklist(['root token', 'recovery token', 'share', 'value']), checksum: hex(8) }),
+  event('decoded', { kind: v.picklist(DECODED_KINDS), checksum: hex(8) }),
   event('cancelled', { flow }),
   event('wiped', {}),
   /** The last line of a transcript that was closed in order; nothing may follow it. */

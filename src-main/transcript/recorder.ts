@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { AttemptStatus, Backend, Flow } from '../backend'
 import { TesseraError } from '../support/errors'
-import { reasonFor } from './events'
+import { reasonFor, type DecodedKind } from './events'
 import type { Transcript } from './writer'
 
 /** Who hands over a share, as the screen knows it. */
@@ -82,7 +82,7 @@ export class CeremonyRecorder {
   }
 
   /** `checksum` is what the screen shows beside the decoded value. */
-  async decoded(kind: 'root token' | 'recovery token' | 'share' | 'value', checksum: string): Promise<void> {
+  async decoded(kind: DecodedKind, checksum: string): Promise<void> {
     await this.transcript.append({ type: 'decoded', data: { kind, checksum } })
   }
 
