@@ -4,41 +4,16 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { build } from 'vite'
-import { LocalEngine } from '../src-main/engine/local-engine'
-import { decodeWithOtp } from '../src-main/decode/decode'
 import { randomBase62 } from '../src-main/crypto/base62'
 import { TesseraError } from '../src-main/support/errors'
 import { looksSecret } from '../src-main/support/redact'
 import { lineHash } from '../src-main/transcript/chain'
-import { CeremonyRecorder } from '../src-main/transcript/recorder'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { defaultTranscriptPath, Transcript } from '../src-main/transcript/writer'
 import { runCli } from './helpers/cli'
 import { tempDir } from './helpers/keysets'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
-
-const HOLDERS = ['Alice Martin', 'Bob Okafor', 'Chloé Dubois']
-
-/** A realistic local root-token ceremony, with a refusal and a reset on the way, closed in order. */
-async function syntheticCeremony(path: string): Promise<Transcript> {
-  const t = await Transcript.create(path)
-  const nonce = randomUUID()
-  await t.append({
-    type: 'backend_opened',
-    data: { backend: 'local', keyset_fingerprint: lineHash('keyring'), scheme: 'vault', shares: 5, threshold: 3, recovery_mode: false },
-  })
-  await t.append({ type: 'attempt_started', data: { flow: 'root', nonce, protection: { kind: 'otp', length: 28 }, required: 3 } })
-  for (const [i, holder] of HOLDERS.entries()) {
-    await t.append({ type: 'nonce_confirmed', data: { holder, nonce } })
-    await t.append({ type: 'share_accepted', data: { holder, share_number: i + 2, progress: i + 1, required: 3 } })
-    if (i === 0) await t.append({ type: 'share_refused', data: { holder, reason: 'duplicate_key', progress: 1 } })
-  }
-  await t.append({ type: 'completed', data: { flow: 'root', nonce, result_sha256: lineHash('result') } })
-  await t.append({ type: 'decoded', data: { kind: 'root token', checksum: '0a1b2c3d' } })
-  await t.append({ type: 'wiped', data: {} })
-  await t.close()
-  return t
-}
+import { HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
 
 describe('the transcript writer', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
@@ -250,41 +225,10 @@ describe('a real ceremony against the local engine', () => {
     const foreignKey = (JSON.parse(foreign.stdout) as { keys: string[] }).keys[0]!
     secrets.push(secret('foreign share', foreignKey))
 
-    const engine = await LocalEngine.open(keysetPath)
-    const keyring = (JSON.parse(await readFile(keysetPath, 'utf8')) as { keyring: { ciphertext: string } }).keyring.ciphertext
-    const seal = await engine.sealStatus()
-    const t = await Transcript.create(join(dir.dir, 'ceremony.jsonl'))
-    await t.append({
-      type: 'backend_opened',
-      data: { backend: 'local', keyset_fingerprint: lineHash(keyring), scheme: engine.keyset.scheme, shares: seal.n, threshold: seal.t, recovery_mode: false },
-    })
-    const rec = new CeremonyRecorder(t, engine)
-    const started = await rec.start('root', () => engine.start('root', {}))
-    secrets.push(secret('otp', started.otp))
-    const nonce = started.nonce
-    const give = (name: string, key: string) => rec.update('root', { name }, () => engine.update('root', { key, nonce }))
-    await rec.nonceConfirmed(HOLDERS[0]!, nonce)
-    await give(HOLDERS[0]!, out.keys[0]!)
-    await expect(give(HOLDERS[0]!, out.keys[0]!)).rejects.toMatchObject({ code: 'duplicate_key' })
-    await rec.nonceConfirmed(HOLDERS[1]!, nonce)
-    await give(HOLDERS[1]!, out.keys[1]!)
-    // A foreign share as the last one: refused, and Vault's progress starts over.
-    await rec.nonceConfirmed('Eve Intruder', nonce)
-    await expect(give('Eve Intruder', foreignKey)).rejects.toBeInstanceOf(TesseraError)
-    for (const [i, name] of HOLDERS.entries()) {
-      if (i > 0) await rec.nonceConfirmed(name, nonce)
-      const s = await give(name, out.keys[i + 2]!)
-      if (s.complete) {
-        secrets.push(secret('encoded token', s.encoded_token))
-        resultSha = createHash('sha256').update(s.encoded_token).digest('hex')
-        const decoded = decodeWithOtp(s.encoded_token, started.otp)
-        secrets.push(secret('new root token', decoded.value.toString('utf8')))
-        await rec.decoded('root token', createHash('sha256').update(decoded.value).digest('hex').slice(0, 8))
-        decoded.value.fill(0)
-      }
-    }
-    await rec.wiped()
-    transcriptText = await readFile(t.path, 'utf8')
+    const done = await recordedCeremony({ keysetPath, keys: out.keys, foreignKey, path: join(dir.dir, 'ceremony.jsonl') })
+    secrets.push(...done.secrets)
+    resultSha = done.resultSha
+    transcriptText = done.text
   })
   afterAll(() => dir.cleanup())
 

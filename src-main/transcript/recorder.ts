@@ -19,6 +19,17 @@ function resultOf(s: AttemptStatus): string {
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex')
 
 /**
+ * A local keyset's fingerprint: SHA-256 of its encrypted keyring, which is bound
+ * to the root key and stays the same while tokens are added or revoked. It names
+ * the keyset in a record without revealing anything about its shares.
+ */
+export function keysetFingerprint(keysetFileText: string): string {
+  const ciphertext = (JSON.parse(keysetFileText) as { keyring?: { ciphertext?: unknown } }).keyring?.ciphertext
+  if (typeof ciphertext !== 'string') throw new TesseraError(400, 'the keyset has no keyring to take a fingerprint of', 'keyset')
+  return sha256(ciphertext)
+}
+
+/**
  * Records what a backend's attempt calls did, around the calls themselves, so
  * that every caller (the app's session, `tessera serve`) records the same
  * events the same way: `recorder.start(flow, () => backend.start(flow, input))`.

@@ -12,6 +12,9 @@ import type { VerifiedLine } from './verify'
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 const esc = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!)
 
+/** An ISO time as a witness reads it. */
+const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
+
 const FLOW_NAMES = { root: 'Root token', share: 'New key share', recovery: 'Recovery token' } as const
 
 function protectionText(p: Extract<TranscriptEvent, { type: 'attempt_started' }>['data']['protection']): string {
@@ -38,7 +41,7 @@ function describe(e: TranscriptEvent): string {
     case 'progress_reset':
       return `Progress reset from ${e.data.from} (${e.data.reason})`
     case 'completed':
-      return `${FLOW_NAMES[e.data.flow]} complete; result SHA-256 ${e.data.result_sha256}`
+      return `${FLOW_NAMES[e.data.flow]} complete; result SHA-256 ${groupHash(e.data.result_sha256)}`
     case 'decoded':
       return `Decoded the ${e.data.kind}; checksum shown: ${e.data.checksum}`
     case 'cancelled':
@@ -73,7 +76,7 @@ function gather(lines: VerifiedLine[]): Facts {
   for (const e of lines) {
     switch (e.type) {
       case 'header':
-        rows.push(['Recorded by', `Tessera ${e.data.version}`], ['Started', e.time])
+        rows.push(['Recorded by', `Tessera ${e.data.version}`], ['Started', when(e.time)])
         break
       case 'backend_opened':
         rows.push(['Backend', e.data.backend === 'local' ? 'local keyset' : 'remote server'])
@@ -97,10 +100,10 @@ function gather(lines: VerifiedLine[]): Facts {
         break
       }
       case 'completed':
-        rows.push(['Result SHA-256', groupHash(e.data.result_sha256)], ['Completed', e.time])
+        rows.push(['Result SHA-256', groupHash(e.data.result_sha256)], ['Completed', when(e.time)])
         break
       case 'cancelled':
-        rows.push(['Cancelled', e.time])
+        rows.push(['Cancelled', when(e.time)])
         break
       case 'decoded':
         rows.push(['Decoded checksum', e.data.checksum])
@@ -112,7 +115,7 @@ function gather(lines: VerifiedLine[]): Facts {
     }
   }
   const last = lines.at(-1)
-  if (last) rows.push(['Last event', last.time])
+  if (last) rows.push(['Last event', when(last.time)])
   return {
     rows,
     holders: [...holders].map(([name, h]) => ({
@@ -136,13 +139,20 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 1mm 2mm; border-bottom: 0.2mm solid #999; overflow-wrap: anywhere; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; }
-table.facts th { width: 40mm; font-weight: 600; }
+table.facts th { width: 46mm; font-weight: 600; }
+h2 { break-after: avoid; }
+table.events { font-size: 9pt; table-layout: fixed; }
+table.events col.seq { width: 9mm; }
+table.events col.time { width: 29mm; }
+table.events td.mono { white-space: nowrap; }
+table.events col.type { width: 33mm; }
+table.events td.type { white-space: nowrap; overflow-wrap: normal; }
 .mono, .hash { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; }
 .final { break-inside: avoid; border: 0.6mm solid #000; padding: 3mm 4mm; margin: 5mm 0; }
 .hash { font-size: 17pt; font-weight: 700; letter-spacing: 0.02em; word-spacing: 0.25em; line-height: 1.5; }
 .broken { border: 0.8mm solid #b00; color: #b00; padding: 3mm; font-weight: 700; }
 .signatures { break-inside: avoid; }
-.signatures table td { height: 13mm; vertical-align: bottom; border-bottom: 0.3mm solid #000; }
+.signatures table td { height: 15mm; vertical-align: bottom; border-bottom: 0.3mm solid #000; font-size: 8pt; color: #444; }
 .signatures table th { border: none; padding-top: 3mm; font-weight: 600; }
 `
 
@@ -179,12 +189,13 @@ ${facts.rows.map(([k, val]) => `<tr><th>${esc(k)}</th><td class="${/SHA|fingerpr
 ${facts.holders.map((h) => `<tr><td>${esc(h.name)}</td><td>${esc(h.shares)}</td><td>${esc(h.outcome)}</td></tr>`).join('\n') || '<tr><td colspan="3">No holder recorded</td></tr>'}
 </tbody></table>
 <h2>Events</h2>
-<table class="events"><thead><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Details</th></tr></thead><tbody>
-${lines.map((e) => `<tr><td>${e.seq}</td><td class="mono">${esc(e.time.replace('T', ' ').replace('Z', ''))}</td><td>${esc(e.type)}</td><td>${esc(describe(e))}</td></tr>`).join('\n')}
+<table class="events"><colgroup><col class="seq"><col class="time"><col class="type"><col></colgroup><thead><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Details</th></tr></thead><tbody>
+${lines.map((e) => `<tr><td>${e.seq}</td><td class="mono">${esc(e.time.slice(0, 10))}<br>${esc(e.time.slice(11, 23))}</td><td class="type">${esc(e.type)}</td><td>${esc(describe(e))}</td></tr>`).join('\n')}
 </tbody></table>
 <section class="signatures">
 <h2>Signatures</h2>
-<p>We witnessed this ceremony and checked that the final hash above is the one the transcript verifies to.</p>
+<p>We witnessed this ceremony and checked that the transcript verifies to this final hash:</p>
+<p class="mono"><strong>${esc(groupHash(finalHash))}</strong></p>
 <table><tbody>
 ${signer('Ceremony lead')}
 ${signer('Witness')}
