@@ -258,6 +258,19 @@ describe('a real ceremony against the local engine', () => {
   })
 })
 
+/** Bundles a small script that uses the real writer into one file plain Node runs. */
+async function bundleChild(dir: string, body: string): Promise<string> {
+  const entry = join(dir, 'child.ts')
+  await writeFile(entry, `import { Transcript } from ${JSON.stringify(join(import.meta.dirname, '../src-main/transcript/writer'))}\n${body}`)
+  await build({
+    logLevel: 'silent',
+    configFile: false,
+    ssr: { noExternal: true },
+    build: { ssr: entry, outDir: join(dir, 'out'), write: true, rollupOptions: { output: { format: 'es', entryFileNames: 'child.mjs' } } },
+  })
+  return join(dir, 'out', 'child.mjs')
+}
+
 describe('a process killed mid-ceremony', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   beforeAll(async () => {
@@ -266,26 +279,17 @@ describe('a process killed mid-ceremony', () => {
   afterAll(() => dir.cleanup())
 
   it('leaves a transcript that verifies up to the last append it reported', async () => {
-    // The child runs the real writer, bundled for plain Node.
-    const entry = join(dir.dir, 'child.ts')
-    await writeFile(
-      entry,
-      `import { Transcript } from ${JSON.stringify(join(import.meta.dirname, '../src-main/transcript/writer'))}
-const t = await Transcript.create(process.argv[2])
+    const script = await bundleChild(
+      dir.dir,
+      `const t = await Transcript.create(process.argv[2])
 for (let i = 0; ; i++) {
   await t.append({ type: 'share_accepted', data: { holder: 'Holder ' + (i % 9), progress: i % 255, required: 255 } })
   process.stdout.write('appended ' + (i + 1) + '\\n')
 }
 `,
     )
-    await build({
-      logLevel: 'silent',
-      configFile: false,
-      ssr: { noExternal: true },
-      build: { ssr: entry, outDir: join(dir.dir, 'out'), write: true, rollupOptions: { output: { format: 'es', entryFileNames: 'child.mjs' } } },
-    })
     const path = join(dir.dir, 'killed.jsonl')
-    const child = spawn(process.execPath, [join(dir.dir, 'out', 'child.mjs'), path])
+    const child = spawn(process.execPath, [script, path])
     let reported = 0
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
@@ -302,5 +306,44 @@ for (let i = 0; ; i++) {
     if (!r.ok) expect(r.problem).toMatch(/cut off/)
     expect(chain.closed).toBe(false)
     expect(chain.lines.length - 1).toBeGreaterThanOrEqual(reported)
+  })
+
+  it('turns a failed write into a sentence, and refuses every append after it', async () => {
+    const sub = await tempDir('tessera-transcript-full-')
+    const script = await bundleChild(
+      sub.dir,
+      `const t = await Transcript.create(process.argv[2])
+const said = []
+for (let i = 0; i < 100 && said.length < 2; i++) {
+  try {
+    await t.append({ type: 'share_accepted', data: { holder: 'Holder ' + i, progress: i % 255, required: 255 } })
+  } catch (err) {
+    said.push(err.constructor.name + ' ' + err.code + ': ' + err.message)
+  }
+}
+process.stdout.write(JSON.stringify(said))
+`,
+    )
+    const path = join(sub.dir, 'full.jsonl')
+    // A 1 KiB file size limit stands in for a full disk: the write that crosses it fails part-way.
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('bash', ['-c', 'ulimit -f 1 && exec "$0" "$@"', process.execPath, script, path])
+      let text = ''
+      child.stdout.on('data', (d) => (text += d))
+      child.on('error', reject)
+      child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`child exited ${code}`))))
+    })
+    const said = JSON.parse(out) as string[]
+    expect(said).toEqual([
+      'TesseraError transcript_write: could not write the transcript: file too large',
+      'TesseraError transcript_write: could not write the transcript: file too large',
+    ])
+    const r = verifyTranscript(await readFile(path, 'utf8'))
+    expect(r.ok).toBe(false)
+    if (!r.ok) {
+      expect(r.problem).toMatch(/cut off/)
+      expect(r.prefix.lines.length).toBeGreaterThan(3)
+    }
+    await sub.cleanup()
   })
 })

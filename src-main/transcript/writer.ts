@@ -123,7 +123,8 @@ export class Transcript {
       throw new TesseraError(500, `refused to record a ${ok.type} event: longer than a transcript line may be`, 'transcript_event')
     }
     try {
-      await this.handle.write(`${text}\n`)
+      // writeFile, unlike write, carries on after a partial write until all is written or it fails.
+      await this.handle.writeFile(`${text}\n`)
       await this.handle.sync()
     } catch (err) {
       this.failure = writeError(err)
