@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { build } from 'vite'
 import { randomBase62 } from '../src-main/crypto/base62'
 import { TesseraError } from '../src-main/support/errors'
@@ -197,6 +198,26 @@ describe('verifying a tampered transcript', () => {
     smuggled[3] = smuggled[3]!.replace('"data":{', '"data":{"share":"c2VjcmV0",')
     expect(problem(file(smuggled)).problem).toMatch(/^line 4: changed or damaged \(not a valid nonce_confirmed event: /)
     expect(problem(file(smuggled)).problem).not.toContain('c2VjcmV0')
+  })
+
+  it('names the very line of any one changed character before the last line, and never throws on any input', () => {
+    const text = file(lines)
+    const lastLineStart = text.lastIndexOf('\n', text.length - 2) + 1
+    fc.assert(
+      fc.property(fc.nat({ max: lastLineStart - 1 }), fc.integer({ min: 32, max: 126 }), (at, code) => {
+        fc.pre(text.charCodeAt(at) !== code && text[at] !== '\n')
+        const r = verifyTranscript(text.slice(0, at) + String.fromCharCode(code) + text.slice(at + 1))
+        return !r.ok && r.line === text.slice(0, at).split('\n').length
+      }),
+      { numRuns: 400 },
+    )
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom(...lines)), { maxLength: 20 }), (ls) => {
+        const r = verifyTranscript(ls.join('\n'))
+        return r.ok ? r.lines.length > 0 : /^line \d+: /.test(r.problem)
+      }),
+      { numRuns: 300 },
+    )
   })
 
   it('refuses oversized input before reading it line by line', () => {
