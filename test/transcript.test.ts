@@ -9,10 +9,16 @@ import { randomBase62 } from '../src-main/crypto/base62'
 import { TesseraError } from '../src-main/support/errors'
 import { looksSecret } from '../src-main/support/redact'
 import { lineHash } from '../src-main/transcript/chain'
+import { CeremonyRecorder, keysetFingerprint, recording } from '../src-main/transcript/recorder'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { defaultTranscriptPath, Transcript } from '../src-main/transcript/writer'
 import { runCli } from './helpers/cli'
-import { tempDir } from './helpers/keysets'
+import { makeKeyset, tempDir } from './helpers/keysets'
+import { callApi } from './helpers/server'
+import { LocalEngine } from '../src-main/engine/local-engine'
+import { decodeWithOtp } from '../src-main/decode/decode'
+import { createApiServer } from '../src-main/server/http-api'
+import { listen } from '../src-main/server/listen'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
 import { HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
 
@@ -276,6 +282,56 @@ describe('a real ceremony against the local engine', () => {
   it('holds no share, OTP or token in any spelling', () => {
     expect(secrets.length).toBeGreaterThan(10)
     expect(leaks(secrets, [{ name: 'transcript', content: transcriptText }])).toEqual([])
+  })
+})
+
+describe('Vault\'s HTTP API over a recorded engine', () => {
+  it('records an API-driven ceremony, answers exactly as before, and keeps no secret', async () => {
+    const dir = await tempDir('tessera-transcript-api-')
+    const ks = await makeKeyset(dir.dir)
+    const engine = await LocalEngine.open(ks.path)
+    const recorder = await CeremonyRecorder.open(join(dir.dir, 'api.jsonl'), engine, {
+      backend: 'local', keyset_fingerprint: keysetFingerprint(await readFile(ks.path, 'utf8')), threshold: 3, shares: 5, recovery_mode: false,
+    })
+    const server = createApiServer(recording(engine, recorder))
+    const { port } = await listen(server, '127.0.0.1', 0)
+    const call = (method: string, path: string, body?: unknown) => callApi(`http://127.0.0.1:${port}`, method, path, body)
+    try {
+      const start = await call('PUT', 'sys/generate-root/attempt', {})
+      expect(start.status).toBe(200)
+      const { otp, nonce } = start.json as { otp: string; nonce: string }
+      expect((await call('PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce })).json.progress).toBe(1)
+      const dup = await call('PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce })
+      expect(dup.status).toBe(400)
+      expect(dup.json.errors[0]).toBe('given key has already been provided during this generation operation')
+      await call('PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce })
+      const done = await call('PUT', 'sys/generate-root/update', { key: ks.keys[2], nonce })
+      expect(done.json.complete).toBe(true)
+      const token = decodeWithOtp(done.json.encoded_token, otp).value.toString()
+      expect(engine.lookupToken(token)?.type).toBe('root')
+      await call('PUT', 'sys/generate-root/attempt', {})
+      expect((await call('DELETE', 'sys/generate-root/attempt')).status).toBe(204)
+      await recorder.transcript.close()
+
+      const text = await readFile(recorder.transcript.path, 'utf8')
+      const r = verifyTranscript(text)
+      if (!r.ok) throw new Error(r.problem)
+      expect(r.lines.map((l) => l.type)).toEqual([
+        'header', 'backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'share_accepted', 'completed',
+        'attempt_started', 'cancelled', 'closed',
+      ])
+      expect(r.lines[4]!.data).toEqual({ reason: 'duplicate_key', progress: 1 })
+      expect(r.lines[7]!.data).toEqual({ flow: 'root', nonce, result_sha256: createHash('sha256').update(done.json.encoded_token).digest('hex') })
+      const secrets = [
+        ...ks.keys.map((k, i) => secret(`share ${i + 1}`, k)),
+        secret('otp', otp), secret('encoded token', done.json.encoded_token), secret('new root token', token), secret('initial root token', ks.rootToken),
+      ]
+      expect(leaks(secrets, [{ name: 'transcript', content: text }])).toEqual([])
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await dir.cleanup()
+    }
   })
 })
 

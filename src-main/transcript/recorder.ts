@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto'
 import type { AttemptStatus, Backend, Flow } from '../backend'
 import { TesseraError } from '../support/errors'
 import { reasonFor, type DecodedKind } from './events'
-import type { Transcript } from './writer'
+import type { CeremonyEvent } from './events'
+import { Transcript } from './writer'
+
+/** What `backend_opened` records: the keyset or server the ceremony runs on. */
+export type BackendFacts = Extract<CeremonyEvent, { type: 'backend_opened' }>['data']
 
 /** Who hands over a share, as the screen knows it. */
 export interface Holder {
@@ -45,8 +49,26 @@ export class CeremonyRecorder {
     private readonly backend: Pick<Backend, 'status'>,
   ) {}
 
+  /** Creates the transcript at `path` and records the backend the ceremony runs on. */
+  static async open(path: string, backend: Pick<Backend, 'status'>, facts: BackendFacts): Promise<CeremonyRecorder> {
+    const transcript = await Transcript.create(path)
+    try {
+      await transcript.append({ type: 'backend_opened', data: facts })
+    } catch (err) {
+      await transcript.abandon()
+      throw err
+    }
+    return new CeremonyRecorder(transcript, backend)
+  }
+
   async start(flow: Flow, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {
     const status = await call()
+    await this.started(flow, status)
+    return status
+  }
+
+  /** Records an attempt that is already running (started before the record was opened, or elsewhere). */
+  async started(flow: Flow, status: AttemptStatus): Promise<void> {
     this.progress = status.progress
     await this.transcript.append({
       type: 'attempt_started',
@@ -59,7 +81,6 @@ export class CeremonyRecorder {
         required: status.required,
       },
     })
-    return status
   }
 
   async nonceConfirmed(holder: string, nonce: string): Promise<void> {
@@ -113,4 +134,24 @@ export class CeremonyRecorder {
     }
     if (now !== undefined) this.progress = now
   }
+}
+
+/**
+ * The same backend with its attempt calls recorded: what `tessera serve
+ * --transcript` needs, where callers send no holder names. Every other member
+ * is the backend's own, so a LocalEngine stays a LocalEngine.
+ */
+export function recording<T extends Backend>(backend: T, recorder: CeremonyRecorder): T {
+  const calls: Partial<Backend> = {
+    start: (flow, input) => recorder.start(flow, () => backend.start(flow, input)),
+    update: (flow, input) => recorder.update(flow, {}, () => backend.update(flow, input)),
+    cancel: (flow) => recorder.cancel(flow, () => backend.cancel(flow)),
+  }
+  return new Proxy(backend, {
+    get(target, prop) {
+      if (prop in calls) return calls[prop as keyof Backend]
+      const value = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }
