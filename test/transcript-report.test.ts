@@ -62,6 +62,22 @@ describe('the printed ceremony record', () => {
     expect(page).not.toContain('<b onmouseover')
   })
 
+  it('states a remote ceremony\'s server, its PGP key and its cancel', async () => {
+    const t = await Transcript.create(join(dir.dir, 'remote.jsonl'))
+    const nonce = '0d9b8a7c-6e5f-4a3b-9c1d-2e3f4a5b6c7d'
+    await t.append({ type: 'backend_opened', data: { backend: 'remote', server: 'https://vault.example.com:8200', server_version: '1.17.2', threshold: 3, recovery_mode: false } })
+    await t.append({ type: 'attempt_started', data: { flow: 'recovery', nonce, protection: { kind: 'pgp', fingerprint: 'c0ffee'.repeat(6) + 'abcd' }, required: 3 } })
+    await t.append({ type: 'share_refused', data: { holder: 'Dana Kim', reason: 'wrong_nonce' } })
+    await t.append({ type: 'cancelled', data: { flow: 'recovery' } })
+    await t.close()
+    const r = verifyTranscript(await readFile(t.path, 'utf8'))
+    if (!r.ok) throw new Error(r.problem)
+    const page = renderReport(r.lines, r.finalHash)
+    for (const fact of ['https://vault.example.com:8200 (version 1.17.2)', 'Recovery token', 'PGP key C0FF EEC0 FFEE', 'Dana Kim', 'refused (wrong_nonce)', 'Recovery token attempt cancelled', groupHash(r.finalHash)]) {
+      expect(page).toContain(fact)
+    }
+  })
+
   for (const format of ['A4', 'Letter'] as const) {
     it(`prints on ${format}: the final hash, the holders, every event, and nothing secret`, async () => {
       const page = await browser.newPage()
