@@ -4,7 +4,7 @@ import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { chromium, type Browser } from 'playwright-core'
-import { groupHash } from '../src-main/transcript/chain'
+import { groupHash, lineHash } from '../src-main/transcript/chain'
 import { renderReport } from '../src-main/transcript/report'
 import { verifyTranscript, type VerifiedLine } from '../src-main/transcript/verify'
 import { Transcript } from '../src-main/transcript/writer'
@@ -147,7 +147,8 @@ describe('tessera transcript', () => {
     const r = await runCli(['transcript', 'verify', broken])
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toBe(`tessera transcript: ${broken}: line 8: reordered (seq 8 follows seq 6; seq 7 is on line 9)\n`)
+    const prefixHash = lineHash((await readFile(good, 'utf8')).split('\n')[6]!)
+    expect(r.stderr).toBe(`tessera transcript: ${broken}: line 8: reordered (seq 8 follows seq 6; seq 7 is on line 9); lines 1–7 verify, final hash ${prefixHash}\n`)
   })
 
   it('verify says when a transcript was never closed', async () => {

@@ -40,8 +40,10 @@ function summary(count: number, finalHash: string, closed: boolean): string {
   return `${count} events, final hash ${finalHash}${tail}\n`
 }
 
+/** The first bad line, and what still verifies before it (after a crash, that part is the record). */
 function brokenText(path: string, r: Extract<Verification, { ok: false }>): string {
-  return `${path}: ${r.problem}`
+  const before = r.prefix.lines.length
+  return `${path}: ${r.problem}${before > 0 ? `; lines 1–${before} verify, final hash ${r.prefix.finalHash}` : ''}`
 }
 
 export async function transcript(argv: string[], io: Io): Promise<void> {
