@@ -69,11 +69,12 @@ describe('the printed ceremony record', () => {
     await t.append({ type: 'attempt_started', data: { flow: 'recovery', nonce, protection: { kind: 'pgp', fingerprint: 'c0ffee'.repeat(6) + 'abcd' }, required: 3 } })
     await t.append({ type: 'share_refused', data: { holder: 'Dana Kim', reason: 'wrong_nonce' } })
     await t.append({ type: 'cancelled', data: { flow: 'recovery' } })
+    await t.append({ type: 'attempt_started', data: { flow: 'share', nonce, protection: { kind: 'none' }, required: 3 } })
     await t.close()
     const r = verifyTranscript(await readFile(t.path, 'utf8'))
     if (!r.ok) throw new Error(r.problem)
     const page = renderReport(r.lines, r.finalHash)
-    for (const fact of ['https://vault.example.com:8200 (version 1.17.2)', 'Recovery token', 'PGP key C0FF EEC0 FFEE', 'Dana Kim', 'refused (wrong_nonce)', 'Recovery token attempt cancelled', groupHash(r.finalHash)]) {
+    for (const fact of ['https://vault.example.com:8200 (version 1.17.2)', 'Recovery token', 'PGP key C0FF EEC0 FFEE', 'Dana Kim', 'refused (wrong_nonce)', 'Recovery token attempt cancelled', 'none: the result is the new share itself', groupHash(r.finalHash)]) {
       expect(page).toContain(fact)
     }
   })

@@ -320,6 +320,7 @@ describe('Vault\'s HTTP API over a recorded engine', () => {
         'header', 'backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'share_accepted', 'completed',
         'attempt_started', 'cancelled', 'closed',
       ])
+      expect(r.lines[8]!.data).toMatchObject({ flow: 'root', protection: { kind: 'otp', length: 28 } })
       expect(r.lines[4]!.data).toEqual({ reason: 'duplicate_key', progress: 1 })
       expect(r.lines[7]!.data).toEqual({ flow: 'root', nonce, result_sha256: createHash('sha256').update(done.json.encoded_token).digest('hex') })
       const secrets = [

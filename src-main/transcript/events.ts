@@ -57,7 +57,9 @@ export const DECODED_KINDS = ['root token', 'recovery token', 'token', 'legacy U
 export type DecodedKind = (typeof DECODED_KINDS)[number]
 
 const protection = v.variant('kind', [
-  v.strictObject({ kind: v.literal('otp'), length: count(0, 128) }),
+  v.strictObject({ kind: v.literal('otp'), length: count(1, 128) }),
+  // A new share without a PGP key comes back as the share itself.
+  v.strictObject({ kind: v.literal('none') }),
   // A v4 key's fingerprint is 40 hex digits, a v6 key's 64.
   v.strictObject({ kind: v.literal('pgp'), fingerprint: v.union([hex(40), hex(64)]) }),
 ])

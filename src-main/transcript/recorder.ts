@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { AttemptStatus, Backend, Flow } from '../backend'
 import { TesseraError } from '../support/errors'
-import { reasonFor, type DecodedKind } from './events'
-import type { CeremonyEvent } from './events'
+import { reasonFor, type CeremonyEvent, type DecodedKind } from './events'
 import { Transcript } from './writer'
 
 /** What `backend_opened` records: the keyset or server the ceremony runs on. */
@@ -28,7 +27,12 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
  * the keyset in a record without revealing anything about its shares.
  */
 export function keysetFingerprint(keysetFileText: string): string {
-  const ciphertext = (JSON.parse(keysetFileText) as { keyring?: { ciphertext?: unknown } }).keyring?.ciphertext
+  let ciphertext: unknown
+  try {
+    ciphertext = (JSON.parse(keysetFileText) as { keyring?: { ciphertext?: unknown } } | null)?.keyring?.ciphertext
+  } catch {
+    // Not JSON: the sentence below says so.
+  }
   if (typeof ciphertext !== 'string') throw new TesseraError(400, 'the keyset has no keyring to take a fingerprint of', 'keyset')
   return sha256(ciphertext)
 }
@@ -77,7 +81,9 @@ export class CeremonyRecorder {
         nonce: status.nonce,
         protection: status.pgp_fingerprint
           ? { kind: 'pgp', fingerprint: status.pgp_fingerprint.toLowerCase() }
-          : { kind: 'otp', length: status.otp_length },
+          : status.otp_length > 0
+            ? { kind: 'otp', length: status.otp_length }
+            : { kind: 'none' },
         required: status.required,
       },
     })

@@ -18,7 +18,14 @@ const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
 const FLOW_NAMES = { root: 'Root token', share: 'New key share', recovery: 'Recovery token' } as const
 
 function protectionText(p: Extract<TranscriptEvent, { type: 'attempt_started' }>['data']['protection']): string {
-  return p.kind === 'otp' ? `one-time password held by Tessera (${p.length} characters)` : `PGP key ${groupHash(p.fingerprint.toUpperCase())}`
+  switch (p.kind) {
+    case 'otp':
+      return `one-time password (${p.length} characters)`
+    case 'pgp':
+      return `PGP key ${groupHash(p.fingerprint.toUpperCase())}`
+    case 'none':
+      return 'none: the result is the new share itself'
+  }
 }
 
 /** One event in words, for the table. */
