@@ -20,6 +20,7 @@ const MAIN_ROOMS = {
   web: [],
   support: [],
   session: [],
+  transcript: [],
 }
 const CRYPTO_AND_KEYCHAIN = ['openpgp', 'shamir-secret-sharing', 'secrets.js-grempe', 'keytar']
 

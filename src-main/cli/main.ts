@@ -4,6 +4,7 @@ import { generateOtp, usage as generateOtpUsage } from './generate-otp'
 import { init, usage as initUsage } from './init'
 import { serve, usage as serveUsage } from './serve'
 import { verifyShare, usage as verifyShareUsage } from './verify-share'
+import { transcript, usage as transcriptUsage } from './transcript'
 import { web, usage as webUsage } from './web'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
@@ -16,6 +17,7 @@ const COMMANDS = {
   'generate-otp': [generateOtp, generateOtpUsage],
   'verify-share': [verifyShare, verifyShareUsage],
   web: [web, webUsage],
+  transcript: [transcript, transcriptUsage],
 } as const satisfies Record<string, readonly [(argv: string[], io: Io) => Promise<void>, string]>
 
 const OVERVIEW = `Tessera ${VERSION}: key ceremonies for HashiCorp Vault and OpenBao.
@@ -29,6 +31,7 @@ Commands:
   generate-otp   print a one-time password
   verify-share   check one share against a keyset, with no ceremony
   web            the desktop UI in a local browser (no Electron needed)
+  transcript     verify a ceremony transcript or print its signed record
 
 "tessera <command> --help" shows a command's flags.
 Exit codes: 0 success, 1 operational failure, 2 usage error.`

@@ -54,6 +54,7 @@ export function systemReason(err: unknown): string {
     ENOTDIR: 'a part of the path is not a directory',
     EEXIST: 'already exists',
     EIO: 'input/output error',
+    EFBIG: 'file too large',
     EMFILE: 'too many open files',
     ENAMETOOLONG: 'file name too long',
   }

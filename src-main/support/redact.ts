@@ -20,6 +20,45 @@ function maskRun(run: string): string {
   return /\d/.test(run) && /[A-Z]/.test(run) && /[a-z]/.test(run) ? '[redacted]' : run
 }
 
+/** Changes between upper and lower case from one letter to the next. */
+function caseChanges(piece: string): number {
+  let changes = 0
+  let last: boolean | undefined
+  for (const c of piece) {
+    const upper = c >= 'A' && c <= 'Z'
+    if (!upper && !(c >= 'a' && c <= 'z')) continue
+    if (last !== undefined && last !== upper) changes++
+    last = upper
+  }
+  return changes
+}
+
+/**
+ * Stricter than the redactor's test, because it guards what is written rather
+ * than what is read. A random base62/64 run of 24 characters lacks a digit about
+ * one time in 70; without one it still switches case at about every other
+ * letter. Names ("Jean-Pierre MacDonald-Featherstonehaugh") have no digit and
+ * hyphen-separated parts that switch case once or twice.
+ */
+function randomLooking(run: string): boolean {
+  if (/\d/.test(run) && /[A-Za-z]/.test(run)) return true
+  return run.split(/[-_]/).some((piece) => piece.length >= 16 && caseChanges(piece) >= 3)
+}
+
+/**
+ * True when `text` holds something shaped like a secret: a Vault token, a hex
+ * run of 32 digits or more, a random-looking base64 run of 24 or more (a share,
+ * an OTP, a key, an encoded result), or a PGP private key block. Used to refuse
+ * writing such text where it must never go.
+ */
+export function looksSecret(text: string): boolean {
+  if (/PRIVATE KEY/.test(text)) return true
+  if (new RegExp(PATTERNS[0]!.source).test(text)) return true
+  if (new RegExp(PATTERNS[1]!.source).test(text)) return true
+  // Padding counts toward the length: a legacy OTP is 22 base64 characters and "==".
+  return (text.match(/[A-Za-z0-9+/_-]{22,}={0,2}/g) ?? []).some((run) => run.length >= 24 && randomLooking(run))
+}
+
 export function redact(text: string): string {
   let out = text.length > MAX_LOG_CHARS * 4 ? text.slice(0, MAX_LOG_CHARS * 4) : text
   out = out.replace(PATTERNS[0]!, '[redacted]')

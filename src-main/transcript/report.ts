@@ -1,0 +1,215 @@
+import { groupHash } from './chain'
+import type { TranscriptEvent } from './events'
+import type { VerifiedLine } from './verify'
+
+/**
+ * The printable ceremony record: one self-contained HTML page (no script, no
+ * remote content, its CSS inline) with the ceremony's facts, every event in
+ * order, the final hash in large type, and lines for the lead and witnesses to
+ * sign. Every piece of text from the transcript is HTML-escaped.
+ */
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+const esc = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!)
+
+/** An ISO time as a witness reads it. */
+const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
+
+const FLOW_NAMES = { root: 'Root token', share: 'New key share', recovery: 'Recovery token' } as const
+
+function protectionText(p: Extract<TranscriptEvent, { type: 'attempt_started' }>['data']['protection']): string {
+  switch (p.kind) {
+    case 'otp':
+      return `one-time password (${p.length} characters)`
+    case 'pgp':
+      return `PGP key ${groupHash(p.fingerprint.toUpperCase())}`
+    case 'none':
+      return 'none: the result is the new share itself'
+  }
+}
+
+/** One event in words, for the table. */
+function describe(e: TranscriptEvent): string {
+  switch (e.type) {
+    case 'header':
+      return `Tessera ${e.data.version}, transcript format ${e.data.format}`
+    case 'backend_opened':
+      return e.data.backend === 'local'
+        ? `Local keyset ${e.data.keyset_fingerprint ? groupHash(e.data.keyset_fingerprint).slice(0, 19) + '…' : ''} (${e.data.threshold} of ${e.data.shares ?? '?'}${e.data.recovery_mode ? ', recovery mode' : ''})`
+        : `Server ${e.data.server ?? ''}${e.data.server_version ? ` (version ${e.data.server_version})` : ''}, threshold ${e.data.threshold}`
+    case 'attempt_started':
+      return `${FLOW_NAMES[e.data.flow]}: nonce ${e.data.nonce}, ${protectionText(e.data.protection)}, ${e.data.required} shares required`
+    case 'nonce_confirmed':
+      return `${e.data.holder} confirmed the nonce`
+    case 'share_accepted':
+      return `${e.data.holder ?? 'A holder'}${e.data.share_number ? ` (share ${e.data.share_number})` : ''}: accepted, ${e.data.progress} of ${e.data.required}`
+    case 'share_refused':
+      return `${e.data.holder ?? 'A holder'}${e.data.share_number ? ` (share ${e.data.share_number})` : ''}: refused (${e.data.reason})${e.data.progress !== undefined ? `, progress ${e.data.progress}` : ''}`
+    case 'progress_reset':
+      return `Progress reset from ${e.data.from} (${e.data.reason})`
+    case 'completed':
+      return `${FLOW_NAMES[e.data.flow]} complete; result SHA-256 ${groupHash(e.data.result_sha256)}`
+    case 'decoded':
+      return `Decoded the ${e.data.kind}; checksum shown: ${e.data.checksum}`
+    case 'cancelled':
+      return `${FLOW_NAMES[e.data.flow]} attempt cancelled`
+    case 'wiped':
+      return 'Every secret wiped from memory'
+    case 'closed':
+      return 'Transcript closed'
+    default:
+      return missingCase(e)
+  }
+}
+
+function missingCase(x: never): never {
+  throw new Error(`no description for ${String(x)}`)
+}
+
+interface Facts {
+  rows: Array<[string, string]>
+  holders: Array<{ name: string; shares: string; outcome: string }>
+}
+
+/** The facts a witness checks, gathered from the events in order. */
+function gather(lines: VerifiedLine[]): Facts {
+  const rows: Array<[string, string]> = []
+  const holders = new Map<string, { shares: Set<number>; accepted: number; refused: number }>()
+  const holder = (name: string | undefined) => {
+    const key = name ?? '(no name given)'
+    if (!holders.has(key)) holders.set(key, { shares: new Set(), accepted: 0, refused: 0 })
+    return holders.get(key)!
+  }
+  for (const e of lines) {
+    switch (e.type) {
+      case 'header':
+        rows.push(['Recorded by', `Tessera ${e.data.version}`], ['Started', when(e.time)])
+        break
+      case 'backend_opened':
+        rows.push(['Backend', e.data.backend === 'local' ? 'local keyset' : 'remote server'])
+        if (e.data.keyset_fingerprint) rows.push(['Keyset fingerprint', groupHash(e.data.keyset_fingerprint)])
+        if (e.data.scheme) rows.push(['Share scheme', e.data.scheme])
+        if (e.data.server) rows.push(['Server', `${e.data.server}${e.data.server_version ? ` (version ${e.data.server_version})` : ''}`])
+        rows.push(['Threshold', `${e.data.threshold}${e.data.shares ? ` of ${e.data.shares}` : ''}${e.data.recovery_mode ? ' (recovery mode)' : ''}`])
+        break
+      case 'attempt_started':
+        rows.push(['Operation', FLOW_NAMES[e.data.flow]], ['Nonce', e.data.nonce], ['Protection', protectionText(e.data.protection)])
+        break
+      case 'nonce_confirmed':
+        holder(e.data.holder)
+        break
+      case 'share_accepted':
+      case 'share_refused': {
+        const h = holder(e.data.holder)
+        if (e.data.share_number) h.shares.add(e.data.share_number)
+        if (e.type === 'share_accepted') h.accepted++
+        else h.refused++
+        break
+      }
+      case 'completed':
+        rows.push(['Result SHA-256', groupHash(e.data.result_sha256)], ['Completed', when(e.time)])
+        break
+      case 'cancelled':
+        rows.push(['Cancelled', when(e.time)])
+        break
+      case 'decoded':
+        rows.push(['Decoded checksum', e.data.checksum])
+        break
+      case 'wiped':
+      case 'closed':
+      case 'progress_reset':
+        break
+    }
+  }
+  const last = lines.at(-1)
+  if (last) rows.push(['Last event', when(last.time)])
+  return {
+    rows,
+    holders: [...holders].map(([name, h]) => ({
+      name,
+      shares: [...h.shares].sort((a, b) => a - b).join(', ') || '—',
+      outcome: [h.accepted ? `${h.accepted} accepted` : '', h.refused ? `${h.refused} refused` : ''].filter(Boolean).join(', ') || 'confirmed the nonce',
+    })),
+  }
+}
+
+const STYLE = `
+@page { margin: 14mm 14mm 16mm; }
+* { box-sizing: border-box; }
+html { font: 10pt/1.4 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #000; background: #fff; }
+body { margin: 0 auto; max-width: 180mm; padding: 8mm 0; }
+@media print { body { padding: 0; max-width: none; } }
+h1 { font-size: 18pt; margin: 0 0 2mm; }
+h2 { font-size: 12pt; margin: 6mm 0 2mm; border-bottom: 0.4mm solid #000; }
+.sub { margin: 0 0 4mm; color: #333; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: 1mm 2mm; border-bottom: 0.2mm solid #999; overflow-wrap: anywhere; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; }
+table.facts th { width: 46mm; font-weight: 600; }
+h2 { break-after: avoid; }
+table.events { font-size: 9pt; table-layout: fixed; }
+table.events col.seq { width: 9mm; }
+table.events col.time { width: 29mm; }
+table.events td.mono { white-space: nowrap; }
+table.events col.type { width: 33mm; }
+table.events td.type { white-space: nowrap; overflow-wrap: normal; }
+.mono, .hash { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; }
+.final { break-inside: avoid; border: 0.6mm solid #000; padding: 3mm 4mm; margin: 5mm 0; }
+.hash { font-size: 17pt; font-weight: 700; letter-spacing: 0.02em; word-spacing: 0.25em; line-height: 1.5; }
+.broken { border: 0.8mm solid #b00; color: #b00; padding: 3mm; font-weight: 700; }
+.signatures { break-inside: avoid; }
+.signatures table td { height: 15mm; vertical-align: bottom; border-bottom: 0.3mm solid #000; font-size: 8pt; color: #444; }
+.signatures table th { border: none; padding-top: 3mm; font-weight: 600; }
+`
+
+/**
+ * Renders the record of a verified chain. `problem` is set when the chain is
+ * broken and the operator asked for a report of its valid part anyway.
+ */
+export function renderReport(lines: VerifiedLine[], finalHash: string, opts: { problem?: string } = {}): string {
+  const facts = gather(lines)
+  const signer = (role: string) =>
+    `<tr><th colspan="3">${esc(role)}</th></tr><tr><td>Name</td><td>Signature</td><td>Date</td></tr>`
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Key ceremony record</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>Key ceremony record</h1>
+<p class="sub">Printed from a Tessera transcript of ${lines.length} events. Check the final hash against <span class="mono">tessera transcript verify</span> before signing.</p>
+${opts.problem ? `<p class="broken">This transcript does not verify: ${esc(opts.problem)}. Only the events before the damage are shown; the hash below is theirs.</p>` : ''}
+<section class="final">
+<div>Final hash (SHA-256 of the last line)</div>
+<div class="hash">${esc(groupHash(finalHash))}</div>
+</section>
+<h2>Ceremony</h2>
+<table class="facts"><tbody>
+${facts.rows.map(([k, val]) => `<tr><th>${esc(k)}</th><td class="${/SHA|fingerprint|Nonce/.test(k) ? 'mono' : ''}">${esc(val)}</td></tr>`).join('\n')}
+</tbody></table>
+<h2>Key holders</h2>
+<table class="holders"><thead><tr><th>Holder</th><th>Share number</th><th>Shares</th></tr></thead><tbody>
+${facts.holders.map((h) => `<tr><td>${esc(h.name)}</td><td>${esc(h.shares)}</td><td>${esc(h.outcome)}</td></tr>`).join('\n') || '<tr><td colspan="3">No holder recorded</td></tr>'}
+</tbody></table>
+<h2>Events</h2>
+<table class="events"><colgroup><col class="seq"><col class="time"><col class="type"><col></colgroup><thead><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Details</th></tr></thead><tbody>
+${lines.map((e) => `<tr><td>${e.seq}</td><td class="mono">${esc(e.time.slice(0, 10))}<br>${esc(e.time.slice(11, 23))}</td><td class="type">${esc(e.type)}</td><td>${esc(describe(e))}</td></tr>`).join('\n')}
+</tbody></table>
+<section class="signatures">
+<h2>Signatures</h2>
+<p>We witnessed this ceremony and checked that the transcript verifies to this final hash:</p>
+<p class="mono"><strong>${esc(groupHash(finalHash))}</strong></p>
+<table><tbody>
+${signer('Ceremony lead')}
+${signer('Witness')}
+${signer('Witness')}
+</tbody></table>
+</section>
+</body>
+</html>
+`
+}

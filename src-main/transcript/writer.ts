@@ -1,0 +1,141 @@
+import { mkdir, open, type FileHandle } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import * as v from 'valibot'
+import { systemReason, TesseraError } from '../support/errors'
+import { looksSecret } from '../support/redact'
+import { VERSION } from '../version'
+import { GENESIS, lineHash, MAX_LINE_BYTES, serializeLine } from './chain'
+import { EventSchema, firstIssue, FORMAT_VERSION, SHAPED_FIELDS, type CeremonyEvent, type TranscriptEvent } from './events'
+
+/** Where a ceremony's transcript goes by default: one file per ceremony, named by date and nonce. */
+export function defaultTranscriptPath(configDir: string, nonce: string, date = new Date()): string {
+  if (!/^[0-9a-f-]{1,64}$/i.test(nonce)) throw new TesseraError(500, 'a transcript is named by the attempt nonce, which must be a UUID', 'transcript_event')
+  return join(configDir, 'transcripts', `${date.toISOString().slice(0, 10)}-${nonce}.jsonl`)
+}
+
+/** Throws when a string anywhere in the event looks like a secret; names the field, never the text. */
+function refuseSecrets(type: string, value: unknown, path: string): void {
+  if (typeof value === 'string') {
+    if (looksSecret(value)) {
+      throw new TesseraError(500, `refused to record a ${type} event: ${path} looks like a secret`, 'transcript_secret')
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (!SHAPED_FIELDS.has(key)) refuseSecrets(type, inner, `${path}.${key}`)
+    }
+  }
+}
+
+/** Checks an event against its type's schema and the secret guard: a failure is a bug in the caller. */
+function checked(event: TranscriptEvent): TranscriptEvent {
+  const type = typeof (event as { type?: unknown })?.type === 'string' ? (event as { type: string }).type : 'unknown'
+  const parsed = v.safeParse(EventSchema, event)
+  if (!parsed.success) {
+    throw new TesseraError(500, `refused to record a ${type} event: ${firstIssue(parsed.issues)}`, 'transcript_event')
+  }
+  refuseSecrets(type, parsed.output.data, 'data')
+  return parsed.output
+}
+
+/**
+ * A ceremony's transcript: JSON Lines, each line hash-chained to the one before
+ * and fsynced before `append` resolves, so that a crash leaves a valid prefix.
+ * Appends run one at a time in call order. The file is created new (mode 0600)
+ * and never overwritten. After a failed write the file may end in a torn line,
+ * so every later append fails with the same sentence.
+ */
+export class Transcript {
+  private queue: Promise<unknown> = Promise.resolve()
+  private failure: TesseraError | undefined
+  private closed = false
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private seq: number,
+    private prev: string,
+  ) {}
+
+  static async create(path: string): Promise<Transcript> {
+    let handle: FileHandle
+    try {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+      handle = await open(path, 'wx', 0o600)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new TesseraError(409, `a transcript already exists at ${path}; Tessera never overwrites one`, 'transcript_exists')
+      }
+      throw new TesseraError(500, `could not create the transcript ${path}: ${systemReason(err)}`, 'transcript_write')
+    }
+    const transcript = new Transcript(path, handle, 0, GENESIS)
+    try {
+      await transcript.write({ type: 'header', data: { format: FORMAT_VERSION, tool: 'tessera', version: VERSION } })
+      // The new name must survive a crash as well as the line.
+      const dir = await open(dirname(path), 'r')
+      await dir.sync().finally(() => dir.close())
+    } catch (err) {
+      await handle.close().catch(() => undefined)
+      throw err instanceof TesseraError ? err : writeError(err)
+    }
+    return transcript
+  }
+
+  /** The hash of the last line written: what a verified copy of this file ends with. */
+  get finalHash(): string {
+    return this.prev
+  }
+
+  /** Records one event; resolves once its line is on disk, with that line's hash. */
+  append(event: CeremonyEvent): Promise<string> {
+    return this.enqueue(() => this.write(event))
+  }
+
+  /** Writes the closing line, after which nothing can be appended, and closes the file. */
+  close(): Promise<string> {
+    return this.enqueue(async () => {
+      const hash = await this.write({ type: 'closed', data: {} })
+      this.closed = true
+      await this.handle.close().catch(() => undefined)
+      return hash
+    })
+  }
+
+  /** Closes the file without a closing line (the process is going away; the record stays a valid prefix). */
+  async abandon(): Promise<void> {
+    await this.enqueue(async () => {
+      this.closed = true
+      await this.handle.close().catch(() => undefined)
+    }).catch(() => undefined)
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task)
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  private async write(event: TranscriptEvent): Promise<string> {
+    if (this.failure) throw this.failure
+    if (this.closed) throw new TesseraError(500, 'the transcript is closed; nothing more can be recorded', 'transcript_closed')
+    const ok = checked(event)
+    const text = serializeLine({ seq: this.seq, time: new Date().toISOString(), type: ok.type, data: ok.data, prev: this.prev })
+    if (Buffer.byteLength(text) >= MAX_LINE_BYTES) {
+      throw new TesseraError(500, `refused to record a ${ok.type} event: longer than a transcript line may be`, 'transcript_event')
+    }
+    try {
+      // writeFile, unlike write, carries on after a partial write until all is written or it fails.
+      await this.handle.writeFile(`${text}\n`)
+      await this.handle.sync()
+    } catch (err) {
+      this.failure = writeError(err)
+      throw this.failure
+    }
+    this.seq += 1
+    this.prev = lineHash(text)
+    return this.prev
+  }
+}
+
+function writeError(err: unknown): TesseraError {
+  return new TesseraError(500, `could not write the transcript: ${systemReason(err)}`, 'transcript_write')
+}

@@ -1,0 +1,78 @@
+import { expect } from 'vitest'
+import { createHash, randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { LocalEngine } from '../../src-main/engine/local-engine'
+import { decodeWithOtp } from '../../src-main/decode/decode'
+import { lineHash } from '../../src-main/transcript/chain'
+import { CeremonyRecorder, keysetFingerprint } from '../../src-main/transcript/recorder'
+import { Transcript } from '../../src-main/transcript/writer'
+import { secret, type Secret } from './secret-forms'
+
+export const HOLDERS = ['Alice Martin', 'Bob Okafor', 'Chloé Dubois']
+
+/** A realistic local root-token ceremony, with a refusal and a reset on the way, closed in order. */
+export async function syntheticCeremony(path: string): Promise<Transcript> {
+  const t = await Transcript.create(path)
+  const nonce = randomUUID()
+  await t.append({
+    type: 'backend_opened',
+    data: { backend: 'local', keyset_fingerprint: lineHash('keyring'), scheme: 'vault', shares: 5, threshold: 3, recovery_mode: false },
+  })
+  await t.append({ type: 'attempt_started', data: { flow: 'root', nonce, protection: { kind: 'otp', length: 28 }, required: 3 } })
+  for (const [i, holder] of HOLDERS.entries()) {
+    await t.append({ type: 'nonce_confirmed', data: { holder, nonce } })
+    await t.append({ type: 'share_accepted', data: { holder, share_number: i + 2, progress: i + 1, required: 3 } })
+    if (i === 0) await t.append({ type: 'share_refused', data: { holder, reason: 'duplicate_key', progress: 1 } })
+  }
+  await t.append({ type: 'completed', data: { flow: 'root', nonce, result_sha256: lineHash('result') } })
+  await t.append({ type: 'decoded', data: { kind: 'root token', checksum: '0a1b2c3d' } })
+  await t.append({ type: 'wiped', data: {} })
+  await t.close()
+  return t
+}
+
+/**
+ * A root-token ceremony against the local engine, recorded as the app records
+ * one: a duplicate share, a foreign last share that resets the progress, then
+ * three good shares, the decode and the wipe. Returns the transcript's text and
+ * every secret that went through, for the scans.
+ */
+export async function recordedCeremony(opts: { keysetPath: string; keys: string[]; foreignKey: string; path: string }) {
+  const { keys, foreignKey } = opts
+  const secrets: Secret[] = []
+  const engine = await LocalEngine.open(opts.keysetPath)
+  const seal = await engine.sealStatus()
+  const t = await Transcript.create(opts.path)
+  await t.append({
+    type: 'backend_opened',
+    data: { backend: 'local', keyset_fingerprint: keysetFingerprint(await readFile(opts.keysetPath, 'utf8')), scheme: engine.keyset.scheme, shares: seal.n, threshold: seal.t, recovery_mode: false },
+  })
+  const rec = new CeremonyRecorder(t, engine)
+  const started = await rec.start('root', () => engine.start('root', {}))
+  secrets.push(secret('otp', started.otp))
+  const nonce = started.nonce
+  // The share's number, as the keyset tells it from the share the holder typed.
+  const numberOf = async (key: string) => (await engine.keyset.check(key)).number ?? undefined
+  const give = async (name: string, key: string) =>
+    rec.update('root', { name, shareNumber: await numberOf(key) }, () => engine.update('root', { key, nonce }))
+  await rec.nonceConfirmed(HOLDERS[0]!, nonce)
+  await give(HOLDERS[0]!, keys[0]!)
+  await expect(give(HOLDERS[0]!, keys[0]!)).rejects.toMatchObject({ code: 'duplicate_key' })
+  await rec.nonceConfirmed(HOLDERS[1]!, nonce)
+  await give(HOLDERS[1]!, keys[1]!)
+  // A foreign share: refused as it is entered, and the progress is kept.
+  await rec.nonceConfirmed('Eve Intruder', nonce)
+  await expect(give('Eve Intruder', foreignKey)).rejects.toMatchObject({ code: 'share_unknown' })
+  const last = HOLDERS[2]!
+  await rec.nonceConfirmed(last, nonce)
+  const s = await give(last, keys[2]!)
+  expect(s.complete).toBe(true)
+  secrets.push(secret('encoded token', s.encoded_token))
+  const resultSha = createHash('sha256').update(s.encoded_token).digest('hex')
+  const decoded = decodeWithOtp(s.encoded_token, started.otp)
+  secrets.push(secret('new root token', decoded.value.toString('utf8')))
+  await rec.decoded('root token', createHash('sha256').update(decoded.value).digest('hex').slice(0, 8))
+  decoded.value.fill(0)
+  await rec.wiped()
+  return { secrets, resultSha, text: await readFile(t.path, 'utf8'), finalHash: t.finalHash }
+}

@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { access, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { chromium, type Browser } from 'playwright-core'
+import { groupHash, lineHash } from '../src-main/transcript/chain'
+import { renderReport } from '../src-main/transcript/report'
+import { verifyTranscript, type VerifiedLine } from '../src-main/transcript/verify'
+import { Transcript } from '../src-main/transcript/writer'
+import { runCli } from './helpers/cli'
+import { makeKeyset, tempDir } from './helpers/keysets'
+import { leaks, secret, type Secret } from './helpers/secret-forms'
+import { HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
+
+const run = promisify(execFile)
+/** Debian's Chromium, launched as TOOLCHAIN.md says. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync']
+
+/** Letters and digits only: pdftotext wraps and spaces text as the layout falls. */
+const squash = (text: string) => text.replace(/[^A-Za-z0-9]/g, '')
+
+describe('the printed ceremony record', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let browser: Browser
+  let lines: VerifiedLine[]
+  let finalHash: string
+  let html: string
+  const secrets: Secret[] = []
+
+  beforeAll(async () => {
+    dir = await tempDir('tessera-report-')
+    const keyset = await makeKeyset(dir.dir)
+    const foreign = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
+    keyset.keys.forEach((k, i) => secrets.push(secret(`share ${i + 1}`, k), secret(`share ${i + 1} b64`, keyset.keys_base64[i]!)))
+    secrets.push(secret('root token', keyset.rootToken), secret('foreign share', foreign.keys[0]!))
+    const done = await recordedCeremony({ keysetPath: keyset.path, keys: keyset.keys, foreignKey: foreign.keys[0]!, path: join(dir.dir, 'c.jsonl') })
+    secrets.push(...done.secrets)
+    const r = verifyTranscript(done.text)
+    if (!r.ok) throw new Error(r.problem)
+    ;({ lines, finalHash } = r)
+    html = renderReport(lines, finalHash)
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await dir.cleanup()
+  })
+
+  it('is one self-contained page: no script, no remote content, every text escaped', async () => {
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|url\(|@import/i)
+    expect(html).toContain("content=\"default-src 'none'; style-src 'unsafe-inline'\"")
+    const t = await Transcript.create(join(dir.dir, 'escape.jsonl'))
+    await t.append({ type: 'nonce_confirmed', data: { holder: `Zoë <b onmouseover="x">O'Brien</b> & Co`, nonce: (lines[2]!.data as { nonce: string }).nonce } })
+    const r = verifyTranscript(await readFile(t.path, 'utf8'))
+    if (!r.ok) throw new Error(r.problem)
+    const page = renderReport(r.lines, r.finalHash)
+    expect(page).toContain('Zoë &lt;b onmouseover=&quot;x&quot;&gt;O&#39;Brien&lt;/b&gt; &amp; Co')
+    expect(page).not.toContain('<b onmouseover')
+  })
+
+  it('states a remote ceremony\'s server, its PGP key and its cancel', async () => {
+    const t = await Transcript.create(join(dir.dir, 'remote.jsonl'))
+    const nonce = '0d9b8a7c-6e5f-4a3b-9c1d-2e3f4a5b6c7d'
+    await t.append({ type: 'backend_opened', data: { backend: 'remote', server: 'https://vault.example.com:8200', server_version: '1.17.2', threshold: 3, recovery_mode: false } })
+    await t.append({ type: 'attempt_started', data: { flow: 'recovery', nonce, protection: { kind: 'pgp', fingerprint: 'c0ffee'.repeat(6) + 'abcd' }, required: 3 } })
+    await t.append({ type: 'share_refused', data: { holder: 'Dana Kim', reason: 'wrong_nonce' } })
+    await t.append({ type: 'cancelled', data: { flow: 'recovery' } })
+    await t.append({ type: 'attempt_started', data: { flow: 'share', nonce, protection: { kind: 'none' }, required: 3 } })
+    await t.close()
+    const r = verifyTranscript(await readFile(t.path, 'utf8'))
+    if (!r.ok) throw new Error(r.problem)
+    const page = renderReport(r.lines, r.finalHash)
+    for (const fact of ['https://vault.example.com:8200 (version 1.17.2)', 'Recovery token', 'PGP key C0FF EEC0 FFEE', 'Dana Kim', 'refused (wrong_nonce)', 'Recovery token attempt cancelled', 'none: the result is the new share itself', groupHash(r.finalHash)]) {
+      expect(page).toContain(fact)
+    }
+  })
+
+  for (const format of ['A4', 'Letter'] as const) {
+    it(`prints on ${format}: the final hash, the holders, every event, and nothing secret`, async () => {
+      const page = await browser.newPage()
+      await page.setContent(html)
+      const pdfPath = join(dir.dir, `report-${format}.pdf`)
+      await page.pdf({ path: pdfPath, format, printBackground: true })
+      await page.close()
+      const { stdout: info } = await run('pdfinfo', [pdfPath])
+      const [w, h] = format === 'A4' ? [595, 842] : [612, 792]
+      expect(info).toMatch(new RegExp(`Page size:\\s+${w}(\\.\\d+)? x ${h}(\\.\\d+)? pts`))
+      const { stdout: text } = await run('pdftotext', ['-layout', pdfPath, '-'])
+      expect(squash(text)).toContain(finalHash)
+      expect(text).toContain(groupHash(finalHash).slice(0, 19))
+      for (const name of [...HOLDERS, 'Eve Intruder']) expect(text).toContain(name)
+      // Who supplied which share, by the keyset's numbers: Alice gave share 1 (and repeated it), Chloé share 3.
+      expect(text).toMatch(/Alice Martin\s+1\s+1 accepted, 1 refused/)
+      expect(text).toMatch(/Chloé Dubois\s+3\s+1 accepted/)
+      for (const type of new Set(lines.map((l) => l.type))) expect(text).toContain(type)
+      const completed = lines.find((l) => l.type === 'completed')!.data as { result_sha256: string; nonce: string }
+      expect(squash(text)).toContain(completed.result_sha256)
+      expect(text).toContain(completed.nonce)
+      for (const label of ['Ceremony lead', 'Witness', 'Signature', 'Root token', 'Keyset fingerprint']) expect(text).toContain(label)
+      expect(leaks(secrets, [{ name: `${format} PDF text`, content: text }, { name: 'report HTML', content: html }])).toEqual([])
+      // The page's content fits the paper's width: nothing is cut at the right edge.
+      const widthPx = ((format === 'A4' ? 210 : 215.9) - 28) * (96 / 25.4)
+      const fit = await browser.newPage({ viewport: { width: Math.floor(widthPx), height: 1000 } })
+      await fit.emulateMedia({ media: 'print' })
+      await fit.setContent(html)
+      expect(await fit.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(Math.floor(widthPx))
+      await fit.close()
+      if (format === 'A4') {
+        await run('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '1', pdfPath, join(dir.dir, 'page')])
+        await access(join(dir.dir, 'page-1.png'))
+      }
+    })
+  }
+})
+
+describe('tessera transcript', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let good: string
+  let broken: string
+  let finalHash: string
+  let lineCount: number
+
+  beforeAll(async () => {
+    dir = await tempDir('tessera-transcript-cli-')
+    good = join(dir.dir, 'good.jsonl')
+    finalHash = (await syntheticCeremony(good)).finalHash
+    const lines = (await readFile(good, 'utf8')).trimEnd().split('\n')
+    lineCount = lines.length
+    ;[lines[7], lines[8]] = [lines[8]!, lines[7]!]
+    broken = join(dir.dir, 'broken.jsonl')
+    await writeFile(broken, `${lines.join('\n')}\n`)
+  })
+  afterAll(() => dir.cleanup())
+
+  it('verify prints the number of events and the final hash', async () => {
+    const r = await runCli(['transcript', 'verify', good])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe(`${lineCount} events, final hash ${finalHash}\n`)
+  })
+
+  it('verify exits 1 naming the first bad line', async () => {
+    const r = await runCli(['transcript', 'verify', broken])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    const prefixHash = lineHash((await readFile(good, 'utf8')).split('\n')[6]!)
+    expect(r.stderr).toBe(`tessera transcript: ${broken}: line 8: reordered (seq 8 follows seq 6; seq 7 is on line 9); lines 1–7 verify, final hash ${prefixHash}\n`)
+  })
+
+  it('verify says when a transcript was never closed', async () => {
+    const open = join(dir.dir, 'open.jsonl')
+    const t = await Transcript.create(open)
+    await t.append({ type: 'wiped', data: {} })
+    const r = await runCli(['transcript', 'verify', open])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe(`2 events, final hash ${t.finalHash}\nnote: the transcript has no closing line: the ceremony was still running, or its process stopped before closing it\n`)
+  })
+
+  it('report writes the record of a chain that verifies, and never over a file', async () => {
+    const out = join(dir.dir, 'report.html')
+    const r = await runCli(['transcript', 'report', good, '--out', out])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe(`wrote ${out}: ${lineCount} events, final hash ${finalHash}\n`)
+    const html = await readFile(out, 'utf8')
+    expect(html).toContain(groupHash(finalHash))
+    const again = await runCli(['transcript', 'report', good, '--out', out])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('it already exists (--force replaces it)')
+    expect((await runCli(['transcript', 'report', good, '--out', out, '--force'])).code).toBe(0)
+  })
+
+  it('report refuses a broken chain unless --allow-broken, which prints its valid part under a warning', async () => {
+    const out = join(dir.dir, 'broken.html')
+    const refused = await runCli(['transcript', 'report', broken, '--out', out])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('line 8: reordered')
+    expect(refused.stderr).toContain('no report written')
+    await expect(access(out)).rejects.toThrow()
+    const allowed = await runCli(['transcript', 'report', broken, '--out', out, '--allow-broken'])
+    expect(allowed.code, allowed.stderr).toBe(0)
+    expect(allowed.stderr).toContain('warning:')
+    const html = await readFile(out, 'utf8')
+    expect(html).toContain('This transcript does not verify: line 8: reordered')
+    expect(html.match(/<tr><td>\d+<\/td>/g)).toHaveLength(7)
+  })
+
+  it('usage mistakes exit 2', async () => {
+    expect((await runCli(['transcript'])).code).toBe(2)
+    expect((await runCli(['transcript', 'check', good])).code).toBe(2)
+    expect((await runCli(['transcript', 'report', good])).code).toBe(2)
+    expect((await runCli(['transcript', 'verify', good, '--out', 'x.html'])).code).toBe(2)
+    const missing = await runCli(['transcript', 'verify', join(dir.dir, 'none.jsonl')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('no such file or directory')
+  })
+})

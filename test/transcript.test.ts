@@ -1,0 +1,430 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { build } from 'vite'
+import { randomBase62 } from '../src-main/crypto/base62'
+import { TesseraError } from '../src-main/support/errors'
+import { looksSecret } from '../src-main/support/redact'
+import { lineHash } from '../src-main/transcript/chain'
+import { CeremonyRecorder, keysetFingerprint, recording } from '../src-main/transcript/recorder'
+import { verifyTranscript } from '../src-main/transcript/verify'
+import { defaultTranscriptPath, Transcript } from '../src-main/transcript/writer'
+import { runCli } from './helpers/cli'
+import { makeKeyset, tempDir } from './helpers/keysets'
+import { callApi } from './helpers/server'
+import { LocalEngine } from '../src-main/engine/local-engine'
+import { decodeWithOtp } from '../src-main/decode/decode'
+import { createApiServer } from '../src-main/server/http-api'
+import { listen } from '../src-main/server/listen'
+import { leaks, secret, type Secret } from './helpers/secret-forms'
+import { HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
+
+describe('the transcript writer', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  beforeAll(async () => {
+    dir = await tempDir('tessera-transcript-')
+  })
+  afterAll(() => dir.cleanup())
+
+  it('writes a chain that verifies, private to its owner, ending with the hash the writer reports', async () => {
+    const path = join(dir.dir, 'full.jsonl')
+    const t = await syntheticCeremony(path)
+    expect((await stat(path)).mode & 0o777).toBe(0o600)
+    const text = await readFile(path, 'utf8')
+    const result = verifyTranscript(text)
+    expect(result.ok).toBe(true)
+    if (!result.ok) return
+    expect(result.lines).toHaveLength(text.split('\n').length - 1)
+    expect(result.lines.map((l) => l.type)).toEqual([
+      'header', 'backend_opened', 'attempt_started',
+      'nonce_confirmed', 'share_accepted', 'share_refused', 'nonce_confirmed', 'share_accepted', 'nonce_confirmed', 'share_accepted',
+      'completed', 'decoded', 'wiped', 'closed',
+    ])
+    expect(result.lines[0]!.prev).toBe('0'.repeat(64))
+    expect(result.lines[0]!.data).toMatchObject({ format: 1, tool: 'tessera' })
+    expect(result.finalHash).toBe(t.finalHash)
+    expect(result.finalHash).toBe(lineHash(text.trimEnd().split('\n').at(-1)!))
+    expect(result.closed).toBe(true)
+    await expect(t.append({ type: 'wiped', data: {} })).rejects.toThrow(/closed/)
+  })
+
+  it('never overwrites a transcript', async () => {
+    const path = join(dir.dir, 'once.jsonl')
+    await (await Transcript.create(path)).close()
+    const before = await readFile(path, 'utf8')
+    await expect(Transcript.create(path)).rejects.toMatchObject({ code: 'transcript_exists' })
+    expect(await readFile(path, 'utf8')).toBe(before)
+  })
+
+  it('serializes appends made at once, in call order', async () => {
+    const path = join(dir.dir, 'concurrent.jsonl')
+    const t = await Transcript.create(path)
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => t.append({ type: 'share_accepted', data: { progress: i % 255, required: 3 } })),
+    )
+    const result = verifyTranscript(await readFile(path, 'utf8'))
+    expect(result.ok).toBe(true)
+    if (result.ok) expect(result.lines.slice(1).map((l) => (l.data as { progress: number }).progress)).toEqual([...Array(40).keys()])
+  })
+
+  it('names the default file by date and nonce under the data directory', () => {
+    const nonce = randomUUID()
+    expect(defaultTranscriptPath('/cfg', nonce, new Date('2026-11-25T10:00:00Z'))).toBe(`/cfg/transcripts/2026-11-25-${nonce}.jsonl`)
+    expect(() => defaultTranscriptPath('/cfg', '../../etc/passwd')).toThrow(TesseraError)
+  })
+})
+
+describe('the secret guard', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let t: Transcript
+  let path: string
+  beforeAll(async () => {
+    dir = await tempDir('tessera-transcript-guard-')
+    path = join(dir.dir, 'guard.jsonl')
+    t = await Transcript.create(path)
+  })
+  afterAll(() => dir.cleanup())
+
+  const share = randomBytes(33)
+  const cases: Array<[string, string]> = [
+    ['a share in hex', share.toString('hex')],
+    ['a share in base64', share.toString('base64')],
+    ['a Vault token', `hvs.${randomBase62(24).toString('ascii')}`],
+    ['an older Vault token', `s.${randomBase62(24).toString('ascii')}`],
+    ['an OTP', randomBase62(28).toString('ascii')],
+    ['a legacy OTP', randomBytes(16).toString('base64')],
+    ['a share pasted after a name', `Alice ${share.toString('base64')}`],
+  ]
+  it.each(cases)('refuses %s where a name goes, and writes nothing', async (_label, value) => {
+    const before = await readFile(path, 'utf8')
+    const err = await t.append({ type: 'nonce_confirmed', data: { holder: value.slice(0, 80), nonce: randomUUID() } }).catch((e) => e)
+    expect(err).toBeInstanceOf(TesseraError)
+    expect(err.code).toBe('transcript_secret')
+    expect(err.message).toBe('refused to record a nonce_confirmed event: data.holder looks like a secret')
+    expect(err.message).not.toContain(value.slice(0, 12))
+    expect(await readFile(path, 'utf8')).toBe(before)
+  })
+
+  it('refuses a field the event type does not have, naming it and not its value', async () => {
+    const before = await readFile(path, 'utf8')
+    const event = { type: 'share_accepted', data: { progress: 1, required: 3, key: 'abc' } }
+    const err = await t.append(event as never).catch((e) => e)
+    expect(err).toMatchObject({ code: 'transcript_event', message: 'refused to record a share_accepted event: data.key: not allowed here' })
+    const hash = await t.append({ type: 'share_refused', data: { holder: 'Dana', reason: 'wrong_nonce' } })
+    expect(verifyTranscript(await readFile(path, 'utf8'))).toMatchObject({ ok: true, finalHash: hash })
+    expect((await readFile(path, 'utf8')).startsWith(before)).toBe(true)
+  })
+
+  it('lets names through, and no random OTP or share', () => {
+    for (const name of HOLDERS.concat(['Jean-Pierre MacDonald-Featherstonehaugh', 'Operator 2', 'María José García-Fernández', 'https://vault.example.com:8200'])) {
+      expect(looksSecret(name), name).toBe(false)
+    }
+    for (let i = 0; i < 3000; i++) {
+      const otp = randomBase62(24).toString('ascii')
+      expect(looksSecret(otp), otp).toBe(true)
+      expect(looksSecret(randomBytes(18).toString('base64'))).toBe(true)
+      expect(looksSecret(randomBytes(16).toString('base64'))).toBe(true)
+    }
+  })
+})
+
+describe('verifying a tampered transcript', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let lines: string[]
+  beforeAll(async () => {
+    dir = await tempDir('tessera-transcript-tamper-')
+    const path = join(dir.dir, 't.jsonl')
+    await syntheticCeremony(path)
+    lines = (await readFile(path, 'utf8')).trimEnd().split('\n')
+  })
+  afterAll(() => dir.cleanup())
+
+  const file = (ls: string[]) => `${ls.join('\n')}\n`
+  const problem = (text: string) => {
+    const r = verifyTranscript(text)
+    if (r.ok) throw new Error('verified')
+    return r
+  }
+
+  it('names a changed line: the one whose hash the next line no longer holds', () => {
+    const edited = [...lines]
+    edited[4] = edited[4]!.replace('Alice Martin', 'Mallory Ames')
+    const r = problem(file(edited))
+    expect(r.problem).toBe("line 5: changed (its hash does not match line 6's prev)")
+    expect(r.prefix.lines).toHaveLength(4)
+  })
+
+  it('names a changed prev field', () => {
+    const edited = [...lines]
+    edited[6] = edited[6]!.replace(/"prev":"[0-9a-f]{64}"/, `"prev":"${'ab'.repeat(32)}"`)
+    expect(problem(file(edited)).problem).toBe("line 7: changed (its prev does not match line 6, and line 8's prev does not match it)")
+  })
+
+  it('names a deleted line', () => {
+    const cut = lines.filter((_, i) => i !== 5)
+    expect(problem(file(cut)).problem).toBe('line 6: a line is missing before it (seq 6 follows seq 4; no line has seq 5)')
+  })
+
+  it('names swapped lines', () => {
+    const swapped = [...lines]
+    ;[swapped[7], swapped[8]] = [swapped[8]!, swapped[7]!]
+    expect(problem(file(swapped)).problem).toBe('line 8: reordered (seq 8 follows seq 6; seq 7 is on line 9)')
+  })
+
+  it('names a line cut off mid-write, and keeps the valid prefix before it', () => {
+    const text = file(lines)
+    const end = text.length - 30
+    const r = problem(text.slice(0, end))
+    expect(r.problem).toMatch(new RegExp(`^line ${lines.length}: cut off \\(the file ends inside it\\)\\. Lines 1–${lines.length - 1} are a valid chain`))
+    expect(r.prefix.lines).toHaveLength(lines.length - 1)
+    expect(r.prefix.finalHash).toBe(lineHash(lines.at(-2)!))
+  })
+
+  it('names a forged line appended after the closing line, even with a correct prev', () => {
+    const forged = JSON.stringify({ seq: lines.length, time: new Date().toISOString(), type: 'wiped', data: {}, prev: lineHash(lines.at(-1)!) })
+    expect(problem(file([...lines, forged])).problem).toBe(`line ${lines.length + 1}: not in the chain (it follows the closing line)`)
+  })
+
+  it('names a forged line appended to an open transcript with a made-up prev', () => {
+    const open = lines.slice(0, -1)
+    const forged = JSON.stringify({ seq: open.length, time: new Date().toISOString(), type: 'cancelled', data: { flow: 'root' }, prev: createHash('sha256').update('x').digest('hex') })
+    expect(problem(file([...open, forged])).problem).toBe(
+      `line ${open.length + 1}: not in the chain (its prev is not the hash of line ${open.length}): it was added, or line ${open.length} was changed`,
+    )
+  })
+
+  it('names a line that is not JSON, or not an event of its type, without quoting it', () => {
+    const broken = [...lines]
+    broken[2] = broken[2]!.slice(0, -3)
+    expect(problem(file(broken)).problem).toBe('line 3: changed or damaged (not valid JSON)')
+    const smuggled = [...lines]
+    smuggled[3] = smuggled[3]!.replace('"data":{', '"data":{"share":"c2VjcmV0",')
+    expect(problem(file(smuggled)).problem).toMatch(/^line 4: changed or damaged \(not a valid nonce_confirmed event: /)
+    expect(problem(file(smuggled)).problem).not.toContain('c2VjcmV0')
+  })
+
+  it('names the very line of any one changed character before the last line, and never throws on any input', () => {
+    const text = file(lines)
+    const lastLineStart = text.lastIndexOf('\n', text.length - 2) + 1
+    fc.assert(
+      fc.property(fc.nat({ max: lastLineStart - 1 }), fc.integer({ min: 32, max: 126 }), (at, code) => {
+        fc.pre(text.charCodeAt(at) !== code && text[at] !== '\n')
+        const r = verifyTranscript(text.slice(0, at) + String.fromCharCode(code) + text.slice(at + 1))
+        const edited = text.slice(0, at).split('\n').length
+        if (r.ok) return false
+        // Only the last line's prev can say "changed" of the line before it: the chain
+        // cannot tell that from an added last line, so the message names both.
+        return r.line === edited || (edited === lines.length - 1 && r.problem.endsWith(`it was added, or line ${edited} was changed`))
+      }),
+      { numRuns: 400 },
+    )
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom(...lines)), { maxLength: 20 }), (ls) => {
+        const r = verifyTranscript(ls.join('\n'))
+        return r.ok ? r.lines.length > 0 : /^line \d+: /.test(r.problem)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('refuses oversized input before reading it line by line', () => {
+    expect(() => verifyTranscript('x'.repeat(16 * 1024 * 1024 + 1))).toThrow(/larger than 16 MiB/)
+    const long = [...lines]
+    long[1] = 'x'.repeat(70_000)
+    expect(problem(file(long)).problem).toBe('line 2: longer than 64 KiB; no event is')
+  })
+})
+
+describe('a real ceremony against the local engine', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  const secrets: Secret[] = []
+  let transcriptText = ''
+  let resultSha = ''
+
+  beforeAll(async () => {
+    dir = await tempDir('tessera-transcript-real-')
+    const keysetPath = join(dir.dir, 'keyset.json')
+    const init = await runCli(['init', '--keyset', keysetPath, '--shares', '5', '--threshold', '3', '--format', 'json'])
+    expect(init.code, init.stderr).toBe(0)
+    const out = JSON.parse(init.stdout) as { keys: string[]; keys_base64: string[]; root_token: string }
+    out.keys.forEach((k, i) => secrets.push(secret(`share ${i + 1}`, k), secret(`share ${i + 1} b64`, out.keys_base64[i]!)))
+    secrets.push(secret('initial root token', out.root_token))
+    const foreign = await runCli(['init', '--keyset', join(dir.dir, 'foreign.json'), '--shares', '3', '--threshold', '2', '--format', 'json'])
+    const foreignKey = (JSON.parse(foreign.stdout) as { keys: string[] }).keys[0]!
+    secrets.push(secret('foreign share', foreignKey))
+
+    const done = await recordedCeremony({ keysetPath, keys: out.keys, foreignKey, path: join(dir.dir, 'ceremony.jsonl') })
+    secrets.push(...done.secrets)
+    resultSha = done.resultSha
+    transcriptText = done.text
+  })
+  afterAll(() => dir.cleanup())
+
+  it('verifies, with every event the ceremony went through', () => {
+    const r = verifyTranscript(transcriptText)
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    expect(r.closed).toBe(true)
+    const summary = r.lines.map((l) => `${l.type}${'holder' in l.data ? ` ${l.data.holder}` : ''}${'reason' in l.data ? ` ${l.data.reason}` : ''}`)
+    expect(summary).toEqual([
+      'header', 'backend_opened', 'attempt_started',
+      'nonce_confirmed Alice Martin', 'share_accepted Alice Martin', 'share_refused Alice Martin duplicate_key',
+      'nonce_confirmed Bob Okafor', 'share_accepted Bob Okafor',
+      'nonce_confirmed Eve Intruder', 'share_refused Eve Intruder share_unknown',
+      'nonce_confirmed Chloé Dubois', 'share_accepted Chloé Dubois',
+      'completed', 'decoded', 'wiped', 'closed',
+    ])
+    expect(r.lines.find((l) => l.type === 'progress_reset')).toBeUndefined()
+    expect(r.lines.filter((l) => l.type === 'share_accepted').map((l) => (l.data as { share_number?: number }).share_number)).toEqual([1, 2, 3])
+    expect(r.lines.find((l) => l.type === 'completed')?.data).toMatchObject({ result_sha256: resultSha })
+  })
+
+  it('holds no share, OTP or token in any spelling', () => {
+    expect(secrets.length).toBeGreaterThan(10)
+    expect(leaks(secrets, [{ name: 'transcript', content: transcriptText }])).toEqual([])
+  })
+})
+
+describe('Vault\'s HTTP API over a recorded engine', () => {
+  it('records an API-driven ceremony, answers exactly as before, and keeps no secret', async () => {
+    const dir = await tempDir('tessera-transcript-api-')
+    const ks = await makeKeyset(dir.dir)
+    const engine = await LocalEngine.open(ks.path)
+    const recorder = await CeremonyRecorder.open(join(dir.dir, 'api.jsonl'), engine, {
+      backend: 'local', keyset_fingerprint: keysetFingerprint(await readFile(ks.path, 'utf8')), threshold: 3, shares: 5, recovery_mode: false,
+    })
+    const server = createApiServer(recording(engine, recorder))
+    const { port } = await listen(server, '127.0.0.1', 0)
+    const call = (method: string, path: string, body?: unknown) => callApi(`http://127.0.0.1:${port}`, method, path, body)
+    try {
+      const start = await call('PUT', 'sys/generate-root/attempt', {})
+      expect(start.status).toBe(200)
+      const { otp, nonce } = start.json as { otp: string; nonce: string }
+      expect((await call('PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce })).json.progress).toBe(1)
+      const dup = await call('PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce })
+      expect(dup.status).toBe(400)
+      expect(dup.json.errors[0]).toBe('given key has already been provided during this generation operation')
+      await call('PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce })
+      const done = await call('PUT', 'sys/generate-root/update', { key: ks.keys[2], nonce })
+      expect(done.json.complete).toBe(true)
+      const token = decodeWithOtp(done.json.encoded_token, otp).value.toString()
+      expect((await engine.lookupToken(token))?.type).toBe('root')
+      await call('PUT', 'sys/generate-root/attempt', {})
+      expect((await call('DELETE', 'sys/generate-root/attempt')).status).toBe(204)
+      await recorder.transcript.close()
+
+      const text = await readFile(recorder.transcript.path, 'utf8')
+      const r = verifyTranscript(text)
+      if (!r.ok) throw new Error(r.problem)
+      expect(r.lines.map((l) => l.type)).toEqual([
+        'header', 'backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'share_accepted', 'completed',
+        'attempt_started', 'cancelled', 'closed',
+      ])
+      expect(r.lines[8]!.data).toMatchObject({ flow: 'root', protection: { kind: 'otp', length: 28 } })
+      expect(r.lines[4]!.data).toEqual({ reason: 'duplicate_key', progress: 1 })
+      expect(r.lines[7]!.data).toEqual({ flow: 'root', nonce, result_sha256: createHash('sha256').update(done.json.encoded_token).digest('hex') })
+      const secrets = [
+        ...ks.keys.map((k, i) => secret(`share ${i + 1}`, k)),
+        secret('otp', otp), secret('encoded token', done.json.encoded_token), secret('new root token', token), secret('initial root token', ks.rootToken),
+      ]
+      expect(leaks(secrets, [{ name: 'transcript', content: text }])).toEqual([])
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await dir.cleanup()
+    }
+  })
+})
+
+/** Bundles a small script that uses the real writer into one file plain Node runs. */
+async function bundleChild(dir: string, body: string): Promise<string> {
+  const entry = join(dir, 'child.ts')
+  await writeFile(entry, `import { Transcript } from ${JSON.stringify(join(import.meta.dirname, '../src-main/transcript/writer'))}\n${body}`)
+  await build({
+    logLevel: 'silent',
+    configFile: false,
+    ssr: { noExternal: true },
+    build: { ssr: entry, outDir: join(dir, 'out'), write: true, rollupOptions: { output: { format: 'es', entryFileNames: 'child.mjs' } } },
+  })
+  return join(dir, 'out', 'child.mjs')
+}
+
+describe('a process killed mid-ceremony', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  beforeAll(async () => {
+    dir = await tempDir('tessera-transcript-kill-')
+  })
+  afterAll(() => dir.cleanup())
+
+  it('leaves a transcript that verifies up to the last append it reported', async () => {
+    const script = await bundleChild(
+      dir.dir,
+      `const t = await Transcript.create(process.argv[2])
+for (let i = 0; ; i++) {
+  await t.append({ type: 'share_accepted', data: { holder: 'Holder ' + (i % 9), progress: i % 255, required: 255 } })
+  process.stdout.write('appended ' + (i + 1) + '\\n')
+}
+`,
+    )
+    const path = join(dir.dir, 'killed.jsonl')
+    const child = spawn(process.execPath, [script, path])
+    let reported = 0
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const counts = [...d.toString().matchAll(/appended (\d+)/g)].map((m) => Number(m[1]))
+        if (counts.length) reported = counts.at(-1)!
+        if (reported >= 50) child.kill('SIGKILL')
+      })
+      child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited without SIGKILL (${signal})`))))
+    })
+    const text = await readFile(path, 'utf8')
+    const r = verifyTranscript(text)
+    // SIGKILL lands between or during appends: a valid chain, or a valid prefix and a cut-off last line.
+    const chain = r.ok ? r : r.prefix
+    if (!r.ok) expect(r.problem).toMatch(/cut off/)
+    expect(chain.closed).toBe(false)
+    expect(chain.lines.length - 1).toBeGreaterThanOrEqual(reported)
+  })
+
+  it('turns a failed write into a sentence, and refuses every append after it', async () => {
+    const sub = await tempDir('tessera-transcript-full-')
+    const script = await bundleChild(
+      sub.dir,
+      `const t = await Transcript.create(process.argv[2])
+const said = []
+for (let i = 0; i < 100 && said.length < 2; i++) {
+  try {
+    await t.append({ type: 'share_accepted', data: { holder: 'Holder ' + i, progress: i % 255, required: 255 } })
+  } catch (err) {
+    said.push(err.constructor.name + ' ' + err.code + ': ' + err.message)
+  }
+}
+process.stdout.write(JSON.stringify(said))
+`,
+    )
+    const path = join(sub.dir, 'full.jsonl')
+    // A 1 KiB file size limit stands in for a full disk: the write that crosses it fails part-way.
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('bash', ['-c', 'ulimit -f 1 && exec "$0" "$@"', process.execPath, script, path])
+      let text = ''
+      child.stdout.on('data', (d) => (text += d))
+      child.on('error', reject)
+      child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`child exited ${code}`))))
+    })
+    const said = JSON.parse(out) as string[]
+    expect(said).toEqual([
+      'TesseraError transcript_write: could not write the transcript: file too large',
+      'TesseraError transcript_write: could not write the transcript: file too large',
+    ])
+    const r = verifyTranscript(await readFile(path, 'utf8'))
+    expect(r.ok).toBe(false)
+    if (!r.ok) {
+      expect(r.problem).toMatch(/cut off/)
+      expect(r.prefix.lines.length).toBeGreaterThan(3)
+    }
+    await sub.cleanup()
+  })
+})
