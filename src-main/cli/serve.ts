@@ -4,10 +4,11 @@ import { createApiServer, type ApiServer } from '../server/http-api'
 import { closeOnSignal, listen } from '../server/listen'
 import { hostPort, isLoopback } from '../support/address'
 import { redactingLog } from '../support/redact'
+import { CeremonyRecorder, keysetFingerprint, recording } from '../transcript/recorder'
 import { CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
-                     [--tls-cert FILE --tls-key FILE] [--require-token]
+                     [--tls-cert FILE --tls-key FILE] [--require-token] [--transcript FILE]
 
 Serves Vault's HTTP API for the keyset (sys/generate-root, sys/generate-share,
 sys/seal-status, sys/health, sys/decode-token, auth/token/lookup-self and
@@ -18,7 +19,9 @@ two). Port 0 picks a free port. Stops on SIGINT or SIGTERM.
 --require-token        behave like a 2026 server: the generate endpoints answer
                        403 "permission denied" without a valid X-Vault-Token
                        (Vault 2.x), and the authenticated
-                       sys/generate-root-token/{attempt,update} is offered (OpenBao 2.6)`
+                       sys/generate-root-token/{attempt,update} is offered (OpenBao 2.6)
+--transcript FILE      record every attempt this server runs in a new hash-chained
+                       transcript (never overwritten; tessera transcript verify FILE)`
 
 export async function serve(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
@@ -29,6 +32,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'require-token': { type: 'boolean', default: false },
+    transcript: { type: 'string' },
   })
   const path = requireFlag(flags.keyset, '--keyset')
   const port = intFlag(flags.port, '--port', 8200)
@@ -41,9 +45,19 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const tls = flags['tls-cert'] ? { cert: await readPem(flags['tls-cert'], '--tls-cert'), key: await readPem(flags['tls-key']!, '--tls-key') } : undefined
 
   const engine = await LocalEngine.open(path, { recovery: flags.recovery })
+  const recorder = flags.transcript
+    ? await CeremonyRecorder.open(flags.transcript, engine, {
+        backend: 'local',
+        keyset_fingerprint: keysetFingerprint(await readFile(path, 'utf8')),
+        scheme: engine.keyset.scheme,
+        shares: engine.keyset.shares,
+        threshold: engine.keyset.threshold,
+        recovery_mode: flags.recovery,
+      })
+    : undefined
   let server: ApiServer
   try {
-    server = createApiServer(engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls, bindHost: host })
+    server = createApiServer(recorder ? recording(engine, recorder) : engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls, bindHost: host })
   } catch (err) {
     throw new CliError(`cannot use the TLS certificate and key: ${(err as Error).message}`)
   }
@@ -59,6 +73,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const stopped = closeOnSignal(server)
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
   await stopped
+  if (recorder) io.stderr(`transcript ${flags.transcript} closed, final hash ${await recorder.transcript.close()}\n`)
 }
 
 async function readPem(path: string, flag: string): Promise<Buffer> {
