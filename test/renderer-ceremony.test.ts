@@ -5,7 +5,7 @@ import { Ceremony } from '../src-renderer/src/lib/ceremony.svelte'
 import { checkShare } from '../src-renderer/src/lib/share-format'
 
 const LOCAL: BackendInfo = { kind: 'local', label: '/keysets/a.json', risks: [], scheme: 'vault', seal: null }
-const RESULT: HeldResult = { flow: 'root', encoded: 'ENCODED', pgp_fingerprint: '', otp_held: true, backend: LOCAL.label }
+const RESULT: HeldResult = { flow: 'root', encoded: 'ENCODED', pgp_fingerprint: '', otp_held: true, backend: LOCAL.label, share: null }
 
 function status(over: Partial<UiAttemptStatus> = {}): UiAttemptStatus {
   return {
@@ -49,7 +49,7 @@ describe('the ceremony step machine', () => {
     await withResult.load()
     expect([withResult.step, withResult.flow, withResult.holdsSecret]).toEqual(['result', 'root', true])
 
-    const summary = { path: '/k.json', shares: 2, threshold: 2, scheme: 'vault' as const, recipients: [] }
+    const summary = { path: '/k.json', shares: 2, threshold: 2, scheme: 'vault' as const, recipients: [], holders: [] }
     const handingOut = new Ceremony(fakeApi({ init: { summary, handedOut: [true, false] } }).api)
     await handingOut.load()
     expect(handingOut.step).toBe('init')

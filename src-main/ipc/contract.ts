@@ -120,6 +120,8 @@ export interface HeldResult {
   otp_held: boolean
   /** Where the result was made: the keyset path or the server's name and address. */
   backend: string
+  /** The share flow's new share, held by main until revealed to its holder or saved (`result.revealShare`). */
+  share: { encrypted: boolean; handedOut: boolean; number: number | null } | null
 }
 
 /** An init ceremony whose shares are being handed out. */
@@ -149,14 +151,19 @@ export interface InitSummary {
   scheme: (typeof SCHEMES)[number]
   /** One entry per holder when the shares were encrypted to PGP keys. */
   recipients: KeyInfo[]
+  /** The holders' names in share order, when they were given. */
+  holders: string[]
 }
 
-export interface RevealedShare {
-  index: number
-  /** The share as a holder types it (hex for Vault keysets), or a PGP message in base64. */
+/** The share flow's new share: as its holder types it, or (encrypted) a PGP message in base64. */
+export interface NewShare {
   key: string
   key_base64: string
   encrypted: boolean
+}
+
+export interface RevealedShare extends NewShare {
+  index: number
 }
 
 export const contract = {
@@ -210,6 +217,8 @@ export const contract = {
     input: v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(text(64)) }),
     output: {} as UiAttemptStatus,
   },
+
+  'result.revealShare': { input: noInput, output: {} as NewShare },
 
   'shares.list': { input: noInput, output: {} as ShareList },
   'shares.check': { input: v.strictObject({ share: text(4096) }), output: {} as ShareCheckResult },
