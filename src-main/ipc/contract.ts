@@ -1,7 +1,6 @@
 import * as v from 'valibot'
 import { FLOWS, type AttemptStatus, type Flow, type SealStatus } from '../backend'
 import { SCHEMES } from '../engine/schemes'
-import { HolderName } from '../engine/holders'
 import { ProfileInput, type Profile } from '../profiles/profile-schema'
 
 /**
@@ -182,8 +181,8 @@ export const contract = {
       scheme: v.optional(v.picklist(SCHEMES), 'vault'),
       /** Public keys' text (armored or base64), one per share, in holder order. */
       pgpKeys: v.optional(v.array(text(1024 * 1024))),
-      /** One name per share, in share order. */
-      holders: v.optional(v.pipe(v.array(HolderName), v.maxLength(255))),
+      /** One name per share, in share order; the keyset checks each and names the one it refuses, in a sentence. */
+      holders: v.optional(v.pipe(v.array(text(64)), v.maxLength(255))),
     }),
     output: {} as InitSummary,
   },
