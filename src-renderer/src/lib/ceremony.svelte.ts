@@ -160,6 +160,7 @@ export class Ceremony {
     if (!status) return
     this.status = status
     this.notice = ''
+    this.accepted = ''
     if (status.started) await this.refreshLog()
     else this.log = []
     this.step = status.started ? 'collect' : 'protection'
@@ -209,6 +210,7 @@ export class Ceremony {
     this.status = null
     this.pgp = null
     this.log = []
+    this.accepted = ''
     this.notice = `The ${FLOW_LABEL[this.flow].toLowerCase()} attempt was cancelled: no share given to it counts any more.`
     this.step = 'operation'
   }
