@@ -1,4 +1,4 @@
-import { test, expect, enterShare } from './fixtures'
+import { test, expect, enterShare, photograph } from './fixtures'
 import { runCli, startServe } from '../test/helpers/cli'
 
 /** The token really is a root token of the keyset: a fresh `tessera serve` accepts it. */
@@ -44,7 +44,7 @@ test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
   await page.getByLabel('Key share').fill(keyset.keys[0]!)
   await page.getByRole('button', { name: 'Submit share' }).click()
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
-  await expect(page.getByTestId('log')).toContainText('Alice: accepted (1 of 2)')
+  await expect(page.getByTestId('log')).toContainText('Alice: accepted share 1 (1 of 2)')
   await expect(page.getByTestId('log')).not.toContainText(keyset.keys[0]!)
   await shot('collect-progress')
   await axe()
@@ -94,11 +94,10 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
   await shot('duplicate')
   await axe()
 
-  // A share of another keyset: the threshold check fails, progress resets, the attempt stays.
+  // A share of another keyset: refused as it is entered (keyset format 2), progress kept.
   await enterShare(page, 'Mallory', foreign.keys[1])
-  await expect(page.getByTestId('collect-error')).toContainText(/root generation aborted|failed to compute root key/)
-  await expect(page.getByTestId('progress')).toHaveText('0 of 2')
-  await expect(page.getByTestId('log')).toContainText('progress reset to 0: every holder enters their share again')
+  await expect(page.getByTestId('collect-error')).toHaveText('this share is not from this keyset: it carries a share number this keyset never issued')
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
   await shot('foreign')
   await axe()
 
@@ -130,26 +129,42 @@ test('one attempt at a time: the other operation says which one holds it', async
 })
 
 test('a new key share, decoded and proven to work', async ({ tessera }) => {
-  const { page, keyset, shot, axe } = tessera
+  const { page, keyset } = tessera
   await page.getByRole('button', { name: 'Start: new key share' }).click()
+  // The share flow makes no OTP: its holder's PGP key comes first, else the screen.
+  await expect(page.getByText('protected by a one-time password')).toHaveCount(0)
+  await expect(page.getByLabel(/Encrypt the new share to its holder's PGP key/)).toBeChecked()
+  await photograph(tessera, 'share-protection')
+  await page.getByLabel(/Reveal the new share on screen/).check()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await expect(page.getByText('The new share is shown once, on this screen, to its new holder')).toBeVisible()
   await enterShare(page, 'Alice', keyset.keys[1]!)
   await enterShare(page, 'Bob', keyset.keys[2]!)
   await expect(page.getByRole('heading', { name: /5\. Result — New key share/ })).toBeVisible()
-  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  // Nothing on the page before the holder asks: the share is in main only.
+  expect(await page.content()).not.toMatch(/[0-9a-f]{66}/)
+  await photograph(tessera, 'new-share-privacy')
+  await page.getByRole('button', { name: 'Show the new share' }).click()
+  await expect(page.getByRole('heading', { name: 'New share 4' })).toBeVisible()
+  const recorded = page.getByRole('button', { name: /the new share/ }).last()
+  await expect(recorded).toBeDisabled()
   await page.getByRole('button', { name: 'Reveal' }).click()
-  const share = (await page.getByTestId('secret-value').textContent())!.trim()
+  const shown = page.getByTestId('secret-value')
+  const share = (await shown.textContent())!.trim()
   expect(share).toMatch(/^[0-9a-f]{66}$/)
   expect(keyset.keys).not.toContain(share)
-  await shot('new-share')
-  await axe()
-  await page.getByRole('button', { name: 'Done — wipe' }).click()
-  await page.getByRole('button', { name: 'Yes, wipe' }).click()
+  // Read aloud in groups of four.
+  await expect(shown.locator('.group')).toHaveCount(17)
+  await photograph(tessera, 'new-share-revealed')
+  await page.getByRole('button', { name: 'I have recorded the new share: hide it' }).click()
+  await expect(page.getByTestId('notice')).toHaveText('The new share was handed out and wiped from memory.')
+  await expect(page.getByTestId('held-result')).toHaveCount(0)
 
   // The new share stands in for an original one in a root ceremony.
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await enterShare(page, 'New holder', share)
+  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 4 from New holder.')
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
 })

@@ -24,6 +24,8 @@ export interface KeysetOptions {
   shares: number
   threshold: number
   scheme: 'vault' | 'secretsjs'
+  /** Holder names, one per share (`init --holders`). */
+  holders?: string[]
 }
 
 export interface Tessera {
@@ -95,6 +97,7 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
       'init', '--keyset', keysetPath,
       '--shares', String(keysetOptions.shares), '--threshold', String(keysetOptions.threshold),
       '--scheme', keysetOptions.scheme, '--format', 'json',
+      ...(keysetOptions.holders ? ['--holders', keysetOptions.holders.join(',')] : []),
     ])
     expect(init.code, init.stderr).toBe(0)
     const keyset = JSON.parse(init.stdout) as InitResult

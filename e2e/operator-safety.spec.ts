@@ -170,14 +170,17 @@ test('after a submit, focus is on the next holder\'s name, never one Tab from ca
   await expect(page.getByTestId('notice')).toHaveCount(0)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
 
-  // A refused share: focus again on the name field (kept), the error beside the form.
+  // A refused share: the same holder retries at once, so focus is on the (emptied) share
+  // field, the name and the nonce confirmation kept, the refusal right under the field.
   await page.getByTestId('confirm-nonce').uncheck()
   await submitWithEnter('Alice again', keyset.keys_base64[0]!)
   await expect(page.getByTestId('collect-error')).toContainText('already been provided')
-  await expect(page.getByLabel(/Your name or role/)).toBeFocused()
+  await expect(page.getByLabel('Key share')).toBeFocused()
+  await expect(page.getByLabel('Key share')).toHaveValue('')
   await expect(page.getByLabel(/Your name or role/)).toHaveValue('Alice again')
+  await expect(page.getByTestId('confirm-nonce')).toBeChecked()
   await page.keyboard.press('Tab')
-  await expect(page.getByTestId('confirm-nonce')).toBeFocused()
+  await expect(page.getByRole('button', { name: 'Show' })).toBeFocused()
   await photograph(tessera, 'collect-refused-focus')
 
   await submitWithEnter('Bob', keyset.keys[1]!)
@@ -238,7 +241,7 @@ test('a reload keeps the page working and the holder log; a new printed address 
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
   expect(page.url()).not.toContain('access=')
   await page.getByRole('button', { name: 'Resume this attempt' }).click()
-  await expect(page.getByTestId('log')).toContainText('Alice: accepted (1 of 2)')
+  await expect(page.getByTestId('log')).toContainText('Alice: accepted share 1 (1 of 2)')
   await photograph(tessera, 'collect-after-reload')
 
   // A tab without the key says so in plain words...

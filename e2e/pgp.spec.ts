@@ -109,3 +109,43 @@ test('the init ceremony encrypts each share to its holder and saves the files', 
   await enterShare(page, 'Two', shares[1]!)
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
 })
+
+test("a new key share encrypted to its new holder's key, saved, and opened with gpg", async ({ tessera }) => {
+  const { page, keyset, dir } = tessera
+  const newcomer = gpg.generate('New Holder <new@example.org>')
+  const publicKey = join(dir, 'new.asc')
+  await writeFile(publicKey, gpg.exportPublic('new@example.org', true))
+  await page.getByRole('button', { name: 'Start: new key share' }).click()
+  // Offered first for the share flow: nobody but the new holder can read it.
+  await expect(page.getByLabel(/Encrypt the new share to its holder's PGP key/)).toBeChecked()
+  await page.getByLabel(/Public key file/).setInputFiles(publicKey)
+  await expect(page.getByTestId('pgp-fingerprint')).toHaveText(newcomer)
+  await page.getByLabel(/The new holder confirmed this fingerprint/).check()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await expect(page.getByTestId('attempt-fingerprint')).toHaveText(newcomer)
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await expect(page.getByRole('heading', { name: /5\. Result — New key share/ })).toBeVisible()
+  await expect(page.getByTestId('result-fingerprint')).toHaveText(newcomer)
+  await photograph(tessera, 'new-share-pgp')
+  const download = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Save the encrypted share' }).click()
+  const file = await download
+  expect(file.suggestedFilename()).toMatch(/^new-share-[0-9a-f]{16}\.gpg$/i)
+  const saved = join(dir, file.suggestedFilename())
+  await file.saveAs(saved)
+  const share = gpg.run(['-d', saved]).toString().trim()
+  expect(share).toMatch(/^[0-9a-f]{66}$/)
+  expect(keyset.keys).not.toContain(share)
+  await expect(page.getByRole('button', { name: 'Saved — save the file again' })).toBeVisible()
+  await page.getByRole('button', { name: 'Done — wipe' }).click()
+  await page.getByRole('button', { name: 'Yes, wipe' }).click()
+
+  // The decrypted share is a share of the same key.
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'New holder', share)
+  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 4 from New holder.')
+  await enterShare(page, 'Carol', keyset.keys[2]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+})

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import type { BackendInfo, HeldResult, SessionState, TesseraApi, UiAttemptStatus } from '../src-main/ipc/contract'
+import type { BackendInfo, HeldResult, SessionState, ShareCheckResult, ShareList, TesseraApi, UiAttemptStatus } from '../src-main/ipc/contract'
 import { ApiError } from '../src-renderer/src/lib/api-error'
 import { Ceremony } from '../src-renderer/src/lib/ceremony.svelte'
 import { checkShare } from '../src-renderer/src/lib/share-format'
+import { ShareChecks } from '../src-renderer/src/lib/share-checks.svelte'
+
+const NAMED: ShareList = { canCheck: true, shares: [{ number: 1, holder: 'Alice' }, { number: 2, holder: 'Bob' }, { number: 3, holder: 'Carol' }] }
 
 const LOCAL: BackendInfo = { kind: 'local', label: '/keysets/a.json', risks: [], scheme: 'vault', seal: null }
-const RESULT: HeldResult = { flow: 'root', encoded: 'ENCODED', pgp_fingerprint: '', otp_held: true, backend: LOCAL.label }
+const RESULT: HeldResult = { flow: 'root', encoded: 'ENCODED', pgp_fingerprint: '', otp_held: true, backend: LOCAL.label, share: null }
 
 function status(over: Partial<UiAttemptStatus> = {}): UiAttemptStatus {
   return {
@@ -15,7 +18,7 @@ function status(over: Partial<UiAttemptStatus> = {}): UiAttemptStatus {
 }
 
 /** The backend seam, answering as main would; `refuse` names calls that fail. */
-function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, string> = {}) {
+function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, string> = {}, list: ShareList = NAMED) {
   const calls: string[] = []
   let session: SessionState = { result: null, init: null, log: [], ...state }
   const answer = async <T>(name: string, value: () => T): Promise<T> => {
@@ -25,6 +28,18 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
   }
   const api = {
     backend: { describe: () => answer('backend.describe', () => LOCAL) },
+    shares: {
+      list: () => answer('shares.list', () => list),
+      /** "A-n" is share n, "X-n" a mistyped share n. */
+      check: ({ share }: { share: string }) =>
+        answer('shares.check', (): ShareCheckResult => {
+          const number = Number(share.slice(2))
+          const holder = list.shares[number - 1]?.holder ?? null
+          return share.startsWith('A-')
+            ? { number, holder, valid: true }
+            : { number, holder, valid: false, code: 'share_mismatch', reason: `this does not match share ${number} (${holder}) — probably a typing mistake` }
+        }),
+    },
     session: {
       state: () => answer('session.state', () => session),
       wipe: () => answer('session.wipe', () => ((session = { result: null, init: null, log: [] }), { wiped: true as const })),
@@ -36,7 +51,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
       update: () =>
         answer('attempt.update', () => {
           session = { ...session, result: RESULT, log: [{ at: '2026-01-01T00:00:00Z', operator: 'Bob', outcome: 'accepted (2 of 2)', ok: true }] }
-          return status({ progress: 2, complete: true, encoded_token: 'ENCODED' })
+          return status({ progress: 2, complete: true, encoded_token: 'ENCODED', last_share: { number: 2, holder: 'Bob', checked: true } })
         }),
     },
   }
@@ -49,7 +64,7 @@ describe('the ceremony step machine', () => {
     await withResult.load()
     expect([withResult.step, withResult.flow, withResult.holdsSecret]).toEqual(['result', 'root', true])
 
-    const summary = { path: '/k.json', shares: 2, threshold: 2, scheme: 'vault' as const, recipients: [] }
+    const summary = { path: '/k.json', shares: 2, threshold: 2, scheme: 'vault' as const, recipients: [], holders: [] }
     const handingOut = new Ceremony(fakeApi({ init: { summary, handedOut: [true, false] } }).api)
     await handingOut.load()
     expect(handingOut.step).toBe('init')
@@ -70,6 +85,18 @@ describe('the ceremony step machine', () => {
     expect(c.step).toBe('result')
     expect(c.result).toEqual(RESULT)
     expect(c.log.map((e) => e.operator)).toEqual(['Bob'])
+    expect(c.accepted).toBe('Accepted share 2 (Bob) from Bob.')
+  })
+
+  it('knows whether the open keyset can check shares one by one', async () => {
+    const named = new Ceremony(fakeApi().api)
+    await named.load()
+    expect(named.shares?.canCheck).toBe(true)
+    const legacy = new Ceremony(fakeApi({}, {}, { canCheck: false, shares: [] }).api)
+    await legacy.load()
+    expect(legacy.shares?.canCheck).toBe(false)
+    legacy.checkShares()
+    expect(legacy.step).toBe('check')
   })
 
   it('shows a refusal where it happened, and only there', async () => {
@@ -111,6 +138,31 @@ describe('the ceremony step machine', () => {
     expect(c.step).toBe('backend')
     c.backToOperations()
     expect(c.step).toBe('operation')
+  })
+})
+
+describe('checking shares with no ceremony', () => {
+  it('says each verdict, confirms each share once, and forgets everything when done', async () => {
+    const { api, calls } = fakeApi()
+    const checks = new ShareChecks(api, NAMED)
+    expect(checks.summary).toBe('No share of 3 confirmed yet.')
+    expect(await checks.check('A-3')).toEqual({ valid: true, text: 'share 3 of 3 (Carol): valid' })
+    expect(await checks.check('X-1')).toEqual({ valid: false, text: 'Not valid: this does not match share 1 (Alice) — probably a typing mistake' })
+    await checks.check('A-1')
+    await checks.check('A-3')
+    expect(checks.summary).toBe('2 of 3 shares confirmed: share 1 (Alice), share 3 (Carol).')
+    expect(checks.lines).toHaveLength(4)
+    // Only checks: nothing started, nothing combined.
+    expect(calls.filter((c) => c.startsWith('attempt.'))).toEqual([])
+    expect(JSON.stringify(checks.lines)).not.toContain('A-3')
+    checks.done()
+    expect([checks.lines, checks.confirmed, checks.summary]).toEqual([[], [], 'No share of 3 confirmed yet.'])
+  })
+
+  it('shows a refusal from main as the verdict', async () => {
+    const checks = new ShareChecks(fakeApi({}, { 'shares.check': 'checking shares needs a local keyset: open one first' }).api, NAMED)
+    expect(await checks.check('A-1')).toEqual({ valid: false, text: 'checking shares needs a local keyset: open one first' })
+    expect(checks.confirmed).toEqual([])
   })
 })
 

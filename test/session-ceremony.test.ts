@@ -46,7 +46,7 @@ describe('a finished result is kept by main until wiped', () => {
     const other = await makeKeyset(dir, { shares: 2, threshold: 2 })
     await call('backend.openKeyset', { path: other.path })
     const state = await call('session.state')
-    expect(state.result).toEqual({ flow: 'root', encoded, pgp_fingerprint: '', otp_held: true, backend: ks.path })
+    expect(state.result).toEqual({ flow: 'root', encoded, pgp_fingerprint: '', otp_held: true, backend: ks.path, share: null })
     const first = await call('decode.held', { flow: 'root', encoded })
     const second = await call('decode.held', { flow: 'root', encoded })
     expect(second.value).toBe(first.value)
@@ -68,6 +68,31 @@ describe('a finished result is kept by main until wiped', () => {
     expect(log[1].outcome).toContain('already been provided')
     expect(new Date(log[0].at).getTime()).toBeGreaterThan(0)
     expect(JSON.stringify(log)).not.toContain(ks.keys[0])
+  })
+})
+
+describe('a new share is held by main until its holder reveals it', () => {
+  it('never crosses IPC with the status or the session state; revealed on request, then wiped', async () => {
+    const start = await call('attempt.start', { flow: 'share' })
+    await call('attempt.update', { flow: 'share', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
+    const done = await call('attempt.update', { flow: 'share', key: ks.keys[2], nonce: start.nonce, holder: 'Carol' })
+    expect(done.complete).toBe(true)
+    expect(done).not.toHaveProperty('key')
+    expect(done).not.toHaveProperty('key_base64')
+    expect(done.encoded_token).toBe('')
+    const state = await call('session.state')
+    expect(state.result).toMatchObject({ flow: 'share', encoded: '', share: { encrypted: false, handedOut: false, number: 4 } })
+
+    const shown = await call('result.revealShare')
+    expect(shown).toMatchObject({ encrypted: false })
+    expect(shown.key).toMatch(/^[0-9a-f]{66}$/)
+    expect(Buffer.from(shown.key_base64, 'base64').toString('hex')).toBe(shown.key)
+    expect(JSON.stringify([done, state])).not.toContain(shown.key)
+    expect(await call('shares.check', { share: shown.key })).toMatchObject({ number: 4, valid: true })
+    expect((await call('session.state')).result.share.handedOut).toBe(true)
+
+    await call('session.wipe')
+    expect((await refusal('result.revealShare')).code).toBe('no_share')
   })
 })
 

@@ -5,7 +5,7 @@ const MAX_HOLDER_CHARS = 64
 
 /**
  * A holder's name: letters, digits, spaces and a little punctuation, starting
- * with a letter or digit. A module of its own so that the IPC contract stays light.
+ * with a letter or digit.
  */
 export const HolderName = v.pipe(
   v.string(),

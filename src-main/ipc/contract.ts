@@ -1,7 +1,6 @@
 import * as v from 'valibot'
 import { FLOWS, type AttemptStatus, type Flow, type SealStatus } from '../backend'
 import { SCHEMES } from '../engine/schemes'
-import { HolderName } from '../engine/holders'
 import { ProfileInput, type Profile } from '../profiles/profile-schema'
 
 /**
@@ -120,6 +119,8 @@ export interface HeldResult {
   otp_held: boolean
   /** Where the result was made: the keyset path or the server's name and address. */
   backend: string
+  /** The share flow's new share, held by main until revealed to its holder or saved (`result.revealShare`). */
+  share: { encrypted: boolean; handedOut: boolean; number: number | null } | null
 }
 
 /** An init ceremony whose shares are being handed out. */
@@ -149,14 +150,19 @@ export interface InitSummary {
   scheme: (typeof SCHEMES)[number]
   /** One entry per holder when the shares were encrypted to PGP keys. */
   recipients: KeyInfo[]
+  /** The holders' names in share order, when they were given. */
+  holders: string[]
 }
 
-export interface RevealedShare {
-  index: number
-  /** The share as a holder types it (hex for Vault keysets), or a PGP message in base64. */
+/** The share flow's new share: as its holder types it, or (encrypted) a PGP message in base64. */
+export interface NewShare {
   key: string
   key_base64: string
   encrypted: boolean
+}
+
+export interface RevealedShare extends NewShare {
+  index: number
 }
 
 export const contract = {
@@ -175,8 +181,8 @@ export const contract = {
       scheme: v.optional(v.picklist(SCHEMES), 'vault'),
       /** Public keys' text (armored or base64), one per share, in holder order. */
       pgpKeys: v.optional(v.array(text(1024 * 1024))),
-      /** One name per share, in share order. */
-      holders: v.optional(v.pipe(v.array(HolderName), v.maxLength(255))),
+      /** One name per share, in share order; the keyset checks each and names the one it refuses, in a sentence. */
+      holders: v.optional(v.pipe(v.array(text(64)), v.maxLength(255))),
     }),
     output: {} as InitSummary,
   },
@@ -210,6 +216,8 @@ export const contract = {
     input: v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(text(64)) }),
     output: {} as UiAttemptStatus,
   },
+
+  'result.revealShare': { input: noInput, output: {} as NewShare },
 
   'shares.list': { input: noInput, output: {} as ShareList },
   'shares.check': { input: v.strictObject({ share: text(4096) }), output: {} as ShareCheckResult },

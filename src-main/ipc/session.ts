@@ -38,6 +38,8 @@ interface Finished {
   backend: string
   /** The keyset that minted it, which can tell a correctly decoded token from a mistyped one. */
   engine: LocalEngine | null
+  /** The share flow's result, as the status gave it: the new share itself, or the PGP message to its holder. */
+  share: { key: Buffer; keyBase64: Buffer; encrypted: boolean; handedOut: boolean; number: number | null } | null
 }
 
 const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
@@ -172,6 +174,7 @@ export class Session {
     this.log = []
     if (this.finished) {
       if (this.finished.otp) wipe(this.finished.otp)
+      if (this.finished.share) wipe(this.finished.share.key, this.finished.share.keyBase64)
       this.finished = null
     }
     if (this.ceremony) {
@@ -198,7 +201,9 @@ export class Session {
   }
 
   private toUi(flow: Flow, status: AttemptStatus): UiAttemptStatus {
-    const { otp: _otp, ...rest } = status
+    // A new share stays in main until its holder reveals it (`result.revealShare`).
+    const { otp: _otp, key: _key, key_base64: _keyBase64, ...rest } = status
+    if (flow === 'share') rest.encoded_token = ''
     const held = this.held.get(flow)
     const running = this.open?.kind === 'local' ? this.open.engine.runningFlow : null
     const heldForResult = status.complete && this.finished?.flow === flow && this.finished.otp !== null
@@ -208,22 +213,37 @@ export class Session {
 
   private heldResult(): HeldResult | null {
     const f = this.finished
-    return f && { flow: f.flow, encoded: f.encoded, pgp_fingerprint: f.pgpFingerprint, otp_held: f.otp !== null, backend: f.backend }
+    if (!f) return null
+    const share = f.share && { encrypted: f.share.encrypted, handedOut: f.share.handedOut, number: f.share.number }
+    return { flow: f.flow, encoded: f.encoded, pgp_fingerprint: f.pgpFingerprint, otp_held: f.otp !== null, backend: f.backend, share }
+  }
+
+  private static newShare(status: AttemptStatus): Finished['share'] {
+    if (!status.key || !status.key_base64) return null
+    const encrypted = status.pgp_fingerprint !== ''
+    return { key: Buffer.from(status.key), keyBase64: Buffer.from(status.key_base64), encrypted, handedOut: false, number: null }
   }
 
   /** A completed attempt: its result and its OTP move together into `finished`. */
-  private keepResult(flow: Flow, status: AttemptStatus): void {
+  private async keepResult(flow: Flow, status: AttemptStatus): Promise<void> {
     const held = this.held.get(flow)
     this.held.delete(flow)
+    const share = flow === 'share' ? Session.newShare(status) : null
     this.finished = {
       flow,
-      encoded: status.encoded_token || status.encoded_root_token,
+      encoded: share ? '' : status.encoded_token || status.encoded_root_token,
       pgpFingerprint: status.pgp_fingerprint,
       otp: held && held.nonce === status.nonce ? held.otp : null,
       backend: this.open?.label ?? '',
       engine: this.open?.kind === 'local' ? this.open.engine : null,
+      share,
     }
     if (held && !this.finished.otp) wipe(held.otp)
+    // A local keyset knows the number it gave a new share: its holder is told "share 4".
+    if (share && !share.encrypted && this.open?.kind === 'local') {
+      const known = await this.open.engine.keyset.check(share.key.toString()).catch(() => null)
+      share.number = known?.valid ? known.number : null
+    }
   }
 
   private logEntry(operator: string, outcome: string, ok: boolean): void {
@@ -257,7 +277,7 @@ export class Session {
     }
     const recognized = share && share.number !== null ? ` ${shareLabel(share)}` : ''
     this.logEntry(who, `accepted${recognized} (${status.progress} of ${status.required})`, true)
-    if (status.complete) this.keepResult(flow, status)
+    if (status.complete) await this.keepResult(flow, status)
     return share ? { ...this.toUi(flow, status), last_share: share } : this.toUi(flow, status)
   }
 
@@ -327,7 +347,7 @@ export class Session {
         throw err
       }
       await this.openKeyset(path)
-      const summary = { path, shares, threshold, scheme, recipients: recipients.map(keyInfo) }
+      const summary = { path, shares, threshold, scheme, recipients: recipients.map(keyInfo), holders: holders ?? [] }
       this.ceremony = { ...ceremony!, summary, handedOut: ceremony!.items.map(() => false) }
       return summary
     },
@@ -383,6 +403,13 @@ export class Session {
     'shares.check': async ({ share }) => {
       const { checked: _checked, ...result } = await this.localKeyset().check(share)
       return result
+    },
+
+    'result.revealShare': async () => {
+      const share = this.finished?.share
+      if (!share) throw new EngineError(404, 'no new share is held: the share ceremony is not finished, or its result was wiped', 'no_share')
+      share.handedOut = true
+      return { key: share.key.toString(), key_base64: share.keyBase64.toString(), encrypted: share.encrypted }
     },
 
     'decode.held': async ({ flow, encoded }) => {

@@ -7,12 +7,14 @@ import type {
   InitSummary,
   KeyInfo,
   LogEntry,
+  ShareList,
+  ShareRef,
   TesseraApi,
   UiAttemptStatus,
 } from '../../../src-main/ipc/contract'
 import { errorText } from './api-error'
 
-export type Step = 'backend' | 'init' | 'operation' | 'protection' | 'collect' | 'result'
+export type Step = 'backend' | 'init' | 'operation' | 'check' | 'protection' | 'collect' | 'result'
 
 /** Where an error is shown: next to the control whose action failed. */
 export type Place = 'open' | 'create' | 'remote' | 'operation' | 'protection' | 'collect' | 'cancel' | 'handout' | 'result'
@@ -21,6 +23,12 @@ export const FLOW_LABEL: Record<Flow, string> = {
   root: 'Root token',
   share: 'New key share',
   recovery: 'Recovery token',
+}
+
+/** A share for people, as main words it: "share 3 (Carol)". */
+export function shareName(s: ShareRef): string {
+  const base = s.number === null ? 'this share' : `share ${s.number}`
+  return s.holder ? `${base} (${s.holder})` : base
 }
 
 export interface PgpChoice {
@@ -47,6 +55,10 @@ export class Ceremony {
   /** A keyset just created, whose shares are being handed out. */
   init = $state<InitProgress | null>(null)
   failure = $state<{ at: Place; text: string } | null>(null)
+  /** The open local keyset's shares and whether it can check them one by one; null for a server. */
+  shares = $state<ShareList | null>(null)
+  /** What the last accepted share was recognized as ("share 3 (Carol)"), for the collect screen. */
+  accepted = $state('')
   /** A plain statement of what just happened (an attempt cancelled, a result wiped). */
   notice = $state('')
   busy = $state(false)
@@ -79,6 +91,7 @@ export class Ceremony {
   /** Opens where main stands: a held result, a hand-out, or the open backend. */
   async load(): Promise<void> {
     this.backend = await this.api.backend.describe()
+    await this.readShares()
     const state = await this.api.session.state()
     this.log = state.log
     this.result = state.result
@@ -102,8 +115,14 @@ export class Ceremony {
     this.step = this.backend && this.backend.kind !== 'none' ? 'operation' : 'backend'
   }
 
-  backendOpened(info: BackendInfo): void {
+  /** Which shares the open keyset knows; a server's shares are not known here. */
+  async readShares(): Promise<void> {
+    this.shares = this.backend?.kind === 'local' ? await this.api.shares.list().catch(() => null) : null
+  }
+
+  async backendOpened(info: BackendInfo): Promise<void> {
     this.backend = info
+    await this.readShares()
     this.status = null
     this.pgp = null
     this.log = []
@@ -111,8 +130,9 @@ export class Ceremony {
     this.step = 'operation'
   }
 
-  keysetCreated(summary: InitSummary, info: BackendInfo): void {
+  async keysetCreated(summary: InitSummary, info: BackendInfo): Promise<void> {
     this.backend = info
+    await this.readShares()
     this.init = { summary, handedOut: Array.from({ length: summary.shares }, () => false) }
     this.step = 'init'
   }
@@ -140,6 +160,7 @@ export class Ceremony {
     if (!status) return
     this.status = status
     this.notice = ''
+    this.accepted = ''
     if (status.started) await this.refreshLog()
     else this.log = []
     this.step = status.started ? 'collect' : 'protection'
@@ -153,6 +174,7 @@ export class Ceremony {
     if (status) {
       this.status = status
       this.log = []
+      this.accepted = ''
       this.step = 'collect'
     }
   }
@@ -161,6 +183,8 @@ export class Ceremony {
   async submit(operator: string, key: string): Promise<boolean> {
     const nonce = this.status?.nonce ?? ''
     const status = await this.run(() => this.api.attempt.update({ flow: this.flow, key, nonce, holder: operator }), 'collect')
+    const known = status?.last_share
+    this.accepted = known && known.number !== null ? `Accepted ${shareName(known)} from ${operator || 'an unnamed holder'}.` : ''
     if (status?.complete) {
       await this.refreshLog()
       this.status = status
@@ -186,8 +210,15 @@ export class Ceremony {
     this.status = null
     this.pgp = null
     this.log = []
+    this.accepted = ''
     this.notice = `The ${FLOW_LABEL[this.flow].toLowerCase()} attempt was cancelled: no share given to it counts any more.`
     this.step = 'operation'
+  }
+
+  checkShares(): void {
+    this.failure = null
+    this.notice = ''
+    this.step = 'check'
   }
 
   /** The attempt vanished from the backend: back to choosing an operation. */
@@ -198,14 +229,14 @@ export class Ceremony {
   }
 
   /** Drops the held result and every secret in main; back to choosing an operation. */
-  async resultWiped(): Promise<void> {
+  async resultWiped(notice = 'The result was wiped from memory.'): Promise<void> {
     const done = await this.run(() => this.api.session.wipe(), 'result')
     if (!done) return
     this.result = null
     this.status = null
     this.pgp = null
     this.log = []
-    this.notice = 'The result was wiped from memory.'
+    this.notice = notice
     this.backToOperations()
   }
 }
