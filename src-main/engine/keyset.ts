@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
+import { readShareInput } from './share-card'
 import { open } from 'node:fs/promises'
 import * as v from 'valibot'
 import { withFileLock, writeFileAtomic } from '../support/files'
@@ -421,10 +422,15 @@ export class Keyset {
    * Checks one share typed or pasted, with no attempt and nothing combined:
    * which share it is, or why it is not one of this keyset's.
    */
+  /** A share as typed: hex, base64, a secrets.js share, or a share card typed back. */
+  parseShare(text: string): Buffer {
+    return this.codec.parse(readShareInput(text, this.codec.textLength(ROOT_KEY_BYTES)))
+  }
+
   async check(text: string): Promise<ShareCheck> {
     let share: Buffer | undefined
     try {
-      share = this.codec.parse(text)
+      share = this.parseShare(text)
       const known = await this.recognizeCurrent(share)
       if (!known.checked) {
         return { ...known, valid: false, code: 'cannot_check', reason: 'this keyset (format 1) records no check values: its shares can be checked only by a ceremony' }

@@ -110,7 +110,7 @@ export class LocalEngine implements Backend, StrategyHost {
     if (typeof input.key !== 'string' || input.key === '') {
       throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
     }
-    const key = this.keyset.codec.parse(input.key)
+    const key = this.keyset.parseShare(input.key)
     const admit = async (share: Buffer): Promise<ShareIdentity> => {
       const known = await this.keyset.recognizeCurrent(share)
       // Refused only when the name given is another holder's: a name the keyset

@@ -35,6 +35,7 @@ export const REASONS = [
   'share_unknown',
   'share_mismatch',
   'share_other_holder',
+  'card_line',
   'combine_failed',
   'authentication_failed',
   'no_attempt',
