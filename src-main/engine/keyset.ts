@@ -150,6 +150,22 @@ function shareCheck(salt: string, share: Uint8Array): string {
   return hashToken(Buffer.from(salt, 'base64'), share).toString('base64')
 }
 
+/**
+ * A format-2 keyset's salt and check values as bytes, decoded once per keyset
+ * content rather than on every share entered (the content is never changed in
+ * place: a change makes a new object).
+ */
+const decodedChecks = new WeakMap<KeysetV2, { salt: Buffer; checks: Buffer[] }>()
+
+function checksOf(data: KeysetV2): { salt: Buffer; checks: Buffer[] } {
+  let decoded = decodedChecks.get(data)
+  if (!decoded) {
+    decoded = { salt: Buffer.from(data.share_salt, 'base64'), checks: data.issued_shares.map((r) => Buffer.from(r.check, 'base64')) }
+    decodedChecks.set(data, decoded)
+  }
+  return decoded
+}
+
 /** JSON with sorted keys: the integrity hash must not depend on how a file orders its fields. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
@@ -208,9 +224,25 @@ async function readBounded(path: string): Promise<string> {
   }
 }
 
-/** Reads, bounds and validates a keyset file; damage is reported before anything else is. */
-async function readKeysetData(path: string): Promise<KeysetData> {
+/** A keyset file's text and what it was validated into. */
+interface KeysetSource {
+  text: string
+  data: KeysetData
+}
+
+/**
+ * Reads, bounds and validates a keyset file; damage is reported before anything
+ * else is. The file is always read; text identical to `known` (what this
+ * process last read or wrote there) is not parsed and checked again, since the
+ * outcome of both is a function of the text alone.
+ */
+async function readKeyset(path: string, known?: KeysetSource): Promise<KeysetSource> {
   const text = await readBounded(path)
+  if (known && text === known.text) return known
+  return { text, data: parseKeysetText(path, text) }
+}
+
+function parseKeysetText(path: string, text: string): KeysetData {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -250,8 +282,10 @@ export function withIntegrity<T extends object>(content: T): T & { integrity: st
   return { ...content, integrity: integrityOf(content as Record<string, unknown>) }
 }
 
-function serialize(data: KeysetData): string {
-  return `${JSON.stringify(data.tessera_keyset === 2 ? withIntegrity(data) : data, null, 2)}\n`
+/** The file content for `data`, and `data` as that content reads back (its integrity check filled in). */
+function serialize(data: KeysetData): KeysetSource {
+  const stored = data.tessera_keyset === 2 ? withIntegrity(data) : data
+  return { text: `${JSON.stringify(stored, null, 2)}\n`, data: stored }
 }
 
 function writeError(path: string, err: unknown): KeysetError {
@@ -276,6 +310,8 @@ export class Keyset {
   private constructor(
     readonly path: string,
     private data: KeysetData,
+    /** The file as this process last read or wrote it: `data` came from, or became, this text. */
+    private source?: KeysetSource,
   ) {
     this.codec = codecFor(data.scheme, data.secret_threshold)
   }
@@ -338,7 +374,7 @@ export class Keyset {
       const keyset = new Keyset(path, data)
       const write = async () => {
         try {
-          await writeFileAtomic(path, serialize(data), { overwrite: false })
+          await writeFileAtomic(path, serialize(data).text, { overwrite: false })
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
             throw new KeysetError(`${path} already exists; Tessera never overwrites a keyset`, 409, 'keyset_exists')
@@ -353,7 +389,8 @@ export class Keyset {
   }
 
   static async open(path: string): Promise<Keyset> {
-    return new Keyset(path, await readKeysetData(path))
+    const source = await readKeyset(path)
+    return new Keyset(path, source.data, source)
   }
 
   /** True when `combined` is this keyset's root key: the keyring decrypts and authenticates. */
@@ -397,7 +434,8 @@ export class Keyset {
     if (at < 0) throw badRequest('this share is not from this keyset: it carries a share number this keyset never issued', 'share_unknown')
     const record = data.issued_shares[at]!
     const known = { number: at + 1, holder: record.holder }
-    if (!sameHash(Buffer.from(record.check, 'base64'), Buffer.from(shareCheck(data.share_salt, share), 'base64'))) {
+    const { salt, checks } = checksOf(data)
+    if (!sameHash(checks[at]!, hashToken(salt, share))) {
       throw badRequest(`this does not match ${shareLabel(known)} — probably a typing mistake`, 'share_mismatch')
     }
     return { ...known, checked: true }
@@ -412,8 +450,7 @@ export class Keyset {
       return this.recognize(share)
     } catch (err) {
       if (!(err instanceof TesseraError) || err.code !== 'share_unknown') throw err
-      const fresh = await readKeysetData(this.path)
-      if (sameKeyring(fresh, this.data)) this.data = fresh
+      this.adopt(await readKeyset(this.path, this.source))
       return this.recognize(share)
     }
   }
@@ -464,8 +501,8 @@ export class Keyset {
   async findTokenCurrent(token: Uint8Array | string): Promise<TokenRecord | undefined> {
     const found = this.findToken(token)
     if (found) return found
-    const fresh = await readKeysetData(this.path).catch(() => undefined)
-    if (fresh && sameKeyring(fresh, this.data)) this.data = fresh
+    const fresh = await readKeyset(this.path, this.source).catch(() => undefined)
+    if (fresh) this.adopt(fresh)
     return this.findToken(token)
   }
 
@@ -514,18 +551,26 @@ export class Keyset {
    */
   private async change(apply: (fresh: KeysetData) => KeysetData | Promise<KeysetData>): Promise<void> {
     await withFileLock(this.path, async () => {
-      const fresh = await readKeysetData(this.path)
-      if (!sameKeyring(fresh, this.data)) {
+      const fresh = await readKeyset(this.path, this.source)
+      if (!sameKeyring(fresh.data, this.data)) {
         throw new KeysetError(`${this.path} now holds another keyset than the one opened; open it again`, 409, 'keyset_replaced')
       }
-      const next = await apply(fresh)
+      const next = serialize(await apply(fresh.data))
       try {
-        await writeFileAtomic(this.path, serialize(next), { overwrite: true })
+        await writeFileAtomic(this.path, next.text, { overwrite: true })
       } catch (err) {
         throw writeError(this.path, err)
       }
-      this.data = next
+      this.data = next.data
+      this.source = next
     })
+  }
+
+  /** Takes another program's changes to this keyset; a file now holding another keyset is left alone. */
+  private adopt(fresh: KeysetSource): void {
+    if (!sameKeyring(fresh.data, this.data)) return
+    this.data = fresh.data
+    this.source = fresh
   }
 }
 
