@@ -11,26 +11,40 @@ export class ClientGone extends TesseraError {
 
 /**
  * Reads a request body of at most `max` bytes; null when it is larger (the
- * declared length is checked first, so a large upload is refused unread). The
- * chunks are wiped once joined: a body may hold a share.
+ * declared length is checked first, so a large upload is refused unread, and
+ * one that grows past `max` is dropped with its connection). The chunks are
+ * wiped once joined: a body may hold a share.
+ *
+ * Plain 'data'/'end' listeners rather than an async iterator: a body is one or
+ * two chunks, and the iterator's promise per chunk and its teardown were a
+ * large share of the cost of a refused update under load.
  */
-export async function readBoundedBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
-  if (Number(req.headers['content-length'] ?? 0) > max) return null
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+export function readBoundedBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  if (Number(req.headers['content-length'] ?? 0) > max) return Promise.resolve(null)
+  // Gone while the request waited (a token lookup): no event will come.
+  if (req.destroyed) return Promise.reject(new ClientGone())
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const settle = (outcome: () => void) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+      outcome()
+      for (const c of chunks) c.fill(0)
+    }
+    const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > max) return null
+      if (size > max) {
+        settle(() => resolve(null))
+        // Nothing more of it is read: the connection cannot be reused.
+        req.destroy()
+        return
+      }
       chunks.push(chunk)
     }
     // A socket closed mid-body can end the stream quietly instead of failing it.
-    if (!req.complete) throw new ClientGone()
-    return Buffer.concat(chunks)
-  } catch (err) {
-    if (err instanceof ClientGone || isClientGone(err, req)) throw new ClientGone()
-    throw err
-  } finally {
-    for (const c of chunks) c.fill(0)
-  }
+    const onEnd = () => settle(() => (req.complete ? resolve(Buffer.concat(chunks)) : reject(new ClientGone())))
+    const onError = (err: unknown) => settle(() => reject(isClientGone(err, req) ? new ClientGone() : err))
+    const onClose = () => settle(() => reject(new ClientGone()))
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+  })
 }
