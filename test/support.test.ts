@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { canonicalHost, isLoopback } from '../src-main/support/address'
 import { MAX_MESSAGE_CHARS, publicError, TesseraError } from '../src-main/support/errors'
 import { withFileLock } from '../src-main/support/files'
-import { redact } from '../src-main/support/redact'
+import { redact, redactingLog } from '../src-main/support/redact'
 
 describe('address rules', () => {
   it('reads the IPv6-mapped form of an IPv4 address as that address', () => {
@@ -56,6 +56,26 @@ describe('the one redactor', () => {
     const out = redact(`a\nb${'z'.repeat(100_000)}`)
     expect(out.length).toBeLessThanOrEqual(400)
     expect(out).not.toContain('\n')
+  })
+
+  it('hands the lines of one turn of the event loop to its sink in one write, each redacted on its own', async () => {
+    const writes: string[] = []
+    const log = redactingLog((lines) => writes.push(lines))
+    const token = 'hvs.CAESIabc123xyz456'
+    for (let i = 0; i < 50; i++) log(`PUT /v1/sys/generate-root/update 400 ${i}`)
+    log(`injected\nline ${token}`)
+    expect(writes).toEqual([])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(writes).toHaveLength(1)
+    const lines = writes[0]!.split('\n')
+    expect(lines).toHaveLength(51)
+    expect(lines[0]).toBe('PUT /v1/sys/generate-root/update 400 0')
+    expect(lines[49]).toBe('PUT /v1/sys/generate-root/update 400 49')
+    // A newline inside a line cannot forge a line of its own.
+    expect(lines[50]).toBe('injected line [redacted]')
+    log('GET /v1/sys/health 200')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(writes).toEqual([writes[0], 'GET /v1/sys/health 200'])
   })
 })
 
