@@ -46,6 +46,20 @@ describe('a damaged or hostile keyset file', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1)
   })
 
+  it('checks the file in full on every change: damage after this program\'s own write is still found', async () => {
+    const mine = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    const engine = await LocalEngine.open(mine.path)
+    await engine.keyset.addRootToken(Buffer.from('hvs.first-token-000000000000'))
+    const written = await readFile(mine.path, 'utf8')
+    const created = JSON.parse(written).created_at as string
+    await writeFile(mine.path, written.replace(created, created.replace(/\d(?=Z$)/, (d) => String((Number(d) + 1) % 10))))
+    await expect(engine.keyset.addRootToken(Buffer.from('hvs.second-token-00000000000'))).rejects.toMatchObject({ code: 'keyset_damaged' })
+    // The text it wrote itself, put back, is taken again.
+    await writeFile(mine.path, written)
+    await engine.keyset.addRootToken(Buffer.from('hvs.second-token-00000000000'))
+    expect(JSON.parse(await readFile(mine.path, 'utf8')).tokens).toHaveLength(3)
+  })
+
   it('reports a lost integrity check as damage', async () => {
     const { integrity: _gone, ...rest } = good
     await expect(LocalEngine.open(await write('unsealed.json', JSON.stringify(rest)))).rejects.toThrow(/damaged: .* has lost its integrity check/)
