@@ -20,7 +20,8 @@ function status(over: Partial<UiAttemptStatus> = {}): UiAttemptStatus {
 /** The backend seam, answering as main would; `refuse` names calls that fail. */
 function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, string> = {}, list: ShareList = NAMED) {
   const calls: string[] = []
-  let session: SessionState = { result: null, init: null, log: [], ...state }
+  const record = { directory: null, path: null, finalHash: null, open: false }
+  let session: SessionState = { result: null, init: null, log: [], record, ...state }
   const answer = async <T>(name: string, value: () => T): Promise<T> => {
     calls.push(name)
     if (refuse[name]) throw new ApiError('refused', refuse[name])
@@ -42,7 +43,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
     },
     session: {
       state: () => answer('session.state', () => session),
-      wipe: () => answer('session.wipe', () => ((session = { result: null, init: null, log: [] }), { wiped: true as const })),
+      wipe: () => answer('session.wipe', () => ((session = { result: null, init: null, log: [], record }), { wiped: true as const })),
     },
     attempt: {
       status: () => answer('attempt.status', () => status({ started: false })),
