@@ -183,6 +183,22 @@ export interface NewShare {
   encrypted: boolean
 }
 
+/** One holder's share card, laid out for print: the share in numbered lines of four groups, each with its check. */
+export interface ShareCard {
+  holder: string | null
+  /** The share's number, as the keyset knows it. */
+  number: number
+  shares: number
+  threshold: number
+  /** SHA-256 of the keyset's encrypted keyring: names the keyset without revealing it. */
+  fingerprint: string
+  /** The keyset's creation date (YYYY-MM-DD). */
+  created: string
+  /** The keyset file, for `tessera verify-share --keyset`. */
+  path: string
+  lines: string[]
+}
+
 export interface RevealedShare extends NewShare {
   index: number
 }
@@ -220,6 +236,8 @@ export const contract = {
   'profiles.remove': { input: v.strictObject({ id: text(64) }), output: {} as { removed: true } },
   'profiles.test': { input: v.strictObject({ id: text(64), token: v.optional(text(4096)) }), output: {} as ConnectionTest },
   'init.revealShare': { input: v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }), output: {} as RevealedShare },
+  /** The card of one holder's share, to print at their turn; it counts as revealing that share. */
+  'init.shareCard': { input: v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }), output: {} as ShareCard },
   'init.revealRootToken': { input: noInput, output: {} as DecodedValue },
   'init.finish': {
     /** `abandon`: the operator confirmed that shares never revealed or saved are lost. */

@@ -6,6 +6,7 @@ import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { EngineError } from '../engine/errors'
 import { initKeyset } from '../engine/init'
+import { cardLines } from '../engine/share-card'
 import { KeysetError, shareLabel, type Keyset, type ShareIdentity } from '../engine/keyset'
 import { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
@@ -26,7 +27,7 @@ interface HeldOtp {
 /** Shares of a keyset just created, held until each holder has seen theirs. */
 interface InitCeremony {
   /** Per holder: the share's text, or the PGP message encrypted to the holder. */
-  items: Array<{ bytes: Buffer; encrypted: boolean }>
+  items: Array<{ bytes: Buffer; encrypted: boolean; number: number }>
   rootToken: Buffer
   summary: InitSummary
   /** Per holder: revealed on screen, or its encrypted file handed to the page to save. */
@@ -415,7 +416,7 @@ export class Session {
       try {
         await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken) => {
           ceremony = {
-            items: handed.map((s) => ({ bytes: s.text(), encrypted: s.encrypted })),
+            items: handed.map((s) => ({ bytes: s.text(), encrypted: s.encrypted, number: s.number })),
             rootToken: Buffer.from(rootToken),
           }
         })
@@ -435,6 +436,26 @@ export class Session {
       this.ceremony!.handedOut[index] = true
       const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
       return { index, key, key_base64: item.encrypted ? key : item.bytes.toString('base64'), encrypted: item.encrypted }
+    },
+    'init.shareCard': async ({ index }) => {
+      const c = this.ceremony
+      const item = c?.items[index]
+      if (!c || !item) throw new EngineError(404, `no share ${index + 1} to print: the init ceremony is over or has fewer shares`, 'no_share')
+      if (item.encrypted) throw new EngineError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
+      const text = await readFile(c.summary.path, 'utf8')
+      const created = String((JSON.parse(text) as { created_at?: unknown }).created_at ?? '').slice(0, 10)
+      // A printed card is a revealed share.
+      c.handedOut[index] = true
+      return {
+        holder: c.summary.holders[index] || null,
+        number: item.number,
+        shares: c.summary.shares,
+        threshold: c.summary.threshold,
+        fingerprint: keysetFingerprint(text),
+        created,
+        path: c.summary.path,
+        lines: cardLines(item.bytes.toString('utf8')),
+      }
     },
     'init.revealRootToken': async () => {
       if (!this.ceremony) throw new EngineError(404, 'the init ceremony is over', 'no_share')
