@@ -6,6 +6,10 @@ import { Session, type RecordPrinter } from '../src-main/ipc/session'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { leaks, secret } from './helpers/secret-forms'
+import { startServe } from './helpers/cli'
+import { Connections } from '../src-main/profiles/connections'
+import { ProfileStore } from '../src-main/profiles/profile-store'
+import { SessionCredentials } from '../src-main/profiles/credentials'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -152,6 +156,31 @@ describe('the app records every ceremony', () => {
     expect(err.code).toBe('transcript_write')
     expect(err.message).toContain('could not create the transcript')
     expect((await call('attempt.status', { flow: 'root' })).started).toBe(false)
+  })
+})
+
+describe('a remote ceremony is recorded too', () => {
+  it('names the server and the version it reports, and records the holders as for a keyset', async () => {
+    const server = await startServe(['--keyset', ks.path])
+    try {
+      const connections = new Connections(await ProfileStore.open(join(dir, 'config', 'profiles.json')), new SessionCredentials())
+      dispatch = createRouter(new Session({ configDir: join(dir, 'config'), connections }).handlers)
+      const profile = await call('profiles.save', { profile: { name: 'Lab', address: server.url, allowInsecureHttp: true } })
+      await call('backend.connectRemote', { id: profile.id })
+      const start = await call('attempt.start', { flow: 'root' })
+      await call('attempt.confirmNonce', { flow: 'root', nonce: start.nonce, holder: 'Alice' })
+      await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
+      const done = await call('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
+      expect(done.complete).toBe(true)
+      await call('session.wipe')
+      const v = verifyTranscript(await readFile((await call('session.state')).record.path, 'utf8'))
+      if (!v.ok) throw new Error(v.problem)
+      expect(v.lines[1]!.data).toEqual({ backend: 'remote', server: server.url, server_version: expect.any(String), shares: 3, threshold: 2, recovery_mode: false })
+      expect(v.lines.map((l) => l.type).slice(2)).toEqual(['attempt_started', 'nonce_confirmed', 'share_accepted', 'share_accepted', 'completed', 'wiped', 'closed'])
+      expect(v.lines[4]!.data).toEqual({ holder: 'Alice', progress: 1, required: 2 })
+    } finally {
+      await server.stop()
+    }
   })
 })
 
