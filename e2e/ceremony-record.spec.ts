@@ -12,11 +12,13 @@ test('a ceremony in the app leaves a record that verifies, shown on the result s
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   const nonce = (await page.getByTestId('nonce').textContent())!
 
-  // The nonce box waits for a name; ticking it is recorded before the share field unlocks.
-  await expect(page.getByTestId('confirm-nonce')).toBeDisabled()
+  // Ticking the nonce box is recorded; Bob ticks it before typing his name, so his is recorded at his submit.
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
-  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await page.getByTestId('confirm-nonce').check()
+  await page.getByLabel(/Your name or role/).fill('Bob')
+  await page.getByLabel('Key share').fill(keyset.keys[1]!)
+  await page.getByRole('button', { name: 'Submit share' }).click()
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
 
   const path = join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-${nonce}.jsonl`)

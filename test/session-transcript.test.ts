@@ -138,14 +138,16 @@ describe('the app records every ceremony', () => {
     expect(v.lines.map((l) => l.type).slice(1)).toEqual(['backend_opened', 'attempt_started', 'nonce_confirmed'])
   })
 
-  it('writes to the directory the operator chose, and refuses a confirmation for another attempt', async () => {
+  it('writes to the directory the operator chose, and records no confirmation of a nonce no attempt has', async () => {
     const chosen = join(dir, 'records')
     expect((await call('transcript.setDirectory', { path: chosen })).directory).toBe(chosen)
     const start = await call('attempt.start', { flow: 'root' })
     expect(dirname((await call('session.state')).record.path)).toBe(chosen)
-    const wrong = await refusal('attempt.confirmNonce', { flow: 'root', nonce: '00000000-0000-4000-8000-000000000000', holder: 'Alice' })
-    expect(wrong.code).toBe('wrong_nonce')
-    expect(start.started).toBe(true)
+    expect(await call('attempt.confirmNonce', { flow: 'root', nonce: '00000000-0000-4000-8000-000000000000', holder: 'Alice' })).toEqual({ recorded: false })
+    await call('attempt.confirmNonce', { flow: 'root', nonce: start.nonce, holder: 'Bob' })
+    const v = verifyTranscript(await readFile((await call('session.state')).record.path, 'utf8'))
+    if (!v.ok) throw new Error(v.problem)
+    expect(v.lines.filter((l) => l.type === 'nonce_confirmed').map((l) => l.data)).toEqual([{ holder: 'Bob', nonce: start.nonce }])
   })
 
   it('stops the ceremony when its record cannot be written, with the writer’s sentence', async () => {

@@ -251,7 +251,7 @@ export const contract = {
     output: {} as UiAttemptStatus,
   },
   'attempt.cancel': { input: v.strictObject({ flow }), output: {} as { cancelled: true } },
-  /** A holder ticked that the nonce on screen is the one announced: recorded in the transcript. */
+  /** A holder ticked that the nonce on screen is the one announced: recorded in the transcript (`recorded` false when no running attempt has that nonce). */
   'attempt.confirmNonce': { input: v.strictObject({ flow, nonce: text(64), holder: v.pipe(text(64), v.minLength(1)) }), output: {} as { recorded: boolean } },
   'attempt.update': {
     /** `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused. */

@@ -498,12 +498,12 @@ export class Session {
     'attempt.confirmNonce': async ({ flow, nonce, holder }) => {
       const backend = this.backend()
       const recorder = await this.records.of(flow, nonce, backend, () => this.facts())
+      // A stale screen confirms a nonce no attempt has: nothing is recorded, and the
+      // holder's share then meets the engine's own refusal of the wrong nonce.
       const running = await backend.status(flow)
-      if (!running.started || running.nonce !== nonce) {
-        throw new EngineError(409, 'the nonce confirmed is not the running attempt\'s: the attempt was cancelled or replaced', 'wrong_nonce')
-      }
-      await recorder?.nonceConfirmed(holder.trim(), nonce)
-      return { recorded: recorder !== null }
+      if (!recorder || !running.started || running.nonce !== nonce) return { recorded: false }
+      await recorder.nonceConfirmed(holder.trim(), nonce)
+      return { recorded: true }
     },
     'attempt.cancel': async ({ flow }) => {
       const backend = this.backend()

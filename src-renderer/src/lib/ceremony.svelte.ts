@@ -213,11 +213,20 @@ export class Ceremony {
     }
   }
 
-  /** A holder confirmed the nonce on screen: main records it before their share field unlocks. */
+  /**
+   * A holder confirmed the nonce on screen: main records it before their share.
+   * Not through `run`, whose busy state would disable the checkbox being ticked
+   * and drop its focus.
+   */
   async confirmNonce(holder: string): Promise<boolean> {
     const nonce = this.status?.nonce ?? ''
-    const done = await this.run(() => this.api.attempt.confirmNonce({ flow: this.flow, nonce, holder }), 'collect')
-    return done !== undefined
+    try {
+      await this.api.attempt.confirmNonce({ flow: this.flow, nonce, holder })
+      return true
+    } catch (err) {
+      this.failure = { at: 'collect', text: errorText(err) }
+      return false
+    }
   }
 
   /**
