@@ -19,7 +19,19 @@ export function pdfPrinter(parent: () => BrowserWindow | undefined): RecordPrint
         ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !details.url.startsWith('data:') }))
         guarded = true
       }
-      const win = new BrowserWindow({ show: false, webPreferences: { javascript: false, sandbox: true, session: ses } })
+      const win = new BrowserWindow({
+        show: false,
+        webPreferences: {
+          javascript: false,
+          contextIsolation: true,
+          sandbox: true,
+          nodeIntegration: false,
+          webSecurity: true,
+          disableBlinkFeatures: 'Auxclick',
+          devTools: false,
+          session: ses,
+        },
+      })
       let pdf: Buffer
       try {
         await win.loadURL(`data:text/html;charset=utf-8,${encodeURIComponent(html)}`)
