@@ -95,21 +95,28 @@ export class CeremonyRecords {
   }
 
   /** Records the wipe and closes the record: the ceremony is over. */
-  async wiped(): Promise<void> {
-    const c = this.current
-    if (!c) return
-    this.current = null
-    this.last = { path: c.recorder.transcript.path, finalHash: c.recorder.transcript.finalHash }
-    this.last.finalHash = await c.recorder.wiped()
+  wiped(): Promise<void> {
+    return this.end((r) => r.wiped())
   }
 
   /** Closes the record without a wipe event (the attempt was cancelled or replaced). */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.end((r) => r.transcript.close())
+  }
+
+  /** Ends the open record with its last lines; it stays the last record, printable, even if they fail. */
+  private async end(last: (recorder: CeremonyRecorder) => Promise<string>): Promise<void> {
     const c = this.current
     if (!c) return
     this.current = null
     this.last = { path: c.recorder.transcript.path, finalHash: c.recorder.transcript.finalHash }
-    this.last.finalHash = await c.recorder.transcript.close()
+    try {
+      this.last.finalHash = await last(c.recorder)
+    } catch (err) {
+      // The file keeps its valid prefix; its handle is not left open.
+      await c.recorder.transcript.abandon()
+      throw err
+    }
   }
 
   /** The process is going away: the record stays a valid prefix, without a closing line. */
