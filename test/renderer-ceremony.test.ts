@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import type { BackendInfo, HeldResult, SessionState, ShareCheckResult, ShareList, TesseraApi, UiAttemptStatus } from '../src-main/ipc/contract'
 import { ApiError } from '../src-renderer/src/lib/api-error'
 import { Ceremony } from '../src-renderer/src/lib/ceremony.svelte'
-import { checkShare } from '../src-renderer/src/lib/share-format'
+import { checkShare, shareForMain } from '../src-renderer/src/lib/share-format'
+import { cardLines, readShareInput } from '../src-main/engine/share-card'
 import { ShareChecks } from '../src-renderer/src/lib/share-checks.svelte'
 
 const NAMED: ShareList = { canCheck: true, shares: [{ number: 1, holder: 'Alice' }, { number: 2, holder: 'Bob' }, { number: 3, holder: 'Carol' }] }
@@ -20,7 +21,8 @@ function status(over: Partial<UiAttemptStatus> = {}): UiAttemptStatus {
 /** The backend seam, answering as main would; `refuse` names calls that fail. */
 function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, string> = {}, list: ShareList = NAMED) {
   const calls: string[] = []
-  let session: SessionState = { result: null, init: null, log: [], ...state }
+  const record = { directory: null, path: null, finalHash: null, open: false }
+  let session: SessionState = { result: null, init: null, log: [], record, ...state }
   const answer = async <T>(name: string, value: () => T): Promise<T> => {
     calls.push(name)
     if (refuse[name]) throw new ApiError('refused', refuse[name])
@@ -42,7 +44,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
     },
     session: {
       state: () => answer('session.state', () => session),
-      wipe: () => answer('session.wipe', () => ((session = { result: null, init: null, log: [] }), { wiped: true as const })),
+      wipe: () => answer('session.wipe', () => ((session = { result: null, init: null, log: [], record }), { wiped: true as const })),
     },
     attempt: {
       status: () => answer('attempt.status', () => status({ started: false })),
@@ -176,6 +178,28 @@ describe('share format', () => {
     expect(checkShare(`${hex.slice(0, 4)}l${hex.slice(5, 30)}g${hex.slice(31)}`, 'vault')).toEqual({
       ok: false,
       message: 'Character 5 is not a hex digit (0–9, a–f).',
+    })
+  })
+  describe('a share card typed back', () => {
+    const card = cardLines(hex)
+    const numbered = (lines: string[]) => lines.map((l, i) => `${i + 1}: ${l.slice(l.indexOf(':') + 1).trim().split(/\s+/).slice(0, -1).join(' ')}`)
+    it('is accepted as printed, without its checks, or typed on one line, and reaches main as the same share', () => {
+      for (const typed of [card.join('\n'), numbered(card).join('\n'), card.join('   '), numbered(card).join(' ')]) {
+        expect(checkShare(typed, 'vault')).toEqual({ ok: true, form: 'share card' })
+        expect(readShareInput(shareForMain(typed), hex.length)).toBe(hex)
+      }
+    })
+    it('names the line of a character that is no share character, a short line, and a line out of order', () => {
+      const bad = [...card]
+      bad[1] = bad[1]!.replace(/: (.)/, ': #')
+      expect(checkShare(bad.join('\n'), 'vault')).toEqual({ ok: false, message: 'Line 2, character 1 is not a share character.' })
+      const short = [...card]
+      short[2] = short[2]!.replace(/: ./, ': ')
+      expect(checkShare(short.join('\n'), 'vault')).toMatchObject({ ok: false, message: expect.stringMatching(/^Line 3 has 19 characters/) })
+      expect(checkShare([card[0], card[2], card[1], ...card.slice(3)].join('\n'), 'vault')).toEqual({
+        ok: false,
+        message: 'Line 2 carries the number 3: a line is missing or out of order.',
+      })
     })
   })
 })

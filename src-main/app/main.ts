@@ -5,6 +5,7 @@ import { RENDERER_CSP } from '../csp'
 import { CHANNELS } from '../ipc/contract'
 import { createRouter } from '../ipc/router'
 import { Session } from '../ipc/session'
+import { pdfPrinter } from './record-printer'
 import { openConnections } from '../profiles/connections'
 import { redact } from '../support/redact'
 
@@ -119,7 +120,8 @@ if (!app.requestSingleInstanceLock()) {
       ]),
     )
     const configDir = process.env.TESSERA_CONFIG_DIR ?? app.getPath('userData')
-    const opened = new Session({ connections: await openConnections(configDir), clipboard, configDir })
+    const printer = pdfPrinter(() => BrowserWindow.getAllWindows().find((w) => w.isVisible()))
+    const opened = new Session({ connections: await openConnections(configDir), clipboard, configDir, printer })
     ceremony = opened
     wireIpc(opened)
     // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.

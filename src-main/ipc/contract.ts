@@ -136,6 +136,28 @@ export interface SessionState {
   init: InitProgress | null
   /** The holder log of the current attempt (or of the held result's). */
   log: LogEntry[]
+  record: CeremonyRecord
+}
+
+/** The transcript of the current (or last) ceremony of this session. */
+export interface CeremonyRecord {
+  /** Where new transcripts go; null when this window has no data directory and none was chosen. */
+  directory: string | null
+  /** The current or last transcript file; null before the first ceremony. */
+  path: string | null
+  /** The hash of its last line, what a verified copy ends with. */
+  finalHash: string | null
+  /** True while the ceremony is still being recorded (until cancel or wipe). */
+  open: boolean
+}
+
+/** A ceremony record laid out for print (HTML with its own print styles). */
+export interface CeremonyReport {
+  html: string
+  path: string
+  finalHash: string
+  /** False when the file no longer verifies: the report then shows only the valid part and says so. */
+  verified: boolean
 }
 
 export interface RecentKeyset {
@@ -159,6 +181,22 @@ export interface NewShare {
   key: string
   key_base64: string
   encrypted: boolean
+}
+
+/** One holder's share card, laid out for print: the share in numbered lines of four groups, each with its check. */
+export interface ShareCard {
+  holder: string | null
+  /** The share's number, as the keyset knows it. */
+  number: number
+  shares: number
+  threshold: number
+  /** SHA-256 of the keyset's encrypted keyring: names the keyset without revealing it. */
+  fingerprint: string
+  /** The keyset's creation date (YYYY-MM-DD). */
+  created: string
+  /** The keyset file, for `tessera verify-share --keyset`. */
+  path: string
+  lines: string[]
 }
 
 export interface RevealedShare extends NewShare {
@@ -198,6 +236,8 @@ export const contract = {
   'profiles.remove': { input: v.strictObject({ id: text(64) }), output: {} as { removed: true } },
   'profiles.test': { input: v.strictObject({ id: text(64), token: v.optional(text(4096)) }), output: {} as ConnectionTest },
   'init.revealShare': { input: v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }), output: {} as RevealedShare },
+  /** The card of one holder's share, to print at their turn; it counts as revealing that share. */
+  'init.shareCard': { input: v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) }), output: {} as ShareCard },
   'init.revealRootToken': { input: noInput, output: {} as DecodedValue },
   'init.finish': {
     /** `abandon`: the operator confirmed that shares never revealed or saved are lost. */
@@ -211,6 +251,8 @@ export const contract = {
     output: {} as UiAttemptStatus,
   },
   'attempt.cancel': { input: v.strictObject({ flow }), output: {} as { cancelled: true } },
+  /** A holder ticked that the nonce on screen is the one announced: recorded in the transcript (`recorded` false when no running attempt has that nonce). */
+  'attempt.confirmNonce': { input: v.strictObject({ flow, nonce: text(64), holder: v.pipe(text(64), v.minLength(1)) }), output: {} as { recorded: boolean } },
   'attempt.update': {
     /** `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused. */
     input: v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(text(64)) }),
@@ -240,6 +282,15 @@ export const contract = {
   'pgp.inspect': { input: v.strictObject({ key: text(1024 * 1024) }), output: {} as KeyInfo },
 
   'clipboard.copy': { input: v.strictObject({ text: text(4096) }), output: {} as { clearsInSeconds: number } },
+
+  /** Where the transcripts of the next ceremonies go. */
+  'transcript.setDirectory': { input: v.strictObject({ path }), output: {} as CeremonyRecord },
+  'transcript.report': { input: noInput, output: {} as CeremonyReport },
+  /** Prints the record to a PDF file the operator picks (the desktop app only; a browser prints `transcript.report`). */
+  'transcript.print': {
+    input: v.strictObject({ pageSize: v.picklist(['A4', 'Letter']) }),
+    output: {} as { saved: string | null },
+  },
 
   'session.wipe': { input: noInput, output: {} as { wiped: true } },
   'session.state': { input: noInput, output: {} as SessionState },

@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import type { AttemptStatus, Backend, Flow } from '../backend'
 import { readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { EngineError } from '../engine/errors'
 import { initKeyset } from '../engine/init'
+import { cardLines } from '../engine/share-card'
 import { KeysetError, shareLabel, type Keyset, type ShareIdentity } from '../engine/keyset'
 import { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
+import type { DecodedKind } from '../transcript/events'
+import { keysetFingerprint, type BackendFacts } from '../transcript/recorder'
+import { CeremonyRecords } from './ceremony-records'
 import type { BackendInfo, DecodedValue, HeldResult, InitSummary, KeyInfo, LogEntry, SessionState, UiAttemptStatus } from './contract'
 import { risks, type Connections } from '../profiles/connections'
 import { publicError } from '../support/errors'
@@ -22,7 +27,7 @@ interface HeldOtp {
 /** Shares of a keyset just created, held until each holder has seen theirs. */
 interface InitCeremony {
   /** Per holder: the share's text, or the PGP message encrypted to the holder. */
-  items: Array<{ bytes: Buffer; encrypted: boolean }>
+  items: Array<{ bytes: Buffer; encrypted: boolean; number: number }>
   rootToken: Buffer
   summary: InitSummary
   /** Per holder: revealed on screen, or its encrypted file handed to the page to save. */
@@ -56,8 +61,15 @@ export interface SessionOptions {
   /** Server profiles and their tokens; absent, remote mode is not offered. */
   connections?: Connections
   clipboard?: Clipboard
-  /** Where recently opened keyset paths are kept; absent, none are. */
+  /** Where recently opened keyset paths and ceremony transcripts are kept; absent, none are. */
   configDir?: string
+  /** Prints a ceremony record to a PDF file (the desktop app); absent, the page prints it. */
+  printer?: RecordPrinter
+}
+
+/** What prints a ceremony record's HTML to a PDF file the operator picks; null when they cancelled. */
+export interface RecordPrinter {
+  printToPdf(html: string, pageSize: 'A4' | 'Letter'): Promise<string | null>
 }
 
 /** Seconds a copied secret stays on the clipboard. */
@@ -65,7 +77,7 @@ export const CLIPBOARD_SECONDS = 30
 
 type Open =
   | { kind: 'local'; engine: LocalEngine; label: string }
-  | { kind: 'remote'; backend: Backend; label: string; risks: BackendInfo['risks'] }
+  | { kind: 'remote'; backend: Backend; label: string; risks: BackendInfo['risks']; address: string }
 
 function keyInfo(k: Pick<PublicKeyInfo, 'fingerprint' | 'userIds' | 'format'>): KeyInfo {
   return { fingerprint: k.fingerprint, userIds: k.userIds, format: k.format }
@@ -113,9 +125,11 @@ export class Session {
   /** The holder log of the current attempt: names, outcomes, times; never a share. */
   private log: LogEntry[] = []
   private readonly recent: RecentKeysets | null
+  private readonly records: CeremonyRecords
 
   constructor(private readonly opts: SessionOptions = {}) {
     this.recent = opts.configDir ? new RecentKeysets(opts.configDir) : null
+    this.records = new CeremonyRecords(opts.configDir)
   }
 
   private get connections(): Connections | undefined {
@@ -124,6 +138,7 @@ export class Session {
 
   async openKeyset(path: string, recovery = false): Promise<BackendInfo> {
     const engine = await LocalEngine.open(path, { recovery })
+    await this.leave()
     this.dropAttempts()
     this.open = { kind: 'local', engine, label: path }
     // Remembering the path is a convenience: a full disk must not stop a ceremony.
@@ -134,9 +149,10 @@ export class Session {
   async connectRemote(id: string, token?: string): Promise<BackendInfo> {
     if (!this.connections) throw noProfiles()
     const { profile, remote } = await this.connections.connect(id, token)
-    const next: Open = { kind: 'remote', backend: remote, label: `${profile.name} (${profile.address})`, risks: risks(profile) }
+    const next: Open = { kind: 'remote', backend: remote, label: `${profile.name} (${profile.address})`, risks: risks(profile), address: profile.address }
     // Reach the server before dropping what this session held.
     const seal = await remote.sealStatus()
+    await this.leave()
     this.dropAttempts()
     this.open = next
     return { kind: 'remote', label: next.label, risks: next.risks, scheme: 'vault', seal }
@@ -168,8 +184,54 @@ export class Session {
     return null
   }
 
-  /** Drops every secret this session holds. */
+  /**
+   * Leaving a backend drops its running attempts: their record ends with the
+   * wipe of their OTPs. A held result keeps its record open until it is wiped.
+   */
+  private async leave(): Promise<void> {
+    if (this.finished) return
+    // Opening another backend must not be blocked by a full disk: the record stays a valid prefix.
+    await this.records.wiped().catch(() => this.records.abandon())
+  }
+
+  /** What the transcript says the ceremony runs on. */
+  private async facts(): Promise<BackendFacts> {
+    const open = this.open
+    if (!open) throw notReady()
+    if (open.kind === 'local') {
+      const { keyset, recoveryMode } = open.engine
+      return {
+        backend: 'local',
+        keyset_fingerprint: keysetFingerprint(await readFile(keyset.path, 'utf8')),
+        scheme: keyset.scheme,
+        shares: keyset.shares,
+        threshold: keyset.threshold,
+        recovery_mode: recoveryMode,
+      }
+    }
+    const seal = await open.backend.sealStatus()
+    return {
+      backend: 'remote',
+      server: open.address.slice(0, 300),
+      server_version: seal.version.slice(0, 80) || 'unknown',
+      shares: seal.n,
+      threshold: seal.t,
+      recovery_mode: seal.recovery_mode,
+    }
+  }
+
+  /** Records the wipe, then drops every secret, even when the record could not be written. */
+  private async wipeRecorded(): Promise<void> {
+    try {
+      await this.records.wiped()
+    } finally {
+      this.wipe()
+    }
+  }
+
+  /** Drops every secret this session holds (the process is going away: a record still open stays a valid prefix). */
   wipe(): void {
+    this.records.abandon()
     this.dropAttempts()
     this.log = []
     if (this.finished) {
@@ -259,9 +321,17 @@ export class Session {
     const who = holder ?? 'unnamed holder'
     let status: AttemptStatus
     let share: ShareIdentity | undefined
+    const recorder = await this.records.of(flow, nonce, backend, () => this.facts())
+    const named: { name?: string; shareNumber?: number } = { name: holder }
+    const call = async (): Promise<AttemptStatus> => {
+      if (this.open?.kind !== 'local') return backend.update(flow, { key, nonce })
+      const r = await this.open.engine.updateNamed(flow, { key, nonce }, holder)
+      share = r.share
+      named.shareNumber = r.share?.number ?? undefined
+      return r.status
+    }
     try {
-      if (this.open?.kind === 'local') ({ status, share } = await this.open.engine.updateNamed(flow, { key, nonce }, holder))
-      else status = await backend.update(flow, { key, nonce })
+      status = recorder ? await recorder.update(flow, named, call) : await call()
     } catch (err) {
       this.logEntry(who, publicError(err).message, false)
       // A foreign share resets the progress on a format-1 keyset or a remote
@@ -286,6 +356,15 @@ export class Session {
     if (!verify) return null
     if (this.finished && this.finished.encoded === encoded.trim()) return this.finished.engine
     return this.open?.kind === 'local' ? this.open.engine : null
+  }
+
+  /** A decode of the held result is part of its ceremony: the record keeps the checksum the screen shows. */
+  private async recordDecode(encoded: string, value: DecodedValue): Promise<DecodedValue> {
+    const recorder = this.records.open
+    if (recorder && this.finished?.encoded && this.finished.encoded === encoded.trim()) {
+      await recorder.decoded(value.kind as DecodedKind, value.checksum)
+    }
+    return value
   }
 
   /** Which holders' shares were never revealed or saved, in words. */
@@ -337,7 +416,7 @@ export class Session {
       try {
         await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken) => {
           ceremony = {
-            items: handed.map((s) => ({ bytes: s.text(), encrypted: s.encrypted })),
+            items: handed.map((s) => ({ bytes: s.text(), encrypted: s.encrypted, number: s.number })),
             rootToken: Buffer.from(rootToken),
           }
         })
@@ -358,6 +437,26 @@ export class Session {
       const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
       return { index, key, key_base64: item.encrypted ? key : item.bytes.toString('base64'), encrypted: item.encrypted }
     },
+    'init.shareCard': async ({ index }) => {
+      const c = this.ceremony
+      const item = c?.items[index]
+      if (!c || !item) throw new EngineError(404, `no share ${index + 1} to print: the init ceremony is over or has fewer shares`, 'no_share')
+      if (item.encrypted) throw new EngineError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
+      const text = await readFile(c.summary.path, 'utf8')
+      const created = String((JSON.parse(text) as { created_at?: unknown }).created_at ?? '').slice(0, 10)
+      // A printed card is a revealed share.
+      c.handedOut[index] = true
+      return {
+        holder: c.summary.holders[index] || null,
+        number: item.number,
+        shares: c.summary.shares,
+        threshold: c.summary.threshold,
+        fingerprint: keysetFingerprint(text),
+        created,
+        path: c.summary.path,
+        lines: cardLines(item.bytes.toString('utf8')),
+      }
+    },
     'init.revealRootToken': async () => {
       if (!this.ceremony) throw new EngineError(404, 'the init ceremony is over', 'no_share')
       const value = this.ceremony.rootToken
@@ -373,7 +472,7 @@ export class Session {
           'shares_not_handed_out',
         )
       }
-      this.wipe()
+      await this.wipeRecorded()
       return { wiped: true }
     },
 
@@ -382,14 +481,39 @@ export class Session {
       if (this.finished) {
         throw new EngineError(409, 'a finished result is still held: store it, then wipe it, before starting another attempt', 'result_held')
       }
-      const status = await this.backend().start(flow, pgpKey ? { pgp_key: pgpKey } : {})
+      const backend = this.backend()
+      const status = await backend.start(flow, pgpKey ? { pgp_key: pgpKey } : {})
+      try {
+        await this.records.begin(flow, status, backend, () => this.facts())
+      } catch (err) {
+        // A ceremony that leaves no record does not go on.
+        await backend.cancel(flow).catch(() => undefined)
+        throw err
+      }
       if (status.otp) this.hold(flow, status.nonce, status.otp)
       else this.release(flow)
       this.log = []
       return this.toUi(flow, status)
     },
+    'attempt.confirmNonce': async ({ flow, nonce, holder }) => {
+      const backend = this.backend()
+      const recorder = await this.records.of(flow, nonce, backend, () => this.facts())
+      // A stale screen confirms a nonce no attempt has: nothing is recorded, and the
+      // holder's share then meets the engine's own refusal of the wrong nonce.
+      const running = await backend.status(flow)
+      if (!recorder || !running.started || running.nonce !== nonce) return { recorded: false }
+      await recorder.nonceConfirmed(holder.trim(), nonce)
+      return { recorded: true }
+    },
     'attempt.cancel': async ({ flow }) => {
-      await this.backend().cancel(flow)
+      const backend = this.backend()
+      const recorder = this.records.ofFlow(flow)
+      if (recorder) {
+        await recorder.cancel(flow, () => backend.cancel(flow))
+        await this.records.close()
+      } else {
+        await backend.cancel(flow)
+      }
       this.release(flow)
       if (!this.finished) this.log = []
       return { cancelled: true }
@@ -423,11 +547,11 @@ export class Session {
           'no_held_otp',
         )
       }
-      return shown(decodeWithOtp(encoded, held.otp.toString('utf8')), this.checker(encoded, true))
+      return this.recordDecode(encoded, await shown(decodeWithOtp(encoded, held.otp.toString('utf8')), this.checker(encoded, true)))
     },
-    'decode.otp': async ({ encoded, otp, verify }) => shown(decodeWithOtp(encoded, otp), this.checker(encoded, verify)),
+    'decode.otp': async ({ encoded, otp, verify }) => this.recordDecode(encoded, await shown(decodeWithOtp(encoded, otp), this.checker(encoded, verify))),
     'decode.pgp': async ({ encoded, privateKey, passphrase, verify }) =>
-      shown(await decodeWithPgp(encoded, await readPrivateKey(privateKey, passphrase)), this.checker(encoded, verify)),
+      this.recordDecode(encoded, await shown(await decodeWithPgp(encoded, await readPrivateKey(privateKey, passphrase)), this.checker(encoded, verify))),
     'pgp.inspect': async ({ key }) => keyInfo(await readPublicKey(key)),
 
     'clipboard.copy': async ({ text }) => {
@@ -442,13 +566,24 @@ export class Session {
     },
 
     'session.wipe': async () => {
-      this.wipe()
+      await this.wipeRecorded()
       return { wiped: true }
+    },
+    'transcript.setDirectory': async ({ path }) => {
+      this.records.setDirectory(path)
+      return this.records.state
+    },
+    'transcript.report': () => this.records.report(),
+    'transcript.print': async ({ pageSize }) => {
+      const printer = this.opts.printer
+      if (!printer) throw new EngineError(501, 'this window prints the record through the browser, not through Tessera', 'unsupported')
+      return { saved: await printer.printToPdf((await this.records.report()).html, pageSize) }
     },
     'session.state': async (): Promise<SessionState> => ({
       result: this.heldResult(),
       init: this.ceremony && { summary: this.ceremony.summary, handedOut: [...this.ceremony.handedOut] },
       log: [...this.log],
+      record: this.records.state,
     }),
     'backend.recent': async () => ({ recent: (await this.recent?.list()) ?? [] }),
   }

@@ -93,15 +93,20 @@ export class CeremonyRecorder {
     await this.transcript.append({ type: 'nonce_confirmed', data: { holder, nonce } })
   }
 
+  /**
+   * `holder` is read once the call settles, so that a caller can fill in the
+   * share number the backend recognized during the call.
+   */
   async update(flow: Flow, holder: Holder, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {
-    const who = { ...(holder.name ? { holder: holder.name } : {}), ...(holder.shareNumber ? { share_number: holder.shareNumber } : {}) }
+    const whoIs = () => ({ ...(holder.name ? { holder: holder.name } : {}), ...(holder.shareNumber ? { share_number: holder.shareNumber } : {}) })
     let status: AttemptStatus
     try {
       status = await call()
     } catch (err) {
-      await this.refused(flow, who, err)
+      await this.refused(flow, whoIs(), err)
       throw err
     }
+    const who = whoIs()
     const progress = status.complete ? status.required : status.progress
     await this.transcript.append({ type: 'share_accepted', data: { ...who, progress, required: status.required } })
     if (status.complete) {

@@ -1,6 +1,7 @@
 import { getContext, setContext } from 'svelte'
 import type {
   BackendInfo,
+  CeremonyRecord,
   Flow,
   HeldResult,
   InitProgress,
@@ -12,12 +13,13 @@ import type {
   TesseraApi,
   UiAttemptStatus,
 } from '../../../src-main/ipc/contract'
-import { errorText } from './api-error'
+import { ApiError, errorText } from './api-error'
+import { saveRecord } from './print-record'
 
 export type Step = 'backend' | 'init' | 'operation' | 'check' | 'protection' | 'collect' | 'result'
 
 /** Where an error is shown: next to the control whose action failed. */
-export type Place = 'open' | 'create' | 'remote' | 'operation' | 'protection' | 'collect' | 'cancel' | 'handout' | 'result'
+export type Place = 'open' | 'create' | 'remote' | 'operation' | 'protection' | 'collect' | 'cancel' | 'handout' | 'result' | 'record'
 
 export const FLOW_LABEL: Record<Flow, string> = {
   root: 'Root token',
@@ -52,6 +54,8 @@ export class Ceremony {
   log = $state<LogEntry[]>([])
   /** A finished result main holds until it is wiped. */
   result = $state<HeldResult | null>(null)
+  /** The transcript of the current or last ceremony, as main keeps it. */
+  record = $state<CeremonyRecord | null>(null)
   /** A keyset just created, whose shares are being handed out. */
   init = $state<InitProgress | null>(null)
   failure = $state<{ at: Place; text: string } | null>(null)
@@ -94,6 +98,7 @@ export class Ceremony {
     await this.readShares()
     const state = await this.api.session.state()
     this.log = state.log
+    this.record = state.record
     this.result = state.result
     this.init = state.init
     if (state.result) {
@@ -175,6 +180,7 @@ export class Ceremony {
       this.status = status
       this.log = []
       this.accepted = ''
+      await this.refreshLog()
       this.step = 'collect'
     }
   }
@@ -201,12 +207,55 @@ export class Ceremony {
 
   private async refreshLog(): Promise<void> {
     const state = await this.api.session.state().catch(() => null)
-    if (state) this.log = state.log
+    if (state) {
+      this.log = state.log
+      this.record = state.record
+    }
+  }
+
+  /**
+   * A holder confirmed the nonce on screen: main records it before their share.
+   * Not through `run`, whose busy state would disable the checkbox being ticked
+   * and drop its focus.
+   */
+  async confirmNonce(holder: string): Promise<boolean> {
+    const nonce = this.status?.nonce ?? ''
+    try {
+      await this.api.attempt.confirmNonce({ flow: this.flow, nonce, holder })
+      return true
+    } catch (err) {
+      this.failure = { at: 'collect', text: errorText(err) }
+      return false
+    }
+  }
+
+  /**
+   * "Print ceremony record": the desktop app prints it to a PDF file; a browser
+   * gets the print-ready page to open and print. Returns what happened, in words.
+   */
+  async printRecord(pageSize: 'A4' | 'Letter'): Promise<string | undefined> {
+    return this.run(async () => {
+      try {
+        const { saved } = await this.api.transcript.print({ pageSize })
+        return saved ? `Ceremony record saved to ${saved}.` : 'Printing cancelled.'
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'unsupported')) throw err
+      }
+      saveRecord((await this.api.transcript.report()).html)
+      return 'Ceremony record downloaded as ceremony-record.html: open it and print it (its page size follows the print dialog).'
+    }, 'record')
+  }
+
+  /** Where the next ceremonies' records go. */
+  async chooseRecordDirectory(path: string): Promise<void> {
+    const record = await this.run(() => this.api.transcript.setDirectory({ path }), 'protection')
+    if (record) this.record = record
   }
 
   async cancel(): Promise<void> {
     const done = await this.run(() => this.api.attempt.cancel({ flow: this.flow }), 'cancel')
     if (!done) return
+    await this.refreshLog()
     this.status = null
     this.pgp = null
     this.log = []
@@ -232,6 +281,7 @@ export class Ceremony {
   async resultWiped(notice = 'The result was wiped from memory.'): Promise<void> {
     const done = await this.run(() => this.api.session.wipe(), 'result')
     if (!done) return
+    await this.refreshLog()
     this.result = null
     this.status = null
     this.pgp = null

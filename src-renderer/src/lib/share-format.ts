@@ -4,7 +4,7 @@
  * positions, never characters: the field is masked for a reason.
  */
 export type ShareCheck =
-  | { ok: true; form: 'hex' | 'base64' | 'secrets.js share'; bytes?: number }
+  | { ok: true; form: 'hex' | 'base64' | 'secrets.js share' | 'share card'; bytes?: number }
   | { ok: false; message: string }
 
 const MIN_BYTES = 16
@@ -59,7 +59,60 @@ export function compactShare(input: string): string {
   return input.replace(/\s+/g, '')
 }
 
+/**
+ * A share card's line number ("1:", "2.", "3)") where a line starts: at the
+ * start of the text or after a space or line break. Share characters are never
+ * ":", "." or ")", so a number followed by one starts a line.
+ */
+const CARD_LINE = /(?:^|\s)(\d{1,2})\s*[:.)]/g
+/** Characters of a card line: four groups of four, and optionally the line's 4-hex check. */
+const CARD_LINE_CHARS = 16
+const CARD_CHECK_CHARS = 4
+
+/** The numbered lines of a share card typed back (on one line or several), or null when it is not one. */
+function cardRows(input: string): Array<{ number: number; chars: string }> | null {
+  const starts = [...input.matchAll(CARD_LINE)]
+  if (starts.length === 0 || input.slice(0, starts[0]!.index).trim() !== '') return null
+  return starts.map((m, i) => ({
+    number: Number(m[1]),
+    chars: compactShare(input.slice(m.index + m[0].length, starts[i + 1]?.index ?? input.length)),
+  }))
+}
+
+/**
+ * A share card typed back, checked for its shape only: lines numbered in
+ * order, share characters, and lines of 16 characters (20 with their checks).
+ * Main checks each line against its check and names a mistyped line.
+ */
+function checkCard(rows: Array<{ number: number; chars: string }>, scheme: 'vault' | 'secretsjs'): ShareCheck {
+  const allowed = scheme === 'vault' ? /[0-9A-Za-z+/=]/ : /[0-9a-fA-F]/
+  const withChecks = rows[0]!.chars.length === CARD_LINE_CHARS + CARD_CHECK_CHARS
+  const full = CARD_LINE_CHARS + (withChecks ? CARD_CHECK_CHARS : 0)
+  for (const [i, row] of rows.entries()) {
+    const line = i + 1
+    if (row.number !== line) return { ok: false, message: `Line ${line} carries the number ${row.number}: a line is missing or out of order.` }
+    const bad = firstBad(row.chars, allowed)
+    if (bad >= 0) return { ok: false, message: `Line ${line}, character ${bad + 1} is not a share character.` }
+    const last = line === rows.length
+    if (last ? row.chars.length > full || row.chars.length <= (withChecks ? CARD_CHECK_CHARS : 0) : row.chars.length !== full) {
+      return { ok: false, message: `Line ${line} has ${row.chars.length} characters: a card line has ${CARD_LINE_CHARS}, or ${CARD_LINE_CHARS + CARD_CHECK_CHARS} with its check.` }
+    }
+  }
+  return { ok: true, form: 'share card' }
+}
+
+/**
+ * What is sent for a typed share: a share card keeps its numbered lines, one
+ * per line, for main to check line by line; anything else loses its spaces.
+ */
+export function shareForMain(input: string): string {
+  const rows = cardRows(input)
+  return rows ? rows.map((r) => `${r.number}: ${r.chars}`).join('\n') : compactShare(input)
+}
+
 export function checkShare(input: string, scheme: 'vault' | 'secretsjs'): ShareCheck {
+  const rows = cardRows(input)
+  if (rows) return checkCard(rows, scheme)
   const s = compactShare(input)
   if (s === '') return { ok: false, message: 'Enter a share.' }
   if (scheme === 'vault') return checkVault(s)

@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test, expect, enterShare, photograph } from './fixtures'
+import { runCli } from '../test/helpers/cli'
+
+test('a ceremony in the app leaves a record that verifies, shown on the result screen and printable after the wipe', async ({ tessera }) => {
+  const { page, keyset, dir } = tessera
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  // The default record folder is shown on the protection step.
+  await expect(page.getByLabel(/Ceremony record folder/)).toHaveValue(join(dir, 'config', 'transcripts'))
+  await photograph(tessera, 'protection-record-folder')
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  const nonce = (await page.getByTestId('nonce').textContent())!
+
+  // Ticking the nonce box is recorded; Bob ticks it before typing his name, so his is recorded at his submit.
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await page.getByTestId('confirm-nonce').check()
+  await page.getByLabel(/Your name or role/).fill('Bob')
+  await page.getByLabel('Key share').fill(keyset.keys[1]!)
+  await page.getByRole('button', { name: 'Submit share' }).click()
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+
+  const path = join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-${nonce}.jsonl`)
+  await expect(page.getByTestId('record-path')).toHaveText(path)
+  await photograph(tessera, 'result-record')
+
+  await page.getByRole('button', { name: 'Done — wipe' }).click()
+  await page.getByRole('button', { name: 'Yes, wipe' }).click()
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await expect(page.getByTestId('ceremony-record')).toContainText('Recorded in')
+  const finalHash = (await page.getByTestId('record-hash').textContent())!
+  await photograph(tessera, 'operation-last-record')
+
+  const verified = await runCli(['transcript', 'verify', path])
+  expect(verified.code, verified.stderr).toBe(0)
+  expect(verified.stdout).toContain(finalHash)
+  const events = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).type)
+  expect(events).toEqual([
+    'header', 'backend_opened', 'attempt_started',
+    'nonce_confirmed', 'share_accepted', 'nonce_confirmed', 'share_accepted', 'completed',
+    'wiped', 'closed',
+  ])
+
+  // The browser is handed the print-ready page as a file to open and print.
+  const download = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Print ceremony record' }).click()
+  const file = await download
+  expect(file.suggestedFilename()).toBe('ceremony-record.html')
+  const html = await readFile((await file.path())!, 'utf8')
+  expect(html).toContain('Key ceremony record')
+  expect(html).toContain(nonce)
+  expect(html).toMatch(/Alice[\s\S]*Bob/)
+  await expect(page.getByTestId('record-printed')).toContainText('ceremony-record.html')
+})
