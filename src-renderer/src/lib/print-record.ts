@@ -1,3 +1,5 @@
+import { download } from './save-file'
+
 /**
  * Offers a ceremony record (HTML with its own print styles) as a download to
  * open and print. Not opened in a tab from a blob: URL, because such a page
@@ -5,10 +7,5 @@
  * styles; opened from the file, the record keeps its own policy and layout.
  */
 export function saveRecord(html: string, name = 'ceremony-record.html'): void {
-  const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }))
-  const a = document.createElement('a')
-  a.href = url
-  a.download = name
-  a.click()
-  URL.revokeObjectURL(url)
+  download(new Blob([html], { type: 'text/html' }), name)
 }

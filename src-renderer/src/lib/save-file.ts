@@ -1,13 +1,18 @@
+/** Hands bytes to the browser's download, under the given file name. */
+export function download(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  a.click()
+  URL.revokeObjectURL(url)
+}
+
 /**
  * Offers an encrypted share (a PGP message, base64) to the browser's download:
  * the file is not secret, only its holder's private key opens it.
  */
 export function saveEncryptedShare(base64: string, name: string): void {
   const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0))
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/pgp-encrypted' }))
-  const a = document.createElement('a')
-  a.href = url
-  a.download = name
-  a.click()
-  URL.revokeObjectURL(url)
+  download(new Blob([bytes], { type: 'application/pgp-encrypted' }), name)
 }
