@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { ipcCalls } from './helpers/ipc'
 import { Session } from '../src-main/ipc/session'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 
@@ -10,18 +11,7 @@ let cleanup: () => Promise<void>
 let ks: TestKeyset
 let dispatch: Dispatch
 
-/** Calls a channel as the page does and returns the value, or throws the {code, message} it got. */
-async function call(channel: string, input?: unknown): Promise<any> {
-  const r = await dispatch(channel, input)
-  if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code })
-  return r.value
-}
-
-async function refusal(channel: string, input?: unknown): Promise<{ code: string; message: string }> {
-  const r = await dispatch(channel, input)
-  expect(r.ok).toBe(false)
-  return (r as { ok: false; error: { code: string; message: string } }).error
-}
+const { call, refusal } = ipcCalls(() => dispatch)
 
 /** One root ceremony through the IPC channels, as the page runs it. */
 async function finishRoot(): Promise<string> {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { ipcCalls } from './helpers/ipc'
 import { Session } from '../src-main/ipc/session'
 import { keysetFingerprint } from '../src-main/transcript/recorder'
 import { tempDir } from './helpers/keysets'
@@ -10,17 +11,7 @@ let dir: string
 let cleanup: () => Promise<void>
 let dispatch: Dispatch
 
-async function call(channel: string, input?: unknown): Promise<any> {
-  const r = await dispatch(channel, input)
-  if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code })
-  return r.value
-}
-
-async function refusal(channel: string, input?: unknown): Promise<{ code: string; message: string }> {
-  const r = await dispatch(channel, input)
-  expect(r.ok).toBe(false)
-  return (r as { ok: false; error: { code: string; message: string } }).error
-}
+const { call, refusal } = ipcCalls(() => dispatch)
 
 /** The character at `at` of a card line's share part, changed. */
 function mistype(line: string, at: number): string {

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { ipcCalls } from './helpers/ipc'
 import { Session, type RecordPrinter } from '../src-main/ipc/session'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
@@ -17,17 +18,7 @@ let ks: TestKeyset
 let dispatch: Dispatch
 let printed: Array<{ html: string; pageSize: string }>
 
-async function call(channel: string, input?: unknown): Promise<any> {
-  const r = await dispatch(channel, input)
-  if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code })
-  return r.value
-}
-
-async function refusal(channel: string, input?: unknown): Promise<{ code: string; message: string }> {
-  const r = await dispatch(channel, input)
-  expect(r.ok).toBe(false)
-  return (r as { ok: false; error: { code: string; message: string } }).error
-}
+const { call, refusal } = ipcCalls(() => dispatch)
 
 /** A share with one character changed: what a holder mistyping it would enter. */
 const mistyped = (hex: string) => (hex[0] === 'a' ? 'b' : 'a') + hex.slice(1)
