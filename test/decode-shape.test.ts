@@ -4,7 +4,7 @@ import { xorBytes } from '../src-main/crypto/otp'
 import { randomBase62 } from '../src-main/crypto/base62'
 import { decodeWithOtp, DecodeError } from '../src-main/decode/decode'
 import { createRouter } from '../src-main/ipc/router'
-import { Session } from '../src-main/ipc/session'
+import { Session } from '../src-main/session/session'
 import { runCli } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
 

@@ -211,7 +211,7 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
 
   it('wipes the session on quit', async () => {
     const r = await startShell()
-    const { Session } = await import('../src-main/ipc/session')
+    const { Session } = await import('../src-main/session/session')
     const wipe = vi.spyOn(Session.prototype, 'wipe')
     for (const fn of r.appEvents.get('before-quit') ?? []) fn({ preventDefault() {} })
     expect(wipe).toHaveBeenCalled()
@@ -219,7 +219,7 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
 
   it('closing while a result or unhanded shares are held asks first, and keeps the window open unless told to wipe', async () => {
     const r = await startShell()
-    const { Session } = await import('../src-main/ipc/session')
+    const { Session } = await import('../src-main/session/session')
     const close = () => {
       const prevent = vi.fn()
       for (const fn of r.windows[0]!.windowEvents.get('close') ?? []) fn({ preventDefault: prevent })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRouter, type Handlers } from '../src-main/ipc/router'
-import { Session } from '../src-main/ipc/session'
+import { Session } from '../src-main/session/session'
 import { createApiServer } from '../src-main/server/http-api'
 import { listen } from '../src-main/server/listen'
 import { MAX_MESSAGE_CHARS } from '../src-main/support/errors'

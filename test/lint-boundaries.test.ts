@@ -43,7 +43,7 @@ describe('process boundaries, as lint rules', () => {
   it('the preload imports the contract and Electron only', async () => {
     expect(restricted(await problems('src-main/preload/x.ts', "import { contract } from '../ipc/contract'\nimport { contextBridge } from 'electron'\nexport const x = [contract, contextBridge]\n"))).toEqual([])
     expect(restricted(await problems('src-main/preload/x.ts', "import * as v from 'valibot'\nexport const x = v\n"))).not.toEqual([])
-    expect(restricted(await problems('src-main/preload/x.ts', "import { Session } from '../ipc/session'\nexport const x = Session\n"))).not.toEqual([])
+    expect(restricted(await problems('src-main/preload/x.ts', "import { Session } from '../session/session'\nexport const x = Session\n"))).not.toEqual([])
   })
 
   it('the support room depends on no domain room', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { ipcCalls } from './helpers/ipc'
-import { Session } from '../src-main/ipc/session'
+import { Session } from '../src-main/session/session'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 
 let dir: string

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createRouter } from '../src-main/ipc/router'
-import { CLIPBOARD_SECONDS, Session, type Clipboard } from '../src-main/ipc/session'
+import { CLIPBOARD_SECONDS, Session, type Clipboard } from '../src-main/session/session'
 
 /** An in-memory clipboard with the Electron clipboard's shape. */
 function fakeClipboard(): Clipboard & { content: string } {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeWithOtp } from '../src-main/decode/decode'
 import { createRouter } from '../src-main/ipc/router'
-import { Session } from '../src-main/ipc/session'
+import { Session } from '../src-main/session/session'
 import { Gpg } from './helpers/gnupg'
 import { downgradeToV1, makeKeyset, SCHEMES, tempDir, type TestKeyset } from './helpers/keysets'
 import { startApi, type Api } from './helpers/server'

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { BrowserWindow, dialog, session } from 'electron'
-import type { RecordPrinter } from '../ipc/session'
+import type { RecordPrinter } from '../session/session'
 
 /** The print window's own session: it loads the one page it is given and nothing else. */
 const PARTITION = 'tessera-print'

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { Session } from '../ipc/session'
+import { Session } from '../session/session'
 import { defaultConfigDir, openConnections } from '../profiles/connections'
 import { createRouter } from '../ipc/router'
 import { createWebHost, newAccessToken } from '../web/host'

@@ -13,11 +13,11 @@ import { VERSION } from '../version'
 import type { DecodedKind } from '../transcript/events'
 import { keysetFingerprint, type BackendFacts } from '../transcript/recorder'
 import { CeremonyRecords } from './ceremony-records'
-import type { BackendInfo, DecodedValue, HeldResult, InitSummary, KeyInfo, LogEntry, SessionState, UiAttemptStatus } from './contract'
+import type { BackendInfo, DecodedValue, HeldResult, InitSummary, KeyInfo, LogEntry, SessionState, UiAttemptStatus } from '../ipc/contract'
 import { risks, type Connections } from '../profiles/connections'
 import { publicError } from '../support/errors'
 import { RecentKeysets } from './recent-keysets'
-import type { Handlers } from './router'
+import type { Handlers } from '../ipc/router'
 
 interface HeldOtp {
   nonce: string
