@@ -1,7 +1,7 @@
 import * as v from 'valibot'
-import { FLOWS, type AttemptStatus, type Flow, type SealStatus } from '../backend'
+import { FLOWS, type Flow } from '../backend'
 import { SCHEMES } from '../engine/schemes'
-import { ProfileInput, type Profile } from '../profiles/profile-schema'
+import { ProfileInput } from '../profiles/profile-schema'
 
 /**
  * The one IPC contract. Each channel names its input schema (checked at run time
@@ -15,192 +15,45 @@ const text = (max: number) => v.pipe(v.string(), v.maxLength(max))
 const path = v.pipe(v.string(), v.minLength(1), v.maxLength(4096))
 const noInput = v.optional(v.union([v.undefined(), v.null(), v.strictObject({})]))
 
-export type Risk = 'plain-http' | 'no-tls-verification'
+import type { KeyInfo } from '../crypto/views'
+import type { DecodedValue } from '../decode/views'
+import type { InitSummary, NewShare, RevealedShare, ShareCard, ShareCheckResult, ShareList, ShareRef } from '../engine/views'
+import type { ConnectionTest, ProfileList, ProfileView, Risk } from '../profiles/views'
+import type {
+  BackendInfo,
+  CeremonyRecord,
+  CeremonyReport,
+  HeldResult,
+  InitProgress,
+  LogEntry,
+  RecentKeyset,
+  SessionState,
+  UiAttemptStatus,
+} from '../session/views'
 
-export interface BackendInfo {
-  kind: 'none' | 'local' | 'remote'
-  /** What the operator sees: the keyset's file path, or the profile's name and address. */
-  label: string
-  /** Remote only: what the UI must warn about while connected. */
-  risks: Risk[]
-  /** How shares are spelled, so the UI can check them as they are typed. */
-  scheme: (typeof SCHEMES)[number] | null
-  seal: SealStatus | null
-}
-
-/**
- * A status as the UI gets it: the OTP itself stays in main, which says whether it
- * holds one. `running_flow` names the flow holding the attempt where the backend
- * knows it (the local engine); a remote server's status does not say (null).
- */
-export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & {
-  otp_held: boolean
-  running_flow: Flow | null
-  /** After an update on a local keyset: which share was recognized ("share 3 (Carol)"). */
-  last_share?: ShareRef & { checked: boolean }
-}
-
-/** A share as a keyset knows it: its place from 1 (null where a format-1 keyset cannot tell) and its holder. */
-export interface ShareRef {
-  number: number | null
-  holder: string | null
-}
-
-/** One share checked with no ceremony; `code` is stable ('share_unknown', 'share_mismatch', 'share_length', …). */
-export interface ShareCheckResult extends ShareRef {
-  valid: boolean
-  reason?: string
-  code?: string
-}
-
-export interface ShareList {
-  /** False for format-1 keysets, which record no check values. */
-  canCheck: boolean
-  shares: Array<{ number: number; holder: string | null }>
-}
-
-export interface ProfileView extends Profile {
-  hasToken: boolean
-  risks: Risk[]
-}
-
-export interface ProfileList {
-  profiles: ProfileView[]
-  /** 'session': no OS keychain, tokens are kept for this session only. */
-  credentials: 'keychain' | 'session'
-  /** Without a keychain: what it means for the operator, and the technical reason. */
-  warning: string | null
-  warningDetail: string | null
-}
-
-export interface ConnectionTest {
-  reachable: true
-  /** The node that answered (scheme://host:port), when a redirect led away from the profile's address. */
-  answeredBy?: string
-  version: string
-  initialized: boolean
-  sealed: boolean
-  rootPath: string
-  tokenAccepted: boolean | null
-}
-
-export interface KeyInfo {
-  fingerprint: string
-  userIds: string[]
-  format: 'armored' | 'binary' | 'base64'
-}
-
-export interface DecodedValue {
-  value: string
-  kind: string
-  /** First 8 hex digits of SHA-256 of the value: lets an operator verify a copy. */
-  checksum: string
-  /** Said when the value could not be verified (a legacy 16-byte OTP makes any bytes a UUID). */
-  note?: string
-  /** True when the value was checked against a keyset (a token it knows); false when nothing could check it. */
-  verified: boolean
-}
-
-/** One line of the holder log of an attempt, kept by main: names, outcomes and times only. */
-export interface LogEntry {
-  /** ISO 8601 time. */
-  at: string
-  operator: string
-  outcome: string
-  ok: boolean
-}
-
-/** A finished attempt's result, held by main until the operator wipes it. */
-export interface HeldResult {
-  flow: Flow
-  encoded: string
-  pgp_fingerprint: string
-  /** Main holds the OTP that decodes it (never sent here). */
-  otp_held: boolean
-  /** Where the result was made: the keyset path or the server's name and address. */
-  backend: string
-  /** The share flow's new share, held by main until revealed to its holder or saved (`result.revealShare`). */
-  share: { encrypted: boolean; handedOut: boolean; number: number | null } | null
-}
-
-/** An init ceremony whose shares are being handed out. */
-export interface InitProgress {
-  summary: InitSummary
-  /** Per holder: the share was revealed on screen, or its encrypted file handed to the page to save. */
-  handedOut: boolean[]
-}
-
-/** What main keeps for the page, so that a reload loses nothing. */
-export interface SessionState {
-  result: HeldResult | null
-  init: InitProgress | null
-  /** The holder log of the current attempt (or of the held result's). */
-  log: LogEntry[]
-  record: CeremonyRecord
-}
-
-/** The transcript of the current (or last) ceremony of this session. */
-export interface CeremonyRecord {
-  /** Where new transcripts go; null when this window has no data directory and none was chosen. */
-  directory: string | null
-  /** The current or last transcript file; null before the first ceremony. */
-  path: string | null
-  /** The hash of its last line, what a verified copy ends with. */
-  finalHash: string | null
-  /** True while the ceremony is still being recorded (until cancel or wipe). */
-  open: boolean
-}
-
-/** A ceremony record laid out for print (HTML with its own print styles). */
-export interface CeremonyReport {
-  html: string
-  path: string
-  finalHash: string
-  /** False when the file no longer verifies: the report then shows only the valid part and says so. */
-  verified: boolean
-}
-
-export interface RecentKeyset {
-  path: string
-  recovery: boolean
-}
-
-export interface InitSummary {
-  path: string
-  shares: number
-  threshold: number
-  scheme: (typeof SCHEMES)[number]
-  /** One entry per holder when the shares were encrypted to PGP keys. */
-  recipients: KeyInfo[]
-  /** The holders' names in share order, when they were given. */
-  holders: string[]
-}
-
-/** The share flow's new share: as its holder types it, or (encrypted) a PGP message in base64. */
-export interface NewShare {
-  key: string
-  key_base64: string
-  encrypted: boolean
-}
-
-/** One holder's share card, laid out for print: the share in numbered lines of four groups, each with its check. */
-export interface ShareCard {
-  holder: string | null
-  /** The share's number, as the keyset knows it. */
-  number: number
-  shares: number
-  threshold: number
-  /** SHA-256 of the keyset's encrypted keyring: names the keyset without revealing it. */
-  fingerprint: string
-  /** The keyset's creation date (YYYY-MM-DD). */
-  created: string
-  /** The keyset file, for `tessera verify-share --keyset`. */
-  path: string
-  lines: string[]
-}
-
-export interface RevealedShare extends NewShare {
-  index: number
+export type {
+  BackendInfo,
+  CeremonyRecord,
+  CeremonyReport,
+  ConnectionTest,
+  DecodedValue,
+  HeldResult,
+  InitProgress,
+  InitSummary,
+  KeyInfo,
+  LogEntry,
+  NewShare,
+  ProfileList,
+  ProfileView,
+  RecentKeyset,
+  RevealedShare,
+  Risk,
+  SessionState,
+  ShareCard,
+  ShareCheckResult,
+  ShareList,
+  ShareRef,
+  UiAttemptStatus,
 }
 
 export const contract = {
