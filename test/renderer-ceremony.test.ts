@@ -25,7 +25,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
   let session: SessionState = { result: null, init: null, log: [], record, ...state }
   const answer = async <T>(name: string, value: () => T): Promise<T> => {
     calls.push(name)
-    if (refuse[name]) throw new ApiError('refused', refuse[name])
+    if (refuse[name]) throw new ApiError('refused', refuse[name], name === 'attempt.update' ? 'Engine said: refused' : undefined)
     return value()
   }
   const api = {
@@ -102,15 +102,15 @@ describe('the ceremony step machine', () => {
   })
 
   it('shows a refusal where it happened, and only there', async () => {
-    const { api } = fakeApi({}, { 'attempt.update': 'given key has already been provided during this generation operation' })
+    const { api } = fakeApi({}, { 'attempt.update': 'This share was already entered in this attempt.' })
     const c = new Ceremony(api)
     await c.load()
     await c.choose('root')
     await c.start()
     expect(await c.submit('Alice', 'share')).toBe(false)
     expect(c.step).toBe('collect')
-    expect(c.errorAt('collect')).toContain('already been provided')
-    expect(c.errorAt('operation')).toBe('')
+    expect(c.errorAt('collect')).toEqual({ at: 'collect', text: 'This share was already entered in this attempt.', detail: 'Engine said: refused' })
+    expect(c.errorAt('operation')).toBeNull()
   })
 
   it('says that an attempt was cancelled, and that a result was wiped', async () => {
@@ -130,7 +130,7 @@ describe('the ceremony step machine', () => {
     await c.load()
     await c.resultWiped()
     expect([c.step, c.result]).toEqual(['result', RESULT])
-    expect(c.errorAt('result')).toBe('Tessera is not answering.')
+    expect(c.errorAt('result')?.text).toBe('Tessera is not answering.')
   })
 
   it('goes back to the open backend in one step after "Change"', async () => {

@@ -55,7 +55,7 @@ describe('a finished result is kept by main until wiped', () => {
     const { log } = await call('session.state')
     expect(log.map((e: any) => [e.operator, e.ok])).toEqual([['Alice', true], ['Alice again', false]])
     expect(log[0].outcome).toBe('accepted share 1 (1 of 2)')
-    expect(log[1].outcome).toContain('already been provided')
+    expect(log[1].outcome).toBe('This share was already entered in this attempt: progress is unchanged, and the next holder enters theirs.')
     expect(new Date(log[0].at).getTime()).toBeGreaterThan(0)
     expect(JSON.stringify(log)).not.toContain(ks.keys[0])
   })
@@ -116,11 +116,11 @@ describe('an init hand-out cannot lose a share silently', () => {
     const refused = await refusal('init.finish')
     expect(refused).toEqual({
       code: 'shares_not_handed_out',
-      message: 'shares 2 and 3 were never revealed or saved: finishing now loses them for good. Hand them out, or confirm abandoning them.',
+      message: 'Shares 2 and 3 were never revealed or saved: finishing now loses them for good. Hand them out, or confirm abandoning them.',
     })
     expect((await call('session.state')).init.handedOut).toEqual([true, false, false])
     await call('init.revealShare', { index: 1 })
-    expect((await refusal('init.finish')).message).toMatch(/^share 3 was never revealed/)
+    expect((await refusal('init.finish')).message).toMatch(/^Share 3 was never revealed/)
     expect(await call('init.finish', { abandon: true })).toEqual({ wiped: true })
     expect((await call('session.state')).init).toBeNull()
   })

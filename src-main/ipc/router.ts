@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { contract, type Channel, type Contract, type IpcError, type IpcResult, type Output } from './contract'
-import { publicError } from '../support/errors'
+import { forOperator } from '../support/plain-errors'
 
 export type Handlers = {
   [C in Channel]: (input: v.InferOutput<Contract[C]['input']>) => Promise<Output<C>>
@@ -8,10 +8,13 @@ export type Handlers = {
 
 export type Dispatch = (channel: string, input: unknown) => Promise<IpcResult<unknown>>
 
-/** Errors written for operators pass through with their message; anything else is hidden. */
+/**
+ * An error as the app shows it: the plain sentence for its code, with the
+ * engine's or the server's own words as the detail; anything not written for
+ * operators is hidden.
+ */
 export function toIpcError(err: unknown): IpcError {
-  const { code, message } = publicError(err)
-  return { code, message }
+  return forOperator(err)
 }
 
 /** Longest field path or expectation an error names; schema names are far shorter. */

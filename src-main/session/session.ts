@@ -15,7 +15,7 @@ import { keysetFingerprint, type BackendFacts } from '../transcript/recorder'
 import { CeremonyRecords } from './ceremony-records'
 import type { BackendInfo, DecodedValue, HeldResult, InitSummary, KeyInfo, LogEntry, SessionState, UiAttemptStatus } from '../ipc/contract'
 import { risks, type Connections } from '../profiles/connections'
-import { publicError } from '../support/errors'
+import { forOperator, SET_FAILURE_CODES } from '../support/plain-errors'
 import { RecentKeysets } from './recent-keysets'
 import type { Handlers } from '../ipc/router'
 
@@ -333,14 +333,19 @@ export class Session {
     try {
       status = recorder ? await recorder.update(flow, named, call) : await call()
     } catch (err) {
-      this.logEntry(who, publicError(err).message, false)
+      const { code, message } = forOperator(err)
+      // At the threshold the whole set failed, not the holder who gave the last share.
+      if (SET_FAILURE_CODES.has(code)) {
+        this.logEntry(who, 'gave the last share needed', true)
+        this.logEntry('Tessera', message, false)
+      } else this.logEntry(who, message, false)
       // A foreign share resets the progress on a format-1 keyset or a remote
       // server; a restarted server forgets the attempt: re-read it and say what changed.
       const before = this.progress.get(flow) ?? 0
       const fresh = await backend.status(flow).catch(() => null)
       if (fresh) this.progress.set(flow, fresh.progress)
       if (fresh && !fresh.started) this.logEntry('Tessera', 'the attempt no longer exists on the backend: start a new one', false)
-      else if (fresh && fresh.progress < before) {
+      else if (fresh && fresh.progress < before && !SET_FAILURE_CODES.has(code)) {
         this.logEntry('Tessera', `progress reset to ${fresh.progress}: every holder enters their share again`, false)
       }
       throw err
