@@ -115,5 +115,7 @@ export function forOperator(err: unknown): OperatorError {
   const said = detail ? `Server said: ${detail}` : undefined
   if (typeof sentence !== 'string') return said ? { code, message: asSentence(message), detail: said } : { code, message: asSentence(message) }
   if (said) return { code, message: sentence, detail: said }
-  return message === sentence ? { code, message } : { code, message: sentence, detail: `Engine said: ${message}` }
+  // An internal error's own words are hidden by publicError, and say nothing more.
+  if (message === sentence || code === 'internal') return { code, message: sentence }
+  return { code, message: sentence, detail: `Engine said: ${message}` }
 }
