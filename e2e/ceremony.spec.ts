@@ -77,8 +77,8 @@ test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
   await assertRootToken(tessera.keysetPath, token)
 })
 
-test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ tessera }) => {
-  const { page, keyset, shot, axe } = tessera
+test('errors are shown as plain sentences, the engine\'s words under them: duplicate share, foreign share, wrong nonce', async ({ tessera }) => {
+  const { page, keyset } = tessera
   const foreignDir = tessera.dir + '/foreign.json'
   const foreign = JSON.parse((await runCli(['init', '--keyset', foreignDir, '--shares', '3', '--threshold', '2', '--format', 'json'])).stdout)
 
@@ -87,19 +87,26 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
 
-  // The same share again, spelled in base64: refused, progress kept.
+  // The same share again, spelled in base64: refused, progress kept. The headline
+  // says what happened; Vault's wording is only the smaller detail under it.
   await enterShare(page, 'Alice again', keyset.keys_base64[0]!)
-  await expect(page.getByTestId('collect-error')).toHaveText('given key has already been provided during this generation operation')
+  const refusal = page.getByTestId('collect-error')
+  await expect(refusal.locator('.sentence')).toHaveText('This share was already entered in this attempt: progress is unchanged, and the next holder enters theirs.')
+  await expect(page.getByTestId('collect-error-detail')).toHaveText('Engine said: given key has already been provided during this generation operation')
+  const [headline, detail] = await Promise.all([
+    refusal.locator('.sentence').evaluate((e) => parseFloat(getComputedStyle(e).fontSize)),
+    page.getByTestId('collect-error-detail').evaluate((e) => parseFloat(getComputedStyle(e).fontSize)),
+  ])
+  expect(detail).toBeLessThan(headline)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
-  await shot('duplicate')
-  await axe()
+  await photograph(tessera, 'duplicate')
 
   // A share of another keyset: refused as it is entered (keyset format 2), progress kept.
   await enterShare(page, 'Mallory', foreign.keys[1])
-  await expect(page.getByTestId('collect-error')).toHaveText('this share is not from this keyset: it carries a share number this keyset never issued')
+  await expect(refusal).toHaveText('This share is not from this keyset: it carries a share number this keyset never issued.')
+  await expect(page.getByTestId('collect-error-detail')).toHaveCount(0)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
-  await shot('foreign')
-  await axe()
+  await photograph(tessera, 'foreign')
 
   // Someone else restarts the attempt: the next share meets a new nonce.
   test.skip(tessera.rpc === null, 'restarting from a second client needs the web transport')
@@ -107,8 +114,9 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
   const restarted = await tessera.rpc!('attempt.start', { flow: 'root' })
   expect(restarted.status).toBe(200)
   await enterShare(page, 'Carol', keyset.keys[2]!)
-  await expect(page.getByTestId('collect-error')).toContainText('incorrect nonce supplied')
-  await shot('wrong-nonce')
+  await expect(refusal.locator('.sentence')).toHaveText('This nonce belongs to another attempt: check the nonce announced by the ceremony lead.')
+  await expect(page.getByTestId('collect-error-detail')).toContainText('Engine said: incorrect nonce supplied')
+  await photograph(tessera, 'wrong-nonce')
 })
 
 test('one attempt at a time: the other operation says which one holds it', async ({ tessera }) => {

@@ -55,7 +55,7 @@ export const PLAIN_SENTENCES: Readonly<Record<string, string | typeof AS_WRITTEN
   sealed: 'The server is sealed: a root token or a new share needs an unsealed server (a recovery token, one in recovery mode).',
   standby: 'This server is a standby and did not pass the request to the active node: point the profile at the active node.',
   unavailable: 'The server is unavailable right now: try again shortly.',
-  token_required: 'This server needs a Vault token for this ceremony: add a token to the profile.',
+  token_required: 'This server needs a Vault token for this ceremony: add a token to the profile (a policy that allows the generate-root endpoints).',
   permission_denied: "The server refused the profile's token: it has expired, or its policy does not allow this on the generate-root endpoints.",
   disabled:
     'The server has this endpoint switched off: on OpenBao 2.6 and later add a token to the profile; on Vault, enable_unauthenticated_access must list "generate-root".',
