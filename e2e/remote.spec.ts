@@ -73,7 +73,7 @@ test('a server that needs a token says so, in a sentence', async ({ tessera }) =
     await expect(page.getByTestId('backend-label')).not.toContainText('recovery mode')
     await expect(page.getByRole('button', { name: 'Start: recovery token' })).toHaveCount(0)
     // A status the server refused is never shown as "no attempt running".
-    await expect(page.getByText(/Status unknown: This server needs a Vault token for this ceremony/)).toBeVisible()
+    await expect(page.getByRole('region', { name: 'Root token' }).getByText(/Status unknown: This server needs a Vault token for this ceremony/)).toBeVisible()
     await page.getByRole('button', { name: 'Try: root token' }).click()
     await expect(page.getByRole('alert')).toContainText('needs a Vault token for this ceremony: add a token to the profile')
     await expect(page.getByTestId('operation-error-detail')).toHaveText(/^Server said: /)

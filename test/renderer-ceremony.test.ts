@@ -180,6 +180,23 @@ describe('share format', () => {
       message: 'Character 5 is not a hex digit (0–9, a–f).',
     })
   })
+  it('names a look-alike letter by position whatever the length, and however many there are', () => {
+    // 64 characters: a multiple of 4, so it also has the shape of base64.
+    expect(checkShare(`${hex.slice(0, 30)}O${hex.slice(31, 64)}`, 'vault')).toEqual({ ok: false, message: 'Character 31 is not a hex digit (0–9, a–f).' })
+    expect(checkShare(`${hex.slice(0, 3)}O${hex.slice(4, 20)}l${hex.slice(21, 40)}g${hex.slice(41)}`, 'vault')).toEqual({
+      ok: false,
+      message: 'Character 4 is not a hex digit (0–9, a–f).',
+    })
+  })
+  it('reads a half-typed hex share as hex, never as a short base64 share', () => {
+    expect(checkShare(hex.slice(0, 20), 'vault')).toEqual({ ok: false, message: '20 hex characters: a share has 32 to 66 (usually 66) — keep typing.' })
+    expect(checkShare(hex.slice(0, 65), 'vault')).toEqual({ ok: false, message: '65 hex characters: a share has an even number, usually 66 — one may be missing or extra.' })
+    expect(checkShare(`${hex}a1`, 'vault')).toEqual({ ok: false, message: '68 hex characters: a share has at most 66 — one may be extra.' })
+    // A base64 share being typed is still read as base64.
+    const base64 = Buffer.from(hex, 'hex').toString('base64')
+    expect(checkShare(base64.slice(0, 20), 'vault')).toEqual({ ok: false, message: 'Too short: 15 bytes, a share has at least 16.' })
+    expect(checkShare(base64, 'vault')).toEqual({ ok: true, form: 'base64', bytes: 33 })
+  })
   describe('a share card typed back', () => {
     const card = cardLines(hex)
     const numbered = (lines: string[]) => lines.map((l, i) => `${i + 1}: ${l.slice(l.indexOf(':') + 1).trim().split(/\s+/).slice(0, -1).join(' ')}`)
