@@ -218,8 +218,23 @@ test('the decode tool decodes a result from elsewhere', async ({ tessera }) => {
   await expect(page.getByTestId('decode-unverified')).toContainText('could not verify')
   await page.getByRole('button', { name: 'Reveal' }).click()
   await expect(page.getByTestId('secret-value')).toHaveText('4RUmoevJ3lsLni9sTXcNnRE1')
-  await shot('decode-tool')
-  await axe()
+  await photograph(tessera, 'decode-tool')
+
+  // "Decode another" leaves nothing of the last value on the page.
+  await page.getByRole('button', { name: 'Decode another' }).click()
+  await expect(page.getByTestId('secret-value')).toHaveCount(0)
+  await expect(page.getByLabel(/Encoded value/)).toHaveValue('')
+  expect(await page.content()).not.toContain('4RUmoevJ3lsLni9sTXcNnRE1')
+  // Only the method that fits what was pasted is offered: a token-sized value
+  // is OTP-protected, a PGP message is far longer.
+  await page.getByLabel(/Encoded value/).fill('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi')
+  await expect(page.getByTestId('decode-method')).toHaveText('Decode with its one-time password.')
+  await expect(page.getByRole('radio')).toHaveCount(0)
+  await page.getByLabel(/Encoded value/).fill('wcFMA'.padEnd(300, 'Q'))
+  await expect(page.getByTestId('decode-method')).toHaveText('Decode with the PGP private key it was encrypted to.')
+  await expect(page.getByLabel(/Private key file/)).toBeVisible()
+  await expect(page.getByLabel(/One-time password/)).toHaveCount(0)
+  await photograph(tessera, 'decode-tool-pgp')
 })
 
 test('the init ceremony hands each holder their share', async ({ tessera }) => {
