@@ -252,20 +252,29 @@ test('the init ceremony hands each holder their share', async ({ tessera }) => {
   const shares: string[] = []
   for (let i = 1; i <= 3; i++) {
     await page.getByRole('button', { name: `Show share ${i}` }).click()
+    // Base64 is mentioned, and shown only with the share itself.
+    await expect(page.getByTestId('share-base64')).toHaveCount(0)
     await page.getByRole('button', { name: 'Reveal' }).click()
-    shares.push((await page.getByTestId('secret-value').textContent())!.trim())
-    if (i === 1) {
-      await shot('init-share')
-      await axe()
+    const share = (await page.getByTestId('secret-value').textContent())!.trim()
+    shares.push(share)
+    await expect(page.getByTestId('share-base64')).toHaveText(Buffer.from(share, 'hex').toString('base64'))
+    // Both in groups of four characters, for reading aloud.
+    for (const id of ['secret-value', 'share-base64']) {
+      const groups = await page.getByTestId(id).locator('.group').allTextContents()
+      expect(groups.slice(0, -1).every((g) => g.length === 4)).toBe(true)
     }
+    if (i === 1) await photograph(tessera, 'init-share')
     await page.getByRole('button', { name: `I have recorded share ${i}: hide it` }).click()
   }
   expect(new Set(shares).size).toBe(3)
+  // "Show the root token" is the one reveal, under one heading; the stepper stays in view.
   await page.getByRole('button', { name: 'Show the root token' }).click()
-  await page.getByRole('button', { name: 'Reveal' }).click()
+  await expect(page.getByRole('heading', { name: 'Initial root token' })).toHaveCount(1)
+  await expect(page.getByRole('button', { name: 'Reveal' })).toHaveCount(0)
   const token = (await page.getByTestId('secret-value').textContent())!.trim()
-  await shot('init-token')
-  await axe()
+  expect(token).toMatch(/^hvs\./)
+  await expect(page.getByText('1. Backend')).toBeVisible()
+  await photograph(tessera, 'init-token')
   await page.getByRole('button', { name: /Finish — wipe/ }).click()
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
   await assertRootToken(path, token)

@@ -112,7 +112,10 @@ describe('an init hand-out cannot lose a share silently', () => {
   it('refuses to finish while a share was never revealed, unless abandoning is confirmed', async () => {
     const path = join(dir, 'created.json')
     await call('backend.initKeyset', { path, shares: 3, threshold: 2 })
-    await call('init.revealShare', { index: 0 })
+    const first = await call('init.revealShare', { index: 0 })
+    // Its base64 form is Vault's (sys/init's keys_base64: the share's bytes), which the keyset takes.
+    expect(first.key_base64).toBe(Buffer.from(first.key, 'hex').toString('base64'))
+    expect(await call('shares.check', { share: first.key_base64 })).toMatchObject({ number: 1, valid: true })
     const refused = await refusal('init.finish')
     expect(refused).toEqual({
       code: 'shares_not_handed_out',

@@ -378,6 +378,15 @@ export class Session {
     return n.length === 1 ? `share ${n[0]} was` : `shares ${n.slice(0, -1).join(', ')} and ${n.at(-1)} were`
   }
 
+  /** A share's base64 form as holders may enter it: of its bytes (Vault, as sys/init's keys_base64), of its text (secrets.js). */
+  private static base64Form(text: Buffer, scheme: InitSummary['scheme']): string {
+    if (scheme !== 'vault') return text.toString('base64')
+    const bytes = Buffer.from(text.toString('ascii'), 'hex')
+    const form = bytes.toString('base64')
+    wipe(bytes)
+    return form
+  }
+
   private hold(flow: Flow, nonce: string, otp: string): void {
     const previous = this.held.get(flow)
     if (previous) wipe(previous.otp)
@@ -440,7 +449,7 @@ export class Session {
       if (!item) throw new EngineError(404, `no share ${index + 1} to reveal: the init ceremony is over or has fewer shares`, 'no_share')
       this.ceremony!.handedOut[index] = true
       const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
-      return { index, key, key_base64: item.encrypted ? key : item.bytes.toString('base64'), encrypted: item.encrypted }
+      return { index, key, key_base64: item.encrypted ? key : Session.base64Form(item.bytes, this.ceremony!.summary.scheme), encrypted: item.encrypted }
     },
     'init.shareCard': async ({ index }) => {
       const c = this.ceremony
