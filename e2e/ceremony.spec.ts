@@ -31,6 +31,8 @@ test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
   expect(nonce).toMatch(/^[0-9a-f-]{36}$/)
   // The share field stays locked until the holder confirms the nonce.
   await expect(page.getByLabel('Key share')).toBeDisabled()
+  // ...and looks it: a dashed border and a not-allowed cursor, not only a lighter shade.
+  expect(await page.getByLabel('Key share').evaluate((e) => [getComputedStyle(e).borderTopStyle, getComputedStyle(e).cursor])).toEqual(['dashed', 'not-allowed'])
   await shot('collect-locked')
   await axe()
 
