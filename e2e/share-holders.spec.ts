@@ -106,4 +106,21 @@ test('a format-1 keyset says that its shares cannot be checked one by one', asyn
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await expect(page.getByTestId('cannot-check')).toHaveText(/cannot be checked one by one, so a mistyped share is\s+found only when the threshold is reached/)
   await photograph(tessera, 'collect-format-1')
+
+  // Carol mistyped hers, Dan gives the last share: the whole set failed, and the
+  // screen and the log say so, without blaming Dan.
+  await enterShare(page, 'Carol', mistype(tessera.keyset.keys[0]!))
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await enterShare(page, 'Dan', tessera.keyset.keys[1]!)
+  const setFailure = 'The shares entered do not open this keyset or server: progress was reset, the attempt and its nonce remain. Each holder should check their share, then enter it again.'
+  await expect(page.getByTestId('collect-error').locator('.sentence')).toHaveText(setFailure)
+  await expect(page.getByTestId('collect-error-detail')).toContainText('Engine said: root generation aborted')
+  await expect(page.getByTestId('progress')).toHaveText('0 of 2')
+  const log = page.getByTestId('log')
+  await expect(log).toContainText('Dan: gave the last share needed')
+  await expect(log).toContainText(`Tessera: ${setFailure}`)
+  const dans = (await log.locator('li').allTextContents()).filter((line) => line.includes('Dan:'))
+  expect(dans).toHaveLength(1)
+  expect(dans[0]).not.toMatch(/abort|do not open/)
+  await photograph(tessera, 'collect-set-failed')
 })
