@@ -31,6 +31,8 @@ test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
   expect(nonce).toMatch(/^[0-9a-f-]{36}$/)
   // The share field stays locked until the holder confirms the nonce.
   await expect(page.getByLabel('Key share')).toBeDisabled()
+  // ...and looks it: a dashed border and a not-allowed cursor, not only a lighter shade.
+  expect(await page.getByLabel('Key share').evaluate((e) => [getComputedStyle(e).borderTopStyle, getComputedStyle(e).cursor])).toEqual(['dashed', 'not-allowed'])
   await shot('collect-locked')
   await axe()
 
@@ -77,8 +79,8 @@ test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
   await assertRootToken(tessera.keysetPath, token)
 })
 
-test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ tessera }) => {
-  const { page, keyset, shot, axe } = tessera
+test('errors are shown as plain sentences, the engine\'s words under them: duplicate share, foreign share, wrong nonce', async ({ tessera }) => {
+  const { page, keyset } = tessera
   const foreignDir = tessera.dir + '/foreign.json'
   const foreign = JSON.parse((await runCli(['init', '--keyset', foreignDir, '--shares', '3', '--threshold', '2', '--format', 'json'])).stdout)
 
@@ -87,19 +89,26 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
 
-  // The same share again, spelled in base64: refused, progress kept.
+  // The same share again, spelled in base64: refused, progress kept. The headline
+  // says what happened; Vault's wording is only the smaller detail under it.
   await enterShare(page, 'Alice again', keyset.keys_base64[0]!)
-  await expect(page.getByTestId('collect-error')).toHaveText('given key has already been provided during this generation operation')
+  const refusal = page.getByTestId('collect-error')
+  await expect(refusal.locator('.sentence')).toHaveText('This share was already entered in this attempt: progress is unchanged, and the next holder enters theirs.')
+  await expect(page.getByTestId('collect-error-detail')).toHaveText('Engine said: given key has already been provided during this generation operation')
+  const [headline, detail] = await Promise.all([
+    refusal.locator('.sentence').evaluate((e) => parseFloat(getComputedStyle(e).fontSize)),
+    page.getByTestId('collect-error-detail').evaluate((e) => parseFloat(getComputedStyle(e).fontSize)),
+  ])
+  expect(detail).toBeLessThan(headline)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
-  await shot('duplicate')
-  await axe()
+  await photograph(tessera, 'duplicate')
 
   // A share of another keyset: refused as it is entered (keyset format 2), progress kept.
   await enterShare(page, 'Mallory', foreign.keys[1])
-  await expect(page.getByTestId('collect-error')).toHaveText('this share is not from this keyset: it carries a share number this keyset never issued')
+  await expect(refusal).toHaveText('This share is not from this keyset: it carries a share number this keyset never issued.')
+  await expect(page.getByTestId('collect-error-detail')).toHaveCount(0)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
-  await shot('foreign')
-  await axe()
+  await photograph(tessera, 'foreign')
 
   // Someone else restarts the attempt: the next share meets a new nonce.
   test.skip(tessera.rpc === null, 'restarting from a second client needs the web transport')
@@ -107,8 +116,9 @@ test('errors are shown: duplicate share, foreign share, wrong nonce', async ({ t
   const restarted = await tessera.rpc!('attempt.start', { flow: 'root' })
   expect(restarted.status).toBe(200)
   await enterShare(page, 'Carol', keyset.keys[2]!)
-  await expect(page.getByTestId('collect-error')).toContainText('incorrect nonce supplied')
-  await shot('wrong-nonce')
+  await expect(refusal.locator('.sentence')).toHaveText('This nonce belongs to another attempt: check the nonce announced by the ceremony lead.')
+  await expect(page.getByTestId('collect-error-detail')).toContainText('Engine said: incorrect nonce supplied')
+  await photograph(tessera, 'wrong-nonce')
 })
 
 test('one attempt at a time: the other operation says which one holds it', async ({ tessera }) => {
@@ -194,9 +204,10 @@ test('the decode tool decodes a result from elsewhere', async ({ tessera }) => {
   const { page, shot, axe } = tessera
   await page.getByRole('button', { name: 'Decode tool' }).click()
   await page.getByLabel(/Encoded value/).fill('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi')
+  // One character short: the OTP is named as the wrong length, not as another attempt's.
   await page.getByLabel(/One-time password/).fill('3JhHkONiyiaNYj14nnD9xZQ')
   await page.getByRole('button', { name: 'Decode', exact: true }).click()
-  await expect(page.getByTestId('decode-error')).toContainText('belongs to another attempt')
+  await expect(page.getByTestId('decode-error')).toHaveText('The OTP has 23 characters, the wrong length for this encoded value (it needs 24): a character is missing or extra.')
   await shot('decode-wrong-otp')
   await axe()
   await page.getByLabel(/One-time password/).fill('3JhHkONiyiaNYj14nnD9xZQS')
@@ -209,8 +220,23 @@ test('the decode tool decodes a result from elsewhere', async ({ tessera }) => {
   await expect(page.getByTestId('decode-unverified')).toContainText('could not verify')
   await page.getByRole('button', { name: 'Reveal' }).click()
   await expect(page.getByTestId('secret-value')).toHaveText('4RUmoevJ3lsLni9sTXcNnRE1')
-  await shot('decode-tool')
-  await axe()
+  await photograph(tessera, 'decode-tool')
+
+  // "Decode another" leaves nothing of the last value on the page.
+  await page.getByRole('button', { name: 'Decode another' }).click()
+  await expect(page.getByTestId('secret-value')).toHaveCount(0)
+  await expect(page.getByLabel(/Encoded value/)).toHaveValue('')
+  expect(await page.content()).not.toContain('4RUmoevJ3lsLni9sTXcNnRE1')
+  // Only the method that fits what was pasted is offered: a token-sized value
+  // is OTP-protected, a PGP message is far longer.
+  await page.getByLabel(/Encoded value/).fill('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi')
+  await expect(page.getByTestId('decode-method')).toHaveText('Decode with its one-time password.')
+  await expect(page.getByRole('radio')).toHaveCount(0)
+  await page.getByLabel(/Encoded value/).fill('wcFMA'.padEnd(300, 'Q'))
+  await expect(page.getByTestId('decode-method')).toHaveText('Decode with the PGP private key it was encrypted to.')
+  await expect(page.getByLabel(/Private key file/)).toBeVisible()
+  await expect(page.getByLabel(/One-time password/)).toHaveCount(0)
+  await photograph(tessera, 'decode-tool-pgp')
 })
 
 test('the init ceremony hands each holder their share', async ({ tessera }) => {
@@ -228,20 +254,29 @@ test('the init ceremony hands each holder their share', async ({ tessera }) => {
   const shares: string[] = []
   for (let i = 1; i <= 3; i++) {
     await page.getByRole('button', { name: `Show share ${i}` }).click()
+    // Base64 is mentioned, and shown only with the share itself.
+    await expect(page.getByTestId('share-base64')).toHaveCount(0)
     await page.getByRole('button', { name: 'Reveal' }).click()
-    shares.push((await page.getByTestId('secret-value').textContent())!.trim())
-    if (i === 1) {
-      await shot('init-share')
-      await axe()
+    const share = (await page.getByTestId('secret-value').textContent())!.trim()
+    shares.push(share)
+    await expect(page.getByTestId('share-base64')).toHaveText(Buffer.from(share, 'hex').toString('base64'))
+    // Both in groups of four characters, for reading aloud.
+    for (const id of ['secret-value', 'share-base64']) {
+      const groups = await page.getByTestId(id).locator('.group').allTextContents()
+      expect(groups.slice(0, -1).every((g) => g.length === 4)).toBe(true)
     }
+    if (i === 1) await photograph(tessera, 'init-share')
     await page.getByRole('button', { name: `I have recorded share ${i}: hide it` }).click()
   }
   expect(new Set(shares).size).toBe(3)
+  // "Show the root token" is the one reveal, under one heading; the stepper stays in view.
   await page.getByRole('button', { name: 'Show the root token' }).click()
-  await page.getByRole('button', { name: 'Reveal' }).click()
+  await expect(page.getByRole('heading', { name: 'Initial root token' })).toHaveCount(1)
+  await expect(page.getByRole('button', { name: 'Reveal' })).toHaveCount(0)
   const token = (await page.getByTestId('secret-value').textContent())!.trim()
-  await shot('init-token')
-  await axe()
+  expect(token).toMatch(/^hvs\./)
+  await expect(page.getByText('1. Backend')).toBeVisible()
+  await photograph(tessera, 'init-token')
   await page.getByRole('button', { name: /Finish — wipe/ }).click()
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
   await assertRootToken(path, token)

@@ -174,7 +174,7 @@ test('after a submit, focus is on the next holder\'s name, never one Tab from ca
   // field, the name and the nonce confirmation kept, the refusal right under the field.
   await page.getByTestId('confirm-nonce').uncheck()
   await submitWithEnter('Alice again', keyset.keys_base64[0]!)
-  await expect(page.getByTestId('collect-error')).toContainText('already been provided')
+  await expect(page.getByTestId('collect-error')).toContainText('This share was already entered in this attempt')
   await expect(page.getByLabel('Key share')).toBeFocused()
   await expect(page.getByLabel('Key share')).toHaveValue('')
   await expect(page.getByLabel(/Your name or role/)).toHaveValue('Alice again')

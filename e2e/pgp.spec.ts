@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test, expect, enterShare, photograph } from './fixtures'
 import { Gpg } from '../test/helpers/gnupg'
@@ -8,6 +8,8 @@ let fingerprint: string
 test.beforeAll(() => {
   gpg = new Gpg()
   fingerprint = gpg.generate('Ceremony Lead <lead@example.org>', { passphrase: 'lead passphrase' })
+  // RSA made by --quick-gen-key with the default usage signs only: no encryption subkey.
+  gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Signer <signer@example.org>', 'rsa2048', 'default', 'never'])
 })
 test.afterAll(() => gpg.close())
 
@@ -20,6 +22,19 @@ test('root token encrypted to a gpg-made key, decoded in the app and by gpg', as
 
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await page.getByLabel(/PGP public key/).check()
+
+  // A key that can only sign says so, and how its owner adds what is missing.
+  const signer = join(dir, 'signer.asc')
+  await writeFile(signer, gpg.exportPublic('signer@example.org', true))
+  await page.getByLabel(/Public key file/).setInputFiles(signer)
+  await expect(page.getByTestId('pgp-key-error')).toContainText(/cannot encrypt .*gpg --quick-add-key [0-9A-F]{40} cv25519 encr/)
+  await photograph(tessera, 'pgp-key-cannot-encrypt')
+  // An armored key is named as one.
+  const armored = join(dir, 'lead.asc')
+  await writeFile(armored, gpg.exportPublic('lead@example.org', true))
+  await page.getByLabel(/Public key file/).setInputFiles(armored)
+  await expect(page.getByText(/Read as an armored key/)).toBeVisible()
+
   await page.getByLabel(/Public key file/).setInputFiles(publicKey)
   await expect(page.getByTestId('pgp-fingerprint')).toHaveText(fingerprint)
   await expect(page.getByText('Ceremony Lead <lead@example.org>')).toBeVisible()
@@ -32,11 +47,30 @@ test('root token encrypted to a gpg-made key, decoded in the app and by gpg', as
   await page.getByRole('button', { name: 'Start the attempt' }).click()
 
   await expect(page.getByTestId('attempt-fingerprint')).toHaveText(fingerprint)
+  // As gpg shows it: upper case, in groups of four, inside its panel; the key's user id beside it.
+  expect(await page.getByTestId('attempt-fingerprint').innerText()).toBe(fingerprint.toUpperCase())
+  expect(await page.getByTestId('attempt-fingerprint').locator('.group').count()).toBe(10)
+  await expect(page.getByTestId('attempt-user-id')).toHaveText('(Ceremony Lead <lead@example.org>)')
+  const attempt = page.getByRole('region', { name: 'Attempt' })
+  expect(await attempt.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true)
+  await photograph(tessera, 'pgp-collect')
   await expect(page.getByText(/nonce and the PGP fingerprint above match/)).toBeVisible()
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await enterShare(page, 'Bob', keyset.keys[1]!)
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
   const encoded = (await page.getByTestId('encoded').textContent())!.trim()
+  // Only the private key can decode it: no OTP is offered.
+  await expect(page.getByTestId('decode-method')).toHaveText('Decode with the PGP private key it was encrypted to.')
+  await expect(page.getByRole('radio')).toHaveCount(0)
+  // The private key holder may be elsewhere: the encoded value is copied or saved for them.
+  await page.getByRole('button', { name: 'Copy the encoded value' }).click()
+  await expect(page.getByTestId('encoded-handed')).toContainText('copied')
+  if (tessera.rpc) expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(encoded)
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save it as a file' }).click()])
+  const saved = join(dir, file.suggestedFilename())
+  await file.saveAs(saved)
+  expect(file.suggestedFilename()).toMatch(/^root-result-[0-9a-f]{16}\.gpg$/)
+  await photograph(tessera, 'pgp-result')
 
   // Decoded in the app with the private key file and its passphrase...
   await page.getByLabel(/Private key file/).setInputFiles(privateKey)
@@ -51,8 +85,9 @@ test('root token encrypted to a gpg-made key, decoded in the app and by gpg', as
   expect(token).toMatch(/^hvs\./)
   await shot('pgp-decoded')
   await axe()
-  // ...and by gpg itself, the same token.
+  // ...and by gpg itself, the same token, from the value and from the saved file.
   expect(gpg.decryptBase64(encoded, 'lead passphrase')).toBe(token)
+  expect(gpg.decryptBase64((await readFile(saved)).toString('base64'), 'lead passphrase')).toBe(token)
 })
 
 test('the init ceremony encrypts each share to its holder and saves the files', async ({ tessera }) => {

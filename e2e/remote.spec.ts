@@ -1,4 +1,4 @@
-import { test, expect, enterShare } from './fixtures'
+import { test, expect, enterShare, photograph } from './fixtures'
 import { startServe } from '../test/helpers/cli'
 import { makePki } from '../test/helpers/tls'
 
@@ -59,7 +59,7 @@ test('a root token from a 2026 server over HTTPS, through a saved profile', asyn
 })
 
 test('a server that needs a token says so, in a sentence', async ({ tessera }) => {
-  const { page, shot, axe } = tessera
+  const { page } = tessera
   const server = await startServe(['--keyset', tessera.keysetPath, '--require-token'])
   try {
     await page.getByRole('button', { name: 'Change' }).click()
@@ -73,11 +73,11 @@ test('a server that needs a token says so, in a sentence', async ({ tessera }) =
     await expect(page.getByTestId('backend-label')).not.toContainText('recovery mode')
     await expect(page.getByRole('button', { name: 'Start: recovery token' })).toHaveCount(0)
     // A status the server refused is never shown as "no attempt running".
-    await expect(page.getByText(/Status unknown: This server offers sys\/generate-root-token, which needs a Vault token/)).toBeVisible()
+    await expect(page.getByRole('region', { name: 'Root token' }).getByText(/Status unknown: This server needs a Vault token for this ceremony/)).toBeVisible()
     await page.getByRole('button', { name: 'Try: root token' }).click()
-    await expect(page.getByRole('alert')).toContainText('needs a Vault token: add a token to the profile')
-    await shot('token-needed')
-    await axe()
+    await expect(page.getByRole('alert')).toContainText('needs a Vault token for this ceremony: add a token to the profile')
+    await expect(page.getByTestId('operation-error-detail')).toHaveText(/^Server said: /)
+    await photograph(tessera, 'token-needed')
   } finally {
     await server.stop()
   }

@@ -62,7 +62,7 @@ test('each holder prints only their own share card, which typed back opens the k
   await page.getByLabel('Key share').fill([frank[0], wrongLine, ...frank.slice(2)].join('  '))
   await expect(page.getByRole('button', { name: 'Submit share' })).toBeEnabled()
   await page.getByRole('button', { name: 'Submit share' }).click()
-  await expect(page.getByTestId('collect-error')).toContainText('line 2 of the share card does not match its check')
+  await expect(page.getByTestId('collect-error')).toContainText('Line 2 of the share card does not match its check')
   await page.getByLabel('Key share').fill(frank.join('  '))
   await page.getByRole('button', { name: 'Submit share' }).click()
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')

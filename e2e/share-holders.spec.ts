@@ -18,7 +18,7 @@ test.describe('named holders', () => {
     // Another named holder's share: the holder sees whose it is and retries at once.
     await enterShare(page, 'Alice', keyset.keys[1]!)
     const refusal = page.getByTestId('collect-error')
-    await expect(refusal).toHaveText("this is share 2 (Bob), not Alice's: each holder enters their own share")
+    await expect(refusal).toHaveText("This is share 2 (Bob), not Alice's: each holder enters their own share.")
     await expect(page.getByLabel('Key share')).toBeFocused()
     await expect(page.getByLabel(/Your name or role/)).toHaveValue('Alice')
     await expect(page.getByTestId('progress')).toHaveText('0 of 2')
@@ -26,7 +26,7 @@ test.describe('named holders', () => {
     // A typing mistake is found as it is entered, not at the threshold.
     await page.getByLabel('Key share').fill(mistype(keyset.keys[0]!))
     await page.getByRole('button', { name: 'Submit share' }).click()
-    await expect(refusal).toHaveText('this does not match share 1 (Alice) — probably a typing mistake')
+    await expect(refusal).toHaveText('This does not match share 1 (Alice) — probably a typing mistake.')
     await expect(page.getByLabel('Key share')).toBeFocused()
     await expect(page.getByLabel('Key share')).toHaveValue('')
     await photograph(tessera, 'collect-refused')
@@ -83,7 +83,7 @@ test('the init form names the holders, and the hand-out says whose share it is',
   await page.getByLabel('Holder 3', { exact: true }).fill('Erin')
   await page.getByRole('button', { name: 'Create keyset' }).click()
   // The keyset's sentence, next to the field it names.
-  await expect(page.getByTestId('holder-error')).toHaveText('holder name 2 repeats an earlier one: each holder needs their own name')
+  await expect(page.getByTestId('holder-error')).toHaveText('Holder name 2 repeats an earlier one: each holder needs their own name.')
   await expect(page.getByLabel('Holder 2', { exact: true })).toHaveAttribute('aria-invalid', 'true')
   await photograph(tessera, 'init-holder-refused')
   await page.getByLabel('Holder 2', { exact: true }).fill('Frank')
@@ -106,4 +106,21 @@ test('a format-1 keyset says that its shares cannot be checked one by one', asyn
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await expect(page.getByTestId('cannot-check')).toHaveText(/cannot be checked one by one, so a mistyped share is\s+found only when the threshold is reached/)
   await photograph(tessera, 'collect-format-1')
+
+  // Carol mistyped hers, Dan gives the last share: the whole set failed, and the
+  // screen and the log say so, without blaming Dan.
+  await enterShare(page, 'Carol', mistype(tessera.keyset.keys[0]!))
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await enterShare(page, 'Dan', tessera.keyset.keys[1]!)
+  const setFailure = 'The shares entered do not open this keyset or server: progress was reset, the attempt and its nonce remain. Each holder should check their share, then enter it again.'
+  await expect(page.getByTestId('collect-error').locator('.sentence')).toHaveText(setFailure)
+  await expect(page.getByTestId('collect-error-detail')).toContainText('Engine said: root generation aborted')
+  await expect(page.getByTestId('progress')).toHaveText('0 of 2')
+  const log = page.getByTestId('log')
+  await expect(log).toContainText('Dan: gave the last share needed')
+  await expect(log).toContainText(`Tessera: ${setFailure}`)
+  const dans = (await log.locator('li').allTextContents()).filter((line) => line.includes('Dan:'))
+  expect(dans).toHaveLength(1)
+  expect(dans[0]).not.toMatch(/abort|do not open/)
+  await photograph(tessera, 'collect-set-failed')
 })

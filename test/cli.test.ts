@@ -562,8 +562,8 @@ describe('tessera decode', () => {
   it.concurrent.for([
     ['a wrong OTP of the right length', () => ['--encoded', VAULT_VECTOR.encoded, '--otp', 'X'.repeat(24)], /this OTP belongs to another attempt/],
     ['a random wrong base62 OTP', () => ['--encoded', VAULT_VECTOR.encoded, '--otp', '9'.repeat(12) + 'a'.repeat(12)], /this OTP belongs to another attempt/],
-    ['an OTP of another length', () => ['--encoded', VAULT_VECTOR.encoded, '--otp', VAULT_VECTOR.otp + 'xyzw'], /24 bytes but the OTP has 28 characters: this OTP belongs to another attempt/],
-    ['an empty OTP file', () => ['--encoded', VAULT_VECTOR.encoded, '--otp-file', join(dir, 'empty.txt')], /belongs to another attempt/],
+    ['an OTP of another length', () => ['--encoded', VAULT_VECTOR.encoded, '--otp', VAULT_VECTOR.otp + 'xyzw'], /the OTP has 28 characters, the wrong length for this encoded value \(it needs 24\)/],
+    ['an empty OTP file', () => ['--encoded', VAULT_VECTOR.encoded, '--otp-file', join(dir, 'empty.txt')], /the OTP has 0 characters, the wrong length/],
     ['an encoded value that is not base64', () => ['--encoded', 'not base64!', '--otp', VAULT_VECTOR.otp], /the encoded value is not base64/],
     ['a missing OTP file', () => ['--encoded', VAULT_VECTOR.encoded, '--otp-file', join(dir, 'absent.txt')], /cannot read --otp-file .*absent\.txt: ENOENT/],
     ['a public key for --pgp-key', () => ['--encoded', 'AAAA', '--pgp-key', pgpKeys.pub], /is a public key; decoding needs the matching private key/],

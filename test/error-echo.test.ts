@@ -94,7 +94,7 @@ describe('system faults', () => {
     const handlers = { 'backend.describe': async () => { throw enospc() } } as unknown as Handlers
     const dispatch = createRouter(handlers, { onInternalError: (channel) => logged.push(channel) })
     const r = await dispatch('backend.describe', undefined)
-    expect(r).toEqual({ ok: false, error: { code: 'system_error', message: 'the operation failed: no space left on device' } })
+    expect(r).toEqual({ ok: false, error: { code: 'system_error', message: 'The operation failed: no space left on device.' } })
     expect(logged).toEqual(['backend.describe'])
   })
 

@@ -72,7 +72,13 @@ describe('gpg keys receive what Tessera encrypts', () => {
     const keyset = join(tmp.dir, 'never-written.json')
     const r = await runCli(['init', '--keyset', keyset, '--shares', '2', '--threshold', '2', '--pgp-keys', keys.join(',')])
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/signer\.gpg: key [0-9a-f]{40} cannot encrypt/)
+    expect(r.stderr).toMatch(/signer\.gpg: key [0-9a-f]{40} cannot encrypt \(.+\): its owner adds an encryption subkey with gpg --quick-add-key [0-9A-F]{40} cv25519 encr/)
+    // The command it names is the fix: with that subkey, the same key is taken.
+    const fpr = /--quick-add-key ([0-9A-F]{40})/.exec(r.stderr)![1]!
+    gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-add-key', fpr, 'cv25519', 'encr'])
+    keys[0] = await file('signer-fixed.gpg', gpg.exportPublic('signer@example.org'))
+    const fixed = await runCli(['init', '--keyset', join(tmp.dir, 'fixed.json'), '--shares', '2', '--threshold', '2', '--pgp-keys', keys.join(',')])
+    expect(fixed.code, fixed.stderr).toBe(0)
     expect(r.stdout).toBe('')
     await expect(readFile(keyset)).rejects.toThrow(/ENOENT/)
   })

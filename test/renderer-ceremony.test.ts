@@ -25,7 +25,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
   let session: SessionState = { result: null, init: null, log: [], record, ...state }
   const answer = async <T>(name: string, value: () => T): Promise<T> => {
     calls.push(name)
-    if (refuse[name]) throw new ApiError('refused', refuse[name])
+    if (refuse[name]) throw new ApiError('refused', refuse[name], name === 'attempt.update' ? 'Engine said: refused' : undefined)
     return value()
   }
   const api = {
@@ -102,15 +102,15 @@ describe('the ceremony step machine', () => {
   })
 
   it('shows a refusal where it happened, and only there', async () => {
-    const { api } = fakeApi({}, { 'attempt.update': 'given key has already been provided during this generation operation' })
+    const { api } = fakeApi({}, { 'attempt.update': 'This share was already entered in this attempt.' })
     const c = new Ceremony(api)
     await c.load()
     await c.choose('root')
     await c.start()
     expect(await c.submit('Alice', 'share')).toBe(false)
     expect(c.step).toBe('collect')
-    expect(c.errorAt('collect')).toContain('already been provided')
-    expect(c.errorAt('operation')).toBe('')
+    expect(c.errorAt('collect')).toEqual({ at: 'collect', text: 'This share was already entered in this attempt.', detail: 'Engine said: refused' })
+    expect(c.errorAt('operation')).toBeNull()
   })
 
   it('says that an attempt was cancelled, and that a result was wiped', async () => {
@@ -130,7 +130,7 @@ describe('the ceremony step machine', () => {
     await c.load()
     await c.resultWiped()
     expect([c.step, c.result]).toEqual(['result', RESULT])
-    expect(c.errorAt('result')).toBe('Tessera is not answering.')
+    expect(c.errorAt('result')?.text).toBe('Tessera is not answering.')
   })
 
   it('goes back to the open backend in one step after "Change"', async () => {
@@ -179,6 +179,23 @@ describe('share format', () => {
       ok: false,
       message: 'Character 5 is not a hex digit (0–9, a–f).',
     })
+  })
+  it('names a look-alike letter by position whatever the length, and however many there are', () => {
+    // 64 characters: a multiple of 4, so it also has the shape of base64.
+    expect(checkShare(`${hex.slice(0, 30)}O${hex.slice(31, 64)}`, 'vault')).toEqual({ ok: false, message: 'Character 31 is not a hex digit (0–9, a–f).' })
+    expect(checkShare(`${hex.slice(0, 3)}O${hex.slice(4, 20)}l${hex.slice(21, 40)}g${hex.slice(41)}`, 'vault')).toEqual({
+      ok: false,
+      message: 'Character 4 is not a hex digit (0–9, a–f).',
+    })
+  })
+  it('reads a half-typed hex share as hex, never as a short base64 share', () => {
+    expect(checkShare(hex.slice(0, 20), 'vault')).toEqual({ ok: false, message: '20 hex characters: a share has 32 to 66 (usually 66) — keep typing.' })
+    expect(checkShare(hex.slice(0, 65), 'vault')).toEqual({ ok: false, message: '65 hex characters: a share has an even number, usually 66 — one may be missing or extra.' })
+    expect(checkShare(`${hex}a1`, 'vault')).toEqual({ ok: false, message: '68 hex characters: a share has at most 66 — one may be extra.' })
+    // A base64 share being typed is still read as base64.
+    const base64 = Buffer.from(hex, 'hex').toString('base64')
+    expect(checkShare(base64.slice(0, 20), 'vault')).toEqual({ ok: false, message: 'Too short: 15 bytes, a share has at least 16.' })
+    expect(checkShare(base64, 'vault')).toEqual({ ok: true, form: 'base64', bytes: 33 })
   })
   describe('a share card typed back', () => {
     const card = cardLines(hex)

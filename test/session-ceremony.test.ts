@@ -55,7 +55,7 @@ describe('a finished result is kept by main until wiped', () => {
     const { log } = await call('session.state')
     expect(log.map((e: any) => [e.operator, e.ok])).toEqual([['Alice', true], ['Alice again', false]])
     expect(log[0].outcome).toBe('accepted share 1 (1 of 2)')
-    expect(log[1].outcome).toContain('already been provided')
+    expect(log[1].outcome).toBe('This share was already entered in this attempt: progress is unchanged, and the next holder enters theirs.')
     expect(new Date(log[0].at).getTime()).toBeGreaterThan(0)
     expect(JSON.stringify(log)).not.toContain(ks.keys[0])
   })
@@ -112,15 +112,18 @@ describe('an init hand-out cannot lose a share silently', () => {
   it('refuses to finish while a share was never revealed, unless abandoning is confirmed', async () => {
     const path = join(dir, 'created.json')
     await call('backend.initKeyset', { path, shares: 3, threshold: 2 })
-    await call('init.revealShare', { index: 0 })
+    const first = await call('init.revealShare', { index: 0 })
+    // Its base64 form is Vault's (sys/init's keys_base64: the share's bytes), which the keyset takes.
+    expect(first.key_base64).toBe(Buffer.from(first.key, 'hex').toString('base64'))
+    expect(await call('shares.check', { share: first.key_base64 })).toMatchObject({ number: 1, valid: true })
     const refused = await refusal('init.finish')
     expect(refused).toEqual({
       code: 'shares_not_handed_out',
-      message: 'shares 2 and 3 were never revealed or saved: finishing now loses them for good. Hand them out, or confirm abandoning them.',
+      message: 'Shares 2 and 3 were never revealed or saved: finishing now loses them for good. Hand them out, or confirm abandoning them.',
     })
     expect((await call('session.state')).init.handedOut).toEqual([true, false, false])
     await call('init.revealShare', { index: 1 })
-    expect((await refusal('init.finish')).message).toMatch(/^share 3 was never revealed/)
+    expect((await refusal('init.finish')).message).toMatch(/^Share 3 was never revealed/)
     expect(await call('init.finish', { abandon: true })).toEqual({ wiped: true })
     expect((await call('session.state')).init).toBeNull()
   })

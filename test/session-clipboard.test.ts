@@ -45,6 +45,6 @@ describe('copying a secret through main', () => {
 
   it('is refused where main has no clipboard (the web transport)', async () => {
     const result = await createRouter(new Session().handlers)('clipboard.copy', { text: 'hvs.secret' })
-    expect(result).toEqual({ ok: false, error: { code: 'unsupported', message: 'this window copies through the browser, not through Tessera' } })
+    expect(result).toEqual({ ok: false, error: { code: 'unsupported', message: 'This window copies through the browser, not through Tessera.' } })
   })
 })

@@ -43,7 +43,7 @@ describe('share cards at the hand-out', () => {
     const start = await call('attempt.start', { flow: 'root' })
     const wrong = await refusal('attempt.update', { flow: 'root', key: [card.lines[0], mistype(card.lines[1], 5), ...card.lines.slice(2)].join('\n'), nonce: start.nonce, holder: 'Bob' })
     expect(wrong.code).toBe('card_line')
-    expect(wrong.message).toContain('line 2 of the share card')
+    expect(wrong.message).toContain('Line 2 of the share card')
     // The card as printed, lines, numbers and checks, is Bob's share.
     const bob = await call('attempt.update', { flow: 'root', key: card.lines.join('\n'), nonce: start.nonce, holder: 'Bob' })
     expect(bob.last_share).toMatchObject({ number: card.number, holder: 'Bob' })

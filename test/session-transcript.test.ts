@@ -147,7 +147,7 @@ describe('the app records every ceremony', () => {
     await call('transcript.setDirectory', { path: join(blocker, 'records') })
     const err = await refusal('attempt.start', { flow: 'root' })
     expect(err.code).toBe('transcript_write')
-    expect(err.message).toContain('could not create the transcript')
+    expect(err.message).toContain('Could not create the transcript')
     expect((await call('attempt.status', { flow: 'root' })).started).toBe(false)
   })
 })

@@ -183,9 +183,9 @@ describe('the app checks shares through IPC', () => {
     expect(first).toMatchObject({ ok: true, value: { progress: 1, last_share: { number: 3, holder: 'Carol', checked: true } } })
 
     const swapped = await dispatch('attempt.update', { flow: 'root', key: ks.keys[1], nonce, holder: 'Alice' })
-    expect(swapped).toEqual({ ok: false, error: { code: 'share_other_holder', message: "this is share 2 (Bob), not Alice's: each holder enters their own share" } })
+    expect(swapped).toEqual({ ok: false, error: { code: 'share_other_holder', message: "This is share 2 (Bob), not Alice's: each holder enters their own share." } })
     const typo = await dispatch('attempt.update', { flow: 'root', key: mistype(ks.keys[0]!), nonce, holder: 'Alice' })
-    expect(typo).toEqual({ ok: false, error: { code: 'share_mismatch', message: 'this does not match share 1 (Alice) — probably a typing mistake' } })
+    expect(typo).toEqual({ ok: false, error: { code: 'share_mismatch', message: 'This does not match share 1 (Alice) — probably a typing mistake.' } })
     expect((await dispatch('attempt.status', { flow: 'root' })) as any).toMatchObject({ value: { progress: 1, nonce } })
 
     const done = (await dispatch('attempt.update', { flow: 'root', key: ks.keys[0], nonce, holder: 'alice' })) as any
@@ -202,7 +202,7 @@ describe('the app checks shares through IPC', () => {
     expect(await session('shares.check', { share: second.value.key })).toEqual({ ok: true, value: { number: 2, holder: 'Eve', valid: true } })
     const fresh = createRouter(new Session().handlers)
     const twice = await fresh('backend.initKeyset', { path: `${tmp.dir}/ipc-init-2.json`, shares: 2, threshold: 2, holders: ['Dana', 'dana'] })
-    expect(twice).toMatchObject({ ok: false, error: { code: 'invalid_input', message: 'holder name 2 repeats an earlier one: each holder needs their own name' } })
+    expect(twice).toMatchObject({ ok: false, error: { code: 'invalid_input', message: 'Holder name 2 repeats an earlier one: each holder needs their own name.' } })
   })
 
   it('refuses an overlong holder name at the boundary', async () => {

@@ -178,15 +178,17 @@ describe('the tessera web transport', () => {
     expect(JSON.parse(wiped.body).code).toBe('no_held_otp')
   })
 
-  it('errors cross as {code, message} without a secret', async () => {
+  it('errors cross as {code, message, detail}: a plain sentence, the engine\'s words beside it, no secret', async () => {
     const start = JSON.parse((await rpc('attempt.start', { flow: 'root' })).body)
     const share = ks.keys[2]!
     await rpc('attempt.update', { flow: 'root', key: share, nonce: start.nonce })
     const dup = await rpc('attempt.update', { flow: 'root', key: share, nonce: start.nonce })
     expect(JSON.parse(dup.body)).toEqual({
       code: 'duplicate_key',
-      message: 'given key has already been provided during this generation operation',
+      message: 'This share was already entered in this attempt: progress is unchanged, and the next holder enters theirs.',
+      detail: 'Engine said: given key has already been provided during this generation operation',
     })
+    expect(dup.body).not.toContain(share)
     await rpc('attempt.cancel', { flow: 'root' })
   })
 })

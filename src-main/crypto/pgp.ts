@@ -73,7 +73,12 @@ export async function readPublicKey(input: Uint8Array | string): Promise<PublicK
   try {
     await key.getEncryptionKey()
   } catch (err) {
-    throw new PgpError(`key ${key.getFingerprint()} cannot encrypt: ${reason(err)}`)
+    // Typically a key made for signing only: say how its owner adds what is missing.
+    const fpr = key.getFingerprint()
+    throw new PgpError(
+      `key ${fpr} cannot encrypt (${reason(err)}): its owner adds an encryption subkey with ` +
+        `gpg --quick-add-key ${fpr.toUpperCase()} cv25519 encr, then exports the public key again`,
+    )
   }
   return { key, format, fingerprint: key.getFingerprint().toLowerCase(), userIds: key.getUserIDs() }
 }

@@ -120,9 +120,10 @@ export function decodeWithOtp(encoded: string, otp: string): Decoded {
   const key = Buffer.from(trimmedOtp, 'utf8')
   if (key.length !== enc.length) {
     wipe(key)
+    // A mistyped OTP is far likelier than one of another attempt: say what is wrong with it.
     throw new DecodeError(
-      `the encoded value holds ${enc.length} bytes but the OTP has ${key.length} characters: ` +
-        'this OTP belongs to another attempt',
+      `the OTP has ${key.length} characters, the wrong length for this encoded value (it needs ${enc.length}): ` +
+        'a character is missing or extra',
     )
   }
   const value = xorBytes(enc, key)

@@ -143,7 +143,10 @@ export function channelCalls<F>(call: (channel: Channel) => F): { readonly [G in
 /** Errors cross IPC as data, never carrying a secret. */
 export interface IpcError {
   code: string
+  /** A plain sentence: what happened and what to do. */
   message: string
+  /** The server's own words or the engine's Vault wording, bounded and redacted; shown under the sentence. */
+  detail?: string
 }
 export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError }
 

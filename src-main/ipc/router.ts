@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import type { Channel, IpcError, IpcResult, Output } from './channels'
 import { schemas, type Schemas } from './schemas'
-import { publicError } from '../support/errors'
+import { forOperator } from '../support/plain-errors'
 
 /** One handler per channel: it gets the input as its schema parsed it (defaults filled in). */
 export type Handlers = {
@@ -10,10 +10,13 @@ export type Handlers = {
 
 export type Dispatch = (channel: string, input: unknown) => Promise<IpcResult<unknown>>
 
-/** Errors written for operators pass through with their message; anything else is hidden. */
+/**
+ * An error as the app shows it: the plain sentence for its code, with the
+ * engine's or the server's own words as the detail; anything not written for
+ * operators is hidden.
+ */
 export function toIpcError(err: unknown): IpcError {
-  const { code, message } = publicError(err)
-  return { code, message }
+  return forOperator(err)
 }
 
 /** Longest field path or expectation an error names; schema names are far shorter. */

@@ -18,7 +18,7 @@ import type { DecodedValue } from '../decode/views'
 import type { InitSummary } from '../engine/views'
 import type { KeyInfo } from '../crypto/views'
 import { risks, type Connections } from '../profiles/connections'
-import { publicError } from '../support/errors'
+import { forOperator, SET_FAILURE_CODES } from '../support/plain-errors'
 import { RecentKeysets } from './recent-keysets'
 import type { Handlers } from '../ipc/router'
 
@@ -336,14 +336,19 @@ export class Session {
     try {
       status = recorder ? await recorder.update(flow, named, call) : await call()
     } catch (err) {
-      this.logEntry(who, publicError(err).message, false)
+      const { code, message } = forOperator(err)
+      // At the threshold the whole set failed, not the holder who gave the last share.
+      if (SET_FAILURE_CODES.has(code)) {
+        this.logEntry(who, 'gave the last share needed', true)
+        this.logEntry('Tessera', message, false)
+      } else this.logEntry(who, message, false)
       // A foreign share resets the progress on a format-1 keyset or a remote
       // server; a restarted server forgets the attempt: re-read it and say what changed.
       const before = this.progress.get(flow) ?? 0
       const fresh = await backend.status(flow).catch(() => null)
       if (fresh) this.progress.set(flow, fresh.progress)
       if (fresh && !fresh.started) this.logEntry('Tessera', 'the attempt no longer exists on the backend: start a new one', false)
-      else if (fresh && fresh.progress < before) {
+      else if (fresh && fresh.progress < before && !SET_FAILURE_CODES.has(code)) {
         this.logEntry('Tessera', `progress reset to ${fresh.progress}: every holder enters their share again`, false)
       }
       throw err
@@ -374,6 +379,15 @@ export class Session {
   private static missing(c: InitCeremony): string {
     const n = c.handedOut.flatMap((done, i) => (done ? [] : [String(i + 1)]))
     return n.length === 1 ? `share ${n[0]} was` : `shares ${n.slice(0, -1).join(', ')} and ${n.at(-1)} were`
+  }
+
+  /** A share's base64 form as holders may enter it: of its bytes (Vault, as sys/init's keys_base64), of its text (secrets.js). */
+  private static base64Form(text: Buffer, scheme: InitSummary['scheme']): string {
+    if (scheme !== 'vault') return text.toString('base64')
+    const bytes = Buffer.from(text.toString('ascii'), 'hex')
+    const form = bytes.toString('base64')
+    wipe(bytes)
+    return form
   }
 
   private hold(flow: Flow, nonce: string, otp: string): void {
@@ -438,7 +452,7 @@ export class Session {
       if (!item) throw new EngineError(404, `no share ${index + 1} to reveal: the init ceremony is over or has fewer shares`, 'no_share')
       this.ceremony!.handedOut[index] = true
       const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
-      return { index, key, key_base64: item.encrypted ? key : item.bytes.toString('base64'), encrypted: item.encrypted }
+      return { index, key, key_base64: item.encrypted ? key : Session.base64Form(item.bytes, this.ceremony!.summary.scheme), encrypted: item.encrypted }
     },
     'init.shareCard': async ({ index }) => {
       const c = this.ceremony

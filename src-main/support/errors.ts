@@ -1,25 +1,39 @@
+import { redact } from './redact'
+
 /**
  * The one error base for everything an operator may read. Every transport maps
  * it in one place: the HTTP API to `{"errors": [message]}` with `status`, the
- * IPC router to `{code, message}`, the CLI to exit code 1 with the message.
+ * IPC router to `{code, message, detail?}`, the CLI to exit code 1 with the message.
  * Messages are written by Tessera and never carry a value that was sent; they
  * are bounded so that no caller can turn an error into a flood.
  */
 export const MAX_MESSAGE_CHARS = 600
+/** A detail is someone else's words (a server's): shorter still. */
+export const MAX_DETAIL_CHARS = 300
+
+const bounded = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
 export class TesseraError extends Error {
   readonly status: number
   readonly code: string
+  /**
+   * Optional words beside the message, such as what a remote server said. They
+   * come from outside Tessera, so they pass the redactor (a server may echo a
+   * secret it was sent) and are bounded.
+   */
+  readonly detail?: string
 
-  constructor(status: number, message: string, code = 'bad_request') {
+  constructor(status: number, message: string, code = 'bad_request', detail?: string) {
     // A refusal is an answer, not a bug: it carries no stack. That keeps a
     // refused request cheap, and leaves no trace of where a value travelled.
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = 0
-    super(message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 1)}…` : message)
+    super(bounded(message, MAX_MESSAGE_CHARS))
     Error.stackTraceLimit = limit
     this.status = status
     this.code = code
+    const words = detail === undefined ? '' : bounded(redact(detail), MAX_DETAIL_CHARS).trim()
+    if (words) this.detail = words
     this.name = new.target.name
   }
 }
@@ -31,8 +45,10 @@ export const badRequest = (message: string, code = 'bad_request') => new Tessera
  * (ENOSPC, EACCES …) is named in words, never with its message (which may
  * carry a path or a value); anything else is hidden.
  */
-export function publicError(err: unknown): { status: number; code: string; message: string } {
-  if (err instanceof TesseraError) return { status: err.status, code: err.code, message: err.message }
+export function publicError(err: unknown): { status: number; code: string; message: string; detail?: string } {
+  if (err instanceof TesseraError) {
+    return err.detail ? { status: err.status, code: err.code, message: err.message, detail: err.detail } : { status: err.status, code: err.code, message: err.message }
+  }
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   if (typeof code === 'string' && /^E[A-Z0-9]{2,15}$/.test(code)) {
     return { status: 500, code: 'system_error', message: `the operation failed: ${systemReason(err)}` }

@@ -12,7 +12,7 @@ export type Invoke = (channel: Channel, input: unknown) => Promise<IpcResult<unk
 export function createApi(invoke: Invoke): TesseraApi {
   return channelCalls((channel) => async (input?: unknown) => {
     const result = await invoke(channel, input)
-    if (!result.ok) throw new ApiError(result.error.code, result.error.message)
+    if (!result.ok) throw new ApiError(result.error.code, result.error.message, result.error.detail)
     return result.value
   }) as unknown as TesseraApi
 }

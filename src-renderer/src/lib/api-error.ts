@@ -3,12 +3,25 @@ export class ApiError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The server's own words or the engine's wording, shown under the message in smaller type. */
+    readonly detail?: string,
   ) {
     super(message)
     this.name = 'ApiError'
   }
 }
 
+/** An error as the screen shows it: a plain sentence, and optionally someone else's words under it. */
+export interface ShownError {
+  text: string
+  detail?: string
+}
+
+export function shownError(err: unknown): ShownError {
+  if (!(err instanceof ApiError)) return { text: 'Something went wrong inside Tessera.' }
+  return err.detail ? { text: err.message, detail: err.detail } : { text: err.message }
+}
+
 export function errorText(err: unknown): string {
-  return err instanceof ApiError ? err.message : 'Something went wrong inside Tessera.'
+  return shownError(err).text
 }

@@ -1,7 +1,7 @@
 import type { IpcError, IpcResult, TesseraApi, TesseraBridge } from '../../../src-main/ipc/channels'
 import { createApi, type Invoke } from './api-client'
 
-export { ApiError, errorText } from './api-error'
+export { ApiError, errorText, shownError, type ShownError } from './api-error'
 
 declare global {
   interface Window {
@@ -51,7 +51,8 @@ function webTransport(): Invoke {
     if (res.status === 401) {
       return { ok: false, error: { code: 'unauthorized', message: 'This page has no valid access key. Open the address that the tessera web command printed (it ends in #access=…) in this tab.' } }
     }
-    return { ok: false, error: { code: error?.code ?? 'http', message: error?.message ?? `request failed (${res.status})` } }
+    const detail = typeof error?.detail === 'string' ? { detail: error.detail } : {}
+    return { ok: false, error: { code: error?.code ?? 'http', message: error?.message ?? `request failed (${res.status})`, ...detail } }
   }
 }
 

@@ -13,7 +13,7 @@ import type {
   TesseraApi,
   UiAttemptStatus,
 } from '../../../src-main/ipc/channels'
-import { ApiError, errorText } from './api-error'
+import { ApiError, shownError, type ShownError } from './api-error'
 import { saveRecord } from './print-record'
 
 export type Step = 'backend' | 'init' | 'operation' | 'check' | 'protection' | 'collect' | 'result'
@@ -58,7 +58,7 @@ export class Ceremony {
   record = $state<CeremonyRecord | null>(null)
   /** A keyset just created, whose shares are being handed out. */
   init = $state<InitProgress | null>(null)
-  failure = $state<{ at: Place; text: string } | null>(null)
+  failure = $state<(ShownError & { at: Place }) | null>(null)
   /** The open local keyset's shares and whether it can check them one by one; null for a server. */
   shares = $state<ShareList | null>(null)
   /** What the last accepted share was recognized as ("share 3 (Carol)"), for the collect screen. */
@@ -74,8 +74,9 @@ export class Ceremony {
     return this.result !== null || this.init !== null
   }
 
-  errorAt(place: Place): string {
-    return this.failure?.at === place ? this.failure.text : ''
+  /** The error shown at `place`, if the last failure happened there. */
+  errorAt(place: Place): ShownError | null {
+    return this.failure?.at === place ? this.failure : null
   }
 
   /** Runs a call; a refusal becomes the error shown at `place`. */
@@ -85,7 +86,7 @@ export class Ceremony {
     try {
       return await task()
     } catch (err) {
-      this.failure = { at: place, text: errorText(err) }
+      this.failure = { at: place, ...shownError(err) }
       return undefined
     } finally {
       this.busy = false
@@ -224,7 +225,7 @@ export class Ceremony {
       await this.api.attempt.confirmNonce({ flow: this.flow, nonce, holder })
       return true
     } catch (err) {
-      this.failure = { at: 'collect', text: errorText(err) }
+      this.failure = { at: 'collect', ...shownError(err) }
       return false
     }
   }

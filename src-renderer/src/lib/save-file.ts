@@ -9,10 +9,11 @@ export function download(blob: Blob, name: string): void {
 }
 
 /**
- * Offers an encrypted share (a PGP message, base64) to the browser's download:
- * the file is not secret, only its holder's private key opens it.
+ * Offers a PGP message (base64: an encrypted share or result) to the browser's
+ * download as its binary file, which `gpg -d FILE` opens: the file is not
+ * secret, only its holder's private key opens it.
  */
-export function saveEncryptedShare(base64: string, name: string): void {
+export function savePgpMessage(base64: string, name: string): void {
   const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0))
   download(new Blob([bytes], { type: 'application/pgp-encrypted' }), name)
 }

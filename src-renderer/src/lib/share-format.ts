@@ -22,28 +22,44 @@ function checkVault(s: string): ShareCheck {
     const bytes = s.length / 2
     if (bytes >= MIN_BYTES && bytes <= MAX_BYTES) return { ok: true, form: 'hex', bytes }
   }
-  // A hex share with a look-alike letter (O for 0, l for 1, g for 9) is still a hex share.
-  const nonHex = [...s].flatMap((ch, i) => (/[0-9a-fA-F]/.test(ch) ? [] : [i]))
-  if (s.length % 2 === 0 && s.length % 4 !== 0 && nonHex.length > 0 && nonHex.length <= 2) {
-    return { ok: false, message: `Character ${nonHex[0]! + 1} is not a hex digit (0–9, a–f).` }
-  }
+  const asHex = hexProblem(s)
+  if (asHex) return { ok: false, message: asHex }
   const pad = s.indexOf('=')
   if (pad >= 0 && !/^=={0,1}$/.test(s.slice(pad))) {
     return { ok: false, message: `Character ${pad + 1}: "=" may only pad the end of a base64 share.` }
   }
   if (s.length % 4 !== 0) {
-    const hexLike = /^[0-9a-fA-F]+$/.test(s)
-    return {
-      ok: false,
-      message: hexLike
-        ? `${s.length} hex characters: a share has an even number, usually 66 — one may be missing or extra.`
-        : `${s.length} characters: base64 comes in groups of 4, usually 44 — one may be missing or extra.`,
-    }
+    return { ok: false, message: `${s.length} characters: base64 comes in groups of 4, usually 44 — one may be missing or extra.` }
   }
   const bytes = (s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0)
   if (bytes < MIN_BYTES) return { ok: false, message: `Too short: ${bytes} bytes, a share has at least ${MIN_BYTES}.` }
   if (bytes > MAX_BYTES) return { ok: false, message: `Too long: ${bytes} bytes, a share has at most ${MAX_BYTES}.` }
   return { ok: true, form: 'base64', bytes }
+}
+
+/**
+ * What is wrong with a share typed as hex, or null when it is not one. A hex
+ * share with a look-alike letter (O for 0, l for 1, g for 9) is still a hex
+ * share: among enough hex digits, one to three other letters are typing
+ * mistakes (a base64 share has dozens). A half-typed hex share is hex, never a
+ * short base64 share.
+ */
+const HEX_DIGIT = /[0-9a-fA-F]/
+
+function hexProblem(s: string): string | null {
+  const first = s.search(/[^0-9a-fA-F]/)
+  if (first >= 0) {
+    // Counted up to four only: this runs on every keystroke, and on whatever is pasted.
+    let others = 0
+    for (let i = first; i < s.length && others < 4; i++) if (!HEX_DIGIT.test(s[i]!)) others++
+    const hexDigits = s.length - others
+    const mistyped = others <= 3 && (hexDigits >= MIN_BYTES || (s.length % 2 === 0 && s.length % 4 !== 0))
+    return mistyped ? `Character ${first + 1} is not a hex digit (0–9, a–f).` : null
+  }
+  if (s.length % 2 !== 0) return `${s.length} hex characters: a share has an even number, usually 66 — one may be missing or extra.`
+  if (s.length < 2 * MIN_BYTES) return `${s.length} hex characters: a share has ${2 * MIN_BYTES} to ${2 * MAX_BYTES} (usually 66) — keep typing.`
+  if (s.length > 2 * MAX_BYTES) return `${s.length} hex characters: a share has at most ${2 * MAX_BYTES} — one may be extra.`
+  return null
 }
 
 function checkSecretsJs(s: string): ShareCheck {
