@@ -11,7 +11,7 @@ import { Transcript } from '../src-main/transcript/writer'
 import { runCli } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
-import { HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
+import { FACTS, HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
 
 const run = promisify(execFile)
 /** Debian's Chromium, launched as TOOLCHAIN.md says. */
@@ -51,7 +51,7 @@ describe('the printed ceremony record', () => {
   it('is one self-contained page: no script, no remote content, every text escaped', async () => {
     expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|url\(|@import/i)
     expect(html).toContain("content=\"default-src 'none'; style-src 'unsafe-inline'\"")
-    const t = await Transcript.create(join(dir.dir, 'escape.jsonl'))
+    const t = await Transcript.create(join(dir.dir, 'escape.jsonl'), FACTS)
     await t.append({ type: 'nonce_confirmed', data: { holder: `Zoë <b onmouseover="x">O'Brien</b> & Co`, nonce: (lines[2]!.data as { nonce: string }).nonce } })
     const r = verifyTranscript(await readFile(t.path, 'utf8'))
     if (!r.ok) throw new Error(r.problem)
@@ -61,9 +61,8 @@ describe('the printed ceremony record', () => {
   })
 
   it('states a remote ceremony\'s server, its PGP key and its cancel', async () => {
-    const t = await Transcript.create(join(dir.dir, 'remote.jsonl'))
+    const t = await Transcript.create(join(dir.dir, 'remote.jsonl'), { backend: 'remote', server: 'https://vault.example.com:8200', server_version: '1.17.2', threshold: 3, recovery_mode: false })
     const nonce = '0d9b8a7c-6e5f-4a3b-9c1d-2e3f4a5b6c7d'
-    await t.append({ type: 'backend_opened', data: { backend: 'remote', server: 'https://vault.example.com:8200', server_version: '1.17.2', threshold: 3, recovery_mode: false } })
     await t.append({ type: 'attempt_started', data: { flow: 'recovery', nonce, protection: { kind: 'pgp', fingerprint: 'c0ffee'.repeat(6) + 'abcd' }, required: 3 } })
     await t.append({ type: 'share_refused', data: { holder: 'Dana Kim', reason: 'wrong_nonce' } })
     await t.append({ type: 'cancelled', data: { flow: 'recovery' } })
@@ -151,7 +150,7 @@ describe('tessera transcript', () => {
 
   it('verify says when a transcript was never closed', async () => {
     const open = join(dir.dir, 'open.jsonl')
-    const t = await Transcript.create(open)
+    const t = await Transcript.create(open, FACTS)
     await t.append({ type: 'wiped', data: {} })
     const r = await runCli(['transcript', 'verify', open])
     expect(r.code).toBe(0)

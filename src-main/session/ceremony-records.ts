@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import type { AttemptStatus, Backend, Flow } from '../backend'
 import { EngineError } from '../engine/errors'
 import { TesseraError } from '../support/errors'
@@ -64,7 +64,7 @@ export class CeremonyRecords {
     const dir = this.directory
     if (!dir) return null
     await this.close()
-    const recorder = await openNew(join(dir, basename(defaultTranscriptPath(dir, status.nonce))), backend, await facts())
+    const recorder = await openNew(defaultTranscriptPath(dir, status.nonce), backend, await facts())
     this.current = { recorder, flow, nonce: status.nonce }
     await recorder.started(flow, status)
     return recorder

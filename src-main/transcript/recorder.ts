@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { AttemptStatus, Backend, Flow } from '../backend'
 import { TesseraError } from '../support/errors'
-import { reasonFor, type CeremonyEvent, type DecodedKind } from './events'
+import { reasonFor, type BackendFacts, type DecodedKind } from './events'
 import { Transcript } from './writer'
 
-/** What `backend_opened` records: the keyset or server the ceremony runs on. */
-export type BackendFacts = Extract<CeremonyEvent, { type: 'backend_opened' }>['data']
+export type { BackendFacts }
 
 /** Who hands over a share, as the screen knows it. */
 export interface Holder {
@@ -55,14 +54,7 @@ export class CeremonyRecorder {
 
   /** Creates the transcript at `path` and records the backend the ceremony runs on. */
   static async open(path: string, backend: Pick<Backend, 'status'>, facts: BackendFacts): Promise<CeremonyRecorder> {
-    const transcript = await Transcript.create(path)
-    try {
-      await transcript.append({ type: 'backend_opened', data: facts })
-    } catch (err) {
-      await transcript.abandon()
-      throw err
-    }
-    return new CeremonyRecorder(transcript, backend)
+    return new CeremonyRecorder(await Transcript.create(path, facts), backend)
   }
 
   async start(flow: Flow, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {

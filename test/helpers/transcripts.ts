@@ -10,14 +10,13 @@ import { secret, type Secret } from './secret-forms'
 
 export const HOLDERS = ['Alice Martin', 'Bob Okafor', 'Chloé Dubois']
 
+/** A local keyset's facts, as the first line records them. */
+export const FACTS = { backend: 'local', keyset_fingerprint: lineHash('keyring'), scheme: 'vault', shares: 5, threshold: 3, recovery_mode: false } as const
+
 /** A realistic local root-token ceremony, with a refusal and a reset on the way, closed in order. */
 export async function syntheticCeremony(path: string): Promise<Transcript> {
-  const t = await Transcript.create(path)
+  const t = await Transcript.create(path, FACTS)
   const nonce = randomUUID()
-  await t.append({
-    type: 'backend_opened',
-    data: { backend: 'local', keyset_fingerprint: lineHash('keyring'), scheme: 'vault', shares: 5, threshold: 3, recovery_mode: false },
-  })
   await t.append({ type: 'attempt_started', data: { flow: 'root', nonce, protection: { kind: 'otp', length: 28 }, required: 3 } })
   for (const [i, holder] of HOLDERS.entries()) {
     await t.append({ type: 'nonce_confirmed', data: { holder, nonce } })
@@ -42,10 +41,13 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   const secrets: Secret[] = []
   const engine = await LocalEngine.open(opts.keysetPath)
   const seal = await engine.sealStatus()
-  const t = await Transcript.create(opts.path)
-  await t.append({
-    type: 'backend_opened',
-    data: { backend: 'local', keyset_fingerprint: keysetFingerprint(await readFile(opts.keysetPath, 'utf8')), scheme: engine.keyset.scheme, shares: seal.n, threshold: seal.t, recovery_mode: false },
+  const t = await Transcript.create(opts.path, {
+    backend: 'local',
+    keyset_fingerprint: keysetFingerprint(await readFile(opts.keysetPath, 'utf8')),
+    scheme: engine.keyset.scheme,
+    shares: seal.n,
+    threshold: seal.t,
+    recovery_mode: false,
   })
   const rec = new CeremonyRecorder(t, engine)
   const started = await rec.start('root', () => engine.start('root', {}))
