@@ -33,8 +33,11 @@ export function keysetFingerprint(keysetFileText: string): string {
     // Not JSON: the sentence below says so.
   }
   if (typeof ciphertext !== 'string') throw new TesseraError(400, 'the keyset has no keyring to take a fingerprint of', 'keyset')
-  return sha256(ciphertext)
+  return keyringFingerprint(ciphertext)
 }
+
+/** The fingerprint of a keyset whose encrypted keyring (base64, as in the file) is `ciphertext`. */
+export const keyringFingerprint = (ciphertext: string): string => sha256(ciphertext)
 
 /**
  * Records what a backend's attempt calls did, around the calls themselves, so
