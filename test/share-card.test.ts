@@ -79,7 +79,7 @@ describe('share cards', () => {
           const textLength = length || share.length
           try {
             return readShareInput(input, textLength) === share
-          } catch (err) {
+          } catch {
             return false
           }
         },
