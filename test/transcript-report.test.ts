@@ -8,6 +8,10 @@ import { groupHash, lineHash } from '../src-main/transcript/chain'
 import { renderReport } from '../src-main/transcript/report'
 import { verifyTranscript, type VerifiedLine } from '../src-main/transcript/verify'
 import { Transcript } from '../src-main/transcript/writer'
+import { keysetFingerprint } from '../src-main/transcript/recorder'
+import { createRouter } from '../src-main/ipc/router'
+import { Session } from '../src-main/session/session'
+import { ipcCalls } from './helpers/ipc'
 import { runCli } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
@@ -112,6 +116,53 @@ describe('the printed ceremony record', () => {
       }
     })
   }
+})
+
+describe('the printed record of an init ceremony', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let browser: Browser
+  beforeAll(async () => {
+    dir = await tempDir('tessera-report-init-')
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await dir.cleanup()
+  })
+
+  it('prints the keyset created, who got which share and how, the share never handed out, the final hash, and nothing secret', async () => {
+    const { call } = ipcCalls(() => dispatch)
+    const dispatch = createRouter(new Session({ configDir: join(dir.dir, 'config') }).handlers)
+    const keyset = join(dir.dir, 'init.json')
+    await call('backend.initKeyset', { path: keyset, shares: 3, threshold: 2, holders: HOLDERS })
+    const alice = await call('init.revealShare', { index: 0 })
+    const card = await call('init.shareCard', { index: 1 })
+    const token = await call('init.revealRootToken')
+    await call('init.finish', { abandon: true })
+    const { html, finalHash, verified } = await call('transcript.report')
+    expect(verified).toBe(true)
+
+    const page = await browser.newPage()
+    await page.setContent(html)
+    const pdfPath = join(dir.dir, 'init-record.pdf')
+    await page.pdf({ path: pdfPath, format: 'A4', printBackground: true })
+    await page.close()
+    const { stdout: text } = await run('pdftotext', ['-layout', pdfPath, '-'])
+    expect(squash(text)).toContain(finalHash)
+    expect(text).toContain(groupHash(finalHash).slice(0, 19))
+    expect(text).toContain('Keyset created')
+    expect(squash(text)).toContain(squash(groupHash(keysetFingerprint(await readFile(keyset, 'utf8')))))
+    expect(text).toMatch(/Alice Martin\s+1\s+shown on screen/)
+    expect(text).toMatch(/Bob Okafor\s+2\s+printed on a share card/)
+    expect(text).toMatch(/Chloé Dubois\s+3\s+never handed out/)
+    expect(text).toMatch(/Initial root token\s+shown on screen/)
+    expect(squash(text)).toContain(squash('Hand-out ended'))
+    expect(squash(text)).toContain(squash('UTC, the operator confirmed; share 3 never handed out'))
+    for (const type of ['backend_opened', 'keyset_created', 'share_handed_out', 'root_token_revealed', 'init_abandoned', 'wiped', 'closed']) expect(text).toContain(type)
+    const bob = card.lines.map((l: string) => l.slice(4, -6).replace(/ /g, '')).join('')
+    const secrets = [secret('share 1', alice.key), secret('share 2', bob), secret('root token', token.value)]
+    expect(leaks(secrets, [{ name: 'PDF text', content: text }, { name: 'report HTML', content: html }])).toEqual([])
+  })
 })
 
 describe('tessera transcript', () => {

@@ -140,7 +140,8 @@ function gather(lines: VerifiedLine[]): Facts {
         holder(e.data.holder).confirmed = true
         break
       case 'keyset_created': {
-        rows.push(['Operation', 'Keyset created'], ['New keyset fingerprint', groupHash(e.data.keyset_fingerprint)])
+        // Its fingerprint is the backend's, already a row.
+        rows.push(['Operation', 'Keyset created'])
         for (let n = 1; n <= e.data.shares; n++) {
           const h = holder(e.data.holders?.[n - 1] ?? `Holder of share ${n}`)
           h.shares.add(n)
