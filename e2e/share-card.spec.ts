@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test, expect, photograph } from './fixtures'
@@ -53,6 +54,15 @@ test('each holder prints only their own share card, which typed back (with or wi
     hash = (await page.getByTestId('record-hash').textContent())!
   }
   expect(new Set(cards.map((c) => c.join())).size).toBe(3)
+
+  // The record so far prints from the hand-out screen (a browser downloads it).
+  const download = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Print ceremony record' }).click()
+  const record = await readFile((await (await download).path())!, 'utf8')
+  expect(record).toContain('Keyset created')
+  expect(record).toMatch(/Frank[\s\S]*printed on a share card/)
+  // Its final hash in large type, in groups of four.
+  expect(record).toContain(hash.match(/.{4}/g)!.join(' '))
 
   await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
   await page.getByRole('button', { name: 'Finish without the root token' }).click()
