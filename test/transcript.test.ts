@@ -11,6 +11,7 @@ import { VERSION } from '../src-main/version'
 import { looksSecret } from '../src-main/support/redact'
 import { GENESIS, lineHash, serializeLine } from '../src-main/transcript/chain'
 import { CeremonyRecorder, keysetFingerprint, recording } from '../src-main/transcript/recorder'
+import { renderReport } from '../src-main/transcript/report'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { defaultTranscriptPath, Transcript } from '../src-main/transcript/writer'
 import { runCli } from './helpers/cli'
@@ -130,6 +131,10 @@ describe('format 2: the first line is backend_opened', () => {
     ])
     const r = verifyTranscript(old)
     expect(r).toMatchObject({ ok: true, format: 1, closed: true })
+    // Its report names the tool from the header.
+    const report = r.ok ? renderReport(r.lines, r.finalHash) : ''
+    expect(report).toContain('Tessera 0.1.0, transcript format 1')
+    expect(report).toMatch(/Recorded by<\/th><td[^>]*>Tessera 0\.1\.0/)
     // In format 1 the tool's fields belong to the header, not to backend_opened.
     expect(fail(old.replace('"data":{"backend"', '"data":{"tool":"tessera","backend"'))).toMatch(/^line 2: changed or damaged/)
     const dir = await tempDir('tessera-transcript-format1-')
@@ -172,6 +177,14 @@ describe('the secret guard', () => {
     expect(err.code).toBe('transcript_secret')
     expect(err.message).toBe('refused to record a nonce_confirmed event: data.holder looks like a secret')
     expect(err.message).not.toContain(value.slice(0, 12))
+    expect(await readFile(path, 'utf8')).toBe(before)
+  })
+
+  it.each(cases)('refuses %s among the holders of a keyset created, naming the place', async (_label, value) => {
+    const before = await readFile(path, 'utf8')
+    const data = { keyset_fingerprint: lineHash('k'), scheme: 'vault' as const, shares: 2, threshold: 2, holders: ['Alice', value.slice(0, 80)] }
+    const err = await t.append({ type: 'keyset_created', data }).catch((e) => e)
+    expect(err).toMatchObject({ code: 'transcript_secret', message: 'refused to record a keyset_created event: data.holders.1 looks like a secret' })
     expect(await readFile(path, 'utf8')).toBe(before)
   })
 

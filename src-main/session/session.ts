@@ -425,7 +425,8 @@ export class Session {
         }
       }
       let ceremony: Pick<InitCeremony, 'items' | 'rootToken'> | undefined
-      let record: InitRecorder | null = null
+      // Assigned in the hand-out callback, which control-flow analysis does not follow.
+      let record = null as InitRecorder | null
       try {
         await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken, keyset) => {
           ceremony = {
@@ -441,7 +442,14 @@ export class Session {
         if (err instanceof KeysetError && err.code === 'keyset') throw new EngineError(400, err.message, 'invalid_input')
         throw err
       }
-      await this.openKeyset(path)
+      try {
+        await this.openKeyset(path)
+      } catch (err) {
+        wipe(ceremony!.rootToken, ...ceremony!.items.map((i) => i.bytes))
+        // The record stays a valid prefix, without a closing line.
+        await record?.transcript.abandon()
+        throw err
+      }
       if (record) this.records.beginInit(record)
       const summary = { path, shares, threshold, scheme, recipients: recipients.map(keyInfo), holders: holders ?? [] }
       this.ceremony = { ...ceremony!, summary, handedOut: ceremony!.items.map(() => false) }
