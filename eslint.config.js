@@ -32,6 +32,24 @@ const forbid = (paths, message) => ({
   ],
 })
 
+/**
+ * The renderer's imports: from main only the IPC channel list, and from it only
+ * types unless `listValues` (the client that builds `api` from the list).
+ */
+const rendererImports = ({ listValues }) => ({
+  '@typescript-eslint/no-restricted-imports': [
+    'error',
+    {
+      paths: [...CRYPTO_AND_KEYCHAIN, 'valibot', 'electron'].map((name) => ({ name, message: 'The renderer carries no crypto, keychain, schema library or Electron: ask main through window.tessera.' })),
+      patterns: [
+        { group: ['node:*'], message: 'The renderer runs in a browser: no Node modules.' },
+        { regex: '(^|/)src-main/(?!ipc/channels$)', message: 'The renderer imports only the IPC channel list from main.' },
+        ...(listValues ? [] : [{ regex: '(^|/)src-main/ipc/channels$', allowTypeImports: true, message: 'Only the channel list\'s types cross into the renderer; lib/api-client.ts walks the list.' }]),
+      ],
+    },
+  ],
+})
+
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'playwright-report/**'] },
   js.configs.recommended,
@@ -55,25 +73,15 @@ export default tseslint.config(
       parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'], svelteConfig },
     },
   },
-  // The renderer reaches main only through the contract's types, and carries no
-  // crypto, keychain, schema library or Node module.
+  // The renderer reaches main only through the IPC channel list, and only its
+  // types; it carries no crypto, keychain, schema library or Node module.
   {
     files: ['src-renderer/**/*.{ts,svelte}'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: [...CRYPTO_AND_KEYCHAIN, 'valibot', 'electron'].map((name) => ({ name, message: 'The renderer carries no crypto, keychain, schema library or Electron: ask main through window.tessera.' })),
-          patterns: [
-            { group: ['node:*'], message: 'The renderer runs in a browser: no Node modules.' },
-            { group: ['**/src-main/**', '!**/src-main/ipc/contract'], message: 'The renderer imports only the IPC contract from main.' },
-            { group: ['**/src-main/ipc/contract'], allowTypeImports: true, message: 'Only the contract\'s types may cross into the renderer.' },
-          ],
-        },
-      ],
-    },
+    rules: rendererImports({ listValues: false }),
   },
+  // Except the client, which walks the list itself to build `api`.
+  { files: ['src-renderer/src/lib/api-client.ts'], rules: rendererImports({ listValues: true }) },
   // Engine, remote, decode, server and every other main room run in plain Node:
   // only the Electron shell and the preload touch Electron. OpenPGP stays in
   // crypto/, Shamir in engine/, the keychain in profiles/.
@@ -88,13 +96,24 @@ export default tseslint.config(
     files: ['src-main/*.ts'],
     rules: forbid(['electron', ...CRYPTO_AND_KEYCHAIN], 'Shared main-process modules import no Electron, crypto or keychain.'),
   },
-  // The sandboxed preload bundles what it imports: the contract and Electron, nothing else.
+  // The sandboxed preload bundles what it imports: the channel list and Electron, nothing else.
   {
     files: ['src-main/preload/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^(?!electron$|\\.\\./ipc/contract$).*', message: 'The preload imports only electron and ../ipc/contract.' }] },
+        { patterns: [{ regex: '^(?!electron$|\\.\\./ipc/channels$).*', message: 'The preload imports only electron and ../ipc/channels.' }] },
+      ],
+    },
+  },
+  // What the preload and the renderer take from main imports nothing at run time:
+  // the channel list and each room's views (plain data shapes).
+  {
+    files: ['src-main/ipc/channels.ts', 'src-main/*/views.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '.*', allowTypeImports: true, message: 'The channel list and the views import types only: the preload and the renderer bundle what they import.' }] },
       ],
     },
   },

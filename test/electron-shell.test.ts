@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { CHANNELS } from '../src-main/ipc/contract'
+import { CHANNELS } from '../src-main/ipc/channels'
 import { RENDERER_CSP } from '../src-main/csp'
 
 // The Electron shell's security wiring, checked against a RECORDING STAND-IN for

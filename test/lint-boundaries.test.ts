@@ -15,12 +15,27 @@ async function problems(file: string, source: string): Promise<string[]> {
 const restricted = (found: string[]) => found.filter((m) => /restricted-imports/.test(m))
 
 describe('process boundaries, as lint rules', () => {
-  it('the renderer imports only the contract, and only its types', async () => {
-    expect(restricted(await problems('src-renderer/src/lib/x.ts', "import type { Flow } from '../../../src-main/ipc/contract'\nexport type F = Flow\n"))).toEqual([])
-    expect(restricted(await problems('src-renderer/src/lib/x.ts', "import { contract } from '../../../src-main/ipc/contract'\nexport const c = contract\n"))).not.toEqual([])
+  it('the renderer imports only the channel list, and only its types', async () => {
+    const list = '../../../src-main/ipc/channels'
+    expect(restricted(await problems('src-renderer/src/lib/x.ts', `import type { Flow } from '${list}'\nexport type F = Flow\n`))).toEqual([])
+    expect(restricted(await problems('src-renderer/src/components/X.svelte', `<script lang="ts">\n  import type { Flow } from '${list}'\n  let f: Flow = 'root'\n  f = f\n</script>\n`))).toEqual([])
+    expect(restricted(await problems('src-renderer/src/lib/x.ts', `import { CHANNELS } from '${list}'\nexport const c = CHANNELS\n`))).not.toEqual([])
+    expect(restricted(await problems('src-renderer/src/components/X.svelte', `<script lang="ts">\n  import { CHANNELS } from '${list}'\n  console.info(CHANNELS)\n</script>\n`))).not.toEqual([])
+    // Types too come only through the list, not from a room's own modules.
+    expect(restricted(await problems('src-renderer/src/lib/x.ts', "import type { SessionState } from '../../../src-main/session/views'\nexport type S = SessionState\n"))).not.toEqual([])
     expect(restricted(await problems('src-renderer/src/lib/x.ts', "import { wipe } from '../../../src-main/crypto/wipe'\nexport const w = wipe\n"))).not.toEqual([])
     for (const mod of ['openpgp', 'keytar', 'valibot', 'electron', 'node:crypto', 'shamir-secret-sharing']) {
       expect(restricted(await problems('src-renderer/src/lib/x.ts', `import * as m from '${mod}'\nexport const x = m\n`)), mod).not.toEqual([])
+    }
+  })
+
+  it('only the renderer\'s client walks the channel list, and it imports nothing else from main', async () => {
+    const file = 'src-renderer/src/lib/api-client.ts'
+    expect(restricted(await problems(file, "import { channelCalls } from '../../../src-main/ipc/channels'\nexport const c = channelCalls\n"))).toEqual([])
+    expect(restricted(await problems(file, "import { schemas } from '../../../src-main/ipc/schemas'\nexport const s = schemas\n"))).not.toEqual([])
+    expect(restricted(await problems(file, "import type { Handlers } from '../../../src-main/ipc/router'\nexport type H = Handlers\n"))).not.toEqual([])
+    for (const mod of ['valibot', 'electron', 'node:fs', 'openpgp']) {
+      expect(restricted(await problems(file, `import * as m from '${mod}'\nexport const x = m\n`)), mod).not.toEqual([])
     }
   })
 
@@ -40,10 +55,20 @@ describe('process boundaries, as lint rules', () => {
     expect(restricted(await problems('src-main/engine/x.ts', "import * as s from 'shamir-secret-sharing'\nexport const x = s\n"))).toEqual([])
   })
 
-  it('the preload imports the contract and Electron only', async () => {
-    expect(restricted(await problems('src-main/preload/x.ts', "import { contract } from '../ipc/contract'\nimport { contextBridge } from 'electron'\nexport const x = [contract, contextBridge]\n"))).toEqual([])
+  it('the preload imports the channel list and Electron only', async () => {
+    expect(restricted(await problems('src-main/preload/x.ts', "import { channelCalls } from '../ipc/channels'\nimport { contextBridge } from 'electron'\nexport const x = [channelCalls, contextBridge]\n"))).toEqual([])
     expect(restricted(await problems('src-main/preload/x.ts', "import * as v from 'valibot'\nexport const x = v\n"))).not.toEqual([])
+    expect(restricted(await problems('src-main/preload/x.ts', "import { schemas } from '../ipc/schemas'\nexport const x = schemas\n"))).not.toEqual([])
     expect(restricted(await problems('src-main/preload/x.ts', "import { Session } from '../session/session'\nexport const x = Session\n"))).not.toEqual([])
+  })
+
+  it('the channel list and the rooms\' views import types only', async () => {
+    for (const file of ['src-main/ipc/channels.ts', 'src-main/session/views.ts', 'src-main/engine/views.ts']) {
+      expect(restricted(await problems(file, "import type { Flow } from '../backend'\nexport type F = Flow\n")), file).toEqual([])
+      expect(restricted(await problems(file, "import { FLOWS } from '../backend'\nexport const f = FLOWS\n")), file).not.toEqual([])
+    }
+    // The schemas beside the list are main's alone and may use valibot.
+    expect(restricted(await problems('src-main/ipc/schemas.ts', "import * as v from 'valibot'\nexport const s = v.string()\n"))).toEqual([])
   })
 
   it('the support room depends on no domain room', async () => {

@@ -7,7 +7,8 @@ import { xorBytes } from '../src-main/crypto/otp'
 import { decodeBase64Text } from '../src-main/crypto/base64'
 import { decodeWithOtp } from '../src-main/decode/decode'
 import { TesseraError } from '../src-main/support/errors'
-import { CHANNELS, contract } from '../src-main/ipc/contract'
+import { CHANNELS } from '../src-main/ipc/channels'
+import { schemas } from '../src-main/ipc/schemas'
 import { createRouter, type Handlers } from '../src-main/ipc/router'
 
 /** Properties over generated inputs, with a fixed seed so that a failure is reproducible. */
@@ -185,8 +186,8 @@ describe('the request schemas, through the router', () => {
       fc.asyncProperty(channel, value, async (name, input) => {
         const result = await dispatch(name, input)
         if (result.ok) {
-          expect(Object.hasOwn(contract, name)).toBe(true)
-          expect(v.safeParse(contract[name as keyof typeof contract].input, input).success).toBe(true)
+          expect(Object.hasOwn(schemas, name)).toBe(true)
+          expect(v.safeParse(schemas[name as keyof typeof schemas], input).success).toBe(true)
           return
         }
         const text = JSON.stringify(result.error)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { BackendInfo, HeldResult, SessionState, ShareCheckResult, ShareList, TesseraApi, UiAttemptStatus } from '../src-main/ipc/contract'
+import type { BackendInfo, HeldResult, SessionState, ShareCheckResult, ShareList, TesseraApi, UiAttemptStatus } from '../src-main/ipc/channels'
 import { ApiError } from '../src-renderer/src/lib/api-error'
 import { Ceremony } from '../src-renderer/src/lib/ceremony.svelte'
 import fc from 'fast-check'

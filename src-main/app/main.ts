@@ -2,7 +2,7 @@ import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, session } from 'e
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { RENDERER_CSP } from '../csp'
-import { CHANNELS } from '../ipc/contract'
+import { CHANNELS } from '../ipc/channels'
 import { createRouter } from '../ipc/router'
 import { Session } from '../session/session'
 import { pdfPrinter } from './record-printer'

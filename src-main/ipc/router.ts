@@ -1,9 +1,11 @@
 import * as v from 'valibot'
-import { contract, type Channel, type Contract, type IpcError, type IpcResult, type Output } from './contract'
+import type { Channel, IpcError, IpcResult, Output } from './channels'
+import { schemas, type Schemas } from './schemas'
 import { publicError } from '../support/errors'
 
+/** One handler per channel: it gets the input as its schema parsed it (defaults filled in). */
 export type Handlers = {
-  [C in Channel]: (input: v.InferOutput<Contract[C]['input']>) => Promise<Output<C>>
+  [C in Channel]: (input: v.InferOutput<Schemas[C]>) => Promise<Output<C>>
 }
 
 export type Dispatch = (channel: string, input: unknown) => Promise<IpcResult<unknown>>
@@ -40,12 +42,12 @@ function describe(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): st
 /** The transport-free router that Electron's ipcMain and the web host both serve. */
 export function createRouter(handlers: Handlers, opts: { onInternalError?: (channel: string, err: unknown) => void } = {}): Dispatch {
   return async (channel, input) => {
-    if (!Object.hasOwn(contract, channel)) {
+    if (!Object.hasOwn(schemas, channel)) {
       // The name is not repeated: it is the caller's text.
       return { ok: false, error: { code: 'unknown_channel', message: 'unknown channel' } }
     }
     const name = channel as Channel
-    const parsed = v.safeParse(contract[name].input, input)
+    const parsed = v.safeParse(schemas[name], input)
     if (!parsed.success) return { ok: false, error: { code: 'invalid_input', message: describe(parsed.issues) } }
     try {
       const handler = handlers[name] as (i: unknown) => Promise<unknown>

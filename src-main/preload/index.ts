@@ -1,12 +1,10 @@
 import { contextBridge, ipcRenderer } from 'electron'
-import { CHANNELS } from '../ipc/contract'
+import { channelCalls } from '../ipc/channels'
 
-// window.tessera, generated from the IPC contract: tessera.attempt.update(input)
+// window.tessera, built from the IPC channel list: tessera.attempt.update(input)
 // invokes channel "attempt.update". Each call resolves an IpcResult; main
 // validates every input before acting.
-const bridge: Record<string, Record<string, (input?: unknown) => Promise<unknown>>> = {}
-for (const channel of CHANNELS) {
-  const [group, method] = channel.split('.') as [string, string]
-  ;(bridge[group] ??= {})[method] = (input?: unknown) => ipcRenderer.invoke(channel, input)
-}
-contextBridge.exposeInMainWorld('tessera', bridge)
+contextBridge.exposeInMainWorld(
+  'tessera',
+  channelCalls((channel) => (input?: unknown) => ipcRenderer.invoke(channel, input)),
+)

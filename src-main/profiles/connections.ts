@@ -7,7 +7,7 @@ import { checkAddress, DEFAULT_TIMEOUT_MS, type ServerTarget } from '../remote/h
 import { isLoopback } from '../support/address'
 import { credentialStore, type CredentialStore } from './credentials'
 import { ProfileStore, type Profile, type ProfileInput } from './profile-store'
-import type { ConnectionTest, ProfileView, Risk } from '../ipc/contract'
+import type { ConnectionTest, ProfileView, Risk } from './views'
 
 /** Where profiles live: TESSERA_CONFIG_DIR, else $XDG_CONFIG_HOME/tessera, else ~/.config/tessera. */
 export function defaultConfigDir(): string {

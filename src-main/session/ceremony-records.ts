@@ -8,7 +8,7 @@ import { CeremonyRecorder, type BackendFacts } from '../transcript/recorder'
 import { renderReport } from '../transcript/report'
 import { verifyTranscript } from '../transcript/verify'
 import { defaultTranscriptPath, type Transcript } from '../transcript/writer'
-import type { CeremonyRecord } from '../ipc/contract'
+import type { CeremonyRecord } from './views'
 
 /** Most records one attempt can have: it is recorded again when resumed after its record was closed. */
 const MAX_RESUMES = 100

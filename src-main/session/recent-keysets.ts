@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as v from 'valibot'
 import { writeFileAtomic, withFileLock } from '../support/files'
-import type { RecentKeyset } from '../ipc/contract'
+import type { RecentKeyset } from './views'
 
 const MAX_RECENT = 8
 const Stored = v.array(v.strictObject({ path: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)), recovery: v.boolean() }))

@@ -1,5 +1,5 @@
-import type { IpcError, IpcResult, TesseraApi, TesseraBridge } from '../../../src-main/ipc/contract'
-import { ApiError } from './api-error'
+import type { IpcError, IpcResult, TesseraApi, TesseraBridge } from '../../../src-main/ipc/channels'
+import { createApi, type Invoke } from './api-client'
 
 export { ApiError, errorText } from './api-error'
 
@@ -8,8 +8,6 @@ declare global {
     tessera?: TesseraBridge
   }
 }
-
-type Invoke = (channel: string, input: unknown) => Promise<IpcResult<unknown>>
 
 const ACCESS_KEY = 'tessera.access'
 
@@ -63,19 +61,6 @@ function electronTransport(bridge: TesseraBridge): Invoke {
     const call = (bridge as unknown as Record<string, Record<string, (i: unknown) => Promise<IpcResult<unknown>>>>)[group]?.[method]
     return call ? call(input) : Promise.resolve({ ok: false, error: { code: 'unknown_channel', message: channel } })
   }
-}
-
-function createApi(invoke: Invoke): TesseraApi {
-  return new Proxy({} as TesseraApi, {
-    get: (_, group: string) =>
-      new Proxy({}, {
-        get: (__, method: string) => async (input?: unknown) => {
-          const result = await invoke(`${group}.${method}`, input)
-          if (!result.ok) throw new ApiError(result.error.code, result.error.message)
-          return result.value
-        },
-      }),
-  })
 }
 
 export const api: TesseraApi = createApi(window.tessera ? electronTransport(window.tessera) : webTransport())

@@ -12,7 +12,7 @@ import type {
   ShareRef,
   TesseraApi,
   UiAttemptStatus,
-} from '../../../src-main/ipc/contract'
+} from '../../../src-main/ipc/channels'
 import { ApiError, errorText } from './api-error'
 import { saveRecord } from './print-record'
 

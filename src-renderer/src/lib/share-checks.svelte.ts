@@ -1,4 +1,4 @@
-import type { ShareCheckResult, ShareList, TesseraApi } from '../../../src-main/ipc/contract'
+import type { ShareCheckResult, ShareList, TesseraApi } from '../../../src-main/ipc/channels'
 import { errorText } from './api-error'
 import { shareName } from './ceremony.svelte'
 

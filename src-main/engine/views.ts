@@ -1,0 +1,62 @@
+// What this room shows the operator, as plain data. Types only: the IPC channel
+// list names them, and the renderer's type check and the preload bundle must
+// not pull in Shamir or Node through it.
+import type { KeyInfo } from '../crypto/views'
+import type { SCHEMES } from './schemes'
+
+/** A share as a keyset knows it: its place from 1 (null where a format-1 keyset cannot tell) and its holder. */
+export interface ShareRef {
+  number: number | null
+  holder: string | null
+}
+
+/** One share checked with no ceremony; `code` is stable ('share_unknown', 'share_mismatch', 'share_length', …). */
+export interface ShareCheckResult extends ShareRef {
+  valid: boolean
+  reason?: string
+  code?: string
+}
+
+export interface ShareList {
+  /** False for format-1 keysets, which record no check values. */
+  canCheck: boolean
+  shares: Array<{ number: number; holder: string | null }>
+}
+
+export interface InitSummary {
+  path: string
+  shares: number
+  threshold: number
+  scheme: (typeof SCHEMES)[number]
+  /** One entry per holder when the shares were encrypted to PGP keys. */
+  recipients: KeyInfo[]
+  /** The holders' names in share order, when they were given. */
+  holders: string[]
+}
+
+/** The share flow's new share: as its holder types it, or (encrypted) a PGP message in base64. */
+export interface NewShare {
+  key: string
+  key_base64: string
+  encrypted: boolean
+}
+
+/** One holder's share card, laid out for print: the share in numbered lines of four groups, each with its check. */
+export interface ShareCard {
+  holder: string | null
+  /** The share's number, as the keyset knows it. */
+  number: number
+  shares: number
+  threshold: number
+  /** SHA-256 of the keyset's encrypted keyring: names the keyset without revealing it. */
+  fingerprint: string
+  /** The keyset's creation date (YYYY-MM-DD). */
+  created: string
+  /** The keyset file, for `tessera verify-share --keyset`. */
+  path: string
+  lines: string[]
+}
+
+export interface RevealedShare extends NewShare {
+  index: number
+}

@@ -1,0 +1,186 @@
+import type { Flow } from '../backend'
+import type { KeyInfo } from '../crypto/views'
+import type { DecodedValue } from '../decode/views'
+import type { Scheme } from '../engine/schemes'
+import type { InitSummary, NewShare, RevealedShare, ShareCard, ShareCheckResult, ShareList, ShareRef } from '../engine/views'
+import type { ProfileInput } from '../profiles/profile-schema'
+import type { ConnectionTest, ProfileList, ProfileView, Risk } from '../profiles/views'
+import type {
+  BackendInfo,
+  CeremonyRecord,
+  CeremonyReport,
+  HeldResult,
+  InitProgress,
+  LogEntry,
+  RecentKeyset,
+  SessionState,
+  UiAttemptStatus,
+} from '../session/views'
+
+/**
+ * The IPC channel list, half of the one IPC contract: every channel by group,
+ * with its input and output types. It imports nothing at run time, so that the
+ * sandboxed preload and the renderer build `window.tessera` and `api` from it
+ * without carrying a schema library. The other half, the input schemas that main
+ * checks before any handler runs, is `./schemas` (main only).
+ */
+
+export const CHANNEL_GROUPS = {
+  app: ['info'],
+  backend: ['describe', 'openKeyset', 'initKeyset', 'connectRemote', 'recent'],
+  profiles: ['list', 'save', 'remove', 'test'],
+  init: ['revealShare', 'shareCard', 'revealRootToken', 'finish'],
+  attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
+  result: ['revealShare'],
+  shares: ['list', 'check'],
+  decode: ['held', 'otp', 'pgp'],
+  pgp: ['inspect'],
+  clipboard: ['copy'],
+  transcript: ['setDirectory', 'report', 'print'],
+  session: ['wipe', 'state'],
+} as const
+
+/** Nothing, null or an empty object. */
+type NoInput = undefined | null | Record<never, never>
+
+/** Each channel's input (as the caller sends it) and output. */
+export interface Contract {
+  'app.info': { input: NoInput; output: { name: 'tessera'; version: string } }
+
+  'backend.describe': { input: NoInput; output: BackendInfo }
+  'backend.openKeyset': { input: { path: string; recovery?: boolean }; output: BackendInfo }
+  'backend.initKeyset': {
+    input: {
+      path: string
+      shares: number
+      threshold: number
+      scheme?: Scheme
+      /** Public keys' text (armored or base64), one per share, in holder order. */
+      pgpKeys?: string[]
+      /** One name per share, in share order; the keyset checks each and names the one it refuses, in a sentence. */
+      holders?: string[]
+    }
+    output: InitSummary
+  }
+  'backend.connectRemote': { input: { id: string; token?: string }; output: BackendInfo }
+  'backend.recent': { input: NoInput; output: { recent: RecentKeyset[] } }
+
+  'profiles.list': { input: NoInput; output: ProfileList }
+  'profiles.save': { input: { id?: string; profile: ProfileInput; token?: string | null }; output: ProfileView }
+  'profiles.remove': { input: { id: string }; output: { removed: true } }
+  'profiles.test': { input: { id: string; token?: string }; output: ConnectionTest }
+
+  'init.revealShare': { input: { index: number }; output: RevealedShare }
+  /** The card of one holder's share, to print at their turn; it counts as revealing that share. */
+  'init.shareCard': { input: { index: number }; output: ShareCard }
+  'init.revealRootToken': { input: NoInput; output: DecodedValue }
+  /** `abandon`: the operator confirmed that shares never revealed or saved are lost. */
+  'init.finish': { input: undefined | null | { abandon?: boolean }; output: { wiped: true } }
+
+  'attempt.status': { input: { flow: Flow }; output: UiAttemptStatus }
+  'attempt.start': { input: { flow: Flow; pgpKey?: string }; output: UiAttemptStatus }
+  'attempt.cancel': { input: { flow: Flow }; output: { cancelled: true } }
+  /** A holder ticked that the nonce on screen is the one announced: recorded in the transcript (`recorded` false when no running attempt has that nonce). */
+  'attempt.confirmNonce': { input: { flow: Flow; nonce: string; holder: string }; output: { recorded: boolean } }
+  /** `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused. */
+  'attempt.update': { input: { flow: Flow; key: string; nonce: string; holder?: string }; output: UiAttemptStatus }
+
+  'result.revealShare': { input: NoInput; output: NewShare }
+
+  'shares.list': { input: NoInput; output: ShareList }
+  'shares.check': { input: { share: string }; output: ShareCheckResult }
+
+  'decode.held': { input: { flow: Flow; encoded: string }; output: DecodedValue }
+  /** `verify` (default true): a decoded token must be one the open keyset knows. */
+  'decode.otp': { input: { encoded: string; otp: string; verify?: boolean }; output: DecodedValue }
+  'decode.pgp': { input: { encoded: string; privateKey: string; passphrase?: string; verify?: boolean }; output: DecodedValue }
+
+  'pgp.inspect': { input: { key: string }; output: KeyInfo }
+
+  'clipboard.copy': { input: { text: string }; output: { clearsInSeconds: number } }
+
+  /** Where the transcripts of the next ceremonies go. */
+  'transcript.setDirectory': { input: { path: string }; output: CeremonyRecord }
+  'transcript.report': { input: NoInput; output: CeremonyReport }
+  /** Prints the record to a PDF file the operator picks (the desktop app only; a browser prints `transcript.report`). */
+  'transcript.print': { input: { pageSize: 'A4' | 'Letter' }; output: { saved: string | null } }
+
+  'session.wipe': { input: NoInput; output: { wiped: true } }
+  'session.state': { input: NoInput; output: SessionState }
+}
+
+type Groups = typeof CHANNEL_GROUPS
+export type Group = keyof Groups
+export type Channel = keyof Contract
+export type Input<C extends Channel> = Contract[C]['input']
+export type Output<C extends Channel> = Contract[C]['output']
+
+/** Fails to compile, naming the channels, unless T is empty. */
+type NoneOf<T extends never> = T
+type Listed = { [G in Group]: `${G}.${Groups[G][number]}` }[Group]
+// The list and the types name the same channels, both ways.
+type _UnlistedChannels = NoneOf<Exclude<Channel, Listed>>
+type _ChannelsWithoutTypes = NoneOf<Exclude<Listed, Channel>>
+
+/** Every channel, dotted (`attempt.update`): what Electron's ipcMain and the web host serve. */
+export const CHANNELS: readonly Channel[] = Object.entries(CHANNEL_GROUPS).flatMap(([group, methods]) =>
+  methods.map((method) => `${group}.${method}` as Channel),
+)
+
+/**
+ * Builds the two-level object of calls the list names (`calls.attempt.update`),
+ * each made by `call` for its dotted channel. Plain frozen objects: a method the
+ * list does not name is `undefined`, never a channel call.
+ */
+export function channelCalls<F>(call: (channel: Channel) => F): { readonly [G in Group]: { readonly [M in Groups[G][number]]: F } } {
+  const groups = Object.entries(CHANNEL_GROUPS).map(([group, methods]) => [
+    group,
+    Object.freeze(Object.fromEntries(methods.map((method) => [method, call(`${group}.${method}` as Channel)]))),
+  ])
+  return Object.freeze(Object.fromEntries(groups))
+}
+
+/** Errors cross IPC as data, never carrying a secret. */
+export interface IpcError {
+  code: string
+  message: string
+}
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError }
+
+type Method<C extends Channel, R> = (...args: undefined extends Input<C> ? [input?: Input<C>] : [input: Input<C>]) => Promise<R>
+
+/** What the preload exposes as window.tessera: `tessera.attempt.update({...})` resolves an IpcResult. */
+export type TesseraBridge = {
+  [G in Group]: { [C in Channel as C extends `${G}.${infer M}` ? M : never]: Method<C, IpcResult<Output<C>>> }
+}
+
+/** The renderer's view: the same calls, resolving the value and throwing the IpcError. */
+export type TesseraApi = {
+  [G in Group]: { [C in Channel as C extends `${G}.${infer M}` ? M : never]: Method<C, Output<C>> }
+}
+
+export type {
+  BackendInfo,
+  CeremonyRecord,
+  CeremonyReport,
+  ConnectionTest,
+  DecodedValue,
+  Flow,
+  HeldResult,
+  InitProgress,
+  InitSummary,
+  KeyInfo,
+  LogEntry,
+  NewShare,
+  ProfileList,
+  ProfileView,
+  RecentKeyset,
+  RevealedShare,
+  Risk,
+  SessionState,
+  ShareCard,
+  ShareCheckResult,
+  ShareList,
+  ShareRef,
+  UiAttemptStatus,
+}

@@ -1,0 +1,94 @@
+// What the session shows the page, as plain data. Types only: the IPC channel
+// list names them, and the renderer's type check and the preload bundle must
+// not pull in Node through it.
+import type { AttemptStatus, Flow, SealStatus } from '../backend'
+import type { SCHEMES } from '../engine/schemes'
+import type { InitSummary, ShareRef } from '../engine/views'
+import type { Risk } from '../profiles/views'
+
+export interface BackendInfo {
+  kind: 'none' | 'local' | 'remote'
+  /** What the operator sees: the keyset's file path, or the profile's name and address. */
+  label: string
+  /** Remote only: what the UI must warn about while connected. */
+  risks: Risk[]
+  /** How shares are spelled, so the UI can check them as they are typed. */
+  scheme: (typeof SCHEMES)[number] | null
+  seal: SealStatus | null
+}
+
+/**
+ * A status as the UI gets it: the OTP itself stays in main, which says whether it
+ * holds one. `running_flow` names the flow holding the attempt where the backend
+ * knows it (the local engine); a remote server's status does not say (null).
+ */
+export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & {
+  otp_held: boolean
+  running_flow: Flow | null
+  /** After an update on a local keyset: which share was recognized ("share 3 (Carol)"). */
+  last_share?: ShareRef & { checked: boolean }
+}
+
+/** One line of the holder log of an attempt, kept by main: names, outcomes and times only. */
+export interface LogEntry {
+  /** ISO 8601 time. */
+  at: string
+  operator: string
+  outcome: string
+  ok: boolean
+}
+
+/** A finished attempt's result, held by main until the operator wipes it. */
+export interface HeldResult {
+  flow: Flow
+  encoded: string
+  pgp_fingerprint: string
+  /** Main holds the OTP that decodes it (never sent here). */
+  otp_held: boolean
+  /** Where the result was made: the keyset path or the server's name and address. */
+  backend: string
+  /** The share flow's new share, held by main until revealed to its holder or saved (`result.revealShare`). */
+  share: { encrypted: boolean; handedOut: boolean; number: number | null } | null
+}
+
+/** An init ceremony whose shares are being handed out. */
+export interface InitProgress {
+  summary: InitSummary
+  /** Per holder: the share was revealed on screen, or its encrypted file handed to the page to save. */
+  handedOut: boolean[]
+}
+
+/** What main keeps for the page, so that a reload loses nothing. */
+export interface SessionState {
+  result: HeldResult | null
+  init: InitProgress | null
+  /** The holder log of the current attempt (or of the held result's). */
+  log: LogEntry[]
+  record: CeremonyRecord
+}
+
+/** The transcript of the current (or last) ceremony of this session. */
+export interface CeremonyRecord {
+  /** Where new transcripts go; null when this window has no data directory and none was chosen. */
+  directory: string | null
+  /** The current or last transcript file; null before the first ceremony. */
+  path: string | null
+  /** The hash of its last line, what a verified copy ends with. */
+  finalHash: string | null
+  /** True while the ceremony is still being recorded (until cancel or wipe). */
+  open: boolean
+}
+
+/** A ceremony record laid out for print (HTML with its own print styles). */
+export interface CeremonyReport {
+  html: string
+  path: string
+  finalHash: string
+  /** False when the file no longer verifies: the report then shows only the valid part and says so. */
+  verified: boolean
+}
+
+export interface RecentKeyset {
+  path: string
+  recovery: boolean
+}
