@@ -333,10 +333,10 @@ describe('a real ceremony against the local engine', () => {
     out.keys.forEach((k, i) => secrets.push(secret(`share ${i + 1}`, k), secret(`share ${i + 1} b64`, out.keys_base64[i]!)))
     secrets.push(secret('initial root token', out.root_token))
     const foreign = await runCli(['init', '--keyset', join(dir.dir, 'foreign.json'), '--shares', '3', '--threshold', '2', '--format', 'json'])
-    const foreignKey = (JSON.parse(foreign.stdout) as { keys: string[] }).keys[0]!
-    secrets.push(secret('foreign share', foreignKey))
+    const foreignKeys = (JSON.parse(foreign.stdout) as { keys: string[] }).keys
+    secrets.push(...foreignKeys.map((k, i) => secret(`foreign share ${i + 1}`, k)))
 
-    const done = await recordedCeremony({ keysetPath, keys: out.keys, foreignKey, path: join(dir.dir, 'ceremony.jsonl') })
+    const done = await recordedCeremony({ keysetPath, keys: out.keys, foreignKeys, path: join(dir.dir, 'ceremony.jsonl') })
     secrets.push(...done.secrets)
     resultSha = done.resultSha
     transcriptText = done.text

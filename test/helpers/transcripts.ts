@@ -36,8 +36,8 @@ export async function syntheticCeremony(path: string): Promise<Transcript> {
  * three good shares, the decode and the wipe. Returns the transcript's text and
  * every secret that went through, for the scans.
  */
-export async function recordedCeremony(opts: { keysetPath: string; keys: string[]; foreignKey: string; path: string }) {
-  const { keys, foreignKey } = opts
+export async function recordedCeremony(opts: { keysetPath: string; keys: string[]; foreignKeys: string[]; path: string }) {
+  const { keys } = opts
   const secrets: Secret[] = []
   const engine = await LocalEngine.open(opts.keysetPath)
   const seal = await engine.sealStatus()
@@ -64,6 +64,8 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   await give(HOLDERS[1]!, keys[1]!)
   // A foreign share: refused as it is entered, and the progress is kept.
   await rec.nonceConfirmed('Eve Intruder', nonce)
+  // One whose number this keyset never issued (a foreign share's number may be one it did).
+  const foreignKey = await firstAsync(opts.foreignKeys, async (k) => (await engine.keyset.check(k)).code === 'share_unknown')
   await expect(give('Eve Intruder', foreignKey)).rejects.toMatchObject({ code: 'share_unknown' })
   const last = HOLDERS[2]!
   await rec.nonceConfirmed(last, nonce)
@@ -77,4 +79,9 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   decoded.value.fill(0)
   await rec.wiped()
   return { secrets, resultSha, text: await readFile(t.path, 'utf8'), finalHash: t.finalHash }
+}
+
+async function firstAsync<T>(items: T[], test: (item: T) => Promise<boolean>): Promise<T> {
+  for (const item of items) if (await test(item)) return item
+  throw new Error('no item passes')
 }
