@@ -37,7 +37,7 @@ test('a ceremony in the app leaves a record that verifies, shown on the result s
   expect(verified.stdout).toContain(finalHash)
   const events = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).type)
   expect(events).toEqual([
-    'header', 'backend_opened', 'attempt_started',
+    'backend_opened', 'attempt_started',
     'nonce_confirmed', 'share_accepted', 'nonce_confirmed', 'share_accepted', 'completed',
     'wiped', 'closed',
   ])

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test, expect, photograph } from './fixtures'
@@ -7,7 +8,7 @@ const run = promisify(execFile)
 /** Letters and digits only: pdftotext spaces text as the layout falls. */
 const squash = (text: string) => text.replace(/[^A-Za-z0-9]/g, '')
 
-test('each holder prints only their own share card, which typed back opens the keyset and names a mistyped line', async ({ tessera }) => {
+test('each holder prints only their own share card, which typed back (with or without its line numbers) opens the keyset and names a mistyped line', async ({ tessera }) => {
   const { page, dir } = tessera
   await page.getByRole('button', { name: 'Change' }).click()
   await page.getByLabel('New keyset file').fill(join(dir, 'cards.json'))
@@ -15,6 +16,9 @@ test('each holder prints only their own share card, which typed back opens the k
   await page.getByLabel('Threshold').fill('2')
   for (const [i, name] of ['Dana', 'Frank', 'Erin'].entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
   await page.getByRole('button', { name: 'Create keyset' }).click()
+  // The hand-out is recorded from the start: its file is named by date and the new keyset's fingerprint.
+  await expect(page.getByTestId('record-path')).toHaveText(new RegExp(`^${join(dir, 'config', 'transcripts')}/\\d{4}-\\d\\d-\\d\\d-init-[0-9a-f]{16}\\.jsonl$`))
+  let hash = (await page.getByTestId('record-hash').textContent())!
 
   const cards: string[][] = []
   for (const [i, name] of ['Dana', 'Frank', 'Erin'].entries()) {
@@ -45,8 +49,20 @@ test('each holder prints only their own share card, which typed back opens the k
     }
     await page.getByRole('button', { name: 'I have my card: wipe it from the screen' }).click()
     await expect(page.getByTestId('share-card')).toHaveCount(0)
+    // Each card printed is a line of the record: its final hash moves on.
+    await expect(page.getByTestId('record-hash')).not.toHaveText(hash)
+    hash = (await page.getByTestId('record-hash').textContent())!
   }
   expect(new Set(cards.map((c) => c.join())).size).toBe(3)
+
+  // The record so far prints from the hand-out screen (a browser downloads it).
+  const download = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Print ceremony record' }).click()
+  const record = await readFile((await (await download).path())!, 'utf8')
+  expect(record).toContain('Keyset created')
+  expect(record).toMatch(/Frank[\s\S]*printed on a share card/)
+  // Its final hash in large type, in groups of four.
+  expect(record).toContain(hash.match(/.{4}/g)!.join(' '))
 
   await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
   await page.getByRole('button', { name: 'Finish without the root token' }).click()
@@ -63,7 +79,14 @@ test('each holder prints only their own share card, which typed back opens the k
   await expect(page.getByRole('button', { name: 'Submit share' })).toBeEnabled()
   await page.getByRole('button', { name: 'Submit share' }).click()
   await expect(page.getByTestId('collect-error')).toContainText('Line 2 of the share card does not match its check')
-  await page.getByLabel('Key share').fill(frank.join('  '))
+  // Then on one line without the line numbers but with each line's check: still checked line by line.
+  const unnumbered = (lines: string[]) => lines.map((l) => l.replace(/^\s*\d+:\s*/, '')).join(' ')
+  await page.getByLabel('Key share').fill(unnumbered([frank[0]!, wrongLine, ...frank.slice(2)]))
+  await expect(page.getByRole('button', { name: 'Submit share' })).toBeEnabled()
+  await page.getByRole('button', { name: 'Submit share' }).click()
+  await expect(page.getByTestId('collect-error')).toContainText('Line 2 of the share card does not match its check')
+  await photograph(tessera, 'share-card-one-line-refused')
+  await page.getByLabel('Key share').fill(unnumbered(frank))
   await page.getByRole('button', { name: 'Submit share' }).click()
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
 

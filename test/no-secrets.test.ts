@@ -71,7 +71,7 @@ describe.each(SCHEMES)('no secret reaches disk or output (%s keyset)', (scheme) 
     keyset = join(keysetDir.dir, 'keyset.json')
 
     // tessera init, JSON output, for the keyset under test.
-    initOut = await runCli(['init', '--keyset', keyset, '--shares', '5', '--threshold', '3', '--scheme', scheme, '--format', 'json'])
+    initOut = await runCli(['init', '--keyset', keyset, '--shares', '5', '--threshold', '3', '--scheme', scheme, '--format', 'json', '--transcript', join(workDir.dir, 'init.jsonl')])
     expect(initOut.code, initOut.stderr).toBe(0)
     cliOutput('init', initOut)
     const init = JSON.parse(initOut.stdout) as { keys: string[]; keys_base64: string[]; root_token: string }
@@ -291,10 +291,12 @@ describe.each(SCHEMES)('no secret reaches disk or output (%s keyset)', (scheme) 
     expect(now.issued_shares).toHaveLength(keysetAtStart.issued_shares.length + 1)
   })
 
-  it('finds no secret in any file under the keyset directories', async () => {
+  it('finds no secret in any file under the keyset directories, nor in the record of the init', async () => {
     const files = [...(await filesUnder(keysetDir.dir)), ...(await filesUnder(foreignDir.dir))]
     expect(files.length).toBe(2)
-    expect(leaks(secrets, files)).toEqual([])
+    const record = await readFile(join(workDir.dir, 'init.jsonl'), 'utf8')
+    expect(record.match(/"type":"share_handed_out"/g)).toHaveLength(5)
+    expect(leaks(secrets, [...files, { name: 'init transcript', content: record }])).toEqual([])
   })
 
   it("finds no secret in the serve processes' complete output, nor in any CLI diagnostics", () => {

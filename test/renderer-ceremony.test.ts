@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { BackendInfo, HeldResult, SessionState, ShareCheckResult, ShareList, TesseraApi, UiAttemptStatus } from '../src-main/ipc/channels'
 import { ApiError } from '../src-renderer/src/lib/api-error'
 import { Ceremony } from '../src-renderer/src/lib/ceremony.svelte'
+import fc from 'fast-check'
 import { checkShare, shareForMain } from '../src-renderer/src/lib/share-format'
 import { cardLines, readShareInput } from '../src-main/engine/share-card'
 import { ShareChecks } from '../src-renderer/src/lib/share-checks.svelte'
@@ -203,8 +204,37 @@ describe('share format', () => {
     it('is accepted as printed, without its checks, or typed on one line, and reaches main as the same share', () => {
       for (const typed of [card.join('\n'), numbered(card).join('\n'), card.join('   '), numbered(card).join(' ')]) {
         expect(checkShare(typed, 'vault')).toEqual({ ok: true, form: 'share card' })
-        expect(readShareInput(shareForMain(typed), hex.length)).toBe(hex)
+        expect(readShareInput(shareForMain(typed, 'vault'), hex.length)).toBe(hex)
       }
+    })
+    /** The card on one line, without its line numbers, with each line's check. */
+    const oneLine = (lines: string[]) => lines.map((l) => l.slice(l.indexOf(':') + 1).trim()).join(' ')
+    it('is recognised typed on one line without its numbers but with its checks, and main names a mistyped line', () => {
+      const typed = oneLine(card)
+      expect(checkShare(typed, 'vault')).toEqual({ ok: true, form: 'share card' })
+      expect(shareForMain(typed, 'vault')).toBe(numbered(card).map((l, i) => `${l.replace(/ /g, '').replace(':', ': ')}${card[i]!.slice(-4)}`).join('\n'))
+      expect(readShareInput(shareForMain(typed, 'vault'), hex.length)).toBe(hex)
+      const wrong = oneLine([card[0]!, card[1]!.replace(/: a/, ': b'), ...card.slice(2)])
+      expect(checkShare(wrong, 'vault')).toEqual({ ok: true, form: 'share card' })
+      expect(() => readShareInput(shareForMain(wrong, 'vault'), hex.length)).toThrow(/^line 2 of the share card does not match its check/)
+      // A secrets.js share's card (99 characters) the same way.
+      const sjs = `8${'0c'.repeat(49)}`
+      expect(checkShare(oneLine(cardLines(sjs)), 'secretsjs')).toEqual({ ok: true, form: 'share card' })
+      expect(readShareInput(shareForMain(oneLine(cardLines(sjs)), 'secretsjs'), sjs.length)).toBe(sjs)
+      // A group that does not fit a card line is named like any character problem of a share.
+      expect(checkShare(typed.replace(/ /, ''), 'vault')).toMatchObject({ ok: false })
+    })
+    it('is never an ordinary share typed in groups or not', () => {
+      const group = (text: string, size: number) => (size === 0 ? text : text.match(new RegExp(`.{1,${size}}`, 'g'))!.join(' '))
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 16, maxLength: 33 }), fc.constantFrom('hex', 'base64', 'secrets.js'), fc.constantFrom(0, 2, 4, 5), (bytes, form, size) => {
+          const share = form === 'secrets.js' ? `8${Buffer.from(bytes).toString('hex')}` : Buffer.from(bytes).toString(form as BufferEncoding)
+          const scheme = form === 'secrets.js' ? 'secretsjs' : 'vault'
+          const check = checkShare(group(share, size), scheme)
+          return check.ok && check.form !== 'share card' && shareForMain(group(share, size), scheme) === share
+        }),
+        { seed: 20261125, numRuns: 2000 },
+      )
     })
     it('names the line of a character that is no share character, a short line, and a line out of order', () => {
       const bad = [...card]

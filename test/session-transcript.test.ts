@@ -5,6 +5,7 @@ import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { ipcCalls } from './helpers/ipc'
 import { Session, type RecordPrinter } from '../src-main/session/session'
 import { verifyTranscript } from '../src-main/transcript/verify'
+import { VERSION } from '../src-main/version'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { leaks, secret } from './helpers/secret-forms'
 import { startServe } from './helpers/cli'
@@ -63,7 +64,6 @@ describe('the app records every ceremony', () => {
     expect(v.closed).toBe(true)
     expect(record.finalHash).toBe(v.finalHash)
     expect(v.lines.map((l) => l.type)).toEqual([
-      'header',
       'backend_opened',
       'attempt_started',
       'nonce_confirmed',
@@ -77,13 +77,13 @@ describe('the app records every ceremony', () => {
       'closed',
     ])
     const data = v.lines.map((l) => l.data as Record<string, unknown>)
-    expect(data[1]).toMatchObject({ backend: 'local', scheme: 'vault', shares: 3, threshold: 2, recovery_mode: false })
-    expect(data[2]).toMatchObject({ flow: 'root', nonce: start.nonce, protection: { kind: 'otp' }, required: 2 })
-    expect(data[3]).toEqual({ holder: 'Alice', nonce: start.nonce })
-    expect(data[4]).toEqual({ holder: 'Alice', share_number: ks.numbers[0], progress: 1, required: 2 })
-    expect(data[6]).toMatchObject({ holder: 'Bob', reason: 'share_mismatch' })
-    expect(data[7]).toEqual({ holder: 'Bob', share_number: ks.numbers[1], progress: 2, required: 2 })
-    expect(data[9]).toEqual({ kind: 'root token', checksum: decoded.checksum })
+    expect(data[0]).toMatchObject({ tool: 'tessera', format: 2, backend: 'local', scheme: 'vault', shares: 3, threshold: 2, recovery_mode: false })
+    expect(data[1]).toMatchObject({ flow: 'root', nonce: start.nonce, protection: { kind: 'otp' }, required: 2 })
+    expect(data[2]).toEqual({ holder: 'Alice', nonce: start.nonce })
+    expect(data[3]).toEqual({ holder: 'Alice', share_number: ks.numbers[0], progress: 1, required: 2 })
+    expect(data[5]).toMatchObject({ holder: 'Bob', reason: 'share_mismatch' })
+    expect(data[6]).toEqual({ holder: 'Bob', share_number: ks.numbers[1], progress: 2, required: 2 })
+    expect(data[8]).toEqual({ kind: 'root token', checksum: decoded.checksum })
 
     // The OTP never crosses IPC: it is the XOR of the token and the encoded value.
     const token = Buffer.from(decoded.value, 'utf8')
@@ -126,7 +126,7 @@ describe('the app records every ceremony', () => {
     expect(record.path).toBe(first.replace(/\.jsonl$/, '-2.jsonl'))
     const v = verifyTranscript(await readFile(record.path, 'utf8'))
     if (!v.ok) throw new Error(v.problem)
-    expect(v.lines.map((l) => l.type).slice(1)).toEqual(['backend_opened', 'attempt_started', 'nonce_confirmed'])
+    expect(v.lines.map((l) => l.type)).toEqual(['backend_opened', 'attempt_started', 'nonce_confirmed'])
   })
 
   it('writes to the directory the operator chose, and records no confirmation of a nonce no attempt has', async () => {
@@ -168,9 +168,9 @@ describe('a remote ceremony is recorded too', () => {
       await call('session.wipe')
       const v = verifyTranscript(await readFile((await call('session.state')).record.path, 'utf8'))
       if (!v.ok) throw new Error(v.problem)
-      expect(v.lines[1]!.data).toEqual({ backend: 'remote', server: server.url, server_version: expect.any(String), shares: 3, threshold: 2, recovery_mode: false })
-      expect(v.lines.map((l) => l.type).slice(2)).toEqual(['attempt_started', 'nonce_confirmed', 'share_accepted', 'share_accepted', 'completed', 'wiped', 'closed'])
-      expect(v.lines[4]!.data).toEqual({ holder: 'Alice', progress: 1, required: 2 })
+      expect(v.lines[0]!.data).toEqual({ tool: 'tessera', version: VERSION, format: 2, backend: 'remote', server: server.url, server_version: expect.any(String), shares: 3, threshold: 2, recovery_mode: false })
+      expect(v.lines.map((l) => l.type).slice(1)).toEqual(['attempt_started', 'nonce_confirmed', 'share_accepted', 'share_accepted', 'completed', 'wiped', 'closed'])
+      expect(v.lines[3]!.data).toEqual({ holder: 'Alice', progress: 1, required: 2 })
     } finally {
       await server.stop()
     }
@@ -200,7 +200,7 @@ describe('the ceremony record prints', () => {
     await call('session.wipe')
     const { path } = (await call('session.state')).record
     const lines = (await readFile(path, 'utf8')).split('\n')
-    lines[2] = lines[2]!.replace('"root"', '"share"')
+    lines[1] = lines[1]!.replace('"root"', '"share"')
     await writeFile(path, lines.join('\n'))
     const report = await call('transcript.report')
     expect(report.verified).toBe(false)

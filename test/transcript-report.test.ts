@@ -8,10 +8,14 @@ import { groupHash, lineHash } from '../src-main/transcript/chain'
 import { renderReport } from '../src-main/transcript/report'
 import { verifyTranscript, type VerifiedLine } from '../src-main/transcript/verify'
 import { Transcript } from '../src-main/transcript/writer'
+import { keysetFingerprint } from '../src-main/transcript/recorder'
+import { createRouter } from '../src-main/ipc/router'
+import { Session } from '../src-main/session/session'
+import { ipcCalls } from './helpers/ipc'
 import { runCli } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
-import { HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
+import { FACTS, HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
 
 const run = promisify(execFile)
 /** Debian's Chromium, launched as TOOLCHAIN.md says. */
@@ -34,8 +38,8 @@ describe('the printed ceremony record', () => {
     const keyset = await makeKeyset(dir.dir)
     const foreign = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
     keyset.keys.forEach((k, i) => secrets.push(secret(`share ${i + 1}`, k), secret(`share ${i + 1} b64`, keyset.keys_base64[i]!)))
-    secrets.push(secret('root token', keyset.rootToken), secret('foreign share', foreign.keys[0]!))
-    const done = await recordedCeremony({ keysetPath: keyset.path, keys: keyset.keys, foreignKey: foreign.keys[0]!, path: join(dir.dir, 'c.jsonl') })
+    secrets.push(secret('root token', keyset.rootToken), ...foreign.keys.map((k, i) => secret(`foreign share ${i + 1}`, k)))
+    const done = await recordedCeremony({ keysetPath: keyset.path, keys: keyset.keys, foreignKeys: foreign.keys, path: join(dir.dir, 'c.jsonl') })
     secrets.push(...done.secrets)
     const r = verifyTranscript(done.text)
     if (!r.ok) throw new Error(r.problem)
@@ -51,7 +55,7 @@ describe('the printed ceremony record', () => {
   it('is one self-contained page: no script, no remote content, every text escaped', async () => {
     expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|url\(|@import/i)
     expect(html).toContain("content=\"default-src 'none'; style-src 'unsafe-inline'\"")
-    const t = await Transcript.create(join(dir.dir, 'escape.jsonl'))
+    const t = await Transcript.create(join(dir.dir, 'escape.jsonl'), FACTS)
     await t.append({ type: 'nonce_confirmed', data: { holder: `Zoë <b onmouseover="x">O'Brien</b> & Co`, nonce: (lines[2]!.data as { nonce: string }).nonce } })
     const r = verifyTranscript(await readFile(t.path, 'utf8'))
     if (!r.ok) throw new Error(r.problem)
@@ -61,9 +65,8 @@ describe('the printed ceremony record', () => {
   })
 
   it('states a remote ceremony\'s server, its PGP key and its cancel', async () => {
-    const t = await Transcript.create(join(dir.dir, 'remote.jsonl'))
+    const t = await Transcript.create(join(dir.dir, 'remote.jsonl'), { backend: 'remote', server: 'https://vault.example.com:8200', server_version: '1.17.2', threshold: 3, recovery_mode: false })
     const nonce = '0d9b8a7c-6e5f-4a3b-9c1d-2e3f4a5b6c7d'
-    await t.append({ type: 'backend_opened', data: { backend: 'remote', server: 'https://vault.example.com:8200', server_version: '1.17.2', threshold: 3, recovery_mode: false } })
     await t.append({ type: 'attempt_started', data: { flow: 'recovery', nonce, protection: { kind: 'pgp', fingerprint: 'c0ffee'.repeat(6) + 'abcd' }, required: 3 } })
     await t.append({ type: 'share_refused', data: { holder: 'Dana Kim', reason: 'wrong_nonce' } })
     await t.append({ type: 'cancelled', data: { flow: 'recovery' } })
@@ -115,6 +118,53 @@ describe('the printed ceremony record', () => {
   }
 })
 
+describe('the printed record of an init ceremony', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let browser: Browser
+  beforeAll(async () => {
+    dir = await tempDir('tessera-report-init-')
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await dir.cleanup()
+  })
+
+  it('prints the keyset created, who got which share and how, the share never handed out, the final hash, and nothing secret', async () => {
+    const { call } = ipcCalls(() => dispatch)
+    const dispatch = createRouter(new Session({ configDir: join(dir.dir, 'config') }).handlers)
+    const keyset = join(dir.dir, 'init.json')
+    await call('backend.initKeyset', { path: keyset, shares: 3, threshold: 2, holders: HOLDERS })
+    const alice = await call('init.revealShare', { index: 0 })
+    const card = await call('init.shareCard', { index: 1 })
+    const token = await call('init.revealRootToken')
+    await call('init.finish', { abandon: true })
+    const { html, finalHash, verified } = await call('transcript.report')
+    expect(verified).toBe(true)
+
+    const page = await browser.newPage()
+    await page.setContent(html)
+    const pdfPath = join(dir.dir, 'init-record.pdf')
+    await page.pdf({ path: pdfPath, format: 'A4', printBackground: true })
+    await page.close()
+    const { stdout: text } = await run('pdftotext', ['-layout', pdfPath, '-'])
+    expect(squash(text)).toContain(finalHash)
+    expect(text).toContain(groupHash(finalHash).slice(0, 19))
+    expect(text).toContain('Keyset created')
+    expect(squash(text)).toContain(squash(groupHash(keysetFingerprint(await readFile(keyset, 'utf8')))))
+    expect(text).toMatch(/Alice Martin\s+1\s+shown on screen/)
+    expect(text).toMatch(/Bob Okafor\s+2\s+printed on a share card/)
+    expect(text).toMatch(/Chloé Dubois\s+3\s+never handed out/)
+    expect(text).toMatch(/Initial root token\s+shown on screen/)
+    expect(squash(text)).toContain(squash('Hand-out ended'))
+    expect(squash(text)).toContain(squash('UTC, the operator confirmed; share 3 never handed out'))
+    for (const type of ['backend_opened', 'keyset_created', 'share_handed_out', 'root_token_revealed', 'init_abandoned', 'wiped', 'closed']) expect(text).toContain(type)
+    const bob = card.lines.map((l: string) => l.slice(4, -6).replace(/ /g, '')).join('')
+    const secrets = [secret('share 1', alice.key), secret('share 2', bob), secret('root token', token.value)]
+    expect(leaks(secrets, [{ name: 'PDF text', content: text }, { name: 'report HTML', content: html }])).toEqual([])
+  })
+})
+
 describe('tessera transcript', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   let good: string
@@ -151,7 +201,7 @@ describe('tessera transcript', () => {
 
   it('verify says when a transcript was never closed', async () => {
     const open = join(dir.dir, 'open.jsonl')
-    const t = await Transcript.create(open)
+    const t = await Transcript.create(open, FACTS)
     await t.append({ type: 'wiped', data: {} })
     const r = await runCli(['transcript', 'verify', open])
     expect(r.code).toBe(0)

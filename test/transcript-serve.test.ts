@@ -44,13 +44,13 @@ describe('tessera serve --transcript', () => {
       if (!r.ok) return
       expect(r.closed).toBe(true)
       expect(r.lines.map((l) => l.type)).toEqual([
-        'header', 'backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'completed',
+        'backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'completed',
         'attempt_started', 'cancelled', 'closed',
       ])
-      expect(r.lines[4]!.data).toMatchObject({ reason: 'share_mismatch', progress: 1 })
+      expect(r.lines[3]!.data).toMatchObject({ reason: 'share_mismatch', progress: 1 })
       const cli = await runCli(['transcript', 'verify', file])
       expect(cli.code).toBe(0)
-      expect(cli.stdout).toContain(`10 events, final hash ${r.finalHash}`)
+      expect(cli.stdout).toContain(`9 events, final hash ${r.finalHash}`)
 
       const secrets = [
         ...ks.keys.map((k, i) => secret(`share ${i + 1}`, k)),

@@ -7,9 +7,11 @@ import fc from 'fast-check'
 import { build } from 'vite'
 import { randomBase62 } from '../src-main/crypto/base62'
 import { TesseraError } from '../src-main/support/errors'
+import { VERSION } from '../src-main/version'
 import { looksSecret } from '../src-main/support/redact'
-import { lineHash } from '../src-main/transcript/chain'
+import { GENESIS, lineHash, serializeLine } from '../src-main/transcript/chain'
 import { CeremonyRecorder, keysetFingerprint, recording } from '../src-main/transcript/recorder'
+import { renderReport } from '../src-main/transcript/report'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { defaultTranscriptPath, Transcript } from '../src-main/transcript/writer'
 import { runCli } from './helpers/cli'
@@ -20,7 +22,7 @@ import { decodeWithOtp } from '../src-main/decode/decode'
 import { createApiServer } from '../src-main/server/http-api'
 import { listen } from '../src-main/server/listen'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
-import { HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
+import { FACTS, HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
 
 describe('the transcript writer', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
@@ -39,12 +41,12 @@ describe('the transcript writer', () => {
     if (!result.ok) return
     expect(result.lines).toHaveLength(text.split('\n').length - 1)
     expect(result.lines.map((l) => l.type)).toEqual([
-      'header', 'backend_opened', 'attempt_started',
+      'backend_opened', 'attempt_started',
       'nonce_confirmed', 'share_accepted', 'share_refused', 'nonce_confirmed', 'share_accepted', 'nonce_confirmed', 'share_accepted',
       'completed', 'decoded', 'wiped', 'closed',
     ])
     expect(result.lines[0]!.prev).toBe('0'.repeat(64))
-    expect(result.lines[0]!.data).toMatchObject({ format: 1, tool: 'tessera' })
+    expect(result.lines[0]!.data).toMatchObject({ tool: 'tessera', version: VERSION, format: 2, backend: 'local', threshold: 3 })
     expect(result.finalHash).toBe(t.finalHash)
     expect(result.finalHash).toBe(lineHash(text.trimEnd().split('\n').at(-1)!))
     expect(result.closed).toBe(true)
@@ -53,15 +55,15 @@ describe('the transcript writer', () => {
 
   it('never overwrites a transcript', async () => {
     const path = join(dir.dir, 'once.jsonl')
-    await (await Transcript.create(path)).close()
+    await (await Transcript.create(path, FACTS)).close()
     const before = await readFile(path, 'utf8')
-    await expect(Transcript.create(path)).rejects.toMatchObject({ code: 'transcript_exists' })
+    await expect(Transcript.create(path, FACTS)).rejects.toMatchObject({ code: 'transcript_exists' })
     expect(await readFile(path, 'utf8')).toBe(before)
   })
 
   it('serializes appends made at once, in call order', async () => {
     const path = join(dir.dir, 'concurrent.jsonl')
-    const t = await Transcript.create(path)
+    const t = await Transcript.create(path, FACTS)
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => t.append({ type: 'share_accepted', data: { progress: i % 255, required: 3 } })),
     )
@@ -72,8 +74,78 @@ describe('the transcript writer', () => {
 
   it('names the default file by date and nonce under the data directory', () => {
     const nonce = randomUUID()
-    expect(defaultTranscriptPath('/cfg', nonce, new Date('2026-11-25T10:00:00Z'))).toBe(`/cfg/transcripts/2026-11-25-${nonce}.jsonl`)
-    expect(() => defaultTranscriptPath('/cfg', '../../etc/passwd')).toThrow(TesseraError)
+    expect(defaultTranscriptPath('/cfg/transcripts', nonce, new Date('2026-11-25T10:00:00Z'))).toBe(`/cfg/transcripts/2026-11-25-${nonce}.jsonl`)
+    expect(defaultTranscriptPath('/cfg/transcripts', 'init-0a1b2c3d4e5f6789', new Date('2026-11-25T10:00:00Z'))).toBe('/cfg/transcripts/2026-11-25-init-0a1b2c3d4e5f6789.jsonl')
+    expect(() => defaultTranscriptPath('/cfg/transcripts', '../../etc/passwd')).toThrow(TesseraError)
+  })
+})
+
+/** A chain of lines written by hand, as an older writer (or a forger) would write them. */
+function handChain(events: Array<{ type: string; data: unknown }>): string {
+  let prev = GENESIS
+  const lines = events.map((e, seq) => {
+    const text = serializeLine({ seq, time: '2026-11-25T10:00:00.000Z', type: e.type as never, data: e.data as never, prev })
+    prev = lineHash(text)
+    return text
+  })
+  return `${lines.join('\n')}\n`
+}
+
+describe('format 2: the first line is backend_opened', () => {
+  const nonce = randomUUID()
+  const started = { type: 'attempt_started', data: { flow: 'root', nonce, protection: { kind: 'otp', length: 28 }, required: 3 } }
+  const opened = { type: 'backend_opened', data: { tool: 'tessera', version: VERSION, format: 2, ...FACTS } }
+  const fail = (text: string) => {
+    const r = verifyTranscript(text)
+    if (r.ok) throw new Error('verified')
+    return r.problem
+  }
+
+  it('refuses a file that starts anywhere else, or opens twice', () => {
+    expect(fail(handChain([started, { type: 'closed', data: {} }]))).toBe('line 1: not where a transcript starts (its first line is backend_opened)')
+    expect(fail(handChain([opened, started, opened]))).toBe("line 3: a second backend_opened (only a transcript's first line is one)")
+    expect(fail(handChain([opened, { type: 'header', data: { format: 1, tool: 'tessera', version: '0.1.0' } }]))).toBe("line 2: a second header (only a transcript's first line is one)")
+    // The first line names the tool: without it, it is not a format-2 opening.
+    const { tool: _tool, version: _version, format: _format, ...bare } = opened.data
+    expect(fail(handChain([{ type: 'backend_opened', data: bare }]))).toMatch(/^line 1: changed or damaged \(not a valid backend_opened event: data\.tool: /)
+  })
+
+  it('lets only the writer write the first and the closing line', async () => {
+    const dir = await tempDir('tessera-transcript-opening-')
+    const t = await Transcript.create(join(dir.dir, 't.jsonl'), FACTS)
+    for (const event of [opened, { type: 'closed', data: {} }]) {
+      await expect(t.append(event as never)).rejects.toMatchObject({ code: 'transcript_event', message: `refused to record a ${event.type} event: only the transcript itself writes it` })
+    }
+    expect(verifyTranscript(await readFile(t.path, 'utf8'))).toMatchObject({ ok: true, format: 2 })
+    await t.close()
+    await dir.cleanup()
+  })
+
+  it('still verifies a format-1 file (a header line first) and says which format it is', async () => {
+    const old = handChain([
+      { type: 'header', data: { format: 1, tool: 'tessera', version: '0.1.0' } },
+      { type: 'backend_opened', data: FACTS },
+      started,
+      { type: 'cancelled', data: { flow: 'root' } },
+      { type: 'closed', data: {} },
+    ])
+    const r = verifyTranscript(old)
+    expect(r).toMatchObject({ ok: true, format: 1, closed: true })
+    // Its report names the tool from the header.
+    const report = r.ok ? renderReport(r.lines, r.finalHash) : ''
+    expect(report).toContain('Tessera 0.1.0, transcript format 1')
+    expect(report).toMatch(/Recorded by<\/th><td[^>]*>Tessera 0\.1\.0/)
+    // In format 1 the tool's fields belong to the header, not to backend_opened.
+    expect(fail(old.replace('"data":{"backend"', '"data":{"tool":"tessera","backend"'))).toMatch(/^line 2: changed or damaged/)
+    const dir = await tempDir('tessera-transcript-format1-')
+    const file = join(dir.dir, 'old.jsonl')
+    await writeFile(file, old)
+    const cli = await runCli(['transcript', 'verify', file])
+    expect(cli.code, cli.stderr).toBe(0)
+    expect(cli.stdout).toBe(
+      `5 events, final hash ${r.ok ? r.finalHash : ''}\nnote: format 1 (a header line before backend_opened, written by Tessera before format 2); its chain is checked the same way\n`,
+    )
+    await dir.cleanup()
   })
 })
 
@@ -84,7 +156,7 @@ describe('the secret guard', () => {
   beforeAll(async () => {
     dir = await tempDir('tessera-transcript-guard-')
     path = join(dir.dir, 'guard.jsonl')
-    t = await Transcript.create(path)
+    t = await Transcript.create(path, FACTS)
   })
   afterAll(() => dir.cleanup())
 
@@ -105,6 +177,14 @@ describe('the secret guard', () => {
     expect(err.code).toBe('transcript_secret')
     expect(err.message).toBe('refused to record a nonce_confirmed event: data.holder looks like a secret')
     expect(err.message).not.toContain(value.slice(0, 12))
+    expect(await readFile(path, 'utf8')).toBe(before)
+  })
+
+  it.each(cases)('refuses %s among the holders of a keyset created, naming the place', async (_label, value) => {
+    const before = await readFile(path, 'utf8')
+    const data = { keyset_fingerprint: lineHash('k'), scheme: 'vault' as const, shares: 2, threshold: 2, holders: ['Alice', value.slice(0, 80)] }
+    const err = await t.append({ type: 'keyset_created', data }).catch((e) => e)
+    expect(err).toMatchObject({ code: 'transcript_secret', message: 'refused to record a keyset_created event: data.holders.1 looks like a secret' })
     expect(await readFile(path, 'utf8')).toBe(before)
   })
 
@@ -201,8 +281,8 @@ describe('verifying a tampered transcript', () => {
     broken[2] = broken[2]!.slice(0, -3)
     expect(problem(file(broken)).problem).toBe('line 3: changed or damaged (not valid JSON)')
     const smuggled = [...lines]
-    smuggled[3] = smuggled[3]!.replace('"data":{', '"data":{"share":"c2VjcmV0",')
-    expect(problem(file(smuggled)).problem).toMatch(/^line 4: changed or damaged \(not a valid nonce_confirmed event: /)
+    smuggled[2] = smuggled[2]!.replace('"data":{', '"data":{"share":"c2VjcmV0",')
+    expect(problem(file(smuggled)).problem).toMatch(/^line 3: changed or damaged \(not a valid nonce_confirmed event: /)
     expect(problem(file(smuggled)).problem).not.toContain('c2VjcmV0')
   })
 
@@ -253,10 +333,10 @@ describe('a real ceremony against the local engine', () => {
     out.keys.forEach((k, i) => secrets.push(secret(`share ${i + 1}`, k), secret(`share ${i + 1} b64`, out.keys_base64[i]!)))
     secrets.push(secret('initial root token', out.root_token))
     const foreign = await runCli(['init', '--keyset', join(dir.dir, 'foreign.json'), '--shares', '3', '--threshold', '2', '--format', 'json'])
-    const foreignKey = (JSON.parse(foreign.stdout) as { keys: string[] }).keys[0]!
-    secrets.push(secret('foreign share', foreignKey))
+    const foreignKeys = (JSON.parse(foreign.stdout) as { keys: string[] }).keys
+    secrets.push(...foreignKeys.map((k, i) => secret(`foreign share ${i + 1}`, k)))
 
-    const done = await recordedCeremony({ keysetPath, keys: out.keys, foreignKey, path: join(dir.dir, 'ceremony.jsonl') })
+    const done = await recordedCeremony({ keysetPath, keys: out.keys, foreignKeys, path: join(dir.dir, 'ceremony.jsonl') })
     secrets.push(...done.secrets)
     resultSha = done.resultSha
     transcriptText = done.text
@@ -270,7 +350,7 @@ describe('a real ceremony against the local engine', () => {
     expect(r.closed).toBe(true)
     const summary = r.lines.map((l) => `${l.type}${'holder' in l.data ? ` ${l.data.holder}` : ''}${'reason' in l.data ? ` ${l.data.reason}` : ''}`)
     expect(summary).toEqual([
-      'header', 'backend_opened', 'attempt_started',
+      'backend_opened', 'attempt_started',
       'nonce_confirmed Alice Martin', 'share_accepted Alice Martin', 'share_refused Alice Martin duplicate_key',
       'nonce_confirmed Bob Okafor', 'share_accepted Bob Okafor',
       'nonce_confirmed Eve Intruder', 'share_refused Eve Intruder share_unknown',
@@ -320,12 +400,12 @@ describe('Vault\'s HTTP API over a recorded engine', () => {
       const r = verifyTranscript(text)
       if (!r.ok) throw new Error(r.problem)
       expect(r.lines.map((l) => l.type)).toEqual([
-        'header', 'backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'share_accepted', 'completed',
+        'backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'share_accepted', 'completed',
         'attempt_started', 'cancelled', 'closed',
       ])
-      expect(r.lines[8]!.data).toMatchObject({ flow: 'root', protection: { kind: 'otp', length: 28 } })
-      expect(r.lines[4]!.data).toEqual({ reason: 'duplicate_key', progress: 1 })
-      expect(r.lines[7]!.data).toEqual({ flow: 'root', nonce, result_sha256: createHash('sha256').update(done.json.encoded_token).digest('hex') })
+      expect(r.lines[7]!.data).toMatchObject({ flow: 'root', protection: { kind: 'otp', length: 28 } })
+      expect(r.lines[3]!.data).toEqual({ reason: 'duplicate_key', progress: 1 })
+      expect(r.lines[6]!.data).toEqual({ flow: 'root', nonce, result_sha256: createHash('sha256').update(done.json.encoded_token).digest('hex') })
       const secrets = [
         ...ks.keys.map((k, i) => secret(`share ${i + 1}`, k)),
         secret('otp', otp), secret('encoded token', done.json.encoded_token), secret('new root token', token), secret('initial root token', ks.rootToken),
@@ -362,7 +442,7 @@ describe('a process killed mid-ceremony', () => {
   it('leaves a transcript that verifies up to the last append it reported', async () => {
     const script = await bundleChild(
       dir.dir,
-      `const t = await Transcript.create(process.argv[2])
+      `const t = await Transcript.create(process.argv[2], { backend: 'remote', threshold: 3, recovery_mode: false })
 for (let i = 0; ; i++) {
   await t.append({ type: 'share_accepted', data: { holder: 'Holder ' + (i % 9), progress: i % 255, required: 255 } })
   process.stdout.write('appended ' + (i + 1) + '\\n')
@@ -393,7 +473,7 @@ for (let i = 0; ; i++) {
     const sub = await tempDir('tessera-transcript-full-')
     const script = await bundleChild(
       sub.dir,
-      `const t = await Transcript.create(process.argv[2])
+      `const t = await Transcript.create(process.argv[2], { backend: 'remote', threshold: 3, recovery_mode: false })
 const said = []
 for (let i = 0; i < 100 && said.length < 2; i++) {
   try {

@@ -3,18 +3,25 @@ import { initKeyset } from '../engine/init'
 import { checkHolders, checkShareConfig } from '../engine/keyset'
 import { SCHEMES, type Scheme } from '../engine/schemes'
 import { systemReason } from '../support/errors'
+import { initFacts, InitRecorder } from '../transcript/init-recorder'
 import { CliError, formatFlag, intFlag, parseFlags, requireFlag, SecretSource, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera init --keyset FILE --shares N --threshold T
                     [--holders alice,bob,...] [--pgp-keys a.asc,b.gpg,...]
                     [--scheme vault|secretsjs] [--format text|json]
+                    [--transcript FILE]
 
 Creates a new local keyset and prints, once, the key shares and the initial root
 token (Vault's sys/init fields: keys, keys_base64, root_token). With --holders,
 one name per share, in share order: the keyset records who holds which share.
 With --pgp-keys, one public key per share (armored, binary or base64), each share
 is encrypted to its holder's key. Never overwrites an existing keyset; the keyset
-is written only once its shares were printed.`
+is written only once its shares were printed.
+
+--transcript FILE      record the ceremony (the keyset created, each share written
+                       out, the root token written out, the end) in a new
+                       hash-chained transcript; no keyset is created unless it
+                       can be recorded (tessera transcript verify FILE)`
 
 export async function init(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
@@ -25,6 +32,7 @@ export async function init(argv: string[], io: Io): Promise<void> {
     'pgp-keys': { type: 'string' },
     scheme: { type: 'string' },
     format: { type: 'string' },
+    transcript: { type: 'string' },
   })
   const path = requireFlag(flags.keyset, '--keyset')
   const shares = intFlag(flags.shares, '--shares')
@@ -50,7 +58,11 @@ export async function init(argv: string[], io: Io): Promise<void> {
     io.stderr(`Share ${i + 1} will be encrypted to ${r.fingerprint} (${r.userIds.join(', ') || 'no user id'}; ${r.format} key)\n`),
   )
 
-  const { keyset } = await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken) => {
+  let record: InitRecorder | undefined
+  let printed = false
+  const run = initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken, prepared) => {
+    // Opened before anything is printed: a keyset whose creation cannot be recorded is not created.
+    if (flags.transcript) record = await InitRecorder.open(flags.transcript, initFacts(prepared, handed, recipients))
     const forms = handed.map((s) => s.forms())
     let text: string
     if (format === 'json') {
@@ -68,7 +80,15 @@ export async function init(argv: string[], io: Io): Promise<void> {
     } catch (err) {
       throw new CliError(`could not print the shares (standard output: ${outputFailure(err)}); no keyset was created`)
     }
+    printed = true
+    for (const s of handed) await record?.shareHandedOut(s.number, 'written_to_output')
+    await record?.rootTokenRevealed('written_to_output')
   })
+  const { keyset } = await run.catch(async (err: unknown) => {
+    await endRecord(record, printed ? 'keyset_not_written' : 'output_failed').catch(() => record?.transcript.abandon())
+    throw err
+  })
+  if (record) io.stderr(`transcript ${flags.transcript} closed, final hash ${await endRecord(record)}\n`)
   if (format === 'text') {
     io.stdout(
       [
@@ -80,6 +100,13 @@ export async function init(argv: string[], io: Io): Promise<void> {
       ].join('\n'),
     )
   }
+}
+
+/** The hand-out is over and its secrets wiped (initKeyset wipes them as it returns): the record ends. */
+async function endRecord(record: InitRecorder | undefined, early?: 'output_failed' | 'keyset_not_written'): Promise<string | undefined> {
+  if (!record) return undefined
+  await record.ended(early)
+  return record.wiped()
 }
 
 function outputFailure(err: unknown): string {

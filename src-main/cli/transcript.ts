@@ -5,7 +5,7 @@ import { systemReason } from '../support/errors'
 import { CliError, UsageError, type Io } from './args'
 import { MAX_FILE_BYTES } from '../transcript/chain'
 import { renderReport } from '../transcript/report'
-import { verifyTranscript, type Verification } from '../transcript/verify'
+import { verifyTranscript, type ValidChain, type Verification } from '../transcript/verify'
 
 export const usage = `Usage: tessera transcript verify FILE
        tessera transcript report FILE --out REPORT.html [--allow-broken] [--force]
@@ -35,9 +35,12 @@ async function readTranscript(path: string): Promise<string> {
   }
 }
 
-function summary(count: number, finalHash: string, closed: boolean): string {
-  const tail = closed ? '' : '\nnote: the transcript has no closing line: the ceremony was still running, or its process stopped before closing it'
-  return `${count} events, final hash ${finalHash}${tail}\n`
+function summary(chain: ValidChain): string {
+  const notes = [
+    chain.format === 1 ? 'note: format 1 (a header line before backend_opened, written by Tessera before format 2); its chain is checked the same way' : '',
+    chain.closed ? '' : 'note: the transcript has no closing line: the ceremony was still running, or its process stopped before closing it',
+  ]
+  return [`${chain.lines.length} events, final hash ${chain.finalHash}`, ...notes.filter(Boolean)].join('\n') + '\n'
 }
 
 /** The first bad line, and what still verifies before it (after a crash, that part is the record). */
@@ -70,7 +73,7 @@ export async function transcript(argv: string[], io: Io): Promise<void> {
 
   if (action === 'verify') {
     if (!result.ok) throw new CliError(brokenText(file, result))
-    io.stdout(summary(result.lines.length, result.finalHash, result.closed))
+    io.stdout(summary(result))
     return
   }
   if (!flags.out) throw new UsageError('--out is required')
@@ -86,5 +89,5 @@ export async function transcript(argv: string[], io: Io): Promise<void> {
     throw new CliError(`cannot write ${flags.out}: ${why}`)
   }
   if (!result.ok) io.stderr(`warning: ${brokenText(file, result)}\n`)
-  io.stdout(`wrote ${flags.out}: ${summary(chain.lines.length, chain.finalHash, chain.closed)}`)
+  io.stdout(`wrote ${flags.out}: ${summary(chain)}`)
 }

@@ -41,7 +41,8 @@ export interface HandedShare {
  */
 export async function initKeyset<T>(
   req: InitRequest,
-  handOut: (shares: HandedShare[], rootToken: Buffer) => Promise<T>,
+  /** `keyset` is the new keyset, not yet written: what its ceremony record names. */
+  handOut: (shares: HandedShare[], rootToken: Buffer, keyset: Keyset) => Promise<T>,
 ): Promise<{ keyset: Keyset; handedOut: T }> {
   checkShareConfig(req.shares, req.threshold)
   if (req.holders) checkHolders(req.holders, req.shares)
@@ -72,7 +73,7 @@ export async function initKeyset<T>(
           handed.push(clearShare(s.number, s.holder, s.share, codec))
         }
       }
-      const handedOut = await handOut(handed, rootToken)
+      const handedOut = await handOut(handed, rootToken, prepared.keyset)
       await prepared.write()
       return { keyset: prepared.keyset, handedOut }
     } finally {

@@ -325,6 +325,10 @@ export class Keyset {
   get threshold(): number {
     return this.data.secret_threshold
   }
+  /** The encrypted keyring, bound to the root key: its SHA-256 names the keyset in a ceremony record. */
+  get keyringCiphertext(): string {
+    return this.data.keyring.ciphertext
+  }
   /** Format 2 records a check value per share; format 1 can check shares only by combining them. */
   get canCheckShares(): boolean {
     return this.data.tessera_keyset === 2

@@ -1,22 +1,23 @@
 import { readFile } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import type { AttemptStatus, Backend, Flow } from '../backend'
 import { EngineError } from '../engine/errors'
 import { TesseraError } from '../support/errors'
+import { InitRecorder, type InitFacts } from '../transcript/init-recorder'
 import { CeremonyRecorder, type BackendFacts } from '../transcript/recorder'
 import { renderReport } from '../transcript/report'
 import { verifyTranscript } from '../transcript/verify'
-import { defaultTranscriptPath } from '../transcript/writer'
+import { defaultTranscriptPath, type Transcript } from '../transcript/writer'
 import type { CeremonyRecord } from './views'
 
 /** Most records one attempt can have: it is recorded again when resumed after its record was closed. */
 const MAX_RESUMES = 100
 
-/** A new record at `path`, or beside it ("-2", "-3", …) when the attempt already has one: a transcript is never overwritten. */
-async function openNew(path: string, backend: Backend, facts: BackendFacts): Promise<CeremonyRecorder> {
+/** A new record at `path`, or beside it ("-2", "-3", …) when the ceremony already has one: a transcript is never overwritten. */
+async function openNew<T>(path: string, open: (path: string) => Promise<T>): Promise<T> {
   for (let n = 1; ; n++) {
     try {
-      return await CeremonyRecorder.open(n === 1 ? path : path.replace(/\.jsonl$/, `-${n}.jsonl`), backend, facts)
+      return await open(n === 1 ? path : path.replace(/\.jsonl$/, `-${n}.jsonl`))
     } catch (err) {
       if (!(err instanceof TesseraError && err.code === 'transcript_exists') || n >= MAX_RESUMES) throw err
     }
@@ -33,11 +34,14 @@ interface Current {
 /**
  * The transcripts of the session's ceremonies: one file per attempt, opened when
  * the attempt is started or first acted on through the session, closed when the
- * attempt is cancelled or its secrets are wiped. The last record stays known
- * after it is closed, so that it can still be printed.
+ * attempt is cancelled or its secrets are wiped; and one per init, opened when
+ * the keyset is created and closed when its hand-out ends. The last record stays
+ * known after it is closed, so that it can still be printed.
  */
 export class CeremonyRecords {
   private current: Current | null = null
+  /** An init hand-out's record, beside any attempt's (a held result keeps its own open). */
+  private initRecord: InitRecorder | null = null
   private last: { path: string; finalHash: string } | null = null
   private chosen: string | null = null
 
@@ -52,11 +56,32 @@ export class CeremonyRecords {
     this.chosen = path
   }
 
+  /** The record on screen: an init hand-out's while it runs, else the attempt's, else the last one. */
   get state(): CeremonyRecord {
-    const c = this.current
-    const path = c ? c.recorder.transcript.path : this.last?.path ?? null
-    const finalHash = c ? c.recorder.transcript.finalHash : this.last?.finalHash ?? null
-    return { directory: this.directory, path, finalHash, open: c !== null }
+    const t = this.initRecord?.transcript ?? this.current?.recorder.transcript
+    const path = t ? t.path : this.last?.path ?? null
+    const finalHash = t ? t.finalHash : this.last?.finalHash ?? null
+    return { directory: this.directory, path, finalHash, open: t !== undefined }
+  }
+
+  /**
+   * Opens the record of an init ceremony, before its keyset is written (a keyset
+   * whose creation cannot be recorded is not created); `beginInit` makes it the
+   * session's once the keyset is open. Null when there is no directory.
+   */
+  async openInit(facts: InitFacts): Promise<InitRecorder | null> {
+    const dir = this.directory
+    if (!dir) return null
+    return openNew(defaultTranscriptPath(dir, `init-${facts.keysetFingerprint.slice(0, 16)}`), (path) => InitRecorder.open(path, facts))
+  }
+
+  beginInit(record: InitRecorder): void {
+    this.initRecord = record
+  }
+
+  /** The open init hand-out's record. */
+  get init(): InitRecorder | null {
+    return this.initRecord
   }
 
   /** Opens the record of an attempt just started (or found running) on `backend`. */
@@ -64,7 +89,8 @@ export class CeremonyRecords {
     const dir = this.directory
     if (!dir) return null
     await this.close()
-    const recorder = await openNew(join(dir, basename(defaultTranscriptPath(dir, status.nonce))), backend, await facts())
+    const opened = await facts()
+    const recorder = await openNew(defaultTranscriptPath(dir, status.nonce), (path) => CeremonyRecorder.open(path, backend, opened))
     this.current = { recorder, flow, nonce: status.nonce }
     await recorder.started(flow, status)
     return recorder
@@ -94,35 +120,58 @@ export class CeremonyRecords {
     return this.current?.flow === flow ? this.current.recorder : null
   }
 
-  /** Records the wipe and closes the record: the ceremony is over. */
-  wiped(): Promise<void> {
-    return this.end((r) => r.wiped())
-  }
-
-  /** Closes the record without a wipe event (the attempt was cancelled or replaced). */
-  close(): Promise<void> {
-    return this.end((r) => r.transcript.close())
-  }
-
-  /** Ends the open record with its last lines; it stays the last record, printable, even if they fail. */
-  private async end(last: (recorder: CeremonyRecorder) => Promise<string>): Promise<void> {
-    const c = this.current
-    if (!c) return
-    this.current = null
-    this.last = { path: c.recorder.transcript.path, finalHash: c.recorder.transcript.finalHash }
+  /**
+   * Records the wipe and closes the records: the ceremony is over. An init
+   * hand-out's record first says how it ended (finished, or which shares were
+   * never handed out); it is closed last, so that it is the one left to print.
+   */
+  async wiped(): Promise<void> {
+    const init = this.initRecord
+    this.initRecord = null
     try {
-      this.last.finalHash = await last(c.recorder)
+      await this.attemptWiped()
+    } finally {
+      if (init) {
+        await this.end(init.transcript, async () => {
+          await init.ended()
+          return init.wiped()
+        })
+      }
+    }
+  }
+
+  /** Ends the attempt's record with its wipe (its backend is left); an init hand-out's record stays open. */
+  async attemptWiped(): Promise<void> {
+    const c = this.current
+    this.current = null
+    if (c) await this.end(c.recorder.transcript, () => c.recorder.wiped())
+  }
+
+  /** Closes the attempt's record without a wipe event (the attempt was cancelled or replaced). */
+  async close(): Promise<void> {
+    const c = this.current
+    this.current = null
+    if (c) await this.end(c.recorder.transcript, () => c.recorder.transcript.close())
+  }
+
+  /** Ends a record with its last lines; it stays the last record, printable, even if they fail. */
+  private async end(transcript: Transcript, last: () => Promise<string>): Promise<void> {
+    this.last = { path: transcript.path, finalHash: transcript.finalHash }
+    try {
+      this.last.finalHash = await last()
     } catch (err) {
       // The file keeps its valid prefix; its handle is not left open.
-      await c.recorder.transcript.abandon()
+      await transcript.abandon()
       throw err
     }
   }
 
-  /** The process is going away: the record stays a valid prefix, without a closing line. */
+  /** The process is going away: the records stay valid prefixes, without a closing line. */
   abandon(): void {
     void this.current?.recorder.transcript.abandon()
+    void this.initRecord?.transcript.abandon()
     this.current = null
+    this.initRecord = null
   }
 
   /** The print-ready record of the current or last ceremony, from its file as verified now. */

@@ -11,6 +11,7 @@ import { KeysetError, shareLabel, type Keyset, type ShareIdentity } from '../eng
 import { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
 import type { DecodedKind } from '../transcript/events'
+import { initFacts, type InitRecorder } from '../transcript/init-recorder'
 import { keysetFingerprint, type BackendFacts } from '../transcript/recorder'
 import { CeremonyRecords } from './ceremony-records'
 import type { BackendInfo, HeldResult, LogEntry, SessionState, UiAttemptStatus } from './views'
@@ -73,6 +74,17 @@ export interface SessionOptions {
 /** What prints a ceremony record's HTML to a PDF file the operator picks; null when they cancelled. */
 export interface RecordPrinter {
   printToPdf(html: string, pageSize: 'A4' | 'Letter'): Promise<string | null>
+}
+
+/** An init whose keyset was not written: its record says so and ends (or stays a valid prefix if even that fails). */
+async function endUnwritten(record: InitRecorder | null): Promise<void> {
+  if (!record) return
+  try {
+    await record.ended('keyset_not_written')
+    await record.wiped()
+  } catch {
+    await record.transcript.abandon()
+  }
 }
 
 /** Seconds a copied secret stays on the clipboard. */
@@ -194,7 +206,7 @@ export class Session {
   private async leave(): Promise<void> {
     if (this.finished) return
     // Opening another backend must not be blocked by a full disk: the record stays a valid prefix.
-    await this.records.wiped().catch(() => this.records.abandon())
+    await this.records.attemptWiped().catch(() => undefined)
   }
 
   /** What the transcript says the ceremony runs on. */
@@ -430,19 +442,32 @@ export class Session {
         }
       }
       let ceremony: Pick<InitCeremony, 'items' | 'rootToken'> | undefined
+      // Assigned in the hand-out callback, which control-flow analysis does not follow.
+      let record = null as InitRecorder | null
       try {
-        await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken) => {
+        await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken, keyset) => {
           ceremony = {
             items: handed.map((s) => ({ bytes: s.text(), encrypted: s.encrypted, number: s.number })),
             rootToken: Buffer.from(rootToken),
           }
+          // Before the keyset is written: a keyset whose creation cannot be recorded is not created.
+          record = await this.records.openInit(initFacts(keyset, handed, recipients))
         })
       } catch (err) {
         if (ceremony) wipe(ceremony.rootToken, ...ceremony.items.map((i) => i.bytes))
+        await endUnwritten(record)
         if (err instanceof KeysetError && err.code === 'keyset') throw new EngineError(400, err.message, 'invalid_input')
         throw err
       }
-      await this.openKeyset(path)
+      try {
+        await this.openKeyset(path)
+      } catch (err) {
+        wipe(ceremony!.rootToken, ...ceremony!.items.map((i) => i.bytes))
+        // The record stays a valid prefix, without a closing line.
+        await record?.transcript.abandon()
+        throw err
+      }
+      if (record) this.records.beginInit(record)
       const summary = { path, shares, threshold, scheme, recipients: recipients.map(keyInfo), holders: holders ?? [] }
       this.ceremony = { ...ceremony!, summary, handedOut: ceremony!.items.map(() => false) }
       return summary
@@ -450,6 +475,8 @@ export class Session {
     'init.revealShare': async ({ index }) => {
       const item = this.ceremony?.items[index]
       if (!item) throw new EngineError(404, `no share ${index + 1} to reveal: the init ceremony is over or has fewer shares`, 'no_share')
+      // Recorded before it leaves: a hand-out that cannot be recorded stops.
+      await this.records.init?.shareHandedOut(item.number, item.encrypted ? 'encrypted_file_saved' : 'revealed')
       this.ceremony!.handedOut[index] = true
       const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
       return { index, key, key_base64: item.encrypted ? key : Session.base64Form(item.bytes, this.ceremony!.summary.scheme), encrypted: item.encrypted }
@@ -461,6 +488,7 @@ export class Session {
       if (item.encrypted) throw new EngineError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
       const text = await readFile(c.summary.path, 'utf8')
       const created = String((JSON.parse(text) as { created_at?: unknown }).created_at ?? '').slice(0, 10)
+      await this.records.init?.shareHandedOut(item.number, 'card_printed')
       // A printed card is a revealed share.
       c.handedOut[index] = true
       return {
@@ -476,6 +504,7 @@ export class Session {
     },
     'init.revealRootToken': async () => {
       if (!this.ceremony) throw new EngineError(404, 'the init ceremony is over', 'no_share')
+      await this.records.init?.rootTokenRevealed('revealed')
       const value = this.ceremony.rootToken
       return { value: value.toString('ascii'), kind: 'root token', checksum: checksum(value), verified: true }
     },

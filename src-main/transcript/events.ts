@@ -8,7 +8,8 @@ import { FLOWS } from '../backend'
  * fixed length. Nothing here can hold a share, OTP, token, passphrase or key.
  */
 
-export const FORMAT_VERSION = 1
+/** 2: the first line is `backend_opened`, which names the tool. Format 1 put a `header` line before it. */
+export const FORMAT_VERSION = 2
 
 const flow = v.picklist(FLOWS)
 const hex = (digits: number) => v.pipe(v.string(), v.regex(new RegExp(`^[0-9a-f]{${digits}}$`), `must be ${digits} lowercase hex digits`))
@@ -61,43 +62,52 @@ export function reasonFor(code: string | undefined): Reason {
 export const DECODED_KINDS = ['root token', 'recovery token', 'token', 'legacy UUID token', 'unseal key share', 'secrets.js share'] as const
 export type DecodedKind = (typeof DECODED_KINDS)[number]
 
+const pgpFingerprint = v.union([hex(40), hex(64)])
+const scheme = v.picklist(['vault', 'secretsjs'])
+const shareNumber = count(1, 255)
+
 const protection = v.variant('kind', [
   v.strictObject({ kind: v.literal('otp'), length: count(1, 128) }),
   // A new share without a PGP key comes back as the share itself.
   v.strictObject({ kind: v.literal('none') }),
   // A v4 key's fingerprint is 40 hex digits, a v6 key's 64.
-  v.strictObject({ kind: v.literal('pgp'), fingerprint: v.union([hex(40), hex(64)]) }),
+  v.strictObject({ kind: v.literal('pgp'), fingerprint: pgpFingerprint }),
 ])
 
 const event = <T extends string, D extends v.ObjectEntries>(type: T, data: D) =>
   v.strictObject({ type: v.literal(type), data: v.strictObject(data) })
 
+/** What the ceremony runs on: a local keyset, or a server. */
+const backendFacts = {
+  backend: v.picklist(['local', 'remote']),
+  /** Local: SHA-256 of the keyset's encrypted keyring, which names the root key without revealing it. */
+  keyset_fingerprint: v.optional(sha256Hex),
+  scheme: v.optional(scheme),
+  shares: v.optional(count(1, 255)),
+  threshold: count(1, 255),
+  /** Remote: the server's address and the version it reports. */
+  server: v.optional(label(300)),
+  server_version: v.optional(label(80)),
+  recovery_mode: v.boolean(),
+}
+
+/** How a share left the hand-out: shown on screen, printed on a card, its encrypted file saved, or written out by `tessera init`. */
+export const HAND_OUTS = ['revealed', 'card_printed', 'encrypted_file_saved', 'written_to_output'] as const
+
 export const EventSchema = v.variant('type', [
-  /** Line 1, always: what wrote the file. */
-  event('header', { format: v.literal(FORMAT_VERSION), tool: v.literal('tessera'), version: label(40) }),
-  event('backend_opened', {
-    backend: v.picklist(['local', 'remote']),
-    /** Local: SHA-256 of the keyset's encrypted keyring, which names the root key without revealing it. */
-    keyset_fingerprint: v.optional(sha256Hex),
-    scheme: v.optional(v.picklist(['vault', 'secretsjs'])),
-    shares: v.optional(count(1, 255)),
-    threshold: count(1, 255),
-    /** Remote: the server's address and the version it reports. */
-    server: v.optional(label(300)),
-    server_version: v.optional(label(80)),
-    recovery_mode: v.boolean(),
-  }),
+  /** Line 1, always: what wrote the file, and what the ceremony runs on. */
+  event('backend_opened', { tool: v.literal('tessera'), version: label(40), format: v.literal(FORMAT_VERSION), ...backendFacts }),
   event('attempt_started', { flow, nonce, protection, required: count(1, 255) }),
   event('nonce_confirmed', { holder, nonce }),
   event('share_accepted', {
     holder: v.optional(holder),
-    share_number: v.optional(count(1, 255)),
+    share_number: v.optional(shareNumber),
     progress: count(0, 255),
     required: count(1, 255),
   }),
   event('share_refused', {
     holder: v.optional(holder),
-    share_number: v.optional(count(1, 255)),
+    share_number: v.optional(shareNumber),
     reason,
     progress: v.optional(count(0, 255)),
   }),
@@ -106,15 +116,45 @@ export const EventSchema = v.variant('type', [
   /** The checksum the screen showed next to the decoded value (the start of its SHA-256). */
   event('decoded', { kind: v.picklist(DECODED_KINDS), checksum: hex(8) }),
   event('cancelled', { flow }),
+  /** An init ceremony: the new keyset, its holders, and which shares were encrypted to which PGP key. */
+  event('keyset_created', {
+    keyset_fingerprint: sha256Hex,
+    scheme,
+    shares: count(1, 255),
+    threshold: count(1, 255),
+    holders: v.optional(v.pipe(v.array(holder), v.maxLength(255))),
+    encrypted_to: v.optional(v.pipe(v.array(v.strictObject({ share_number: shareNumber, fingerprint: pgpFingerprint })), v.maxLength(255))),
+  }),
+  event('share_handed_out', { share_number: shareNumber, holder: v.optional(holder), how: v.picklist(HAND_OUTS) }),
+  /** The initial root token left the hand-out (never its value). */
+  event('root_token_revealed', { how: v.picklist(['revealed', 'written_to_output']) }),
+  event('init_finished', {}),
+  /** An init hand-out ended with shares never handed out: by the operator's choice, or because the output or the keyset file failed. */
+  event('init_abandoned', {
+    reason: v.picklist(['operator', 'output_failed', 'keyset_not_written']),
+    not_handed_out: v.pipe(v.array(shareNumber), v.maxLength(255)),
+  }),
   event('wiped', {}),
   /** The last line of a transcript that was closed in order; nothing may follow it. */
   event('closed', {}),
 ])
 
+/**
+ * Format 1 (files written before format 2): a `header` line first, then a
+ * `backend_opened` without the tool's name and version. Verified, never written.
+ */
+export const LegacySchema = v.variant('type', [
+  event('header', { format: v.literal(1), tool: v.literal('tessera'), version: label(40) }),
+  event('backend_opened', backendFacts),
+])
+export type LegacyEvent = v.InferOutput<typeof LegacySchema>
+
 export type TranscriptEvent = v.InferOutput<typeof EventSchema>
-export type EventType = TranscriptEvent['type']
-/** An event as callers give it: anything but the header, which the writer makes. */
-export type CeremonyEvent = Exclude<TranscriptEvent, { type: 'header' | 'closed' }>
+export type EventType = TranscriptEvent['type'] | LegacyEvent['type']
+/** An event as callers give it: the writer makes the first line and the closing one. */
+export type CeremonyEvent = Exclude<TranscriptEvent, { type: 'backend_opened' | 'closed' }>
+/** What the first line records beside the tool's name and version. */
+export type BackendFacts = Omit<Extract<TranscriptEvent, { type: 'backend_opened' }>['data'], 'tool' | 'version' | 'format'>
 
 /** Fields whose schema admits only hex or a UUID: the secret guard skips them, the schema already fixed their shape. */
 export const SHAPED_FIELDS = new Set(['keyset_fingerprint', 'nonce', 'fingerprint', 'result_sha256', 'checksum'])
@@ -124,7 +164,7 @@ export interface Line {
   seq: number
   time: string
   type: EventType
-  data: TranscriptEvent['data']
+  data: TranscriptEvent['data'] | LegacyEvent['data']
   prev: string
 }
 

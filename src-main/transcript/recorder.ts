@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { AttemptStatus, Backend, Flow } from '../backend'
 import { TesseraError } from '../support/errors'
-import { reasonFor, type CeremonyEvent, type DecodedKind } from './events'
+import { reasonFor, type BackendFacts, type DecodedKind } from './events'
 import { Transcript } from './writer'
 
-/** What `backend_opened` records: the keyset or server the ceremony runs on. */
-export type BackendFacts = Extract<CeremonyEvent, { type: 'backend_opened' }>['data']
+export type { BackendFacts }
 
 /** Who hands over a share, as the screen knows it. */
 export interface Holder {
@@ -34,8 +33,11 @@ export function keysetFingerprint(keysetFileText: string): string {
     // Not JSON: the sentence below says so.
   }
   if (typeof ciphertext !== 'string') throw new TesseraError(400, 'the keyset has no keyring to take a fingerprint of', 'keyset')
-  return sha256(ciphertext)
+  return keyringFingerprint(ciphertext)
 }
+
+/** The fingerprint of a keyset whose encrypted keyring (base64, as in the file) is `ciphertext`. */
+export const keyringFingerprint = (ciphertext: string): string => sha256(ciphertext)
 
 /**
  * Records what a backend's attempt calls did, around the calls themselves, so
@@ -55,14 +57,7 @@ export class CeremonyRecorder {
 
   /** Creates the transcript at `path` and records the backend the ceremony runs on. */
   static async open(path: string, backend: Pick<Backend, 'status'>, facts: BackendFacts): Promise<CeremonyRecorder> {
-    const transcript = await Transcript.create(path)
-    try {
-      await transcript.append({ type: 'backend_opened', data: facts })
-    } catch (err) {
-      await transcript.abandon()
-      throw err
-    }
-    return new CeremonyRecorder(transcript, backend)
+    return new CeremonyRecorder(await Transcript.create(path, facts), backend)
   }
 
   async start(flow: Flow, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {

@@ -1,5 +1,5 @@
 import { groupHash } from './chain'
-import type { TranscriptEvent } from './events'
+import type { LegacyEvent, TranscriptEvent } from './events'
 import type { VerifiedLine } from './verify'
 
 /**
@@ -28,15 +28,39 @@ function protectionText(p: Extract<TranscriptEvent, { type: 'attempt_started' }>
   }
 }
 
+const HAND_OUT_WORDS = {
+  revealed: 'shown on screen',
+  card_printed: 'printed on a share card',
+  encrypted_file_saved: "saved as a file encrypted to the holder's PGP key",
+  written_to_output: 'written out by tessera init',
+} as const
+
+const ABANDON_WORDS = { operator: 'the operator confirmed', output_failed: 'the output failed', keyset_not_written: 'the keyset file was not written' } as const
+
+const shortFingerprint = (fp: string) => `${groupHash(fp).slice(0, 19)}…`
+const numbers = (ns: readonly number[]) => (ns.length === 1 ? `share ${ns[0]}` : `shares ${ns.join(', ')}`)
+
 /** One event in words, for the table. */
-function describe(e: TranscriptEvent): string {
+function describe(e: TranscriptEvent | LegacyEvent): string {
   switch (e.type) {
     case 'header':
       return `Tessera ${e.data.version}, transcript format ${e.data.format}`
-    case 'backend_opened':
-      return e.data.backend === 'local'
-        ? `Local keyset ${e.data.keyset_fingerprint ? groupHash(e.data.keyset_fingerprint).slice(0, 19) + '…' : ''} (${e.data.threshold} of ${e.data.shares ?? '?'}${e.data.recovery_mode ? ', recovery mode' : ''})`
+    case 'backend_opened': {
+      const on = e.data.backend === 'local'
+        ? `Local keyset ${e.data.keyset_fingerprint ? shortFingerprint(e.data.keyset_fingerprint) : ''} (${e.data.threshold} of ${e.data.shares ?? '?'}${e.data.recovery_mode ? ', recovery mode' : ''})`
         : `Server ${e.data.server ?? ''}${e.data.server_version ? ` (version ${e.data.server_version})` : ''}, threshold ${e.data.threshold}`
+      return 'version' in e.data ? `${on}; recorded by Tessera ${e.data.version}, transcript format ${e.data.format}` : on
+    }
+    case 'keyset_created':
+      return `New keyset ${shortFingerprint(e.data.keyset_fingerprint)}: ${e.data.shares} shares, threshold ${e.data.threshold}, scheme ${e.data.scheme}${e.data.encrypted_to?.length ? `; ${numbers(e.data.encrypted_to.map((r) => r.share_number))} encrypted to PGP keys` : ''}`
+    case 'share_handed_out':
+      return `Share ${e.data.share_number}${e.data.holder ? ` (${e.data.holder})` : ''} ${HAND_OUT_WORDS[e.data.how]}`
+    case 'root_token_revealed':
+      return `Initial root token ${HAND_OUT_WORDS[e.data.how]}`
+    case 'init_finished':
+      return 'Hand-out finished'
+    case 'init_abandoned':
+      return `Hand-out ended (${ABANDON_WORDS[e.data.reason]})${e.data.not_handed_out.length ? `: ${numbers(e.data.not_handed_out)} never handed out` : ''}`
     case 'attempt_started':
       return `${FLOW_NAMES[e.data.flow]}: nonce ${e.data.nonce}, ${protectionText(e.data.protection)}, ${e.data.required} shares required`
     case 'nonce_confirmed':
@@ -71,21 +95,38 @@ interface Facts {
   holders: Array<{ name: string; shares: string; outcome: string }>
 }
 
+interface HolderFacts {
+  shares: Set<number>
+  accepted: number
+  refused: number
+  /** How their share left an init hand-out. */
+  handed: Set<string>
+  confirmed: boolean
+}
+
+function outcome(h: HolderFacts): string {
+  const parts = [h.accepted ? `${h.accepted} accepted` : '', h.refused ? `${h.refused} refused` : '', ...h.handed]
+  return parts.filter(Boolean).join(', ') || (h.confirmed ? 'confirmed the nonce' : 'never handed out')
+}
+
 /** The facts a witness checks, gathered from the events in order. */
 function gather(lines: VerifiedLine[]): Facts {
   const rows: Array<[string, string]> = []
-  const holders = new Map<string, { shares: Set<number>; accepted: number; refused: number }>()
+  const holders = new Map<string, HolderFacts>()
   const holder = (name: string | undefined) => {
     const key = name ?? '(no name given)'
-    if (!holders.has(key)) holders.set(key, { shares: new Set(), accepted: 0, refused: 0 })
+    if (!holders.has(key)) holders.set(key, { shares: new Set(), accepted: 0, refused: 0, handed: new Set(), confirmed: false })
     return holders.get(key)!
   }
+  // An init's holders by share number: a hand-out names the share, the holder may be unnamed.
+  const initHolders = new Map<number, HolderFacts>()
   for (const e of lines) {
     switch (e.type) {
       case 'header':
         rows.push(['Recorded by', `Tessera ${e.data.version}`], ['Started', when(e.time)])
         break
       case 'backend_opened':
+        if ('version' in e.data) rows.push(['Recorded by', `Tessera ${e.data.version}`], ['Started', when(e.time)])
         rows.push(['Backend', e.data.backend === 'local' ? 'local keyset' : 'remote server'])
         if (e.data.keyset_fingerprint) rows.push(['Keyset fingerprint', groupHash(e.data.keyset_fingerprint)])
         if (e.data.scheme) rows.push(['Share scheme', e.data.scheme])
@@ -96,7 +137,33 @@ function gather(lines: VerifiedLine[]): Facts {
         rows.push(['Operation', FLOW_NAMES[e.data.flow]], ['Nonce', e.data.nonce], ['Protection', protectionText(e.data.protection)])
         break
       case 'nonce_confirmed':
-        holder(e.data.holder)
+        holder(e.data.holder).confirmed = true
+        break
+      case 'keyset_created': {
+        // Its fingerprint is the backend's, already a row.
+        rows.push(['Operation', 'Keyset created'])
+        for (let n = 1; n <= e.data.shares; n++) {
+          const h = holder(e.data.holders?.[n - 1] ?? `Holder of share ${n}`)
+          h.shares.add(n)
+          initHolders.set(n, h)
+        }
+        const encrypted = e.data.encrypted_to ?? []
+        if (encrypted.length > 0) {
+          rows.push(['Encrypted to PGP keys', encrypted.map((r) => `share ${r.share_number}: ${groupHash(r.fingerprint.toUpperCase())}`).join('; ')])
+        }
+        break
+      }
+      case 'share_handed_out':
+        initHolders.get(e.data.share_number)?.handed.add(HAND_OUT_WORDS[e.data.how])
+        break
+      case 'root_token_revealed':
+        rows.push(['Initial root token', `${HAND_OUT_WORDS[e.data.how]}, ${when(e.time)}`])
+        break
+      case 'init_finished':
+        rows.push(['Hand-out finished', when(e.time)])
+        break
+      case 'init_abandoned':
+        rows.push(['Hand-out ended', `${when(e.time)}, ${ABANDON_WORDS[e.data.reason]}${e.data.not_handed_out.length ? `; ${numbers(e.data.not_handed_out)} never handed out` : ''}`])
         break
       case 'share_accepted':
       case 'share_refused': {
@@ -125,11 +192,7 @@ function gather(lines: VerifiedLine[]): Facts {
   if (last) rows.push(['Last event', when(last.time)])
   return {
     rows,
-    holders: [...holders].map(([name, h]) => ({
-      name,
-      shares: [...h.shares].sort((a, b) => a - b).join(', ') || '—',
-      outcome: [h.accepted ? `${h.accepted} accepted` : '', h.refused ? `${h.refused} refused` : ''].filter(Boolean).join(', ') || 'confirmed the nonce',
-    })),
+    holders: [...holders].map(([name, h]) => ({ name, shares: [...h.shares].sort((a, b) => a - b).join(', ') || '—', outcome: outcome(h) })),
   }
 }
 

@@ -1,10 +1,10 @@
 import * as v from 'valibot'
 import { TesseraError } from '../support/errors'
 import { GENESIS, lineHash, MAX_FILE_BYTES, MAX_LINE_BYTES } from './chain'
-import { EventSchema, firstIssue, LineSchema, type Line, type TranscriptEvent } from './events'
+import { EventSchema, firstIssue, FORMAT_VERSION, LegacySchema, LineSchema, type LegacyEvent, type Line, type TranscriptEvent } from './events'
 
 /** A line that passed every check, with its hash. */
-export type VerifiedLine = Line & TranscriptEvent & { hash: string }
+export type VerifiedLine = Line & (TranscriptEvent | LegacyEvent) & { hash: string }
 
 export interface ValidChain {
   lines: VerifiedLine[]
@@ -12,6 +12,8 @@ export interface ValidChain {
   finalHash: string
   /** True when the chain ends with the closing line the writer adds when a ceremony ends in order. */
   closed: boolean
+  /** 1 for a file that starts with a `header` line (written before format 2), else the current format. */
+  format: 1 | typeof FORMAT_VERSION
 }
 
 export type Verification =
@@ -53,10 +55,11 @@ export function verifyTranscript(text: string): Verification {
   raws.forEach((r, i) => r.seq !== undefined && !lineOfSeq.has(r.seq) && lineOfSeq.set(r.seq, i + 1))
 
   const lines: VerifiedLine[] = []
-  const prefix = (): ValidChain => ({ lines, finalHash: lines.at(-1)?.hash ?? GENESIS, closed: false })
+  const format = (): ValidChain['format'] => (lines[0]?.type === 'header' ? 1 : FORMAT_VERSION)
+  const prefix = (): ValidChain => ({ lines, finalHash: lines.at(-1)?.hash ?? GENESIS, closed: false, format: format() })
   const bad = (line: number, problem: string): Verification => ({ ok: false, line, problem: `line ${line}: ${problem}`, prefix: prefix() })
 
-  if (raws.length === 0) return bad(1, 'missing (the file is empty; a transcript starts with a header line)')
+  if (raws.length === 0) return bad(1, 'missing (the file is empty; a transcript starts with a backend_opened line)')
   for (let i = 0; i < raws.length; i++) {
     const n = i + 1
     const raw = raws[i]!
@@ -81,15 +84,21 @@ export function verifyTranscript(text: string): Verification {
         ? bad(n, `a line is missing before it (seq ${line.seq} follows seq ${i - 1}; no line has seq ${i})`)
         : bad(n, `reordered (seq ${line.seq} follows seq ${i - 1}; seq ${i} is on line ${where})`)
     }
-    const event = v.safeParse(EventSchema, { type: line.type, data: line.data })
+    // A format-1 file's first two lines are a header and the backend without the tool's name.
+    const legacy = line.type === 'header' || (i === 1 && format() === 1)
+    const event = v.safeParse(legacy ? LegacySchema : EventSchema, { type: line.type, data: line.data })
     if (!event.success) return bad(n, `changed or damaged (not a valid ${line.type} event: ${firstIssue(event.issues)})`)
-    if ((i === 0) !== (event.output.type === 'header')) {
-      return bad(n, i === 0 ? 'not a transcript header (the first line must be one)' : 'a second header (only line 1 is one)')
+    const type = event.output.type
+    // Where an opening line may stand: line 1 (a header in format 1), and in format 1 line 2.
+    const opens = i === 0 ? ['backend_opened', 'header'] : i === 1 && format() === 1 ? ['backend_opened'] : []
+    if (opens.length > 0 ? !opens.includes(type) : type === 'backend_opened' || type === 'header') {
+      if (opens.length === 0) return bad(n, `a second ${type} (only a transcript's first line is one)`)
+      return bad(n, i === 0 ? 'not where a transcript starts (its first line is backend_opened)' : 'not a backend_opened line after the header of a format-1 transcript')
     }
     const hash = lineHash(raw.text)
     const expected = lines.at(-1)?.hash ?? GENESIS
     if (line.prev !== expected) {
-      if (i === 0) return bad(n, 'changed (the header\'s prev must be 64 zeros)')
+      if (i === 0) return bad(n, 'changed (the first line\'s prev must be 64 zeros)')
       const next = raws[i + 1]
       if (next?.terminated && prevOf(next.text) === hash) {
         // This line is the one the next line chains to: the line before it was changed.
@@ -103,7 +112,7 @@ export function verifyTranscript(text: string): Verification {
     }
     lines.push({ ...line, ...event.output, hash } as VerifiedLine)
   }
-  return { ok: true, lines, finalHash: lines.at(-1)!.hash, closed: lines.at(-1)!.type === 'closed' }
+  return { ok: true, lines, finalHash: lines.at(-1)!.hash, closed: lines.at(-1)!.type === 'closed', format: format() }
 }
 
 function prevOf(text: string): string | undefined {

@@ -5,12 +5,16 @@ import { systemReason, TesseraError } from '../support/errors'
 import { looksSecret } from '../support/redact'
 import { VERSION } from '../version'
 import { GENESIS, lineHash, MAX_LINE_BYTES, serializeLine } from './chain'
-import { EventSchema, firstIssue, FORMAT_VERSION, SHAPED_FIELDS, type CeremonyEvent, type TranscriptEvent } from './events'
+import { EventSchema, firstIssue, FORMAT_VERSION, SHAPED_FIELDS, type BackendFacts, type CeremonyEvent, type TranscriptEvent } from './events'
 
-/** Where a ceremony's transcript goes by default: one file per ceremony, named by date and nonce. */
-export function defaultTranscriptPath(configDir: string, nonce: string, date = new Date()): string {
-  if (!/^[0-9a-f-]{1,64}$/i.test(nonce)) throw new TesseraError(500, 'a transcript is named by the attempt nonce, which must be a UUID', 'transcript_event')
-  return join(configDir, 'transcripts', `${date.toISOString().slice(0, 10)}-${nonce}.jsonl`)
+/**
+ * Where a ceremony's transcript goes by default: one file per ceremony, named by
+ * date and something unique that is not secret (an attempt's nonce; for an init,
+ * `init-` and the new keyset's fingerprint prefix).
+ */
+export function defaultTranscriptPath(dir: string, id: string, date = new Date()): string {
+  if (!/^(init-)?[0-9a-f-]{1,64}$/i.test(id)) throw new TesseraError(500, 'a transcript is named by an attempt nonce or a keyset fingerprint', 'transcript_event')
+  return join(dir, `${date.toISOString().slice(0, 10)}-${id}.jsonl`)
 }
 
 /** Throws when a string anywhere in the event looks like a secret; names the field, never the text. */
@@ -41,8 +45,9 @@ function checked(event: TranscriptEvent): TranscriptEvent {
  * A ceremony's transcript: JSON Lines, each line hash-chained to the one before
  * and fsynced before `append` resolves, so that a crash leaves a valid prefix.
  * Appends run one at a time in call order. The file is created new (mode 0600)
- * and never overwritten. After a failed write the file may end in a torn line,
- * so every later append fails with the same sentence.
+ * and never overwritten; its first line records the tool and the backend. After
+ * a failed write the file may end in a torn line, so every later append fails
+ * with the same sentence.
  */
 export class Transcript {
   private queue: Promise<unknown> = Promise.resolve()
@@ -56,7 +61,7 @@ export class Transcript {
     private prev: string,
   ) {}
 
-  static async create(path: string): Promise<Transcript> {
+  static async create(path: string, backend: BackendFacts): Promise<Transcript> {
     let handle: FileHandle
     try {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 })
@@ -69,7 +74,7 @@ export class Transcript {
     }
     const transcript = new Transcript(path, handle, 0, GENESIS)
     try {
-      await transcript.write({ type: 'header', data: { format: FORMAT_VERSION, tool: 'tessera', version: VERSION } })
+      await transcript.write({ type: 'backend_opened', data: { tool: 'tessera', version: VERSION, format: FORMAT_VERSION, ...backend } })
       // The new name must survive a crash as well as the line.
       const dir = await open(dirname(path), 'r')
       await dir.sync().finally(() => dir.close())
@@ -87,6 +92,10 @@ export class Transcript {
 
   /** Records one event; resolves once its line is on disk, with that line's hash. */
   append(event: CeremonyEvent): Promise<string> {
+    const type: string = event.type
+    if (type === 'backend_opened' || type === 'closed') {
+      return Promise.reject(new TesseraError(500, `refused to record a ${type} event: only the transcript itself writes it`, 'transcript_event'))
+    }
     return this.enqueue(() => this.write(event))
   }
 

@@ -10,14 +10,13 @@ import { secret, type Secret } from './secret-forms'
 
 export const HOLDERS = ['Alice Martin', 'Bob Okafor', 'Chloé Dubois']
 
+/** A local keyset's facts, as the first line records them. */
+export const FACTS = { backend: 'local', keyset_fingerprint: lineHash('keyring'), scheme: 'vault', shares: 5, threshold: 3, recovery_mode: false } as const
+
 /** A realistic local root-token ceremony, with a refusal and a reset on the way, closed in order. */
 export async function syntheticCeremony(path: string): Promise<Transcript> {
-  const t = await Transcript.create(path)
+  const t = await Transcript.create(path, FACTS)
   const nonce = randomUUID()
-  await t.append({
-    type: 'backend_opened',
-    data: { backend: 'local', keyset_fingerprint: lineHash('keyring'), scheme: 'vault', shares: 5, threshold: 3, recovery_mode: false },
-  })
   await t.append({ type: 'attempt_started', data: { flow: 'root', nonce, protection: { kind: 'otp', length: 28 }, required: 3 } })
   for (const [i, holder] of HOLDERS.entries()) {
     await t.append({ type: 'nonce_confirmed', data: { holder, nonce } })
@@ -37,15 +36,18 @@ export async function syntheticCeremony(path: string): Promise<Transcript> {
  * three good shares, the decode and the wipe. Returns the transcript's text and
  * every secret that went through, for the scans.
  */
-export async function recordedCeremony(opts: { keysetPath: string; keys: string[]; foreignKey: string; path: string }) {
-  const { keys, foreignKey } = opts
+export async function recordedCeremony(opts: { keysetPath: string; keys: string[]; foreignKeys: string[]; path: string }) {
+  const { keys } = opts
   const secrets: Secret[] = []
   const engine = await LocalEngine.open(opts.keysetPath)
   const seal = await engine.sealStatus()
-  const t = await Transcript.create(opts.path)
-  await t.append({
-    type: 'backend_opened',
-    data: { backend: 'local', keyset_fingerprint: keysetFingerprint(await readFile(opts.keysetPath, 'utf8')), scheme: engine.keyset.scheme, shares: seal.n, threshold: seal.t, recovery_mode: false },
+  const t = await Transcript.create(opts.path, {
+    backend: 'local',
+    keyset_fingerprint: keysetFingerprint(await readFile(opts.keysetPath, 'utf8')),
+    scheme: engine.keyset.scheme,
+    shares: seal.n,
+    threshold: seal.t,
+    recovery_mode: false,
   })
   const rec = new CeremonyRecorder(t, engine)
   const started = await rec.start('root', () => engine.start('root', {}))
@@ -62,6 +64,8 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   await give(HOLDERS[1]!, keys[1]!)
   // A foreign share: refused as it is entered, and the progress is kept.
   await rec.nonceConfirmed('Eve Intruder', nonce)
+  // One whose number this keyset never issued (a foreign share's number may be one it did).
+  const foreignKey = await firstAsync(opts.foreignKeys, async (k) => (await engine.keyset.check(k)).code === 'share_unknown')
   await expect(give('Eve Intruder', foreignKey)).rejects.toMatchObject({ code: 'share_unknown' })
   const last = HOLDERS[2]!
   await rec.nonceConfirmed(last, nonce)
@@ -75,4 +79,9 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   decoded.value.fill(0)
   await rec.wiped()
   return { secrets, resultSha, text: await readFile(t.path, 'utf8'), finalHash: t.finalHash }
+}
+
+async function firstAsync<T>(items: T[], test: (item: T) => Promise<boolean>): Promise<T> {
+  for (const item of items) if (await test(item)) return item
+  throw new Error('no item passes')
 }

@@ -141,16 +141,25 @@ export class Ceremony {
     await this.readShares()
     this.init = { summary, handedOut: Array.from({ length: summary.shares }, () => false) }
     this.step = 'init'
+    await this.refreshRecord()
   }
 
   shareHandedOut(index: number): void {
     if (this.init) this.init.handedOut[index] = true
+    void this.refreshRecord()
   }
 
   handOutFinished(): void {
     this.init = null
     this.notice = ''
     this.step = 'operation'
+    void this.refreshRecord()
+  }
+
+  /** The record's file and final hash as main has them now (each hand-out step adds a line). */
+  async refreshRecord(): Promise<void> {
+    const state = await this.api.session.state().catch(() => null)
+    if (state) this.record = state.record
   }
 
   showResult(): void {

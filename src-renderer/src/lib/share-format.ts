@@ -84,9 +84,17 @@ const CARD_LINE = /(?:^|\s)(\d{1,2})\s*[:.)]/g
 /** Characters of a card line: four groups of four, and optionally the line's 4-hex check. */
 const CARD_LINE_CHARS = 16
 const CARD_CHECK_CHARS = 4
+const CARD_GROUP_CHARS = 4
+
+type Scheme = 'vault' | 'secretsjs'
+/** One line of a card typed back: its number and its characters (with its check where typed). */
+interface CardRow {
+  number: number
+  chars: string
+}
 
 /** The numbered lines of a share card typed back (on one line or several), or null when it is not one. */
-function cardRows(input: string): Array<{ number: number; chars: string }> | null {
+function cardRows(input: string): CardRow[] | null {
   const starts = [...input.matchAll(CARD_LINE)]
   if (starts.length === 0 || input.slice(0, starts[0]!.index).trim() !== '') return null
   return starts.map((m, i) => ({
@@ -100,7 +108,7 @@ function cardRows(input: string): Array<{ number: number; chars: string }> | nul
  * order, share characters, and lines of 16 characters (20 with their checks).
  * Main checks each line against its check and names a mistyped line.
  */
-function checkCard(rows: Array<{ number: number; chars: string }>, scheme: 'vault' | 'secretsjs'): ShareCheck {
+function checkCard(rows: CardRow[], scheme: Scheme): ShareCheck {
   const allowed = scheme === 'vault' ? /[0-9A-Za-z+/=]/ : /[0-9a-fA-F]/
   const withChecks = rows[0]!.chars.length === CARD_LINE_CHARS + CARD_CHECK_CHARS
   const full = CARD_LINE_CHARS + (withChecks ? CARD_CHECK_CHARS : 0)
@@ -118,18 +126,52 @@ function checkCard(rows: Array<{ number: number; chars: string }>, scheme: 'vaul
 }
 
 /**
+ * A share card typed back on one line without its line numbers but with each
+ * line's check, in the card's groups: lines of 16 characters in groups of at
+ * most 4, each followed by its 4-hex check (the last line may be shorter).
+ * A share typed in groups of four can fit that shape by its length alone, so
+ * it counts as a card only where a group before the last check is short (a
+ * card whose share ends mid-group, as Vault's and secrets.js shares do) or the
+ * text is no share as it stands. Null when it is not such a card.
+ */
+function oneLineCardRows(input: string, scheme: Scheme): CardRow[] | null {
+  const groups = input.trim().split(/\s+/)
+  if (groups.length < 2 || groups.some((g) => g.length > CARD_GROUP_CHARS)) return null
+  const rows: CardRow[] = []
+  let chars = ''
+  let shortGroup = false
+  for (const [i, group] of groups.entries()) {
+    if (chars.length === CARD_LINE_CHARS || i === groups.length - 1) {
+      if (chars === '' || !/^[0-9a-fA-F]{4}$/.test(group)) return null
+      rows.push({ number: rows.length + 1, chars: chars + group })
+      chars = ''
+    } else {
+      shortGroup ||= group.length < CARD_GROUP_CHARS
+      chars += group
+      if (chars.length > CARD_LINE_CHARS) return null
+    }
+  }
+  if (rows.length < 2) return null
+  return shortGroup || !checkPlain(compactShare(input), scheme).ok ? rows : null
+}
+
+/**
  * What is sent for a typed share: a share card keeps its numbered lines, one
  * per line, for main to check line by line; anything else loses its spaces.
  */
-export function shareForMain(input: string): string {
-  const rows = cardRows(input)
+export function shareForMain(input: string, scheme: Scheme): string {
+  const rows = cardRows(input) ?? oneLineCardRows(input, scheme)
   return rows ? rows.map((r) => `${r.number}: ${r.chars}`).join('\n') : compactShare(input)
 }
 
-export function checkShare(input: string, scheme: 'vault' | 'secretsjs'): ShareCheck {
-  const rows = cardRows(input)
+export function checkShare(input: string, scheme: Scheme): ShareCheck {
+  const rows = cardRows(input) ?? oneLineCardRows(input, scheme)
   if (rows) return checkCard(rows, scheme)
-  const s = compactShare(input)
+  return checkPlain(compactShare(input), scheme)
+}
+
+/** A share as it stands: hex or base64 (Vault), or a secrets.js share or its base64. */
+function checkPlain(s: string, scheme: Scheme): ShareCheck {
   if (s === '') return { ok: false, message: 'Enter a share.' }
   if (scheme === 'vault') return checkVault(s)
   if (s.startsWith('8')) return checkSecretsJs(s)

@@ -1,0 +1,106 @@
+import type { CeremonyEvent, HAND_OUTS } from './events'
+import { keyringFingerprint } from './recorder'
+import { Transcript } from './writer'
+
+export type HandOut = (typeof HAND_OUTS)[number]
+type Abandoned = Extract<CeremonyEvent, { type: 'init_abandoned' }>['data']['reason']
+
+/** What an init ceremony's record says of the keyset it created. */
+export interface InitFacts {
+  /** SHA-256 of the new keyset's encrypted keyring, as `backend_opened` names a keyset. */
+  keysetFingerprint: string
+  scheme: 'vault' | 'secretsjs'
+  shares: number
+  threshold: number
+  /** Per share, in share order: its number, its holder's name, and the PGP key it was encrypted to. */
+  handed: ReadonlyArray<{ number: number; holder: string | null; recipient?: string }>
+}
+
+/** The facts of a keyset just prepared, in the shapes `engine/init` hands them over. */
+export function initFacts(
+  keyset: { keyringCiphertext: string; scheme: InitFacts['scheme']; shares: number; threshold: number },
+  handed: ReadonlyArray<{ number: number; holder: string | null; encrypted: boolean }>,
+  recipients: ReadonlyArray<{ fingerprint: string }>,
+): InitFacts {
+  return {
+    keysetFingerprint: keyringFingerprint(keyset.keyringCiphertext),
+    scheme: keyset.scheme,
+    shares: keyset.shares,
+    threshold: keyset.threshold,
+    handed: handed.map((s, i) => ({ number: s.number, holder: s.holder, ...(s.encrypted ? { recipient: recipients[i]!.fingerprint.toLowerCase() } : {}) })),
+  }
+}
+
+/**
+ * The record of an init ceremony: the keyset created, each share as it leaves
+ * the hand-out (and how), the initial root token revealed, and how the hand-out
+ * ended. It names shares by number and holders by name; never a share, the
+ * token or a key. A recording failure fails the step that was being recorded.
+ */
+export class InitRecorder {
+  private readonly handedOut = new Set<number>()
+
+  private constructor(
+    readonly transcript: Transcript,
+    private readonly facts: InitFacts,
+  ) {}
+
+  static async open(path: string, facts: InitFacts): Promise<InitRecorder> {
+    const transcript = await Transcript.create(path, {
+      backend: 'local',
+      keyset_fingerprint: facts.keysetFingerprint,
+      scheme: facts.scheme,
+      shares: facts.shares,
+      threshold: facts.threshold,
+      recovery_mode: false,
+    })
+    const holders = facts.handed.map((s) => s.holder)
+    const encrypted = facts.handed.flatMap((s) => (s.recipient ? [{ share_number: s.number, fingerprint: s.recipient }] : []))
+    try {
+      await transcript.append({
+        type: 'keyset_created',
+        data: {
+          keyset_fingerprint: facts.keysetFingerprint,
+          scheme: facts.scheme,
+          shares: facts.shares,
+          threshold: facts.threshold,
+          ...(holders.every((h) => h !== null) ? { holders: holders as string[] } : {}),
+          ...(encrypted.length > 0 ? { encrypted_to: encrypted } : {}),
+        },
+      })
+    } catch (err) {
+      await transcript.abandon()
+      throw err
+    }
+    return new InitRecorder(transcript, facts)
+  }
+
+  async shareHandedOut(number: number, how: HandOut): Promise<void> {
+    const holder = this.facts.handed.find((s) => s.number === number)?.holder
+    await this.transcript.append({ type: 'share_handed_out', data: { share_number: number, ...(holder ? { holder } : {}), how } })
+    this.handedOut.add(number)
+  }
+
+  async rootTokenRevealed(how: 'revealed' | 'written_to_output'): Promise<void> {
+    await this.transcript.append({ type: 'root_token_revealed', data: { how } })
+  }
+
+  /**
+   * The hand-out is over: finished when every share was handed out, else
+   * abandoned with the shares that never were. `reason` says why it ended early.
+   */
+  async ended(reason: Abandoned = 'operator'): Promise<void> {
+    const missing = this.facts.handed.map((s) => s.number).filter((n) => !this.handedOut.has(n))
+    await this.transcript.append(
+      missing.length === 0 && reason === 'operator'
+        ? { type: 'init_finished', data: {} }
+        : { type: 'init_abandoned', data: { reason, not_handed_out: missing } },
+    )
+  }
+
+  /** Every secret of the hand-out is dropped: the record ends. Resolves with the final hash. */
+  async wiped(): Promise<string> {
+    await this.transcript.append({ type: 'wiped', data: {} })
+    return this.transcript.close()
+  }
+}
