@@ -70,7 +70,12 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   if (!tls && !isLoopback(host)) {
     io.stderr(`warning: serving plain HTTP on ${host}, which is not a loopback address; shares would cross the network unencrypted\n`)
   }
-  const stopped = closeOnSignal(server)
+  const stopped = closeOnSignal(server, async () => {
+    // An attempt still running is lost on stop: its shares are wiped with it, and the operator is told.
+    const running = engine.runningFlow
+    await engine.close()
+    if (running) io.stderr(`stopped: the ${running} attempt in progress was cancelled and the shares given to it wiped\n`)
+  })
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
   await stopped
   if (recorder) io.stderr(`transcript ${flags.transcript} closed, final hash ${await recorder.transcript.close()}\n`)

@@ -42,7 +42,7 @@ export async function web(argv: string[], io: Io): Promise<void> {
   } catch (err) {
     throw new CliError(`cannot listen on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  const stopped = closeOnSignal(server, () => session.wipe())
+  const stopped = closeOnSignal(server, () => session.close())
   io.stdout(`listening on http://127.0.0.1:${bound}\n`)
   io.stdout(`open http://127.0.0.1:${bound}/#access=${token}\n`)
   await stopped

@@ -10,6 +10,7 @@ import { HolderName } from './holders'
 import { SCHEMES, type Scheme } from './schemes'
 import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
 import { wipe } from '../crypto/wipe'
+import { withoutSpaces } from '../crypto/text-bytes'
 
 /**
  * The keyset file holds what Vault itself persists — the threshold
@@ -456,18 +457,36 @@ export class Keyset {
   }
 
   /**
-   * Checks one share typed or pasted, with no attempt and nothing combined:
-   * which share it is, or why it is not one of this keyset's.
+   * A share as typed, from its bytes: hex, base64 or a secrets.js share, with any
+   * whitespace, read without making a string; or a share card typed back, whose
+   * numbered and checked lines are read as text. The caller wipes `typed`.
    */
-  /** A share as typed: hex, base64, a secrets.js share, or a share card typed back. */
-  parseShare(text: string): Buffer {
-    return this.codec.parse(readShareInput(text, this.codec.textLength(ROOT_KEY_BYTES)))
+  parseShare(typed: Buffer): Buffer {
+    if (looksLikeCard(typed)) {
+      const text = readShareInput(typed.toString('utf8'), this.codec.textLength(ROOT_KEY_BYTES))
+      const chars = Buffer.from(text, 'utf8')
+      try {
+        return this.codec.parse(chars)
+      } finally {
+        wipe(chars)
+      }
+    }
+    const compact = withoutSpaces(typed)
+    try {
+      return this.codec.parse(compact)
+    } finally {
+      wipe(compact)
+    }
   }
 
-  async check(text: string): Promise<ShareCheck> {
+  /**
+   * Checks one share typed or pasted, with no attempt and nothing combined:
+   * which share it is, or why it is not one of this keyset's. The caller wipes `typed`.
+   */
+  async check(typed: Buffer): Promise<ShareCheck> {
     let share: Buffer | undefined
     try {
-      share = this.parseShare(text)
+      share = this.parseShare(typed)
       const known = await this.recognizeCurrent(share)
       if (!known.checked) {
         return { ...known, valid: false, code: 'cannot_check', reason: 'this keyset (format 1) records no check values: its shares can be checked only by a ceremony' }
@@ -572,6 +591,35 @@ export class Keyset {
     this.data = fresh.data
     this.source = fresh
   }
+}
+
+const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d)
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+
+/**
+ * Whether typed bytes are a share card typed back, by readShareInput's rule:
+ * more than one line that is not blank, or a first line that starts with its
+ * number ("1:", "1.", "1)"). Anything else is one share with stray whitespace.
+ */
+function looksLikeCard(typed: Uint8Array): boolean {
+  let lines = 0
+  let blank = true
+  for (const c of typed) {
+    if (c === 0x0a) {
+      if (!blank) lines++
+      blank = true
+    } else if (!isSpace(c)) blank = false
+  }
+  if (!blank) lines++
+  if (lines > 1) return true
+  let at = 0
+  while (at < typed.length && isSpace(typed[at]!)) at++
+  const digits = at
+  while (at < typed.length && at - digits < 3 && isDigit(typed[at]!)) at++
+  if (at === digits || at - digits > 2) return false
+  while (at < typed.length && isSpace(typed[at]!)) at++
+  const mark = typed[at]
+  return mark === 0x3a || mark === 0x2e || mark === 0x29
 }
 
 function freeX(d: KeysetData, exclude: number[]): number | undefined {
