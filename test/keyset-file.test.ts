@@ -131,7 +131,7 @@ describe('two programs on one keyset', () => {
     }
 
     const engine = await LocalEngine.open(ks.path)
-    const numbers = await Promise.all(shares.map(async (s) => (await engine.keyset.check(s)).number))
+    const numbers = await Promise.all(shares.map(async (s) => (await engine.keyset.check(Buffer.from(s))).number))
     expect(numbers.sort()).toEqual([6, 7])
     // A running program recognizes a share the other one issued since it last wrote.
     const later = await newShare(a.url, ks.keys.slice(0, 3))

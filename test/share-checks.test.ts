@@ -240,6 +240,6 @@ describe('a format-1 keyset', () => {
 
   it('says it cannot check a share on its own', async () => {
     expect(api.engine.keyset.canCheckShares).toBe(false)
-    expect(await api.engine.keyset.check(ks.keys[1]!)).toMatchObject({ valid: false, code: 'cannot_check', number: 2 })
+    expect(await api.engine.keyset.check(Buffer.from(ks.keys[1]!))).toMatchObject({ valid: false, code: 'cannot_check', number: 2 })
   })
 })
