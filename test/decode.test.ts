@@ -30,6 +30,18 @@ describe('OTP decoding', () => {
     expect(kind).toBe('legacy UUID token')
   })
 
+  it('takes the OTP as bytes, as read from a file (trailing newline), and leaves the caller\'s Buffer as it was', () => {
+    const otp = Buffer.from('3JhHkONiyiaNYj14nnD9xZQS\n')
+    const before = Buffer.from(otp)
+    const { value } = decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', otp)
+    expect(value.toString()).toBe('4RUmoevJ3lsLni9sTXcNnRE1')
+    // The caller owns the OTP: it may decode again with it, and wipes it when done.
+    expect(otp.equals(before)).toBe(true)
+    const legacy = randomBytes(16)
+    const raw = randomBytes(16)
+    expect(decodeWithOtp(xorBytes(raw, legacy).toString('base64'), Buffer.from(` ${legacy.toString('base64')}\r\n`)).kind).toBe('legacy UUID token')
+  })
+
   it('never passes a wrong OTP off as a result', () => {
     expect(() => decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', Buffer.from('3JhHkONiyiaNYj14nnD9xZQ'))).toThrow(/belongs to another attempt/)
     expect(() => decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', Buffer.from('zzzzzzzzzzzzzzzzzzzzzzzz'))).toThrow(DecodeError)

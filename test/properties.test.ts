@@ -5,6 +5,7 @@ import { codecFor } from '../src-main/engine/share-codec'
 import { randomBase62 } from '../src-main/crypto/base62'
 import { xorBytes } from '../src-main/crypto/otp'
 import { decodeBase64Text } from '../src-main/crypto/base64'
+import { base64Bytes, hexBytes, trimBytes, withoutSpaces } from '../src-main/crypto/text-bytes'
 import { decodeWithOtp } from '../src-main/decode/decode'
 import { TesseraError } from '../src-main/support/errors'
 import { CHANNELS, contract } from '../src-main/ipc/contract'
@@ -35,6 +36,47 @@ function onlyTesseraErrors(run: () => unknown): void {
     if (!(err instanceof TesseraError)) throw err
   }
 }
+
+describe('hex and base64 read from bytes, never through a string', () => {
+  const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+  const HEX = /^(?:[0-9a-fA-F]{2})*$/
+
+  it("agree with Node's decoders on every input Node's would accept, and refuse the rest", () => {
+    fc.assert(
+      fc.property(pasted, (text) => {
+        const bytes = Buffer.from(text, 'utf8')
+        const hex = hexBytes(bytes)
+        expect(hex === null ? null : hex.toString('hex')).toBe(HEX.test(text) ? Buffer.from(text, 'hex').toString('hex') : null)
+        const b64 = base64Bytes(bytes)
+        expect(b64 === null ? null : b64.toString('hex')).toBe(STD_BASE64.test(text) ? Buffer.from(text, 'base64').toString('hex') : null)
+      }),
+      { ...RUNS, numRuns: 2000 },
+    )
+  })
+
+  it('round-trip any bytes through their hex and base64 text', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (raw) => {
+        const b = Buffer.from(raw)
+        expect(hexBytes(Buffer.from(b.toString('hex').toUpperCase()))).toEqual(b)
+        expect(base64Bytes(Buffer.from(b.toString('base64')))).toEqual(b)
+      }),
+      RUNS,
+    )
+  })
+
+  it('strip ASCII whitespace as a string trim and replace would', () => {
+    const ascii = fc.string({ unit: fc.constantFrom(...'ab01 \t\n\r\f\v'), maxLength: 40 })
+    fc.assert(
+      fc.property(ascii, (text) => {
+        const bytes = Buffer.from(text)
+        expect(trimBytes(bytes).toString()).toBe(text.trim())
+        expect(withoutSpaces(bytes).toString()).toBe(text.replace(/\s+/g, ''))
+      }),
+      RUNS,
+    )
+  })
+})
 
 describe('the share codec', () => {
   for (const [scheme, threshold] of [['vault', 3], ['secretsjs', 3], ['vault', 1]] as const) {
