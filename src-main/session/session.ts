@@ -150,8 +150,11 @@ export class Session {
     if (!this.connections) throw noProfiles()
     const { profile, remote } = await this.connections.connect(id, token)
     const next: Open = { kind: 'remote', backend: remote, label: `${profile.name} (${profile.address})`, risks: risks(profile), address: profile.address }
-    // Reach the server before dropping what this session held.
-    const seal = await remote.sealStatus()
+    // Reach the server before dropping what this session held; a server that cannot be reached takes nothing with it.
+    const seal = await remote.sealStatus().catch(async (err: unknown) => {
+      await remote.close()
+      throw err
+    })
     await this.leave()
     this.dropAttempts()
     await this.replace(next)
