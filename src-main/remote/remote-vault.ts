@@ -135,6 +135,7 @@ export class RemoteVault implements Backend {
     const { otp_length: length } = await this.status(flow)
     if (length > 0) return randomBase62(length)
     const raw = randomBytes(16)
+    // Node encodes base64 only to a string: for these old servers the OTP passes through one more.
     const text = Buffer.from(raw.toString('base64'), 'ascii')
     wipe(raw)
     return text
