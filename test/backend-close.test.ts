@@ -179,6 +179,36 @@ describe('the session closes a backend it leaves', () => {
   })
 })
 
+describe('stopping tessera web', () => {
+  it('on SIGTERM closes the open keyset, cancelling its running attempt, says so, and exits 0', async () => {
+    const child = spawn(process.execPath, [TESSERA, 'web', '--port', '0', '--keyset', ks.path], {
+      env: { ...process.env, TESSERA_CONFIG_DIR: join(dir, 'config') },
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    const address = /open http:\/\/127\.0\.0\.1:(\d+)\/#access=([A-Za-z0-9_-]+)\n/
+    for (let i = 0; i < 400 && !address.test(out); i++) await new Promise((r) => setTimeout(r, 25))
+    const [, port, token] = address.exec(out)!
+    const rpc = async (channel: string, input: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${port}/rpc/${channel}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(input),
+      })
+      expect(res.status).toBe(200)
+      return (await res.json()) as Record<string, unknown>
+    }
+    const start = await rpc('attempt.start', { flow: 'root' })
+    expect((await rpc('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce })).progress).toBe(1)
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(out).toContain('stopped: the root attempt in progress was cancelled and the shares given to it wiped\n')
+    expect(out).not.toContain(ks.keys[0]!)
+  })
+})
+
 describe('stopping tessera serve', () => {
   it('on SIGTERM cancels the running attempt, says so, and exits 0', async () => {
     const child = spawn(process.execPath, [TESSERA, 'serve', '--keyset', ks.path, '--port', '0'])

@@ -221,7 +221,7 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     const r = await startShell()
     const { Session } = await import('../src-main/session/session')
     let finish: (() => void) | undefined
-    const close = vi.spyOn(Session.prototype, 'close').mockImplementation(() => new Promise<void>((done) => (finish = done)))
+    const close = vi.spyOn(Session.prototype, 'close').mockImplementation(() => new Promise((done) => (finish = () => done(null))))
     const quits = r.quit
     const prevent = vi.fn()
     for (const fn of r.appEvents.get('will-quit') ?? []) fn({ preventDefault: prevent })

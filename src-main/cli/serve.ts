@@ -5,7 +5,7 @@ import { closeOnSignal, listen } from '../server/listen'
 import { hostPort, isLoopback } from '../support/address'
 import { redactingLog } from '../support/redact'
 import { CeremonyRecorder, keysetFingerprint, recording } from '../transcript/recorder'
-import { CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
+import { cancelledOnStop, CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
                      [--tls-cert FILE --tls-key FILE] [--require-token] [--transcript FILE]
@@ -74,7 +74,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     // An attempt still running is lost on stop: its shares are wiped with it, and the operator is told.
     const running = engine.runningFlow
     await engine.close()
-    if (running) io.stderr(`stopped: the ${running} attempt in progress was cancelled and the shares given to it wiped\n`)
+    if (running) io.stderr(cancelledOnStop(running))
   })
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
   await stopped

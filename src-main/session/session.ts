@@ -263,10 +263,15 @@ export class Session {
     }
   }
 
-  /** The process is going away: every secret is dropped and the open backend closed. */
-  async close(): Promise<void> {
+  /**
+   * The process is going away: every secret is dropped and the open backend
+   * closed. Returns the flow of a local attempt that was running, now cancelled.
+   */
+  async close(): Promise<Flow | null> {
+    const running = this.open?.kind === 'local' ? this.open.engine.runningFlow : null
     this.wipe()
     await this.replace(null)
+    return running
   }
 
   private backend(): Backend {
