@@ -1,4 +1,5 @@
-import type { AttemptStatus, Backend, Flow, SealStatus, Started, StartInput, UpdateInput } from '../backend'
+import type { AttemptStatus, Flow, SealStatus } from '../backend'
+import type { Backend, Started, StartInput, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
 import { PgpError, readPublicKey } from '../crypto/pgp'
 import { VERSION } from '../version'

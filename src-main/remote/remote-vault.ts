@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import type { AttemptStatus, Backend, Flow, SealStatus, Started, StartInput, UpdateInput } from '../backend'
+import type { AttemptStatus, Flow, SealStatus } from '../backend'
+import type { Backend, Started, StartInput, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
 import { wipe } from '../crypto/wipe'
 import { EngineError } from '../engine/errors'

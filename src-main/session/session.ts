@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { AttemptStatus, Backend, Flow } from '../backend'
+import type { AttemptStatus, Flow } from '../backend'
+import type { Backend } from '../backend-interface'
 import { readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { AttemptStatus, Backend, Flow, Started } from '../backend'
+import type { AttemptStatus, Flow } from '../backend'
+import type { Backend, Started } from '../backend-interface'
 import { TesseraError } from '../support/errors'
 import { reasonFor, type CeremonyEvent, type DecodedKind } from './events'
 import { Transcript } from './writer'
