@@ -117,10 +117,10 @@ describe('npm run bench', () => {
       const engine = await LocalEngine.open(path)
       const times: number[] = []
       for (let round = 0; round < 5; round++) {
-        const { nonce } = await engine.start('root', {})
-        for (const key of keys.slice(0, threshold - 1)) await engine.update('root', { key, nonce })
+        const { status: { nonce } } = await engine.start('root', {})
+        for (const key of keys.slice(0, threshold - 1)) await engine.update('root', { key: Buffer.from(key), nonce })
         const t0 = performance.now()
-        const done = await engine.update('root', { key: keys[threshold - 1]!, nonce })
+        const done = await engine.update('root', { key: Buffer.from(keys[threshold - 1]!), nonce })
         times.push(performance.now() - t0)
         expect(done.complete).toBe(true)
       }

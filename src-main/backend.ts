@@ -1,6 +1,8 @@
-// The one interface the renderer's operations reach, whether the attempts run in
-// the local engine or on a remote Vault/OpenBao server. Field names follow
-// Vault's JSON exactly so that the same objects travel over HTTP and IPC.
+// What a backend reports, whether the attempts run in the local engine or on a
+// remote Vault/OpenBao server. Field names follow Vault's JSON exactly so that
+// the same objects travel over HTTP and IPC. The renderer's types read this
+// file, so it names nothing of Node's; the interface itself, whose secrets are
+// Buffers, is in backend-interface.ts.
 
 export const FLOWS = ['root', 'share', 'recovery'] as const
 export type Flow = (typeof FLOWS)[number]
@@ -18,7 +20,11 @@ export interface SealStatus {
   flows: Flow[]
 }
 
-/** Vault's GenerateRootStatusResponse; share attempts add `key` and `key_base64`. */
+/**
+ * Vault's GenerateRootStatusResponse less `otp`, which a start returns as bytes
+ * (`Started`) and the HTTP layer writes as Vault's string; share attempts add
+ * `key` and `key_base64`.
+ */
 export interface AttemptStatus {
   nonce: string
   started: boolean
@@ -28,28 +34,7 @@ export interface AttemptStatus {
   encoded_token: string
   encoded_root_token: string
   pgp_fingerprint: string
-  otp: string
   otp_length: number
   key?: string
   key_base64?: string
-}
-
-export interface StartInput {
-  /** Base64 of a binary public key, or an armored key. */
-  pgp_key?: string
-  /** A client-supplied OTP of exactly `otp_length` characters. */
-  otp?: string
-}
-
-export interface UpdateInput {
-  key: string
-  nonce: string
-}
-
-export interface Backend {
-  sealStatus(): Promise<SealStatus>
-  status(flow: Flow): Promise<AttemptStatus>
-  start(flow: Flow, input: StartInput): Promise<AttemptStatus>
-  cancel(flow: Flow): Promise<void>
-  update(flow: Flow, input: UpdateInput): Promise<AttemptStatus>
 }

@@ -54,7 +54,7 @@ async function rootTokenFrom(keysetPath: string, shares: string[]): Promise<stri
       expect(last.status, last.text).toBe(200)
     }
     expect(last.json.complete).toBe(true)
-    const token = decodeWithOtp(last.json.encoded_token, start.json.otp).value.toString()
+    const token = decodeWithOtp(last.json.encoded_token, Buffer.from(start.json.otp)).value.toString()
     const lookup = await api.call('GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': token })
     expect(lookup.status).toBe(200)
     return token

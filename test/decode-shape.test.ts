@@ -53,7 +53,7 @@ describe('the shape of a decoded value', () => {
   for (const [value, kind] of accepted) {
     it(`accepts a ${kind} of ${value.length} characters`, () => {
       const otp = randomBase62(value.length).toString()
-      const decoded = decodeWithOtp(encodedOf(value, otp), otp)
+      const decoded = decodeWithOtp(encodedOf(value, otp), Buffer.from(otp))
       expect(decoded.value.toString()).toBe(value)
       expect(decoded.kind).toBe(kind)
       expect(decoded.verified).toBe(true)
@@ -75,7 +75,7 @@ describe('the shape of a decoded value', () => {
   for (const [value, what] of refused) {
     it(`refuses ${what}`, () => {
       const otp = randomBase62(value.length).toString()
-      expect(() => decodeWithOtp(encodedOf(value, otp), otp)).toThrow(DecodeError)
+      expect(() => decodeWithOtp(encodedOf(value, otp), Buffer.from(otp))).toThrow(DecodeError)
     })
   }
 })

@@ -217,6 +217,27 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     expect(wipe).toHaveBeenCalled()
   })
 
+  it('holds the quit until the session has closed its backend, then quits', async () => {
+    const r = await startShell()
+    const { Session } = await import('../src-main/session/session')
+    let finish: (() => void) | undefined
+    const close = vi.spyOn(Session.prototype, 'close').mockImplementation(() => new Promise((done) => (finish = () => done(null))))
+    const quits = r.quit
+    const prevent = vi.fn()
+    for (const fn of r.appEvents.get('will-quit') ?? []) fn({ preventDefault: prevent })
+    expect(close).toHaveBeenCalledTimes(1)
+    expect(prevent).toHaveBeenCalled()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(r.quit).toBe(quits)
+    finish!()
+    await vi.waitFor(() => expect(r.quit).toBe(quits + 1))
+    // The quit that follows is let through.
+    const again = vi.fn()
+    for (const fn of r.appEvents.get('will-quit') ?? []) fn({ preventDefault: again })
+    expect(again).not.toHaveBeenCalled()
+    expect(close).toHaveBeenCalledTimes(1)
+  })
+
   it('closing while a result or unhanded shares are held asks first, and keeps the window open unless told to wipe', async () => {
     const r = await startShell()
     const { Session } = await import('../src-main/session/session')

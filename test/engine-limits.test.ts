@@ -18,7 +18,7 @@ describe.each(SCHEMES)('%s keyset limits', (scheme) => {
       const start = (await api.call('PUT', 'sys/generate-root/attempt', {})).json
       const done = (await api.call('PUT', 'sys/generate-root/update', { key: ks.keys_base64[0], nonce: start.nonce })).json
       expect(done).toMatchObject({ complete: true, progress: 1, required: 1 })
-      expect(decodeWithOtp(done.encoded_token, start.otp).value.toString()).toMatch(/^hvs\./)
+      expect(decodeWithOtp(done.encoded_token, Buffer.from(start.otp)).value.toString()).toMatch(/^hvs\./)
 
       const share = (await api.call('PUT', 'sys/generate-share/attempt', {})).json
       expect(share).toMatchObject({ otp: '', otp_length: 0 })
@@ -41,7 +41,7 @@ describe.each(SCHEMES)('%s keyset limits', (scheme) => {
         last = (await api.call('PUT', 'sys/generate-root/update', { key, nonce: start.nonce })).json
       }
       expect(last).toMatchObject({ complete: true, progress: 128 })
-      expect(decodeWithOtp(last.encoded_token, start.otp).value.toString()).toMatch(/^hvs\./)
+      expect(decodeWithOtp(last.encoded_token, Buffer.from(start.otp)).value.toString()).toMatch(/^hvs\./)
       // All 255 numbers are handed out: no new share can be made.
       const share = await api.call('PUT', 'sys/generate-share/attempt', {})
       expect(share.status).toBe(400)
@@ -113,7 +113,7 @@ describe.each(SCHEMES)('recovery mode over a %s keyset', (scheme) => {
       }
       expect(done.complete).toBe(true)
       expect(done.encoded_root_token).toBe('')
-      recoveryToken = decodeWithOtp(done.encoded_token, start.otp).value.toString()
+      recoveryToken = decodeWithOtp(done.encoded_token, Buffer.from(start.otp)).value.toString()
       expect(recoveryToken).toMatch(/^hvr\.[0-9A-Za-z]{24}$/)
       expect((await api.call('GET', 'sys/seal-status')).json.sealed).toBe(false)
       const again = await api.call('PUT', 'sys/generate-recovery-token/attempt', {})

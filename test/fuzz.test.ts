@@ -216,7 +216,7 @@ describe(`a fuzz run (seed ${SEED}) against ceremonies in progress`, () => {
     await json(p, 'PUT', '/v1/sys/generate-root/update', { key: serveKs.keys[1], nonce })
     const done = await json(p, 'PUT', '/v1/sys/generate-root/update', { key: serveKs.keys[2], nonce })
     expect(done.json.complete).toBe(true)
-    const token = decodeWithOtp(done.json.encoded_token, otp)
+    const token = decodeWithOtp(done.json.encoded_token, Buffer.from(otp))
     expect(token.kind).toBe('root token')
     const lookup = await send(p, { method: 'GET', path: '/v1/auth/token/lookup-self', headers: { Host: `127.0.0.1:${p}`, 'X-Vault-Token': token.value.toString() } })
     expect(lookup.status).toBe(200)

@@ -111,7 +111,7 @@ describe('two programs on one keyset', () => {
       let last: any
       for (const key of keys) last = (await callApi(url, 'PUT', 'sys/generate-root/update', { key, nonce: start.nonce })).json
       expect(last.complete).toBe(true)
-      return decodeWithOtp(last.encoded_token, start.otp).value.toString()
+      return decodeWithOtp(last.encoded_token, Buffer.from(start.otp)).value.toString()
     }
     const newShare = async (url: string, keys: string[]) => {
       await callApi(url, 'PUT', 'sys/generate-share/attempt', {})
@@ -131,7 +131,7 @@ describe('two programs on one keyset', () => {
     }
 
     const engine = await LocalEngine.open(ks.path)
-    const numbers = await Promise.all(shares.map(async (s) => (await engine.keyset.check(s)).number))
+    const numbers = await Promise.all(shares.map(async (s) => (await engine.keyset.check(Buffer.from(s))).number))
     expect(numbers.sort()).toEqual([6, 7])
     // A running program recognizes a share the other one issued since it last wrote.
     const later = await newShare(a.url, ks.keys.slice(0, 3))
@@ -149,7 +149,7 @@ describe('two programs on one keyset', () => {
     const start = (await callApi(b.url, 'PUT', 'sys/generate-root/attempt', {})).json
     await callApi(b.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce: start.nonce })
     const done = (await callApi(b.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce: start.nonce })).json
-    const token = decodeWithOtp(done.encoded_token, start.otp).value.toString()
+    const token = decodeWithOtp(done.encoded_token, Buffer.from(start.otp)).value.toString()
     const r = await callApi(a.url, 'GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': token })
     expect(r.status, r.text).toBe(200)
     const wrong = await callApi(a.url, 'GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': `${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}` })

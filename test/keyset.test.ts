@@ -27,7 +27,7 @@ describe.each(SCHEMES)('%s keyset file', (scheme) => {
     const ks = await makeKeyset(tmp.dir, { scheme })
     const keyset = await Keyset.open(ks.path)
     const codec = codecFor(scheme, 3)
-    const shares = ks.keys.slice(0, 3).map((k) => codec.parse(k))
+    const shares = ks.keys.slice(0, 3).map((k) => codec.parse(Buffer.from(k)))
     const combined = await codec.combine(shares)
     expect(keyset.verify(combined)).toBe(true)
     combined[0] = combined[0]! ^ 1
@@ -99,7 +99,7 @@ describe('keyset validation', () => {
     await writeFile(edited, JSON.stringify(withIntegrity({ ...json, secret_threshold: 2 })))
     const keyset = await Keyset.open(edited)
     const codec = codecFor('vault', 3)
-    const combined = await codec.combine(ks.keys.slice(0, 3).map((k) => codec.parse(k)))
+    const combined = await codec.combine(ks.keys.slice(0, 3).map((k) => codec.parse(Buffer.from(k))))
     expect(keyset.verify(combined)).toBe(false)
   })
 })

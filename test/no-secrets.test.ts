@@ -132,7 +132,7 @@ describe.each(SCHEMES)('no secret reaches disk or output (%s keyset)', (scheme) 
       expect(decoded.code, decoded.stderr).toBe(0)
       cliOutput('decode (OTP on stdin)', decoded)
       const rootToken = decoded.stdout.trim()
-      expect(rootToken).toBe(decodeWithOtp(done.encoded_token, start.otp).value.toString())
+      expect(rootToken).toBe(decodeWithOtp(done.encoded_token, Buffer.from(start.otp)).value.toString())
       keep('root token (server OTP)', rootToken)
       counts.rootTokens++
       // The token in headers, and the OTP and encoded token in a body: none of it is logged.
@@ -204,7 +204,7 @@ describe.each(SCHEMES)('no secret reaches disk or output (%s keyset)', (scheme) 
       await update(url, 'generate-root', fresh, start.nonce)
       await refused('new share given twice', update(url, 'generate-root', freshBase64, start.nonce), 400, /already been provided/)
       done = await feed(url, 'generate-root', start.nonce, [keys[0]!, keys[2]!])
-      keep('root token (new share)', decodeWithOtp(done.encoded_token, start.otp).value.toString())
+      keep('root token (new share)', decodeWithOtp(done.encoded_token, Buffer.from(start.otp)).value.toString())
       counts.rootTokens++
 
       // 6. Revoking a token: its hash leaves the keyset.

@@ -136,7 +136,7 @@ describe.each(setups)('node-vault against $name', ({ scheme, spawned }) => {
     expect(done).toMatchObject({ complete: true, progress: 3, required: 3 })
     expect(done.encoded_root_token).toBe(done.encoded_token)
 
-    const token = decodeWithOtp(done.encoded_token, init.otp).value.toString()
+    const token = decodeWithOtp(done.encoded_token, Buffer.from(init.otp)).value.toString()
     expect(token).toMatch(/^hvs\.[0-9A-Za-z]{24}$/)
     const self = await client(url, token).tokenLookupSelf()
     expect(self.data).toMatchObject({ id: token, policies: ['root'], display_name: 'root', path: 'auth/token/root', ttl: 0, orphan: true })
@@ -156,7 +156,7 @@ describe.each(setups)('node-vault against $name', ({ scheme, spawned }) => {
     // The server never echoes an OTP it did not make.
     expect(init).toMatchObject({ started: true, otp: '', otp_length: 28 })
     const done = await feedRoot(c, init.nonce, ks.keys.slice(0, 3))
-    const token = decodeWithOtp(done.encoded_token, otp).value.toString()
+    const token = decodeWithOtp(done.encoded_token, Buffer.from(otp)).value.toString()
     expect((await client(url, token).tokenLookupSelf()).data.id).toBe(token)
   })
 
@@ -233,14 +233,14 @@ describe.each(setups)('node-vault against $name', ({ scheme, spawned }) => {
     expect(await c.read('sys/generate-root/attempt')).toMatchObject({ started: true, nonce: init.nonce, progress: 2 })
     const done = await c.generateRootUpdate({ key: ks.keys[2], nonce: init.nonce })
     expect(done).toMatchObject({ complete: true, progress: 3 })
-    expect(decodeWithOtp(done.encoded_token, init.otp).value.toString()).toMatch(/^hvs\./)
+    expect(decodeWithOtp(done.encoded_token, Buffer.from(init.otp)).value.toString()).toMatch(/^hvs\./)
   })
 
   it('revokes a generated token with tokenRevokeSelf', async () => {
     const c = client(url)
     const init = await c.generateRootInit({})
     const done = await feedRoot(c, init.nonce, ks.keys.slice(0, 3))
-    const token = decodeWithOtp(done.encoded_token, init.otp).value.toString()
+    const token = decodeWithOtp(done.encoded_token, Buffer.from(init.otp)).value.toString()
     const authed = client(url, token)
     expect((await authed.tokenLookupSelf()).data.id).toBe(token)
     await authed.tokenRevokeSelf()
@@ -267,7 +267,7 @@ describe.each(setups)('node-vault against $name', ({ scheme, spawned }) => {
     // The new share stands in for an original one.
     const root = await c.generateRootInit({})
     const result = await feedRoot(c, root.nonce, [fresh, ks.keys[1]!, ks.keys[4]!])
-    expect(decodeWithOtp(result.encoded_token, root.otp).value.toString()).toMatch(/^hvs\./)
+    expect(decodeWithOtp(result.encoded_token, Buffer.from(root.otp)).value.toString()).toMatch(/^hvs\./)
   })
 
   it('generates a recovery token in recovery mode; the server unseals and the token looks itself up', async () => {
@@ -288,7 +288,7 @@ describe.each(setups)('node-vault against $name', ({ scheme, spawned }) => {
         done = await c.write('sys/generate-recovery-token/update', { key, nonce: init.nonce })
       }
       expect(done.complete).toBe(true)
-      const token = decodeWithOtp(done.encoded_token, init.otp).value.toString()
+      const token = decodeWithOtp(done.encoded_token, Buffer.from(init.otp)).value.toString()
       expect(token).toMatch(/^hvr\.[0-9A-Za-z]{24}$/)
       expect((await c.status()).sealed).toBe(false)
       const self = await client(recovery.url, token).tokenLookupSelf()

@@ -5,6 +5,7 @@ import { codecFor } from '../src-main/engine/share-codec'
 import { randomBase62 } from '../src-main/crypto/base62'
 import { xorBytes } from '../src-main/crypto/otp'
 import { decodeBase64Text } from '../src-main/crypto/base64'
+import { base64Bytes, hexBytes, trimBytes, withoutSpaces } from '../src-main/crypto/text-bytes'
 import { decodeWithOtp } from '../src-main/decode/decode'
 import { TesseraError } from '../src-main/support/errors'
 import { CHANNELS } from '../src-main/ipc/channels'
@@ -37,11 +38,52 @@ function onlyTesseraErrors(run: () => unknown): void {
   }
 }
 
+describe('hex and base64 read from bytes, never through a string', () => {
+  const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+  const HEX = /^(?:[0-9a-fA-F]{2})*$/
+
+  it("agree with Node's decoders on every input Node's would accept, and refuse the rest", () => {
+    fc.assert(
+      fc.property(pasted, (text) => {
+        const bytes = Buffer.from(text, 'utf8')
+        const hex = hexBytes(bytes)
+        expect(hex === null ? null : hex.toString('hex')).toBe(HEX.test(text) ? Buffer.from(text, 'hex').toString('hex') : null)
+        const b64 = base64Bytes(bytes)
+        expect(b64 === null ? null : b64.toString('hex')).toBe(STD_BASE64.test(text) ? Buffer.from(text, 'base64').toString('hex') : null)
+      }),
+      { ...RUNS, numRuns: 2000 },
+    )
+  })
+
+  it('round-trip any bytes through their hex and base64 text', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (raw) => {
+        const b = Buffer.from(raw)
+        expect(hexBytes(Buffer.from(b.toString('hex').toUpperCase()))).toEqual(b)
+        expect(base64Bytes(Buffer.from(b.toString('base64')))).toEqual(b)
+      }),
+      RUNS,
+    )
+  })
+
+  it('strip ASCII whitespace as a string trim and replace would', () => {
+    const ascii = fc.string({ unit: fc.constantFrom(...'ab01 \t\n\r\f\v'), maxLength: 40 })
+    fc.assert(
+      fc.property(ascii, (text) => {
+        const bytes = Buffer.from(text)
+        expect(trimBytes(bytes).toString()).toBe(text.trim())
+        expect(withoutSpaces(bytes).toString()).toBe(text.replace(/\s+/g, ''))
+      }),
+      RUNS,
+    )
+  })
+})
+
 describe('the share codec', () => {
   for (const [scheme, threshold] of [['vault', 3], ['secretsjs', 3], ['vault', 1]] as const) {
     it(`${scheme} (threshold ${threshold}): parse throws nothing but its own refusals`, () => {
       const codec = codecFor(scheme, threshold)
-      fc.assert(fc.property(pasted, (input) => onlyTesseraErrors(() => codec.parse(input))), RUNS)
+      fc.assert(fc.property(pasted, (input) => onlyTesseraErrors(() => codec.parse(Buffer.from(input)))), RUNS)
     })
   }
 
@@ -51,9 +93,9 @@ describe('the share codec', () => {
       fc.property(fc.uint8Array({ minLength: 17, maxLength: 33 }), (bytes) => {
         const share = Buffer.from(bytes)
         const { key, key_base64 } = codec.forms(share)
-        expect(codec.parse(key)).toEqual(share)
-        expect(codec.parse(key.toUpperCase())).toEqual(share)
-        expect(codec.parse(key_base64)).toEqual(share)
+        expect(codec.parse(Buffer.from(key))).toEqual(share)
+        expect(codec.parse(Buffer.from(key.toUpperCase()))).toEqual(share)
+        expect(codec.parse(Buffer.from(key_base64))).toEqual(share)
       }),
       RUNS,
     )
@@ -66,8 +108,8 @@ describe('the share codec', () => {
         const shares = await codec.split(secret, 3, 2)
         for (const share of shares) {
           const { key, key_base64 } = codec.forms(share)
-          expect(codec.parse(key)).toEqual(share)
-          expect(codec.parse(key_base64)).toEqual(share)
+          expect(codec.parse(Buffer.from(key))).toEqual(share)
+          expect(codec.parse(Buffer.from(key_base64))).toEqual(share)
         }
       }),
       { ...RUNS, numRuns: 50 },
@@ -132,7 +174,7 @@ describe('the decoder', () => {
     fc.assert(
       fc.property(fc.oneof(fc.tuple(encoded, otp), zeroPair), ([enc, key]) => {
         try {
-          const { value } = decodeWithOtp(enc, key)
+          const { value } = decodeWithOtp(enc, Buffer.from(key))
           expect(value.toString('latin1')).not.toBe(key.trim())
         } catch (err) {
           if (!(err instanceof TesseraError)) throw err
@@ -152,7 +194,7 @@ describe('the decoder', () => {
         const key = randomBase62(text.length)
         fc.pre(!key.equals(Buffer.from(text)))
         const enc = xorBytes(Buffer.from(text), key).toString('base64').replace(/=+$/, '')
-        expect(decodeWithOtp(enc, key.toString()).value.toString()).toBe(text)
+        expect(decodeWithOtp(enc, key).value.toString()).toBe(text)
       }),
       RUNS,
     )

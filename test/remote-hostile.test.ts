@@ -81,7 +81,7 @@ async function refusal(p: Promise<unknown>): Promise<EngineError> {
 }
 
 const TOKEN = 'hvs.CAESIredirecttoken0123456789'
-const update = (target: ServerTarget) => new RemoteVault(target, TOKEN).update('share', { key: ks.keys[0]!, nonce: 'n' })
+const update = (target: ServerTarget) => new RemoteVault(target, TOKEN).update('share', { key: Buffer.from(ks.keys[0]!), nonce: 'n' })
 
 describe('redirects are checked hop by hop, before the hop sees a byte', () => {
   it('never follows plain http to another address, whatever its form', async () => {
@@ -161,9 +161,9 @@ describe('redirects are checked hop by hop, before the hop sees a byte', () => {
     const standby = await httpsServer(redirecting((req) => `${active.url}${req.url}`), pki)
     const remote = new RemoteVault({ address: standby.url, ca: readFileSync(pki.caCert) })
     await remote.cancel('root')
-    const start = await remote.start('root', {})
-    await remote.update('root', { key: ks.keys[0]!, nonce: start.nonce })
-    const done = await remote.update('root', { key: ks.keys[1]!, nonce: start.nonce })
+    const { status: start } = await remote.start('root', {})
+    await remote.update('root', { key: Buffer.from(ks.keys[0]!), nonce: start.nonce })
+    const done = await remote.update('root', { key: Buffer.from(ks.keys[1]!), nonce: start.nonce })
     expect(done.complete).toBe(true)
     expect(remote.answeredBy).toBe(active.url)
 
@@ -209,7 +209,7 @@ describe('every call has one overall deadline', () => {
     const s = await httpServer((req) => void sockets.push(req.socket))
     for (const call of [
       (r: RemoteVault) => r.status('root'),
-      (r: RemoteVault) => r.update('share', { key: ks.keys[0]!, nonce: 'n' }),
+      (r: RemoteVault) => r.update('share', { key: Buffer.from(ks.keys[0]!), nonce: 'n' }),
     ]) {
       const began = Date.now()
       const err = await refusal(call(new RemoteVault({ address: s.url, timeoutMs: 1000 })))
@@ -300,7 +300,7 @@ describe('server replies are checked before use', () => {
       res.write('{"initialized": true,')
       setTimeout(() => res.destroy(), 50)
     })
-    const err = await refusal(new RemoteVault({ address: cut.url }).update('share', { key: ks.keys[0]!, nonce: 'n' }))
+    const err = await refusal(new RemoteVault({ address: cut.url }).update('share', { key: Buffer.from(ks.keys[0]!), nonce: 'n' }))
     expect(err.code).toBe('bad_reply')
     expect(err.message).toBe(`127.0.0.1:${cut.port} cut its reply off before the end.`)
 
@@ -309,7 +309,7 @@ describe('server replies are checked before use', () => {
       res.writeHead(200, { 'Content-Type': 'application/json' })
       res.end(`{"nonce": "${'x'.repeat(2 * 1024 * 1024)}"}`)
     })
-    const big = await refusal(new RemoteVault({ address: huge.url }).update('share', { key: ks.keys[0]!, nonce: 'n' }))
+    const big = await refusal(new RemoteVault({ address: huge.url }).update('share', { key: Buffer.from(ks.keys[0]!), nonce: 'n' }))
     expect(big.message).toMatch(/sent a reply larger than 1 MiB/)
   })
 })

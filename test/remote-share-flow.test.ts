@@ -73,11 +73,11 @@ describe('the share flow in remote mode, as its API document has it', () => {
   it('starts without an OTP and reads the new share in the clear from key / key_base64', async () => {
     await remote.cancel('share')
     puts.length = 0
-    const start = await remote.start('share', {})
-    expect(start.otp).toBe('')
+    const { status: start, otp } = await remote.start('share', {})
+    expect(otp).toBeNull()
     expect(puts[0]).toEqual({})
-    await remote.update('share', { key: 'aa'.repeat(33), nonce: start.nonce })
-    const done = await remote.update('share', { key: 'bb'.repeat(33), nonce: start.nonce })
+    await remote.update('share', { key: Buffer.from('aa'.repeat(33)), nonce: start.nonce })
+    const done = await remote.update('share', { key: Buffer.from('bb'.repeat(33)), nonce: start.nonce })
     expect(done.complete).toBe(true)
     expect(done.key).toBe(newShare.toString('hex'))
     expect(done.key_base64).toBe(newShare.toString('base64'))
@@ -87,7 +87,7 @@ describe('the share flow in remote mode, as its API document has it', () => {
     await remote.cancel('share')
     puts.length = 0
     await remote.start('share', {})
-    await remote.update('share', { key: 'aa'.repeat(33), nonce: '' })
+    await remote.update('share', { key: Buffer.from('aa'.repeat(33)), nonce: '' })
     expect(puts[1]).toEqual({ key: 'aa'.repeat(33) })
   })
 
@@ -95,11 +95,11 @@ describe('the share flow in remote mode, as its API document has it', () => {
     const { publicKey, privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Holder' }], format: 'armored' })
     await remote.cancel('share')
     puts.length = 0
-    const start = await remote.start('share', { pgp_key: publicKey })
+    const { status: start, otp } = await remote.start('share', { pgp_key: publicKey })
     expect(puts[0]).toEqual({ pgp_key: publicKey })
-    expect(start.otp).toBe('')
-    await remote.update('share', { key: 'aa'.repeat(33), nonce: start.nonce })
-    const done = await remote.update('share', { key: 'bb'.repeat(33), nonce: start.nonce })
+    expect(otp).toBeNull()
+    await remote.update('share', { key: Buffer.from('aa'.repeat(33)), nonce: start.nonce })
+    const done = await remote.update('share', { key: Buffer.from('bb'.repeat(33)), nonce: start.nonce })
     expect(done.key).toBe(Buffer.from(done.key_base64!, 'base64').toString('hex'))
     const message = await openpgp.readMessage({ binaryMessage: Buffer.from(done.key_base64!, 'base64') })
     const decryptionKeys = await openpgp.readPrivateKey({ armoredKey: privateKey })

@@ -7,7 +7,8 @@ import { checkAddress } from '../src-main/remote/http-client'
 import { decodeWithOtp, decodeWithPgp } from '../src-main/decode/decode'
 import { readPrivateKey } from '../src-main/crypto/pgp'
 import { EngineError } from '../src-main/engine/errors'
-import type { Backend, Flow } from '../src-main/backend'
+import type { Flow } from '../src-main/backend'
+import type { Backend } from '../src-main/backend-interface'
 import { listen } from '../src-main/server/listen'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { startServe, type ServeProcess } from './helpers/cli'
@@ -39,12 +40,12 @@ async function serve(args: string[]): Promise<ServeProcess> {
 /** Drives one ceremony through a Backend and returns the decoded value. */
 async function ceremony(backend: Backend, flow: Flow, keys: string[]): Promise<string> {
   await backend.cancel(flow)
-  const start = await backend.start(flow, {})
-  expect(start.otp).toHaveLength(start.otp_length)
+  const { status: start, otp } = await backend.start(flow, {})
+  expect(otp).toHaveLength(start.otp_length)
   let last = start
-  for (const key of keys) last = await backend.update(flow, { key, nonce: start.nonce })
+  for (const key of keys) last = await backend.update(flow, { key: Buffer.from(key), nonce: start.nonce })
   expect(last.complete).toBe(true)
-  return decodeWithOtp(last.encoded_token, start.otp).value.toString()
+  return decodeWithOtp(last.encoded_token, otp!).value.toString()
 }
 
 async function refusal(p: Promise<unknown>): Promise<EngineError> {
@@ -73,21 +74,22 @@ describe('a legacy server (unauthenticated generate-root, plain http on loopback
   it('drives a PGP-protected root generation', async () => {
     const { publicKey, privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Op' }], format: 'armored' })
     await remote.cancel('root')
-    const start = await remote.start('root', { pgp_key: publicKey })
+    const { status: start, otp } = await remote.start('root', { pgp_key: publicKey })
     expect(start.pgp_fingerprint).toMatch(/^[0-9a-f]{40}$/)
-    expect(start.otp).toBe('')
-    await remote.update('root', { key: ks.keys[1]!, nonce: start.nonce })
-    const done = await remote.update('root', { key: ks.keys[2]!, nonce: start.nonce })
+    expect(otp).toBeNull()
+    await remote.update('root', { key: Buffer.from(ks.keys[1]!), nonce: start.nonce })
+    const done = await remote.update('root', { key: Buffer.from(ks.keys[2]!), nonce: start.nonce })
     const token = await decodeWithPgp(done.encoded_token, await readPrivateKey(privateKey))
     expect(token.value.toString()).toMatch(/^hvs\./)
   })
 
   it('makes a new share, returned as the generate-share document says (no OTP)', async () => {
     await remote.cancel('share')
-    const start = await remote.start('share', {})
-    expect(start).toMatchObject({ started: true, otp: '', otp_length: 0 })
-    await remote.update('share', { key: ks.keys[0]!, nonce: start.nonce })
-    const done = await remote.update('share', { key: ks.keys[2]!, nonce: start.nonce })
+    const { status: start, otp } = await remote.start('share', {})
+    expect(start).toMatchObject({ started: true, otp_length: 0 })
+    expect(otp).toBeNull()
+    await remote.update('share', { key: Buffer.from(ks.keys[0]!), nonce: start.nonce })
+    const done = await remote.update('share', { key: Buffer.from(ks.keys[2]!), nonce: start.nonce })
     expect(done.complete).toBe(true)
     expect(done.key).toMatch(/^[0-9a-f]{66}$/)
     expect(ks.keys).not.toContain(done.key)
@@ -95,8 +97,8 @@ describe('a legacy server (unauthenticated generate-root, plain http on loopback
 
   it('passes the server\'s own words through for Vault errors', async () => {
     await remote.cancel('root')
-    const start = await remote.start('root', {})
-    const wrong = await refusal(remote.update('root', { key: ks.keys[0]!, nonce: 'nope' }))
+    const { status: start } = await remote.start('root', {})
+    const wrong = await refusal(remote.update('root', { key: Buffer.from(ks.keys[0]!), nonce: 'nope' }))
     expect(wrong.message).toBe(`incorrect nonce supplied; nonce for this root generation operation is "${start.nonce}"`)
     await remote.cancel('root')
   })
@@ -192,7 +194,7 @@ describe('talking to servers as they are', () => {
       const started = await new RemoteVault({ address: `http://127.0.0.1:${port}` }).start('root', {})
       const sent = JSON.parse(bodies[0]!).otp as string
       expect(Buffer.from(sent, 'base64')).toHaveLength(16)
-      expect(started.otp).toBe(sent)
+      expect(started.otp?.toString('ascii')).toBe(sent)
     } finally {
       old.close()
     }
@@ -211,7 +213,7 @@ describe('talking to servers as they are', () => {
       const remote = new RemoteVault({ address: `http://127.0.0.1:${port}` })
       expect((await remote.status('share')).progress).toBe(1)
       expect(requests).toBe(2)
-      const write = await refusal(remote.update('share', { key: ks.keys[0]!, nonce: 'n' }))
+      const write = await refusal(remote.update('share', { key: Buffer.from(ks.keys[0]!), nonce: 'n' }))
       expect(write.message).toMatch(/closed the connection/)
       expect(requests).toBe(3)
     } finally {
@@ -223,16 +225,16 @@ describe('talking to servers as they are', () => {
     const port = 20000 + Math.floor(Math.random() * 20000)
     const first = await serve(['--keyset', ks.path, '--port', String(port)])
     const remote = new RemoteVault({ address: first.url })
-    const start = await remote.start('root', {})
-    expect((await remote.update('root', { key: ks.keys[0]!, nonce: start.nonce })).progress).toBe(1)
+    const { status: start } = await remote.start('root', {})
+    expect((await remote.update('root', { key: Buffer.from(ks.keys[0]!), nonce: start.nonce })).progress).toBe(1)
     await first.stop()
-    const down = await refusal(remote.update('root', { key: ks.keys[1]!, nonce: start.nonce }))
+    const down = await refusal(remote.update('root', { key: Buffer.from(ks.keys[1]!), nonce: start.nonce }))
     expect(down.message).toMatch(/connection refused/)
     await serve(['--keyset', ks.path, '--port', String(port)])
     // The attempt lived in the old process: the status says so instead of pretending.
     const after = await remote.status('root')
     expect(after).toMatchObject({ started: false, progress: 0 })
-    const gone = await refusal(remote.update('root', { key: ks.keys[1]!, nonce: start.nonce }))
+    const gone = await refusal(remote.update('root', { key: Buffer.from(ks.keys[1]!), nonce: start.nonce }))
     expect(gone.message).toBe('no root generation in progress')
   })
 
@@ -270,7 +272,7 @@ describe('refusals become sentences', () => {
   ] as const)('HTTP %i %j on %s', async (status, errors, flow, sentence) => {
     const s = await answering(status, [...errors])
     try {
-      const err = await refusal(s.remote.start(flow, { otp: 'x'.repeat(28) }))
+      const err = await refusal(s.remote.start(flow, { otp: Buffer.from('x'.repeat(28)) }))
       expect(err.message).toMatch(sentence)
       expect(err.message).not.toMatch(/^\d{3}$/)
     } finally {

@@ -157,9 +157,9 @@ describe('share cards against a keyset', () => {
 
   it('a ceremony takes shares typed back from cards', async () => {
     const engine = await LocalEngine.open(ks.path)
-    const { nonce } = await engine.start('root', {})
-    await engine.update('root', { key: cardLines(ks.keys[0]!).join('\n'), nonce })
-    const done = await engine.update('root', { key: cardLines(ks.keys[2]!).map(withoutChecks).join('\n'), nonce })
+    const { status: { nonce } } = await engine.start('root', {})
+    await engine.update('root', { key: Buffer.from(cardLines(ks.keys[0]!).join('\n')), nonce })
+    const done = await engine.update('root', { key: Buffer.from(cardLines(ks.keys[2]!).map(withoutChecks).join('\n')), nonce })
     expect(done.complete).toBe(true)
   })
 })

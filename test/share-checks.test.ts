@@ -57,7 +57,7 @@ describe.each(SCHEMES)('a %s keyset refuses a bad share as it is entered', (sche
     expect((await api.call('PUT', 'sys/generate-root/update', { key: ks.keys[2], nonce })).status).toBe(200)
     const done = await api.call('PUT', 'sys/generate-root/update', { key: ks.keys_base64[4], nonce })
     expect(done.json).toMatchObject({ complete: true, progress: 3 })
-    expect(decodeWithOtp(done.json.encoded_token, start.otp).value.toString()).toMatch(/^hvs\./)
+    expect(decodeWithOtp(done.json.encoded_token, Buffer.from(start.otp)).value.toString()).toMatch(/^hvs\./)
   })
 
   it('says a share whose number this keyset never issued is not from this keyset', async () => {
@@ -121,13 +121,13 @@ describe('the share flow, exactly as its API document describes', () => {
     for (const key of [done.key, ks.keys[2]]) await api.call('PUT', 'sys/generate-root/update', { key, nonce: root.nonce })
     const result = await api.call('PUT', 'sys/generate-root/update', { key: ks.keys[4], nonce: root.nonce })
     expect(result.json.complete, result.text).toBe(true)
-    const token = decodeWithOtp(result.json.encoded_token, root.otp).value.toString()
+    const token = decodeWithOtp(result.json.encoded_token, Buffer.from(root.otp)).value.toString()
     expect((await api.call('GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': token })).status).toBe(200)
 
     // The keyset now knows the new share: a fresh engine recognizes it as share 6.
     const again = await startApi(ks.path)
     try {
-      expect(await again.engine.keyset.check(done.key)).toEqual({ number: 6, holder: null, checked: true, valid: true })
+      expect(await again.engine.keyset.check(Buffer.from(done.key))).toEqual({ number: 6, holder: null, checked: true, valid: true })
     } finally {
       await again.close()
     }
@@ -240,6 +240,6 @@ describe('a format-1 keyset', () => {
 
   it('says it cannot check a share on its own', async () => {
     expect(api.engine.keyset.canCheckShares).toBe(false)
-    expect(await api.engine.keyset.check(ks.keys[1]!)).toMatchObject({ valid: false, code: 'cannot_check', number: 2 })
+    expect(await api.engine.keyset.check(Buffer.from(ks.keys[1]!))).toMatchObject({ valid: false, code: 'cannot_check', number: 2 })
   })
 })

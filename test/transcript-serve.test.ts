@@ -30,7 +30,7 @@ describe('tessera serve --transcript', () => {
         const done = (await callApi(serve.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce: start.nonce })).json
         expect(done.complete).toBe(true)
         encoded = done.encoded_token
-        token = decodeWithOtp(encoded, otp).value.toString()
+        token = decodeWithOtp(encoded, Buffer.from(otp)).value.toString()
         await callApi(serve.url, 'PUT', 'sys/generate-root/attempt', {})
         expect((await callApi(serve.url, 'DELETE', 'sys/generate-root/attempt')).status).toBe(204)
       } finally {

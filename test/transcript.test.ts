@@ -390,7 +390,7 @@ describe('Vault\'s HTTP API over a recorded engine', () => {
       await call('PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce })
       const done = await call('PUT', 'sys/generate-root/update', { key: ks.keys[2], nonce })
       expect(done.json.complete).toBe(true)
-      const token = decodeWithOtp(done.json.encoded_token, otp).value.toString()
+      const token = decodeWithOtp(done.json.encoded_token, Buffer.from(otp)).value.toString()
       expect((await engine.lookupToken(token))?.type).toBe('root')
       await call('PUT', 'sys/generate-root/attempt', {})
       expect((await call('DELETE', 'sys/generate-root/attempt')).status).toBe(204)

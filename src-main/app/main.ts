@@ -130,6 +130,21 @@ if (!app.requestSingleInstanceLock()) {
     const ready = keyset ? opened.openKeyset(keyset).catch((err: Error) => console.error(redact(err.message))) : Promise.resolve()
     void ready.then(() => createWindow(() => opened.heldSecret))
   })
+  // Quitting drops every secret at once; the backend is then closed (a running
+  // attempt cancelled, what it collected wiped) before the app exits.
+  let closed = false
   app.on('before-quit', () => ceremony?.wipe())
+  app.on('will-quit', (event) => {
+    const open = ceremony
+    if (closed || !open) return
+    event.preventDefault()
+    void open
+      .close()
+      .catch((err: Error) => console.error(redact(`closing the backend failed: ${err?.name ?? 'unknown'}`)))
+      .finally(() => {
+        closed = true
+        app.quit()
+      })
+  })
   app.on('window-all-closed', () => app.quit())
 }

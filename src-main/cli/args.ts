@@ -24,6 +24,11 @@ export interface Io {
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
+/** Said on stopping when a local attempt was still running: it is lost, and what it collected wiped. */
+export function cancelledOnStop(flow: string): string {
+  return `stopped: the ${flow} attempt in progress was cancelled and the shares given to it wiped\n`
+}
+
 export function parseFlags<O extends Options>(argv: string[], options: O) {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values

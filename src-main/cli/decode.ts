@@ -38,10 +38,16 @@ export async function decode(argv: string[], io: Io): Promise<void> {
     keyBytes.fill(0)
     decoded = await decodeWithPgp(encoded, key)
   } else {
-    const otp = flags.otp !== undefined
-      ? await source.fromStdinOrValue(flags.otp, '--otp')
-      : (await source.fromStdinOrFile(flags['otp-file']!, '--otp-file')).toString('utf8').trim()
-    decoded = decodeWithOtp(encoded, otp)
+    // Bytes from standard input or the file, never made a string; an --otp value
+    // arrives as a string from the command line, and is copied once.
+    const otp = flags.otp !== undefined && flags.otp !== '-'
+      ? Buffer.from(flags.otp, 'utf8')
+      : await source.fromStdinOrFile(flags['otp-file'] ?? '-', flags.otp !== undefined ? '--otp' : '--otp-file')
+    try {
+      decoded = decodeWithOtp(encoded, otp)
+    } finally {
+      otp.fill(0)
+    }
   }
   const value = decoded.value.toString('utf8')
   decoded.value.fill(0)

@@ -5,7 +5,7 @@ import { closeOnSignal, listen } from '../server/listen'
 import { hostPort, isLoopback } from '../support/address'
 import { redactingLog } from '../support/redact'
 import { CeremonyRecorder, keysetFingerprint, recording } from '../transcript/recorder'
-import { CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
+import { cancelledOnStop, CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
                      [--tls-cert FILE --tls-key FILE] [--require-token] [--transcript FILE]
@@ -70,7 +70,12 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   if (!tls && !isLoopback(host)) {
     io.stderr(`warning: serving plain HTTP on ${host}, which is not a loopback address; shares would cross the network unencrypted\n`)
   }
-  const stopped = closeOnSignal(server)
+  const stopped = closeOnSignal(server, async () => {
+    // An attempt still running is lost on stop: its shares are wiped with it, and the operator is told.
+    const running = engine.runningFlow
+    await engine.close()
+    if (running) io.stderr(cancelledOnStop(running))
+  })
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
   await stopped
   if (recorder) io.stderr(`transcript ${flags.transcript} closed, final hash ${await recorder.transcript.close()}\n`)

@@ -1,4 +1,5 @@
-import { Keyset } from '../engine/keyset'
+import { trimBytes } from '../crypto/text-bytes'
+import { Keyset, type ShareCheck } from '../engine/keyset'
 import { CliError, parseFlags, requireFlag, SecretSource, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera verify-share --keyset FILE [--share-file FILE|-]
@@ -16,13 +17,18 @@ export async function verifyShare(argv: string[], io: Io): Promise<void> {
   const path = requireFlag(flags.keyset, '--keyset')
   const source = flags['share-file'] ?? '-'
   const raw = await new SecretSource(io).fromStdinOrFile(source, '--share-file')
-  const text = raw.toString('utf8').trim()
-  raw.fill(0)
-  if (text === '') throw new UsageError(source === '-' ? 'no share on standard input' : `no share in ${source}`)
-  if (text.length > MAX_SHARE_CHARS) throw new CliError('this is not a share: it is far longer than any share')
-
-  const keyset = await Keyset.open(path)
-  const result = await keyset.check(text)
+  let result: ShareCheck
+  let keyset: Keyset
+  try {
+    // The share stays bytes, wiped after the check: a string could not be.
+    const typed = trimBytes(raw)
+    if (typed.length === 0) throw new UsageError(source === '-' ? 'no share on standard input' : `no share in ${source}`)
+    if (typed.length > MAX_SHARE_CHARS) throw new CliError('this is not a share: it is far longer than any share')
+    keyset = await Keyset.open(path)
+    result = await keyset.check(typed)
+  } finally {
+    raw.fill(0)
+  }
   if (!result.valid) throw new CliError(result.reason ?? 'this share is not valid')
   const holder = result.holder ? ` (${result.holder})` : ''
   io.stdout(`share ${result.number} of ${keyset.listShares().length}${holder}: valid\n`)

@@ -6,7 +6,7 @@ import { createRouter } from '../ipc/router'
 import { createWebHost, newAccessToken } from '../web/host'
 import { closeOnSignal, listen } from '../server/listen'
 import { redact } from '../support/redact'
-import { CliError, intFlag, parseFlags, UsageError, type Io } from './args'
+import { cancelledOnStop, CliError, intFlag, parseFlags, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera web [--keyset FILE] [--port P]
 
@@ -42,7 +42,10 @@ export async function web(argv: string[], io: Io): Promise<void> {
   } catch (err) {
     throw new CliError(`cannot listen on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  const stopped = closeOnSignal(server, () => session.wipe())
+  const stopped = closeOnSignal(server, async () => {
+    const cancelled = await session.close()
+    if (cancelled) io.stderr(cancelledOnStop(cancelled))
+  })
   io.stdout(`listening on http://127.0.0.1:${bound}\n`)
   io.stdout(`open http://127.0.0.1:${bound}/#access=${token}\n`)
   await stopped

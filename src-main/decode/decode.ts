@@ -3,6 +3,7 @@ import { TesseraError } from '../support/errors'
 import { decryptWith, type PrivateKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { decodeBase64Text } from '../crypto/base64'
+import { base64Bytes as strictBase64Bytes, trimBytes } from '../crypto/text-bytes'
 
 /** What a decoded value looks like, so that a wrong OTP never passes for a result. */
 export type ValueKind = 'root token' | 'recovery token' | 'token' | 'legacy UUID token' | 'unseal key share' | 'secrets.js share'
@@ -25,7 +26,9 @@ export class DecodeError extends TesseraError {
   }
 }
 
-const LEGACY_OTP = /^[A-Za-z0-9+/]{22}==$/
+/** Vault's legacy OTP: base64 of 16 bytes, 24 characters ending in "==". */
+const LEGACY_OTP_CHARS = 24
+const LEGACY_OTP_BYTES = 16
 
 /** Vault's TokenLength: the random base62 characters after a token's prefix. */
 const TOKEN_CHARS = 24
@@ -104,22 +107,24 @@ function uuid(bytes: Buffer): Buffer {
  * result is a UUID. The result must have the exact shape of a token or a share
  * and must not be the OTP itself (an encoded value of zero bytes hides nothing).
  */
-export function decodeWithOtp(encoded: string, otp: string): Decoded {
+export function decodeWithOtp(encoded: string, otp: Buffer): Decoded {
   const enc = base64Bytes(encoded, 'the encoded value')
   if (enc.every((b) => b === 0)) {
     throw new DecodeError('the encoded value is all zero bytes: it hides no result (decoding it would only give back the OTP)')
   }
-  const trimmedOtp = otp.trim()
-  if (LEGACY_OTP.test(trimmedOtp) && enc.length === 16) {
-    const key = Buffer.from(trimmedOtp, 'base64')
-    const raw = xorBytes(enc, key)
-    const value = uuid(raw)
-    wipe(raw, key)
-    return { value, kind: 'legacy UUID token', verified: false, note: LEGACY_NOTE }
+  // A view of the caller's bytes, which the caller wipes: the OTP is never a string here.
+  const key = trimBytes(otp)
+  if (key.length === LEGACY_OTP_CHARS && enc.length === LEGACY_OTP_BYTES) {
+    const legacy = strictBase64Bytes(key)
+    if (legacy?.length === LEGACY_OTP_BYTES) {
+      const raw = xorBytes(enc, legacy)
+      const value = uuid(raw)
+      wipe(raw, legacy)
+      return { value, kind: 'legacy UUID token', verified: false, note: LEGACY_NOTE }
+    }
+    wipe(legacy)
   }
-  const key = Buffer.from(trimmedOtp, 'utf8')
   if (key.length !== enc.length) {
-    wipe(key)
     // A mistyped OTP is far likelier than one of another attempt: say what is wrong with it.
     throw new DecodeError(
       `the OTP has ${key.length} characters, the wrong length for this encoded value (it needs ${enc.length}): ` +
@@ -127,9 +132,7 @@ export function decodeWithOtp(encoded: string, otp: string): Decoded {
     )
   }
   const value = xorBytes(enc, key)
-  const isOtp = value.equals(key)
-  wipe(key)
-  if (isOtp) {
+  if (value.equals(key)) {
     wipe(value)
     throw new DecodeError('decoding gave back the OTP itself: the encoded value hides no result')
   }

@@ -66,7 +66,7 @@ export class AttemptMachine {
     return this.current?.strategy.flow ?? null
   }
 
-  status(strategy: Strategy, otp = ''): AttemptStatus {
+  status(strategy: Strategy): AttemptStatus {
     const a = this.current
     return {
       nonce: a?.nonce ?? '',
@@ -77,7 +77,6 @@ export class AttemptMachine {
       encoded_token: '',
       encoded_root_token: '',
       pgp_fingerprint: a && 'pgp' in a.protection ? a.protection.pgp.fingerprint : '',
-      otp,
       otp_length: strategy.otpLength(),
       ...strategy.resultFields(),
     }

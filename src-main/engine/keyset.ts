@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
-import { readShareInput } from './share-card'
+import { looksLikeCard, readShareInput } from './share-card'
 import { open } from 'node:fs/promises'
 import * as v from 'valibot'
 import { withFileLock, writeFileAtomic } from '../support/files'
@@ -10,6 +10,7 @@ import { HolderName } from './holders'
 import { SCHEMES, type Scheme } from './schemes'
 import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
 import { wipe } from '../crypto/wipe'
+import { withoutSpaces } from '../crypto/text-bytes'
 
 /**
  * The keyset file holds what Vault itself persists — the threshold
@@ -460,18 +461,43 @@ export class Keyset {
   }
 
   /**
-   * Checks one share typed or pasted, with no attempt and nothing combined:
-   * which share it is, or why it is not one of this keyset's.
+   * A share as typed, from its bytes: hex, base64 or a secrets.js share, with any
+   * whitespace, read without making a string; or a share card typed back, whose
+   * numbered and checked lines are read as text. The caller wipes `typed`.
    */
-  /** A share as typed: hex, base64, a secrets.js share, or a share card typed back. */
-  parseShare(text: string): Buffer {
-    return this.codec.parse(readShareInput(text, this.codec.textLength(ROOT_KEY_BYTES)))
+  parseShare(typed: Buffer): Buffer {
+    if (looksLikeCard(typed)) return this.parseCard(typed)
+    const compact = withoutSpaces(typed)
+    try {
+      return this.codec.parse(compact)
+    } catch (err) {
+      // A card typed on one line without its numbers is longer than a share by its checks.
+      if (err instanceof TesseraError && err.code === 'share_length' && compact.length !== typed.length) return this.parseCard(typed)
+      throw err
+    } finally {
+      wipe(compact)
+    }
   }
 
-  async check(text: string): Promise<ShareCheck> {
+  /** A share card typed back, read as text line by line (its lines and checks need a string). */
+  private parseCard(typed: Buffer): Buffer {
+    const text = readShareInput(typed.toString('utf8'), this.codec.textLength(ROOT_KEY_BYTES))
+    const chars = Buffer.from(text, 'utf8')
+    try {
+      return this.codec.parse(chars)
+    } finally {
+      wipe(chars)
+    }
+  }
+
+  /**
+   * Checks one share typed or pasted, with no attempt and nothing combined:
+   * which share it is, or why it is not one of this keyset's. The caller wipes `typed`.
+   */
+  async check(typed: Buffer): Promise<ShareCheck> {
     let share: Buffer | undefined
     try {
-      share = this.parseShare(text)
+      share = this.parseShare(typed)
       const known = await this.recognizeCurrent(share)
       if (!known.checked) {
         return { ...known, valid: false, code: 'cannot_check', reason: 'this keyset (format 1) records no check values: its shares can be checked only by a ceremony' }

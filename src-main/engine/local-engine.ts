@@ -1,4 +1,5 @@
-import type { AttemptStatus, Backend, Flow, SealStatus, StartInput, UpdateInput } from '../backend'
+import type { AttemptStatus, Flow, SealStatus } from '../backend'
+import type { Backend, Started, StartInput, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
 import { PgpError, readPublicKey } from '../crypto/pgp'
 import { VERSION } from '../version'
@@ -28,6 +29,7 @@ export class LocalEngine implements Backend, StrategyHost {
   /** Recovery tokens live in memory only: a restart forgets them, as Vault does. */
   private readonly recoveryTokens: TokenRecord[] = []
   private readonly recoverySalt = newSalt()
+  private closed = false
 
   private constructor(
     readonly keyset: Keyset,
@@ -55,6 +57,7 @@ export class LocalEngine implements Backend, StrategyHost {
   }
 
   async sealStatus(): Promise<SealStatus> {
+    this.assertOpen()
     return {
       type: 'shamir',
       initialized: true,
@@ -74,25 +77,42 @@ export class LocalEngine implements Backend, StrategyHost {
     return this.serial.run(() => this.machine.status(strategy))
   }
 
-  async start(flow: Flow, input: StartInput): Promise<AttemptStatus> {
+  async start(flow: Flow, input: StartInput): Promise<Started> {
     const strategy = this.strategy(flow)
     const protection = await this.protectionFor(strategy, input)
     return this.serial.run(() => {
       try {
+        this.assertOpen()
         strategy.assertAvailable()
       } catch (err) {
         if ('otp' in protection) protection.otp.fill(0)
         throw err
       }
       this.machine.start(strategy, protection)
-      // Only a server-generated OTP is returned, and only this once.
-      const otp = 'otp' in protection && !input.otp ? protection.otp.toString('ascii') : ''
-      return this.machine.status(strategy, otp)
+      // Only a server-generated OTP is returned, and only this once: a copy the
+      // caller owns, while the attempt keeps its own until the result is protected.
+      const otp = 'otp' in protection && !input.otp?.length ? Buffer.from(protection.otp) : null
+      return { status: this.machine.status(strategy), otp }
     })
   }
 
   async cancel(flow: Flow): Promise<void> {
     this.strategy(flow)
+    await this.serial.run(() => {
+      this.assertOpen()
+      this.machine.cancel()
+    })
+  }
+
+  /**
+   * Cancels the running attempt, which wipes the shares collected and its OTP,
+   * and refuses every later attempt call. Operations already under way finish
+   * first, so that a result being protected is never cut in half. What the engine
+   * knows of tokens (salted hashes, no secret) still answers `lookupToken`, so a
+   * result the session keeps can still be checked against this keyset.
+   */
+  async close(): Promise<void> {
+    this.closed = true
     await this.serial.run(() => this.machine.cancel())
   }
 
@@ -107,7 +127,7 @@ export class LocalEngine implements Backend, StrategyHost {
    */
   async updateNamed(flow: Flow, input: UpdateInput, holder?: string): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
     const strategy = this.strategy(flow)
-    if (typeof input.key !== 'string' || input.key === '') {
+    if (!Buffer.isBuffer(input.key) || input.key.length === 0) {
       throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
     }
     const key = this.keyset.parseShare(input.key)
@@ -126,6 +146,7 @@ export class LocalEngine implements Backend, StrategyHost {
     }
     return this.serial.run(async () => {
       try {
+        this.assertOpen()
         strategy.assertAvailable()
       } catch (err) {
         key.fill(0)
@@ -173,7 +194,14 @@ export class LocalEngine implements Backend, StrategyHost {
     this.strategy(flow)
   }
 
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new EngineError(409, `the keyset ${this.keyset.path} was closed (another backend was opened, or Tessera is stopping): open it again`, 'backend_closed')
+    }
+  }
+
   private strategy(flow: Flow): Strategy {
+    this.assertOpen()
     const strategy = this.strategies[flow]
     if (!strategy || !this.flows.includes(flow)) {
       // Raising the flow's own refusal keeps one wording per flow.
@@ -184,23 +212,24 @@ export class LocalEngine implements Backend, StrategyHost {
   }
 
   private async protectionFor(strategy: Strategy, input: StartInput): Promise<Protection> {
-    const otp = input.otp ?? ''
+    const otp = input.otp ?? Buffer.alloc(0)
     const pgpKey = input.pgp_key ?? ''
-    if (typeof otp !== 'string' || typeof pgpKey !== 'string') {
+    if (!Buffer.isBuffer(otp) || typeof pgpKey !== 'string') {
       throw badRequest("'otp' and 'pgp_key' must be strings", 'invalid_input')
     }
-    if (otp && strategy.unencrypted === 'clear') {
+    if (otp.length > 0 && strategy.unencrypted === 'clear') {
       throw badRequest(
         `${strategy.noun} takes no otp: the result is returned as sys/init returns keys, or encrypted to a pgp_key`,
         'otp_not_accepted',
       )
     }
-    if (otp && pgpKey) {
+    if (otp.length > 0 && pgpKey) {
       throw badRequest('give either otp or pgp_key, not both: the result can be protected one way only', 'invalid_input')
     }
-    if (otp) {
-      if (Buffer.byteLength(otp) !== strategy.otpLength()) throw badRequest('OTP string is wrong length', 'otp_length')
-      return { otp: Buffer.from(otp, 'utf8') }
+    if (otp.length > 0) {
+      if (otp.length !== strategy.otpLength()) throw badRequest('OTP string is wrong length', 'otp_length')
+      // The attempt's own copy: the caller wipes what it gave.
+      return { otp: Buffer.from(otp) }
     }
     if (pgpKey) {
       try {

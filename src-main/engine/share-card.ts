@@ -108,3 +108,33 @@ export function readShareInput(input: string, textLength: number): string {
     'share_length',
   )
 }
+
+const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d)
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+
+/**
+ * Whether typed bytes are laid out as a card, by readShareInput's rule: more than
+ * one line that is not blank, or a first line that starts with its number ("1:",
+ * "1.", "1)"). Told without making a string of them; a card typed on one line
+ * without numbers is found by its length instead (Keyset.parseShare).
+ */
+export function looksLikeCard(typed: Uint8Array): boolean {
+  let lines = 0
+  let blank = true
+  for (const c of typed) {
+    if (c === 0x0a) {
+      if (!blank) lines++
+      blank = true
+    } else if (!isSpace(c)) blank = false
+  }
+  if (!blank) lines++
+  if (lines > 1) return true
+  let at = 0
+  while (at < typed.length && isSpace(typed[at]!)) at++
+  const digits = at
+  while (at < typed.length && at - digits < 3 && isDigit(typed[at]!)) at++
+  if (at === digits || at - digits > 2) return false
+  while (at < typed.length && isSpace(typed[at]!)) at++
+  const mark = typed[at]
+  return mark === 0x3a || mark === 0x2e || mark === 0x29
+}

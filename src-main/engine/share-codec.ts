@@ -2,6 +2,7 @@ import * as shamir from 'shamir-secret-sharing'
 import secrets from 'secrets.js-grempe'
 import { badRequest, EngineError } from './errors'
 import { wipe } from '../crypto/wipe'
+import { base64Bytes, hexBytes } from '../crypto/text-bytes'
 
 import type { Scheme } from './schemes'
 
@@ -19,8 +20,12 @@ export const MAX_KEY_BYTES = 32 + 1
 export interface ShareCodec {
   /** Splits the secret into `n` shares of threshold `t` (canonical bytes). */
   split(secret: Uint8Array, n: number, t: number): Promise<Buffer[]>
-  /** Parses what an operator typed; throws Vault's 400 errors on a malformed share. */
-  parse(input: string): Buffer
+  /**
+   * Parses what an operator typed, whitespace removed, from its bytes (never a
+   * string, which could not be wiped); throws Vault's 400 errors on a malformed
+   * share. The caller keeps and wipes `input`; the result is a new Buffer.
+   */
+  parse(input: Uint8Array): Buffer
   /** Recombines `threshold` shares into the secret. */
   combine(shares: Buffer[]): Promise<Buffer>
   /** The share's public index (Shamir x coordinate). */
@@ -37,20 +42,18 @@ export interface ShareCodec {
   forms(share: Buffer): { key: string; key_base64: string }
 }
 
-const HEX = /^(?:[0-9a-fA-F]{2})*$/
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-
 /**
  * Vault's decoding of an update's `key`: hex first; if that fails or the length is
  * out of bounds, padded standard base64. Bounds are then enforced by the caller.
  */
-function decodeHexOrBase64(input: string): Buffer {
-  if (HEX.test(input)) {
-    const hex = Buffer.from(input, 'hex')
+function decodeHexOrBase64(input: Uint8Array): Buffer {
+  const hex = hexBytes(input)
+  if (hex) {
     if (hex.length >= MIN_KEY_BYTES && hex.length <= MAX_KEY_BYTES) return hex
     wipe(hex)
   }
-  if (STD_BASE64.test(input)) return Buffer.from(input, 'base64')
+  const base64 = base64Bytes(input)
+  if (base64) return base64
   throw badRequest("'key' must be a valid hex or base64 string", 'invalid_key')
 }
 
@@ -129,15 +132,28 @@ const singleKey: ShareCodec = {
   forms: vaultShamir.forms,
 }
 
-const SECRETS_BITS = 8
-
-function secretsShareString(input: string): string | null {
-  try {
-    const parts = secrets.extractShareComponents(input)
-    return parts.bits === SECRETS_BITS ? input.toLowerCase() : null
-  } catch {
+/**
+ * A share of secrets.js in this codebase's 8-bit field, as secrets.js reads one:
+ * "8", a 2-hex-digit id from 1 to 255, then hex data. Returned lowercased, as a
+ * new Buffer; null for anything else.
+ */
+function secretsShareBytes(input: Uint8Array): Buffer | null {
+  if (input.length < 4 || input[0] !== 0x38) return null
+  const share = Buffer.from(input)
+  for (let i = 1; i < share.length; i++) {
+    const c = share[i]!
+    const upper = c >= 0x41 && c <= 0x46
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || upper)) {
+      wipe(share)
+      return null
+    }
+    if (upper) share[i] = c | 0x20
+  }
+  if (share[1] === 0x30 && share[2] === 0x30) {
+    wipe(share)
     return null
   }
+  return share
 }
 
 /**
@@ -153,15 +169,16 @@ const secretsJs: ShareCodec = {
     return secrets.share(hex, n, t).map((s) => Buffer.from(s, 'ascii'))
   },
   parse(input) {
-    const trimmed = input.trim()
-    let share = secretsShareString(trimmed)
-    if (share === null && STD_BASE64.test(trimmed)) {
-      share = secretsShareString(Buffer.from(trimmed, 'base64').toString('latin1'))
+    let share = secretsShareBytes(input)
+    if (share === null) {
+      const decoded = base64Bytes(input)
+      if (decoded) share = secretsShareBytes(decoded)
+      wipe(decoded)
     }
     if (share === null) {
       throw badRequest("'key' must be a valid secrets.js share or its base64", 'invalid_key')
     }
-    return Buffer.from(share, 'ascii')
+    return share
   },
   async combine(shares) {
     try {

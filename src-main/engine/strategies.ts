@@ -80,7 +80,7 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
       // As sys/init returns keys/keys_base64: the share itself, or the PGP message.
       let forms: { key: string; key_base64: string }
       if (result.clear) {
-        const share = codec.parse(result.bytes.toString('ascii'))
+        const share = codec.parse(result.bytes)
         forms = codec.forms(share)
         wipe(share)
       } else {

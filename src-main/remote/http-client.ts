@@ -162,9 +162,12 @@ interface Deadline {
   signal: AbortSignal
   seconds: number
   expired(): boolean
+  /** True when the call was aborted because its backend was closed, not for time. */
+  closed(): boolean
 }
 
 function timeoutError(url: URL, deadline: Deadline): EngineError {
+  if (deadline.closed()) return new EngineError(409, `the call to ${url.host} was stopped: the connection was closed`, 'backend_closed')
   return new EngineError(504, `${url.host} did not answer within ${deadline.seconds} s.`, 'timeout')
 }
 
@@ -180,12 +183,21 @@ export async function vaultRequest(
   target: ServerTarget,
   method: string,
   path: string,
-  opts: { body?: unknown; token?: string } = {},
+  opts: { body?: unknown; token?: string; signal?: AbortSignal } = {},
 ): Promise<HttpReply> {
   const ms = target.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(), ms)
-  const deadline: Deadline = { signal: controller.signal, seconds: ms / 1000, expired: () => controller.signal.aborted }
+  // The caller's signal (a backend being closed) ends the call as the deadline does.
+  const stop = () => controller.abort()
+  opts.signal?.addEventListener('abort', stop, { once: true })
+  if (opts.signal?.aborted) controller.abort()
+  const deadline: Deadline = {
+    signal: controller.signal,
+    seconds: ms / 1000,
+    expired: () => controller.signal.aborted,
+    closed: () => opts.signal?.aborted === true,
+  }
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -199,6 +211,7 @@ export async function vaultRequest(
     }
   } finally {
     clearTimeout(timer)
+    opts.signal?.removeEventListener('abort', stop)
   }
 }
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import type { AttemptStatus, Backend, Flow, SealStatus, StartInput, UpdateInput } from '../backend'
+import type { AttemptStatus, Flow, SealStatus } from '../backend'
+import type { Backend, Started, StartInput, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
+import { wipe } from '../crypto/wipe'
 import { EngineError } from '../engine/errors'
 import { explainRefusal } from './explain'
 import { AttemptReply, LookupSelfReply, parseReply, SealStatusReply } from './replies'
@@ -16,7 +18,7 @@ const AUTHENTICATED_ROOT = 'sys/generate-root-token'
 
 const EMPTY_STATUS: AttemptStatus = {
   nonce: '', started: false, progress: 0, required: 0, complete: false,
-  encoded_token: '', encoded_root_token: '', pgp_fingerprint: '', otp: '', otp_length: 0,
+  encoded_token: '', encoded_root_token: '', pgp_fingerprint: '', otp_length: 0,
 }
 
 /**
@@ -26,16 +28,33 @@ const EMPTY_STATUS: AttemptStatus = {
  */
 export class RemoteVault implements Backend {
   private rootPath: string | undefined
+  /** Aborts every call in flight when the backend is closed. */
+  private readonly calls = new AbortController()
 
   constructor(
     private readonly target: ServerTarget,
-    private readonly token?: string,
+    /** A string, as keytar and the IPC edge give it and the X-Vault-Token header takes it: close drops it. */
+    private token?: string,
   ) {}
+
+  /** Aborts the calls in flight, drops the token, and refuses every later call. */
+  async close(): Promise<void> {
+    this.token = undefined
+    this.calls.abort()
+  }
+
+  /** Every request of this backend, unless it was closed. */
+  private request(method: string, path: string, body?: unknown) {
+    if (this.calls.signal.aborted) {
+      throw new EngineError(409, `the connection to ${this.target.address} was closed: connect again`, 'backend_closed')
+    }
+    return vaultRequest(this.target, method, path, { body, token: this.token, signal: this.calls.signal })
+  }
 
   /** Which generate-root path this server offers: the authenticated one where it exists. */
   async rootGeneratePath(): Promise<string> {
     if (this.rootPath) return this.rootPath
-    const { status } = await vaultRequest(this.target, 'GET', `${AUTHENTICATED_ROOT}/attempt`, { token: this.token })
+    const { status } = await this.request('GET', `${AUTHENTICATED_ROOT}/attempt`)
     // An answer, or a refusal for want of a token, proves the path exists; 404/405
     // prove it does not. Anything else (sealed, failing) decides nothing yet: the
     // legacy path is tried and its own answer explained.
@@ -52,7 +71,7 @@ export class RemoteVault implements Backend {
   answeredBy: string | undefined
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const reply = await vaultRequest(this.target, method, path, { body, token: this.token })
+    const reply = await this.request(method, path, body)
     this.answeredBy = reply.answeredBy
     if (reply.status >= 200 && reply.status < 300) return reply.body
     const errors = (reply.body as { errors?: unknown } | null | undefined)?.errors
@@ -73,7 +92,7 @@ export class RemoteVault implements Backend {
   async sealStatus(): Promise<SealStatus> {
     const s = parseReply(SealStatusReply, await this.call('GET', 'sys/seal-status'), 'GET sys/seal-status')
     const offers = async (flow: Flow) => {
-      const reply = await vaultRequest(this.target, 'GET', `${await this.path(flow)}/attempt`, { token: this.token })
+      const reply = await this.request('GET', `${await this.path(flow)}/attempt`)
       return reply.status !== 404
     }
     const flows = (['root', 'share', 'recovery'] as Flow[])
@@ -83,7 +102,7 @@ export class RemoteVault implements Backend {
 
   /** Whether the server accepts the token (auth/token/lookup-self). */
   async tokenAccepted(): Promise<boolean> {
-    const reply = await vaultRequest(this.target, 'GET', 'auth/token/lookup-self', { token: this.token })
+    const reply = await this.request('GET', 'auth/token/lookup-self')
     if (reply.status !== 200) return false
     parseReply(LookupSelfReply, reply.body, 'GET auth/token/lookup-self')
     return true
@@ -93,22 +112,34 @@ export class RemoteVault implements Backend {
     return this.attempt('GET', `${await this.path(flow)}/attempt`)
   }
 
-  async start(flow: Flow, input: StartInput): Promise<AttemptStatus> {
+  async start(flow: Flow, input: StartInput): Promise<Started> {
     const path = await this.path(flow)
     // The share flow's API takes only pgp_key: its result is the share itself, or
     // the share encrypted to that key; there is no OTP to make or send.
     if (input.pgp_key || flow === 'share') {
-      return this.attempt('PUT', `${path}/attempt`, input.pgp_key ? { pgp_key: input.pgp_key } : {})
+      return { status: await this.attempt('PUT', `${path}/attempt`, input.pgp_key ? { pgp_key: input.pgp_key } : {}), otp: null }
     }
     // Vault's alphabet and the server's own otp_length; servers too old to report
     // one took a base64 16-byte OTP and return a UUID token.
-    const otp = input.otp ?? (await this.newOtp(flow))
-    return { ...(await this.attempt('PUT', `${path}/attempt`, { otp })), otp }
+    const otp = input.otp?.length ? input.otp : await this.newOtp(flow)
+    try {
+      // Vault's API takes the OTP as a JSON string: this is the one string made of it, for the request body.
+      const status = await this.attempt('PUT', `${path}/attempt`, { otp: otp.toString('ascii') })
+      return { status, otp: otp === input.otp ? null : otp }
+    } catch (err) {
+      if (otp !== input.otp) wipe(otp)
+      throw err
+    }
   }
 
-  private async newOtp(flow: Flow): Promise<string> {
+  private async newOtp(flow: Flow): Promise<Buffer> {
     const { otp_length: length } = await this.status(flow)
-    return length > 0 ? randomBase62(length).toString('ascii') : randomBytes(16).toString('base64')
+    if (length > 0) return randomBase62(length)
+    const raw = randomBytes(16)
+    // Node encodes base64 only to a string: for these old servers the OTP passes through one more.
+    const text = Buffer.from(raw.toString('base64'), 'ascii')
+    wipe(raw)
+    return text
   }
 
   async cancel(flow: Flow): Promise<void> {
@@ -116,9 +147,11 @@ export class RemoteVault implements Backend {
   }
 
   async update(flow: Flow, input: UpdateInput): Promise<AttemptStatus> {
-    if (!input.key) throw new EngineError(400, "'key' must be specified in request body as JSON", 'missing_key')
+    if (!input.key?.length) throw new EngineError(400, "'key' must be specified in request body as JSON", 'missing_key')
     const path = await this.path(flow)
+    // Vault's API takes the share as a JSON string: made here, once, for the request body.
+    const key = input.key.toString('utf8')
     // The share flow's document lists only `key`; a nonce is sent whenever there is one.
-    return this.attempt('PUT', `${path}/update`, input.nonce ? { key: input.key, nonce: input.nonce } : { key: input.key })
+    return this.attempt('PUT', `${path}/update`, input.nonce ? { key, nonce: input.nonce } : { key })
   }
 }

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https'
 import { randomUUID } from 'node:crypto'
-import type { Flow } from '../backend'
+import type { AttemptStatus, Flow } from '../backend'
+import { wipe } from '../crypto/wipe'
 import { decodeWithOtp } from '../decode/decode'
 import { publicError } from '../support/errors'
 import type { LocalEngine } from '../engine/local-engine'
@@ -171,6 +172,21 @@ function stringField(body: Json, name: string): string | undefined {
   return value
 }
 
+/**
+ * Vault's JSON for a status. The OTP a start made crosses the backend as bytes;
+ * this is where it becomes the string Vault's API returns (once, in the start's
+ * reply), and where every other status gets Vault's empty `otp`.
+ */
+function vaultStatus(status: AttemptStatus, otp: Buffer | null = null): AttemptStatus & { otp: string } {
+  return { ...status, otp: otp ? otp.toString('ascii') : '' }
+}
+
+/** A secret field of the body as bytes for the engine; the caller wipes them after the call. */
+function secretField(body: Json, name: string): Buffer | undefined {
+  const value = stringField(body, name)
+  return value ? Buffer.from(value, 'utf8') : undefined
+}
+
 function tokenOf(req: IncomingMessage): string | undefined {
   const header = req.headers['x-vault-token']
   if (typeof header === 'string' && header) return header
@@ -206,17 +222,29 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   for (const [path, flow] of flowPaths) {
     const start: Handler = async (_req, body) => {
       const b = await body()
-      return [200, await engine.start(flow, { otp: stringField(b, 'otp'), pgp_key: stringField(b, 'pgp_key') })]
+      const otp = secretField(b, 'otp')
+      try {
+        const started = await engine.start(flow, { otp, pgp_key: stringField(b, 'pgp_key') })
+        const reply = vaultStatus(started.status, started.otp)
+        wipe(started.otp)
+        return [200, reply]
+      } finally {
+        wipe(otp)
+      }
     }
     const update: Handler = async (_req, body) => {
       const b = await body()
-      const input = { key: stringField(b, 'key') ?? '', nonce: stringField(b, 'nonce') ?? '' }
-      return [200, await engine.update(flow, input)]
+      const key = secretField(b, 'key') ?? Buffer.alloc(0)
+      try {
+        return [200, vaultStatus(await engine.update(flow, { key, nonce: stringField(b, 'nonce') ?? '' }))]
+      } finally {
+        wipe(key)
+      }
     }
     routes.set(
       `${path}/attempt`,
       guard(flow, {
-        GET: async () => [200, await engine.status(flow)],
+        GET: async () => [200, vaultStatus(await engine.status(flow))],
         PUT: start,
         POST: start,
         DELETE: async () => {
@@ -279,9 +307,14 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   const decodeToken: Handler = async (_req, body) => {
     const b = await body()
     const encoded = stringField(b, 'encoded_token')
-    const otp = stringField(b, 'otp')
+    const otp = secretField(b, 'otp')
     if (!encoded || !otp) throw new HttpError(400, 'encoded_token and otp are both required')
-    const { value } = decodeWithOtp(encoded, otp)
+    let value: Buffer
+    try {
+      value = decodeWithOtp(encoded, otp).value
+    } finally {
+      wipe(otp)
+    }
     const token = value.toString('utf8')
     value.fill(0)
     return [200, secretResponse({ token })]

@@ -14,16 +14,21 @@ export function listen(server: Server, host: string, port: number): Promise<{ ho
 }
 
 /**
- * Closes the server on SIGINT or SIGTERM and resolves once it has. The handlers
- * are in place when this returns: call it before announcing the address, so that
- * a signal right after the announcement still ends the process cleanly.
+ * Closes the server on SIGINT or SIGTERM, then `close` (the backend it served:
+ * its attempt cancelled, what it collected wiped), and resolves once both are
+ * done. The handlers are in place when this returns: call it before announcing
+ * the address, so that a signal right after the announcement still ends the
+ * process cleanly.
  */
-export function closeOnSignal(server: Server & { closeAllConnections(): void }, beforeClose?: () => void): Promise<void> {
-  return new Promise((resolve) => {
+export function closeOnSignal(server: Server & { closeAllConnections(): void }, close?: () => void | Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
     const stop = () => {
-      beforeClose?.()
-      server.close(() => resolve())
+      const stopped = new Promise<void>((done) => server.close(() => done()))
       server.closeAllConnections()
+      Promise.resolve()
+        .then(close)
+        .then(() => stopped)
+        .then(resolve, reject)
     }
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)

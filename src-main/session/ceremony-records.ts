@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { AttemptStatus, Backend, Flow } from '../backend'
+import type { AttemptStatus, Flow } from '../backend'
+import type { Backend } from '../backend-interface'
 import { EngineError } from '../engine/errors'
 import { TesseraError } from '../support/errors'
 import { InitRecorder, type InitFacts } from '../transcript/init-recorder'

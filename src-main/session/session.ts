@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { AttemptStatus, Backend, Flow } from '../backend'
+import type { AttemptStatus, Flow } from '../backend'
+import type { Backend } from '../backend-interface'
 import { readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
@@ -155,7 +156,7 @@ export class Session {
     const engine = await LocalEngine.open(path, { recovery })
     await this.leave()
     this.dropAttempts()
-    this.open = { kind: 'local', engine, label: path }
+    await this.replace({ kind: 'local', engine, label: path })
     // Remembering the path is a convenience: a full disk must not stop a ceremony.
     await this.recent?.add({ path, recovery }).catch(() => undefined)
     return this.describe()
@@ -165,11 +166,14 @@ export class Session {
     if (!this.connections) throw noProfiles()
     const { profile, remote } = await this.connections.connect(id, token)
     const next: Open = { kind: 'remote', backend: remote, label: `${profile.name} (${profile.address})`, risks: risks(profile), address: profile.address }
-    // Reach the server before dropping what this session held.
-    const seal = await remote.sealStatus()
+    // Reach the server before dropping what this session held; a server that cannot be reached takes nothing with it.
+    const seal = await remote.sealStatus().catch(async (err: unknown) => {
+      await remote.close()
+      throw err
+    })
     await this.leave()
     this.dropAttempts()
-    this.open = next
+    await this.replace(next)
     return { kind: 'remote', label: next.label, risks: next.risks, scheme: 'vault', seal }
   }
 
@@ -180,6 +184,21 @@ export class Session {
       return { kind: 'local', label: open.label, risks: [], scheme: open.engine.keyset.scheme, seal: await open.engine.sealStatus() }
     }
     return { kind: 'remote', label: open.label, risks: open.risks, scheme: 'vault', seal: await open.backend.sealStatus() }
+  }
+
+  /**
+   * Makes `next` the open backend and closes the one it replaces, which wipes
+   * what that backend collected. A held result belongs to the session, not to
+   * the backend, and stays.
+   */
+  private async replace(next: Open | null): Promise<void> {
+    const previous = this.open
+    this.open = next
+    if (previous) await Session.backendOf(previous).close()
+  }
+
+  private static backendOf(open: Open): Backend {
+    return open.kind === 'local' ? open.engine : open.backend
   }
 
   /**
@@ -260,9 +279,20 @@ export class Session {
     }
   }
 
+  /**
+   * The process is going away: every secret is dropped and the open backend
+   * closed. Returns the flow of a local attempt that was running, now cancelled.
+   */
+  async close(): Promise<Flow | null> {
+    const running = this.open?.kind === 'local' ? this.open.engine.runningFlow : null
+    this.wipe()
+    await this.replace(null)
+    return running
+  }
+
   private backend(): Backend {
     if (!this.open) throw notReady()
-    return this.open.kind === 'local' ? this.open.engine : this.open.backend
+    return Session.backendOf(this.open)
   }
 
   private localKeyset(): Keyset {
@@ -279,7 +309,7 @@ export class Session {
 
   private toUi(flow: Flow, status: AttemptStatus): UiAttemptStatus {
     // A new share stays in main until its holder reveals it (`result.revealShare`).
-    const { otp: _otp, key: _key, key_base64: _keyBase64, ...rest } = status
+    const { key: _key, key_base64: _keyBase64, ...rest } = status
     if (flow === 'share') rest.encoded_token = ''
     const held = this.held.get(flow)
     const running = this.open?.kind === 'local' ? this.open.engine.runningFlow : null
@@ -318,7 +348,7 @@ export class Session {
     if (held && !this.finished.otp) wipe(held.otp)
     // A local keyset knows the number it gave a new share: its holder is told "share 4".
     if (share && !share.encrypted && this.open?.kind === 'local') {
-      const known = await this.open.engine.keyset.check(share.key.toString()).catch(() => null)
+      const known = await this.open.engine.keyset.check(share.key).catch(() => null)
       share.number = known?.valid ? known.number : null
     }
   }
@@ -331,7 +361,7 @@ export class Session {
    * One share entered by a holder. The local engine says which share it
    * recognized ("share 3 (Carol)"), and the log records that, never the share.
    */
-  private async update(flow: Flow, key: string, nonce: string, holder: string | undefined): Promise<UiAttemptStatus> {
+  private async update(flow: Flow, key: Buffer, nonce: string, holder: string | undefined): Promise<UiAttemptStatus> {
     const backend = this.backend()
     const who = holder ?? 'unnamed holder'
     let status: AttemptStatus
@@ -402,10 +432,11 @@ export class Session {
     return form
   }
 
-  private hold(flow: Flow, nonce: string, otp: string): void {
+  /** Keeps the OTP a start made (the session owns it from now on) for decoding its result. */
+  private hold(flow: Flow, nonce: string, otp: Buffer): void {
     const previous = this.held.get(flow)
     if (previous) wipe(previous.otp)
-    this.held.set(flow, { nonce, otp: Buffer.from(otp, 'utf8') })
+    this.held.set(flow, { nonce, otp })
   }
 
   private release(flow: Flow): void {
@@ -528,15 +559,16 @@ export class Session {
         throw new EngineError(409, 'a finished result is still held: store it, then wipe it, before starting another attempt', 'result_held')
       }
       const backend = this.backend()
-      const status = await backend.start(flow, pgpKey ? { pgp_key: pgpKey } : {})
+      const { status, otp } = await backend.start(flow, pgpKey ? { pgp_key: pgpKey } : {})
       try {
         await this.records.begin(flow, status, backend, () => this.facts())
       } catch (err) {
         // A ceremony that leaves no record does not go on.
+        wipe(otp)
         await backend.cancel(flow).catch(() => undefined)
         throw err
       }
-      if (status.otp) this.hold(flow, status.nonce, status.otp)
+      if (otp) this.hold(flow, status.nonce, otp)
       else this.release(flow)
       this.log = []
       return this.toUi(flow, status)
@@ -564,15 +596,28 @@ export class Session {
       if (!this.finished) this.log = []
       return { cancelled: true }
     },
-    'attempt.update': ({ flow, key, nonce, holder }) => this.update(flow, key, nonce, holder?.trim() || undefined),
+    'attempt.update': async ({ flow, key, nonce, holder }) => {
+      // The share arrives as the IPC edge's string; the backend gets bytes, wiped after the call.
+      const share = Buffer.from(key, 'utf8')
+      try {
+        return await this.update(flow, share, nonce, holder?.trim() || undefined)
+      } finally {
+        wipe(share)
+      }
+    },
 
     'shares.list': async () => {
       const keyset = this.localKeyset()
       return { canCheck: keyset.canCheckShares, shares: keyset.listShares() }
     },
     'shares.check': async ({ share }) => {
-      const { checked: _checked, ...result } = await this.localKeyset().check(share)
-      return result
+      const typed = Buffer.from(share, 'utf8')
+      try {
+        const { checked: _checked, ...result } = await this.localKeyset().check(typed)
+        return result
+      } finally {
+        wipe(typed)
+      }
     },
 
     'result.revealShare': async () => {
@@ -593,9 +638,18 @@ export class Session {
           'no_held_otp',
         )
       }
-      return this.recordDecode(encoded, await shown(decodeWithOtp(encoded, held.otp.toString('utf8')), this.checker(encoded, true)))
+      return this.recordDecode(encoded, await shown(decodeWithOtp(encoded, held.otp), this.checker(encoded, true)))
     },
-    'decode.otp': async ({ encoded, otp, verify }) => this.recordDecode(encoded, await shown(decodeWithOtp(encoded, otp), this.checker(encoded, verify))),
+    'decode.otp': async ({ encoded, otp, verify }) => {
+      const key = Buffer.from(otp, 'utf8')
+      let decoded: Decoded
+      try {
+        decoded = decodeWithOtp(encoded, key)
+      } finally {
+        wipe(key)
+      }
+      return this.recordDecode(encoded, await shown(decoded, this.checker(encoded, verify)))
+    },
     'decode.pgp': async ({ encoded, privateKey, passphrase, verify }) =>
       this.recordDecode(encoded, await shown(await decodeWithPgp(encoded, await readPrivateKey(privateKey, passphrase)), this.checker(encoded, verify))),
     'pgp.inspect': async ({ key }) => keyInfo(await readPublicKey(key)),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { AttemptStatus, Backend, Flow } from '../backend'
+import type { AttemptStatus, Flow } from '../backend'
+import type { Backend, Started } from '../backend-interface'
 import { TesseraError } from '../support/errors'
 import { reasonFor, type BackendFacts, type DecodedKind } from './events'
 import { Transcript } from './writer'
@@ -60,10 +61,15 @@ export class CeremonyRecorder {
     return new CeremonyRecorder(await Transcript.create(path, facts), backend)
   }
 
-  async start(flow: Flow, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {
-    const status = await call()
-    await this.started(flow, status)
-    return status
+  async start(flow: Flow, call: () => Promise<Started>): Promise<Started> {
+    const started = await call()
+    try {
+      await this.started(flow, started.status)
+    } catch (err) {
+      started.otp?.fill(0)
+      throw err
+    }
+    return started
   }
 
   /** Records an attempt that is already running (started before the record was opened, or elsewhere). */

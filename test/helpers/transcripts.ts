@@ -51,12 +51,12 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   })
   const rec = new CeremonyRecorder(t, engine)
   const started = await rec.start('root', () => engine.start('root', {}))
-  secrets.push(secret('otp', started.otp))
-  const nonce = started.nonce
+  secrets.push(secret('otp', started.otp!.toString('ascii')))
+  const nonce = started.status.nonce
   // The share's number, as the keyset tells it from the share the holder typed.
-  const numberOf = async (key: string) => (await engine.keyset.check(key)).number ?? undefined
+  const numberOf = async (key: string) => (await engine.keyset.check(Buffer.from(key))).number ?? undefined
   const give = async (name: string, key: string) =>
-    rec.update('root', { name, shareNumber: await numberOf(key) }, () => engine.update('root', { key, nonce }))
+    rec.update('root', { name, shareNumber: await numberOf(key) }, () => engine.update('root', { key: Buffer.from(key), nonce }))
   await rec.nonceConfirmed(HOLDERS[0]!, nonce)
   await give(HOLDERS[0]!, keys[0]!)
   await expect(give(HOLDERS[0]!, keys[0]!)).rejects.toMatchObject({ code: 'duplicate_key' })
@@ -65,7 +65,7 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   // A foreign share: refused as it is entered, and the progress is kept.
   await rec.nonceConfirmed('Eve Intruder', nonce)
   // One whose number this keyset never issued (a foreign share's number may be one it did).
-  const foreignKey = await firstAsync(opts.foreignKeys, async (k) => (await engine.keyset.check(k)).code === 'share_unknown')
+  const foreignKey = await firstAsync(opts.foreignKeys, async (k) => (await engine.keyset.check(Buffer.from(k))).code === 'share_unknown')
   await expect(give('Eve Intruder', foreignKey)).rejects.toMatchObject({ code: 'share_unknown' })
   const last = HOLDERS[2]!
   await rec.nonceConfirmed(last, nonce)
@@ -73,7 +73,7 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   expect(s.complete).toBe(true)
   secrets.push(secret('encoded token', s.encoded_token))
   const resultSha = createHash('sha256').update(s.encoded_token).digest('hex')
-  const decoded = decodeWithOtp(s.encoded_token, started.otp)
+  const decoded = decodeWithOtp(s.encoded_token, started.otp!)
   secrets.push(secret('new root token', decoded.value.toString('utf8')))
   await rec.decoded('root token', createHash('sha256').update(decoded.value).digest('hex').slice(0, 8))
   decoded.value.fill(0)

@@ -1,0 +1,40 @@
+// The one interface the renderer's operations reach, whether the attempts run in
+// the local engine or on a remote Vault/OpenBao server (main process only).
+// Secrets cross it as Buffers (strings cannot be wiped): the OTP a start makes
+// and the share an update carries. Vault's JSON strings exist only at the HTTP
+// and IPC edges, which convert once and wipe the Buffer after the call.
+
+import type { AttemptStatus, Flow, SealStatus } from './backend'
+
+/** A started attempt: its status, and the OTP made for it, returned this once. */
+export interface Started {
+  status: AttemptStatus
+  /** The OTP's characters as bytes, owned by the caller, who wipes them; null when none was made here. */
+  otp: Buffer | null
+}
+
+export interface StartInput {
+  /** Base64 of a binary public key, or an armored key. */
+  pgp_key?: string
+  /** A client-supplied OTP of exactly `otp_length` characters; the caller wipes it after the call. */
+  otp?: Buffer
+}
+
+export interface UpdateInput {
+  /** The share as typed (hex, base64, a secrets.js share, a share card); the caller wipes it after the call. */
+  key: Buffer
+  nonce: string
+}
+
+export interface Backend {
+  sealStatus(): Promise<SealStatus>
+  status(flow: Flow): Promise<AttemptStatus>
+  start(flow: Flow, input: StartInput): Promise<Started>
+  cancel(flow: Flow): Promise<void>
+  update(flow: Flow, input: UpdateInput): Promise<AttemptStatus>
+  /**
+   * Ends this backend: a running local attempt is cancelled and what it collected
+   * wiped, in-flight remote calls are aborted, and every later call is refused.
+   */
+  close(): Promise<void>
+}
