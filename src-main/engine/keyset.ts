@@ -471,8 +471,8 @@ export class Keyset {
     try {
       return this.codec.parse(compact)
     } catch (err) {
-      // A card typed on one line without its numbers is longer than a share by its checks.
-      if (err instanceof TesseraError && err.code === 'share_length' && compact.length !== typed.length) return this.parseCard(typed)
+      // A card typed on one line without its numbers is a share with a check after each line's groups.
+      if (err instanceof TesseraError && compact.length !== typed.length) return this.parseCard(typed)
       throw err
     } finally {
       wipe(compact)

@@ -22,7 +22,7 @@ export interface BackendInfo {
  * holds one. `running_flow` names the flow holding the attempt where the backend
  * knows it (the local engine); a remote server's status does not say (null).
  */
-export type UiAttemptStatus = Omit<AttemptStatus, 'otp'> & {
+export type UiAttemptStatus = AttemptStatus & {
   otp_held: boolean
   running_flow: Flow | null
   /** After an update on a local keyset: which share was recognized ("share 3 (Carol)"). */

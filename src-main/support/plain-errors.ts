@@ -75,6 +75,7 @@ export const PLAIN_SENTENCES: Readonly<Record<string, string | typeof AS_WRITTEN
 
   // The app's session writes its own sentences; they name the share, the file or the next step.
   no_backend: AS_WRITTEN,
+  backend_closed: AS_WRITTEN,
   no_profiles: AS_WRITTEN,
   no_keyset: AS_WRITTEN,
   init_running: AS_WRITTEN,
