@@ -29,7 +29,8 @@ class HttpError extends Error {
 }
 
 type Json = Record<string, unknown>
-type Handler = (req: IncomingMessage, body: () => Promise<Json>, query: URLSearchParams) => Promise<[number, unknown?]>
+/** `search` is the target's query ("" or "?…"): only sys/health reads one. */
+type Handler = (req: IncomingMessage, body: () => Promise<Json>, search: string) => Promise<[number, unknown?]>
 
 export interface ApiOptions {
   /** One line per request: method, path, status. Bodies and headers are never logged. */
@@ -75,7 +76,7 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Api
       if (refused) throw new HttpError(403, refused)
       if (!route) throw new HttpError(404)
       if (!handler) throw new HttpError(405)
-      return handler(req, readJson, target.query)
+      return handler(req, readJson, target.search)
     }
 
     // A path that matched no route is not echoed: it may carry a token or a share.
@@ -186,11 +187,11 @@ function withToken(engine: LocalEngine, flow: Flow, handlers: Record<string, Han
   return Object.fromEntries(
     Object.entries(handlers).map(([method, handler]) => [
       method,
-      (async (req, body, query) => {
+      (async (req, body, search) => {
         engine.assertOffered(flow)
         const token = tokenOf(req)
         if (!token || (await engine.lookupToken(token)) === undefined) throw new HttpError(403, 'permission denied')
-        return handler(req, body, query)
+        return handler(req, body, search)
       }) satisfies Handler,
     ]),
   )
@@ -251,8 +252,9 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   routes.set('sys/seal-status', { GET: sealStatus })
 
   routes.set('sys/health', {
-    GET: async (_req, _body, query) => {
+    GET: async (_req, _body, search) => {
       const s = await engine.sealStatus()
+      const query = new URLSearchParams(search)
       // Vault's status overrides (load balancers and monitors set them).
       const code = (name: string, fallback: number) => {
         const value = Number(query.get(name))
