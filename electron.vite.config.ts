@@ -13,6 +13,10 @@ export default defineConfig({
           index: resolve('src-main/app/main.ts'),
           cli: resolve('src-main/cli/main.ts'),
         },
+        // Each CLI command is a chunk of its own, loaded when it runs; every chunk
+        // sits beside the entries, so that paths made from import.meta.url
+        // (../renderer/) hold wherever a module ends up.
+        output: { chunkFileNames: '[name]-[hash].js' },
       },
     },
   },

@@ -9,6 +9,8 @@ export interface Row {
   unit: string
   /** tessera ÷ reference where a reference was measured side by side. */
   ratio?: number
+  /** The lowest and highest ratio of the rounds the ratio is the median of. */
+  spread?: [number, number]
   goal?: string
 }
 
@@ -35,12 +37,26 @@ export function timeCommand(file: string, args: string[], opts: { stdin?: string
 export interface Load {
   requestsPerSecond: number
   p99Ms: number
+  requests: number
   non2xx: number
   errors: number
+  /** CPU time (user + system) the server process spent per request answered, in microseconds. */
+  cpuUsPerRequest: number
 }
 
-/** 64 connections for a few seconds against one request. */
-export async function load(url: string, opts: { method?: 'GET' | 'PUT'; body?: string; seconds?: number; connections?: number } = {}): Promise<Load> {
+/** CPU time a process has used so far, in milliseconds (Linux: /proc/PID/stat, in clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** 64 connections for a few seconds against one request to the server process `pid`. */
+export async function load(
+  url: string,
+  pid: number,
+  opts: { method?: 'GET' | 'PUT'; body?: string; seconds?: number; connections?: number } = {},
+): Promise<Load> {
+  const cpuBefore = await cpuMs(pid)
   const result = await autocannon({
     url,
     method: opts.method ?? 'GET',
@@ -49,7 +65,35 @@ export async function load(url: string, opts: { method?: 'GET' | 'PUT'; body?: s
     connections: opts.connections ?? 64,
     duration: opts.seconds ?? 5,
   })
-  return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors }
+  const requests = result.requests.total
+  return {
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    requests,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    cpuUsPerRequest: ((await cpuMs(pid)) - cpuBefore) * 1000 / requests,
+  }
+}
+
+/**
+ * Loads two servers in turns (A, B, A, B, …), so that whatever else the machine
+ * does meanwhile falls on both alike; the ratio is the median of each round's A ÷ B.
+ */
+export async function loadInTurns(
+  a: { url: string; pid: number },
+  b: { url: string; pid: number },
+  opts: { method?: 'GET' | 'PUT'; body?: string; rounds: number; seconds: number },
+): Promise<{ a: Load[]; b: Load[]; ratios: number[] }> {
+  const runs = { a: [] as Load[], b: [] as Load[], ratios: [] as number[] }
+  for (let round = 0; round < opts.rounds; round++) {
+    const ours = await load(a.url, a.pid, opts)
+    const theirs = await load(b.url, b.pid, opts)
+    runs.a.push(ours)
+    runs.b.push(theirs)
+    runs.ratios.push(ours.requestsPerSecond / theirs.requestsPerSecond)
+  }
+  return runs
 }
 
 /** Peak resident memory of a process so far (VmHWM), in MB. */
@@ -61,7 +105,9 @@ export async function peakRssMb(pid: number): Promise<number> {
 
 export function printTable(rows: Row[]): string {
   const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2))
-  const cells = rows.map((r) => [r.what, `${fmt(r.tessera)} ${r.unit}`, r.reference === undefined ? '' : `${fmt(r.reference)} ${r.unit}`, r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`, r.goal ?? ''])
+  const ratio = (r: Row) =>
+    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×${r.spread ? ` (${r.spread[0].toFixed(2)}–${r.spread[1].toFixed(2)})` : ''}`
+  const cells = rows.map((r) => [r.what, `${fmt(r.tessera)} ${r.unit}`, r.reference === undefined ? '' : `${fmt(r.reference)} ${r.unit}`, ratio(r), r.goal ?? ''])
   const head = ['measurement', 'tessera', 'reference', 'ratio', 'goal']
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')

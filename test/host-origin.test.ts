@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
+import fc from 'fast-check'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { LocalEngine } from '../src-main/engine/local-engine'
 import { createApiServer } from '../src-main/server/http-api'
+import { hostPolicy } from '../src-main/server/host-policy'
 import { listen } from '../src-main/server/listen'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { spawnServe, type Spawned } from './helpers/processes'
@@ -131,6 +133,32 @@ describe('tessera serve on a non-loopback address', () => {
     } finally {
       server.closeAllConnections()
       await new Promise((done) => server.close(done))
+    }
+  })
+})
+
+describe('the Host and Origin policy, remembered per Host header', () => {
+  const HOSTS = ['127.0.0.1:8200', 'localhost', 'LOCALHOST.', '[::1]:8200', '[::ffff:127.0.0.1]', 'evil.example', 'evil.example:8200',
+    '127.0.0.1.evil.example', 'a b', '[::1', 'vault.rehearsal.test', 'x.wild.test', 'a.b.wild.test', '10.0.0.1:8200']
+  const ORIGINS = [undefined, 'http://127.0.0.1:8200', 'http://localhost:8200', 'http://evil.example', 'null', 'https://127.0.0.1:8200']
+  const request = (host: string | undefined, origin: string | undefined) =>
+    ({ headers: { ...(host === undefined ? {} : { host }), ...(origin === undefined ? {} : { origin }) }, socket: { localPort: 8200 } }) as never
+
+  it('answers every request as a policy seeing it first would, through a flood of names', () => {
+    for (const bindHost of ['127.0.0.1', '0.0.0.0']) {
+      const opts = { bindHost, tls: false, certNames: ['vault.rehearsal.test', '*.wild.test'] }
+      const kept = hostPolicy(opts)
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.oneof(fc.constantFrom(...HOSTS, undefined), fc.string({ maxLength: 30 })), fc.constantFrom(...ORIGINS)), { maxLength: 200 }),
+          (requests) => {
+            for (const [host, origin] of requests) expect(kept(request(host, origin))).toBe(hostPolicy(opts)(request(host, origin)))
+          },
+        ),
+        { seed: 13, numRuns: 60 },
+      )
+      // After hundreds of names, the first ones are still judged the same.
+      for (const host of HOSTS) for (const origin of ORIGINS) expect(kept(request(host, origin))).toBe(hostPolicy(opts)(request(host, origin)))
     }
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,6 +7,7 @@ import { canonicalHost, isLoopback } from '../src-main/support/address'
 import { MAX_MESSAGE_CHARS, publicError, TesseraError } from '../src-main/support/errors'
 import { withFileLock } from '../src-main/support/files'
 import { redact, redactingLog } from '../src-main/support/redact'
+import { requestTarget } from '../src-main/support/request'
 
 describe('address rules', () => {
   it('reads the IPv6-mapped form of an IPv4 address as that address', () => {
@@ -76,6 +78,51 @@ describe('the one redactor', () => {
     log('GET /v1/sys/health 200')
     await new Promise((resolve) => setImmediate(resolve))
     expect(writes).toEqual([writes[0], 'GET /v1/sys/health 200'])
+  })
+})
+
+describe('the request target', () => {
+  /** What the URL parser makes of a target: the reference every answer is held to. */
+  function parsed(raw: string): { pathname: string; search: string } | null {
+    try {
+      const url = new URL(raw, 'http://localhost')
+      return { pathname: url.pathname, search: url.search }
+    } catch {
+      return null
+    }
+  }
+  const target = (url: string) => requestTarget({ url } as never)
+
+  it("is the URL parser's path and query, for plain paths and for anything else a client sends", () => {
+    const segment = fc.string({ unit: fc.constantFrom(...'abcXYZ019_-./%?#\\:@ \t'), maxLength: 12 })
+    const path = fc.array(segment, { maxLength: 6 }).map((parts) => `/${parts.join('/')}`)
+    fc.assert(
+      fc.property(fc.oneof(path, fc.string({ maxLength: 40 }), fc.constantFrom('//a:99999', 'http://a:99999/', 'http://[/', '/v1//sys', '/v1/./sys', '/%2e%2e/')), (raw) => {
+        expect(target(raw)).toEqual(parsed(raw))
+      }),
+      { seed: 13, numRuns: 1500 },
+    )
+  })
+})
+
+describe('the request log', () => {
+  it('masks a secret every time it is logged, however often the same line recurs', async () => {
+    const writes: string[] = []
+    const log = redactingLog((lines) => writes.push(lines))
+    const share = '0123456789abcdef'.repeat(3)
+    for (let i = 0; i < 3; i++) {
+      log('GET /v1/sys/health 200')
+      log(`PUT /v1/sys/generate-root/update 400 ${share}`)
+    }
+    // More distinct clean lines than are remembered, then the secret again.
+    for (let i = 0; i < 300; i++) log(`GET /v1/sys/health ${i}`)
+    log(`PUT /v1/sys/generate-root/update 400 ${share}`)
+    await new Promise((resolve) => setImmediate(resolve))
+    const lines = writes.join('\n').split('\n')
+    expect(lines).toHaveLength(307)
+    expect(lines.filter((l) => l === 'PUT /v1/sys/generate-root/update 400 [redacted]')).toHaveLength(4)
+    expect(lines.filter((l) => l === 'GET /v1/sys/health 200')).toHaveLength(4)
+    expect(lines.join('\n')).not.toContain(share)
   })
 })
 

@@ -1,24 +1,23 @@
 import { UsageError, type Io } from './args'
-import { decode, usage as decodeUsage } from './decode'
-import { generateOtp, usage as generateOtpUsage } from './generate-otp'
-import { init, usage as initUsage } from './init'
-import { serve, usage as serveUsage } from './serve'
-import { verifyShare, usage as verifyShareUsage } from './verify-share'
-import { transcript, usage as transcriptUsage } from './transcript'
-import { web, usage as webUsage } from './web'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
 import { VERSION } from '../version'
 
-const COMMANDS = {
-  init: [init, initUsage],
-  serve: [serve, serveUsage],
-  decode: [decode, decodeUsage],
-  'generate-otp': [generateOtp, generateOtpUsage],
-  'verify-share': [verifyShare, verifyShareUsage],
-  web: [web, webUsage],
-  transcript: [transcript, transcriptUsage],
-} as const satisfies Record<string, readonly [(argv: string[], io: Io) => Promise<void>, string]>
+type Command = readonly [run: (argv: string[], io: Io) => Promise<void>, usage: string]
+
+/**
+ * Each command's module is loaded only when that command runs: a decode must
+ * not pay for the server, the keyset schemas, Shamir or the web host.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  init: async () => import('./init').then((m) => [m.init, m.usage]),
+  serve: async () => import('./serve').then((m) => [m.serve, m.usage]),
+  decode: async () => import('./decode').then((m) => [m.decode, m.usage]),
+  'generate-otp': async () => import('./generate-otp').then((m) => [m.generateOtp, m.usage]),
+  'verify-share': async () => import('./verify-share').then((m) => [m.verifyShare, m.usage]),
+  web: async () => import('./web').then((m) => [m.web, m.usage]),
+  transcript: async () => import('./transcript').then((m) => [m.transcript, m.usage]),
+}
 
 const OVERVIEW = `Tessera ${VERSION}: key ceremonies for HashiCorp Vault and OpenBao.
 
@@ -50,12 +49,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.stdout(`${VERSION}\n`)
     return 0
   }
-  const command = COMMANDS[name as keyof typeof COMMANDS]
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+  if (!load) {
     io.stderr(`tessera: unknown command "${name}"\n\n${OVERVIEW}\n`)
     return 2
   }
-  const [fn, usage] = command
+  const [fn, usage] = await load()
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(`${usage}\n`)
     return 0

@@ -1,4 +1,5 @@
-import * as openpgp from 'openpgp'
+import { createRequire } from 'node:module'
+import type * as OpenPGP from 'openpgp'
 import { TesseraError } from '../support/errors'
 import { decodeBase64Text } from './base64'
 
@@ -6,7 +7,7 @@ import { decodeBase64Text } from './base64'
 export type KeyFormat = 'armored' | 'binary' | 'base64'
 
 export interface PublicKeyInfo {
-  key: openpgp.Key
+  key: OpenPGP.Key
   format: KeyFormat
   /** Lowercase hex fingerprint of the primary key, as Vault reports it. */
   fingerprint: string
@@ -17,6 +18,16 @@ export class PgpError extends TesseraError {
   constructor(message: string) {
     super(400, message, 'pgp')
   }
+}
+
+/**
+ * openpgp, loaded on first use: a command or a server start that needs no PGP
+ * does not pay for it, and its CommonJS entry is the package's minified build,
+ * which parses faster than the ESM one — a large part of a `tessera decode`.
+ */
+let library: typeof OpenPGP | undefined
+function openpgp(): typeof OpenPGP {
+  return (library ??= createRequire(import.meta.url)('openpgp') as typeof OpenPGP)
 }
 
 const ARMOR_HEADER = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----/
@@ -52,12 +63,12 @@ function classify(input: Uint8Array | string): { format: KeyFormat; armored?: st
   throw new PgpError('not an OpenPGP key: expected an armored key, a binary key, or base64 of a binary key')
 }
 
-async function readAnyKey(input: Uint8Array | string): Promise<{ key: openpgp.Key; format: KeyFormat }> {
+async function readAnyKey(input: Uint8Array | string): Promise<{ key: OpenPGP.Key; format: KeyFormat }> {
   const found = classify(input)
   try {
     const key = found.armored
-      ? await openpgp.readKey({ armoredKey: found.armored })
-      : await openpgp.readKey({ binaryKey: found.binary! })
+      ? await openpgp().readKey({ armoredKey: found.armored })
+      : await openpgp().readKey({ binaryKey: found.binary! })
     return { key, format: found.format }
   } catch (err) {
     throw new PgpError(`could not read the ${found.format} OpenPGP key: ${reason(err)}`)
@@ -84,13 +95,13 @@ export async function readPublicKey(input: Uint8Array | string): Promise<PublicK
 }
 
 /** Encrypts bytes to one key; the binary message, as Vault returns it before base64. */
-export async function encryptTo(key: openpgp.Key, data: Uint8Array): Promise<Uint8Array> {
-  const message = await openpgp.createMessage({ binary: data })
-  return openpgp.encrypt({ message, encryptionKeys: key, format: 'binary' })
+export async function encryptTo(key: OpenPGP.Key, data: Uint8Array): Promise<Uint8Array> {
+  const message = await openpgp().createMessage({ binary: data })
+  return openpgp().encrypt({ message, encryptionKeys: key, format: 'binary' })
 }
 
 export interface PrivateKeyInfo {
-  key: openpgp.PrivateKey
+  key: OpenPGP.PrivateKey
   format: KeyFormat
   fingerprint: string
   userIds: string[]
@@ -103,13 +114,13 @@ export async function readPrivateKey(input: Uint8Array | string, passphrase?: st
     throw new PgpError(`key ${key.getFingerprint()} is a public key; decoding needs the matching private key`)
   }
   const fingerprint = key.getFingerprint().toLowerCase()
-  let unlocked: openpgp.PrivateKey = key
+  let unlocked: OpenPGP.PrivateKey = key
   if (!key.isDecrypted()) {
     if (passphrase === undefined) {
       throw new PgpError(`private key ${fingerprint} is protected by a passphrase; give the passphrase`)
     }
     try {
-      unlocked = await openpgp.decryptKey({ privateKey: key, passphrase })
+      unlocked = await openpgp().decryptKey({ privateKey: key, passphrase })
     } catch {
       throw new PgpError(`the passphrase does not unlock private key ${fingerprint}`)
     }
@@ -121,9 +132,9 @@ const WILDCARD_KEY_ID = '0000000000000000'
 
 /** Decrypts a binary OpenPGP message; the plaintext bytes belong to the caller, who wipes them. */
 export async function decryptWith(key: PrivateKeyInfo, message: Uint8Array): Promise<Uint8Array> {
-  let parsed: openpgp.Message<Uint8Array>
+  let parsed: OpenPGP.Message<Uint8Array>
   try {
-    parsed = await openpgp.readMessage({ binaryMessage: message, config: LIMITS })
+    parsed = await openpgp().readMessage({ binaryMessage: message, config: LIMITS })
   } catch (err) {
     throw new PgpError(`the encoded value is not an OpenPGP message: ${reason(err)}`)
   }
@@ -137,7 +148,7 @@ export async function decryptWith(key: PrivateKeyInfo, message: Uint8Array): Pro
     )
   }
   try {
-    const { data } = await openpgp.decrypt({ message: parsed, decryptionKeys: key.key, format: 'binary', config: LIMITS })
+    const { data } = await openpgp().decrypt({ message: parsed, decryptionKeys: key.key, format: 'binary', config: LIMITS })
     return data as Uint8Array
   } catch (err) {
     if (/decompressed (message )?size exceeded/i.test(reason(err))) {

@@ -64,17 +64,40 @@ export interface HostPolicyOptions {
   certNames: string[]
 }
 
+/** What a Host header says: its canonical name, and why it is refused (null: served). */
+interface HostVerdict {
+  name: string | undefined
+  refusal: string | null
+}
+
+/** Host headers whose verdict is kept: a client repeats its Host on every request; a flood of names is judged anew. */
+const REMEMBERED_HOSTS = 64
+
 /** Returns why a request is refused (403), or null when its Host and Origin are acceptable. */
 export function hostPolicy(opts: HostPolicyOptions): (req: IncomingMessage) => string | null {
   const loopbackOnly = isLoopback(opts.bindHost)
   const ours = (name: string) => isLoopback(name) || certCovers(opts.certNames, name)
 
+  const judge = (header: string): HostVerdict => {
+    const host = splitHost(header)
+    if (host === null) return { name: undefined, refusal: 'forbidden: malformed Host header' }
+    if (loopbackOnly && !ours(host.name)) {
+      return { name: host.name, refusal: 'forbidden: this server answers only to loopback names and the names of its certificate (Host header refused)' }
+    }
+    return { name: host.name, refusal: null }
+  }
+  const verdicts = new Map<string, HostVerdict>()
+
   return (req) => {
-    const hostHeader = req.headers.host
-    const host = hostHeader === undefined ? undefined : splitHost(hostHeader)
-    if (hostHeader !== undefined && host === null) return 'forbidden: malformed Host header'
-    if (loopbackOnly && host && !ours(host.name)) {
-      return 'forbidden: this server answers only to loopback names and the names of its certificate (Host header refused)'
+    const header = req.headers.host
+    let host: HostVerdict | undefined
+    if (header !== undefined) {
+      host = verdicts.get(header)
+      if (!host) {
+        host = judge(header)
+        if (verdicts.size < REMEMBERED_HOSTS) verdicts.set(header, host)
+      }
+      if (host.refusal) return host.refusal
     }
     const origin = req.headers.origin
     if (origin === undefined) return null

@@ -7,11 +7,23 @@ import type { Duplex } from 'node:stream'
  * `http://[/`), and sockets that may send garbage or vanish at any byte.
  */
 
-/** The path and query of a request target; null when it is not one a URL parser accepts. */
-export function requestTarget(req: IncomingMessage): { pathname: string; query: URLSearchParams } | null {
+/**
+ * A target of plain path characters only: no dot segment, escape, query,
+ * fragment, backslash or leading "//" (an authority). A URL parser returns it
+ * unchanged as its pathname, so it needs no parse.
+ */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_/-]*$/
+
+/**
+ * The path and query (`search`, "" or "?…") of a request target; null when it
+ * is not one a URL parser accepts.
+ */
+export function requestTarget(req: IncomingMessage): { pathname: string; search: string } | null {
+  const raw = req.url ?? '/'
+  if (PLAIN_PATH.test(raw)) return { pathname: raw, search: '' }
   try {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    return { pathname: url.pathname, query: url.searchParams }
+    const url = new URL(raw, 'http://localhost')
+    return { pathname: url.pathname, search: url.search }
   } catch {
     return null
   }
