@@ -14,7 +14,7 @@ import { guardServer, requestTarget } from '../support/request'
  * (DNS rebinding, cross-site requests), and no CORS header is ever sent.
  */
 
-const MAX_RPC_BYTES = 2 * 1024 * 1024
+export const MAX_RPC_BYTES = 2 * 1024 * 1024
 
 /** 32 random bytes, base64url: fresh for each run, never stored. */
 export function newAccessToken(): string {
