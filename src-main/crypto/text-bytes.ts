@@ -4,7 +4,8 @@
  * string can be wiped; these readers make none.
  */
 
-const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d)
+/** ASCII whitespace, as JavaScript's trim and `\s` count it within ASCII. */
+export const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d)
 
 /** The text without its leading and trailing ASCII whitespace: a view of the same bytes, not a copy. */
 export function trimBytes(text: Buffer): Buffer {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { badRequest } from './errors'
+import { isSpace } from '../crypto/text-bytes'
 
 /**
  * A share card: the share's characters in lines of four groups of four, each
@@ -109,7 +110,6 @@ export function readShareInput(input: string, textLength: number): string {
   )
 }
 
-const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d)
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39
 
 /**
