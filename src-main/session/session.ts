@@ -31,12 +31,17 @@ interface HeldOtp {
 
 /** Shares of a keyset just created, held until each holder has seen theirs. */
 interface InitCeremony {
-  /** Per holder: the share's text, or the PGP message encrypted to the holder. */
-  items: Array<{ bytes: Buffer; encrypted: boolean; number: number }>
+  /** Per holder: the share's text, or the PGP message encrypted to the holder, and its base64 form (sys/init's keys_base64). */
+  items: Array<{ bytes: Buffer; base64: Buffer; encrypted: boolean; number: number }>
   rootToken: Buffer
   summary: InitSummary
   /** Per holder: revealed on screen, or its encrypted file handed to the page to save. */
   handedOut: boolean[]
+}
+
+/** Zeroes every secret of a hand-out: the root token and each share in both its forms. */
+function wipeHandOut(c: Pick<InitCeremony, 'items' | 'rootToken'>): void {
+  wipe(c.rootToken, ...c.items.flatMap((i) => [i.bytes, i.base64]))
 }
 
 /** A finished attempt's result and what decodes it, kept until the operator wipes them together. */
@@ -274,7 +279,7 @@ export class Session {
       this.finished = null
     }
     if (this.ceremony) {
-      wipe(this.ceremony.rootToken, ...this.ceremony.items.map((i) => i.bytes))
+      wipeHandOut(this.ceremony)
       this.ceremony = null
     }
   }
@@ -423,15 +428,6 @@ export class Session {
     return n.length === 1 ? `share ${n[0]} was` : `shares ${n.slice(0, -1).join(', ')} and ${n.at(-1)} were`
   }
 
-  /** A share's base64 form as holders may enter it: of its bytes (Vault, as sys/init's keys_base64), of its text (secrets.js). */
-  private static base64Form(text: Buffer, scheme: InitSummary['scheme']): string {
-    if (scheme !== 'vault') return text.toString('base64')
-    const bytes = Buffer.from(text.toString('ascii'), 'hex')
-    const form = bytes.toString('base64')
-    wipe(bytes)
-    return form
-  }
-
   /** Keeps the OTP a start made (the session owns it from now on) for decoding its result. */
   private hold(flow: Flow, nonce: string, otp: Buffer): void {
     const previous = this.held.get(flow)
@@ -478,14 +474,14 @@ export class Session {
       try {
         await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken, keyset) => {
           ceremony = {
-            items: handed.map((s) => ({ bytes: s.text(), encrypted: s.encrypted, number: s.number })),
+            items: handed.map((s) => ({ bytes: s.text(), base64: Buffer.from(s.forms().key_base64), encrypted: s.encrypted, number: s.number })),
             rootToken: Buffer.from(rootToken),
           }
           // Before the keyset is written: a keyset whose creation cannot be recorded is not created.
           record = await this.records.openInit(initFacts(keyset, handed, recipients))
         })
       } catch (err) {
-        if (ceremony) wipe(ceremony.rootToken, ...ceremony.items.map((i) => i.bytes))
+        if (ceremony) wipeHandOut(ceremony)
         await endUnwritten(record)
         if (err instanceof KeysetError && err.code === 'keyset') throw new EngineError(400, err.message, 'invalid_input')
         throw err
@@ -493,7 +489,7 @@ export class Session {
       try {
         await this.openKeyset(path)
       } catch (err) {
-        wipe(ceremony!.rootToken, ...ceremony!.items.map((i) => i.bytes))
+        wipeHandOut(ceremony!)
         // The record stays a valid prefix, without a closing line.
         await record?.transcript.abandon()
         throw err
@@ -510,7 +506,7 @@ export class Session {
       await this.records.init?.shareHandedOut(item.number, item.encrypted ? 'encrypted_file_saved' : 'revealed')
       this.ceremony!.handedOut[index] = true
       const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
-      return { index, key, key_base64: item.encrypted ? key : Session.base64Form(item.bytes, this.ceremony!.summary.scheme), encrypted: item.encrypted }
+      return { index, key, key_base64: item.base64.toString('ascii'), encrypted: item.encrypted }
     },
     'init.shareCard': async ({ index }) => {
       const c = this.ceremony
