@@ -85,10 +85,11 @@ export async function init(argv: string[], io: Io): Promise<void> {
     await record?.rootTokenRevealed('written_to_output')
   })
   const { keyset } = await run.catch(async (err: unknown) => {
-    await endRecord(record, printed ? 'keyset_not_written' : 'output_failed').catch(() => record?.transcript.abandon())
+    await record?.ended(printed ? 'keyset_not_written' : 'output_failed').catch(() => record?.transcript.abandon())
     throw err
   })
-  if (record) io.stderr(`transcript ${flags.transcript} closed, final hash ${await endRecord(record)}\n`)
+  // The hand-out's secrets are wiped (initKeyset wipes them as it returns): the record ends.
+  if (record) io.stderr(`transcript ${flags.transcript} closed, final hash ${await record.ended()}\n`)
   if (format === 'text') {
     io.stdout(
       [
@@ -100,13 +101,6 @@ export async function init(argv: string[], io: Io): Promise<void> {
       ].join('\n'),
     )
   }
-}
-
-/** The hand-out is over and its secrets wiped (initKeyset wipes them as it returns): the record ends. */
-async function endRecord(record: InitRecorder | undefined, early?: 'output_failed' | 'keyset_not_written'): Promise<string | undefined> {
-  if (!record) return undefined
-  await record.ended(early)
-  return record.wiped()
 }
 
 function outputFailure(err: unknown): string {

@@ -133,10 +133,7 @@ export class CeremonyRecords {
       await this.attemptWiped()
     } finally {
       if (init) {
-        await this.end(init.transcript, async () => {
-          await init.ended()
-          return init.wiped()
-        })
+        await this.end(init.transcript, () => init.ended())
       }
     }
   }

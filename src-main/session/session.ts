@@ -87,7 +87,6 @@ async function endUnwritten(record: InitRecorder | null): Promise<void> {
   if (!record) return
   try {
     await record.ended('keyset_not_written')
-    await record.wiped()
   } catch {
     await record.transcript.abandon()
   }

@@ -86,20 +86,18 @@ export class InitRecorder {
   }
 
   /**
-   * The hand-out is over: finished when every share was handed out, else
-   * abandoned with the shares that never were. `reason` says why it ended early.
+   * The hand-out is over and its secrets dropped: the record says how it ended
+   * (finished when every share was handed out, else abandoned with the shares
+   * that never were; `reason` says why it ended early), then the wipe, and
+   * closes. Resolves with the final hash.
    */
-  async ended(reason: Abandoned = 'operator'): Promise<void> {
+  async ended(reason: Abandoned = 'operator'): Promise<string> {
     const missing = this.facts.handed.map((s) => s.number).filter((n) => !this.handedOut.has(n))
     await this.transcript.append(
       missing.length === 0 && reason === 'operator'
         ? { type: 'init_finished', data: {} }
         : { type: 'init_abandoned', data: { reason, not_handed_out: missing } },
     )
-  }
-
-  /** Every secret of the hand-out is dropped: the record ends. Resolves with the final hash. */
-  async wiped(): Promise<string> {
     await this.transcript.append({ type: 'wiped', data: {} })
     return this.transcript.close()
   }
