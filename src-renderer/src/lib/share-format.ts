@@ -37,6 +37,8 @@ function checkVault(s: string): ShareCheck {
   return { ok: true, form: 'base64', bytes }
 }
 
+const HEX_DIGIT = /[0-9a-fA-F]/
+
 /**
  * What is wrong with a share typed as hex, or null when it is not one. A hex
  * share with a look-alike letter (O for 0, l for 1, g for 9) is still a hex
@@ -44,8 +46,6 @@ function checkVault(s: string): ShareCheck {
  * mistakes (a base64 share has dozens). A half-typed hex share is hex, never a
  * short base64 share.
  */
-const HEX_DIGIT = /[0-9a-fA-F]/
-
 function hexProblem(s: string): string | null {
   const first = s.search(/[^0-9a-fA-F]/)
   if (first >= 0) {
@@ -155,17 +155,22 @@ function oneLineCardRows(input: string, scheme: Scheme): CardRow[] | null {
   return shortGroup || !checkPlain(compactShare(input), scheme).ok ? rows : null
 }
 
+/** The rows of a share card typed back, numbered or on one line; null when the input is no card. */
+function typedCard(input: string, scheme: Scheme): CardRow[] | null {
+  return cardRows(input) ?? oneLineCardRows(input, scheme)
+}
+
 /**
  * What is sent for a typed share: a share card keeps its numbered lines, one
  * per line, for main to check line by line; anything else loses its spaces.
  */
 export function shareForMain(input: string, scheme: Scheme): string {
-  const rows = cardRows(input) ?? oneLineCardRows(input, scheme)
+  const rows = typedCard(input, scheme)
   return rows ? rows.map((r) => `${r.number}: ${r.chars}`).join('\n') : compactShare(input)
 }
 
 export function checkShare(input: string, scheme: Scheme): ShareCheck {
-  const rows = cardRows(input) ?? oneLineCardRows(input, scheme)
+  const rows = typedCard(input, scheme)
   if (rows) return checkCard(rows, scheme)
   return checkPlain(compactShare(input), scheme)
 }
