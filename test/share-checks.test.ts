@@ -184,6 +184,9 @@ describe('the app checks shares through IPC', () => {
 
     const swapped = await dispatch('attempt.update', { flow: 'root', key: ks.keys[1], nonce, holder: 'Alice' })
     expect(swapped).toEqual({ ok: false, error: { code: 'share_other_holder', message: "This is share 2 (Bob), not Alice's: each holder enters their own share." } })
+    // A share already given is refused as such before anything else of it, as Vault orders its checks.
+    const again = (await dispatch('attempt.update', { flow: 'root', key: ks.keys[2], nonce, holder: 'Alice' })) as any
+    expect(again).toMatchObject({ ok: false, error: { code: 'duplicate_key' } })
     const typo = await dispatch('attempt.update', { flow: 'root', key: mistype(ks.keys[0]!), nonce, holder: 'Alice' })
     expect(typo).toEqual({ ok: false, error: { code: 'share_mismatch', message: 'This does not match share 1 (Alice) — probably a typing mistake.' } })
     expect((await dispatch('attempt.status', { flow: 'root' })) as any).toMatchObject({ value: { progress: 1, nonce } })

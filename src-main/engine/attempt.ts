@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AttemptStatus, Flow } from '../backend'
 import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
 import { xorBytes } from '../crypto/otp'
+import { sameBytes } from '../crypto/same-bytes'
 import { wipe } from '../crypto/wipe'
 import { badRequest, EngineError } from './errors'
 import type { ShareIdentity } from './keyset'
@@ -102,15 +103,17 @@ export class AttemptMachine {
 
   /**
    * Adds one share; `key` is canonical share bytes that this machine now owns.
-   * `admit` tells which share it is or refuses it (once the attempt, nonce and
-   * flow are known to be right, as Vault orders its checks); a refused share
-   * never counts, and progress and nonce stay.
+   * Checks run in Vault's order: attempt, nonce, flow, then a share already
+   * given (compared in constant time, as Vault does). Only then does `admit`
+   * tell which share it is or refuse it; it answers at once when it can, and a
+   * promise when it must read the keyset. A refused share never counts, and
+   * progress and nonce stay.
    */
   async update(
     strategy: Strategy,
     key: Buffer,
     nonce: string,
-    admit: (key: Buffer) => Promise<ShareIdentity>,
+    admit: (key: Buffer) => ShareIdentity | Promise<ShareIdentity>,
   ): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
     const a = this.current
     if (a === null) {
@@ -131,16 +134,17 @@ export class AttemptMachine {
         'wrong_flow',
       )
     }
+    if (a.progress.some((given) => sameBytes(given, key))) {
+      wipe(key)
+      throw badRequest('given key has already been provided during this generation operation', 'duplicate_key')
+    }
     let share: ShareIdentity
     try {
-      share = await admit(key)
+      const admitted = admit(key)
+      share = admitted instanceof Promise ? await admitted : admitted
     } catch (err) {
       wipe(key)
       throw err
-    }
-    if (a.progress.some((given) => given.equals(key))) {
-      wipe(key)
-      throw badRequest('given key has already been provided during this generation operation', 'duplicate_key')
     }
     a.progress.push(key)
     const required = this.threshold()

@@ -8,7 +8,8 @@ import { badRequest } from './errors'
 import { codecFor, MAX_SHARE_ID, type ShareCodec } from './share-codec'
 import { HolderName } from './holders'
 import { SCHEMES, type Scheme } from './schemes'
-import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
+import { hashToken, newAccessor, newSalt } from './tokens'
+import { sameBytes } from '../crypto/same-bytes'
 import { wipe } from '../crypto/wipe'
 import { withoutSpaces } from '../crypto/text-bytes'
 
@@ -440,7 +441,7 @@ export class Keyset {
     const record = data.issued_shares[at]!
     const known = { number: at + 1, holder: record.holder }
     const { salt, checks } = checksOf(data)
-    if (!sameHash(checks[at]!, hashToken(salt, share))) {
+    if (!sameBytes(checks[at]!, hashToken(salt, share))) {
       throw badRequest(`this does not match ${shareLabel(known)} — probably a typing mistake`, 'share_mismatch')
     }
     return { ...known, checked: true }
@@ -449,14 +450,17 @@ export class Keyset {
   /**
    * `recognize`, after re-reading the file when the share's number is unknown
    * here: another program on this keyset may have issued that share since.
+   * A known share is answered at once; only the re-read returns a promise.
    */
-  async recognizeCurrent(share: Buffer): Promise<ShareIdentity> {
+  recognizeCurrent(share: Buffer): ShareIdentity | Promise<ShareIdentity> {
     try {
       return this.recognize(share)
     } catch (err) {
       if (!(err instanceof TesseraError) || err.code !== 'share_unknown') throw err
-      this.adopt(await readKeyset(this.path, this.source))
-      return this.recognize(share)
+      return readKeyset(this.path, this.source).then((fresh) => {
+        this.adopt(fresh)
+        return this.recognize(share)
+      })
     }
   }
 
@@ -521,7 +525,7 @@ export class Keyset {
   /** Finds the stored record for a presented token, comparing hashes in constant time. */
   findToken(token: Uint8Array | string): TokenRecord | undefined {
     const hash = hashToken(Buffer.from(this.data.token_salt, 'base64'), token)
-    return this.data.tokens.find((t) => sameHash(Buffer.from(t.hash, 'base64'), hash))
+    return this.data.tokens.find((t) => sameBytes(Buffer.from(t.hash, 'base64'), hash))
   }
 
   /**

@@ -8,7 +8,8 @@ import { badRequest, EngineError } from './errors'
 import { Keyset, shareLabel, type ShareIdentity, type TokenRecord } from './keyset'
 import { Serial } from './serial'
 import { makeStrategies, type StrategyHost } from './strategies'
-import { hashToken, newAccessor, newSalt, sameHash } from './tokens'
+import { hashToken, newAccessor, newSalt } from './tokens'
+import { sameBytes } from '../crypto/same-bytes'
 
 export interface TokenInfo {
   accessor: string
@@ -116,8 +117,9 @@ export class LocalEngine implements Backend, StrategyHost {
     await this.serial.run(() => this.machine.cancel())
   }
 
-  async update(flow: Flow, input: UpdateInput): Promise<AttemptStatus> {
-    return (await this.updateNamed(flow, input)).status
+  update(flow: Flow, input: UpdateInput): Promise<AttemptStatus> {
+    // A refusal passes through a then() untouched; an await would throw it again here.
+    return this.updateNamed(flow, input).then((named) => named.status)
   }
 
   /**
@@ -131,10 +133,9 @@ export class LocalEngine implements Backend, StrategyHost {
       throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
     }
     const key = this.keyset.parseShare(input.key)
-    const admit = async (share: Buffer): Promise<ShareIdentity> => {
-      const known = await this.keyset.recognizeCurrent(share)
-      // Refused only when the name given is another holder's: a name the keyset
-      // does not know ("Carol S.") is a spelling, not a claim to someone's share.
+    // Refused only when the name given is another holder's: a name the keyset
+    // does not know ("Carol S.") is a spelling, not a claim to someone's share.
+    const ownedBy = (known: ShareIdentity): ShareIdentity => {
       const claimed = holder?.trim().toLowerCase()
       const claimsAnother =
         claimed && known.holder && known.holder.toLowerCase() !== claimed &&
@@ -143,6 +144,10 @@ export class LocalEngine implements Backend, StrategyHost {
         throw badRequest(`this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`, 'share_other_holder')
       }
       return known
+    }
+    const admit = (share: Buffer): ShareIdentity | Promise<ShareIdentity> => {
+      const known = this.keyset.recognizeCurrent(share)
+      return known instanceof Promise ? known.then(ownedBy) : ownedBy(known)
     }
     return this.serial.run(async () => {
       try {
@@ -161,7 +166,7 @@ export class LocalEngine implements Backend, StrategyHost {
     const root = await this.keyset.findTokenCurrent(token)
     if (root) return { ...root, type: 'root' }
     const hash = hashToken(this.recoverySalt, token)
-    const recovery = this.recoveryTokens.find((t) => sameHash(Buffer.from(t.hash, 'base64'), hash))
+    const recovery = this.recoveryTokens.find((t) => sameBytes(Buffer.from(t.hash, 'base64'), hash))
     return recovery && { ...recovery, type: 'recovery' }
   }
 

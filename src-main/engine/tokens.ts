@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { randomBase62 } from '../crypto/base62'
 
 /** Vault's TokenLength: random characters after the prefix. */
@@ -21,10 +21,6 @@ export function newSalt(): Buffer {
 /** What the keyset stores instead of a token: a salted HMAC, as Vault's token store does. */
 export function hashToken(salt: Uint8Array, token: Uint8Array | string): Buffer {
   return createHmac('sha256', salt).update(token).digest()
-}
-
-export function sameHash(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 /** A public, non-secret handle for a token (Vault's accessor). */

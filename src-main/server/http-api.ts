@@ -140,8 +140,11 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
   res.end(text)
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<Json> {
-  const raw = await readBoundedBody(req, MAX_BODY_BYTES)
+function readJsonBody(req: IncomingMessage): Promise<Json> {
+  return readBoundedBody(req, MAX_BODY_BYTES).then(parseJsonBody)
+}
+
+function parseJsonBody(raw: Buffer | null): Json {
   if (raw === null) throw new HttpError(413, 'http: request body too large')
   const text = raw.toString('utf8')
   raw.fill(0)
@@ -234,15 +237,17 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
         wipe(otp)
       }
     }
-    const update: Handler = async (_req, body) => {
-      const b = await body()
-      const key = secretField(b, 'key') ?? Buffer.alloc(0)
-      try {
-        return [200, vaultStatus(await engine.update(flow, { key, nonce: stringField(b, 'nonce') ?? '' }))]
-      } finally {
-        wipe(key)
-      }
-    }
+    // Chained, not awaited: most updates under load are refusals, and an await
+    // throws a refusal again at every layer it passes.
+    const update: Handler = (_req, body) =>
+      body().then((b) => {
+        const nonce = stringField(b, 'nonce') ?? ''
+        const key = secretField(b, 'key') ?? Buffer.alloc(0)
+        const updated = engine.update(flow, { key, nonce })
+        const done = () => wipe(key)
+        updated.then(done, done)
+        return updated.then((status): [number, unknown] => [200, vaultStatus(status)])
+      })
     routes.set(
       `${path}/attempt`,
       guard(flow, {

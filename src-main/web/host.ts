@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { resolve, sep } from 'node:path'
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { sameBytes } from '../crypto/same-bytes'
 import type { Dispatch } from '../ipc/router'
 import { RENDERER_CSP } from '../csp'
 import { StaticFiles } from './static-files'
@@ -55,7 +56,7 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   if (!header?.startsWith('Bearer ')) return false
   const given = Buffer.from(header.slice(7))
   const expected = Buffer.from(token)
-  return given.length === expected.length && timingSafeEqual(given, expected)
+  return sameBytes(given, expected)
 }
 
 export function createWebHost(opts: WebHostOptions): Server {
