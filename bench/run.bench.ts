@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { LocalEngine } from '../src-main/engine/local-engine'
 import { Gpg } from '../test/helpers/gnupg'
 import { callApi } from '../test/helpers/server'
+import { mistypeAt } from '../test/helpers/keysets'
 import { runCli, TESSERA } from '../test/helpers/cli'
 import { chromium } from 'playwright-core'
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/chromium'
@@ -102,7 +103,7 @@ describe('npm run bench', () => {
       // before its check; a mistyped share (one character changed) is refused by
       // its check against the keyset (HMAC): every step an update takes.
       const repeated = JSON.stringify({ key: keys[0], nonce })
-      const mistyped = JSON.stringify({ key: `${keys[1]![0] === 'a' ? 'b' : 'a'}${keys[1]!.slice(1)}`, nonce })
+      const mistyped = JSON.stringify({ key: mistypeAt(keys[1]!, 0), nonce })
       const refusedRepeat = await callApi(serve.url, 'PUT', 'sys/generate-root/update', repeated)
       expect(refusedRepeat.json.errors).toEqual(['given key has already been provided during this generation operation'])
       const refusedTypo = await callApi(serve.url, 'PUT', 'sys/generate-root/update', mistyped)

@@ -4,7 +4,7 @@ import { openSync, closeSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, TESSERA, type CliResult } from './helpers/cli'
-import { downgradeToV1, makeKeyset, tempDir } from './helpers/keysets'
+import { downgradeToV1, makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
 
 // npm run build first: these run `tessera` as an operator does.
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -41,7 +41,7 @@ describe('tessera init --holders and tessera verify-share', () => {
     expect(fromFile.stdout).toBe('share 3 of 3 (Carol Ann): valid\n')
 
     const hex = Buffer.from(bob, 'base64').toString('hex')
-    const typo = hex.slice(0, 10) + (hex[10] === 'a' ? 'b' : 'a') + hex.slice(11)
+    const typo = mistypeAt(hex, 10)
     const bad = await runCli(['verify-share', '--keyset', keyset], { stdin: typo })
     expect(bad).toEqual({ code: 1, stdout: '', stderr: 'tessera verify-share: this does not match share 2 (Bob) — probably a typing mistake\n' })
     const short = await runCli(['verify-share', '--keyset', keyset], { stdin: hex.slice(0, -4) })

@@ -5,7 +5,7 @@ import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { ipcCalls } from './helpers/ipc'
 import { Session } from '../src-main/session/session'
 import { keysetFingerprint } from '../src-main/transcript/recorder'
-import { tempDir } from './helpers/keysets'
+import { mistypeAt, tempDir } from './helpers/keysets'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -15,8 +15,7 @@ const { call, refusal } = ipcCalls(() => dispatch)
 
 /** The character at `at` of a card line's share part, changed. */
 function mistype(line: string, at: number): string {
-  const start = line.indexOf(':') + 2 + at
-  return line.slice(0, start) + (line[start] === 'a' ? 'b' : 'a') + line.slice(start + 1)
+  return mistypeAt(line, line.indexOf(':') + 2 + at)
 }
 
 beforeEach(async () => {

@@ -6,7 +6,7 @@ import { ipcCalls } from './helpers/ipc'
 import { Session, type RecordPrinter } from '../src-main/session/session'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { VERSION } from '../src-main/version'
-import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
+import { makeKeyset, mistypeAt, tempDir, type TestKeyset } from './helpers/keysets'
 import { leaks, secret } from './helpers/secret-forms'
 import { startServe } from './helpers/cli'
 import { Connections } from '../src-main/profiles/connections'
@@ -22,7 +22,7 @@ let printed: Array<{ html: string; pageSize: string }>
 const { call, refusal } = ipcCalls(() => dispatch)
 
 /** A share with one character changed: what a holder mistyping it would enter. */
-const mistyped = (hex: string) => (hex[0] === 'a' ? 'b' : 'a') + hex.slice(1)
+const mistyped = (hex: string) => mistypeAt(hex, 0)
 
 beforeEach(async () => {
   ;({ dir, cleanup } = await tempDir())

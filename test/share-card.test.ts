@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { cardLines, readShareInput } from '../src-main/engine/share-card'
 import { LocalEngine } from '../src-main/engine/local-engine'
 import { runCli } from './helpers/cli'
-import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
+import { makeKeyset, mistypeAt, tempDir, type TestKeyset } from './helpers/keysets'
 
 const SHARE = '9f2c41aa0b7ed0c35e1b77a0c4d2e9f18a3b6c5d4e7f8091a2b3c4d5e6f708192a'
 
@@ -55,7 +55,7 @@ describe('share cards', () => {
     expect(readShareInput(`  ${oneLine(lines).replace(/ +/g, '   ').toUpperCase()} `, SHARE.length)).toBe(SHARE.toUpperCase())
     // Line 3's first character, mistyped: named by its line, never quoted.
     const at = 32
-    const wrong = SHARE.slice(0, at) + (SHARE[at] === 'a' ? 'b' : 'a') + SHARE.slice(at + 1)
+    const wrong = mistypeAt(SHARE, at)
     const typedWrong = oneLine(lines).replace(SHARE.slice(32, 36), wrong.slice(32, 36))
     expect(() => readShareInput(typedWrong, SHARE.length)).toThrow(/^line 3 of the share card does not match its check: a character on that line is mistyped$/)
     // A line's check mistyped is that line's mistake too.

@@ -3,7 +3,7 @@ import { decodeWithOtp } from '../src-main/decode/decode'
 import { createRouter } from '../src-main/ipc/router'
 import { Session } from '../src-main/session/session'
 import { Gpg } from './helpers/gnupg'
-import { downgradeToV1, makeKeyset, SCHEMES, tempDir, type TestKeyset } from './helpers/keysets'
+import { downgradeToV1, makeKeyset, mistypeAt, SCHEMES, tempDir, type TestKeyset } from './helpers/keysets'
 import { startApi, type Api } from './helpers/server'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -15,11 +15,7 @@ afterAll(() => tmp.cleanup())
 const errorOf = (r: { json: any }) => r.json?.errors?.[0] as string
 
 /** One character changed, as a holder mistypes: still a well-formed share of the right length. */
-function mistype(key: string): string {
-  const at = key.length - 5
-  const c = key[at]!
-  return key.slice(0, at) + (c === 'a' ? 'b' : 'a') + key.slice(at + 1)
-}
+const mistype = (key: string) => mistypeAt(key, key.length - 5)
 
 describe.each(SCHEMES)('a %s keyset refuses a bad share as it is entered', (scheme) => {
   let ks: TestKeyset

@@ -4,12 +4,12 @@ import { join } from 'node:path'
 import { decodeWithOtp } from '../src-main/decode/decode'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { runCli, startServe } from './helpers/cli'
-import { makeKeyset, tempDir } from './helpers/keysets'
+import { makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
 import { leaks, secret } from './helpers/secret-forms'
 import { callApi } from './helpers/server'
 
 /** One character changed, so that the share is of the right length but wrong. */
-const mistype = (hex: string) => `${hex.slice(0, 10)}${hex[10] === 'a' ? 'b' : 'a'}${hex.slice(11)}`
+const mistype = (hex: string) => mistypeAt(hex, 10)
 
 describe('tessera serve --transcript', () => {
   it('records an API-driven ceremony in a transcript that verifies and holds no secret', async () => {

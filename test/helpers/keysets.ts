@@ -4,6 +4,11 @@ import { join } from 'node:path'
 import { initKeyset } from '../../src-main/engine/init'
 import type { Scheme } from '../../src-main/engine/share-codec'
 
+/** `text` with the character at `at` changed, as a holder mistypes: same length, same alphabet. */
+export function mistypeAt(text: string, at: number): string {
+  return text.slice(0, at) + (text[at] === 'a' ? 'b' : 'a') + text.slice(at + 1)
+}
+
 /** Every engine case runs over both share schemes, as Vault's tests run over two seal setups. */
 export const SCHEMES: Scheme[] = ['vault', 'secretsjs']
 
