@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeWithOtp } from '../src-main/decode/decode'
+import { LocalEngine } from '../src-main/engine/local-engine'
 import { makeKeyset, SCHEMES, tempDir } from './helpers/keysets'
 import { startApi } from './helpers/server'
 
@@ -66,6 +67,26 @@ describe.each(SCHEMES)('%s keyset limits', (scheme) => {
       expect((await api.call('GET', 'sys/generate-root/attempt')).json.started).toBe(false)
     } finally {
       await api.close()
+    }
+  })
+
+  it('answers a status asked during the last update only once that update is done', async () => {
+    const ks = await makeKeyset(tmp.dir, { scheme, shares: 5, threshold: 3 })
+    const engine = await LocalEngine.open(ks.path)
+    try {
+      const idle = await engine.status('root')
+      expect(idle).toMatchObject({ started: false, progress: 0 })
+      const { status: { nonce } } = await engine.start('root', {})
+      for (const key of ks.keys.slice(0, 2)) await engine.update('root', { key: Buffer.from(key), nonce })
+      // The last share combines and writes the keyset; a status asked meanwhile
+      // must not show the holders' progress emptied with the result not made.
+      const last = engine.update('root', { key: Buffer.from(ks.keys[2]!), nonce })
+      const during = engine.status('root')
+      expect((await last).complete).toBe(true)
+      expect(await during).toMatchObject({ started: false, progress: 0, nonce: '' })
+      await expect(engine.status('recovery')).rejects.toMatchObject({ status: 404 })
+    } finally {
+      await engine.close()
     }
   })
 

@@ -73,9 +73,8 @@ export class LocalEngine implements Backend, StrategyHost {
     }
   }
 
-  async status(flow: Flow): Promise<AttemptStatus> {
-    const strategy = this.strategy(flow)
-    return this.serial.run(() => this.machine.status(strategy))
+  status(flow: Flow): Promise<AttemptStatus> {
+    return this.serial.read(() => this.machine.status(this.strategy(flow)))
   }
 
   async start(flow: Flow, input: StartInput): Promise<Started> {

@@ -251,7 +251,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
     routes.set(
       `${path}/attempt`,
       guard(flow, {
-        GET: async () => [200, vaultStatus(await engine.status(flow))],
+        GET: () => engine.status(flow).then((status) => [200, vaultStatus(status)]),
         PUT: start,
         POST: start,
         DELETE: async () => {
