@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { makeKeyset, SCHEMES, tempDir, type TestKeyset } from './helpers/keysets'
-import { startApi, type Api } from './helpers/server'
+import { FLOW_PATH, startApi, type Api } from './helpers/server'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeAll(async () => {
@@ -25,6 +25,31 @@ describe.each(SCHEMES)('Vault semantics over a %s keyset', (scheme) => {
   beforeEach(async () => {
     await api.call('DELETE', 'sys/generate-root/attempt')
     nonce = (await api.call('PUT', 'sys/generate-root/attempt', {})).json.nonce
+  })
+
+  it('a status polled over and over follows every change the engine makes', async () => {
+    const flows = ['root', 'share'] as const
+    // Each poll, of each flow, must say what the engine says at that moment.
+    const pollsAgree = async () => {
+      for (const flow of flows) {
+        for (let i = 0; i < 2; i++) {
+          const polled = await api.call('GET', `${FLOW_PATH[flow]}/attempt`)
+          expect(polled.json, flow).toEqual({ ...(await api.engine.status(flow)), otp: '' })
+        }
+      }
+    }
+    await pollsAgree()
+    expect((await api.call('PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce })).status).toBe(200)
+    await pollsAgree()
+    expect((await api.call('GET', 'sys/generate-root/attempt')).json).toMatchObject({ started: true, nonce, progress: 1 })
+    await api.call('DELETE', 'sys/generate-root/attempt')
+    await pollsAgree()
+    expect((await api.call('GET', 'sys/generate-root/attempt')).json).toMatchObject({ started: false, nonce: '', progress: 0 })
+    const shareNonce = (await api.call('PUT', 'sys/generate-share/attempt', {})).json.nonce as string
+    await pollsAgree()
+    expect((await api.call('GET', 'sys/generate-share/attempt')).json).toMatchObject({ started: true, nonce: shareNonce })
+    await api.call('DELETE', 'sys/generate-share/attempt')
+    await pollsAgree()
   })
 
   it('allows one attempt at a time', async () => {

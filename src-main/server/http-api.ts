@@ -130,8 +130,13 @@ function errorResponse(err: unknown, log: (line: string) => void): [number, unkn
   return [status, { errors: [message] }]
 }
 
+/** A reply already in JSON, sent as it is. */
+class JsonText {
+  constructor(readonly text: string) {}
+}
+
 function send(res: ServerResponse, status: number, payload: unknown): void {
-  const text = status === 204 || payload === undefined ? '' : JSON.stringify(payload)
+  const text = status === 204 || payload === undefined ? '' : payload instanceof JsonText ? payload.text : JSON.stringify(payload)
   res.writeHead(status, {
     'Content-Type': 'application/json',
     'Cache-Control': 'no-store',
@@ -186,6 +191,28 @@ function vaultStatus(status: AttemptStatus, otp: Buffer | null = null): AttemptS
   return { ...status, otp: otp ? otp.toString('ascii') : '' }
 }
 
+/**
+ * Polls make most of a server's load, and a status seldom changes between two:
+ * while every field is the same as the last poll's, its JSON is sent again
+ * rather than built anew. A status read holds no secret (a result travels only
+ * in the reply to the update that made it), so keeping its text is safe.
+ */
+function statusReplies(): (flow: Flow, status: AttemptStatus) => JsonText {
+  const last = new Map<Flow, { status: AttemptStatus; json: JsonText }>()
+  return (flow, status) => {
+    const seen = last.get(flow)
+    if (seen && sameFields(seen.status, status)) return seen.json
+    const json = new JsonText(JSON.stringify(vaultStatus(status)))
+    last.set(flow, { status, json })
+    return json
+  }
+}
+
+function sameFields(a: AttemptStatus, b: AttemptStatus): boolean {
+  const keys = Object.keys(a) as Array<keyof AttemptStatus>
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k])
+}
+
 /** A secret field of the body as bytes for the engine; the caller wipes them after the call. */
 function secretField(body: Json, name: string): Buffer | undefined {
   const value = stringField(body, name)
@@ -223,6 +250,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   // OpenBao 2.6's authenticated twin of sys/generate-root: same JSON, same flow.
   if (requireToken) flowPaths.push(['sys/generate-root-token', 'root'])
   const guard = (flow: Flow, handlers: Record<string, Handler>) => (requireToken ? withToken(engine, flow, handlers) : handlers)
+  const statusReply = statusReplies()
 
   for (const [path, flow] of flowPaths) {
     const start: Handler = async (_req, body) => {
@@ -251,7 +279,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
     routes.set(
       `${path}/attempt`,
       guard(flow, {
-        GET: () => engine.status(flow).then((status) => [200, vaultStatus(status)]),
+        GET: () => engine.status(flow).then((status) => [200, statusReply(flow, status)]),
         PUT: start,
         POST: start,
         DELETE: async () => {
