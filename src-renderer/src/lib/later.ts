@@ -7,7 +7,7 @@ export type LaterScreen = () => Promise<{ default: Component }>
  * downloads less, and the screens after it are fetched while the operator reads
  * it (see `prefetch`). A failed load is forgotten, so the next use tries again.
  */
-export function later(load: () => Promise<{ default: Component }>): LaterScreen {
+export function later(load: LaterScreen): LaterScreen {
   let loading: Promise<{ default: Component }> | undefined
   return () =>
     (loading ??= load().catch((err: unknown) => {
