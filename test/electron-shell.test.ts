@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { CHANNELS } from '../src-main/ipc/channels'
 import { RENDERER_CSP } from '../src-main/csp'
+import { appProtocolHandler } from '../src-main/app/app-protocol'
 
 // The Electron shell's security wiring, checked against a RECORDING STAND-IN for
 // the `electron` module: every call the shell makes is recorded and every handler
@@ -23,7 +24,8 @@ interface Recording {
   dialogs: any[]
   dialogAnswer: number
   ipc: Map<string, Handler>
-  sessions: Map<string, { permissionRequest?: Handler; permissionCheck?: Handler; headers?: Handler; beforeRequest?: Handler }>
+  sessions: Map<string, { permissionRequest?: Handler; permissionCheck?: Handler; beforeRequest?: Handler; protocols: Map<string, Handler> }>
+  schemes: unknown[]
   menu: unknown
 }
 
@@ -42,11 +44,11 @@ function standIn() {
         setWindowOpenHandler: (fn: Handler) => (win.windowOpen = fn),
         on: on(win.events),
       }
-      this.loadFile = async (path: string) => void (win.loaded = path)
+      this.loadURL = async (url: string) => void (win.loaded = url)
       this.on = on(win.windowEvents)
     }
     on: (event: string, fn: Handler) => void
-    loadFile: (path: string) => Promise<void>
+    loadURL: (url: string) => Promise<void>
     once() {}
     show() {}
     static getAllWindows() {
@@ -73,16 +75,17 @@ function standIn() {
       },
     },
     ipcMain: { handle: (channel: string, fn: Handler) => rec.ipc.set(channel, fn) },
+    protocol: { registerSchemesAsPrivileged: (schemes: unknown[]) => rec.schemes.push(...schemes) },
     Menu: { setApplicationMenu: (m: unknown) => (rec.menu = m), buildFromTemplate: (t: unknown) => t },
     session: {
       fromPartition(name: string) {
-        const s: Recording['sessions'] extends Map<string, infer S> ? S : never = {}
+        const s: Recording['sessions'] extends Map<string, infer S> ? S : never = { protocols: new Map() }
         rec.sessions.set(name, s)
         return {
           setPermissionRequestHandler: (fn: Handler) => (s.permissionRequest = fn),
           setPermissionCheckHandler: (fn: Handler) => (s.permissionCheck = fn),
+          protocol: { handle: (scheme: string, fn: Handler) => s.protocols.set(scheme, fn) },
           webRequest: {
-            onHeadersReceived: (fn: Handler) => (s.headers = fn),
             onBeforeRequest: (fn: Handler) => (s.beforeRequest = fn),
           },
         }
@@ -104,6 +107,7 @@ async function startShell(opts: { isPackaged?: boolean; lockGranted?: boolean } 
     windows: [],
     ipc: new Map(),
     sessions: new Map(),
+    schemes: [],
     menu: undefined,
     dialogs: [],
     dialogAnswer: 0,
@@ -137,7 +141,7 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
       devTools: true,
     })
     expect(webPreferences.preload).toMatch(/preload[/\\]index\.cjs$/)
-    expect(r.windows[0]!.loaded).toMatch(/renderer[/\\]index\.html$/)
+    expect(r.windows[0]!.loaded).toBe('tessera://app/index.html')
   })
 
   it('closes devtools in packaged builds', async () => {
@@ -166,7 +170,7 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     expect(prevent).toHaveBeenCalled()
   })
 
-  it('refuses every permission, sets the CSP header, and loads nothing remote', async () => {
+  it('refuses every permission, and loads nothing remote and nothing from file:', async () => {
     const r = await startShell()
     const s = r.sessions.get('tessera')!
     for (const permission of ['clipboard-read', 'media', 'notifications', 'geolocation']) {
@@ -175,9 +179,6 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
       expect(callback).toHaveBeenCalledWith(false)
       expect(s.permissionCheck?.({}, permission)).toBe(false)
     }
-    const headers = vi.fn()
-    s.headers?.({ responseHeaders: { 'X-Other': ['1'] } }, headers)
-    expect(headers.mock.calls[0]![0].responseHeaders['Content-Security-Policy']).toEqual([RENDERER_CSP])
     const decide = (url: string) => {
       const callback = vi.fn()
       s.beforeRequest?.({ url }, callback)
@@ -186,8 +187,20 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     expect(decide('https://example.com/x.js')).toBe(true)
     expect(decide('http://127.0.0.1:8200/v1/sys/health')).toBe(true)
     expect(decide('ws://127.0.0.1/')).toBe(true)
-    expect(decide(pathToFileURL('/app/out/renderer/index.html').href)).toBe(false)
-    expect(decide('blob:file:///abc')).toBe(false)
+    // No file: request at all, not even the app's own files: they come through its protocol.
+    expect(decide(pathToFileURL('/app/out/renderer/index.html').href)).toBe(true)
+    expect(decide('file:///etc/passwd')).toBe(true)
+    expect(decide('tessera://elsewhere/index.html')).toBe(true)
+    expect(decide('tessera://app/index.html')).toBe(false)
+    expect(decide('tessera://app/assets/index-abc.js')).toBe(false)
+    expect(decide('blob:tessera://app/1b2c3d')).toBe(false)
+    expect(decide('blob:file:///abc')).toBe(true)
+  })
+
+  it('serves the app over its own standard, secure protocol in the window partition', async () => {
+    const r = await startShell()
+    expect(r.schemes).toEqual([{ scheme: 'tessera', privileges: expect.objectContaining({ standard: true, secure: true }) }])
+    expect([...r.sessions.get('tessera')!.protocols.keys()]).toEqual(['tessera'])
   })
 
   it('serves every channel of the contract, and only to its own page', async () => {
@@ -196,8 +209,10 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     const handle = r.ipc.get('app.info')!
     const foreign = await handle({ senderFrame: { url: 'https://evil.example/' } }, undefined)
     expect(foreign).toMatchObject({ ok: false, error: { code: 'forbidden' } })
-    const own = pathToFileURL(join(import.meta.dirname, '..', 'src-main', 'renderer', 'index.html')).href
-    const ours = await handle({ senderFrame: { url: own } }, undefined)
+    const file = pathToFileURL(join(import.meta.dirname, '..', 'src-main', 'renderer', 'index.html')).href
+    expect(await handle({ senderFrame: { url: file } }, undefined)).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    expect(await handle({ senderFrame: { url: 'tessera://app/other.html' } }, undefined)).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    const ours = await handle({ senderFrame: { url: 'tessera://app/index.html' } }, undefined)
     expect(ours).toMatchObject({ ok: true, value: { name: 'tessera' } })
   })
 
@@ -265,5 +280,39 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     expect(close()).toBe(false)
     expect(r.dialogs).toHaveLength(3)
     held.mockRestore()
+  })
+})
+
+describe('the app protocol (tessera://app/)', () => {
+  const handler = appProtocolHandler(join(import.meta.dirname, '..', 'out', 'renderer'))
+  const get = (url: string, method = 'GET') => handler(new Request(url, { method }))
+
+  it('serves the built renderer with the CSP on every file', async () => {
+    const index = await get('tessera://app/index.html')
+    expect(index.status).toBe(200)
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(index.headers.get('content-security-policy')).toBe(RENDERER_CSP)
+    const html = await index.text()
+    expect(html).toContain('<div id="app">')
+    const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)![1]!
+    const js = await get(`tessera://app/${script}`)
+    expect(js.status).toBe(200)
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    expect(js.headers.get('content-security-policy')).toBe(RENDERER_CSP)
+    expect((await get('tessera://app/')).status).toBe(200)
+  })
+
+  it('serves nothing outside the renderer, on no other host, and only to GET', async () => {
+    for (const url of [
+      'tessera://app/%2e%2e/%2e%2e/package.json',
+      'tessera://app/..%2f..%2fpackage.json',
+      'tessera://app/%2fetc%2fpasswd',
+      'tessera://app/%E0%A4%A',
+      'tessera://app/no-such-file.js',
+      'tessera://other/index.html',
+    ]) {
+      expect((await get(url)).status, url).toBe(404)
+    }
+    expect((await get('tessera://app/index.html', 'POST')).status).toBe(404)
   })
 })

@@ -1,19 +1,19 @@
-import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, session } from 'electron'
+import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, protocol, session } from 'electron'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { RENDERER_CSP } from '../csp'
 import { CHANNELS } from '../ipc/channels'
 import { createRouter } from '../ipc/router'
 import { Session } from '../session/session'
 import { pdfPrinter } from './record-printer'
 import { openConnections } from '../profiles/connections'
 import { redact } from '../support/redact'
+import { APP_SCHEME, APP_URL, appProtocolHandler, isAppPage } from './app-protocol'
 
 // The Electron shell only: one hardened window and the IPC wiring. Everything it
 // serves comes from the transport-free router that `tessera web` serves too.
 
-const RENDERER_INDEX = join(import.meta.dirname, '../renderer/index.html')
-const RENDERER_URL = pathToFileURL(RENDERER_INDEX).href
+const RENDERER_DIR = join(import.meta.dirname, '../renderer')
+// A standard, secure scheme: the page has an origin of its own, and 'self' in its CSP means it.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }])
 
 const CLOSE_WARNING: Record<'result' | 'hand-out', string> = {
   result: 'A finished result is held and has not been wiped. Closing Tessera wipes it: if nobody has recorded it, the ceremony must be run again.',
@@ -67,7 +67,7 @@ function createWindow(held: () => 'result' | 'hand-out' | null): BrowserWindow {
   win.webContents.on('will-attach-webview', (event) => event.preventDefault())
   confirmClose(win, held)
   win.once('ready-to-show', () => win.show())
-  void win.loadFile(RENDERER_INDEX)
+  void win.loadURL(APP_URL)
   return win
 }
 
@@ -78,7 +78,7 @@ function wireIpc(ceremony: Session): void {
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, (event, input: unknown) => {
       // Only our own page may call in: never a navigated-to or injected frame.
-      if (event.senderFrame?.url !== RENDERER_URL) {
+      if (!isAppPage(event.senderFrame?.url)) {
         return { ok: false, error: { code: 'forbidden', message: 'caller is not the Tessera window' } }
       }
       return dispatch(channel, input)
@@ -104,12 +104,10 @@ if (!app.requestSingleInstanceLock()) {
     // Every permission is refused; copying goes through main (clipboard.copy).
     ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
     ses.setPermissionCheckHandler(() => false)
-    ses.webRequest.onHeadersReceived((details, callback) => {
-      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } })
-    })
-    // Nothing remote, ever: only the app's own files load (and blob: URLs the page
-    // makes itself, which is how an encrypted share is saved to a file).
-    const local = /^(file|blob|devtools):/
+    ses.protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR))
+    // Nothing remote and no file:, ever: only the app's own files load (and blob:
+    // URLs the page makes itself, which is how an encrypted share is saved to a file).
+    const local = /^(tessera:\/\/app\/|blob:tessera:\/\/app\/|devtools:)/
     ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !local.test(details.url) }))
     Menu.setApplicationMenu(
       Menu.buildFromTemplate([

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { resolve, sep } from 'node:path'
+import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { sameBytes } from '../crypto/same-bytes'
 import type { Dispatch } from '../ipc/router'
 import { RENDERER_CSP } from '../csp'
-import { StaticFiles } from './static-files'
+import { rendererFile, StaticFiles } from './static-files'
 import { ClientGone, readBoundedBody } from '../support/body'
 import { guardServer, requestTarget } from '../support/request'
 
@@ -95,14 +95,8 @@ export function createWebHost(opts: WebHostOptions): Server {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return reply(res, 405, { code: 'method', message: 'method not allowed' }, { Allow: 'GET, HEAD' })
     }
-    let relative: string
-    try {
-      relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
-    } catch {
-      return reply(res, 400, { code: 'bad_request', message: 'malformed path' })
-    }
-    const file = resolve(root, relative)
-    if (!file.startsWith(root + sep)) return reply(res, 404, { code: 'not_found', message: 'not found' })
+    const file = rendererFile(root, pathname)
+    if (!file) return reply(res, 404, { code: 'not_found', message: 'not found' })
     const found = await files.get(file, req.headers['accept-encoding'])
     if (!found) return reply(res, 404, { code: 'not_found', message: 'not found' })
     res.writeHead(200, {

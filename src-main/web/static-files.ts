@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { extname } from 'node:path'
+import { extname, resolve, sep } from 'node:path'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 
 export const TYPES: Record<string, string> = {
@@ -27,6 +27,22 @@ export function negotiate(acceptEncoding: string | undefined): Encoding | undefi
   if (accepted.has('br')) return 'br'
   if (accepted.has('gzip') || accepted.has('*')) return 'gzip'
   return undefined
+}
+
+/**
+ * The file under `root` that a URL path names ('/' is the index), or null for a
+ * path that is malformed or climbs out of `root`. The web host and the Electron
+ * shell's app protocol both serve the built renderer through it.
+ */
+export function rendererFile(root: string, pathname: string): string | null {
+  let relative: string
+  try {
+    relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
+  } catch {
+    return null
+  }
+  const file = resolve(root, relative)
+  return file.startsWith(resolve(root) + sep) ? file : null
 }
 
 export interface StaticFile {
