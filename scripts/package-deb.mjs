@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Builds tessera_VERSION_ARCH.deb for machines without Electron (an air-gapped
+// Builds tessera_VERSION-REV_ARCH.deb for machines without Electron (an air-gapped
 // laptop with Debian's nodejs): the CLI, the web app and the runtime
 // dependencies as installed here (keytar built for Node), plus a man page made
 // from the command's own --help. Offline: nothing is downloaded. Run after
 // `npm ci && npm run build`; writes dist/ and a SHA256SUMS beside the package.
+// Needs dpkg-dev (dpkg-parsechangelog, dpkg-shlibdeps) and binutils (strip).
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join, relative } from 'node:path'
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative, sep } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { dep5Copyright } from './deb-copyright.mjs'
+import { copyRuntimeFiles, runtimeClosure } from './deb-runtime-tree.mjs'
 
 const ROOT = join(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
@@ -35,48 +38,15 @@ writeFileSync(
   `${JSON.stringify({ name: pkg.name, version: pkg.version, type: pkg.type, private: true, dependencies: pkg.dependencies }, null, 2)}\n`,
 )
 
-/**
- * The runtime dependency closure, found as Node resolves it: each package's
- * `dependencies` and installed `optionalDependencies`, never peer or dev ones.
- */
-function runtimeClosure() {
-  const found = new Map()
-  const visit = (fromDir, name, optional) => {
-    let manifest
-    try {
-      manifest = createRequire(join(fromDir, 'noop.js')).resolve(`${name}/package.json`)
-    } catch {
-      // Packages whose exports hide package.json: walk node_modules by hand.
-      for (let dir = fromDir; ; dir = dirname(dir)) {
-        const candidate = join(dir, 'node_modules', name, 'package.json')
-        if (existsSync(candidate)) {
-          manifest = candidate
-          break
-        }
-        if (dirname(dir) === dir) break
-      }
-    }
-    if (!manifest) {
-      if (optional) return
-      throw new Error(`runtime dependency ${name} is not installed: run npm ci`)
-    }
-    const dir = dirname(manifest)
-    if (found.has(dir)) return
-    found.set(dir, name)
-    const meta = JSON.parse(readFileSync(manifest, 'utf8'))
-    for (const dep of Object.keys(meta.dependencies ?? {})) visit(dir, dep, false)
-    for (const dep of Object.keys(meta.optionalDependencies ?? {})) visit(dir, dep, true)
+// Each runtime dependency with only the files that run, and native modules
+// stripped of their symbols and not executable, as Debian ships shared objects.
+const bundled = []
+for (const dir of runtimeClosure(ROOT, pkg.dependencies).keys()) {
+  const files = relative(ROOT, dir)
+  for (const rel of copyRuntimeFiles(dir, join(LIB, files))) {
+    if (rel.endsWith('.node')) execFileSync('strip', ['--remove-section=.comment', '--remove-section=.note', '--strip-unneeded', join(LIB, files, rel)])
   }
-  for (const dep of Object.keys(pkg.dependencies)) visit(ROOT, dep, false)
-  return [...found.keys()]
-}
-
-for (const dir of runtimeClosure()) {
-  // Build intermediates of native modules are not needed at run time.
-  cpSync(dir, join(LIB, relative(ROOT, dir)), {
-    recursive: true,
-    filter: (f) => !/[/\\]build[/\\](Release[/\\])?(obj\.target|\.deps)([/\\]|$)/.test(f),
-  })
+  bundled.push({ dir, files: `usr/lib/tessera/${files.split(sep).join('/')}/*` })
 }
 
 mkdirSync(join(STAGE, 'usr/bin'), { recursive: true })
@@ -105,26 +75,58 @@ const man = [
 mkdirSync(join(STAGE, 'usr/share/man/man1'), { recursive: true })
 writeFileSync(join(STAGE, 'usr/share/man/man1/tessera.1.gz'), gzipSync(man, { level: 9 }))
 
+// The licences: Tessera's own text, and the machine-readable copyright file
+// naming every bundled package with its licence. The changelog is Debian's,
+// kept in resources/debian/changelog; its latest entry gives the version.
 const doc = join(STAGE, 'usr/share/doc/tessera')
 mkdirSync(doc, { recursive: true })
+cpSync(join(ROOT, 'LICENSE'), join(doc, 'LICENSE'))
+const author = typeof pkg.author === 'string' ? pkg.author : `${pkg.author.name} <${pkg.author.email}>`
 writeFileSync(
   join(doc, 'copyright'),
-  `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: tessera\nLicense: ${pkg.license}\n`,
+  dep5Copyright(
+    { name: pkg.name, license: pkg.license, copyright: pkg.author.name ?? pkg.author, upstream: { url: pkg.homepage, contact: author } },
+    bundled,
+  ),
 )
+const CHANGELOG = join(ROOT, 'resources/debian/changelog')
+const version = execFileSync('dpkg-parsechangelog', ['-l', CHANGELOG, '-S', 'Version'], { encoding: 'utf8' }).trim()
+if (!version.startsWith(`${pkg.version}-`)) {
+  console.error(`package-deb: resources/debian/changelog's latest entry is ${version}: add one for ${pkg.version}-1`)
+  process.exit(1)
+}
+writeFileSync(join(doc, 'changelog.Debian.gz'), gzipSync(readFileSync(CHANGELOG), { level: 9 }))
+mkdirSync(join(STAGE, 'usr/share/lintian/overrides'), { recursive: true })
+cpSync(join(ROOT, 'resources/debian/lintian-overrides'), join(STAGE, 'usr/share/lintian/overrides/tessera'))
+
+/** The libraries the native modules link, as dpkg-shlibdeps names their packages. */
+function sharedLibraryDepends() {
+  const modules = execFileSync('find', [LIB, '-name', '*.node'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-shlibdeps-'))
+  try {
+    // dpkg-shlibdeps insists on a debian/control, though it needs nothing from it here.
+    mkdirSync(join(dir, 'debian'))
+    writeFileSync(join(dir, 'debian/control'), 'Source: tessera\n\nPackage: tessera\nArchitecture: any\n')
+    // Its warnings are about the napi_* symbols, which node itself provides.
+    const out = execFileSync('dpkg-shlibdeps', ['-O', ...modules], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    return /^shlibs:Depends=(.+)$/m.exec(out)?.[1]
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 const installedKb = Math.ceil(Number(execFileSync('du', ['-sk', join(STAGE, 'usr')], { encoding: 'utf8' }).split('\t')[0]))
 mkdirSync(join(STAGE, 'DEBIAN'))
-const author = typeof pkg.author === 'string' ? pkg.author : `${pkg.author.name} <${pkg.author.email}>`
 writeFileSync(
   join(STAGE, 'DEBIAN/control'),
   [
     'Package: tessera',
-    `Version: ${pkg.version}`,
+    `Version: ${version}`,
     `Architecture: ${ARCH}`,
     `Maintainer: ${author}`,
     `Installed-Size: ${installedKb}`,
     // keytar links libsecret; the keychain is optional at run time, the library is not.
-    'Depends: nodejs (>= 20.19), libsecret-1-0',
+    `Depends: ${['nodejs (>= 20.19)', sharedLibraryDepends()].filter(Boolean).join(', ')}`,
     'Section: admin',
     'Priority: optional',
     `Homepage: ${pkg.homepage}`,
@@ -137,13 +139,16 @@ writeFileSync(
   ].join('\n'),
 )
 
-// Debian's modes: directories 755, files 644, the launcher and native modules executable.
+// Debian's modes: directories 755, files 644 (shared objects too), the launcher executable.
 execFileSync('find', [join(STAGE, 'usr'), '-type', 'd', '-exec', 'chmod', '755', '{}', '+'])
 execFileSync('find', [join(STAGE, 'usr'), '-type', 'f', '-exec', 'chmod', '644', '{}', '+'])
 chmodSync(join(LIB, 'bin/tessera.js'), 0o755)
-execFileSync('find', [LIB, '-name', '*.node', '-exec', 'chmod', '755', '{}', '+'])
 
-const name = `tessera_${pkg.version}_${ARCH}.deb`
+// What `dpkg --verify` checks the installed files against.
+const md5sums = execFileSync('find', ['usr', '-type', 'f', '-exec', 'md5sum', '{}', '+'], { cwd: STAGE, encoding: 'utf8' })
+writeFileSync(join(STAGE, 'DEBIAN/md5sums'), md5sums.split('\n').filter(Boolean).sort().join('\n') + '\n')
+
+const name = `tessera_${version}_${ARCH}.deb`
 execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', STAGE, join(DIST, name)], { stdio: 'inherit' })
 rmSync(STAGE, { recursive: true, force: true })
 const sum = createHash('sha256').update(readFileSync(join(DIST, name))).digest('hex')

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -24,7 +24,8 @@ describe('the npm package', () => {
       expect(files).toContain('bin/tessera.js')
       expect(files).toContain('out/main/cli.js')
       expect(files.some((f) => f.startsWith('out/renderer/assets/'))).toBe(true)
-      const stray = files.filter((f) => !/^(bin\/|out\/(main|preload|renderer)\/|package\.json$|README\.md$)/.test(f) || f.endsWith('.map'))
+      expect(files).toContain('LICENSE')
+      const stray = files.filter((f) => !/^(bin\/|out\/(main|preload|renderer)\/|package\.json$|README\.md$|LICENSE$)/.test(f) || f.endsWith('.map'))
       expect(stray).toEqual([])
 
       const prefix = join(dir, 'prefix')
@@ -32,6 +33,8 @@ describe('the npm package', () => {
         cwd: dir,
         maxBuffer: 16 * 1024 * 1024,
       })
+      const licence = await readFile(join(prefix, 'lib/node_modules/tessera/LICENSE'), 'utf8')
+      expect(licence.startsWith('Mozilla Public License Version 2.0\n')).toBe(true)
       await exerciseInstalled(join(prefix, 'bin', 'tessera'))
     } finally {
       await rm(dir, { recursive: true, force: true })
