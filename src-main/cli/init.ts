@@ -2,7 +2,7 @@ import { PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { initKeyset } from '../engine/init'
 import { checkHolders, checkShareConfig } from '../engine/keyset'
 import { SCHEMES, type Scheme } from '../engine/schemes'
-import { systemReason } from '../support/errors'
+import { outputFailure } from './output'
 import { initFacts, InitRecorder } from '../transcript/init-recorder'
 import { CliError, formatFlag, intFlag, parseFlags, requireFlag, SecretSource, UsageError, type Io } from './args'
 
@@ -101,11 +101,6 @@ export async function init(argv: string[], io: Io): Promise<void> {
       ].join('\n'),
     )
   }
-}
-
-function outputFailure(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code
-  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' ? 'the reading end was closed' : systemReason(err)
 }
 
 async function readRecipients(files: string[], source: SecretSource): Promise<PublicKeyInfo[]> {

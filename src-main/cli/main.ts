@@ -1,4 +1,5 @@
 import { UsageError, type Io } from './args'
+import { Output, outputFailure } from './output'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
 import { VERSION } from '../version'
@@ -86,22 +87,35 @@ function readStdin(): Promise<Buffer> {
   })
 }
 
+/** These answer requests until stopped: a lost log must not stop them. */
+const SERVING = new Set(['serve', 'web'])
+
 export async function main(): Promise<void> {
-  const code = await run(process.argv.slice(2), {
-    stdout: (t) => process.stdout.write(t),
-    writeOut: (t) =>
-      new Promise<void>((resolve, reject) => {
-        // The failure is reported through the callback; the stream's own 'error' event must not crash the process.
-        const ignore = () => undefined
-        process.stdout.once('error', ignore)
-        process.stdout.write(t, (err) => {
-          if (err) return reject(err)
-          process.stdout.off('error', ignore)
-          resolve()
-        })
-      }),
-    stderr: (t) => process.stderr.write(t),
+  const argv = process.argv.slice(2)
+  // Only a known command's name is repeated: the first argument could be anything.
+  const name = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? `tessera ${argv[0]}` : 'tessera'
+  const serving = SERVING.has(argv[0] ?? '')
+  // A server says once, on the other stream while it can, that one went silent.
+  const tellOther = (failed: Output) => {
+    if (!serving) return
+    const other = failed === stdout ? stderr : stdout
+    other.say(`${name}: ${failed.name} can no longer be written (${outputFailure(failed.failure)}); its messages are dropped from now on\n`)
+  }
+  const stdout = new Output(process.stdout, 'standard output', tellOther)
+  const stderr = new Output(process.stderr, 'standard error', tellOther)
+  let code = await run(argv, {
+    stdout: (t) => stdout.say(t),
+    writeOut: (t) => stdout.write(t),
+    stderr: (t) => stderr.say(t),
     stdin: readStdin,
   })
+  await Promise.all([stdout.settled(), stderr.settled()])
+  // Anything else that was meant to be seen and was not is a failure, said in one sentence.
+  const lost = [stdout, stderr].find((o) => o.failure !== undefined)
+  if (lost && code === 0 && !serving) {
+    stderr.say(`${name}: could not write to ${lost.name}: ${outputFailure(lost.failure)}\n`)
+    await stderr.settled()
+    code = 1
+  }
   process.exitCode = code
 }

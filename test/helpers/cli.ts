@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const TESSERA = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url))
@@ -70,4 +71,42 @@ export function startServe(args: string[], opts: Command = {}): Promise<ServePro
     child.stderr.on('data', (d) => (out += d))
     child.on('close', (code) => reject(new Error(`tessera serve exited with ${code}: ${out}`)))
   })
+}
+
+/**
+ * Where a child's standard output or error goes: read by the test; a pipe whose
+ * reader has gone before anything was written (`| head -c1` once it took its
+ * byte and left); or /dev/full, a disk with no space left.
+ */
+export type Sink = 'read' | 'gone' | 'full'
+
+export interface SinkedChild {
+  child: ChildProcess
+  /** What the 'read' streams carried so far. */
+  output: () => string
+  exited: Promise<number | null>
+}
+
+/** Starts the built `tessera` with its standard output and error sent to the given sinks. */
+export function spawnWithSinks(args: string[], sinks: { stdout: Sink; stderr: Sink }, env?: NodeJS.ProcessEnv): SinkedChild {
+  const full = openSync('/dev/full', 'w')
+  const stdio = (s: Sink) => (s === 'full' ? full : 'pipe')
+  const child = spawn(process.execPath, [TESSERA, ...args], { stdio: ['pipe', stdio(sinks.stdout), stdio(sinks.stderr)], env: { ...process.env, ...env } })
+  closeSync(full)
+  let out = ''
+  for (const [stream, sink] of [[child.stdout, sinks.stdout], [child.stderr, sinks.stderr]] as const) {
+    if (sink === 'gone') stream!.destroy()
+    else if (sink === 'read') stream!.on('data', (d) => (out += d))
+  }
+  child.stdin!.on('error', () => undefined)
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  return { child, output: () => out, exited }
+}
+
+/** Runs a command to its end with its outputs sent to the given sinks. */
+export async function runWithSinks(args: string[], sinks: { stdout: Sink; stderr: Sink }, stdin = ''): Promise<{ code: number | null; output: string }> {
+  const run = spawnWithSinks(args, sinks)
+  run.child.stdin!.end(stdin)
+  const code = await run.exited
+  return { code, output: run.output() }
 }
