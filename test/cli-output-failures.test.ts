@@ -3,7 +3,7 @@ import { connect } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { verifyTranscript } from '../src-main/transcript/verify'
-import { runCli, runWithSinks, spawnWithSinks, type Sink, type SinkedChild } from './helpers/cli'
+import { runCli, runWithSinks, spawnWithSinks, waitForOutput, type Sink } from './helpers/cli'
 import { callApi } from './helpers/server'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 
@@ -63,16 +63,6 @@ describe('a command whose standard output cannot be written', () => {
   })
 })
 
-/** Waits until `pattern` shows in what the child wrote to the streams read. */
-async function waitFor(run: SinkedChild, pattern: RegExp): Promise<RegExpExecArray> {
-  for (let i = 0; i < 400; i++) {
-    const m = pattern.exec(run.output())
-    if (m) return m
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`never printed ${pattern}: ${run.output()}`)
-}
-
 describe('tessera serve whose log cannot be written', () => {
   /** Runs a whole attempt and a refused update against `url`; every request is logged. */
   async function ceremony(url: string): Promise<void> {
@@ -88,7 +78,7 @@ describe('tessera serve whose log cannot be written', () => {
   it('keeps serving once its reader has gone (2>&1 | head -c 40), and closes its record on stop', async () => {
     const file = join(tmp.dir, `serve-gone-${Math.random()}.jsonl`)
     const run = spawnWithSinks(['serve', '--keyset', ks.path, '--port', '0', '--transcript', file], { stdout: 'read', stderr: 'read' })
-    const url = (await waitFor(run, /listening on (http:\/\/\S+)\n/))[1]!
+    const url = (await waitForOutput(run, /listening on (http:\/\/\S+)\n/))[1]!
     run.child.stdout!.destroy()
     run.child.stderr!.destroy()
     await ceremony(url)
@@ -102,7 +92,7 @@ describe('tessera serve whose log cannot be written', () => {
 
   it('with its log on a full disk, keeps serving and says so once on standard output', async () => {
     const run = spawnWithSinks(['serve', '--keyset', ks.path, '--port', '0'], { stdout: 'read', stderr: 'full' })
-    const url = (await waitFor(run, /listening on (http:\/\/\S+)\n/))[1]!
+    const url = (await waitForOutput(run, /listening on (http:\/\/\S+)\n/))[1]!
     await ceremony(url)
     await ceremony(url)
     run.child.kill('SIGTERM')
@@ -113,7 +103,7 @@ describe('tessera serve whose log cannot be written', () => {
 
   it('with standard output on a full disk, serves and says so on standard error', async () => {
     const run = spawnWithSinks(['serve', '--keyset', ks.path, '--port', '0'], { stdout: 'full', stderr: 'read' })
-    await waitFor(run, /standard output can no longer be written \(no space left on device\)/)
+    await waitForOutput(run, /standard output can no longer be written \(no space left on device\)/)
     run.child.kill('SIGTERM')
     expect(await run.exited).toBe(0)
     expect(run.output()).not.toMatch(STACK)
@@ -123,7 +113,7 @@ describe('tessera serve whose log cannot be written', () => {
 describe('tessera web whose log cannot be written', () => {
   it('keeps serving with its log on a full disk, and with its reader gone', async () => {
     const run = spawnWithSinks(['web', '--port', '0', '--keyset', ks.path], { stdout: 'read', stderr: 'full' }, { TESSERA_CONFIG_DIR: join(tmp.dir, 'config') })
-    const [, port, token] = await waitFor(run, /open http:\/\/127\.0\.0\.1:(\d+)\/#access=([A-Za-z0-9_-]+)\n/)
+    const [, port, token] = await waitForOutput(run, /open http:\/\/127\.0\.0\.1:(\d+)\/#access=([A-Za-z0-9_-]+)\n/)
     run.child.stdout!.destroy()
     const rpc = async (channel: string, input: unknown) => {
       const res = await fetch(`http://127.0.0.1:${port}/rpc/${channel}`, {

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { readFile } from 'node:fs/promises'
 import { TesseraError } from '../support/errors'
+import { readFailure, readRegularFile, type ReadLimit } from '../support/files'
 
 /** A mistake in how the command was called: exit code 2, with the command's usage. */
 export class UsageError extends Error {
@@ -19,7 +19,8 @@ export interface Io {
   /** Writes to standard output and settles once the system took it; rejects when it cannot (a full disk, a closed pipe). */
   writeOut: (text: string) => Promise<void>
   stderr: (text: string) => void
-  stdin: () => Promise<Buffer>
+  /** Standard input to its end, refused past `limit`. */
+  stdin: (limit: ReadLimit) => Promise<Buffer>
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -66,22 +67,23 @@ export class SecretSource {
 
   constructor(private readonly io: Io) {}
 
-  async fromStdinOrValue(value: string, flag: string): Promise<string> {
-    return value === '-' ? (await this.stdin(flag)).toString('utf8').trim() : value
+  async fromStdinOrValue(value: string, flag: string, limit: ReadLimit): Promise<string> {
+    return value === '-' ? (await this.fromStdinOrFile(value, flag, limit)).toString('utf8').trim() : value
   }
 
-  async fromStdinOrFile(path: string, flag: string): Promise<Buffer> {
-    if (path === '-') return this.stdin(flag)
+  /** Each caller names its limit: nothing is read past it, and a FIFO or device is refused, not waited on. */
+  async fromStdinOrFile(path: string, flag: string, limit: ReadLimit): Promise<Buffer> {
     try {
-      return await readFile(path)
+      return path === '-' ? await this.stdin(flag, limit) : await readRegularFile(path, limit)
     } catch (err) {
-      throw new CliError(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      if (err instanceof UsageError) throw err
+      throw new CliError(`cannot read ${flag} ${path === '-' ? 'from standard input' : path}: ${readFailure(err)}`)
     }
   }
 
-  private async stdin(flag: string): Promise<Buffer> {
+  private async stdin(flag: string, limit: ReadLimit): Promise<Buffer> {
     if (this.stdinUsedBy) throw new UsageError(`${this.stdinUsedBy} already reads standard input; ${flag} cannot too`)
     this.stdinUsedBy = flag
-    return this.io.stdin()
+    return this.io.stdin(limit)
   }
 }

@@ -1,4 +1,4 @@
-import { readPrivateKey } from '../crypto/pgp'
+import { KEY_LIMIT, readPrivateKey } from '../crypto/pgp'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { formatFlag, parseFlags, SecretSource, UsageError, type Io } from './args'
 
@@ -10,6 +10,12 @@ Decodes a generate-root, generate-share or generate-recovery-token result offlin
 and shell history. The OTP may be a base62 OTP of any length or a legacy base64
 16-byte OTP (whose result is a UUID token, which no check can confirm: the
 output says so). A value that is not exactly a token or a share is an error.`
+
+/** An encoded result is a token or a share, PGP-encrypted at most: a few KB. */
+const ENCODED_LIMIT = { bytes: 64 * 1024, what: 'an encoded value' }
+/** generate-otp makes at most 4096 characters; a line break or two may follow. */
+const OTP_LIMIT = { bytes: 8 * 1024, what: 'an OTP' }
+const PASSPHRASE_LIMIT = { bytes: 64 * 1024, what: 'a passphrase' }
 
 export async function decode(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
@@ -27,12 +33,12 @@ export async function decode(argv: string[], io: Io): Promise<void> {
   if (flags['passphrase-file'] && !flags['pgp-key']) throw new UsageError('--passphrase-file goes with --pgp-key')
 
   const source = new SecretSource(io)
-  const encoded = await source.fromStdinOrValue(flags.encoded, '--encoded')
+  const encoded = await source.fromStdinOrValue(flags.encoded, '--encoded', ENCODED_LIMIT)
   let decoded: Decoded
   if (flags['pgp-key']) {
-    const keyBytes = await source.fromStdinOrFile(flags['pgp-key'], '--pgp-key')
+    const keyBytes = await source.fromStdinOrFile(flags['pgp-key'], '--pgp-key', KEY_LIMIT)
     const passphrase = flags['passphrase-file']
-      ? (await source.fromStdinOrFile(flags['passphrase-file'], '--passphrase-file')).toString('utf8').replace(/\r?\n$/, '')
+      ? (await source.fromStdinOrFile(flags['passphrase-file'], '--passphrase-file', PASSPHRASE_LIMIT)).toString('utf8').replace(/\r?\n$/, '')
       : undefined
     const key = await readPrivateKey(keyBytes, passphrase)
     keyBytes.fill(0)
@@ -42,7 +48,7 @@ export async function decode(argv: string[], io: Io): Promise<void> {
     // arrives as a string from the command line, and is copied once.
     const otp = flags.otp !== undefined && flags.otp !== '-'
       ? Buffer.from(flags.otp, 'utf8')
-      : await source.fromStdinOrFile(flags['otp-file'] ?? '-', flags.otp !== undefined ? '--otp' : '--otp-file')
+      : await source.fromStdinOrFile(flags['otp-file'] ?? '-', flags.otp !== undefined ? '--otp' : '--otp-file', OTP_LIMIT)
     try {
       decoded = decodeWithOtp(encoded, otp)
     } finally {

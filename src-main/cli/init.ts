@@ -1,4 +1,4 @@
-import { PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
+import { KEY_LIMIT, PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { initKeyset } from '../engine/init'
 import { checkHolders, checkShareConfig } from '../engine/keyset'
 import { SCHEMES, type Scheme } from '../engine/schemes'
@@ -106,7 +106,7 @@ export async function init(argv: string[], io: Io): Promise<void> {
 async function readRecipients(files: string[], source: SecretSource): Promise<PublicKeyInfo[]> {
   const keys: PublicKeyInfo[] = []
   for (const file of files) {
-    const bytes = await source.fromStdinOrFile(file, '--pgp-keys')
+    const bytes = await source.fromStdinOrFile(file, '--pgp-keys', KEY_LIMIT)
     try {
       keys.push(await readPublicKey(bytes))
     } catch (err) {

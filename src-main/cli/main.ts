@@ -1,5 +1,6 @@
 import { UsageError, type Io } from './args'
 import { Output, outputFailure } from './output'
+import { readStdin } from '../support/files'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
 import { VERSION } from '../version'
@@ -76,15 +77,6 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.stderr(`tessera ${name}: unexpected error (${(err as Error)?.name ?? 'unknown'}): ${redact(String((err as Error)?.message ?? ''))}\n`)
     return 1
   }
-}
-
-function readStdin(): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    process.stdin.on('data', (c: Buffer) => chunks.push(c))
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks)))
-    process.stdin.on('error', reject)
-  })
 }
 
 /** These answer requests until stopped: a lost log must not stop them. */

@@ -1,5 +1,6 @@
 import { LocalEngine } from '../engine/local-engine'
-import { readFile } from 'node:fs/promises'
+import { KEYSET_LIMIT } from '../engine/keyset'
+import { readFailure, readRegularFile } from '../support/files'
 import { createApiServer, type ApiServer } from '../server/http-api'
 import { closeOnSignal, listen } from '../server/listen'
 import { hostPort, isLoopback } from '../support/address'
@@ -48,7 +49,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const recorder = flags.transcript
     ? await CeremonyRecorder.open(flags.transcript, engine, {
         backend: 'local',
-        keyset_fingerprint: keysetFingerprint(await readFile(path, 'utf8')),
+        keyset_fingerprint: keysetFingerprint((await readRegularFile(path, KEYSET_LIMIT)).toString('utf8')),
         scheme: engine.keyset.scheme,
         shares: engine.keyset.shares,
         threshold: engine.keyset.threshold,
@@ -81,10 +82,13 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   if (recorder) io.stderr(`transcript ${flags.transcript} closed, final hash ${await recorder.transcript.close()}\n`)
 }
 
+/** A certificate chain or a key: a few KB each, a long chain tens of KB. */
+const PEM_LIMIT = { bytes: 1024 * 1024, what: 'a PEM file' }
+
 async function readPem(path: string, flag: string): Promise<Buffer> {
   try {
-    return await readFile(path)
+    return await readRegularFile(path, PEM_LIMIT)
   } catch (err) {
-    throw new CliError(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    throw new CliError(`cannot read ${flag} ${path}: ${readFailure(err)}`)
   }
 }

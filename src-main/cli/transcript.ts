@@ -1,9 +1,8 @@
-import { open, stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { writeFileAtomic } from '../support/files'
+import { readFailure, readRegularFile, writeFileAtomic } from '../support/files'
 import { systemReason } from '../support/errors'
 import { CliError, UsageError, type Io } from './args'
-import { MAX_FILE_BYTES } from '../transcript/chain'
+import { TRANSCRIPT_LIMIT } from '../transcript/chain'
 import { renderReport } from '../transcript/report'
 import { verifyTranscript, type ValidChain, type Verification } from '../transcript/verify'
 
@@ -21,17 +20,9 @@ report   verifies the transcript, then writes a printable HTML record (A4 or
 
 async function readTranscript(path: string): Promise<string> {
   try {
-    const info = await stat(path)
-    if (info.size > MAX_FILE_BYTES) throw new CliError(`${path} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; no ceremony writes that much`)
-    const handle = await open(path, 'r')
-    try {
-      return await handle.readFile('utf8')
-    } finally {
-      await handle.close()
-    }
+    return (await readRegularFile(path, TRANSCRIPT_LIMIT)).toString('utf8')
   } catch (err) {
-    if (err instanceof CliError) throw err
-    throw new CliError(`cannot read ${path}: ${systemReason(err)}`)
+    throw new CliError(`cannot read ${path}: ${readFailure(err)}`)
   }
 }
 

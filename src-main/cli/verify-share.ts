@@ -9,21 +9,20 @@ base64 or a secrets.js share) from standard input, or from --share-file, and
 prints "share 3 of 5 (Carol): valid", or why it is not (exit 1). Keysets of
 format 1 record no check values and cannot check a share on its own.`
 
-/** Longer than any share in any spelling; anything more is not a share. */
-const MAX_SHARE_CHARS = 4096
+/** Longer than any share in any spelling, a card's included; anything more is not a share. */
+const SHARE_LIMIT = { bytes: 4096, what: 'a share' }
 
 export async function verifyShare(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, { keyset: { type: 'string' }, 'share-file': { type: 'string' } })
   const path = requireFlag(flags.keyset, '--keyset')
   const source = flags['share-file'] ?? '-'
-  const raw = await new SecretSource(io).fromStdinOrFile(source, '--share-file')
+  const raw = await new SecretSource(io).fromStdinOrFile(source, '--share-file', SHARE_LIMIT)
   let result: ShareCheck
   let keyset: Keyset
   try {
     // The share stays bytes, wiped after the check: a string could not be.
     const typed = trimBytes(raw)
     if (typed.length === 0) throw new UsageError(source === '-' ? 'no share on standard input' : `no share in ${source}`)
-    if (typed.length > MAX_SHARE_CHARS) throw new CliError('this is not a share: it is far longer than any share')
     keyset = await Keyset.open(path)
     result = await keyset.check(typed)
   } finally {

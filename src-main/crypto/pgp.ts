@@ -30,6 +30,9 @@ function openpgp(): typeof OpenPGP {
   return (library ??= createRequire(import.meta.url)('openpgp') as typeof OpenPGP)
 }
 
+/** The most read from a key file: an armored key with a long chain of signatures is tens of KB. */
+export const KEY_LIMIT = { bytes: 1024 * 1024, what: 'an OpenPGP key' }
+
 const ARMOR_HEADER = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----/
 
 /**

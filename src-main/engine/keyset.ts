@@ -1,8 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 import { looksLikeCard, readShareInput } from './share-card'
-import { open } from 'node:fs/promises'
 import * as v from 'valibot'
-import { withFileLock, writeFileAtomic } from '../support/files'
+import { readFailure, readRegularFile, withFileLock, writeFileAtomic } from '../support/files'
 import { systemReason, TesseraError } from '../support/errors'
 import { badRequest } from './errors'
 import { codecFor, MAX_SHARE_ID, type ShareCodec } from './share-codec'
@@ -23,7 +22,7 @@ import { withoutSpaces } from '../crypto/text-bytes'
 export const KEYSET_FORMAT_VERSION = 2
 export const ROOT_KEY_BYTES = 32
 /** A keyset is a few KB; anything this large is not one. */
-const MAX_KEYSET_BYTES = 1024 * 1024
+export const KEYSET_LIMIT = { bytes: 1024 * 1024, what: 'a keyset file' }
 
 const b64 = v.pipe(v.string(), v.maxLength(4096, 'is too long'), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'))
 const shortText = v.pipe(v.string(), v.maxLength(256, 'is too long'))
@@ -199,30 +198,11 @@ function describeIssue(issue: v.BaseIssue<unknown>): string {
 }
 
 async function readBounded(path: string): Promise<string> {
-  let handle
   try {
-    handle = await open(path, 'r')
+    return (await readRegularFile(path, KEYSET_LIMIT)).toString('utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeysetError(`no keyset at ${path}; create one with tessera init`)
-    throw new KeysetError(`could not read keyset ${path}: ${systemReason(err)}`)
-  }
-  try {
-    const buffer = Buffer.alloc(MAX_KEYSET_BYTES + 1)
-    let filled = 0
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null)
-      if (bytesRead === 0) break
-      filled += bytesRead
-      if (filled > MAX_KEYSET_BYTES) {
-        throw new KeysetError(`${path} is larger than 1 MiB; a keyset is a few KB, so this is not a keyset file`)
-      }
-    }
-    return buffer.subarray(0, filled).toString('utf8')
-  } catch (err) {
-    if (err instanceof KeysetError) throw err
-    throw new KeysetError(`could not read keyset ${path}: ${systemReason(err)}`)
-  } finally {
-    await handle.close()
+    throw new KeysetError(`could not read keyset ${path}: ${readFailure(err)}`)
   }
 }
 

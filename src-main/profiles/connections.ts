@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFailure, readRegularFile } from '../support/files'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { EngineError } from '../engine/errors'
@@ -14,6 +14,8 @@ export function defaultConfigDir(): string {
   return process.env.TESSERA_CONFIG_DIR ?? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'tessera')
 }
 
+/** A bundle of a few hundred CA certificates is well under this. */
+const CA_LIMIT = { bytes: 1024 * 1024, what: 'a CA file' }
 
 /** What the UI must warn about: plain http beyond loopback, or no certificate check. */
 export function risks(p: Profile): Risk[] {
@@ -62,9 +64,9 @@ export class Connections {
     let ca: Buffer | undefined
     if (profile.caFile) {
       try {
-        ca = await readFile(profile.caFile)
+        ca = await readRegularFile(profile.caFile, CA_LIMIT)
       } catch (err) {
-        throw new EngineError(400, `cannot read the CA file ${profile.caFile}: ${(err as NodeJS.ErrnoException).code ?? ''}`, 'bad_ca')
+        throw new EngineError(400, `cannot read the CA file ${profile.caFile}: ${readFailure(err)}`, 'bad_ca')
       }
     }
     return {

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as v from 'valibot'
-import { withFileLock, writeFileAtomic } from '../support/files'
+import { readFailure, readRegularFile, withFileLock, writeFileAtomic } from '../support/files'
 import { systemReason, TesseraError } from '../support/errors'
 
 import { Profile, ProfileInput } from './profile-schema'
 
 export type { Profile, ProfileInput }
+
+/** Hundreds of profiles fit in a small fraction of this. */
+const PROFILES_LIMIT = { bytes: 1024 * 1024, what: 'a profiles file' }
 
 const ProfilesFile = v.strictObject({ tessera_profiles: v.literal(1), profiles: v.array(Profile) })
 
@@ -21,10 +24,10 @@ export class ProfileError extends TesseraError {
 async function readProfiles(path: string): Promise<Profile[]> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = (await readRegularFile(path, PROFILES_LIMIT)).toString('utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw new ProfileError(`cannot read profiles ${path}: ${systemReason(err)}`)
+    throw new ProfileError(`cannot read profiles ${path}: ${readFailure(err)}`)
   }
   let json: unknown
   try {

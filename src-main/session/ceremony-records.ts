@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFailure, readRegularFile } from '../support/files'
 import { join } from 'node:path'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
@@ -8,6 +8,7 @@ import { InitRecorder, type InitFacts } from '../transcript/init-recorder'
 import { CeremonyRecorder, type BackendFacts } from '../transcript/recorder'
 import { renderReport } from '../transcript/report'
 import { verifyTranscript } from '../transcript/verify'
+import { TRANSCRIPT_LIMIT } from '../transcript/chain'
 import { defaultTranscriptPath, type Transcript } from '../transcript/writer'
 import type { CeremonyRecord } from './views'
 
@@ -178,9 +179,9 @@ export class CeremonyRecords {
     if (!path) throw new EngineError(404, 'no ceremony has been recorded in this session yet', 'no_record')
     let text: string
     try {
-      text = await readFile(path, 'utf8')
+      text = (await readRegularFile(path, TRANSCRIPT_LIMIT)).toString('utf8')
     } catch (err) {
-      throw new EngineError(500, `could not read the ceremony record ${path}: ${(err as NodeJS.ErrnoException).code ?? 'read failed'}`, 'transcript_read')
+      throw new EngineError(500, `could not read the ceremony record ${path}: ${readFailure(err)}`, 'transcript_read')
     }
     const v = verifyTranscript(text)
     const chain = v.ok ? v : v.prefix

@@ -1,10 +1,12 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as v from 'valibot'
-import { writeFileAtomic, withFileLock } from '../support/files'
+import { readRegularFile, writeFileAtomic, withFileLock } from '../support/files'
 import type { RecentKeyset } from './views'
 
 const MAX_RECENT = 8
+/** Eight paths of at most 4096 characters, as JSON. */
+const RECENT_LIMIT = { bytes: 64 * 1024, what: 'the list of recent keysets' }
 const Stored = v.array(v.strictObject({ path: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)), recovery: v.boolean() }))
 
 /** Keysets opened lately, newest first, kept beside the profiles: paths and modes only, never a secret. */
@@ -18,7 +20,7 @@ export class RecentKeysets {
   /** A missing or unreadable list is an empty one: it is a convenience, never a reason to fail. */
   async list(): Promise<RecentKeyset[]> {
     try {
-      const parsed = v.safeParse(Stored, JSON.parse(await readFile(this.file, 'utf8')))
+      const parsed = v.safeParse(Stored, JSON.parse((await readRegularFile(this.file, RECENT_LIMIT)).toString('utf8')))
       return parsed.success ? parsed.output.slice(0, MAX_RECENT) : []
     } catch {
       return []

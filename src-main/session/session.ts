@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
 import { readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
@@ -8,7 +7,8 @@ import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { EngineError } from '../engine/errors'
 import { initKeyset } from '../engine/init'
 import { cardLines } from '../engine/share-card'
-import { KeysetError, shareLabel, type Keyset, type ShareIdentity } from '../engine/keyset'
+import { KEYSET_LIMIT, KeysetError, shareLabel, type Keyset, type ShareIdentity } from '../engine/keyset'
+import { readRegularFile } from '../support/files'
 import { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
 import type { DecodedKind } from '../transcript/events'
@@ -240,7 +240,7 @@ export class Session {
       const { keyset, recoveryMode } = open.engine
       return {
         backend: 'local',
-        keyset_fingerprint: keysetFingerprint(await readFile(keyset.path, 'utf8')),
+        keyset_fingerprint: keysetFingerprint((await readRegularFile(keyset.path, KEYSET_LIMIT)).toString('utf8')),
         scheme: keyset.scheme,
         shares: keyset.shares,
         threshold: keyset.threshold,
@@ -512,7 +512,7 @@ export class Session {
       const item = c?.items[index]
       if (!c || !item) throw new EngineError(404, `no share ${index + 1} to print: the init ceremony is over or has fewer shares`, 'no_share')
       if (item.encrypted) throw new EngineError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
-      const text = await readFile(c.summary.path, 'utf8')
+      const text = (await readRegularFile(c.summary.path, KEYSET_LIMIT)).toString('utf8')
       const created = String((JSON.parse(text) as { created_at?: unknown }).created_at ?? '').slice(0, 10)
       await this.records.init?.shareHandedOut(item.number, 'card_printed')
       // A printed card is a revealed share.

@@ -21,9 +21,12 @@ function spawnTessera(bin: string | undefined, args: string[], env?: NodeJS.Proc
 }
 
 /** Runs the built `tessera` command as a user would (npm run build first). */
-export function runCli(args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } & Command = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } & Command = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnTessera(opts.bin, args, opts.env)
+    // A command that never answers is killed, and its result (code null) fails the test instead of hanging it.
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined
+    child.on('close', () => clearTimeout(timer))
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -109,4 +112,14 @@ export async function runWithSinks(args: string[], sinks: { stdout: Sink; stderr
   run.child.stdin!.end(stdin)
   const code = await run.exited
   return { code, output: run.output() }
+}
+
+/** Waits until `pattern` shows in what the child wrote to the streams read. */
+export async function waitForOutput(run: SinkedChild, pattern: RegExp): Promise<RegExpExecArray> {
+  for (let i = 0; i < 400; i++) {
+    const m = pattern.exec(run.output())
+    if (m) return m
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error(`never printed ${pattern}: ${run.output()}`)
 }
