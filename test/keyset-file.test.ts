@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFile, writeFile } from 'node:fs/promises'
+import { lstat, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeWithOtp } from '../src-main/decode/decode'
 import { withIntegrity } from '../src-main/engine/keyset'
 import { LocalEngine } from '../src-main/engine/local-engine'
+import { withFileLock } from '../src-main/support/files'
 import { runCli, startServe, type ServeProcess } from './helpers/cli'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { callApi } from './helpers/server'
@@ -102,17 +103,20 @@ describe('two programs on one keyset', () => {
     return s
   }
 
+  /** A root generation through `url`; resolves to the new token. */
+  const mint = async (url: string, keys: string[]) => {
+    const start = (await callApi(url, 'PUT', 'sys/generate-root/attempt', {})).json
+    let last: any
+    for (const key of keys) last = (await callApi(url, 'PUT', 'sys/generate-root/update', { key, nonce: start.nonce })).json
+    expect(last.complete).toBe(true)
+    return decodeWithOtp(last.encoded_token, Buffer.from(start.otp)).value.toString()
+  }
+  const tokensIn = async (path: string) => (JSON.parse(await readFile(path, 'utf8')).tokens as unknown[]).length
+
   it('keep each other\'s root tokens and never issue one share number twice', async () => {
     const ks = await makeKeyset(tmp.dir, { shares: 5, threshold: 3 })
     const [a, b] = await Promise.all([serve(ks.path), serve(ks.path)])
 
-    const mint = async (url: string, keys: string[]) => {
-      const start = (await callApi(url, 'PUT', 'sys/generate-root/attempt', {})).json
-      let last: any
-      for (const key of keys) last = (await callApi(url, 'PUT', 'sys/generate-root/update', { key, nonce: start.nonce })).json
-      expect(last.complete).toBe(true)
-      return decodeWithOtp(last.encoded_token, Buffer.from(start.otp)).value.toString()
-    }
     const newShare = async (url: string, keys: string[]) => {
       await callApi(url, 'PUT', 'sys/generate-share/attempt', {})
       let last: any
@@ -141,6 +145,44 @@ describe('two programs on one keyset', () => {
     const xs = JSON.parse(await readFile(ks.path, 'utf8')).issued_shares.map((r: { x: number }) => r.x)
     expect(xs).toHaveLength(8)
     expect(new Set(xs).size).toBe(8)
+  })
+
+  it('one by a symlink and one by its target write one file: the target, under the target\'s lock', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    const link = join(tmp.dir, 'through-a-link.json')
+    await symlink(ks.path, link)
+    const [byLink, byTarget] = await Promise.all([serve(link), serve(ks.path)])
+    const minted: string[] = []
+    for (let round = 0; round < 3; round++) {
+      minted.push(...(await Promise.all([mint(byLink.url, ks.keys.slice(0, 2)), mint(byTarget.url, ks.keys.slice(1, 3))])))
+    }
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect(await tokensIn(ks.path)).toBe(7)
+    const fresh = await serve(ks.path)
+    for (const token of minted) {
+      expect((await callApi(fresh.url, 'GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': token })).status).toBe(200)
+    }
+  })
+
+  it('a program holding the target\'s lock keeps a writer that came by the link waiting', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    const link = join(tmp.dir, 'waits-by-link.json')
+    await symlink(ks.path, link)
+    const byLink = await serve(link)
+    const start = (await callApi(byLink.url, 'PUT', 'sys/generate-root/attempt', {})).json
+    await callApi(byLink.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce: start.nonce })
+    let settled = false
+    const last = await withFileLock(ks.path, async () => {
+      const pending = callApi(byLink.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce: start.nonce }).finally(() => (settled = true))
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      expect(settled).toBe(false)
+      expect(await tokensIn(ks.path)).toBe(1)
+      return { pending }
+    })
+    const done = await last.pending
+    expect(done.json.complete, done.text).toBe(true)
+    expect(await tokensIn(ks.path)).toBe(2)
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
   })
 
   it('a running server accepts a token the other one minted, without a restart', async () => {

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 import { looksLikeCard, readShareInput } from './share-card'
 import * as v from 'valibot'
-import { readFailure, readRegularFile, withFileLock, writeFileAtomic } from '../support/files'
+import { clearLitter, readFailure, readRegularFile, withFileLock, writeFileAtomic } from '../support/files'
 import { systemReason, TesseraError } from '../support/errors'
 import { badRequest } from './errors'
 import { codecFor, MAX_SHARE_ID, type ShareCodec } from './share-codec'
@@ -375,6 +375,8 @@ export class Keyset {
   }
 
   static async open(path: string): Promise<Keyset> {
+    // What a killed process left on this path goes before this run starts using it.
+    await clearLitter(path)
     const source = await readKeyset(path)
     return new Keyset(path, source.data, source)
   }
@@ -564,14 +566,16 @@ export class Keyset {
    * was opened, and its change must survive ours.
    */
   private async change(apply: (fresh: KeysetData) => KeysetData | Promise<KeysetData>): Promise<void> {
-    await withFileLock(this.path, async () => {
-      const fresh = await readKeyset(this.path, this.source)
+    // Through a symlink, the lock, the read and the write are all the target's:
+    // a program using the link and one using the target exclude each other.
+    await withFileLock(this.path, async (target) => {
+      const fresh = await readKeyset(target, this.source)
       if (!sameKeyring(fresh.data, this.data)) {
         throw new KeysetError(`${this.path} now holds another keyset than the one opened; open it again`, 409, 'keyset_replaced')
       }
       const next = serialize(await apply(fresh.data))
       try {
-        await writeFileAtomic(this.path, next.text, { overwrite: true })
+        await writeFileAtomic(target, next.text, { overwrite: true })
       } catch (err) {
         throw writeError(this.path, err)
       }

@@ -1,5 +1,6 @@
-import { constants, fstat, type Stats } from 'node:fs'
-import { open, link, rename, unlink } from 'node:fs/promises'
+import * as fs from 'node:fs'
+import { open, link, readdir, realpath, rename, stat, unlink } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import lockfile from 'proper-lockfile'
@@ -15,13 +16,34 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
+ * The file a path names, through any symlinks: a write replaces the file the
+ * operator's link points to, never the link. A path that names nothing yet is
+ * its own target.
+ */
+export async function realTarget(path: string): Promise<string> {
+  try {
+    return await realpath(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return path
+    throw err
+  }
+}
+
+/** `.NAME.PID.RANDOM.tmp`: the writer's pid lets a later run tell a killed writer's temp file from a live one's. */
+function tempName(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+}
+
+/**
  * Writes a file so that readers see the old content or the new, never a torn
  * one: a private temp file beside it, fsync, then rename (or, when the target
  * must not exist yet, a hard link, which fails with EEXIST instead of replacing).
+ * A path through a symlink writes the link's target.
  */
 export async function writeFileAtomic(path: string, data: string, opts: { overwrite: boolean }): Promise<void> {
-  const dir = dirname(path)
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
+  const target = opts.overwrite ? await realTarget(path) : path
+  const dir = dirname(target)
+  const temp = tempName(target)
   const handle = await open(temp, 'wx', 0o600)
   try {
     try {
@@ -30,28 +52,107 @@ export async function writeFileAtomic(path: string, data: string, opts: { overwr
     } finally {
       await handle.close()
     }
-    if (opts.overwrite) await rename(temp, path)
-    else await link(temp, path)
+    if (opts.overwrite) await rename(temp, target)
+    else await link(temp, target)
   } finally {
     await unlink(temp).catch(() => undefined)
   }
   await fsyncDir(dir)
 }
 
-/**
- * Runs `task` while holding an exclusive lock on `path`, across processes (a
- * `PATH.lock` directory, refreshed while held and taken over once stale, so a
- * process killed while holding it blocks nobody for long). Callers re-read the
- * file inside the task: that is what makes a change read-modify-write.
- */
-export async function withFileLock<T>(path: string, task: () => Promise<T>): Promise<T> {
-  let release: () => Promise<void>
+const LOCK_STALE_MS = 10_000
+
+function isAlive(pid: number): boolean {
   try {
-    release = await lockfile.lock(path, {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: the process exists, under another user.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'
+  }
+}
+
+/** The lock directory's one file: who holds the lock ("HOST PID"). */
+const OWNER = 'owner'
+
+type Done = (err: NodeJS.ErrnoException | null) => void
+
+/**
+ * proper-lockfile's file operations, with the holder recorded in the lock
+ * directory: a lock whose holder on this machine is no longer alive reads as
+ * stale, and the library takes it over as it takes over any stale lock, at once
+ * rather than once the lock has aged. Without an owner file (a holder between
+ * its mkdir and its write, another host, another program) the lock's age decides.
+ */
+const lockFs = {
+  ...fs,
+  mkdir: (dir: string, done: Done) =>
+    fs.mkdir(dir, (err) => (err ? done(err) : fs.writeFile(join(dir, OWNER), `${hostname()} ${process.pid}`, { mode: 0o600 }, () => done(null)))),
+  stat: (dir: string, done: (err: NodeJS.ErrnoException | null, stats?: fs.Stats) => void) =>
+    fs.stat(dir, (err, stats) => {
+      if (err) return done(err)
+      fs.readFile(join(dir, OWNER), 'utf8', (_, owner) => {
+        const m = /^(\S+) (\d+)$/.exec(owner ?? '')
+        const dead = m !== null && m[1] === hostname() && Number(m[2]) !== process.pid && !isAlive(Number(m[2]))
+        done(null, dead ? Object.assign(Object.create(Object.getPrototypeOf(stats)) as fs.Stats, stats, { mtime: new Date(0) }) : stats)
+      })
+    }),
+  rmdir: (dir: string, done: Done) => fs.unlink(join(dir, OWNER), () => fs.rmdir(dir, done)),
+  rmdirSync: (dir: string) => {
+    fs.rmSync(join(dir, OWNER), { force: true })
+    fs.rmdirSync(dir)
+  },
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/**
+ * Temp files of `target` left by a writer that was killed: its pid is no longer
+ * alive, or (names without a pid, from earlier versions) it is older than a
+ * lock could be held. Called only while holding the target's lock, when no
+ * live writer of this path can be between its temp file and its rename.
+ */
+async function deadTemps(target: string): Promise<string[]> {
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(target))}\\.(?:(\\d+)\\.)?[0-9a-f]{12}\\.tmp$`)
+  const dir = dirname(target)
+  const dead: string[] = []
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = pattern.exec(name)
+    if (!m) continue
+    const pid = m[1] === undefined ? undefined : Number(m[1])
+    if (pid === process.pid) continue
+    if (pid !== undefined ? !isAlive(pid) : await olderThan(join(dir, name), LOCK_STALE_MS)) dead.push(join(dir, name))
+  }
+  return dead
+}
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined)
+  return info !== undefined && info.mtimeMs < Date.now() - ms
+}
+
+/**
+ * Runs `task` while holding an exclusive lock on `path`'s target (through any
+ * symlink, so that a link and its target exclude each other), across processes
+ * (a `TARGET.lock` directory, refreshed while held and taken over once stale
+ * or once its holder is gone, so a killed process blocks nobody). The task gets
+ * the target's path; callers re-read the file there inside the task: that is
+ * what makes a change read-modify-write. Temp files a killed writer left are
+ * removed first. With `wait: false`, a lock held by another is not waited for.
+ */
+export async function withFileLock<T>(path: string, task: (target: string) => Promise<T>, opts: { wait?: boolean } = {}): Promise<T> {
+  let release: () => Promise<void>
+  let target: string
+  try {
+    target = await realTarget(path)
+    release = await lockfile.lock(target, {
+      fs: lockFs,
       realpath: false,
-      lockfilePath: `${path}.lock`,
-      stale: 10_000,
-      retries: { retries: 40, factor: 1.3, minTimeout: 20, maxTimeout: 500 },
+      lockfilePath: `${target}.lock`,
+      stale: LOCK_STALE_MS,
+      retries: opts.wait === false ? 0 : { retries: 40, factor: 1.3, minTimeout: 20, maxTimeout: 500 },
     })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
@@ -60,7 +161,8 @@ export async function withFileLock<T>(path: string, task: () => Promise<T>): Pro
     throw new TesseraError(500, `could not lock ${path}: ${systemReason(err)}`, 'file_error')
   }
   try {
-    return await task()
+    for (const temp of await deadTemps(target)) await unlink(temp).catch(() => undefined)
+    return await task(target)
   } finally {
     await release().catch(() => undefined)
   }
@@ -93,7 +195,7 @@ export function sizeInWords(bytes: number): string {
 
 const tooLarge = (limit: ReadLimit) => new ReadRefused(`it is larger than ${sizeInWords(limit.bytes)}, the limit for ${limit.what}`)
 
-function notRegular(info: Stats): ReadRefused | undefined {
+function notRegular(info: fs.Stats): ReadRefused | undefined {
   if (info.isFile()) return undefined
   if (info.isDirectory()) return new ReadRefused('is a directory')
   const kind = info.isFIFO() ? 'a FIFO' : info.isSocket() ? 'a socket' : 'a device'
@@ -106,7 +208,7 @@ function notRegular(info: Stats): ReadRefused | undefined {
  * process); with it the open returns at once, and the handle is then checked.
  * O_NOCTTY: a terminal named as a file must not become the controlling one.
  */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0)
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0)
 
 /**
  * Reads a regular file of at most `limit.bytes`. The checks are made on the open
@@ -154,7 +256,7 @@ export async function readRegularFile(path: string, limit: ReadLimit): Promise<B
  * refused outright.
  */
 export async function readStdin(limit: ReadLimit): Promise<Buffer> {
-  const info = await new Promise<Stats>((resolve, reject) => fstat(0, (err, s) => (err ? reject(err) : resolve(s))))
+  const info = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(0, (err, s) => (err ? reject(err) : resolve(s))))
   if (info.isFile() && info.size > limit.bytes) throw tooLarge(limit)
   const stdin = process.stdin
   if (!stdin.isTTY && (info.isCharacterDevice() || info.isBlockDevice() || info.isDirectory())) {
@@ -180,4 +282,19 @@ export async function readStdin(limit: ReadLimit): Promise<Buffer> {
     const onError = (err: unknown) => settle(() => reject(err))
     stdin.on('data', onData).on('end', onEnd).on('error', onError)
   })
+}
+
+/**
+ * Removes what a killed process left beside `path`: a lock whose holder is
+ * gone (or that has gone stale) is taken over and released, and dead temp
+ * files go with it. A lock still held, or a directory Tessera cannot write,
+ * is left as it is.
+ */
+export async function clearLitter(path: string): Promise<void> {
+  const target = await realTarget(path).catch(() => path)
+  const lockDir = `${target}.lock`
+  const names = await readdir(dirname(target)).catch(() => [] as string[])
+  const prefix = `.${basename(target)}.`
+  const litter = names.includes(basename(lockDir)) || names.some((n) => n.startsWith(prefix) && n.endsWith('.tmp'))
+  if (litter) await withFileLock(target, async () => undefined, { wait: false }).catch(() => undefined)
 }

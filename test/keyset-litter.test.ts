@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { LocalEngine } from '../src-main/engine/local-engine'
+import { startServe } from './helpers/cli'
+import { makeKeyset, tempDir } from './helpers/keysets'
+import { callApi } from './helpers/server'
+
+let tmp: Awaited<ReturnType<typeof tempDir>>
+beforeAll(async () => {
+  tmp = await tempDir()
+})
+afterAll(() => tmp.cleanup())
+
+/**
+ * Runs `script` in a node process until it prints "ready", then kills it with
+ * SIGKILL, as `kill -9` does: nothing of its own clean-up runs. Resolves to its pid.
+ */
+async function killedWhileRunning(script: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, ...env }, cwd: join(import.meta.dirname, '..') })
+  await new Promise<void>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d
+      if (out.includes('ready')) resolve()
+    })
+    child.on('error', reject)
+    child.on('close', (code) => reject(new Error(`exited with ${code} before it was killed`)))
+  })
+  const gone = new Promise((resolve) => child.once('close', resolve))
+  child.kill('SIGKILL')
+  await gone
+  return child.pid!
+}
+
+/**
+ * A writer killed between its temp file and its rename, while holding the
+ * keyset's lock: the lock directory with its holder's name and the temp file,
+ * as Tessera names them.
+ */
+const KILLED_WRITER = `
+  const { mkdirSync, writeFileSync } = require('node:fs')
+  const { basename, dirname, join } = require('node:path')
+  const path = process.env.KEYSET
+  mkdirSync(path + '.lock')
+  writeFileSync(join(path + '.lock', 'owner'), require('node:os').hostname() + ' ' + process.pid)
+  writeFileSync(join(dirname(path), '.' + basename(path) + '.' + process.pid + '.0123456789ab.tmp'), '{"tessera_keyset": 3, "sch')
+  console.log('ready')
+  setInterval(() => undefined, 1000)`
+
+const litterOf = async (path: string) => (await readdir(join(path, '..'))).filter((n) => n !== basename(path) && n.includes(basename(path)))
+
+describe('what a killed process leaves beside a keyset', () => {
+  it('a stale lock and an old temp file are removed by the next run that opens the keyset', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    // A lock with no holder's name (another program's, or an earlier version's), idle for a minute,
+    // and a temp file of an earlier version (no pid in its name) as old.
+    const legacy = join(tmp.dir, `.${basename(ks.path)}.a1b2c3d4e5f6.tmp`)
+    await writeFile(legacy, '{')
+    await mkdir(`${ks.path}.lock`)
+    const aMinuteAgo = new Date(Date.now() - 60_000)
+    await utimes(legacy, aMinuteAgo, aMinuteAgo)
+    await utimes(`${ks.path}.lock`, aMinuteAgo, aMinuteAgo)
+    expect((await litterOf(ks.path)).sort()).toEqual([basename(legacy), `${basename(ks.path)}.lock`].sort())
+
+    const engine = await LocalEngine.open(ks.path)
+    await engine.close()
+    expect(await litterOf(ks.path)).toEqual([])
+  })
+
+  it('a lock whose holder was killed is taken over by the next writer at once, and its temp file removed', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    const serve = await startServe(['--keyset', ks.path])
+    try {
+      const pid = await killedWhileRunning(KILLED_WRITER, { KEYSET: ks.path })
+      expect((await litterOf(ks.path)).sort()).toEqual([`.${basename(ks.path)}.${pid}.0123456789ab.tmp`, `${basename(ks.path)}.lock`].sort())
+      const start = (await callApi(serve.url, 'PUT', 'sys/generate-root/attempt', {})).json
+      await callApi(serve.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce: start.nonce })
+      const t0 = performance.now()
+      const done = await callApi(serve.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce: start.nonce })
+      expect(done.json.complete, done.text).toBe(true)
+      // A lock judged by its age alone would have kept this write waiting for 10 s.
+      expect(performance.now() - t0).toBeLessThan(5000)
+    } finally {
+      await serve.stop()
+    }
+    expect(await litterOf(ks.path)).toEqual([])
+  })
+
+  it('a temp file of a live writer is left alone', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    // The process that started this test runner is alive, and is not this one.
+    const live = `.${basename(ks.path)}.${process.ppid}.0123456789ab.tmp`
+    await writeFile(join(tmp.dir, live), '{')
+    await (await LocalEngine.open(ks.path)).keyset.addRootToken(Buffer.from('hvs.a-token-of-24-chars-xyzw'))
+    expect(await litterOf(ks.path)).toEqual([live])
+  })
+})
