@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { spawn } from 'node:child_process'
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
@@ -6,6 +6,17 @@ import { LocalEngine } from '../src-main/engine/local-engine'
 import { startServe } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { callApi } from './helpers/server'
+
+/** Every file this process opens, counted by path: a keyset read is an open of its path. */
+const opened = vi.hoisted(() => new Map<string, number>())
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>()
+  const open: typeof real.open = (path, flags, mode) => {
+    opened.set(String(path), (opened.get(String(path)) ?? 0) + 1)
+    return real.open(path, flags, mode)
+  }
+  return { ...real, open, default: { ...real, open } }
+})
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeAll(async () => {
@@ -95,5 +106,37 @@ describe('what a killed process leaves beside a keyset', () => {
     await writeFile(join(tmp.dir, live), '{')
     await (await LocalEngine.open(ks.path)).keyset.addRootToken(Buffer.from('hvs.a-token-of-24-chars-xyzw'))
     expect(await litterOf(ks.path)).toEqual([live])
+  })
+})
+
+describe('an unknown share or token', () => {
+  it('is answered without reading the keyset again while the file is unchanged, and read once when it changed', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    const foreign = await makeKeyset(tmp.dir, { shares: 20, threshold: 2 })
+    const ours = new Set(ks.keys.map((k) => k.slice(-2)))
+    const outsider = foreign.keys.find((k) => !ours.has(k.slice(-2)))!
+    const engine = await LocalEngine.open(ks.path)
+    const other = await LocalEngine.open(ks.path)
+    try {
+      const { status: { nonce } } = await engine.start('root', {})
+      opened.delete(ks.path)
+      for (let i = 0; i < 20; i++) {
+        await expect(engine.update('root', { key: Buffer.from(outsider), nonce })).rejects.toMatchObject({ code: 'share_unknown' })
+        expect(await engine.lookupToken(`hvs.${'x'.repeat(24)}`)).toBeUndefined()
+      }
+      expect(opened.get(ks.path) ?? 0).toBe(0)
+
+      // Another program on the keyset issues a share: the next unknown number reads the file once.
+      await other.start('share', {})
+      await other.update('share', { key: Buffer.from(ks.keys[0]!), nonce: '' })
+      const issued = await other.update('share', { key: Buffer.from(ks.keys[1]!), nonce: '' })
+      opened.delete(ks.path)
+      const r = await engine.update('root', { key: Buffer.from(issued.key!), nonce })
+      expect(r.progress).toBe(1)
+      expect(opened.get(ks.path)).toBe(1)
+    } finally {
+      await engine.close()
+      await other.close()
+    }
   })
 })

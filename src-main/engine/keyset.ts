@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 import { looksLikeCard, readShareInput } from './share-card'
+import { stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
 import * as v from 'valibot'
 import { clearLitter, readFailure, readRegularFile, withFileLock, writeFileAtomic } from '../support/files'
 import { systemReason, TesseraError } from '../support/errors'
@@ -206,22 +208,47 @@ async function readBounded(path: string): Promise<string> {
   }
 }
 
-/** A keyset file's text and what it was validated into. */
+/** A keyset file's text, what it was validated into, and which file version it was read from. */
 interface KeysetSource {
   text: string
   data: KeysetData
+  stamp?: FileStamp
+}
+
+/** What changes whenever a file is replaced (Tessera's writes make a new inode) or written in place. */
+type FileStamp = Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs' | 'ctimeMs'>
+
+async function stampOf(path: string): Promise<FileStamp | undefined> {
+  const s = await stat(path).catch(() => undefined)
+  return s && { dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs }
+}
+
+function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  return !!a && !!b && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
 }
 
 /**
  * Reads, bounds and validates a keyset file; damage is reported before anything
  * else is. The file is always read; text identical to `known` (what this
  * process last read or wrote there) is not parsed and checked again, since the
- * outcome of both is a function of the text alone.
+ * outcome of both is a function of the text alone. The stamp is taken before
+ * the read, so a change made during it is seen as a change next time.
  */
 async function readKeyset(path: string, known?: KeysetSource): Promise<KeysetSource> {
+  const stamp = await stampOf(path)
   const text = await readBounded(path)
-  if (known && text === known.text) return known
-  return { text, data: parseKeysetText(path, text) }
+  if (known && text === known.text) return { ...known, stamp }
+  return { text, data: parseKeysetText(path, text), stamp }
+}
+
+/**
+ * `known` while the file is unchanged since it was read or written (one stat),
+ * else the file read again: an unknown share or token, which any local caller
+ * can send at will, costs no read of an unchanged keyset.
+ */
+async function readKeysetIfChanged(path: string, known?: KeysetSource): Promise<KeysetSource> {
+  if (known && sameStamp(known.stamp, await stampOf(path))) return known
+  return readKeyset(path, known)
 }
 
 function parseKeysetText(path: string, text: string): KeysetData {
@@ -357,16 +384,18 @@ export class Keyset {
         issued_shares: shares.map((s) => ({ x: codec.id(s.share), holder: s.holder, check: shareCheck(shareSalt, s.share) })),
         integrity: '',
       }
-      const keyset = new Keyset(path, data)
+      const stored = serialize(data)
+      const keyset = new Keyset(path, stored.data)
       const write = async () => {
         try {
-          await writeFileAtomic(path, serialize(data).text, { overwrite: false })
+          await writeFileAtomic(path, stored.text, { overwrite: false })
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
             throw new KeysetError(`${path} already exists; Tessera never overwrites a keyset`, 409, 'keyset_exists')
           }
           throw writeError(path, err)
         }
+        keyset.source = { ...stored, stamp: await stampOf(path) }
       }
       return { keyset, shares, write }
     } finally {
@@ -431,18 +460,16 @@ export class Keyset {
 
   /**
    * `recognize`, after re-reading the file when the share's number is unknown
-   * here: another program on this keyset may have issued that share since.
-   * A known share is answered at once; only the re-read returns a promise.
+   * here and the file changed since: another program on this keyset may have
+   * issued that share. A known share is answered at once; only the look at the
+   * file returns a promise.
    */
   recognizeCurrent(share: Buffer): ShareIdentity | Promise<ShareIdentity> {
     try {
       return this.recognize(share)
     } catch (err) {
       if (!(err instanceof TesseraError) || err.code !== 'share_unknown') throw err
-      return readKeyset(this.path, this.source).then((fresh) => {
-        this.adopt(fresh)
-        return this.recognize(share)
-      })
+      return this.refresh().then(() => this.recognize(share))
     }
   }
 
@@ -511,14 +538,14 @@ export class Keyset {
   }
 
   /**
-   * findToken, re-reading the file when the token is unknown here: another
-   * program on this keyset (a second serve, the app) may have minted it since.
+   * findToken, re-reading the file when the token is unknown here and the file
+   * changed since: another program on this keyset (a second serve, the app) may
+   * have minted it.
    */
   async findTokenCurrent(token: Uint8Array | string): Promise<TokenRecord | undefined> {
     const found = this.findToken(token)
     if (found) return found
-    const fresh = await readKeyset(this.path, this.source).catch(() => undefined)
-    if (fresh) this.adopt(fresh)
+    await this.refresh().catch(() => undefined)
     return this.findToken(token)
   }
 
@@ -580,8 +607,13 @@ export class Keyset {
         throw writeError(this.path, err)
       }
       this.data = next.data
-      this.source = next
+      this.source = { ...next, stamp: await stampOf(target) }
     })
+  }
+
+  /** Takes another program's changes, reading the file only when it changed since this process last read or wrote it. */
+  private async refresh(): Promise<void> {
+    this.adopt(await readKeysetIfChanged(this.path, this.source))
   }
 
   /** Takes another program's changes to this keyset; a file now holding another keyset is left alone. */
