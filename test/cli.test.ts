@@ -428,7 +428,7 @@ describe('tessera serve', () => {
       ['binary garbage', async (d) => write(d, randomBytes(64)), /is corrupt: not valid JSON/],
       ['JSON that is not a keyset', async (d) => write(d, '{"keys": []}'), /is not a valid Tessera keyset: tessera_keyset: /],
       ['JSON null', async (d) => write(d, 'null'), /is not a valid Tessera keyset: /],
-      ['a keyset of a future format', async (d) => write(d, '{"tessera_keyset": 3}'), /uses keyset format 3; this Tessera reads formats 1 and 2: upgrade Tessera/],
+      ['a keyset of a future format', async (d) => write(d, '{"tessera_keyset": 4}'), /uses keyset format 4; this Tessera reads formats 1 to 3: upgrade Tessera/],
       [
         'a keyset whose threshold exceeds its shares',
         async (d) => {

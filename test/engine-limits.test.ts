@@ -50,7 +50,8 @@ describe.each(SCHEMES)('%s keyset limits', (scheme) => {
     } finally {
       await api.close()
     }
-  })
+    // 255 check values derived at init and 128 shares checked as entered, each a deliberately slow scrypt.
+  }, 300_000)
 
   it('completes exactly once when 20 updates arrive together', async () => {
     const ks = await makeKeyset(tmp.dir, { scheme, shares: 20, threshold: 3 })

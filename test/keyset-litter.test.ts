@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { LocalEngine } from '../src-main/engine/local-engine'
-import { startServe } from './helpers/cli'
+import { runCli, startServe, TESSERA } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { callApi } from './helpers/server'
 
@@ -106,6 +106,26 @@ describe('what a killed process leaves beside a keyset', () => {
     await writeFile(join(tmp.dir, live), '{')
     await (await LocalEngine.open(ks.path)).keyset.addRootToken(Buffer.from('hvs.a-token-of-24-chars-xyzw'))
     expect(await litterOf(ks.path)).toEqual([live])
+  })
+
+  it('init killed with kill -9 while it holds its path: the next init takes the path over at once', async () => {
+    const path = join(tmp.dir, 'init-killed.json')
+    // 255 shares: init holds the path's lock for seconds while it derives their check values.
+    const child = spawn(process.execPath, [TESSERA, 'init', '--keyset', path, '--shares', '255', '--threshold', '3', '--format', 'json'])
+    const gone = new Promise((resolve) => child.once('close', resolve))
+    while (!(await readdir(`${path}.lock`).catch(() => [] as string[])).includes('owner')) {
+      if (child.exitCode !== null) throw new Error('init ended before it could be killed')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    child.kill('SIGKILL')
+    await gone
+    expect(await litterOf(path)).toEqual([`${basename(path)}.lock`])
+
+    const t0 = performance.now()
+    const init = await runCli(['init', '--keyset', path, '--shares', '3', '--threshold', '2', '--format', 'json'])
+    expect(init.code, init.stderr).toBe(0)
+    expect(performance.now() - t0).toBeLessThan(8000)
+    expect(await litterOf(path)).toEqual([])
   })
 })
 

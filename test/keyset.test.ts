@@ -19,7 +19,7 @@ describe.each(SCHEMES)('%s keyset file', (scheme) => {
     expect(info.mode & 0o777).toBe(0o600)
     const text = await readFile(ks.path, 'utf8')
     const json = JSON.parse(text)
-    expect(json).toMatchObject({ tessera_keyset: 2, scheme, secret_shares: 5, secret_threshold: 3 })
+    expect(json).toMatchObject({ tessera_keyset: 3, scheme, secret_shares: 5, secret_threshold: 3 })
     for (const secret of [...ks.keys, ...ks.keys_base64, ks.rootToken]) expect(text).not.toContain(secret)
   })
 
@@ -80,8 +80,8 @@ describe('keyset validation', () => {
     }
     await expect(Keyset.open(join(tmp.dir, 'missing.json'))).rejects.toThrow(/no keyset at .*tessera init/)
     await expect(Keyset.open(await write('trunc.json', '{"tessera_keyset": 1, "sch'))).rejects.toThrow(/is corrupt: not valid JSON/)
-    await expect(Keyset.open(await write('future.json', JSON.stringify({ ...good, tessera_keyset: 3 })))).rejects.toThrow(
-      /format 3; this Tessera reads formats 1 and 2/,
+    await expect(Keyset.open(await write('future.json', JSON.stringify({ ...good, tessera_keyset: 4 })))).rejects.toThrow(
+      /format 4; this Tessera reads formats 1 to 3/,
     )
     await expect(Keyset.open(await write('noring.json', JSON.stringify(withIntegrity({ ...good, keyring: undefined }))))).rejects.toThrow(
       /not a valid Tessera keyset: keyring/,

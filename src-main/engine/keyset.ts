@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, scrypt } from 'node:crypto'
 import { looksLikeCard, readShareInput } from './share-card'
 import { stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
+import { promisify } from 'node:util'
 import * as v from 'valibot'
 import { clearLitter, readFailure, readRegularFile, withFileLock, writeFileAtomic } from '../support/files'
 import { systemReason, TesseraError } from '../support/errors'
@@ -13,15 +14,18 @@ import { hashToken, newAccessor, newSalt } from './tokens'
 import { sameBytes } from '../crypto/same-bytes'
 import { wipe } from '../crypto/wipe'
 import { withoutSpaces } from '../crypto/text-bytes'
+import { Serial } from './serial'
 
 /**
  * The keyset file holds what Vault itself persists — the threshold
  * configuration, a keyring encrypted under the combined key (which is how a
  * wrong set of shares is told from the right one) and token hashes — and, from
  * format 2 on, one record per issued share: its number, its holder's name and a
- * salted hash that recognizes it. Never a share, the combined key or a token.
+ * salted check value that recognizes it (format 2: HMAC; format 3: scrypt, so
+ * that completing a partly known share costs hours). Never a share, the
+ * combined key or a token.
  */
-export const KEYSET_FORMAT_VERSION = 2
+export const KEYSET_FORMAT_VERSION = 3
 export const ROOT_KEY_BYTES = 32
 /** A keyset is a few KB; anything this large is not one. */
 export const KEYSET_LIMIT = { bytes: 1024 * 1024, what: 'a keyset file' }
@@ -44,10 +48,35 @@ const ShareRecord = v.strictObject({
   /** The share's x coordinate (a Vault share's last byte, a secrets.js share's id). */
   x: shareNumber,
   holder: v.nullable(HolderName),
-  /** HMAC-SHA256 under `share_salt` of the share's canonical bytes. */
+  /** Format 2: HMAC-SHA256 under `share_salt` of the share's canonical bytes; format 3: its scrypt under `share_check`. */
   check: b64,
 })
 type ShareRecord = v.InferOutput<typeof ShareRecord>
+
+/**
+ * Format 3's check derivation: scrypt, memory-hard and slow on purpose. A
+ * holder waits for one check; whoever holds the file and a card with a few
+ * unreadable digits pays it once per candidate.
+ */
+const SCRYPT_N = 2 ** 14
+const SCRYPT_R = 8
+const SCRYPT_P = 1
+const CHECK_BYTES = 32
+/** What a file may ask for: at most 16× the cost and 8× the memory Tessera writes, so a hostile file cannot exhaust the machine. */
+const ScryptParams = v.strictObject({
+  kdf: v.literal('scrypt'),
+  n: v.pipe(
+    v.number(),
+    v.integer('must be a whole number'),
+    v.minValue(SCRYPT_N, `must be at least ${SCRYPT_N}`),
+    v.maxValue(2 ** 16, 'must be at most 65536'),
+    v.check((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+  ),
+  r: v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'), v.maxValue(16, 'must be at most 16')),
+  p: v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'), v.maxValue(2, 'must be at most 2')),
+  salt: b64,
+})
+type ScryptParams = v.InferOutput<typeof ScryptParams>
 
 const common = {
   scheme: v.picklist(SCHEMES, 'must be "vault" or "secretsjs"'),
@@ -81,9 +110,23 @@ const KeysetV2 = v.pipe(
   thresholdFits(),
 )
 
+const KeysetV3 = v.pipe(
+  v.strictObject({
+    tessera_keyset: v.literal(3),
+    ...common,
+    share_check: ScryptParams,
+    issued_shares: v.pipe(v.array(ShareRecord), v.maxLength(255, 'has too many entries')),
+    integrity: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits')),
+  }),
+  thresholdFits(),
+)
+
 type KeysetV1 = v.InferOutput<typeof KeysetV1>
 type KeysetV2 = v.InferOutput<typeof KeysetV2>
-type KeysetData = KeysetV1 | KeysetV2
+type KeysetV3 = v.InferOutput<typeof KeysetV3>
+/** A keyset that records a check value per share. */
+type CheckedKeyset = KeysetV2 | KeysetV3
+type KeysetData = KeysetV1 | CheckedKeyset
 
 export class KeysetError extends TesseraError {
   constructor(message: string, status = 400, code = 'keyset') {
@@ -149,24 +192,44 @@ function keyringAad(d: Pick<KeysetData, 'scheme' | 'secret_shares' | 'secret_thr
   return Buffer.from(JSON.stringify([1, d.scheme, d.secret_shares, d.secret_threshold]))
 }
 
-function shareCheck(salt: string, share: Uint8Array): string {
-  return hashToken(Buffer.from(salt, 'base64'), share).toString('base64')
+const scryptAsync = promisify(scrypt) as (password: Uint8Array, salt: Uint8Array, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>
+
+/**
+ * Two lanes for every scrypt of this process: each runs on libuv's thread pool
+ * (off the event loop, so a server and the UI keep answering), and two at a
+ * time leave the pool's other threads to file and network work even while a
+ * 255-share init queues 255 of them.
+ */
+const scryptLanes = [new Serial(), new Serial()]
+let nextLane = 0
+
+function scryptCheck(params: ScryptParams, salt: Buffer, share: Uint8Array): Promise<Buffer> {
+  const lane = scryptLanes[nextLane++ % scryptLanes.length]!
+  const maxmem = 2 * 128 * params.n * params.r * params.p
+  return lane.run(() => scryptAsync(share, salt, CHECK_BYTES, { N: params.n, r: params.r, p: params.p, maxmem }))
 }
 
 /**
- * A format-2 keyset's salt and check values as bytes, decoded once per keyset
+ * A checked keyset's salt and check values as bytes, decoded once per keyset
  * content rather than on every share entered (the content is never changed in
  * place: a change makes a new object).
  */
-const decodedChecks = new WeakMap<KeysetV2, { salt: Buffer; checks: Buffer[] }>()
+const decodedChecks = new WeakMap<CheckedKeyset, { salt: Buffer; checks: Buffer[] }>()
 
-function checksOf(data: KeysetV2): { salt: Buffer; checks: Buffer[] } {
+function checksOf(data: CheckedKeyset): { salt: Buffer; checks: Buffer[] } {
   let decoded = decodedChecks.get(data)
   if (!decoded) {
-    decoded = { salt: Buffer.from(data.share_salt, 'base64'), checks: data.issued_shares.map((r) => Buffer.from(r.check, 'base64')) }
+    const salt = data.tessera_keyset === 2 ? data.share_salt : data.share_check.salt
+    decoded = { salt: Buffer.from(salt, 'base64'), checks: data.issued_shares.map((r) => Buffer.from(r.check, 'base64')) }
     decodedChecks.set(data, decoded)
   }
   return decoded
+}
+
+/** The check value `data` records for `share` (canonical bytes): format 2's HMAC, format 3's scrypt. */
+async function checkValue(data: CheckedKeyset, share: Uint8Array): Promise<Buffer> {
+  const { salt } = checksOf(data)
+  return data.tessera_keyset === 2 ? hashToken(salt, share) : scryptCheck(data.share_check, salt, share)
 }
 
 /** JSON with sorted keys: the integrity hash must not depend on how a file orders its fields. */
@@ -262,10 +325,10 @@ function parseKeysetText(path: string, text: string): KeysetData {
   const version = record?.tessera_keyset
   if (typeof version === 'number' && version > KEYSET_FORMAT_VERSION) {
     throw new KeysetError(
-      `${path} uses keyset format ${version}; this Tessera reads formats 1 and ${KEYSET_FORMAT_VERSION}: upgrade Tessera`,
+      `${path} uses keyset format ${version}; this Tessera reads formats 1 to ${KEYSET_FORMAT_VERSION}: upgrade Tessera`,
     )
   }
-  if (record && version === 2) {
+  if (record && (version === 2 || version === 3)) {
     if (typeof record.integrity !== 'string') {
       throw new KeysetError(`the keyset file is damaged: ${path} has lost its integrity check; restore it from a backup`, 400, 'keyset_damaged')
     }
@@ -277,13 +340,13 @@ function parseKeysetText(path: string, text: string): KeysetData {
       )
     }
   }
-  const parsed = v.safeParse(version === 2 ? KeysetV2 : KeysetV1, json)
+  const parsed = v.safeParse(version === 3 ? KeysetV3 : version === 2 ? KeysetV2 : KeysetV1, json)
   if (!parsed.success) throw new KeysetError(`${path} is not a valid Tessera keyset: ${describeIssue(parsed.issues[0])}`)
   return parsed.output
 }
 
 /**
- * Format-2 content with its integrity check filled in. The check finds damage
+ * Format-2 or 3 content with its integrity check filled in. The check finds damage
  * (a flipped bit, a truncated copy); it is no signature: whoever may write the
  * file may also recompute it. What an edit cannot fake is the keyring.
  */
@@ -293,7 +356,7 @@ export function withIntegrity<T extends object>(content: T): T & { integrity: st
 
 /** The file content for `data`, and `data` as that content reads back (its integrity check filled in). */
 function serialize(data: KeysetData): KeysetSource {
-  const stored = data.tessera_keyset === 2 ? withIntegrity(data) : data
+  const stored = data.tessera_keyset === 1 ? data : withIntegrity(data)
   return { text: `${JSON.stringify(stored, null, 2)}\n`, data: stored }
 }
 
@@ -338,9 +401,9 @@ export class Keyset {
   get keyringCiphertext(): string {
     return this.data.keyring.ciphertext
   }
-  /** Format 2 records a check value per share; format 1 can check shares only by combining them. */
+  /** Formats 2 and 3 record a check value per share; format 1 can check shares only by combining them. */
   get canCheckShares(): boolean {
-    return this.data.tessera_keyset === 2
+    return this.data.tessera_keyset !== 1
   }
 
   /**
@@ -366,10 +429,15 @@ export class Keyset {
       cipher.setAAD(keyringAad(header))
       const ciphertext = Buffer.concat([cipher.update(keyring), cipher.final()])
       const tokenSalt = newSalt()
-      const shareSalt = newSalt().toString('base64')
+      const checkSalt = newSalt()
+      const params: ScryptParams = { kdf: 'scrypt', n: SCRYPT_N, r: SCRYPT_R, p: SCRYPT_P, salt: checkSalt.toString('base64') }
       const shares = parts.map((share, i) => ({ number: i + 1, holder: opts.holders?.[i] ?? null, share }))
-      const data: KeysetV2 = {
-        tessera_keyset: 2,
+      const checks = await Promise.all(shares.map((s) => scryptCheck(params, checkSalt, s.share))).catch((err: unknown) => {
+        wipe(...parts)
+        throw err
+      })
+      const stored = serialize({
+        tessera_keyset: 3,
         ...header,
         keyring: {
           cipher: 'aes-256-gcm',
@@ -380,11 +448,10 @@ export class Keyset {
         token_salt: tokenSalt.toString('base64'),
         tokens: [rootTokenRecord(tokenSalt, opts.rootToken)],
         created_at: new Date().toISOString(),
-        share_salt: shareSalt,
-        issued_shares: shares.map((s) => ({ x: codec.id(s.share), holder: s.holder, check: shareCheck(shareSalt, s.share) })),
+        share_check: params,
+        issued_shares: shares.map((s, i) => ({ x: codec.id(s.share), holder: s.holder, check: checks[i]!.toString('base64') })),
         integrity: '',
-      }
-      const stored = serialize(data)
+      })
       const keyset = new Keyset(path, stored.data)
       const write = async () => {
         try {
@@ -431,9 +498,30 @@ export class Keyset {
   /**
    * Tells which issued share `share` (canonical bytes) is, or refuses it with the
    * reason: a wrong length, a number this keyset never issued, or a check value
-   * that does not match (a typing mistake). Format 1 checks only the length.
+   * that does not match (a typing mistake). Format 1 checks only the length. A
+   * number unknown here is looked up again in the file when it changed since:
+   * another program on this keyset may have issued that share.
    */
-  recognize(share: Buffer): ShareIdentity {
+  async recognize(share: Buffer): Promise<ShareIdentity> {
+    let found: ReturnType<Keyset['locate']>
+    try {
+      found = this.locate(share)
+    } catch (err) {
+      if (!(err instanceof TesseraError) || err.code !== 'share_unknown') throw err
+      await this.refresh()
+      found = this.locate(share)
+    }
+    if (!('at' in found)) return found
+    const { data, at, identity } = found
+    // The share's number is in the share: only that one share's check value is derived.
+    if (!sameBytes(checksOf(data).checks[at]!, await checkValue(data, share))) {
+      throw badRequest(`this does not match ${shareLabel(identity)} — probably a typing mistake`, 'share_mismatch')
+    }
+    return { ...identity, checked: true }
+  }
+
+  /** The record a share's number points to, without its check; format 1 answers at once. */
+  private locate(share: Buffer): ShareIdentity | { data: CheckedKeyset; at: number; identity: { number: number; holder: string | null } } {
     const expected = this.codec.shareLength(ROOT_KEY_BYTES)
     if (share.length !== expected) {
       throw badRequest(
@@ -449,28 +537,7 @@ export class Keyset {
     }
     const at = data.issued_shares.findIndex((r) => r.x === x)
     if (at < 0) throw badRequest('this share is not from this keyset: it carries a share number this keyset never issued', 'share_unknown')
-    const record = data.issued_shares[at]!
-    const known = { number: at + 1, holder: record.holder }
-    const { salt, checks } = checksOf(data)
-    if (!sameBytes(checks[at]!, hashToken(salt, share))) {
-      throw badRequest(`this does not match ${shareLabel(known)} — probably a typing mistake`, 'share_mismatch')
-    }
-    return { ...known, checked: true }
-  }
-
-  /**
-   * `recognize`, after re-reading the file when the share's number is unknown
-   * here and the file changed since: another program on this keyset may have
-   * issued that share. A known share is answered at once; only the look at the
-   * file returns a promise.
-   */
-  recognizeCurrent(share: Buffer): ShareIdentity | Promise<ShareIdentity> {
-    try {
-      return this.recognize(share)
-    } catch (err) {
-      if (!(err instanceof TesseraError) || err.code !== 'share_unknown') throw err
-      return this.refresh().then(() => this.recognize(share))
-    }
+    return { data, at, identity: { number: at + 1, holder: data.issued_shares[at]!.holder } }
   }
 
   /**
@@ -511,7 +578,7 @@ export class Keyset {
     let share: Buffer | undefined
     try {
       share = this.parseShare(typed)
-      const known = await this.recognizeCurrent(share)
+      const known = await this.recognize(share)
       if (!known.checked) {
         return { ...known, valid: false, code: 'cannot_check', reason: 'this keyset (format 1) records no check values: its shares can be checked only by a ceremony' }
       }
@@ -579,7 +646,8 @@ export class Keyset {
         return { ...d, issued_share_ids: [...d.issued_share_ids, x] }
       }
       issued = { number: d.issued_shares.length + 1, holder: null, share }
-      return { ...d, issued_shares: [...d.issued_shares, { x, holder: null, check: shareCheck(d.share_salt, share) }] }
+      const check = (await checkValue(d, share)).toString('base64')
+      return { ...d, issued_shares: [...d.issued_shares, { x, holder: null, check }] }
     }).catch((err) => {
       if (issued) wipe(issued.share)
       throw err

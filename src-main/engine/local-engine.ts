@@ -144,10 +144,7 @@ export class LocalEngine implements Backend, StrategyHost {
       }
       return known
     }
-    const admit = (share: Buffer): ShareIdentity | Promise<ShareIdentity> => {
-      const known = this.keyset.recognizeCurrent(share)
-      return known instanceof Promise ? known.then(ownedBy) : ownedBy(known)
-    }
+    const admit = async (share: Buffer): Promise<ShareIdentity> => ownedBy(await this.keyset.recognize(share))
     return this.serial.run(async () => {
       try {
         this.assertOpen()

@@ -55,7 +55,7 @@ export async function makeKeyset(
  * check): the keyring is unchanged, so the same shares open it.
  */
 export async function downgradeToV1(path: string): Promise<void> {
-  const { share_salt: _salt, issued_shares, integrity: _integrity, ...rest } = JSON.parse(await readFile(path, 'utf8'))
+  const { share_check: _check, issued_shares, integrity: _integrity, ...rest } = JSON.parse(await readFile(path, 'utf8'))
   const v1 = { ...rest, tessera_keyset: 1, issued_share_ids: rest.secret_threshold === 1 ? [] : issued_shares.map((s: { x: number }) => s.x) }
   await writeFile(path, `${JSON.stringify(v1, null, 2)}\n`, { mode: 0o600 })
 }
