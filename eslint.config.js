@@ -124,6 +124,13 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: 'support/ depends on no domain room.' }] }],
     },
   },
+  // The share grammar runs on both sides of the process boundary: it imports nothing.
+  {
+    files: ['src-shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./).*', message: 'src-shared is pure: it imports nothing but its own modules (no Node, no DOM, no package, no room of main).' }] }],
+    },
+  },
   // Where writing to the console is the job.
   {
     files: ['src-main/app/**/*.ts', 'scripts/**', 'e2e/**', 'test/**', 'bench/**', '*.config.*'],

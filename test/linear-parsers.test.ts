@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readPrivateKey, readPublicKey } from '../src-main/crypto/pgp'
 import { decodeWithOtp, kindOf } from '../src-main/decode/decode'
 import { codecFor } from '../src-main/engine/share-codec'
-import { checkShare } from '../src-renderer/src/lib/share-format'
+import { checkForm } from '../src-shared/share-grammar'
 import { redact } from '../src-main/support/redact'
 import { canonicalHost, isLoopback } from '../src-main/support/address'
 import { hostPolicy } from '../src-main/server/host-policy'
@@ -58,8 +58,8 @@ const PARSERS: Record<string, (input: string) => unknown> = {
   'value shapes': (s) => kindOf(s),
   'share codec (Vault)': (s) => codecFor('vault', 3).parse(Buffer.from(s)),
   'share codec (secrets.js)': (s) => codecFor('secretsjs', 3).parse(Buffer.from(s)),
-  "renderer's share check (Vault)": (s) => checkShare(s, 'vault'),
-  "renderer's share check (secrets.js)": (s) => checkShare(s, 'secretsjs'),
+  "renderer's share check (Vault)": (s) => checkForm(s, 'vault'),
+  "renderer's share check (secrets.js)": (s) => checkForm(s, 'secretsjs'),
   redactor: (s) => redact(s),
   'address rules': (s) => [canonicalHost(s), isLoopback(s)],
   'Host and Origin policy': (s) =>

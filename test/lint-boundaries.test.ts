@@ -29,6 +29,15 @@ describe('process boundaries, as lint rules', () => {
     }
   })
 
+  it('the share grammar is shared: both sides import it, and it imports nothing', async () => {
+    expect(restricted(await problems('src-renderer/src/lib/x.ts', "import { checkForm } from '../../../src-shared/share-grammar'\nexport const c = checkForm\n"))).toEqual([])
+    expect(restricted(await problems('src-main/engine/x.ts', "import { readTyped } from '../../src-shared/share-grammar'\nexport const r = readTyped\n"))).toEqual([])
+    expect(restricted(await problems('src-shared/x.ts', "import { SCHEMES } from './share-grammar'\nexport const s = SCHEMES\n"))).toEqual([])
+    for (const mod of ['node:crypto', 'valibot', '../src-main/engine/keyset', '../src-renderer/src/lib/api']) {
+      expect(restricted(await problems('src-shared/x.ts', `import * as m from '${mod}'\nexport const x = m\n`)), mod).not.toEqual([])
+    }
+  })
+
   it('only the renderer\'s client walks the channel list, and it imports nothing else from main', async () => {
     const file = 'src-renderer/src/lib/api-client.ts'
     expect(restricted(await problems(file, "import { channelCalls } from '../../../src-main/ipc/channels'\nexport const c = channelCalls\n"))).toEqual([])
@@ -77,7 +86,7 @@ describe('process boundaries, as lint rules', () => {
   })
 
   it('the project as it stands passes', async () => {
-    const results = await eslint.lintFiles(['src-main', 'src-renderer/src'])
+    const results = await eslint.lintFiles(['src-main', 'src-shared', 'src-renderer/src'])
     const errors = results.flatMap((r) => r.messages.filter((m) => m.severity === 2).map((m) => `${r.filePath}:${m.line} ${m.ruleId}`))
     expect(errors.filter((e) => /restricted-imports|no-cycle/.test(e))).toEqual([])
   })

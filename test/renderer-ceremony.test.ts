@@ -3,8 +3,8 @@ import type { BackendInfo, HeldResult, SessionState, ShareCheckResult, ShareList
 import { ApiError } from '../src-renderer/src/lib/api-error'
 import { Ceremony } from '../src-renderer/src/lib/ceremony.svelte'
 import fc from 'fast-check'
-import { checkShare, shareForMain } from '../src-renderer/src/lib/share-format'
-import { cardLines, readShareInput } from '../src-main/engine/share-card'
+import { checkForm, readTyped, sentence } from '../src-shared/share-grammar'
+import { cardLines, readShareText } from '../src-main/engine/share-card'
 import { ShareChecks } from '../src-renderer/src/lib/share-checks.svelte'
 
 const NAMED: ShareList = { canCheck: true, shares: [{ number: 1, holder: 'Alice' }, { number: 2, holder: 'Bob' }, { number: 3, holder: 'Carol' }] }
@@ -170,6 +170,11 @@ describe('checking shares with no ceremony', () => {
 })
 
 describe('share format', () => {
+  // What the share field shows: the grammar's verdict, a problem worded as a sentence.
+  const checkShare = (input: string, scheme: 'vault' | 'secretsjs') => {
+    const c = checkForm(input, scheme)
+    return c.ok ? c : { ok: false as const, message: sentence(c.message) }
+  }
   const hex = 'a1'.repeat(33)
   it('accepts a share pasted with spaces and line breaks', () => {
     expect(checkShare(`${hex.slice(0, 20)} ${hex.slice(20, 40)}\n${hex.slice(40)}`, 'vault')).toEqual({ ok: true, form: 'hex', bytes: 33 })
@@ -201,10 +206,10 @@ describe('share format', () => {
   describe('a share card typed back', () => {
     const card = cardLines(hex)
     const numbered = (lines: string[]) => lines.map((l, i) => `${i + 1}: ${l.slice(l.indexOf(':') + 1).trim().split(/\s+/).slice(0, -1).join(' ')}`)
-    it('is accepted as printed, without its checks, or typed on one line, and reaches main as the same share', () => {
+    it('is accepted as printed, without its checks, or typed on one line, and main reads it as the same share', () => {
       for (const typed of [card.join('\n'), numbered(card).join('\n'), card.join('   '), numbered(card).join(' ')]) {
         expect(checkShare(typed, 'vault')).toEqual({ ok: true, form: 'share card' })
-        expect(readShareInput(shareForMain(typed, 'vault'), hex.length)).toBe(hex)
+        expect(readShareText(typed, 'vault', hex.length)).toBe(hex)
       }
     })
     /** The card on one line, without its line numbers, with each line's check. */
@@ -212,15 +217,14 @@ describe('share format', () => {
     it('is recognised typed on one line without its numbers but with its checks, and main names a mistyped line', () => {
       const typed = oneLine(card)
       expect(checkShare(typed, 'vault')).toEqual({ ok: true, form: 'share card' })
-      expect(shareForMain(typed, 'vault')).toBe(numbered(card).map((l, i) => `${l.replace(/ /g, '').replace(':', ': ')}${card[i]!.slice(-4)}`).join('\n'))
-      expect(readShareInput(shareForMain(typed, 'vault'), hex.length)).toBe(hex)
+      expect(readShareText(typed, 'vault', hex.length)).toBe(hex)
       const wrong = oneLine([card[0]!, card[1]!.replace(/: a/, ': b'), ...card.slice(2)])
       expect(checkShare(wrong, 'vault')).toEqual({ ok: true, form: 'share card' })
-      expect(() => readShareInput(shareForMain(wrong, 'vault'), hex.length)).toThrow(/^line 2 of the share card does not match its check/)
+      expect(() => readShareText(wrong, 'vault', hex.length)).toThrow(/^line 2 of the share card does not match its check/)
       // A secrets.js share's card (99 characters) the same way.
       const sjs = `8${'0c'.repeat(49)}`
       expect(checkShare(oneLine(cardLines(sjs)), 'secretsjs')).toEqual({ ok: true, form: 'share card' })
-      expect(readShareInput(shareForMain(oneLine(cardLines(sjs)), 'secretsjs'), sjs.length)).toBe(sjs)
+      expect(readShareText(oneLine(cardLines(sjs)), 'secretsjs', sjs.length)).toBe(sjs)
       // A group that does not fit a card line is named like any character problem of a share.
       expect(checkShare(typed.replace(/ /, ''), 'vault')).toMatchObject({ ok: false })
     })
@@ -231,7 +235,8 @@ describe('share format', () => {
           const share = form === 'secrets.js' ? `8${Buffer.from(bytes).toString('hex')}` : Buffer.from(bytes).toString(form as BufferEncoding)
           const scheme = form === 'secrets.js' ? 'secretsjs' : 'vault'
           const check = checkShare(group(share, size), scheme)
-          return check.ok && check.form !== 'share card' && shareForMain(group(share, size), scheme) === share
+          const typed = readTyped(group(share, size))
+          return check.ok && check.form !== 'share card' && typed.kind === 'share' && typed.text === share
         }),
         { seed: 20261125, numRuns: 2000 },
       )
@@ -245,7 +250,7 @@ describe('share format', () => {
       expect(checkShare(short.join('\n'), 'vault')).toMatchObject({ ok: false, message: expect.stringMatching(/^Line 3 has 19 characters/) })
       expect(checkShare([card[0], card[2], card[1], ...card.slice(3)].join('\n'), 'vault')).toEqual({
         ok: false,
-        message: 'Line 2 carries the number 3: a line is missing or out of order.',
+        message: 'Line 2 of the share card carries the number 3: a line is missing or out of order.',
       })
     })
   })

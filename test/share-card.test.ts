@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { cardLines, readShareInput } from '../src-main/engine/share-card'
+import { cardLines, readShareText } from '../src-main/engine/share-card'
+
+const readVault = (input: string, textLength: number) => readShareText(input, 'vault', textLength)
 import { LocalEngine } from '../src-main/engine/local-engine'
 import { runCli } from './helpers/cli'
 import { makeKeyset, mistypeAt, tempDir, type TestKeyset } from './helpers/keysets'
@@ -32,36 +34,36 @@ describe('share cards', () => {
       typed(lines, (l) => l.replace(/ /g, '')),
       typed(lines, (l) => l.toUpperCase()).toLowerCase(),
     ]) {
-      expect(readShareInput(input, SHARE.length), input).toBe(SHARE)
+      expect(readVault(input, SHARE.length), input).toBe(SHARE)
     }
     // A share pasted on one line, with spaces, is the share.
-    expect(readShareInput('9f2c 41aa 0b7e d0c3 5e1b 77a0 c4d2 e9f1 8a3b 6c5d 4e7f 8091 a2b3 c4d5 e6f7 0819 2a', SHARE.length)).toBe(SHARE)
+    expect(readVault('9f2c 41aa 0b7e d0c3 5e1b 77a0 c4d2 e9f1 8a3b 6c5d 4e7f 8091 a2b3 c4d5 e6f7 0819 2a', SHARE.length)).toBe(SHARE)
   })
 
   it('names the line that carries a typing mistake', () => {
     const lines = cardLines(SHARE)
     const wrong = [...lines]
     wrong[2] = wrong[2]!.replace(/(\d: )(.)/, (_, p: string, c: string) => `${p}${c === 'a' ? 'b' : 'a'}`)
-    expect(() => readShareInput(typed(wrong), SHARE.length)).toThrow(/^line 3 of the share card does not match its check/)
+    expect(() => readVault(typed(wrong), SHARE.length)).toThrow(/^line 3 of the share card does not match its check/)
     const swapped = [lines[1]!, lines[0]!, ...lines.slice(2)]
-    expect(() => readShareInput(typed(swapped), SHARE.length)).toThrow(/line 1 of the share card carries the number 2/)
-    expect(() => readShareInput(typed(swapped, withoutNumbers), SHARE.length)).toThrow(/^line 1 of the share card does not match its check/)
-    expect(() => readShareInput(typed(lines.slice(0, 4), withoutChecks), SHARE.length)).toThrow(/holds 64 characters; a share of this keyset has 66/)
+    expect(() => readVault(typed(swapped), SHARE.length)).toThrow(/line 1 of the share card carries the number 2/)
+    expect(() => readVault(typed(swapped, withoutNumbers), SHARE.length)).toThrow(/^line 1 of the share card does not match its check/)
+    expect(() => readVault(typed(lines.slice(0, 4), withoutChecks), SHARE.length)).toThrow(/holds 64 characters; a share of this keyset has 66/)
   })
 
   it('reads a card typed on one line without its numbers but with its checks, and names the mistyped line', () => {
     const lines = cardLines(SHARE)
-    expect(readShareInput(oneLine(lines), SHARE.length)).toBe(SHARE)
-    expect(readShareInput(`  ${oneLine(lines).replace(/ +/g, '   ').toUpperCase()} `, SHARE.length)).toBe(SHARE.toUpperCase())
+    expect(readVault(oneLine(lines), SHARE.length)).toBe(SHARE)
+    expect(readVault(`  ${oneLine(lines).replace(/ +/g, '   ').toUpperCase()} `, SHARE.length)).toBe(SHARE.toUpperCase())
     // Line 3's first character, mistyped: named by its line, never quoted.
     const at = 32
     const wrong = mistypeAt(SHARE, at)
     const typedWrong = oneLine(lines).replace(SHARE.slice(32, 36), wrong.slice(32, 36))
-    expect(() => readShareInput(typedWrong, SHARE.length)).toThrow(/^line 3 of the share card does not match its check: a character on that line is mistyped$/)
+    expect(() => readVault(typedWrong, SHARE.length)).toThrow(/^line 3 of the share card does not match its check: a character on that line is mistyped$/)
     // A line's check mistyped is that line's mistake too.
     const check5 = lines[4]!.slice(-4)
     const badCheck = oneLine(lines).replace(new RegExp(`${check5}$`), check5[0] === '0' ? `1${check5.slice(1)}` : `0${check5.slice(1)}`)
-    expect(() => readShareInput(badCheck, SHARE.length)).toThrow(/^line 5 of the share card/)
+    expect(() => readVault(badCheck, SHARE.length)).toThrow(/^line 5 of the share card/)
   })
 
   it('never takes an ordinary hex or base64 share, grouped or not, for a card', () => {
@@ -78,7 +80,7 @@ describe('share cards', () => {
           const input = size === 0 ? share : group(share, size)
           const textLength = length || share.length
           try {
-            return readShareInput(input, textLength) === share
+            return readVault(input, textLength) === share
           } catch {
             return false
           }
@@ -96,10 +98,10 @@ describe('share cards', () => {
         // The card's groups, each line followed by its check, all on one line.
         const typedOneLine = (text: string) => checks.map((check, i) => `${text.slice(i * 16, i * 16 + 16).match(/.{1,4}/g)!.join(' ')} ${check}`).join(' ')
         expect(typedOneLine(share)).toBe(oneLine(cardLines(share)).replace(/ +/g, ' '))
-        expect(readShareInput(typedOneLine(share), share.length)).toBe(share)
+        expect(readVault(typedOneLine(share), share.length)).toBe(share)
         if (share[at] === c) return
         const mistyped = share.slice(0, at) + c + share.slice(at + 1)
-        expect(() => readShareInput(typedOneLine(mistyped), share.length)).toThrow(new RegExp(`^line ${Math.floor(at / 16) + 1} of the share card`))
+        expect(() => readVault(typedOneLine(mistyped), share.length)).toThrow(new RegExp(`^line ${Math.floor(at / 16) + 1} of the share card`))
       }),
       { seed: 20261125, numRuns: 300 },
     )
@@ -109,7 +111,7 @@ describe('share cards', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 33, maxLength: 33 }), fc.nat(65), fc.constantFrom(...'0123456789abcdef'), (bytes, at, c) => {
         const share = Buffer.from(bytes).toString('hex')
-        expect(readShareInput(typed(cardLines(share)), share.length)).toBe(share)
+        expect(readVault(typed(cardLines(share)), share.length)).toBe(share)
         if (share[at] === c) return
         const mistyped = share.slice(0, at) + c + share.slice(at + 1)
         const lines = cardLines(share).map((line, i) => {
@@ -117,7 +119,7 @@ describe('share cards', () => {
           const chars = mistyped.slice(i * 16, i * 16 + 16).match(/.{1,4}/g)!.join(' ')
           return `${head}${body!.trim() === chars ? body : chars}${check}`
         })
-        expect(() => readShareInput(typed(lines), share.length)).toThrow(new RegExp(`^line ${Math.floor(at / 16) + 1} of the share card`))
+        expect(() => readVault(typed(lines), share.length)).toThrow(new RegExp(`^line ${Math.floor(at / 16) + 1} of the share card`))
       }),
       { seed: 20261125, numRuns: 300 },
     )

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, scrypt } from 'node:crypto'
-import { looksLikeCard, readShareInput } from './share-card'
+import { needsGrammar, readShareText } from './share-card'
 import { stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { promisify } from 'node:util'
@@ -10,10 +10,10 @@ import { badRequest } from './errors'
 import { codecFor, MAX_SHARE_ID, type ShareCodec } from './share-codec'
 import { HolderName } from './holders'
 import { SCHEMES, type Scheme } from './schemes'
+import { shareLabel } from '../../src-shared/share-grammar'
 import { hashToken, newAccessor, newSalt } from './tokens'
 import { sameBytes } from '../crypto/same-bytes'
 import { wipe } from '../crypto/wipe'
-import { withoutSpaces } from '../crypto/text-bytes'
 import { Serial } from './serial'
 
 /**
@@ -172,12 +172,6 @@ export function checkHolders(holders: readonly string[], shares: number): void {
     if (seen.has(folded)) throw new KeysetError(`holder name ${i + 1} repeats an earlier one: each holder needs their own name`)
     seen.add(folded)
   }
-}
-
-/** Names a share for people: "share 3 (Carol)". */
-export function shareLabel(s: { number: number | null; holder: string | null }): string {
-  const base = s.number === null ? 'this share' : `share ${s.number}`
-  return s.holder ? `${base} (${s.holder})` : base
 }
 
 function keyringKey(combined: Uint8Array): Buffer {
@@ -541,32 +535,19 @@ export class Keyset {
   }
 
   /**
-   * A share as typed, from its bytes: hex, base64 or a secrets.js share, with any
-   * whitespace, read without making a string; or a share card typed back, whose
-   * numbered and checked lines are read as text. The caller wipes `typed`.
+   * A share as typed: hex, base64 or a secrets.js share, or a share card typed
+   * back, read by the share grammar that the share field uses. A share pasted
+   * as it stands is read from its bytes; one with spaces or line breaks is read
+   * as text, as it already arrived (an IPC message or an HTTP body is a string).
+   * The caller wipes `typed`.
    */
   parseShare(typed: Buffer): Buffer {
-    if (looksLikeCard(typed)) return this.parseCard(typed)
-    const compact = withoutSpaces(typed)
+    if (!needsGrammar(typed)) return this.codec.parse(typed)
+    const text = Buffer.from(readShareText(typed.toString('utf8'), this.scheme, this.codec.textLength(ROOT_KEY_BYTES)), 'utf8')
     try {
-      return this.codec.parse(compact)
-    } catch (err) {
-      // A card typed on one line without its numbers is a share with a check after each line's groups.
-      if (err instanceof TesseraError && compact.length !== typed.length) return this.parseCard(typed)
-      throw err
+      return this.codec.parse(text)
     } finally {
-      wipe(compact)
-    }
-  }
-
-  /** A share card typed back, read as text line by line (its lines and checks need a string). */
-  private parseCard(typed: Buffer): Buffer {
-    const text = readShareInput(typed.toString('utf8'), this.codec.textLength(ROOT_KEY_BYTES))
-    const chars = Buffer.from(text, 'utf8')
-    try {
-      return this.codec.parse(chars)
-    } finally {
-      wipe(chars)
+      wipe(text)
     }
   }
 

@@ -1,3 +1,2 @@
-/** Share schemes a keyset can use (a module of its own so that the IPC contract stays light). */
-export const SCHEMES = ['vault', 'secretsjs'] as const
-export type Scheme = (typeof SCHEMES)[number]
+// The schemes are part of the share grammar, which the renderer shares; main's modules name them from here.
+export { SCHEMES, type Scheme } from '../../src-shared/share-grammar'

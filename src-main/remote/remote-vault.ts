@@ -7,6 +7,7 @@ import { EngineError } from '../engine/errors'
 import { explainRefusal } from './explain'
 import { AttemptReply, LookupSelfReply, parseReply, SealStatusReply } from './replies'
 import { vaultRequest, type ServerTarget } from './http-client'
+import { compactShare } from '../../src-shared/share-grammar'
 
 const PATHS: Record<Flow, string> = {
   root: 'sys/generate-root',
@@ -150,7 +151,8 @@ export class RemoteVault implements Backend {
     if (!input.key?.length) throw new EngineError(400, "'key' must be specified in request body as JSON", 'missing_key')
     const path = await this.path(flow)
     // Vault's API takes the share as a JSON string: made here, once, for the request body.
-    const key = input.key.toString('utf8')
+    // A server reads a share as it stands: the spaces and line breaks of a pasted share are not part of it.
+    const key = compactShare(input.key.toString('utf8'))
     // The share flow's document lists only `key`; a nonce is sent whenever there is one.
     return this.attempt('PUT', `${path}/update`, input.nonce ? { key, nonce: input.nonce } : { key })
   }

@@ -9,12 +9,12 @@ import type {
   KeyInfo,
   LogEntry,
   ShareList,
-  ShareRef,
   TesseraApi,
   UiAttemptStatus,
 } from '../../../src-main/ipc/channels'
 import { ApiError, shownError, type ShownError } from './api-error'
 import { saveRecord } from './print-record'
+import { shareLabel } from '../../../src-shared/share-grammar'
 
 export type Step = 'backend' | 'init' | 'operation' | 'check' | 'protection' | 'collect' | 'result'
 
@@ -25,12 +25,6 @@ export const FLOW_LABEL: Record<Flow, string> = {
   root: 'Root token',
   share: 'New key share',
   recovery: 'Recovery token',
-}
-
-/** A share for people, as main words it: "share 3 (Carol)". */
-export function shareName(s: ShareRef): string {
-  const base = s.number === null ? 'this share' : `share ${s.number}`
-  return s.holder ? `${base} (${s.holder})` : base
 }
 
 export interface PgpChoice {
@@ -200,7 +194,7 @@ export class Ceremony {
     const nonce = this.status?.nonce ?? ''
     const status = await this.run(() => this.api.attempt.update({ flow: this.flow, key, nonce, holder: operator }), 'collect')
     const known = status?.last_share
-    this.accepted = known && known.number !== null ? `Accepted ${shareName(known)} from ${operator || 'an unnamed holder'}.` : ''
+    this.accepted = known && known.number !== null ? `Accepted ${shareLabel(known)} from ${operator || 'an unnamed holder'}.` : ''
     if (status?.complete) {
       await this.refreshLog()
       this.status = status

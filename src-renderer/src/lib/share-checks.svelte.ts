@@ -1,6 +1,6 @@
 import type { ShareCheckResult, ShareList, TesseraApi } from '../../../src-main/ipc/channels'
 import { errorText } from './api-error'
-import { shareName } from './ceremony.svelte'
+import { shareLabel } from '../../../src-shared/share-grammar'
 
 /** One check as the screen lists it: what main said, never the share. */
 export interface CheckLine {
@@ -49,7 +49,7 @@ export class ShareChecks {
   get summary(): string {
     const total = this.list.shares.length
     if (this.confirmed.length === 0) return `No share of ${total} confirmed yet.`
-    return `${this.confirmed.length} of ${total} shares confirmed: ${this.confirmed.map(shareName).join(', ')}.`
+    return `${this.confirmed.length} of ${total} shares confirmed: ${this.confirmed.map(shareLabel).join(', ')}.`
   }
 
   done(): void {
