@@ -24,23 +24,21 @@ const why =
       : undefined
 if (why) console.log(`deb package test skipped: ${why}`)
 
-/** A deb822 file's paragraphs, each field's value with continuation lines joined by newlines. */
-function paragraphs(text: string): Array<Map<string, string>> {
-  return text
-    .trim()
-    .split(/\n\s*\n/)
-    .map((block) => {
-      const fields = new Map<string, string>()
-      let last = ''
-      for (const line of block.split('\n')) {
-        const m = /^([A-Za-z][\w-]*):\s?(.*)$/.exec(line)
-        if (m) fields.set((last = m[1]!), m[2]!)
-        else if (/^\s/.test(line) && last) fields.set(last, `${fields.get(last)}\n${line.trim()}`)
-        else throw new Error(`not a deb822 line: ${line}`)
-      }
-      return fields
-    })
-}
+// Debian's own DEP-5 parser (python3-debian), strict, its warnings made errors;
+// prints what the tests check as JSON.
+const PARSE_DEP5 = `
+import json, sys, warnings
+from debian.copyright import Copyright
+warnings.simplefilter('error')
+with open(sys.argv[1], encoding='utf-8') as f:
+    c = Copyright(f, strict=True)
+print(json.dumps({
+    'format': c.header.format,
+    'files': [{'files': list(p.files), 'copyright': p.copyright, 'license': p.license.synopsis, 'text': p.license.text} for p in c.all_files_paragraphs()],
+    'licenses': [p.license.synopsis for p in c.all_license_paragraphs()],
+}))
+`
+type Dep5 = { format: string; files: Array<{ files: string[]; copyright: string; license: string; text: string }>; licenses: string[] }
 
 /** Every package reachable from `names` through package-lock.json's dependency edges, as Node would resolve them from `from`. */
 function lockClosure(lock: { packages: Record<string, { dependencies?: Record<string, string> }> }, from: string, names: string[]): Set<string> {
@@ -118,15 +116,14 @@ describe.skipIf(why !== undefined)('the Debian package', () => {
   })
 
   it('names Tessera and every bundled package with its licence in a DEP-5 copyright file', async () => {
-    const copyright = paragraphs((await read('usr/share/doc/tessera/copyright')).toString('utf8'))
-    expect(copyright[0]!.get('Format')).toBe('https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/')
-    const byFiles = new Map(copyright.filter((p) => p.has('Files')).map((p) => [p.get('Files')!, p]))
-    const standalone = new Set(copyright.filter((p) => !p.has('Files') && p.has('License')).map((p) => p.get('License')!.split('\n')[0]))
-    const licenceOf = (p: Map<string, string>) => {
-      const [name, ...text] = p.get('License')!.split('\n')
-      expect(text.length > 0 || standalone.has(name), `${name} has neither its text nor a License paragraph`).toBe(true)
-      expect(p.get('Copyright')).toBeTruthy()
-      return name
+    const { stdout } = await run('/usr/bin/python3', ['-c', PARSE_DEP5, join(tree, 'usr/share/doc/tessera/copyright')])
+    const copyright = JSON.parse(stdout) as Dep5
+    expect(copyright.format).toBe('https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/')
+    const byFiles = new Map(copyright.files.map((p) => [p.files.join(' '), p]))
+    const licenceOf = (p: Dep5['files'][number]) => {
+      expect(p.text !== '' || copyright.licenses.includes(p.license), `${p.license} has neither its text nor a License paragraph`).toBe(true)
+      expect(p.copyright).toBeTruthy()
+      return p.license
     }
     expect(licenceOf(byFiles.get('*')!)).toBe('MPL-2.0')
     const manifests = files.filter((f) => /node_modules\/(@[^/]+\/)?[^/]+\/package\.json$/.test(f))
@@ -146,7 +143,9 @@ describe.skipIf(why !== undefined)('the Debian package', () => {
   })
 
   it('installs, runs a ceremony, loads keytar, and removes cleanly', { timeout: 240_000 }, async () => {
-    expect((await run('dpkg-deb', ['-f', deb, 'Depends'])).stdout).toContain('nodejs (>= 20.19)')
+    const depends = (await run('dpkg-deb', ['-f', deb, 'Depends'])).stdout
+    expect(depends).toContain('nodejs (>= 20.19)')
+    expect(depends).toMatch(/\blibsecret-1-0 \(>= /)
     await run('dpkg', ['-i', deb])
     try {
       expect((await run('dpkg', ['--verify', 'tessera'])).stdout).toBe('')
