@@ -250,18 +250,15 @@ export async function readRegularFile(path: string, limit: ReadLimit): Promise<B
 }
 
 /**
- * Reads standard input to its end, at most `limit.bytes`: a pipe or a terminal
- * is read up to the limit and refused past it (what came is wiped), a regular
- * file is refused by its size before it is read, and a device or directory is
- * refused outright.
+ * Reads standard input to its end, at most `limit.bytes`: a regular file is
+ * refused by its size before it is read; anything else (a pipe, a terminal,
+ * /dev/null or /dev/zero) is read only up to the limit and refused past it,
+ * with what came wiped.
  */
 export async function readStdin(limit: ReadLimit): Promise<Buffer> {
   const info = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(0, (err, s) => (err ? reject(err) : resolve(s))))
   if (info.isFile() && info.size > limit.bytes) throw tooLarge(limit)
   const stdin = process.stdin
-  if (!stdin.isTTY && (info.isCharacterDevice() || info.isBlockDevice() || info.isDirectory())) {
-    throw new ReadRefused(`it is ${info.isDirectory() ? 'a directory' : 'a device'}, not a pipe, a file or a terminal`)
-  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let total = 0
