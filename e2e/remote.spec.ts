@@ -179,3 +179,32 @@ test('a server that never answers is cut off at the profile deadline, and the sc
     silent.close()
   }
 })
+
+test('a damaged profiles file leaves remote servers unavailable with a sentence, and a local ceremony running', async ({ tessera }) => {
+  const { page, keyset, shot, axe } = tessera
+  const { writeFile, mkdir } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const config = join(tessera.dir, 'config')
+  await mkdir(config, { recursive: true })
+  // A token pasted into the file by hand: the app must never show it.
+  await writeFile(join(config, 'profiles.json'), JSON.stringify({ tessera_profiles: 1, profiles: [{ id: 'a', name: 'Lab', address: 'https://vault.example', token: keyset.root_token }] }))
+  await page.getByRole('button', { name: 'Change' }).click()
+  const remote = page.getByRole('region', { name: 'Remote server' })
+  const notice = remote.getByTestId('profiles-unavailable')
+  await expect(notice).toContainText(/The server profiles file .*profiles\.json is damaged \(profiles\.0: unexpected field\): remote servers are unavailable until it is repaired or removed\. Local keysets work as before\./)
+  await expect(remote).not.toContainText(keyset.root_token)
+  await expect(remote).not.toContainText('vault.example')
+  await expect(remote.getByRole('button', { name: 'Add a server profile' })).toHaveCount(0)
+  await shot('profiles-damaged')
+  await axe()
+  // The keyset opens and its ceremony runs as before.
+  await page.getByLabel('Keyset file', { exact: true }).fill(tessera.keysetPath)
+  await page.getByRole('button', { name: 'Open keyset' }).click()
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  await expect(page.getByTestId('secret-value')).toHaveText(/hvs\./)
+})

@@ -9,6 +9,8 @@ import { SessionCredentials } from '../src-main/profiles/credentials'
 import { EngineError } from '../src-main/engine/errors'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { startServe, TESSERA, type ServeProcess } from './helpers/cli'
+import { createRouter } from '../src-main/ipc/router'
+import { Session } from '../src-main/session/session'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 let ks: TestKeyset
@@ -70,12 +72,88 @@ describe('server profiles', () => {
     expect((await c.test(p.id, ks.rootToken)).tokenAccepted).toBe(true)
   })
 
-  it('name a corrupt profiles file', async () => {
+  it('refuse at save a namespace, address or token that cannot travel in an HTTP header, naming the field only', async () => {
+    const path = join(tmp.dir, 'headers.json')
+    const credentials = new SessionCredentials()
+    const c = new Connections(await ProfileStore.open(path), credentials)
+    const cases: Array<[field: string, input: { namespace?: string; address?: string }, token: string | undefined]> = [
+      ['namespace', { namespace: 'ops\r\nX-Injected: 1' }, undefined],
+      ['namespace', { namespace: 'ops\u0000' }, undefined],
+      ['namespace', { namespace: 'équipe' }, undefined],
+      ['namespace', { namespace: 'команда' }, undefined],
+      ['token', {}, 'hvs.secret\r\nX-Injected: 1'],
+      ['token', {}, 'hvs.sécret'],
+      ['token', {}, 'hvs.s€cret'],
+      ['address', { address: `${server.url}\r\n` + 'x' }, undefined],
+      ['address', { address: `${server.url}\u0007` }, undefined],
+    ]
+    for (const [field, input, token] of cases) {
+      const err = await c.save({ name: 'Bad', address: server.url, ...input }, undefined, token).then(() => undefined, (e: unknown) => e)
+      expect(err, `${field} ${JSON.stringify(input)}`).toBeInstanceOf(EngineError)
+      const { message, code } = err as EngineError
+      expect(code).toMatch(/^bad_(header|address)$/)
+      expect(message).toContain(`the ${field === 'address' ? 'server address' : field} holds`)
+      for (const text of [...Object.values(input), token ?? '']) if (text) expect(message).not.toContain(text.slice(0, 6))
+      expect(message).not.toContain('secret')
+    }
+    // Nothing was saved, and a printable ASCII namespace still is.
+    expect(await c.list()).toEqual([])
+    expect(await credentials.get('x')).toBeUndefined()
+    await expect(c.save({ name: 'Ok', address: server.url, namespace: 'team a/ops' }, undefined, 'hvs.fine')).resolves.toMatchObject({ namespace: 'team a/ops' })
+  })
+
+  it('answer with a sentence, not an internal error, when a hand-edited profile or a given token cannot be sent', async () => {
+    const config = join(tmp.dir, 'hand-edited')
+    await mkdir(config, { recursive: true })
+    const profiles = [
+      { id: 'ns', name: 'Namespace', address: server.url, namespace: 'ops\r\nX-Injected: 1' },
+      { id: 'addr', name: 'Address', address: server.url.replace('//', '//\n') },
+      { id: 'ok', name: 'Fine', address: server.url },
+    ]
+    await writeFile(join(config, 'profiles.json'), JSON.stringify({ tessera_profiles: 1, profiles }))
+    const dispatch = createRouter(new Session({ connections: new Connections(await ProfileStore.open(join(config, 'profiles.json')), new SessionCredentials()) }).handlers)
+    const refused = async (channel: string, input: unknown) => {
+      const r = await dispatch(channel, input)
+      if (r.ok) throw new Error(`${channel} succeeded`)
+      return r.error
+    }
+    for (const channel of ['profiles.test', 'backend.connectRemote']) {
+      expect(await refused(channel, { id: 'ns' })).toEqual({ code: 'bad_header', message: 'The namespace holds a line break or control character, which its X-Vault-Namespace header cannot carry: type it again.' })
+      expect(await refused(channel, { id: 'addr' })).toEqual({ code: 'bad_address', message: 'The server address holds a space, line break or control character: type it again.' })
+      expect(await refused(channel, { id: 'ok', token: 'hvs.\u0000abc' })).toMatchObject({ code: 'bad_header', message: expect.stringContaining('The token holds a line break') })
+      expect(await refused(channel, { id: 'ok', token: 'hvs.✓abc' })).toMatchObject({ code: 'bad_header', message: expect.stringContaining('The token holds a character outside ASCII') })
+    }
+  })
+
+  it('name a damaged profiles file by field and problem, never by its content, and only where profiles are used', async () => {
     const path = join(tmp.dir, 'corrupt.json')
-    await writeFile(path, '{"tessera_profiles": 1, "profiles": [{"name": 3}]}')
-    await expect(ProfileStore.open(path)).rejects.toThrow(/is not a Tessera profiles file/)
-    await writeFile(path, 'nope')
-    await expect(ProfileStore.open(path)).rejects.toThrow(/corrupt: not valid JSON/)
+    // Nothing is read when the store opens: a damaged file stops nothing else.
+    const store = await ProfileStore.open(path)
+    const c = new Connections(store, new SessionCredentials())
+    const token = 'hvs.' + 'A1b2C3d4'.repeat(3)
+    const damaged = async (text: string) => {
+      await writeFile(path, text)
+      const err = await c.list().then(() => undefined, (e: unknown) => e)
+      expect(err).toBeInstanceOf(ProfileError)
+      const { message } = err as ProfileError
+      expect(message).toMatch(/^The server profiles file .*corrupt\.json is damaged \(.*\): remote servers are unavailable until it is repaired or removed\. Local keysets work as before\.$/)
+      expect(message).not.toContain(token)
+      expect(message.length).toBeLessThan(300)
+      return /is damaged \((.*)\): remote/.exec(message)![1]
+    }
+    const entry = { id: 'a', name: 'Lab', address: server.url }
+    expect(await damaged(JSON.stringify({ tessera_profiles: 1, profiles: [{ ...entry, name: 3 }] }))).toBe('profiles.0.name: expected string')
+    expect(await damaged(JSON.stringify({ tessera_profiles: 1, profiles: [{ ...entry, address: token.repeat(80) }] }))).toBe('profiles.0.address: expected <=2048')
+    // An unknown key is the file's text as much as a value is.
+    expect(await damaged(JSON.stringify({ tessera_profiles: 1, profiles: [{ ...entry, [token]: 1 }] }))).toBe('profiles.0: unexpected field')
+    expect(await damaged(JSON.stringify({ tessera_profiles: 1, profiles: [entry], [token]: 1 }))).toBe('file: unexpected field')
+    expect(await damaged(JSON.stringify({ tessera_profiles: 2, profiles: [] }))).toBe('tessera_profiles: expected 1')
+    expect(await damaged(`{"tessera_profiles": 1, "profiles": [${token}]}`)).toBe('not valid JSON')
+    expect(await damaged(JSON.stringify({ tessera_profiles: 1 }))).toBe('profiles: missing')
+    expect(await damaged(JSON.stringify(token))).toBe('file: expected Object')
+    // Saving to a damaged file says the same, and leaves it as it was.
+    await expect(c.save({ name: 'New', address: server.url }, undefined, undefined)).rejects.toThrow(/is damaged \(file: expected Object\)/)
+    expect(await readFile(path, 'utf8')).toBe(JSON.stringify(token))
   })
 })
 
@@ -114,6 +192,36 @@ function rpc(web: { port: number; token: string }, channel: string, input: unkno
     req.end(JSON.stringify(input))
   })
 }
+
+describe('tessera web with a damaged profiles file', () => {
+  it('starts, runs a local ceremony, and says in the remote list that the file is damaged', async () => {
+    const configDir = join(tmp.dir, 'damaged-config')
+    await mkdir(configDir, { recursive: true })
+    const content = JSON.stringify({ tessera_profiles: 1, profiles: [{ id: 'a', name: 'Lab', address: 'https://vault.example', token: ks.rootToken }] })
+    await writeFile(join(configDir, 'profiles.json'), content)
+    const web = await startWeb(configDir)
+    try {
+      const list = await rpc(web, 'profiles.list', null)
+      expect(list).toEqual({
+        status: 400,
+        body: { code: 'profile', message: expect.stringMatching(/is damaged \(profiles\.0: unexpected field\): remote servers are unavailable/) },
+      })
+      expect(JSON.stringify(list.body)).not.toContain(ks.rootToken)
+      expect(JSON.stringify(list.body)).not.toContain('vault.example')
+      expect((await rpc(web, 'backend.openKeyset', { path: ks.path })).body).toMatchObject({ kind: 'local' })
+      const start = await rpc(web, 'attempt.start', { flow: 'root' })
+      expect(start.body).toMatchObject({ started: true })
+      const updates = []
+      for (const key of ks.keys.slice(0, 2)) updates.push(await rpc(web, 'attempt.update', { flow: 'root', key, nonce: start.body.nonce }))
+      expect(updates.map((u) => u.body.progress)).toEqual([1, 2])
+      expect(updates[1]!.body.complete).toBe(true)
+      // The file is left as the operator had it.
+      expect(await readFile(join(configDir, 'profiles.json'), 'utf8')).toBe(content)
+    } finally {
+      web.child.kill('SIGTERM')
+    }
+  })
+})
 
 describe('profiles changed at once', () => {
   it('keep every save made in parallel in one process', async () => {

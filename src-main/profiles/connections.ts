@@ -3,7 +3,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { EngineError } from '../engine/errors'
 import { RemoteVault } from '../remote/remote-vault'
-import { checkAddress, DEFAULT_TIMEOUT_MS, type ServerTarget } from '../remote/http-client'
+import { checkAddress, checkHeaderValues, DEFAULT_TIMEOUT_MS, type ServerTarget } from '../remote/http-client'
 import { isLoopback } from '../support/address'
 import { credentialStore, type CredentialStore } from './credentials'
 import { ProfileStore, type Profile, type ProfileInput } from './profile-store'
@@ -47,7 +47,8 @@ export class Connections {
 
   /** `token`: a string saves it, null forgets it, undefined leaves it as it is. */
   async save(input: ProfileInput, id: string | undefined, token: string | null | undefined): Promise<ProfileView> {
-    checkAddress({ address: input.address, allowInsecureHttp: input.allowInsecureHttp })
+    checkAddress({ address: input.address.trim(), allowInsecureHttp: input.allowInsecureHttp })
+    checkHeaderValues({ namespace: input.namespace, token: token ?? undefined })
     const profile = await this.profiles.save(input, id)
     if (token === null) await this.credentials.delete(profile.id)
     else if (token) await this.credentials.set(profile.id, token)

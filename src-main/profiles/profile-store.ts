@@ -4,6 +4,7 @@ import { dirname } from 'node:path'
 import * as v from 'valibot'
 import { readFailure, readRegularFile, withFileLock, writeFileAtomic } from '../support/files'
 import { systemReason, TesseraError } from '../support/errors'
+import { describeIssue } from '../support/issues'
 
 import { Profile, ProfileInput } from './profile-schema'
 
@@ -20,6 +21,17 @@ export class ProfileError extends TesseraError {
   }
 }
 
+/**
+ * A file that cannot be read as profiles: named with the field and what was
+ * expected, never with what the file holds (a hand-edited file may hold anything,
+ * a token pasted in the wrong place included).
+ */
+function damaged(path: string, problem: string): ProfileError {
+  return new ProfileError(
+    `The server profiles file ${path} is damaged (${problem}): remote servers are unavailable until it is repaired or removed. Local keysets work as before.`,
+  )
+}
+
 /** The profiles in the file now; none when it does not exist yet. */
 async function readProfiles(path: string): Promise<Profile[]> {
   let text: string
@@ -33,10 +45,10 @@ async function readProfiles(path: string): Promise<Profile[]> {
   try {
     json = JSON.parse(text)
   } catch {
-    throw new ProfileError(`${path} is corrupt: not valid JSON`)
+    throw damaged(path, 'not valid JSON')
   }
   const parsed = v.safeParse(ProfilesFile, json)
-  if (!parsed.success) throw new ProfileError(`${path} is not a Tessera profiles file: ${parsed.issues[0].message}`)
+  if (!parsed.success) throw damaged(path, describeIssue(parsed.issues, 'file'))
   return parsed.output.profiles
 }
 
@@ -49,8 +61,8 @@ async function readProfiles(path: string): Promise<Profile[]> {
 export class ProfileStore {
   private constructor(private readonly path: string) {}
 
+  /** Reads nothing yet: a damaged file is reported where profiles are used, and stops nothing else. */
   static async open(path: string): Promise<ProfileStore> {
-    await readProfiles(path)
     return new ProfileStore(path)
   }
 
@@ -65,7 +77,7 @@ export class ProfileStore {
   /** Adds a profile, or replaces the one with `id`. */
   async save(input: ProfileInput, id?: string): Promise<Profile> {
     const parsed = v.safeParse(ProfileInput, input)
-    if (!parsed.success) throw new ProfileError(`profile ${parsed.issues[0].path?.[0]?.key ?? ''}: ${parsed.issues[0].message}`)
+    if (!parsed.success) throw new ProfileError(`profile ${describeIssue(parsed.issues, 'profile')}`)
     const profile: Profile = { id: id ?? randomUUID(), ...parsed.output }
     await this.change((current) => {
       if (id === undefined) return [...current, profile]

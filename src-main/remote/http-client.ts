@@ -47,8 +47,15 @@ function checkUrl(url: URL, allowInsecureHttp: boolean | undefined, shown: strin
   return url
 }
 
-/** Refuses addresses that would send shares in the clear, before any byte is sent. */
+/**
+ * Refuses addresses that would send shares in the clear, before any byte is sent,
+ * and one with a space, line break or control character: the URL parser drops
+ * some of those in silence, so the server reached would not be the one written.
+ */
 export function checkAddress(target: Pick<ServerTarget, 'address' | 'allowInsecureHttp'>): URL {
+  if (/[\p{Cc}\p{Cf}\s]/u.test(target.address)) {
+    throw new EngineError(400, 'the server address holds a space, line break or control character: type it again', 'bad_address')
+  }
   let url: URL
   try {
     url = new URL(target.address)
@@ -56,6 +63,24 @@ export function checkAddress(target: Pick<ServerTarget, 'address' | 'allowInsecu
     throw new EngineError(400, `"${target.address}" is not a server address: expected https://host:port`, 'bad_address')
   }
   return checkUrl(url, target.allowInsecureHttp, target.address)
+}
+
+/**
+ * Refuses a namespace or token that cannot travel in its header, before any byte
+ * is sent. Node throws on a line break, a control character or a character
+ * beyond Latin-1; a Latin-1 letter would reach the server as a byte it reads
+ * otherwise. Only printable ASCII is sent; the sentence names the field, never
+ * the value (a token is a secret).
+ */
+export function checkHeaderValues(values: { namespace?: string; token?: string }): void {
+  const headers = { namespace: 'X-Vault-Namespace', token: 'X-Vault-Token' } as const
+  for (const field of ['namespace', 'token'] as const) {
+    const text = values[field]
+    if (!text || /^[\x20-\x7e]*$/.test(text)) continue
+    // eslint-disable-next-line no-control-regex -- control characters are what this looks for
+    const what = /[\u0000-\u001f\u007f]/.test(text) ? 'a line break or control character' : 'a character outside ASCII'
+    throw new EngineError(400, `the ${field} holds ${what}, which its ${headers[field]} header cannot carry: type it again`, 'bad_header')
+  }
 }
 
 const effectivePort = (u: URL) => u.port || (u.protocol === 'https:' ? '443' : '80')
@@ -223,6 +248,7 @@ async function requestOnce(
   deadline: Deadline,
 ): Promise<HttpReply> {
   const profile = checkAddress(target)
+  checkHeaderValues({ namespace: target.namespace, token: opts.token })
   const url = new URL(`v1/${path}`, profile.href.replace(/\/?$/, '/'))
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body))
   try {

@@ -64,6 +64,7 @@ export const PLAIN_SENTENCES: Readonly<Record<string, string | typeof AS_WRITTEN
   server_error: 'The server failed while handling the request: try again, and check its logs.',
   // How the server was reached: the throw site names the host.
   bad_address: AS_WRITTEN,
+  bad_header: AS_WRITTEN,
   insecure_http: AS_WRITTEN,
   insecure_redirect: AS_WRITTEN,
   bad_redirect: AS_WRITTEN,
