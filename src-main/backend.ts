@@ -7,6 +7,13 @@
 export const FLOWS = ['root', 'share', 'recovery'] as const
 export type Flow = (typeof FLOWS)[number]
 
+/**
+ * An attempt's nonce as Tessera takes it from any server and records it: Vault
+ * makes a UUID, a fork may make something else. One bounded run of characters
+ * that are safe to show and to record.
+ */
+export const NONCE = /^[A-Za-z0-9._~:+/=-]{1,64}$/
+
 export interface SealStatus {
   type: string
   initialized: boolean

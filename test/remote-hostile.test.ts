@@ -256,7 +256,7 @@ describe('server replies are checked before use', () => {
     ['1e9', { otp_length: 1e9 }, /"otp_length" should be an integer from 0 to 128/],
     ['27.5', { otp_length: 27.5 }, /"otp_length" should be an integer from 0 to 128/],
     ['"true"', { complete: 'true' }, /"complete" should be true or false/],
-    ['an object', { nonce: { n: 1 } }, /"nonce" should be a string of at most 128 characters/],
+    ['an object', { nonce: { n: 1 } }, /"nonce" should be at most 64 letters, digits or \. _ ~ : \+ \/ = -/],
     ['-1', { progress: -1 }, /"progress" should be an integer from 0 to 255/],
     ['a long string', { encoded_token: 'A'.repeat(70_000) }, /"encoded_token" should be a string of at most 65536 characters/],
   ])('an attempt status with %s', async (_what, fields, sentence) => {

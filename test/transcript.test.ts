@@ -76,7 +76,9 @@ describe('the transcript writer', () => {
     const nonce = randomUUID()
     expect(defaultTranscriptPath('/cfg/transcripts', nonce, new Date('2026-11-25T10:00:00Z'))).toBe(`/cfg/transcripts/2026-11-25-${nonce}.jsonl`)
     expect(defaultTranscriptPath('/cfg/transcripts', 'init-0a1b2c3d4e5f6789', new Date('2026-11-25T10:00:00Z'))).toBe('/cfg/transcripts/2026-11-25-init-0a1b2c3d4e5f6789.jsonl')
-    expect(() => defaultTranscriptPath('/cfg/transcripts', '../../etc/passwd')).toThrow(TesseraError)
+    // A server's nonce names the file too, never a path out of the directory.
+    expect(defaultTranscriptPath('/cfg/transcripts', '../../etc/passwd', new Date('2026-11-25T10:00:00Z'))).toBe('/cfg/transcripts/2026-11-25-.._.._etc_passwd.jsonl')
+    expect(() => defaultTranscriptPath('/cfg/transcripts', 'two words')).toThrow(TesseraError)
   })
 })
 

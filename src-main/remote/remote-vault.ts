@@ -126,6 +126,10 @@ export class RemoteVault implements Backend {
     try {
       // Vault's API takes the OTP as a JSON string: this is the one string made of it, for the request body.
       const status = await this.attempt('PUT', `${path}/attempt`, { otp: otp.toString('ascii') })
+      // The nonce is shown and recorded as the server gives it: never when it carries the OTP back.
+      if (Buffer.from(status.nonce, 'ascii').includes(otp)) {
+        throw new EngineError(502, `The server's reply to PUT ${path}/attempt is not what Vault sends: its nonce repeats the one-time password.`, 'bad_reply')
+      }
       return { status, otp: otp === input.otp ? null : otp }
     } catch (err) {
       if (otp !== input.otp) wipe(otp)

@@ -1,5 +1,7 @@
 import * as v from 'valibot'
+import { NONCE } from '../backend'
 import { EngineError } from '../engine/errors'
+import { looksSecret } from '../support/redact'
 
 /**
  * What Tessera accepts from a server, checked before any field is used or shown.
@@ -17,6 +19,30 @@ const text = (max: number) => {
 const flag = v.boolean('true or false')
 const object = <T extends v.ObjectEntries>(entries: T) => v.object(entries, 'a JSON object')
 
+/** Empty when no attempt runs; otherwise taken as the server made it, within NONCE's bounds. */
+const NONCE_SHAPE = 'at most 64 letters, digits or . _ ~ : + / = -'
+const nonce = v.optional(v.pipe(v.string(NONCE_SHAPE), v.check((s) => s === '' || NONCE.test(s), NONCE_SHAPE)), '')
+
+/** Longest server version shown and recorded: Vault's longest ("1.15.6+ent.hsm.fips1402") is 23. */
+const MAX_VERSION_CHARS = 40
+
+/**
+ * A server's version as Tessera shows and records it: printable ASCII, bounded,
+ * and cut before the first part the record's secret guard would take for a
+ * secret (a build hash, a random-looking suffix), so that an odd version can
+ * never block a ceremony. Cut at a separator, so what stays is the server's own.
+ */
+export function recordableVersion(version: string): string {
+  const parts = version.replace(/[^\x21-\x7e]+/g, ' ').trim().split(/(?=[ .+_~-])/)
+  let kept = ''
+  for (const part of parts) {
+    const next = kept + part
+    if (next.length > MAX_VERSION_CHARS || looksSecret(next)) break
+    kept = next
+  }
+  return kept.replace(/[ .+_~-]+$/, '')
+}
+
 /** PGP messages of large keys run to a few KiB; nothing legitimate comes near this. */
 const MAX_RESULT_CHARS = 64 * 1024
 
@@ -27,13 +53,13 @@ export const SealStatusReply = object({
   t: v.optional(int(255), 0),
   n: v.optional(int(255), 0),
   progress: v.optional(int(255), 0),
-  nonce: v.optional(text(128), ''),
-  version: v.optional(text(128), ''),
+  nonce,
+  version: v.optional(v.pipe(v.string('a string'), v.transform(recordableVersion)), ''),
 })
 
 /** generate-root, generate-root-token, generate-recovery-token and generate-share alike. */
 export const AttemptReply = object({
-  nonce: v.optional(text(128), ''),
+  nonce,
   started: v.optional(flag, false),
   progress: v.optional(int(255), 0),
   required: v.optional(int(255), 0),

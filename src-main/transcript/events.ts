@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { FLOWS } from '../backend'
+import { FLOWS, NONCE } from '../backend'
 
 /**
  * The closed set of events a ceremony transcript holds, one valibot schema per
@@ -19,7 +19,7 @@ const label = (max: number) =>
   v.pipe(v.string(), v.minLength(1), v.maxLength(max), v.regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u, 'must be one line of printable text'))
 
 export const sha256Hex = hex(64)
-export const nonce = v.pipe(v.string(), v.uuid('must be a UUID'))
+export const nonce = v.pipe(v.string(), v.regex(NONCE, 'must be at most 64 letters, digits or . _ ~ : + / = -'))
 export const holder = label(80)
 
 /**
@@ -156,7 +156,7 @@ export type CeremonyEvent = Exclude<TranscriptEvent, { type: 'backend_opened' | 
 /** What the first line records beside the tool's name and version. */
 export type BackendFacts = Omit<Extract<TranscriptEvent, { type: 'backend_opened' }>['data'], 'tool' | 'version' | 'format'>
 
-/** Fields whose schema admits only hex or a UUID: the secret guard skips them, the schema already fixed their shape. */
+/** Fields whose schema admits only hex or a nonce: the secret guard skips them, the schema already fixed their shape. */
 export const SHAPED_FIELDS = new Set(['keyset_fingerprint', 'nonce', 'fingerprint', 'result_sha256', 'checksum'])
 
 /** A recorded line: the event and where it sits in the chain. */

@@ -19,6 +19,8 @@ function resultOf(s: AttemptStatus): string {
   return s.encoded_token || s.encoded_root_token || s.key_base64 || s.key || ''
 }
 
+const LEGACY_OTP_CHARS = 24
+
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex')
 
 /**
@@ -84,7 +86,10 @@ export class CeremonyRecorder {
           ? { kind: 'pgp', fingerprint: status.pgp_fingerprint.toLowerCase() }
           : status.otp_length > 0
             ? { kind: 'otp', length: status.otp_length }
-            : { kind: 'none' },
+            : flow === 'share'
+              ? { kind: 'none' }
+              : // A server too old to report otp_length took Vault's legacy OTP: base64 of 16 bytes.
+                { kind: 'otp', length: LEGACY_OTP_CHARS },
         required: status.required,
       },
     })

@@ -1,6 +1,7 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import * as v from 'valibot'
+import { NONCE } from '../backend'
 import { systemReason, TesseraError } from '../support/errors'
 import { looksSecret } from '../support/redact'
 import { VERSION } from '../version'
@@ -13,8 +14,9 @@ import { EventSchema, firstIssue, FORMAT_VERSION, SHAPED_FIELDS, type BackendFac
  * `init-` and the new keyset's fingerprint prefix).
  */
 export function defaultTranscriptPath(dir: string, id: string, date = new Date()): string {
-  if (!/^(init-)?[0-9a-f-]{1,64}$/i.test(id)) throw new TesseraError(500, 'a transcript is named by an attempt nonce or a keyset fingerprint', 'transcript_event')
-  return join(dir, `${date.toISOString().slice(0, 10)}-${id}.jsonl`)
+  if (!NONCE.test(id)) throw new TesseraError(500, 'a transcript is named by an attempt nonce or a keyset fingerprint', 'transcript_event')
+  // A server's nonce may hold '/' or ':', which have no place in a file name.
+  return join(dir, `${date.toISOString().slice(0, 10)}-${id.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`)
 }
 
 /** Throws when a string anywhere in the event looks like a secret; names the field, never the text. */
@@ -79,7 +81,9 @@ export class Transcript {
       const dir = await open(dirname(path), 'r')
       await dir.sync().finally(() => dir.close())
     } catch (err) {
+      // A record without its first line records nothing: no empty file is left behind.
       await handle.close().catch(() => undefined)
+      await unlink(path).catch(() => undefined)
       throw err instanceof TesseraError ? err : writeError(err)
     }
     return transcript
