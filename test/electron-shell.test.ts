@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { lstat, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -23,6 +23,8 @@ interface Recording {
   windows: Array<{ options: any; windowOpen?: Handler; events: Map<string, Handler[]>; windowEvents: Map<string, Handler[]>; loaded?: string }>
   dialogs: any[]
   dialogAnswer: number
+  /** Where the save dialog says the operator chose to save. */
+  savePath?: string
   ipc: Map<string, Handler>
   sessions: Map<string, { permissionRequest?: Handler; permissionCheck?: Handler; beforeRequest?: Handler; protocols: Map<string, Handler> }>
   schemes: unknown[]
@@ -43,12 +45,14 @@ function standIn() {
       this.webContents = {
         setWindowOpenHandler: (fn: Handler) => (win.windowOpen = fn),
         on: on(win.events),
+        printToPDF: async () => Buffer.from(`%PDF-1.7 of ${win.loaded}`),
       }
       this.loadURL = async (url: string) => void (win.loaded = url)
       this.on = on(win.windowEvents)
     }
     on: (event: string, fn: Handler) => void
     loadURL: (url: string) => Promise<void>
+    destroy() {}
     once() {}
     show() {}
     static getAllWindows() {
@@ -72,6 +76,10 @@ function standIn() {
       showMessageBoxSync: (_win: unknown, options: unknown) => {
         rec.dialogs.push(options)
         return rec.dialogAnswer
+      },
+      showSaveDialog: async (options: unknown) => {
+        rec.dialogs.push(options)
+        return rec.savePath ? { canceled: false, filePath: rec.savePath } : { canceled: true }
       },
     },
     ipcMain: { handle: (channel: string, fn: Handler) => rec.ipc.set(channel, fn) },
@@ -280,6 +288,39 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     expect(close()).toBe(false)
     expect(r.dialogs).toHaveLength(3)
     held.mockRestore()
+  })
+
+  it('saves the record\'s PDF as a new file of mode 0600, replacing a link rather than writing through it', async () => {
+    const r = await startShell()
+    const { pdfPrinter } = await import('../src-main/app/record-printer')
+    const printer = pdfPrinter(() => undefined)
+
+    r.savePath = join(configDir, 'record.pdf')
+    const umask = process.umask(0o022)
+    try {
+      expect(await printer.printToPdf('<p>record</p>', 'A4')).toBe(r.savePath)
+    } finally {
+      process.umask(umask)
+    }
+    expect((await lstat(r.savePath)).mode & 0o777).toBe(0o600)
+    expect((await readFile(r.savePath, 'utf8')).startsWith('%PDF-1.7 of data:text/html')).toBe(true)
+
+    // A link where the operator saves: the file it points to is left alone.
+    const victim = join(configDir, 'victim.txt')
+    await writeFile(victim, 'not yours', { mode: 0o644 })
+    r.savePath = join(configDir, 'linked.pdf')
+    await symlink(victim, r.savePath)
+    expect(await printer.printToPdf('<p>record</p>', 'Letter')).toBe(r.savePath)
+    expect(await readFile(victim, 'utf8')).toBe('not yours')
+    const saved = await lstat(r.savePath)
+    expect(saved.isFile()).toBe(true)
+    expect(saved.mode & 0o777).toBe(0o600)
+    // No temporary file is left beside it.
+    expect((await readdir(configDir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
+
+    // A cancelled dialog writes nothing.
+    r.savePath = undefined
+    expect(await printer.printToPdf('<p>record</p>', 'A4')).toBeNull()
   })
 })
 

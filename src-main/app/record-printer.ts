@@ -1,6 +1,6 @@
-import { writeFile } from 'node:fs/promises'
 import { BrowserWindow, dialog, session } from 'electron'
 import type { RecordPrinter } from '../session/session'
+import { writeFileAtomic } from '../support/files'
 
 /** The print window's own session: it loads the one page it is given and nothing else. */
 const PARTITION = 'tessera-print'
@@ -43,7 +43,8 @@ export function pdfPrinter(parent: () => BrowserWindow | undefined): RecordPrint
       const options = { defaultPath: 'ceremony-record.pdf', filters: [{ name: 'PDF', extensions: ['pdf'] }] }
       const choice = owner ? await dialog.showSaveDialog(owner, options) : await dialog.showSaveDialog(options)
       if (choice.canceled || !choice.filePath) return null
-      await writeFile(choice.filePath, pdf)
+      // The dialog has asked before replacing a file: the PDF replaces it (or a link there) with a new 0600 file.
+      await writeFileAtomic(choice.filePath, pdf, { overwrite: true })
       return choice.filePath
     },
   }

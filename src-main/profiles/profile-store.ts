@@ -101,10 +101,10 @@ export class ProfileStore {
     } catch (err) {
       throw new ProfileError(`cannot create the directory for ${this.path}: ${systemReason(err)}`)
     }
-    await withFileLock(this.path, async () => {
-      const next = edit(await readProfiles(this.path))
+    await withFileLock(this.path, async (target) => {
+      const next = edit(await readProfiles(target))
       try {
-        await writeFileAtomic(this.path, `${JSON.stringify({ tessera_profiles: 1, profiles: next }, null, 2)}\n`, { overwrite: true })
+        await writeFileAtomic(target, `${JSON.stringify({ tessera_profiles: 1, profiles: next }, null, 2)}\n`, { overwrite: true })
       } catch (err) {
         throw new ProfileError(`cannot save profiles to ${this.path}: ${systemReason(err)}`)
       }

@@ -38,12 +38,13 @@ function tempName(target: string): string {
  * Writes a file so that readers see the old content or the new, never a torn
  * one: a private temp file beside it, fsync, then rename (or, when the target
  * must not exist yet, a hard link, which fails with EEXIST instead of replacing).
- * A path through a symlink writes the link's target.
+ * The file is always new, mode 0600, and a link at `path` is replaced, never
+ * written through: whoever means a link's target (a keyset, a config file
+ * reached through a link) passes the target, as withFileLock gives it.
  */
-export async function writeFileAtomic(path: string, data: string, opts: { overwrite: boolean }): Promise<void> {
-  const target = opts.overwrite ? await realTarget(path) : path
-  const dir = dirname(target)
-  const temp = tempName(target)
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { overwrite: boolean }): Promise<void> {
+  const dir = dirname(path)
+  const temp = tempName(path)
   const handle = await open(temp, 'wx', 0o600)
   try {
     try {
@@ -52,8 +53,8 @@ export async function writeFileAtomic(path: string, data: string, opts: { overwr
     } finally {
       await handle.close()
     }
-    if (opts.overwrite) await rename(temp, target)
-    else await link(temp, target)
+    if (opts.overwrite) await rename(temp, path)
+    else await link(temp, path)
   } finally {
     await unlink(temp).catch(() => undefined)
   }
