@@ -1,6 +1,18 @@
 import { test, expect, enterShare, photograph } from './fixtures'
 import { startServe } from '../test/helpers/cli'
 import { makePki } from '../test/helpers/tls'
+import type { Page } from '@playwright/test'
+
+/** A root token ceremony on the open backend, Alice and Bob giving the first two shares: the decoded token. */
+async function rootToken(page: Page, keys: string[]): Promise<string> {
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await enterShare(page, 'Alice', keys[0]!)
+  await enterShare(page, 'Bob', keys[1]!)
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  return (await page.getByTestId('secret-value').textContent())!.trim()
+}
 
 test('a root token from a 2026 server over HTTPS, through a saved profile', async ({ tessera }) => {
   const { page, keyset, shot, axe } = tessera
@@ -32,13 +44,7 @@ test('a root token from a 2026 server over HTTPS, through a saved profile', asyn
 
     await remote.getByRole('button', { name: 'Connect', exact: true }).click()
     await expect(page.getByTestId('backend-label')).toContainText(`Rehearsal (${server.url})`)
-    await page.getByRole('button', { name: 'Start: root token' }).click()
-    await page.getByRole('button', { name: 'Start the attempt' }).click()
-    await enterShare(page, 'Alice', keyset.keys[0]!)
-    await enterShare(page, 'Bob', keyset.keys[1]!)
-    await page.getByRole('button', { name: 'Decode', exact: true }).click()
-    await page.getByRole('button', { name: 'Reveal' }).click()
-    const token = (await page.getByTestId('secret-value').textContent())!.trim()
+    const token = await rootToken(page, keyset.keys)
     expect(token).toMatch(/^hvs\./)
     await shot('remote-result')
     // The new token works on the server that made it.
@@ -200,11 +206,29 @@ test('a damaged profiles file leaves remote servers unavailable with a sentence,
   // The keyset opens and its ceremony runs as before.
   await page.getByLabel('Keyset file', { exact: true }).fill(tessera.keysetPath)
   await page.getByRole('button', { name: 'Open keyset' }).click()
-  await page.getByRole('button', { name: 'Start: root token' }).click()
-  await page.getByRole('button', { name: 'Start the attempt' }).click()
-  await enterShare(page, 'Alice', keyset.keys[0]!)
-  await enterShare(page, 'Bob', keyset.keys[1]!)
-  await page.getByRole('button', { name: 'Decode', exact: true }).click()
-  await page.getByRole('button', { name: 'Reveal' }).click()
-  await expect(page.getByTestId('secret-value')).toHaveText(/hvs\./)
+  expect(await rootToken(page, keyset.keys)).toMatch(/^hvs\./)
+})
+
+test('a namespace or token that cannot travel in a header is refused at save, naming the field', async ({ tessera }) => {
+  const { page, rpc, shot } = tessera
+  await page.getByRole('button', { name: 'Change' }).click()
+  const remote = page.getByRole('region', { name: 'Remote server' })
+  await remote.getByRole('button', { name: 'Add a server profile' }).click()
+  const form = remote.getByRole('form', { name: 'New server profile' })
+  await form.getByLabel('Name', { exact: true }).fill('Team')
+  await form.getByLabel(/Address/).fill('https://127.0.0.1:8200')
+  await form.getByLabel(/Namespace/).fill('команда')
+  await form.getByRole('button', { name: 'Save profile' }).click()
+  await expect(form.getByRole('alert')).toHaveText('The namespace holds a character outside ASCII, which its X-Vault-Namespace header cannot carry: type it again.')
+  await shot('namespace-refused')
+  await form.getByLabel(/Namespace/).fill('team')
+  await form.getByLabel(/^Token/).fill('hvs.tökén')
+  await form.getByRole('button', { name: 'Save profile' }).click()
+  await expect(form.getByRole('alert')).toHaveText('The token holds a character outside ASCII, which its X-Vault-Token header cannot carry: type it again.')
+  await expect(form.getByRole('alert')).not.toContainText('tökén')
+  if (rpc) expect((await rpc('profiles.list', null)).body.profiles).toEqual([])
+  // Fixed, it saves.
+  await form.getByLabel(/^Token/).fill('hvs.token')
+  await form.getByRole('button', { name: 'Save profile' }).click()
+  await expect(remote.getByLabel('Server profile')).toContainText('Team')
 })

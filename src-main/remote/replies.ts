@@ -33,7 +33,8 @@ const MAX_VERSION_CHARS = 40
  * never block a ceremony. Cut at a separator, so what stays is the server's own.
  */
 export function recordableVersion(version: string): string {
-  const parts = version.replace(/[^\x21-\x7e]+/g, ' ').trim().split(/(?=[ .+_~-])/)
+  // One character more than is kept is enough to know where to cut.
+  const parts = version.slice(0, MAX_VERSION_CHARS + 1).replace(/[^\x21-\x7e]+/g, ' ').trim().split(/(?=[ .+_~-])/)
   let kept = ''
   for (const part of parts) {
     const next = kept + part
