@@ -96,6 +96,17 @@ describe('server profiles', () => {
       for (const text of [...Object.values(input), token ?? '']) if (text) expect(message).not.toContain(text.slice(0, 6))
       expect(message).not.toContain('secret')
     }
+    // Nor an address that is no address, or one holding a password: never quoted.
+    for (const [address, problem] of [
+      ['https://ops:hunter2secret@vault.example', 'holds a user name or password'],
+      ['https://vault.example:99999', 'is not an http(s) address: expected https://host:port'],
+      ['ftp://hunter2secret.example', 'is not an http(s) address'],
+    ]) {
+      const err = await c.save({ name: 'Bad', address: address! }, undefined, undefined).then(() => undefined, (e: unknown) => e)
+      expect(err).toMatchObject({ code: 'bad_address', message: expect.stringContaining(`the server address ${problem}`) })
+      expect((err as Error).message).not.toContain('hunter2')
+      expect((err as Error).message).not.toContain('99999')
+    }
     // Nothing was saved, and a printable ASCII namespace still is.
     expect(await c.list()).toEqual([])
     expect(await credentials.get('x')).toBeUndefined()

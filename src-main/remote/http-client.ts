@@ -35,7 +35,7 @@ const MAX_REPLY_BYTES = 1024 * 1024
 /** The address rules, for the profile's own address and for every hop a redirect leads to. */
 function checkUrl(url: URL, allowInsecureHttp: boolean | undefined, shown: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new EngineError(400, `"${shown}" is not an http(s) address`, 'bad_address')
+    throw new EngineError(400, `${shown} is not an http(s) address`, 'bad_address')
   }
   if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
     throw new EngineError(
@@ -48,9 +48,11 @@ function checkUrl(url: URL, allowInsecureHttp: boolean | undefined, shown: strin
 }
 
 /**
- * Refuses addresses that would send shares in the clear, before any byte is sent,
- * and one with a space, line break or control character: the URL parser drops
- * some of those in silence, so the server reached would not be the one written.
+ * Refuses addresses that would send shares in the clear, before any byte is sent;
+ * one with a space, line break or control character (the URL parser drops some
+ * of those in silence, so the server reached would not be the one written); and
+ * one with a user name or password, which would be a secret in the profiles
+ * file. The address is never quoted: it may come from a hand-edited file.
  */
 export function checkAddress(target: Pick<ServerTarget, 'address' | 'allowInsecureHttp'>): URL {
   if (/[\p{Cc}\p{Cf}\s]/u.test(target.address)) {
@@ -60,9 +62,12 @@ export function checkAddress(target: Pick<ServerTarget, 'address' | 'allowInsecu
   try {
     url = new URL(target.address)
   } catch {
-    throw new EngineError(400, `"${target.address}" is not a server address: expected https://host:port`, 'bad_address')
+    throw new EngineError(400, 'the server address is not an http(s) address: expected https://host:port', 'bad_address')
   }
-  return checkUrl(url, target.allowInsecureHttp, target.address)
+  if (url.username || url.password) {
+    throw new EngineError(400, 'the server address holds a user name or password: a profile keeps no secret; give a token instead', 'bad_address')
+  }
+  return checkUrl(url, target.allowInsecureHttp, 'the server address')
 }
 
 /**
