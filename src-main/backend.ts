@@ -13,6 +13,8 @@ export type Flow = (typeof FLOWS)[number]
  * that are safe to show and to record.
  */
 export const NONCE = /^[A-Za-z0-9._~:+/=-]{1,64}$/
+/** NONCE in words, for a refusal. */
+export const NONCE_RULE = 'at most 64 letters, digits or . _ ~ : + / = -'
 
 export interface SealStatus {
   type: string

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { NONCE } from '../backend'
+import { NONCE, NONCE_RULE } from '../backend'
 import { EngineError } from '../engine/errors'
 import { looksSecret } from '../support/redact'
 
@@ -20,8 +20,7 @@ const flag = v.boolean('true or false')
 const object = <T extends v.ObjectEntries>(entries: T) => v.object(entries, 'a JSON object')
 
 /** Empty when no attempt runs; otherwise taken as the server made it, within NONCE's bounds. */
-const NONCE_SHAPE = 'at most 64 letters, digits or . _ ~ : + / = -'
-const nonce = v.optional(v.pipe(v.string(NONCE_SHAPE), v.check((s) => s === '' || NONCE.test(s), NONCE_SHAPE)), '')
+const nonce = v.optional(v.pipe(v.string(NONCE_RULE), v.check((s) => s === '' || NONCE.test(s), NONCE_RULE)), '')
 
 /** Longest server version shown and recorded: Vault's longest ("1.15.6+ent.hsm.fips1402") is 23. */
 const MAX_VERSION_CHARS = 40
@@ -32,7 +31,7 @@ const MAX_VERSION_CHARS = 40
  * secret (a build hash, a random-looking suffix), so that an odd version can
  * never block a ceremony. Cut at a separator, so what stays is the server's own.
  */
-export function recordableVersion(version: string): string {
+function recordableVersion(version: string): string {
   // One character more than is kept is enough to know where to cut.
   const parts = version.slice(0, MAX_VERSION_CHARS + 1).replace(/[^\x21-\x7e]+/g, ' ').trim().split(/(?=[ .+_~-])/)
   let kept = ''

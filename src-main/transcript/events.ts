@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { FLOWS, NONCE } from '../backend'
+import { FLOWS, NONCE, NONCE_RULE } from '../backend'
 
 /**
  * The closed set of events a ceremony transcript holds, one valibot schema per
@@ -19,7 +19,7 @@ const label = (max: number) =>
   v.pipe(v.string(), v.minLength(1), v.maxLength(max), v.regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u, 'must be one line of printable text'))
 
 export const sha256Hex = hex(64)
-export const nonce = v.pipe(v.string(), v.regex(NONCE, 'must be at most 64 letters, digits or . _ ~ : + / = -'))
+export const nonce = v.pipe(v.string(), v.regex(NONCE, `must be ${NONCE_RULE}`))
 export const holder = label(80)
 
 /**
