@@ -41,10 +41,13 @@ writeFileSync(
 // Each runtime dependency with only the files that run, and native modules
 // stripped of their symbols and not executable, as Debian ships shared objects.
 const bundled = []
+const nativeModules = []
 for (const dir of runtimeClosure(ROOT, pkg.dependencies).keys()) {
   const files = relative(ROOT, dir)
   for (const rel of copyRuntimeFiles(dir, join(LIB, files))) {
-    if (rel.endsWith('.node')) execFileSync('strip', ['--remove-section=.comment', '--remove-section=.note', '--strip-unneeded', join(LIB, files, rel)])
+    if (!rel.endsWith('.node')) continue
+    nativeModules.push(join(LIB, files, rel))
+    execFileSync('strip', ['--remove-section=.comment', '--remove-section=.note', '--strip-unneeded', nativeModules.at(-1)])
   }
   bundled.push({ dir, files: `usr/lib/tessera/${files.split(sep).join('/')}/*` })
 }
@@ -81,13 +84,10 @@ writeFileSync(join(STAGE, 'usr/share/man/man1/tessera.1.gz'), gzipSync(man, { le
 const doc = join(STAGE, 'usr/share/doc/tessera')
 mkdirSync(doc, { recursive: true })
 cpSync(join(ROOT, 'LICENSE'), join(doc, 'LICENSE'))
-const author = typeof pkg.author === 'string' ? pkg.author : `${pkg.author.name} <${pkg.author.email}>`
+const [authorName, author] = typeof pkg.author === 'string' ? [pkg.author, pkg.author] : [pkg.author.name, `${pkg.author.name} <${pkg.author.email}>`]
 writeFileSync(
   join(doc, 'copyright'),
-  dep5Copyright(
-    { name: pkg.name, license: pkg.license, copyright: pkg.author.name ?? pkg.author, upstream: { url: pkg.homepage, contact: author } },
-    bundled,
-  ),
+  dep5Copyright({ name: pkg.name, license: pkg.license, copyright: authorName, upstream: { url: pkg.homepage, contact: author } }, bundled),
 )
 const CHANGELOG = join(ROOT, 'resources/debian/changelog')
 const version = execFileSync('dpkg-parsechangelog', ['-l', CHANGELOG, '-S', 'Version'], { encoding: 'utf8' }).trim()
@@ -100,8 +100,8 @@ mkdirSync(join(STAGE, 'usr/share/lintian/overrides'), { recursive: true })
 cpSync(join(ROOT, 'resources/debian/lintian-overrides'), join(STAGE, 'usr/share/lintian/overrides/tessera'))
 
 /** The libraries the native modules link, as dpkg-shlibdeps names their packages. */
-function sharedLibraryDepends() {
-  const modules = execFileSync('find', [LIB, '-name', '*.node'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+function sharedLibraryDepends(modules) {
+  if (!modules.length) return undefined
   const dir = mkdtempSync(join(tmpdir(), 'tessera-shlibdeps-'))
   try {
     // dpkg-shlibdeps insists on a debian/control, though it needs nothing from it here.
@@ -126,7 +126,7 @@ writeFileSync(
     `Maintainer: ${author}`,
     `Installed-Size: ${installedKb}`,
     // keytar links libsecret; the keychain is optional at run time, the library is not.
-    `Depends: ${['nodejs (>= 20.19)', sharedLibraryDepends()].filter(Boolean).join(', ')}`,
+    `Depends: ${['nodejs (>= 20.19)', sharedLibraryDepends(nativeModules)].filter(Boolean).join(', ')}`,
     'Section: admin',
     'Priority: optional',
     `Homepage: ${pkg.homepage}`,
