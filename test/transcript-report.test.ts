@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -55,8 +56,8 @@ describe('the printed ceremony record', () => {
   it('is one self-contained page: no script, no remote content, every text escaped', async () => {
     expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|url\(|@import/i)
     expect(html).toContain("content=\"default-src 'none'; style-src 'unsafe-inline'\"")
-    const t = await Transcript.create(join(dir.dir, 'escape.jsonl'), FACTS)
-    await t.append({ type: 'nonce_confirmed', data: { holder: `Zoë <b onmouseover="x">O'Brien</b> & Co`, nonce: (lines[2]!.data as { nonce: string }).nonce } })
+    // A server's address is the one text a record takes that may hold markup.
+    const t = await Transcript.create(join(dir.dir, 'escape.jsonl'), { backend: 'remote', server: `Zoë <b onmouseover="x">O'Brien</b> & Co`, threshold: 3, recovery_mode: false })
     const r = verifyTranscript(await readFile(t.path, 'utf8'))
     if (!r.ok) throw new Error(r.problem)
     const page = renderReport(r.lines, r.finalHash)
@@ -199,13 +200,43 @@ describe('tessera transcript', () => {
     expect(r.stderr).toBe(`tessera transcript: ${broken}: line 8: reordered (seq 8 follows seq 6; seq 7 is on line 9); lines 1–7 verify, final hash ${prefixHash}\n`)
   })
 
-  it('verify says when a transcript was never closed', async () => {
+  it('verify exits 3 for an intact record without its closing line (a crash, or lines cut at a line end), naming its final hash', async () => {
     const open = join(dir.dir, 'open.jsonl')
     const t = await Transcript.create(open, FACTS)
     await t.append({ type: 'wiped', data: {} })
     const r = await runCli(['transcript', 'verify', open])
-    expect(r.code).toBe(0)
-    expect(r.stdout).toBe(`2 events, final hash ${t.finalHash}\nnote: the transcript has no closing line: the ceremony was still running, or its process stopped before closing it\n`)
+    expect(r.code).toBe(3)
+    expect(r.stdout).toBe(`2 events, final hash ${t.finalHash}\n`)
+    expect(r.stderr).toBe(
+      `tessera transcript: ${open} is not closed: its 2 lines verify, final hash ${t.finalHash}, but the closing line is missing (the ceremony was still running, its process stopped, or lines after these were cut off)\n`,
+    )
+    // A closed record cut at a line end: the same status, and the hash of what is left.
+    const lines = (await readFile(good, 'utf8')).split('\n')
+    const cut = join(dir.dir, 'cut.jsonl')
+    await writeFile(cut, `${lines.slice(0, 5).join('\n')}\n`)
+    const c = await runCli(['transcript', 'verify', cut])
+    expect(c.code).toBe(3)
+    expect(c.stderr).toContain(`its 5 lines verify, final hash ${lineHash(lines[4]!)}`)
+  })
+
+  it('report marks a record without its closing line NOT CLOSED, in large type, with no signature lines', async () => {
+    const open = join(dir.dir, 'running.jsonl')
+    const t = await Transcript.create(open, FACTS)
+    await t.append({ type: 'attempt_started', data: { flow: 'root', nonce: randomUUID(), protection: { kind: 'otp', length: 28 }, required: 3 } })
+    const out = join(dir.dir, 'running.html')
+    const r = await runCli(['transcript', 'report', open, '--out', out])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain('is not closed')
+    const html = await readFile(out, 'utf8')
+    expect(html).toContain('<p class="unclosed">NOT CLOSED: the ceremony was still running, or its process stopped, when this was printed')
+    expect(html).toMatch(/\.unclosed \{[^}]*font-size: 20pt/)
+    expect(html).not.toContain('Signature')
+    expect(html).not.toContain('We witnessed this ceremony')
+    // The closed record of the same kind is the one to sign.
+    expect((await runCli(['transcript', 'report', good, '--out', join(dir.dir, 'closed.html')])).code).toBe(0)
+    const closed = await readFile(join(dir.dir, 'closed.html'), 'utf8')
+    expect(closed).toContain('We witnessed this ceremony')
+    expect(closed).not.toContain('NOT CLOSED')
   })
 
   it('report writes the record of a chain that verifies, and never over a file', async () => {
@@ -233,6 +264,7 @@ describe('tessera transcript', () => {
     expect(allowed.stderr).toContain('warning:')
     const html = await readFile(out, 'utf8')
     expect(html).toContain('This transcript does not verify: line 8: reordered')
+    expect(html).not.toContain('We witnessed this ceremony')
     expect(html.match(/<tr><td>\d+<\/td>/g)).toHaveLength(7)
   })
 

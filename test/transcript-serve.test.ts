@@ -15,16 +15,17 @@ describe('tessera serve --transcript', () => {
   it('records an API-driven ceremony in a transcript that verifies and holds no secret', async () => {
     const dir = await tempDir('tessera-serve-transcript-')
     try {
-      const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
+      const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
       const file = join(dir.dir, 'ceremony.jsonl')
       const serve = await startServe(['--keyset', ks.path, '--transcript', file])
+      expect(serve.output()).toContain('warning: without --require-token, any process on this machine can start, update or cancel an attempt')
       let token = ''
       let encoded = ''
       let otp = ''
       try {
         const start = (await callApi(serve.url, 'PUT', 'sys/generate-root/attempt', {})).json
         otp = start.otp
-        await callApi(serve.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce: start.nonce })
+        await callApi(serve.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[2], nonce: start.nonce })
         const refused = await callApi(serve.url, 'PUT', 'sys/generate-root/update', { key: mistype(ks.keys[1]!), nonce: start.nonce })
         expect(refused.status).toBe(400)
         const done = (await callApi(serve.url, 'PUT', 'sys/generate-root/update', { key: ks.keys[1], nonce: start.nonce })).json
@@ -48,6 +49,9 @@ describe('tessera serve --transcript', () => {
         'attempt_started', 'cancelled', 'closed',
       ])
       expect(r.lines[3]!.data).toMatchObject({ reason: 'share_mismatch', progress: 1 })
+      // Each share accepted is named as the keyset knows it: its number and its holder.
+      expect(r.lines[2]!.data).toEqual({ holder: 'Carol', share_number: 3, progress: 1, required: 2 })
+      expect(r.lines[4]!.data).toEqual({ holder: 'Bob', share_number: 2, progress: 2, required: 2 })
       const cli = await runCli(['transcript', 'verify', file])
       expect(cli.code).toBe(0)
       expect(cli.stdout).toContain(`9 events, final hash ${r.finalHash}`)
@@ -75,6 +79,53 @@ describe('tessera serve --transcript', () => {
       expect(r.code).toBe(1)
       expect(r.stderr).toMatch(/^tessera serve: .*exists/)
       expect(await readFile(file, 'utf8')).toBe('kept\n')
+    } finally {
+      await dir.cleanup()
+    }
+  })
+
+  it('keeps the ceremony, not the noise: calls that change nothing leave no line, a flood of refusals is counted, and the record verifies', async () => {
+    const dir = await tempDir('tessera-serve-flood-')
+    try {
+      const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
+      const file = join(dir.dir, 'flood.jsonl')
+      const serve = await startServe(['--keyset', ks.path, '--transcript', file, '--require-token'])
+      const token = { 'X-Vault-Token': ks.rootToken }
+      const api = (method: string, path: string, body?: unknown) => callApi(serve.url, method, path, body, token)
+      const BAD = 600
+      try {
+        expect(serve.output()).not.toContain('any process on this machine')
+        // With no attempt running, an update or a cancel changes nothing.
+        for (let i = 0; i < 50; i++) expect((await api('PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce: 'x' })).status).toBe(400)
+        expect((await api('DELETE', 'sys/generate-root/attempt')).status).toBe(204)
+        const start = (await api('PUT', 'sys/generate-root/attempt', {})).json
+        for (let i = 0; i < BAD; i++) {
+          const body = i % 3 === 0 ? { key: ks.keys[0], nonce: 'wrong' } : { key: mistype(ks.keys[1]!), nonce: start.nonce }
+          expect((await api('PUT', 'sys/generate-root/update', body)).status).toBe(400)
+        }
+        await api('PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce: start.nonce })
+        for (let i = 0; i < 10; i++) await api('PUT', 'sys/generate-root/update', { key: ks.keys[0], nonce: start.nonce })
+      } finally {
+        await serve.stop()
+      }
+      const text = await readFile(file, 'utf8')
+      const r = verifyTranscript(text)
+      if (!r.ok) throw new Error(r.problem)
+      expect(r.closed).toBe(true)
+      expect(r.lines.map((l) => l.type)).toEqual([
+        'backend_opened', 'attempt_started',
+        'share_refused', 'share_refused', 'share_refused', 'refusals_summarized',
+        'share_accepted',
+        'share_refused', 'share_refused', 'share_refused', 'refusals_summarized',
+        'closed',
+      ])
+      const wrongNonce = Math.ceil(BAD / 3)
+      expect(r.lines.slice(2, 5).map((l) => (l.data as { reason: string }).reason)).toEqual(['wrong_nonce', 'share_mismatch', 'share_mismatch'])
+      expect(r.lines[5]!.data).toEqual({ counts: [{ reason: 'wrong_nonce', count: wrongNonce - 1 }, { reason: 'share_mismatch', count: BAD - wrongNonce - 2 }] })
+      expect(r.lines[6]!.data).toEqual({ holder: 'Alice', share_number: 1, progress: 1, required: 2 })
+      expect(r.lines[10]!.data).toEqual({ counts: [{ reason: 'duplicate_key', count: 7 }] })
+      expect(text.length).toBeLessThan(4096)
+      expect((await runCli(['transcript', 'verify', file])).code).toBe(0)
     } finally {
       await dir.cleanup()
     }

@@ -9,7 +9,7 @@ import { randomBase62 } from '../src-main/crypto/base62'
 import { TesseraError } from '../src-main/support/errors'
 import { VERSION } from '../src-main/version'
 import { looksSecret } from '../src-main/support/redact'
-import { GENESIS, lineHash, serializeLine } from '../src-main/transcript/chain'
+import { GENESIS, lineHash, MAX_FILE_BYTES, serializeLine } from '../src-main/transcript/chain'
 import { CeremonyRecorder, keysetFingerprint, recording } from '../src-main/transcript/recorder'
 import { renderReport } from '../src-main/transcript/report'
 import { verifyTranscript } from '../src-main/transcript/verify'
@@ -71,6 +71,34 @@ describe('the transcript writer', () => {
     expect(result.ok).toBe(true)
     if (result.ok) expect(result.lines.slice(1).map((l) => (l.data as { progress: number }).progress)).toEqual([...Array(40).keys()])
   })
+
+  it('stops before the size verify reads, and still closes in order: the record it leaves verifies', async () => {
+    const path = join(dir.dir, 'full-size.jsonl')
+    const t = await Transcript.create(path, FACTS)
+    // The largest events there are: a keyset of 255 named holders, each share encrypted to a key.
+    const name = (i: number) => `Konstantinopoulou Featherstonehaugh Maximiliana of Wessex ${String(i).padStart(3, '0')}`
+    const big = {
+      type: 'keyset_created' as const,
+      data: {
+        keyset_fingerprint: lineHash('k'), scheme: 'vault' as const, shares: 255, threshold: 2,
+        holders: Array.from({ length: 255 }, (_, i) => name(i)),
+        encrypted_to: Array.from({ length: 255 }, (_, i) => ({ share_number: i + 1, fingerprint: lineHash(String(i)) })),
+      },
+    }
+    let err: unknown
+    for (let i = 0; i < 1000 && !err; i++) err = await t.append(big).then(() => undefined, (e) => e)
+    expect(err).toMatchObject({ code: 'transcript_full' })
+    expect((err as Error).message).toMatch(/^the transcript is full \(16 MiB, the most tessera transcript verify reads\)/)
+    // What room is left takes small events, up to the room kept for the ending.
+    let small: unknown
+    for (let i = 0; i < 1000 && !small; i++) small = await t.append({ type: 'share_accepted', data: { progress: 1, required: 2 } }).then(() => undefined, (e) => e)
+    expect(small).toMatchObject({ code: 'transcript_full' })
+    await t.append({ type: 'wiped', data: {} })
+    const hash = await t.close()
+    expect((await stat(path)).size).toBeLessThanOrEqual(MAX_FILE_BYTES)
+    expect(verifyTranscript(await readFile(path, 'utf8'))).toMatchObject({ ok: true, closed: true, finalHash: hash })
+    expect((await runCli(['transcript', 'verify', path])).code).toBe(0)
+  }, 120_000)
 
   it('names the default file by date and nonce under the data directory', () => {
     const nonce = randomUUID()
@@ -194,7 +222,7 @@ describe('the secret guard', () => {
     const before = await readFile(path, 'utf8')
     const event = { type: 'share_accepted', data: { progress: 1, required: 3, key: 'abc' } }
     const err = await t.append(event as never).catch((e) => e)
-    expect(err).toMatchObject({ code: 'transcript_event', message: 'refused to record a share_accepted event: data.key: not allowed here' })
+    expect(err).toMatchObject({ code: 'transcript_event', message: 'refused to record a share_accepted event: data: a field this event does not have' })
     const hash = await t.append({ type: 'share_refused', data: { holder: 'Dana', reason: 'wrong_nonce' } })
     expect(verifyTranscript(await readFile(path, 'utf8'))).toMatchObject({ ok: true, finalHash: hash })
     expect((await readFile(path, 'utf8')).startsWith(before)).toBe(true)
@@ -288,6 +316,21 @@ describe('verifying a tampered transcript', () => {
     expect(problem(file(smuggled)).problem).not.toContain('c2VjcmV0')
   })
 
+  it('names the line and the problem of an unknown field or event type, never its name as found in the file', () => {
+    const field = [...lines]
+    field[2] = field[2]!.replace('"data":{', '"data":{"hvs_K7pQ2xZ9wL":1,')
+    expect(problem(file(field)).problem).toBe('line 3: changed or damaged (not a valid nonce_confirmed event: data: a field this event does not have)')
+    const top = [...lines]
+    top[2] = top[2]!.replace('{"seq"', '{"Zq7_note":1,"seq"')
+    expect(problem(file(top)).problem).toBe('line 3: changed or damaged (line: a field this event does not have)')
+    const type = [...lines]
+    type[2] = type[2]!.replace('"type":"nonce_confirmed"', '"type":"Xk9_forged"')
+    expect(problem(file(type)).problem).toMatch(/^line 3: changed or damaged \(not an event type Tessera writes: /)
+    for (const name of ['hvs_K7pQ2xZ9wL', 'Zq7_note', 'Xk9_forged']) {
+      for (const edited of [field, top, type]) expect(problem(file(edited)).problem).not.toContain(name)
+    }
+  })
+
   it('names the very line of any one changed character before the last line, and never throws on any input', () => {
     const text = file(lines)
     const lastLineStart = text.lastIndexOf('\n', text.length - 2) + 1
@@ -367,6 +410,40 @@ describe('a real ceremony against the local engine', () => {
   it('holds no share, OTP or token in any spelling', () => {
     expect(secrets.length).toBeGreaterThan(10)
     expect(leaks(secrets, [{ name: 'transcript', content: transcriptText }])).toEqual([])
+  })
+})
+
+describe('what the recorder leaves out', () => {
+  it('records no update or cancel made with no attempt running, and counts a run of refusals past the first few', async () => {
+    const dir = await tempDir('tessera-transcript-noise-')
+    try {
+      const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
+      const engine = await LocalEngine.open(ks.path)
+      const recorder = await CeremonyRecorder.open(join(dir.dir, 'noise.jsonl'), engine, FACTS)
+      const update = (key: string, nonce: string) => recorder.update('root', { name: 'Dana' }, () => engine.update('root', { key: Buffer.from(key), nonce }))
+      await expect(update(ks.keys[0]!, randomUUID())).rejects.toMatchObject({ code: 'no_attempt' })
+      await recorder.cancel('root', () => engine.cancel('root'))
+      const { status } = await recorder.start('root', () => engine.start('root', {}))
+      for (let i = 0; i < 5; i++) await expect(update(ks.keys[0]!, randomUUID())).rejects.toMatchObject({ code: 'wrong_nonce' })
+      await update(ks.keys[0]!, status.nonce)
+      for (let i = 0; i < 4; i++) await expect(update(ks.keys[0]!, status.nonce)).rejects.toMatchObject({ code: 'duplicate_key' })
+      await recorder.cancel('root', () => engine.cancel('root'))
+      await recorder.cancel('root', () => engine.cancel('root'))
+      for (let i = 0; i < 4; i++) await expect(update(ks.keys[1]!, status.nonce)).rejects.toMatchObject({ code: 'no_attempt' })
+      await recorder.close()
+      const r = verifyTranscript(await readFile(recorder.transcript.path, 'utf8'))
+      if (!r.ok) throw new Error(r.problem)
+      expect(r.lines.map((l) => l.type)).toEqual([
+        'backend_opened', 'attempt_started',
+        'share_refused', 'share_refused', 'share_refused', 'refusals_summarized', 'share_accepted',
+        'share_refused', 'share_refused', 'share_refused', 'refusals_summarized', 'cancelled', 'closed',
+      ])
+      expect(r.lines[5]!.data).toEqual({ counts: [{ reason: 'wrong_nonce', count: 2 }] })
+      expect(r.lines[10]!.data).toEqual({ counts: [{ reason: 'duplicate_key', count: 1 }] })
+      await engine.close()
+    } finally {
+      await dir.cleanup()
+    }
   })
 })
 

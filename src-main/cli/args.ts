@@ -7,9 +7,12 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-/** An operational failure: exit code 1, message printed as is. */
+/** An operational failure: exit code 1 (or the command's own code for a finding), message printed as is. */
 export class CliError extends TesseraError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(400, message, 'cli')
   }
 }

@@ -1,4 +1,4 @@
-import { UsageError, type Io } from './args'
+import { CliError, UsageError, type Io } from './args'
 import { Output, outputFailure } from './output'
 import { readStdin } from '../support/files'
 import { TesseraError } from '../support/errors'
@@ -71,7 +71,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     if (err instanceof TesseraError) {
       io.stderr(`tessera ${name}: ${(err as Error).message}\n`)
-      return 1
+      return err instanceof CliError ? err.exitCode : 1
     }
     // A bug: say so, in one redacted line; the input that caused it is never echoed.
     io.stderr(`tessera ${name}: unexpected error (${(err as Error)?.name ?? 'unknown'}): ${redact(String((err as Error)?.message ?? ''))}\n`)

@@ -22,7 +22,8 @@ two). Port 0 picks a free port. Stops on SIGINT or SIGTERM.
                        (Vault 2.x), and the authenticated
                        sys/generate-root-token/{attempt,update} is offered (OpenBao 2.6)
 --transcript FILE      record every attempt this server runs in a new hash-chained
-                       transcript (never overwritten; tessera transcript verify FILE)`
+                       transcript (never overwritten; tessera transcript verify FILE);
+                       with it, use --require-token unless every local process is trusted`
 
 export async function serve(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
@@ -68,6 +69,9 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   } catch (err) {
     throw new CliError(`cannot listen on ${hostPort(host, port)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
+  if (recorder && !flags['require-token']) {
+    io.stderr('warning: without --require-token, any process on this machine can start, update or cancel an attempt, and the transcript records what it does as part of the ceremony\n')
+  }
   if (!tls && !isLoopback(host)) {
     io.stderr(`warning: serving plain HTTP on ${host}, which is not a loopback address; shares would cross the network unencrypted\n`)
   }
@@ -79,7 +83,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   })
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
   await stopped
-  if (recorder) io.stderr(`transcript ${flags.transcript} closed, final hash ${await recorder.transcript.close()}\n`)
+  if (recorder) io.stderr(`transcript ${flags.transcript} closed, final hash ${await recorder.close()}\n`)
 }
 
 /** A certificate chain or a key: a few KB each, a long chain tens of KB. */

@@ -11,12 +11,18 @@ export const usage = `Usage: tessera transcript verify FILE
 
 verify   checks a ceremony transcript's hash chain; prints the number of events
          and the final hash, or names the first line that was changed, removed,
-         reordered, cut off or added out of chain (exit code 1).
+         reordered, cut off or added out of chain.
 report   verifies the transcript, then writes a printable HTML record (A4 or
          Letter) with the facts, every event and the final hash for witnesses to
          sign. A transcript that does not verify gets no report unless
-         --allow-broken, which prints the valid part under a warning. The report
-         is never written over an existing file unless --force.`
+         --allow-broken, which prints the valid part under a warning. A record
+         without its closing line is marked NOT CLOSED and has no signature
+         lines. The report is never written over an existing file unless --force.
+
+Exit status of verify: 0 the chain is intact and ends with its closing line;
+3 the chain is intact but has no closing line (the ceremony was still running,
+or its process stopped, or lines were cut off at a line's end): it names the
+final hash of what is there; 1 a line is damaged; 2 a usage mistake.`
 
 async function readTranscript(path: string): Promise<string> {
   try {
@@ -26,12 +32,17 @@ async function readTranscript(path: string): Promise<string> {
   }
 }
 
+/** Exit status of `verify` for a chain that is intact up to its end, but has no closing line. */
+export const EXIT_NOT_CLOSED = 3
+
 function summary(chain: ValidChain): string {
-  const notes = [
-    chain.format === 1 ? 'note: format 1 (a header line before backend_opened, written by Tessera before format 2); its chain is checked the same way' : '',
-    chain.closed ? '' : 'note: the transcript has no closing line: the ceremony was still running, or its process stopped before closing it',
-  ]
-  return [`${chain.lines.length} events, final hash ${chain.finalHash}`, ...notes.filter(Boolean)].join('\n') + '\n'
+  const note = chain.format === 1 ? 'note: format 1 (a header line before backend_opened, written by Tessera before format 2); its chain is checked the same way\n' : ''
+  return `${chain.lines.length} events, final hash ${chain.finalHash}\n${note}`
+}
+
+/** What a chain without its closing line is, and the hash of what is there. */
+function notClosedText(path: string, chain: ValidChain): string {
+  return `${path} is not closed: its ${chain.lines.length} lines verify, final hash ${chain.finalHash}, but the closing line is missing (the ceremony was still running, its process stopped, or lines after these were cut off)`
 }
 
 /** The first bad line, and what still verifies before it (after a crash, that part is the record). */
@@ -65,6 +76,7 @@ export async function transcript(argv: string[], io: Io): Promise<void> {
   if (action === 'verify') {
     if (!result.ok) throw new CliError(brokenText(file, result))
     io.stdout(summary(result))
+    if (!result.closed) throw new CliError(notClosedText(file, result), EXIT_NOT_CLOSED)
     return
   }
   if (!flags.out) throw new UsageError('--out is required')
@@ -80,5 +92,6 @@ export async function transcript(argv: string[], io: Io): Promise<void> {
     throw new CliError(`cannot write ${flags.out}: ${why}`)
   }
   if (!result.ok) io.stderr(`warning: ${brokenText(file, result)}\n`)
+  else if (!result.closed) io.stderr(`warning: ${notClosedText(file, result)}; the report says so and has no signature lines\n`)
   io.stdout(`wrote ${flags.out}: ${summary(chain)}`)
 }

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { FLOWS } from '../backend'
+import { HolderName } from '../engine/holders'
 import { SCHEMES } from '../engine/schemes'
 import { ProfileInput } from '../profiles/profile-schema'
 import type { Channel, Input } from './channels'
@@ -29,7 +30,7 @@ export const schemas = {
     threshold: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
     scheme: v.optional(v.picklist(SCHEMES), 'vault'),
     pgpKeys: v.optional(v.array(text(1024 * 1024))),
-    holders: v.optional(v.pipe(v.array(text(64)), v.maxLength(255))),
+    holders: v.optional(v.pipe(v.array(HolderName), v.maxLength(255))),
   }),
   'backend.connectRemote': v.strictObject({ id: text(64), token: v.optional(text(4096)) }),
   'backend.recent': noInput,
@@ -47,8 +48,8 @@ export const schemas = {
   'attempt.status': v.strictObject({ flow }),
   'attempt.start': v.strictObject({ flow, pgpKey: v.optional(text(1024 * 1024)) }),
   'attempt.cancel': v.strictObject({ flow }),
-  'attempt.confirmNonce': v.strictObject({ flow, nonce: text(64), holder: v.pipe(text(64), v.minLength(1)) }),
-  'attempt.update': v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(text(64)) }),
+  'attempt.confirmNonce': v.strictObject({ flow, nonce: text(64), holder: HolderName }),
+  'attempt.update': v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),
 
   'result.revealShare': noInput,
 

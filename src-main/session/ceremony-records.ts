@@ -150,7 +150,7 @@ export class CeremonyRecords {
   async close(): Promise<void> {
     const c = this.current
     this.current = null
-    if (c) await this.end(c.recorder.transcript, () => c.recorder.transcript.close())
+    if (c) await this.end(c.recorder.transcript, () => c.recorder.close())
   }
 
   /** Ends a record with its last lines; it stays the last record, printable, even if they fail. */

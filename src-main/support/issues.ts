@@ -21,5 +21,7 @@ export function describeIssue(issues: readonly [v.BaseIssue<unknown>, ...v.BaseI
   }
   const where = names.join('.').slice(0, MAX_PART_CHARS) || whole
   if (issue.input === undefined && names.length > 0 && /object$/.test(issue.type)) return `${where}: missing`
+  // A rule's own sentence (a holder name's) is fixed text; valibot's default messages start "Invalid" and quote the value.
+  if (issue.kind === 'validation' && !issue.message.startsWith('Invalid ')) return `${where} ${issue.message.slice(0, MAX_PART_CHARS)}`
   return `${where}: expected ${String(issue.expected ?? issue.type).slice(0, MAX_PART_CHARS)}`
 }

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { FLOWS, NONCE, NONCE_RULE } from '../backend'
+import { HolderName } from '../engine/holders'
 
 /**
  * The closed set of events a ceremony transcript holds, one valibot schema per
@@ -20,7 +21,8 @@ const label = (max: number) =>
 
 export const sha256Hex = hex(64)
 export const nonce = v.pipe(v.string(), v.regex(NONCE, `must be ${NONCE_RULE}`))
-export const holder = label(80)
+/** A holder's name, by the one rule every entry of a name applies. */
+export const holder = HolderName
 
 /**
  * Why a share was refused or progress reset: the engine's and remote mode's
@@ -111,6 +113,13 @@ export const EventSchema = v.variant('type', [
     reason,
     progress: v.optional(count(0, 255)),
   }),
+  /**
+   * A run of refusals past the first few recorded in full, as a count per
+   * reason; written when the run ends (a share accepted, a cancel, the end).
+   */
+  event('refusals_summarized', {
+    counts: v.pipe(v.array(v.strictObject({ reason, count: count(1, Number.MAX_SAFE_INTEGER) })), v.minLength(1), v.maxLength(REASONS.length)),
+  }),
   event('progress_reset', { reason, from: count(0, 255) }),
   event('completed', { flow, nonce, result_sha256: sha256Hex }),
   /** The checksum the screen showed next to the decoded value (the start of its SHA-256). */
@@ -178,12 +187,16 @@ export const LineSchema = v.strictObject({
 
 /**
  * The first issue of a failed parse, as "field: problem". Built from what was
- * expected, never from valibot's message, which quotes the value received.
+ * expected, never from valibot's message, which quotes the value received. A
+ * field the schema does not have is not named: its name is the file's text.
  */
 export function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
   const issue = issues[0]!
-  const where = issue.path?.map((p) => String(p.key)).join('.') || 'event'
-  if (issue.expected === 'never') return `${where}: not allowed here`
+  const path = issue.path ?? []
+  if (issue.expected === 'never') {
+    return `${path.slice(0, -1).map((p) => String(p.key)).join('.') || 'line'}: a field this event does not have`
+  }
+  const where = path.map((p) => String(p.key)).join('.') || 'event'
   if (issue.type === 'regex' || issue.type === 'uuid') return `${where}: ${issue.message}`
   return `${where}: expected ${issue.expected ?? issue.type}`
 }

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend, Started } from '../backend-interface'
+import type { ShareIdentity } from '../engine/keyset'
+import type { LocalEngine } from '../engine/local-engine'
 import { TesseraError } from '../support/errors'
-import { reasonFor, type BackendFacts, type DecodedKind } from './events'
+import { reasonFor, type BackendFacts, type CeremonyEvent, type DecodedKind, type Reason } from './events'
 import { Transcript } from './writer'
 
 export type { BackendFacts }
@@ -42,16 +44,30 @@ export function keysetFingerprint(keysetFileText: string): string {
 /** The fingerprint of a keyset whose encrypted keyring (base64, as in the file) is `ciphertext`. */
 export const keyringFingerprint = (ciphertext: string): string => sha256(ciphertext)
 
+/** Refusals in a row recorded line by line; the rest of the run is counted. */
+export const REFUSALS_IN_FULL = 3
+
 /**
  * Records what a backend's attempt calls did, around the calls themselves, so
  * that every caller (the app's session, `tessera serve`) records the same
  * events the same way: `recorder.start(flow, () => backend.start(flow, input))`.
  * A refused call is recorded and its error rethrown unchanged; a recording
  * failure fails the call, because a ceremony that leaves no record must stop.
+ *
+ * The record holds what changed the ceremony. A call that found no attempt
+ * (an update or a cancel) is not recorded. Refusals in a row are recorded in
+ * full up to REFUSALS_IN_FULL; past that they are counted per reason, and the
+ * counts written as one line when the run ends: before the next event of any
+ * other kind, or at the close. A refusal that resets the progress is always
+ * recorded in full.
  */
 export class CeremonyRecorder {
   /** The progress last seen, to notice a reset. */
   private progress = 0
+  /** Refusals since the last event of another kind. */
+  private run = 0
+  /** The refusals of the run past the first few, by reason. */
+  private counted = new Map<Reason, number>()
 
   constructor(
     readonly transcript: Transcript,
@@ -77,7 +93,7 @@ export class CeremonyRecorder {
   /** Records an attempt that is already running (started before the record was opened, or elsewhere). */
   async started(flow: Flow, status: AttemptStatus): Promise<void> {
     this.progress = status.progress
-    await this.transcript.append({
+    await this.record({
       type: 'attempt_started',
       data: {
         flow,
@@ -96,7 +112,7 @@ export class CeremonyRecorder {
   }
 
   async nonceConfirmed(holder: string, nonce: string): Promise<void> {
-    await this.transcript.append({ type: 'nonce_confirmed', data: { holder, nonce } })
+    await this.record({ type: 'nonce_confirmed', data: { holder, nonce } })
   }
 
   /**
@@ -114,9 +130,9 @@ export class CeremonyRecorder {
     }
     const who = whoIs()
     const progress = status.complete ? status.required : status.progress
-    await this.transcript.append({ type: 'share_accepted', data: { ...who, progress, required: status.required } })
+    await this.record({ type: 'share_accepted', data: { ...who, progress, required: status.required } })
     if (status.complete) {
-      await this.transcript.append({ type: 'completed', data: { flow, nonce: status.nonce, result_sha256: sha256(resultOf(status)) } })
+      await this.record({ type: 'completed', data: { flow, nonce: status.nonce, result_sha256: sha256(resultOf(status)) } })
       this.progress = 0
     } else {
       this.progress = status.progress
@@ -124,49 +140,98 @@ export class CeremonyRecorder {
     return status
   }
 
+  /** A cancel with no attempt running changes nothing and is not recorded. */
   async cancel(flow: Flow, call: () => Promise<void>): Promise<void> {
+    // When the backend cannot say, the cancel is recorded: better a line too many than a cancel missing.
+    const running = await this.backend.status(flow).then((s) => s.started, () => true)
     await call()
     this.progress = 0
-    await this.transcript.append({ type: 'cancelled', data: { flow } })
+    if (running) await this.record({ type: 'cancelled', data: { flow } })
   }
 
   /** `checksum` is what the screen shows beside the decoded value. */
   async decoded(kind: DecodedKind, checksum: string): Promise<void> {
-    await this.transcript.append({ type: 'decoded', data: { kind, checksum } })
+    await this.record({ type: 'decoded', data: { kind, checksum } })
   }
 
   /** The operator dropped every secret: the ceremony is over and its record is closed. */
   async wiped(): Promise<string> {
-    await this.transcript.append({ type: 'wiped', data: {} })
+    await this.record({ type: 'wiped', data: {} })
     return this.transcript.close()
+  }
+
+  /** Writes the counts of a run of refusals still open, then the closing line; resolves with the final hash. */
+  async close(): Promise<string> {
+    const summary = this.summary()
+    if (summary) await this.transcript.append(summary)
+    return this.transcript.close()
+  }
+
+  /** Appends an event that ends any run of refusals: the run's counts go first. */
+  private async record(event: CeremonyEvent): Promise<void> {
+    const summary = this.summary()
+    // Both are queued now, in this order, before anything else can be.
+    await Promise.all([summary && this.transcript.append(summary), this.transcript.append(event)])
+  }
+
+  /** The counts of the run that ends here, if any were counted, and a new run. */
+  private summary(): CeremonyEvent | undefined {
+    this.run = 0
+    if (this.counted.size === 0) return undefined
+    const counts = [...this.counted].map(([reason, count]) => ({ reason, count }))
+    this.counted = new Map()
+    return { type: 'refusals_summarized', data: { counts } }
   }
 
   private async refused(flow: Flow, who: { holder?: string; share_number?: number }, err: unknown): Promise<void> {
     const reason = reasonFor(err instanceof TesseraError ? err.code : undefined)
+    if (reason === 'no_attempt') return
     // Ask where the attempt stands now: a refused last share empties the progress.
     const now = await this.backend.status(flow).then((s) => s.progress, () => undefined)
-    await this.transcript.append({ type: 'share_refused', data: { ...who, reason, ...(now !== undefined ? { progress: now } : {}) } })
-    if (now !== undefined && now < this.progress) {
-      await this.transcript.append({ type: 'progress_reset', data: { reason, from: this.progress } })
-    }
+    const from = this.progress
+    const reset = now !== undefined && now < from
     if (now !== undefined) this.progress = now
+    const run = this.run + 1
+    if (run > REFUSALS_IN_FULL && !reset) {
+      this.run = run
+      this.counted.set(reason, (this.counted.get(reason) ?? 0) + 1)
+      return
+    }
+    const refusal: CeremonyEvent = { type: 'share_refused', data: { ...who, reason, ...(now !== undefined ? { progress: now } : {}) } }
+    await Promise.all([this.record(refusal), reset && this.record({ type: 'progress_reset', data: { reason, from } })])
+    // Recording starts a new run; these lines are part of this one.
+    this.run = run
   }
 }
 
 /**
- * The same backend with its attempt calls recorded: what `tessera serve
- * --transcript` needs, where callers send no holder names. Every other member
- * is the backend's own, so a LocalEngine stays a LocalEngine.
+ * The local engine with its attempt calls recorded: what `tessera serve
+ * --transcript` needs, where callers send no holder names. Each share is named
+ * as the keyset knows it (its number and holder) once the engine recognized
+ * it. Every other member is the engine's own, so a LocalEngine stays one.
  */
-export function recording<T extends Backend>(backend: T, recorder: CeremonyRecorder): T {
-  const calls: Partial<Backend> = {
-    start: (flow, input) => recorder.start(flow, () => backend.start(flow, input)),
-    update: (flow, input) => recorder.update(flow, {}, () => backend.update(flow, input)),
-    cancel: (flow) => recorder.cancel(flow, () => backend.cancel(flow)),
+export function recording(engine: LocalEngine, recorder: CeremonyRecorder): LocalEngine {
+  const updateNamed: LocalEngine['updateNamed'] = async (flow, input, holder) => {
+    const who: Holder = { name: holder }
+    let share: ShareIdentity | undefined
+    const status = await recorder.update(flow, who, async () => {
+      const named = await engine.updateNamed(flow, input, holder)
+      share = named.share
+      who.name = named.share.holder ?? holder
+      who.shareNumber = named.share.number ?? undefined
+      return named.status
+    })
+    return { status, share: share! }
   }
-  return new Proxy(backend, {
+  const calls: Partial<LocalEngine> = {
+    start: (flow, input) => recorder.start(flow, () => engine.start(flow, input)),
+    update: (flow, input) => updateNamed(flow, input).then((named) => named.status),
+    updateNamed,
+    cancel: (flow) => recorder.cancel(flow, () => engine.cancel(flow)),
+  }
+  return new Proxy(engine, {
     get(target, prop) {
-      if (prop in calls) return calls[prop as keyof Backend]
+      if (prop in calls) return calls[prop as keyof LocalEngine]
       const value = Reflect.get(target, prop, target)
       return typeof value === 'function' ? value.bind(target) : value
     },

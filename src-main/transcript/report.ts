@@ -69,6 +69,8 @@ function describe(e: TranscriptEvent | LegacyEvent): string {
       return `${e.data.holder ?? 'A holder'}${e.data.share_number ? ` (share ${e.data.share_number})` : ''}: accepted, ${e.data.progress} of ${e.data.required}`
     case 'share_refused':
       return `${e.data.holder ?? 'A holder'}${e.data.share_number ? ` (share ${e.data.share_number})` : ''}: refused (${e.data.reason})${e.data.progress !== undefined ? `, progress ${e.data.progress}` : ''}`
+    case 'refusals_summarized':
+      return `Further refusals in that run, counted rather than listed: ${e.data.counts.map((c) => `${c.count} ${c.reason}`).join(', ')}`
     case 'progress_reset':
       return `Progress reset from ${e.data.from} (${e.data.reason})`
     case 'completed':
@@ -185,6 +187,7 @@ function gather(lines: VerifiedLine[]): Facts {
       case 'wiped':
       case 'closed':
       case 'progress_reset':
+      case 'refusals_summarized':
         break
     }
   }
@@ -221,17 +224,26 @@ table.events td.type { white-space: nowrap; overflow-wrap: normal; }
 .final { break-inside: avoid; border: 0.6mm solid #000; padding: 3mm 4mm; margin: 5mm 0; }
 .hash { font-size: 17pt; font-weight: 700; letter-spacing: 0.02em; word-spacing: 0.25em; line-height: 1.5; }
 .broken { border: 0.8mm solid #b00; color: #b00; padding: 3mm; font-weight: 700; }
+.unclosed { border: 1.2mm solid #000; padding: 4mm; margin: 4mm 0; font-size: 20pt; font-weight: 700; line-height: 1.25; text-align: center; }
+.unclosed small { display: block; margin-top: 2mm; font-size: 11pt; font-weight: 400; }
 .signatures { break-inside: avoid; }
 .signatures table td { height: 15mm; vertical-align: bottom; border-bottom: 0.3mm solid #000; font-size: 8pt; color: #444; }
 .signatures table th { border: none; padding-top: 3mm; font-weight: 600; }
 `
 
+/** What a record printed before its closing line says instead of a place to sign. */
+const NOT_CLOSED = `<p class="unclosed">NOT CLOSED: the ceremony was still running, or its process stopped, when this was printed
+<small>This record has no closing line, so it may not be complete. It is not for signing: print it again once the ceremony has ended and its record is closed.</small></p>`
+
 /**
  * Renders the record of a verified chain. `problem` is set when the chain is
- * broken and the operator asked for a report of its valid part anyway.
+ * broken and the operator asked for a report of its valid part anyway. Only a
+ * record that verifies and ends with its closing line gets signature lines.
  */
 export function renderReport(lines: VerifiedLine[], finalHash: string, opts: { problem?: string } = {}): string {
   const facts = gather(lines)
+  const closed = lines.at(-1)?.type === 'closed'
+  const signable = closed && !opts.problem
   const signer = (role: string) =>
     `<tr><th colspan="3">${esc(role)}</th></tr><tr><td>Name</td><td>Signature</td><td>Date</td></tr>`
   return `<!doctype html>
@@ -246,6 +258,7 @@ export function renderReport(lines: VerifiedLine[], finalHash: string, opts: { p
 <h1>Key ceremony record</h1>
 <p class="sub">Printed from a Tessera transcript of ${lines.length} events. Check the final hash against <span class="mono">tessera transcript verify</span> before signing.</p>
 ${opts.problem ? `<p class="broken">This transcript does not verify: ${esc(opts.problem)}. Only the events before the damage are shown; the hash below is theirs.</p>` : ''}
+${closed ? '' : NOT_CLOSED}
 <section class="final">
 <div>Final hash (SHA-256 of the last line)</div>
 <div class="hash">${esc(groupHash(finalHash))}</div>
@@ -262,7 +275,7 @@ ${facts.holders.map((h) => `<tr><td>${esc(h.name)}</td><td>${esc(h.shares)}</td>
 <table class="events"><colgroup><col class="seq"><col class="time"><col class="type"><col></colgroup><thead><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Details</th></tr></thead><tbody>
 ${lines.map((e) => `<tr><td>${e.seq}</td><td class="mono">${esc(e.time.slice(0, 10))}<br>${esc(e.time.slice(11, 23))}</td><td class="type">${esc(e.type)}</td><td>${esc(describe(e))}</td></tr>`).join('\n')}
 </tbody></table>
-<section class="signatures">
+${signable ? `<section class="signatures">
 <h2>Signatures</h2>
 <p>We witnessed this ceremony and checked that the transcript verifies to this final hash:</p>
 <p class="mono"><strong>${esc(groupHash(finalHash))}</strong></p>
@@ -271,7 +284,7 @@ ${signer('Ceremony lead')}
 ${signer('Witness')}
 ${signer('Witness')}
 </tbody></table>
-</section>
+</section>` : closed ? '' : NOT_CLOSED}
 </body>
 </html>
 `

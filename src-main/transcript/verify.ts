@@ -21,6 +21,8 @@ export type Verification =
   /** `line` is 1-based; `prefix` is the valid chain before it. */
   | { ok: false; line: number; problem: string; prefix: ValidChain }
 
+const EVENT_TYPES: ReadonlySet<string> = new Set([...EventSchema.options, ...LegacySchema.options].map((o) => o.entries.type.literal))
+
 interface Raw {
   text: string
   terminated: boolean
@@ -87,7 +89,11 @@ export function verifyTranscript(text: string): Verification {
     // A format-1 file's first two lines are a header and the backend without the tool's name.
     const legacy = line.type === 'header' || (i === 1 && format() === 1)
     const event = v.safeParse(legacy ? LegacySchema : EventSchema, { type: line.type, data: line.data })
-    if (!event.success) return bad(n, `changed or damaged (not a valid ${line.type} event: ${firstIssue(event.issues)})`)
+    if (!event.success) {
+      // The type is named only when it is one Tessera writes: otherwise it is the file's text.
+      const what = EVENT_TYPES.has(line.type) ? `a valid ${line.type} event` : 'an event type Tessera writes'
+      return bad(n, `changed or damaged (not ${what}: ${firstIssue(event.issues)})`)
+    }
     const type = event.output.type
     // Where an opening line may stand: line 1 (a header in format 1), and in format 1 line 2.
     const opens = i === 0 ? ['backend_opened', 'header'] : i === 1 && format() === 1 ? ['backend_opened'] : []

@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path'
 import * as v from 'valibot'
 import { NONCE } from '../backend'
 import { systemReason, TesseraError } from '../support/errors'
-import { looksSecret } from '../support/redact'
 import { VERSION } from '../version'
-import { GENESIS, lineHash, MAX_LINE_BYTES, serializeLine } from './chain'
+import { GENESIS, lineHash, MAX_FILE_BYTES, MAX_LINE_BYTES, serializeLine } from './chain'
 import { EventSchema, firstIssue, FORMAT_VERSION, SHAPED_FIELDS, type BackendFacts, type CeremonyEvent, type TranscriptEvent } from './events'
+import { looksLikeSecret } from '../support/secret-shape'
 
 /**
  * Where a ceremony's transcript goes by default: one file per ceremony, named by
@@ -22,7 +22,7 @@ export function defaultTranscriptPath(dir: string, id: string, date = new Date()
 /** Throws when a string anywhere in the event looks like a secret; names the field, never the text. */
 function refuseSecrets(type: string, value: unknown, path: string): void {
   if (typeof value === 'string') {
-    if (looksSecret(value)) {
+    if (looksLikeSecret(value)) {
       throw new TesseraError(500, `refused to record a ${type} event: ${path} looks like a secret`, 'transcript_secret')
     }
   } else if (value !== null && typeof value === 'object') {
@@ -32,14 +32,22 @@ function refuseSecrets(type: string, value: unknown, path: string): void {
   }
 }
 
+/**
+ * The room kept at the end of the file for the lines that end a ceremony, so
+ * that a full transcript still closes in order below the size `verify` reads.
+ */
+const ENDING_ROOM = 16 * 1024
+const ENDINGS: ReadonlySet<string> = new Set(['refusals_summarized', 'cancelled', 'init_finished', 'init_abandoned', 'wiped', 'closed'])
+
 /** Checks an event against its type's schema and the secret guard: a failure is a bug in the caller. */
 function checked(event: TranscriptEvent): TranscriptEvent {
   const type = typeof (event as { type?: unknown })?.type === 'string' ? (event as { type: string }).type : 'unknown'
+  // The guard goes first, so that a secret typed where a name goes is called one, whatever else is wrong with it.
+  refuseSecrets(type, (event as { data?: unknown })?.data, 'data')
   const parsed = v.safeParse(EventSchema, event)
   if (!parsed.success) {
     throw new TesseraError(500, `refused to record a ${type} event: ${firstIssue(parsed.issues)}`, 'transcript_event')
   }
-  refuseSecrets(type, parsed.output.data, 'data')
   return parsed.output
 }
 
@@ -55,6 +63,7 @@ export class Transcript {
   private queue: Promise<unknown> = Promise.resolve()
   private failure: TesseraError | undefined
   private closed = false
+  private bytes = 0
 
   private constructor(
     readonly path: string,
@@ -132,8 +141,16 @@ export class Transcript {
     if (this.closed) throw new TesseraError(500, 'the transcript is closed; nothing more can be recorded', 'transcript_closed')
     const ok = checked(event)
     const text = serializeLine({ seq: this.seq, time: new Date().toISOString(), type: ok.type, data: ok.data, prev: this.prev })
-    if (Buffer.byteLength(text) >= MAX_LINE_BYTES) {
+    const size = Buffer.byteLength(text) + 1
+    if (size > MAX_LINE_BYTES) {
       throw new TesseraError(500, `refused to record a ${ok.type} event: longer than a transcript line may be`, 'transcript_event')
+    }
+    if (this.bytes + size > MAX_FILE_BYTES - (ENDINGS.has(ok.type) ? 0 : ENDING_ROOM)) {
+      throw new TesseraError(
+        507,
+        `the transcript is full (${MAX_FILE_BYTES / 1024 / 1024} MiB, the most tessera transcript verify reads): nothing more can be recorded; cancel or wipe to close it`,
+        'transcript_full',
+      )
     }
     try {
       // writeFile, unlike write, carries on after a partial write until all is written or it fails.
@@ -144,6 +161,7 @@ export class Transcript {
       throw this.failure
     }
     this.seq += 1
+    this.bytes += size
     this.prev = lineHash(text)
     return this.prev
   }
