@@ -25,6 +25,19 @@ test('a ceremony in the app leaves a record that verifies, shown on the result s
   await expect(page.getByTestId('record-path')).toHaveText(path)
   await photograph(tessera, 'result-record')
 
+  // Printed before the wipe, the record is not closed: it says so in large type and has no place to sign.
+  const early = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Print ceremony record' }).click()
+  const earlyHtml = await readFile((await (await early).path())!, 'utf8')
+  expect(earlyHtml).toContain('NOT CLOSED: the ceremony was still running')
+  expect(earlyHtml).not.toContain('We witnessed this ceremony')
+  const paper = await page.context().newPage()
+  await paper.setContent(earlyHtml)
+  await expect(paper.locator('.unclosed').first()).toBeVisible()
+  expect(await paper.locator('.unclosed').first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize))).toBeGreaterThanOrEqual(24)
+  await paper.screenshot({ path: join('test-results', 'screenshots', 'record-printed-not-closed.png'), fullPage: true })
+  await paper.close()
+
   await page.getByRole('button', { name: 'Done — wipe' }).click()
   await page.getByRole('button', { name: 'Yes, wipe' }).click()
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
@@ -51,5 +64,7 @@ test('a ceremony in the app leaves a record that verifies, shown on the result s
   expect(html).toContain('Key ceremony record')
   expect(html).toContain(nonce)
   expect(html).toMatch(/Alice[\s\S]*Bob/)
+  expect(html).toContain('We witnessed this ceremony')
+  expect(html).not.toContain('NOT CLOSED')
   await expect(page.getByTestId('record-printed')).toContainText('ceremony-record.html')
 })

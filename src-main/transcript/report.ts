@@ -256,7 +256,7 @@ export function renderReport(lines: VerifiedLine[], finalHash: string, opts: { p
 </head>
 <body>
 <h1>Key ceremony record</h1>
-<p class="sub">Printed from a Tessera transcript of ${lines.length} events. Check the final hash against <span class="mono">tessera transcript verify</span> before signing.</p>
+<p class="sub">Printed from a Tessera transcript of ${lines.length} events.${signable ? ' Check the final hash against <span class="mono">tessera transcript verify</span> before signing.' : ''}</p>
 ${opts.problem ? `<p class="broken">This transcript does not verify: ${esc(opts.problem)}. Only the events before the damage are shown; the hash below is theirs.</p>` : ''}
 ${closed ? '' : NOT_CLOSED}
 <section class="final">
