@@ -214,10 +214,12 @@ test('the decode tool decodes a result from elsewhere', async ({ tessera }) => {
   // A token of another cluster: the open keyset does not know it, so it is refused
   // until the operator says that it comes from elsewhere.
   await page.getByRole('button', { name: 'Decode', exact: true }).click()
-  await expect(page.getByTestId('decode-error')).toContainText('is not a token of the keyset')
-  await page.getByLabel(/Check a decoded token against the open keyset/).uncheck()
+  await expect(page.getByTestId('decode-error')).toContainText('Not a token of this keyset')
+  await page.getByLabel(/Check a decoded token or share against the open keyset/).uncheck()
   await page.getByRole('button', { name: 'Decode', exact: true }).click()
-  await expect(page.getByTestId('decode-unverified')).toContainText('could not verify')
+  await expect(page.getByTestId('decode-unverified')).toContainText('not verified')
+  await expect(page.getByTestId('decode-unverified')).toContainText('a mistyped OTP or encoded value gives a plausible but wrong token')
+  await expect(page.getByTestId('decode-unverified')).toContainText('vault token lookup')
   await page.getByRole('button', { name: 'Reveal' }).click()
   await expect(page.getByTestId('secret-value')).toHaveText('4RUmoevJ3lsLni9sTXcNnRE1')
   await photograph(tessera, 'decode-tool')

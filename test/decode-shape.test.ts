@@ -56,7 +56,7 @@ describe('the shape of a decoded value', () => {
       const decoded = decodeWithOtp(encodedOf(value, otp), Buffer.from(otp))
       expect(decoded.value.toString()).toBe(value)
       expect(decoded.kind).toBe(kind)
-      expect(decoded.verified).toBe(true)
+      expect(decoded.method).toBe('otp')
     })
   }
 

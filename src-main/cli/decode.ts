@@ -1,15 +1,23 @@
 import { KEY_LIMIT, readPrivateKey } from '../crypto/pgp'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
+import { verifyDecoded, type Reference } from '../decode/verify'
+import type { Keyset } from '../engine/keyset'
 import { formatFlag, parseFlags, SecretSource, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera decode --encoded STR|- (--otp STR | --otp-file FILE|- | --pgp-key FILE [--passphrase-file FILE|-])
-                      [--format text|json]
+                      [--keyset FILE] [--format text|json]
 
 Decodes a generate-root, generate-share or generate-recovery-token result offline.
 "-" reads a value from standard input, so that secrets stay out of process lists
 and shell history. The OTP may be a base62 OTP of any length or a legacy base64
 16-byte OTP (whose result is a UUID token, which no check can confirm: the
-output says so). A value that is not exactly a token or a share is an error.`
+output says so). A value that is not exactly a token or a share is an error.
+
+--keyset FILE   checks the value against the keyset that made it: a token
+                against its token hashes, a share against its check values.
+                One that is not of the keyset exits 1 ("not a token of this
+                keyset"). Without it nothing is checked, and "verified" is
+                false: a mistyped OTP gives a plausible but wrong value.`
 
 /** An encoded result is a token or a share, PGP-encrypted at most: a few KB. */
 const ENCODED_LIMIT = { bytes: 64 * 1024, what: 'an encoded value' }
@@ -24,6 +32,7 @@ export async function decode(argv: string[], io: Io): Promise<void> {
     'otp-file': { type: 'string' },
     'pgp-key': { type: 'string' },
     'passphrase-file': { type: 'string' },
+    keyset: { type: 'string' },
     format: { type: 'string' },
   })
   const format = formatFlag(flags.format)
@@ -32,6 +41,9 @@ export async function decode(argv: string[], io: Io): Promise<void> {
   if (methods.length !== 1) throw new UsageError('give exactly one of --otp, --otp-file or --pgp-key')
   if (flags['passphrase-file'] && !flags['pgp-key']) throw new UsageError('--passphrase-file goes with --pgp-key')
 
+  // Opened first, so that a keyset that cannot be read fails before any secret is read;
+  // loaded only here, so that a decode without it loads no keyset code.
+  const reference = flags.keyset === undefined ? null : keysetReference(await (await import('../engine/keyset')).Keyset.open(flags.keyset))
   const source = new SecretSource(io)
   const encoded = await source.fromStdinOrValue(flags.encoded, '--encoded', ENCODED_LIMIT)
   let decoded: Decoded
@@ -55,9 +67,13 @@ export async function decode(argv: string[], io: Io): Promise<void> {
       otp.fill(0)
     }
   }
+  const { verified, note } = await verifyDecoded(decoded, reference, 'cli').catch((err: unknown) => {
+    decoded.value.fill(0)
+    throw err
+  })
   const value = decoded.value.toString('utf8')
   decoded.value.fill(0)
-  const { kind, verified, note } = decoded
+  const { kind } = decoded
   if (format === 'json') {
     io.stdout(`${JSON.stringify({ value, kind, verified, ...(note ? { note } : {}) })}\n`)
     return
@@ -65,4 +81,13 @@ export async function decode(argv: string[], io: Io): Promise<void> {
   io.stdout(`${value}\n`)
   // Standard error, so that a script reading the value from standard output still gets only the value.
   if (note) io.stderr(`note: ${note}\n`)
+}
+
+/** A keyset file as a reference: it keeps root tokens and share check values; recovery tokens live only in the server that made them. */
+function keysetReference(keyset: Keyset): Reference {
+  return {
+    name: `the keyset ${keyset.path}`,
+    knowsToken: async (token, kind) => (kind === 'recovery token' ? undefined : (await keyset.findTokenCurrent(token)) !== undefined),
+    checkShare: (text) => keyset.check(text),
+  }
 }

@@ -5,18 +5,16 @@ import { wipe } from '../crypto/wipe'
 import { decodeBase64Text } from '../crypto/base64'
 import { base64Bytes as strictBase64Bytes, trimBytes } from '../crypto/text-bytes'
 
-/** What a decoded value looks like, so that a wrong OTP never passes for a result. */
+/** What a decoded value looks like: bytes of no such shape are refused (a wrong OTP of plausible shape is caught only by verify.ts). */
 export type ValueKind = 'root token' | 'recovery token' | 'token' | 'legacy UUID token' | 'unseal key share' | 'secrets.js share'
 
 export interface Decoded {
   /** The decoded characters; the caller wipes them once shown. */
   value: Buffer
   kind: ValueKind
-  /**
-   * False when the value's shape proves nothing: a legacy 16-byte OTP turns any
-   * 16 bytes into a UUID, right or wrong. `note` then says so in words.
-   */
-  verified: boolean
+  /** What decoded it: a wrong OTP gives a plausible wrong value, a wrong PGP key none. */
+  method: 'otp' | 'pgp'
+  /** Said of a value no check can confirm: a legacy 16-byte OTP turns any 16 bytes into a UUID. */
   note?: string
 }
 
@@ -120,7 +118,7 @@ export function decodeWithOtp(encoded: string, otp: Buffer): Decoded {
       const raw = xorBytes(enc, legacy)
       const value = uuid(raw)
       wipe(raw, legacy)
-      return { value, kind: 'legacy UUID token', verified: false, note: LEGACY_NOTE }
+      return { value, kind: 'legacy UUID token', method: 'otp', note: LEGACY_NOTE }
     }
     wipe(legacy)
   }
@@ -136,7 +134,7 @@ export function decodeWithOtp(encoded: string, otp: Buffer): Decoded {
     wipe(value)
     throw new DecodeError('decoding gave back the OTP itself: the encoded value hides no result')
   }
-  return { ...recognise(value, 'decoding gave no token or share: this OTP belongs to another attempt'), verified: true }
+  return { ...recognise(value, 'decoding gave no token or share: this OTP belongs to another attempt'), method: 'otp' }
 }
 
 /** Decrypts a PGP-protected result (base64 of a binary OpenPGP message) with an unlocked key. */
@@ -145,5 +143,5 @@ export async function decodeWithPgp(encoded: string, key: PrivateKeyInfo): Promi
   const data = await decryptWith(key, message)
   const plain = Buffer.from(data)
   wipe(data)
-  return { ...recognise(plain, 'the decrypted message is not a token or a share'), verified: true }
+  return { ...recognise(plain, 'the decrypted message is not a token or a share'), method: 'pgp' }
 }

@@ -4,6 +4,7 @@ import type { Backend } from '../backend-interface'
 import { readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
+import { verifyDecoded, type Reference } from '../decode/verify'
 import { EngineError } from '../engine/errors'
 import { initKeyset } from '../engine/init'
 import { cardLines } from '../engine/share-card'
@@ -109,26 +110,25 @@ export function checksum(value: Uint8Array): string {
 }
 
 /**
- * A decoded value for the screen. A token is checked against the keyset that
- * should know it: a mistyped OTP yields a plausible token that nobody minted,
- * and that must never look like success.
+ * A decoded value for the screen, checked against the keyset that should know
+ * it: a mistyped OTP yields a plausible token or share that nobody issued, and
+ * that must never look like success. Without such a keyset it is shown unverified, with a note.
  */
 async function shown(decoded: Decoded, engine: LocalEngine | null): Promise<DecodedValue> {
-  const value = decoded.value.toString('utf8')
-  const check = decoded.value
-  const isToken = decoded.kind.endsWith('token')
-  if (isToken && engine && !(await engine.lookupToken(value))) {
-    wipe(check)
-    throw new EngineError(
-      422,
-      `the decoded value is not a token of the keyset ${engine.keyset.path}: the OTP or the encoded value is probably mistyped`,
-      'token_mismatch',
-    )
+  const reference: Reference | null = engine && {
+    name: `the keyset ${engine.keyset.path}`,
+    // The engine knows its recovery tokens too, which live in memory only.
+    knowsToken: async (token) => (await engine.lookupToken(token)) !== undefined,
+    checkShare: (text) => engine.keyset.check(text),
   }
-  const result: DecodedValue = { value, kind: decoded.kind, checksum: checksum(check), verified: isToken && engine !== null }
-  if (decoded.note) result.note = decoded.note
-  wipe(check)
-  return result
+  try {
+    const { verified, note } = await verifyDecoded(decoded, reference, 'app')
+    const result: DecodedValue = { value: decoded.value.toString('utf8'), kind: decoded.kind, checksum: checksum(decoded.value), verified }
+    if (note) result.note = note
+    return result
+  } finally {
+    wipe(decoded.value)
+  }
 }
 
 /**
