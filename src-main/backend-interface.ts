@@ -11,6 +11,8 @@ export interface Started {
   status: AttemptStatus
   /** The OTP's characters as bytes, owned by the caller, who wipes them; null when none was made here. */
   otp: Buffer | null
+  /** The new share goes to a key that already holds a share of the keyset, as the operator confirmed. */
+  sharedKey?: boolean
 }
 
 export interface StartInput {
@@ -18,6 +20,8 @@ export interface StartInput {
   pgp_key?: string
   /** A client-supplied OTP of exactly `otp_length` characters; the caller wipes it after the call. */
   otp?: Buffer
+  /** The operator confirmed that one person holds several shares: a new share may go to a key that already holds one. */
+  allow_shared_key?: boolean
 }
 
 export interface UpdateInput {

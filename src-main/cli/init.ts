@@ -1,5 +1,6 @@
 import { KEY_LIMIT, PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
-import { initKeyset } from '../engine/init'
+import { checkOneKeyOneHolder } from '../engine/holder-keys'
+import { initKeyset, recipientKeys } from '../engine/init'
 import { checkHolders, checkShareConfig } from '../engine/keyset'
 import { SCHEMES, type Scheme } from '../engine/schemes'
 import { outputFailure } from './output'
@@ -8,8 +9,8 @@ import { CliError, formatFlag, intFlag, parseFlags, requireFlag, SecretSource, U
 
 export const usage = `Usage: tessera init --keyset FILE --shares N --threshold T
                     [--holders alice,bob,...] [--pgp-keys a.asc,b.gpg,...]
-                    [--scheme vault|secretsjs] [--format text|json]
-                    [--transcript FILE]
+                    [--allow-shared-key] [--scheme vault|secretsjs]
+                    [--format text|json] [--transcript FILE]
 
 Creates a new local keyset and prints, once, the key shares and the initial root
 token (Vault's sys/init fields: keys, keys_base64, root_token). With --holders,
@@ -17,6 +18,11 @@ one name per share, in share order: the keyset records who holds which share.
 With --pgp-keys, one public key per share (armored, binary or base64), each share
 is encrypted to its holder's key. Never overwrites an existing keyset; the keyset
 is written only once its shares were printed.
+
+--allow-shared-key     allow one PGP key (the same primary or subkey fingerprint)
+                       for several holders: one person holds several shares.
+                       Without it, that is refused; with it, the transcript's
+                       keyset_created says shared_key
 
 --transcript FILE      record the ceremony (the keyset created, each share written
                        out, the root token written out, the end) in a new
@@ -33,6 +39,7 @@ export async function init(argv: string[], io: Io): Promise<void> {
     scheme: { type: 'string' },
     format: { type: 'string' },
     transcript: { type: 'string' },
+    'allow-shared-key': { type: 'boolean' },
   })
   const path = requireFlag(flags.keyset, '--keyset')
   const shares = intFlag(flags.shares, '--shares')
@@ -54,13 +61,15 @@ export async function init(argv: string[], io: Io): Promise<void> {
     throw new UsageError(`--pgp-keys names ${keyFiles.length} keys for ${shares} shares: give one key per share`)
   }
   const recipients = await readRecipients(keyFiles, new SecretSource(io))
+  const allowSharedKey = flags['allow-shared-key'] === true
+  checkOneKeyOneHolder(recipientKeys(recipients, holders), allowSharedKey, 'give --allow-shared-key')
   recipients.forEach((r, i) =>
     io.stderr(`Share ${i + 1} will be encrypted to ${r.fingerprint} (${r.userIds.join(', ') || 'no user id'}; ${r.format} key)\n`),
   )
 
   let record: InitRecorder | undefined
   let printed = false
-  const run = initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken, prepared) => {
+  const run = initKeyset({ path, shares, threshold, scheme, holders, recipients, allowSharedKey }, async (handed, rootToken, prepared) => {
     // Opened before anything is printed: a keyset whose creation cannot be recorded is not created.
     if (flags.transcript) record = await InitRecorder.open(flags.transcript, initFacts(prepared, handed, recipients))
     const forms = handed.map((s) => s.forms())

@@ -11,6 +11,8 @@ export interface PublicKeyInfo {
   format: KeyFormat
   /** Lowercase hex fingerprint of the primary key, as Vault reports it. */
   fingerprint: string
+  /** The primary key's fingerprint and every subkey's: one person's key, however it was exported. */
+  keyFingerprints: string[]
   userIds: string[]
 }
 
@@ -94,7 +96,8 @@ export async function readPublicKey(input: Uint8Array | string): Promise<PublicK
         `gpg --quick-add-key ${fpr.toUpperCase()} cv25519 encr, then exports the public key again`,
     )
   }
-  return { key, format, fingerprint: key.getFingerprint().toLowerCase(), userIds: key.getUserIDs() }
+  const keyFingerprints = key.getKeys().map((k) => k.getFingerprint().toLowerCase())
+  return { key, format, fingerprint: keyFingerprints[0]!, keyFingerprints, userIds: key.getUserIDs() }
 }
 
 /** Encrypts bytes to one key; the binary message, as Vault returns it before base64. */

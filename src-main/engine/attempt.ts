@@ -26,8 +26,8 @@ export interface Strategy {
   assertAvailable(): void
   /** Throws with the reason when the combined key is not the keyset's. */
   authenticate(combined: Buffer): void | Promise<void>
-  /** Makes the value to protect; `commit` persists its effects once it is protected. */
-  generate(shares: Buffer[], combined: Buffer): Promise<{ value: Buffer; commit(): Promise<void> }>
+  /** Makes the value to protect (for `recipient`'s PGP key, if given); `commit` persists its effects once it is protected. */
+  generate(shares: Buffer[], combined: Buffer, recipient?: PublicKeyInfo): Promise<{ value: Buffer; commit(): Promise<void> }>
   /** Flow-specific fields of a status, given the protected result when there is one. */
   resultFields(result?: ProtectedResult): Partial<AttemptStatus>
 }
@@ -165,7 +165,7 @@ export class AttemptMachine {
       } catch (err) {
         throw badRequest(`${strategy.noun} aborted: ${(err as Error).message}`, 'authentication_failed')
       }
-      const generated = await strategy.generate(shares, combined)
+      const generated = await strategy.generate(shares, combined, 'pgp' in a.protection ? a.protection.pgp : undefined)
       value = generated.value
       const bytes = await protect(value, a.protection)
       const encoded = 'otp' in a.protection ? xorEncodedText(bytes) : bytes.toString('base64')

@@ -5,7 +5,9 @@ import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { systemReason } from '../support/errors'
 import { withFileLock } from '../support/files'
+import { checkOneKeyOneHolder, type HolderKey } from './holder-keys'
 import { checkHolders, checkShareConfig, Keyset, KeysetError } from './keyset'
+import { shareLabel } from '../../src-shared/share-grammar'
 import type { ShareCodec } from './share-codec'
 import type { Scheme } from './schemes'
 import { newToken, ROOT_TOKEN_PREFIX } from './tokens'
@@ -19,6 +21,13 @@ export interface InitRequest {
   holders?: readonly string[]
   /** One public key per share, in share order: each share is then encrypted to its holder. */
   recipients?: readonly PublicKeyInfo[]
+  /** The operator confirmed that one person holds several shares: one key may then be given for several holders. */
+  allowSharedKey?: boolean
+}
+
+/** Each share's holder and key, as the one-key-one-holder rule reads them. */
+export function recipientKeys(recipients: readonly PublicKeyInfo[], holders?: readonly string[]): HolderKey[] {
+  return recipients.map((r, i) => ({ label: shareLabel({ number: i + 1, holder: holders?.[i] ?? null }), fingerprints: r.keyFingerprints }))
 }
 
 /** One share as its holder receives it. Its buffers are wiped once the hand-out returns. */
@@ -50,6 +59,7 @@ export async function initKeyset<T>(
   if (recipients.length > 0 && recipients.length !== req.shares) {
     throw new KeysetError(`${recipients.length} PGP keys for ${req.shares} shares: give one key per share`)
   }
+  checkOneKeyOneHolder(recipientKeys(recipients, req.holders), req.allowSharedKey === true)
   await assertCreatable(req.path)
   return withFileLock(req.path, async () => {
     await assertCreatable(req.path)
@@ -57,7 +67,7 @@ export async function initKeyset<T>(
     const messages: Buffer[] = []
     let prepared: Awaited<ReturnType<typeof Keyset.prepare>> | undefined
     try {
-      prepared = await Keyset.prepare(req.path, { ...req, rootToken })
+      prepared = await Keyset.prepare(req.path, { ...req, rootToken, holderKeys: recipients.map((r) => r.keyFingerprints) })
       const codec = prepared.keyset.codec
       const handed: HandedShare[] = []
       for (const [i, s] of prepared.shares.entries()) {

@@ -35,6 +35,9 @@ const shortText = v.pipe(v.string(), v.maxLength(256, 'is too long'))
 const count = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'), v.maxValue(255, 'must be at most 255'))
 const shareNumber = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(0, 'must be at least 0'), v.maxValue(MAX_SHARE_ID, 'must be at most 255'))
 
+/** A v4 key's fingerprint is 40 hex digits, a v6 key's 64. */
+const pgpFingerprint = v.pipe(v.string(), v.regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'must be a PGP fingerprint (40 or 64 lowercase hex digits)'))
+
 const TokenRecord = v.strictObject({
   accessor: shortText,
   hash: b64,
@@ -50,6 +53,8 @@ const ShareRecord = v.strictObject({
   holder: v.nullable(HolderName),
   /** Format 2: HMAC-SHA256 under `share_salt` of the share's canonical bytes; format 3: its scrypt under `share_check`. */
   check: b64,
+  /** The PGP key the share was encrypted to: its primary and subkey fingerprints (absent: not recorded, or not encrypted). */
+  pgp_keys: v.optional(v.pipe(v.array(pgpFingerprint), v.minLength(1, 'is empty'), v.maxLength(64, 'has too many entries'))),
 })
 type ShareRecord = v.InferOutput<typeof ShareRecord>
 
@@ -407,7 +412,15 @@ export class Keyset {
    */
   static async prepare(
     path: string,
-    opts: { shares: number; threshold: number; scheme: Scheme; rootToken: Uint8Array; holders?: readonly string[] },
+    opts: {
+      shares: number
+      threshold: number
+      scheme: Scheme
+      rootToken: Uint8Array
+      holders?: readonly string[]
+      /** Per share, the fingerprints of the PGP key it is encrypted to. */
+      holderKeys?: ReadonlyArray<readonly string[]>
+    },
   ): Promise<{ keyset: Keyset; shares: NewShare[]; write: () => Promise<void> }> {
     checkShareConfig(opts.shares, opts.threshold)
     if (opts.holders) checkHolders(opts.holders, opts.shares)
@@ -443,7 +456,12 @@ export class Keyset {
         tokens: [rootTokenRecord(tokenSalt, opts.rootToken)],
         created_at: new Date().toISOString(),
         share_check: params,
-        issued_shares: shares.map((s, i) => ({ x: codec.id(s.share), holder: s.holder, check: checks[i]!.toString('base64') })),
+        issued_shares: shares.map((s, i) => ({
+          x: codec.id(s.share),
+          holder: s.holder,
+          check: checks[i]!.toString('base64'),
+          ...keysField(opts.holderKeys?.[i]),
+        })),
         integrity: '',
       })
       const keyset = new Keyset(path, stored.data)
@@ -579,6 +597,13 @@ export class Keyset {
     return data.issued_shares.map(({ holder }, i) => ({ number: i + 1, holder }))
   }
 
+  /** The shares whose holder's PGP key is recorded, with its fingerprints (format 1 records none). */
+  holderKeys(): Array<{ number: number; holder: string | null; fingerprints: readonly string[] }> {
+    const data = this.data
+    if (data.tessera_keyset === 1) return []
+    return data.issued_shares.flatMap((r, i) => (r.pgp_keys ? [{ number: i + 1, holder: r.holder, fingerprints: r.pgp_keys }] : []))
+  }
+
   /** Finds the stored record for a presented token, comparing hashes in constant time. */
   findToken(token: Uint8Array | string): TokenRecord | undefined {
     const hash = hashToken(Buffer.from(this.data.token_salt, 'base64'), token)
@@ -614,9 +639,9 @@ export class Keyset {
    * Issues a new share under the keyset's lock: its x coordinate is chosen from
    * the file as it is now (so two processes never issue the same one), `make`
    * derives the share there, and its record is written before the share is
-   * returned. The caller wipes the share.
+   * returned, with `pgpKeys` (the fingerprints of the key it is encrypted to). The caller wipes the share.
    */
-  async issueShare(exclude: number[], make: (x: number) => Promise<Buffer>): Promise<NewShare> {
+  async issueShare(exclude: number[], make: (x: number) => Promise<Buffer>, pgpKeys?: readonly string[]): Promise<NewShare> {
     let issued: NewShare | undefined
     await this.change(async (d) => {
       const x = freeX(d, exclude)
@@ -628,7 +653,7 @@ export class Keyset {
       }
       issued = { number: d.issued_shares.length + 1, holder: null, share }
       const check = (await checkValue(d, share)).toString('base64')
-      return { ...d, issued_shares: [...d.issued_shares, { x, holder: null, check }] }
+      return { ...d, issued_shares: [...d.issued_shares, { x, holder: null, check, ...keysField(pgpKeys) }] }
     }).catch((err) => {
       if (issued) wipe(issued.share)
       throw err
@@ -671,6 +696,11 @@ export class Keyset {
     this.data = fresh.data
     this.source = fresh
   }
+}
+
+/** A share record's optional key field: absent rather than empty, so that files without keys read as before. */
+function keysField(fingerprints: readonly string[] | undefined): { pgp_keys?: string[] } {
+  return fingerprints?.length ? { pgp_keys: [...fingerprints] } : {}
 }
 
 function freeX(d: KeysetData, exclude: number[]): number | undefined {

@@ -1,7 +1,8 @@
 import type { AttemptStatus, Flow, SealStatus } from '../backend'
 import type { Backend, Started, StartInput, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
-import { PgpError, readPublicKey } from '../crypto/pgp'
+import { PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
+import { checkOneKeyOneHolder } from './holder-keys'
 import { VERSION } from '../version'
 import { AttemptMachine, type Protection, type Strategy } from './attempt'
 import { badRequest, EngineError } from './errors'
@@ -82,9 +83,11 @@ export class LocalEngine implements Backend, StrategyHost {
     const strategy = this.strategy(flow)
     const protection = await this.protectionFor(strategy, input)
     return this.serial.run(() => {
+      let sharedKey = false
       try {
         this.assertOpen()
         strategy.assertAvailable()
+        if (strategy.flow === 'share' && 'pgp' in protection) sharedKey = this.checkNewHolderKey(protection.pgp, input.allow_shared_key === true)
       } catch (err) {
         if ('otp' in protection) protection.otp.fill(0)
         throw err
@@ -93,8 +96,14 @@ export class LocalEngine implements Backend, StrategyHost {
       // Only a server-generated OTP is returned, and only this once: a copy the
       // caller owns, while the attempt keeps its own until the result is protected.
       const otp = 'otp' in protection && !input.otp?.length ? Buffer.from(protection.otp) : null
-      return { status: this.machine.status(strategy), otp }
+      return { status: this.machine.status(strategy), otp, ...(sharedKey ? { sharedKey } : {}) }
     })
+  }
+
+  /** One key, one holder: a new share for a key that already holds a share of this keyset is refused unless allowed. */
+  private checkNewHolderKey(key: PublicKeyInfo, allowShared: boolean): boolean {
+    const holders = this.keyset.holderKeys().map((h) => ({ label: shareLabel(h), fingerprints: h.fingerprints }))
+    return checkOneKeyOneHolder([...holders, { label: 'the new share', fingerprints: key.keyFingerprints }], allowShared)
   }
 
   async cancel(flow: Flow): Promise<void> {

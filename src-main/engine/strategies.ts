@@ -60,16 +60,18 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
       }
     },
     authenticate: (combined) => verifyRootKey(host, combined),
-    async generate(shares) {
+    async generate(shares, _combined, recipient) {
       if (host.keyset.threshold === 1) {
         // A threshold-1 keyset has exactly one valid share: the key itself.
         return { value: codec.text(shares[0]!), commit: async () => undefined }
       }
       // The number is taken and recorded under the keyset's lock, so that two
       // programs on one keyset never hand out the same share number.
+      // Its holder's key is recorded with it, so that a later share for the same key is noticed.
       const issued = await host.keyset.issueShare(
         shares.map((s) => codec.id(s)),
         (number) => codec.derive(shares, number),
+        recipient?.keyFingerprints,
       )
       const value = codec.text(issued.share)
       wipe(issued.share)

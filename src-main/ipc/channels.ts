@@ -59,6 +59,8 @@ export interface Contract {
       pgpKeys?: string[]
       /** One name per share, in share order; the keyset checks each and names the one it refuses, in a sentence. */
       holders?: string[]
+      /** The operator confirmed that one person holds several shares: one PGP key may be given for several holders. */
+      allowSharedKey?: boolean
     }
     output: InitSummary
   }
@@ -78,7 +80,8 @@ export interface Contract {
   'init.finish': { input: undefined | null | { abandon?: boolean }; output: { wiped: true } }
 
   'attempt.status': { input: { flow: Flow }; output: UiAttemptStatus }
-  'attempt.start': { input: { flow: Flow; pgpKey?: string }; output: UiAttemptStatus }
+  /** `allowSharedKey`: the new share may go to a key that already holds a share of the keyset (one person, several shares). */
+  'attempt.start': { input: { flow: Flow; pgpKey?: string; allowSharedKey?: boolean }; output: UiAttemptStatus }
   'attempt.cancel': { input: { flow: Flow }; output: { cancelled: true } }
   /** A holder ticked that the nonce on screen is the one announced: recorded in the transcript (`recorded` false when no running attempt has that nonce). */
   'attempt.confirmNonce': { input: { flow: Flow; nonce: string; holder: string }; output: { recorded: boolean } }

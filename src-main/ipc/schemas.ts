@@ -32,6 +32,7 @@ export const schemas = {
     pgpKeys: v.optional(v.array(text(1024 * 1024))),
     // Bounded here, loosely: each name is held to the holder rule by the keyset (checkHolders), whose sentence counts from 1.
     holders: v.optional(v.pipe(v.array(text(1024)), v.maxLength(255))),
+    allowSharedKey: v.optional(v.boolean()),
   }),
   'backend.connectRemote': v.strictObject({ id: text(64), token: v.optional(text(4096)) }),
   'backend.recent': noInput,
@@ -47,7 +48,7 @@ export const schemas = {
   'init.finish': v.optional(v.union([v.undefined(), v.null(), v.strictObject({ abandon: v.optional(v.boolean(), false) })])),
 
   'attempt.status': v.strictObject({ flow }),
-  'attempt.start': v.strictObject({ flow, pgpKey: v.optional(text(1024 * 1024)) }),
+  'attempt.start': v.strictObject({ flow, pgpKey: v.optional(text(1024 * 1024)), allowSharedKey: v.optional(v.boolean()) }),
   'attempt.cancel': v.strictObject({ flow }),
   'attempt.confirmNonce': v.strictObject({ flow, nonce: text(64), holder: HolderName }),
   'attempt.update': v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),

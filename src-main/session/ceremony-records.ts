@@ -86,15 +86,15 @@ export class CeremonyRecords {
     return this.initRecord
   }
 
-  /** Opens the record of an attempt just started (or found running) on `backend`. */
-  async begin(flow: Flow, status: AttemptStatus, backend: Backend, facts: () => Promise<BackendFacts>): Promise<CeremonyRecorder | null> {
+  /** Opens the record of an attempt just started (or found running) on `backend`; `sharedKey` as `Started` says it. */
+  async begin(flow: Flow, status: AttemptStatus, backend: Backend, facts: () => Promise<BackendFacts>, sharedKey?: boolean): Promise<CeremonyRecorder | null> {
     const dir = this.directory
     if (!dir) return null
     await this.close()
     const opened = await facts()
     const recorder = await openNew(defaultTranscriptPath(dir, status.nonce), (path) => CeremonyRecorder.open(path, backend, opened))
     this.current = { recorder, flow, nonce: status.nonce }
-    await recorder.started(flow, status)
+    await recorder.started(flow, status, sharedKey)
     return recorder
   }
 

@@ -6,7 +6,8 @@ import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { verifyDecoded, type Reference } from '../decode/verify'
 import { EngineError } from '../engine/errors'
-import { initKeyset } from '../engine/init'
+import { checkOneKeyOneHolder } from '../engine/holder-keys'
+import { initKeyset, recipientKeys } from '../engine/init'
 import { cardLines } from '../engine/share-card'
 import { KEYSET_LIMIT, KeysetError, type Keyset, type ShareIdentity } from '../engine/keyset'
 import { readRegularFile } from '../support/files'
@@ -458,7 +459,7 @@ export class Session {
       return { removed: true }
     },
     'profiles.test': ({ id, token }) => this.profiles().test(id, token),
-    'backend.initKeyset': async ({ path, shares, threshold, scheme, pgpKeys, holders }) => {
+    'backend.initKeyset': async ({ path, shares, threshold, scheme, pgpKeys, holders, allowSharedKey }) => {
       if (this.ceremony) throw new EngineError(409, 'the shares of the keyset just created are still being handed out: finish that first', 'init_running')
       const recipients: PublicKeyInfo[] = []
       for (const [i, key] of (pgpKeys ?? []).entries()) {
@@ -468,11 +469,12 @@ export class Session {
           throw new EngineError(400, `key for holder ${i + 1}: ${(err as Error).message}`, 'invalid_pgp_key')
         }
       }
+      checkOneKeyOneHolder(recipientKeys(recipients, holders), allowSharedKey === true, 'tick "One person holds several of these shares"')
       let ceremony: Pick<InitCeremony, 'items' | 'rootToken'> | undefined
       // Assigned in the hand-out callback, which control-flow analysis does not follow.
       let record = null as InitRecorder | null
       try {
-        await initKeyset({ path, shares, threshold, scheme, holders, recipients }, async (handed, rootToken, keyset) => {
+        await initKeyset({ path, shares, threshold, scheme, holders, recipients, allowSharedKey }, async (handed, rootToken, keyset) => {
           ceremony = {
             items: handed.map((s) => ({ bytes: s.text(), base64: Buffer.from(s.forms().key_base64), encrypted: s.encrypted, number: s.number })),
             rootToken: Buffer.from(rootToken),
@@ -550,14 +552,14 @@ export class Session {
     },
 
     'attempt.status': async ({ flow }) => this.toUi(flow, await this.backend().status(flow)),
-    'attempt.start': async ({ flow, pgpKey }) => {
+    'attempt.start': async ({ flow, pgpKey, allowSharedKey }) => {
       if (this.finished) {
         throw new EngineError(409, 'a finished result is still held: store it, then wipe it, before starting another attempt', 'result_held')
       }
       const backend = this.backend()
-      const { status, otp } = await backend.start(flow, pgpKey ? { pgp_key: pgpKey } : {})
+      const { status, otp, sharedKey } = await backend.start(flow, { ...(pgpKey ? { pgp_key: pgpKey } : {}), allow_shared_key: allowSharedKey === true })
       try {
-        await this.records.begin(flow, status, backend, () => this.facts())
+        await this.records.begin(flow, status, backend, () => this.facts(), sharedKey)
       } catch (err) {
         // A ceremony that leaves no record does not go on.
         wipe(otp)

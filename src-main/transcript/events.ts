@@ -99,7 +99,8 @@ export const HAND_OUTS = ['revealed', 'card_printed', 'encrypted_file_saved', 'w
 export const EventSchema = v.variant('type', [
   /** Line 1, always: what wrote the file, and what the ceremony runs on. */
   event('backend_opened', { tool: v.literal('tessera'), version: label(40), format: v.literal(FORMAT_VERSION), ...backendFacts }),
-  event('attempt_started', { flow, nonce, protection, required: count(1, 255) }),
+  /** `shared_key`: the new share goes to a PGP key that already holds a share, as the operator confirmed. */
+  event('attempt_started', { flow, nonce, protection, required: count(1, 255), shared_key: v.optional(v.literal(true)) }),
   event('nonce_confirmed', { holder, nonce }),
   event('share_accepted', {
     holder: v.optional(holder),
@@ -133,6 +134,8 @@ export const EventSchema = v.variant('type', [
     threshold: count(1, 255),
     holders: v.optional(v.pipe(v.array(holder), v.maxLength(255))),
     encrypted_to: v.optional(v.pipe(v.array(v.strictObject({ share_number: shareNumber, fingerprint: pgpFingerprint })), v.maxLength(255))),
+    /** The operator confirmed that one person holds several shares: one PGP key was given for several holders. */
+    shared_key: v.optional(v.literal(true)),
   }),
   event('share_handed_out', { share_number: shareNumber, holder: v.optional(holder), how: v.picklist(HAND_OUTS) }),
   /** The initial root token left the hand-out (never its value). */

@@ -1,3 +1,4 @@
+import { sharedKey } from '../engine/holder-keys'
 import type { CeremonyEvent, HAND_OUTS } from './events'
 import { keyringFingerprint } from './recorder'
 import { Transcript } from './writer'
@@ -14,13 +15,15 @@ export interface InitFacts {
   threshold: number
   /** Per share, in share order: its number, its holder's name, and the PGP key it was encrypted to. */
   handed: ReadonlyArray<{ number: number; holder: string | null; recipient?: string }>
+  /** One PGP key was given for several holders, as the operator confirmed. */
+  sharedKey: boolean
 }
 
 /** The facts of a keyset just prepared, in the shapes `engine/init` hands them over. */
 export function initFacts(
   keyset: { keyringCiphertext: string; scheme: InitFacts['scheme']; shares: number; threshold: number },
   handed: ReadonlyArray<{ number: number; holder: string | null; encrypted: boolean }>,
-  recipients: ReadonlyArray<{ fingerprint: string }>,
+  recipients: ReadonlyArray<{ fingerprint: string; keyFingerprints: readonly string[] }>,
 ): InitFacts {
   return {
     keysetFingerprint: keyringFingerprint(keyset.keyringCiphertext),
@@ -28,6 +31,7 @@ export function initFacts(
     shares: keyset.shares,
     threshold: keyset.threshold,
     handed: handed.map((s, i) => ({ number: s.number, holder: s.holder, ...(s.encrypted ? { recipient: recipients[i]!.fingerprint.toLowerCase() } : {}) })),
+    sharedKey: sharedKey(recipients.map((r) => ({ label: r.fingerprint, fingerprints: r.keyFingerprints }))) !== undefined,
   }
 }
 
@@ -66,6 +70,7 @@ export class InitRecorder {
           threshold: facts.threshold,
           ...(holders.every((h) => h !== null) ? { holders: holders as string[] } : {}),
           ...(encrypted.length > 0 ? { encrypted_to: encrypted } : {}),
+          ...(facts.sharedKey ? { shared_key: true as const } : {}),
         },
       })
     } catch (err) {

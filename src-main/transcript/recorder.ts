@@ -82,7 +82,7 @@ export class CeremonyRecorder {
   async start(flow: Flow, call: () => Promise<Started>): Promise<Started> {
     const started = await call()
     try {
-      await this.started(flow, started.status)
+      await this.started(flow, started.status, started.sharedKey)
     } catch (err) {
       started.otp?.fill(0)
       throw err
@@ -91,7 +91,7 @@ export class CeremonyRecorder {
   }
 
   /** Records an attempt that is already running (started before the record was opened, or elsewhere). */
-  async started(flow: Flow, status: AttemptStatus): Promise<void> {
+  async started(flow: Flow, status: AttemptStatus, sharedKey?: boolean): Promise<void> {
     this.progress = status.progress
     await this.record({
       type: 'attempt_started',
@@ -107,6 +107,7 @@ export class CeremonyRecorder {
               : // A server too old to report otp_length took Vault's legacy OTP: base64 of 16 bytes.
                 { kind: 'otp', length: LEGACY_OTP_CHARS },
         required: status.required,
+        ...(sharedKey ? { shared_key: true as const } : {}),
       },
     })
   }

@@ -58,6 +58,24 @@ export class Gpg {
     return this.run(args, Buffer.from(b64, 'base64')).toString('utf8')
   }
 
+  /**
+   * Binds `from`'s encryption subkey to `to`'s key as well (gpg --expert's
+   * "Existing key"): two keys with different primaries that share a subkey.
+   * Returns the shared subkey's fingerprint.
+   */
+  shareSubkey(to: string, from: string): string {
+    const colons = this.run(['--with-colons', '--with-keygrip', '--list-keys', from]).toString()
+    const sub = /^sub:[^:]*:[^:]*:[^:]*:[^:]*:(\d+):[^\n]*\nfpr:+([0-9A-F]{40}):\ngrp:+([0-9A-F]{40}):/m.exec(colons)
+    if (!sub) throw new Error(`no subkey for ${from}`)
+    const toFpr = /^fpr:+([0-9A-F]{40}):/m.exec(this.run(['--with-colons', '--fingerprint', to]).toString())![1]!
+    // A fingerprint covers the key's creation time: the clock is set to the subkey's own.
+    this.run(
+      ['--expert', '--faked-system-time', `${sub[1]}!`, '--command-fd', '0', '--pinentry-mode', 'loopback', '--passphrase', '', '--edit-key', toFpr],
+      `addkey\n13\n${sub[3]}\nQ\n0\nsave\n`,
+    )
+    return sub[2]!.toLowerCase()
+  }
+
   encryptTo(uid: string, plaintext: string): Buffer {
     return this.run(['--trust-model', 'always', '-e', '-r', uid], plaintext)
   }

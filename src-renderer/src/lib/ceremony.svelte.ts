@@ -175,9 +175,10 @@ export class Ceremony {
     this.step = status.started ? 'collect' : 'protection'
   }
 
-  async start(): Promise<void> {
+  /** `allowSharedKey`: the operator confirmed that the new share may go to a key that already holds one. */
+  async start(allowSharedKey = false): Promise<void> {
     const status = await this.run(() =>
-      this.api.attempt.start(this.pgp ? { flow: this.flow, pgpKey: this.pgp.text } : { flow: this.flow }),
+      this.api.attempt.start(this.pgp ? { flow: this.flow, pgpKey: this.pgp.text, allowSharedKey } : { flow: this.flow }),
       'protection',
     )
     if (status) {
