@@ -62,7 +62,7 @@ export async function init(argv: string[], io: Io): Promise<void> {
   }
   const recipients = await readRecipients(keyFiles, new SecretSource(io))
   const allowSharedKey = flags['allow-shared-key'] === true
-  checkOneKeyOneHolder(recipientKeys(recipients, holders), allowSharedKey, 'give --allow-shared-key')
+  checkOneKeyOneHolder([], recipientKeys(recipients, holders), allowSharedKey, 'give --allow-shared-key')
   recipients.forEach((r, i) =>
     io.stderr(`Share ${i + 1} will be encrypted to ${r.fingerprint} (${r.userIds.join(', ') || 'no user id'}; ${r.format} key)\n`),
   )

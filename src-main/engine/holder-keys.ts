@@ -7,17 +7,25 @@ export interface HolderKey {
 }
 
 /**
- * Two holders whose keys share a fingerprint, primary or subkey: whoever holds
- * that private key holds both shares. The first such pair, or undefined.
+ * The first key of `added` that shares a fingerprint, primary or subkey, with a
+ * key held already or added before it: whoever holds that private key holds
+ * both shares. Sharing among `held` alone (confirmed when it was made) is not looked for.
  */
-export function sharedKey(keys: readonly HolderKey[]): { first: HolderKey; second: HolderKey; fingerprint: string } | undefined {
+export function sharedKey(
+  held: readonly HolderKey[],
+  added: readonly HolderKey[],
+): { first: HolderKey; second: HolderKey; fingerprint: string } | undefined {
   const owner = new Map<string, HolderKey>()
-  for (const key of keys) {
-    for (const fingerprint of new Set(key.fingerprints)) {
+  const own = (key: HolderKey) => {
+    for (const fingerprint of key.fingerprints) if (!owner.has(fingerprint)) owner.set(fingerprint, key)
+  }
+  held.forEach(own)
+  for (const key of added) {
+    for (const fingerprint of key.fingerprints) {
       const first = owner.get(fingerprint)
-      if (first && first !== key) return { first, second: key, fingerprint }
-      owner.set(fingerprint, key)
+      if (first) return { first, second: key, fingerprint }
     }
+    own(key)
   }
   return undefined
 }
@@ -29,18 +37,24 @@ export function sharedKey(keys: readonly HolderKey[]): { first: HolderKey; secon
  * which the ceremony record then says.
  */
 export function checkOneKeyOneHolder(
-  keys: readonly HolderKey[],
+  held: readonly HolderKey[],
+  added: readonly HolderKey[],
   allowShared: boolean,
   howToAllow = 'confirm that one person holds several shares',
 ): boolean {
-  const found = sharedKey(keys)
+  const found = sharedKey(held, added)
   if (found && !allowShared) {
     throw new EngineError(
       409,
-      `${found.second.label} and ${found.first.label} have the same PGP key (fingerprint ${found.fingerprint.toUpperCase()}): ` +
+      `${found.second.label} and ${found.first.label} have the same PGP key (fingerprint ${asGpgShows(found.fingerprint)}): ` +
         `one person would hold both shares; give each holder their own key, or ${howToAllow}`,
       'shared_pgp_key',
     )
   }
   return found !== undefined
+}
+
+/** A fingerprint as gpg shows it: upper case, in groups of four (which also lets a narrow error box wrap it). */
+function asGpgShows(fingerprint: string): string {
+  return fingerprint.toUpperCase().match(/.{1,4}/g)!.join(' ')
 }

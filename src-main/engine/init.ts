@@ -59,7 +59,7 @@ export async function initKeyset<T>(
   if (recipients.length > 0 && recipients.length !== req.shares) {
     throw new KeysetError(`${recipients.length} PGP keys for ${req.shares} shares: give one key per share`)
   }
-  checkOneKeyOneHolder(recipientKeys(recipients, req.holders), req.allowSharedKey === true)
+  checkOneKeyOneHolder([], recipientKeys(recipients, req.holders), req.allowSharedKey === true)
   await assertCreatable(req.path)
   return withFileLock(req.path, async () => {
     await assertCreatable(req.path)

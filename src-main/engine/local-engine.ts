@@ -103,7 +103,7 @@ export class LocalEngine implements Backend, StrategyHost {
   /** One key, one holder: a new share for a key that already holds a share of this keyset is refused unless allowed. */
   private checkNewHolderKey(key: PublicKeyInfo, allowShared: boolean): boolean {
     const holders = this.keyset.holderKeys().map((h) => ({ label: shareLabel(h), fingerprints: h.fingerprints }))
-    return checkOneKeyOneHolder([...holders, { label: 'the new share', fingerprints: key.keyFingerprints }], allowShared)
+    return checkOneKeyOneHolder(holders, [{ label: 'the new share', fingerprints: key.keyFingerprints }], allowShared)
   }
 
   async cancel(flow: Flow): Promise<void> {

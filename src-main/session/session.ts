@@ -469,7 +469,7 @@ export class Session {
           throw new EngineError(400, `key for holder ${i + 1}: ${(err as Error).message}`, 'invalid_pgp_key')
         }
       }
-      checkOneKeyOneHolder(recipientKeys(recipients, holders), allowSharedKey === true, 'tick "One person holds several of these shares"')
+      checkOneKeyOneHolder([], recipientKeys(recipients, holders), allowSharedKey === true, 'tick "One person holds several of these shares"')
       let ceremony: Pick<InitCeremony, 'items' | 'rootToken'> | undefined
       // Assigned in the hand-out callback, which control-flow analysis does not follow.
       let record = null as InitRecorder | null

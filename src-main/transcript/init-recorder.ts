@@ -31,7 +31,7 @@ export function initFacts(
     shares: keyset.shares,
     threshold: keyset.threshold,
     handed: handed.map((s, i) => ({ number: s.number, holder: s.holder, ...(s.encrypted ? { recipient: recipients[i]!.fingerprint.toLowerCase() } : {}) })),
-    sharedKey: sharedKey(recipients.map((r) => ({ label: r.fingerprint, fingerprints: r.keyFingerprints }))) !== undefined,
+    sharedKey: sharedKey([], recipients.map((r) => ({ label: r.fingerprint, fingerprints: r.keyFingerprints }))) !== undefined,
   }
 }
 
