@@ -3,6 +3,7 @@ import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createRouter } from '../src-main/ipc/router'
 import { Session } from '../src-main/session/session'
+import * as openpgp from 'openpgp'
 import { readPublicKey } from '../src-main/crypto/pgp'
 import { Keyset } from '../src-main/engine/keyset'
 import { Gpg } from './helpers/gnupg'
@@ -48,6 +49,11 @@ describe('tessera init --pgp-keys', () => {
     expect(mallory.keyFingerprints[0]).toBe(mallory.fingerprint)
     expect(mallory.keyFingerprints).toContain(subkeyShared)
     expect(mallory.keyFingerprints.length).toBe(3)
+  })
+
+  it('refuses a key with more subkeys than a keyset records', async () => {
+    const { publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Many' }], subkeys: Array.from({ length: 33 }, () => ({})), format: 'armored' })
+    await expect(readPublicKey(publicKey)).rejects.toThrow(/has 33 subkeys; Tessera takes keys with at most 32/)
   })
 
   it('refuses one key (armored and binary) for two holders, and writes no keyset', async () => {

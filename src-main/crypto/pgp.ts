@@ -80,6 +80,9 @@ async function readAnyKey(input: Uint8Array | string): Promise<{ key: OpenPGP.Ke
   }
 }
 
+/** A holder's key has a few subkeys; a keyset records every fingerprint of each holder's key, so their number is bounded. */
+export const MAX_SUBKEYS = 32
+
 /** Reads a public key for encryption and checks that it can encrypt. */
 export async function readPublicKey(input: Uint8Array | string): Promise<PublicKeyInfo> {
   const { key, format } = await readAnyKey(input)
@@ -95,6 +98,9 @@ export async function readPublicKey(input: Uint8Array | string): Promise<PublicK
       `key ${fpr} cannot encrypt (${reason(err)}): its owner adds an encryption subkey with ` +
         `gpg --quick-add-key ${fpr.toUpperCase()} cv25519 encr, then exports the public key again`,
     )
+  }
+  if (key.getSubkeys().length > MAX_SUBKEYS) {
+    throw new PgpError(`key ${key.getFingerprint()} has ${key.getSubkeys().length} subkeys; Tessera takes keys with at most ${MAX_SUBKEYS}`)
   }
   const keyFingerprints = key.getKeys().map((k) => k.getFingerprint().toLowerCase())
   return { key, format, fingerprint: keyFingerprints[0]!, keyFingerprints, userIds: key.getUserIDs() }

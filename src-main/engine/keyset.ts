@@ -13,6 +13,7 @@ import { SCHEMES, type Scheme } from './schemes'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { hashToken, newAccessor, newSalt } from './tokens'
 import { sameBytes } from '../crypto/same-bytes'
+import { MAX_SUBKEYS } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { Serial } from './serial'
 
@@ -54,7 +55,7 @@ const ShareRecord = v.strictObject({
   /** Format 2: HMAC-SHA256 under `share_salt` of the share's canonical bytes; format 3: its scrypt under `share_check`. */
   check: b64,
   /** The PGP key the share was encrypted to: its primary and subkey fingerprints (absent: not recorded, or not encrypted). */
-  pgp_keys: v.optional(v.pipe(v.array(pgpFingerprint), v.minLength(1, 'is empty'), v.maxLength(64, 'has too many entries'))),
+  pgp_keys: v.optional(v.pipe(v.array(pgpFingerprint), v.minLength(1, 'is empty'), v.maxLength(MAX_SUBKEYS + 1, 'has too many entries'))),
 })
 type ShareRecord = v.InferOutput<typeof ShareRecord>
 

@@ -83,6 +83,7 @@ export const PLAIN_SENTENCES: Readonly<Record<string, string | typeof AS_WRITTEN
   result_held: AS_WRITTEN,
   no_held_otp: AS_WRITTEN,
   token_mismatch: AS_WRITTEN,
+  shared_pgp_key: AS_WRITTEN,
   invalid_input: AS_WRITTEN,
   no_share: AS_WRITTEN,
   share_encrypted: AS_WRITTEN,
