@@ -7,8 +7,8 @@ export interface DecodedValue {
   kind: string
   /** First 8 hex digits of SHA-256 of the value: lets an operator verify a copy. */
   checksum: string
-  /** Said when the value could not be verified (a legacy 16-byte OTP makes any bytes a UUID). */
+  /** Said whenever `verified` is false: why nothing could check the value, and how to check it. */
   note?: string
-  /** True when the value was checked against a keyset (a token it knows); false when nothing could check it. */
+  /** True only when a keyset confirmed the value (a token it minted, a share it issued); false when nothing could check it. */
   verified: boolean
 }

@@ -94,7 +94,7 @@ export interface Contract {
   'shares.check': { input: { share: string }; output: ShareCheckResult }
 
   'decode.held': { input: { flow: Flow; encoded: string }; output: DecodedValue }
-  /** `verify` (default true): a decoded token must be one the open keyset knows. */
+  /** `verify` (default true): a decoded token or share must be one the open keyset knows. */
   'decode.otp': { input: { encoded: string; otp: string; verify?: boolean }; output: DecodedValue }
   'decode.pgp': { input: { encoded: string; privateKey: string; passphrase?: string; verify?: boolean }; output: DecodedValue }
 
