@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { TesseraError } from '../support/errors'
-import { readFailure, readRegularFile, type ReadLimit } from '../support/files'
+import { readFailure, readRegularFile, type ReadLimit } from '../support/bounded-read'
 
 /** A mistake in how the command was called: exit code 2, with the command's usage. */
 export class UsageError extends Error {

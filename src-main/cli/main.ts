@@ -1,6 +1,6 @@
 import { CliError, UsageError, type Io } from './args'
 import { Output, outputFailure } from './output'
-import { readStdin } from '../support/files'
+import { readStdin } from '../support/bounded-read'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
 import { VERSION } from '../version'

@@ -1,6 +1,6 @@
 import { LocalEngine } from '../engine/local-engine'
 import { KEYSET_LIMIT } from '../engine/keyset'
-import { readFailure, readRegularFile } from '../support/files'
+import { readFailure, readRegularFile } from '../support/bounded-read'
 import { createApiServer, type ApiServer } from '../server/http-api'
 import { closeOnSignal, listen } from '../server/listen'
 import { hostPort, isLoopback } from '../support/address'

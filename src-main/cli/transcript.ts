@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
-import { readFailure, readRegularFile, writeFileAtomic } from '../support/files'
+import { readFailure, readRegularFile } from '../support/bounded-read'
+import { writeFileAtomic } from '../support/files'
 import { systemReason } from '../support/errors'
 import { CliError, UsageError, type Io } from './args'
 import { TRANSCRIPT_LIMIT } from '../transcript/chain'

@@ -1,4 +1,4 @@
-import { readFailure, readRegularFile } from '../support/files'
+import { readFailure, readRegularFile } from '../support/bounded-read'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { EngineError } from '../engine/errors'

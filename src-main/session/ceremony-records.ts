@@ -1,4 +1,4 @@
-import { readFailure, readRegularFile } from '../support/files'
+import { readFailure, readRegularFile } from '../support/bounded-read'
 import { join } from 'node:path'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as v from 'valibot'
-import { readRegularFile, writeFileAtomic, withFileLock } from '../support/files'
+import { readRegularFile } from '../support/bounded-read'
+import { writeFileAtomic, withFileLock } from '../support/files'
 import type { RecentKeyset } from './views'
 
 const MAX_RECENT = 8
