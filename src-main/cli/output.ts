@@ -14,7 +14,8 @@ export function outputFailure(err: unknown): string {
  */
 export class Output {
   failure: unknown
-  private last: Promise<void> = Promise.resolve()
+  private pending = 0
+  private waiting: Array<() => void> = []
 
   constructor(
     private readonly stream: NodeJS.WritableStream,
@@ -24,28 +25,34 @@ export class Output {
     stream.on('error', (err: unknown) => this.fail(err))
   }
 
+  /** For messages whose loss is handled by `onFailure` and the exit code, not by the writer (a log line: no promise each). */
+  say(text: string): void {
+    if (this.failure !== undefined) return
+    this.pending++
+    this.stream.write(text, this.written)
+  }
+
   /** Settles once the system took the text; rejects when it could not. */
   write(text: string): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure)
-    const written = new Promise<void>((resolve, reject) => {
+    this.pending++
+    return new Promise((resolve, reject) => {
       this.stream.write(text, (err) => {
-        if (!err) return resolve()
-        this.fail(err)
-        reject(err)
+        this.written(err)
+        if (err) reject(err)
+        else resolve()
       })
     })
-    this.last = written.catch(() => undefined)
-    return written
-  }
-
-  /** For messages whose loss is handled by `onFailure` and the exit code, not by the writer. */
-  say(text: string): void {
-    this.write(text).catch(() => undefined)
   }
 
   /** Every write made so far has succeeded or failed. */
-  async settled(): Promise<void> {
-    await this.last
+  settled(): Promise<void> {
+    return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  private readonly written = (err?: Error | null) => {
+    if (err) this.fail(err)
+    if (--this.pending === 0) for (const resolve of this.waiting.splice(0)) resolve()
   }
 
   private fail(err: unknown): void {
