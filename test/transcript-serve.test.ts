@@ -120,7 +120,13 @@ describe('tessera serve --transcript', () => {
         'closed',
       ])
       const wrongNonce = Math.ceil(BAD / 3)
-      expect(r.lines.slice(2, 5).map((l) => (l.data as { reason: string }).reason)).toEqual(['wrong_nonce', 'share_mismatch', 'share_mismatch'])
+      // A refused share is named where its check value tells which it is; a mistyped one cannot be.
+      expect(r.lines.slice(2, 5).map((l) => l.data)).toEqual([
+        { holder: 'Alice', share_number: 1, reason: 'wrong_nonce', progress: 0 },
+        { reason: 'share_mismatch', progress: 0 },
+        { reason: 'share_mismatch', progress: 0 },
+      ])
+      expect(r.lines[7]!.data).toEqual({ holder: 'Alice', share_number: 1, reason: 'duplicate_key', progress: 1 })
       expect(r.lines[5]!.data).toEqual({ counts: [{ reason: 'wrong_nonce', count: wrongNonce - 1 }, { reason: 'share_mismatch', count: BAD - wrongNonce - 2 }] })
       expect(r.lines[6]!.data).toEqual({ holder: 'Alice', share_number: 1, progress: 1, required: 2 })
       expect(r.lines[10]!.data).toEqual({ counts: [{ reason: 'duplicate_key', count: 7 }] })

@@ -483,7 +483,7 @@ describe('Vault\'s HTTP API over a recorded engine', () => {
         'attempt_started', 'cancelled', 'closed',
       ])
       expect(r.lines[7]!.data).toMatchObject({ flow: 'root', protection: { kind: 'otp', length: 28 } })
-      expect(r.lines[3]!.data).toEqual({ reason: 'duplicate_key', progress: 1 })
+      expect(r.lines[3]!.data).toEqual({ share_number: 1, reason: 'duplicate_key', progress: 1 })
       expect(r.lines[6]!.data).toEqual({ flow: 'root', nonce, result_sha256: createHash('sha256').update(done.json.encoded_token).digest('hex') })
       const secrets = [
         ...ks.keys.map((k, i) => secret(`share ${i + 1}`, k)),

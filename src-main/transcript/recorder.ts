@@ -14,7 +14,15 @@ export interface Holder {
   name?: string
   /** The share's number (its x-coordinate) where the backend can tell. */
   shareNumber?: number
+  /**
+   * Fills in who gave a refused share, where the backend can tell; called only
+   * for a refusal recorded in full, so that a flood costs no check per request.
+   */
+  identify?: () => Promise<void>
 }
+
+/** A holder as the record's fields name them. */
+const whoIs = (holder: Holder) => ({ ...(holder.name ? { holder: holder.name } : {}), ...(holder.shareNumber ? { share_number: holder.shareNumber } : {}) })
 
 /** The result as the backend returned it: the encoded token, or for a new share its base64. */
 function resultOf(s: AttemptStatus): string {
@@ -121,15 +129,14 @@ export class CeremonyRecorder {
    * share number the backend recognized during the call.
    */
   async update(flow: Flow, holder: Holder, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {
-    const whoIs = () => ({ ...(holder.name ? { holder: holder.name } : {}), ...(holder.shareNumber ? { share_number: holder.shareNumber } : {}) })
     let status: AttemptStatus
     try {
       status = await call()
     } catch (err) {
-      await this.refused(flow, whoIs(), err)
+      await this.refused(flow, holder, err)
       throw err
     }
-    const who = whoIs()
+    const who = whoIs(holder)
     const progress = status.complete ? status.required : status.progress
     await this.record({ type: 'share_accepted', data: { ...who, progress, required: status.required } })
     if (status.complete) {
@@ -184,7 +191,7 @@ export class CeremonyRecorder {
     return { type: 'refusals_summarized', data: { counts } }
   }
 
-  private async refused(flow: Flow, who: { holder?: string; share_number?: number }, err: unknown): Promise<void> {
+  private async refused(flow: Flow, holder: Holder, err: unknown): Promise<void> {
     const reason = reasonFor(err instanceof TesseraError ? err.code : undefined)
     if (reason === 'no_attempt') return
     // Ask where the attempt stands now: a refused last share empties the progress.
@@ -198,7 +205,8 @@ export class CeremonyRecorder {
       this.counted.set(reason, (this.counted.get(reason) ?? 0) + 1)
       return
     }
-    const refusal: CeremonyEvent = { type: 'share_refused', data: { ...who, reason, ...(now !== undefined ? { progress: now } : {}) } }
+    await holder.identify?.()
+    const refusal: CeremonyEvent = { type: 'share_refused', data: { ...whoIs(holder), reason, ...(now !== undefined ? { progress: now } : {}) } }
     await Promise.all([this.record(refusal), reset && this.record({ type: 'progress_reset', data: { reason, from } })])
     // Recording starts a new run; these lines are part of this one.
     this.run = run
@@ -213,13 +221,25 @@ export class CeremonyRecorder {
  */
 export function recording(engine: LocalEngine, recorder: CeremonyRecorder): LocalEngine {
   const updateNamed: LocalEngine['updateNamed'] = async (flow, input, holder) => {
-    const who: Holder = { name: holder }
+    const who: Holder = {
+      name: holder,
+      // A refused share is named only when its check value says which it is: the call
+      // itself may be what was wrong (a stale nonce, a share given twice).
+      identify: async () => {
+        if (!Buffer.isBuffer(input.key) || input.key.length === 0) return
+        const known = await engine.keyset.check(input.key).catch(() => null)
+        if (known?.valid) nameAs(known)
+      },
+    }
+    const nameAs = (known: ShareIdentity) => {
+      who.name = known.holder ?? holder
+      who.shareNumber = known.number ?? undefined
+    }
     let share: ShareIdentity | undefined
     const status = await recorder.update(flow, who, async () => {
       const named = await engine.updateNamed(flow, input, holder)
       share = named.share
-      who.name = named.share.holder ?? holder
-      who.shareNumber = named.share.number ?? undefined
+      nameAs(named.share)
       return named.status
     })
     return { status, share: share! }
