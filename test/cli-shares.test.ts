@@ -5,6 +5,7 @@ import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, TESSERA, type CliResult } from './helpers/cli'
 import { downgradeToV1, makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
+import { LocalEngine } from '../src-main/engine/local-engine'
 
 // npm run build first: these run `tessera` as an operator does.
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -48,6 +49,20 @@ describe('tessera init --holders and tessera verify-share', () => {
     expect(short.code).toBe(1)
     expect(short.stderr).toMatch(/^tessera verify-share: this share is too short for this keyset/)
     expect(short.stderr).not.toContain(hex.slice(0, 16))
+  })
+
+  it('counts a share made by the share flow, and names its holder', async () => {
+    const ks = await makeKeyset(await freshDir(), { shares: 3, threshold: 2 })
+    const engine = await LocalEngine.open(ks.path)
+    const { status } = await engine.start('share', {})
+    engine.nameNewShare(status.nonce, 'Dana')
+    await engine.update('share', { key: Buffer.from(ks.keys[0]!), nonce: status.nonce })
+    const done = await engine.update('share', { key: Buffer.from(ks.keys[2]!), nonce: status.nonce })
+    expect((await engine.sealStatus()).n).toBe(4)
+    await engine.close()
+    const fresh = await runCli(['verify-share', '--keyset', ks.path], { stdin: done.key })
+    expect(fresh).toEqual({ code: 0, stdout: 'share 4 of 4 (Dana): valid\n', stderr: '' })
+    expect((await runCli(['verify-share', '--keyset', ks.path], { stdin: ks.keys[1] })).stdout).toBe('share 2 of 4: valid\n')
   })
 
   it('exits 2 for usage mistakes', async () => {

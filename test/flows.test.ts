@@ -119,6 +119,7 @@ describe.each(SCHEMES)('%s keyset', (scheme) => {
   })
 
   it('generates a new share as the generate-share document describes: no OTP, no nonce needed', async () => {
+    const out = (await api.call('GET', 'sys/seal-status')).json.n as number
     const before = await api.call('GET', 'sys/generate-share/attempt')
     expect(before.json).toMatchObject({ started: false, progress: 0, required: 3, key: '', key_base64: '', pgp_fingerprint: '', complete: false })
     const start = await api.call('PUT', 'sys/generate-share/attempt', {})
@@ -137,6 +138,9 @@ describe.each(SCHEMES)('%s keyset', (scheme) => {
     const fresh = done.key as string
     expect(done.key_base64).toBe(scheme === 'vault' ? Buffer.from(fresh, 'hex').toString('base64') : Buffer.from(fresh).toString('base64'))
     expect(ks.keys).not.toContain(fresh)
+    // One count everywhere: seal status counts the new share among those out, as the keyset lists them; the threshold stays.
+    expect((await api.call('GET', 'sys/seal-status')).json).toMatchObject({ t: 3, n: out + 1 })
+    expect(api.engine.keyset.listShares()).toHaveLength(out + 1)
 
     // The new share works with two original ones.
     const root = await api.call('PUT', 'sys/generate-root/attempt', {})

@@ -86,6 +86,59 @@ describe('a new share is held by main until its holder reveals it', () => {
   })
 })
 
+describe("the share flow's new share and its holder", () => {
+  /** A share ceremony for a new holder named at its start, as the page runs it. */
+  async function newShareFor(newHolder: string, pgpKey?: string) {
+    const start = await call('attempt.start', { flow: 'share', newHolder, ...(pgpKey ? { pgpKey } : {}) })
+    await call('attempt.update', { flow: 'share', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
+    expect((await call('attempt.update', { flow: 'share', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })).complete).toBe(true)
+  }
+  const recordLines = async () => {
+    const { path } = (await call('session.state')).record
+    return (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+  }
+
+  it('counts the new share everywhere, names its holder, and records how it was handed out', async () => {
+    await newShareFor('Dana')
+    const { result } = await call('session.state')
+    expect(result.share).toEqual({ encrypted: false, handedOut: false, number: 4, holder: 'Dana', card: true })
+    // Seal status, the keyset's list and the card agree: four shares are out, any two open the keyset.
+    expect((await call('backend.describe')).seal).toMatchObject({ n: 4, t: 2 })
+    expect((await call('shares.list')).shares).toEqual([
+      { number: 1, holder: null },
+      { number: 2, holder: null },
+      { number: 3, holder: null },
+      { number: 4, holder: 'Dana' },
+    ])
+    // Nothing is recorded as handed out before the holder got it.
+    expect((await recordLines()).map((l) => l.type)).not.toContain('share_handed_out')
+
+    const card = await call('result.shareCard')
+    expect(card).toMatchObject({ holder: 'Dana', number: 4, shares: 4, threshold: 2, path: ks.path })
+    expect(await call('shares.check', { share: card.lines.join('\n') })).toMatchObject({ number: 4, holder: 'Dana', valid: true })
+    expect((await call('session.state')).result.share.handedOut).toBe(true)
+    await call('result.cardPrinted')
+    const handed = (await recordLines()).filter((l) => l.type === 'share_handed_out').map((l) => l.data)
+    expect(handed).toEqual([
+      { share_number: 4, holder: 'Dana', how: 'card_shown' },
+      { share_number: 4, holder: 'Dana', how: 'card_printed' },
+    ])
+    await call('session.wipe')
+    expect((await refusal('result.shareCard')).code).toBe('no_card')
+  })
+
+  it('records a share shown on screen as revealed, and refuses a name that is not a name', async () => {
+    const refused = await refusal('attempt.start', { flow: 'share', newHolder: 'hvs.ABCD;rm -rf' })
+    expect(refused.message).toMatch(/newHolder/)
+    await newShareFor('Erin O\'Neil')
+    await call('result.revealShare')
+    const handed = (await recordLines()).filter((l) => l.type === 'share_handed_out').map((l) => l.data)
+    expect(handed).toEqual([{ share_number: 4, holder: "Erin O'Neil", how: 'revealed' }])
+    const text = JSON.stringify(await recordLines())
+    expect(text).not.toContain((await call('result.revealShare')).key)
+  })
+})
+
 describe('a decoded token is checked against the keyset', () => {
   it('refuses a token decoded with a mistyped OTP, and says when nothing could check it', async () => {
     const encoded = await finishRoot()

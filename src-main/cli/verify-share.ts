@@ -30,5 +30,6 @@ export async function verifyShare(argv: string[], io: Io): Promise<void> {
   }
   if (!result.valid) throw new CliError(result.reason ?? 'this share is not valid')
   const holder = result.holder ? ` (${result.holder})` : ''
-  io.stdout(`share ${result.number} of ${keyset.listShares().length}${holder}: valid\n`)
+  // Of the shares out, as seal status counts them (the share flow adds to them).
+  io.stdout(`share ${result.number} of ${keyset.shares}${holder}: valid\n`)
 }

@@ -392,8 +392,12 @@ export class Keyset {
   get scheme(): Scheme {
     return this.data.scheme
   }
+  /**
+   * How many shares are out: those made with the keyset and every one the share
+   * flow issued since (the threshold stays). Seal status reports it as `n`.
+   */
   get shares(): number {
-    return this.data.secret_shares
+    return Math.max(this.data.secret_shares, this.listShares().length)
   }
   get threshold(): number {
     return this.data.secret_threshold
@@ -641,9 +645,18 @@ export class Keyset {
    * Issues a new share under the keyset's lock: its x coordinate is chosen from
    * the file as it is now (so two processes never issue the same one), `make`
    * derives the share there, and its record is written before the share is
-   * returned, with `pgpKeys` (the fingerprints of the key it is encrypted to). The caller wipes the share.
+   * returned, with its holder's name when given and `pgpKeys` (the fingerprints
+   * of the key it is encrypted to). The caller wipes the share.
    */
-  async issueShare(exclude: number[], make: (x: number) => Promise<Buffer>, pgpKeys?: readonly string[]): Promise<NewShare> {
+  async issueShare(
+    exclude: number[],
+    make: (x: number) => Promise<Buffer>,
+    to: { holder?: string | null; pgpKeys?: readonly string[] } = {},
+  ): Promise<NewShare> {
+    const holder = to.holder ?? null
+    // A name the file's own schema refuses would leave a keyset nobody can open.
+    const named = holder === null ? null : v.safeParse(HolderName, holder)
+    if (named && !named.success) throw new KeysetError(`the new holder's name ${named.issues[0].message}`)
     let issued: NewShare | undefined
     await this.change(async (d) => {
       const x = freeX(d, exclude)
@@ -653,9 +666,9 @@ export class Keyset {
         issued = { number: d.issued_share_ids.length + 1, holder: null, share }
         return { ...d, issued_share_ids: [...d.issued_share_ids, x] }
       }
-      issued = { number: d.issued_shares.length + 1, holder: null, share }
+      issued = { number: d.issued_shares.length + 1, holder, share }
       const check = (await checkValue(d, share)).toString('base64')
-      return { ...d, issued_shares: [...d.issued_shares, { x, holder: null, check, ...keysField(pgpKeys) }] }
+      return { ...d, issued_shares: [...d.issued_shares, { x, holder, check, ...keysField(to.pgpKeys) }] }
     }).catch((err) => {
       if (issued) wipe(issued.share)
       throw err

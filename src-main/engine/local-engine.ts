@@ -33,6 +33,8 @@ export class LocalEngine implements Backend, StrategyHost {
   private readonly recoveryTokens: TokenRecord[] = []
   private readonly recoverySalt = newSalt()
   private closed = false
+  /** Who gets the new share of the share attempt with this nonce (Vault's API has no field for it). */
+  private namedShare: { nonce: string; holder: string } | null = null
 
   private constructor(
     readonly keyset: Keyset,
@@ -193,6 +195,28 @@ export class LocalEngine implements Backend, StrategyHost {
       policies: ['root'],
       creation_time: Math.floor(Date.now() / 1000),
     })
+  }
+
+  /**
+   * Names the holder of the new share the running share attempt makes: the
+   * keyset records the name with the share. Tied to the attempt's nonce, so a
+   * later attempt never inherits it.
+   */
+  nameNewShare(nonce: string, holder: string): void {
+    this.namedShare = { nonce, holder }
+  }
+
+  /** The share the share flow issued last in this process, by number and holder; never the share. */
+  lastIssued: { number: number; holder: string | null } | null = null
+
+  shareIssued(share: { number: number; holder: string | null }): void {
+    this.lastIssued = share
+  }
+
+  get newShareHolder(): string | null {
+    const named = this.namedShare
+    if (!named || this.runningFlow !== 'share') return null
+    return this.machine.status(this.strategies.share).nonce === named.nonce ? named.holder : null
   }
 
   /** The flow whose attempt is running: the local engine knows what a Vault status omits. */

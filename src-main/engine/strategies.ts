@@ -11,6 +11,10 @@ export interface StrategyHost {
   readonly recoveryMode: boolean
   /** Recovery mode only: the barrier stays sealed until a recovery token is made. */
   sealed: boolean
+  /** The name given for the new share's holder when the running share attempt was started; null if none. */
+  readonly newShareHolder: string | null
+  /** The share flow issued a share: its number and holder, for the caller that hands it out (encrypted, it cannot be read back). */
+  shareIssued(share: { number: number; holder: string | null }): void
   addRecoveryToken(token: Buffer): void
 }
 
@@ -71,8 +75,9 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
       const issued = await host.keyset.issueShare(
         shares.map((s) => codec.id(s)),
         (number) => codec.derive(shares, number),
-        recipient?.keyFingerprints,
+        { holder: host.newShareHolder, pgpKeys: recipient?.keyFingerprints },
       )
+      host.shareIssued({ number: issued.number, holder: issued.holder })
       const value = codec.text(issued.share)
       wipe(issued.share)
       return { value, commit: async () => undefined }

@@ -31,7 +31,7 @@ export const CHANNEL_GROUPS = {
   profiles: ['list', 'save', 'remove', 'test'],
   init: ['revealShare', 'shareCard', 'revealRootToken', 'finish'],
   attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
-  result: ['revealShare'],
+  result: ['revealShare', 'shareCard', 'cardPrinted'],
   shares: ['list', 'check'],
   decode: ['held', 'otp', 'pgp'],
   pgp: ['inspect'],
@@ -80,15 +80,23 @@ export interface Contract {
   'init.finish': { input: undefined | null | { abandon?: boolean }; output: { wiped: true } }
 
   'attempt.status': { input: { flow: Flow }; output: UiAttemptStatus }
-  /** `allowSharedKey`: the new share may go to a key that already holds a share of the keyset (one person, several shares). */
-  'attempt.start': { input: { flow: Flow; pgpKey?: string; allowSharedKey?: boolean }; output: UiAttemptStatus }
+  /**
+   * `newHolder`: who gets the share flow's new share; the keyset records it with the share, the record and the card name it.
+   * `allowSharedKey`: the new share may go to a key that already holds a share of the keyset (one person, several shares).
+   */
+  'attempt.start': { input: { flow: Flow; pgpKey?: string; newHolder?: string; allowSharedKey?: boolean }; output: UiAttemptStatus }
   'attempt.cancel': { input: { flow: Flow }; output: { cancelled: true } }
   /** A holder ticked that the nonce on screen is the one announced: recorded in the transcript (`recorded` false when no running attempt has that nonce). */
   'attempt.confirmNonce': { input: { flow: Flow; nonce: string; holder: string }; output: { recorded: boolean } }
   /** `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused. */
   'attempt.update': { input: { flow: Flow; key: string; nonce: string; holder?: string }; output: UiAttemptStatus }
 
+  /** Hands the new share to its holder (shown, or its encrypted file to save); recorded before it leaves main. */
   'result.revealShare': { input: NoInput; output: NewShare }
+  /** The new share's card (a local keyset's share in the clear): showing it hands the share out, and is recorded. */
+  'result.shareCard': { input: NoInput; output: ShareCard }
+  /** The new share's card was printed: recorded as such. */
+  'result.cardPrinted': { input: NoInput; output: { recorded: true } }
 
   'shares.list': { input: NoInput; output: ShareList }
   'shares.check': { input: { share: string }; output: ShareCheckResult }

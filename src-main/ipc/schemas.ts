@@ -48,12 +48,19 @@ export const schemas = {
   'init.finish': v.optional(v.union([v.undefined(), v.null(), v.strictObject({ abandon: v.optional(v.boolean(), false) })])),
 
   'attempt.status': v.strictObject({ flow }),
-  'attempt.start': v.strictObject({ flow, pgpKey: v.optional(text(1024 * 1024)), allowSharedKey: v.optional(v.boolean()) }),
+  'attempt.start': v.strictObject({
+    flow,
+    pgpKey: v.optional(text(1024 * 1024)),
+    newHolder: v.optional(HolderName),
+    allowSharedKey: v.optional(v.boolean()),
+  }),
   'attempt.cancel': v.strictObject({ flow }),
   'attempt.confirmNonce': v.strictObject({ flow, nonce: text(64), holder: HolderName }),
   'attempt.update': v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),
 
   'result.revealShare': noInput,
+  'result.shareCard': noInput,
+  'result.cardPrinted': noInput,
 
   'shares.list': noInput,
   'shares.check': v.strictObject({ share: text(4096) }),

@@ -20,7 +20,7 @@ import { keysetFingerprint, type BackendFacts } from '../transcript/recorder'
 import { CeremonyRecords } from './ceremony-records'
 import type { BackendInfo, HeldResult, LogEntry, SessionState, UiAttemptStatus } from './views'
 import type { DecodedValue } from '../decode/views'
-import type { InitSummary } from '../engine/views'
+import type { InitSummary, ShareCard } from '../engine/views'
 import type { KeyInfo } from '../crypto/views'
 import { risks, type Connections } from '../profiles/connections'
 import { forOperator, SET_FAILURE_CODES } from '../support/plain-errors'
@@ -57,7 +57,17 @@ interface Finished {
   /** The keyset that minted it, which can tell a correctly decoded token from a mistyped one. */
   engine: LocalEngine | null
   /** The share flow's result, as the status gave it: the new share itself, or the PGP message to its holder. */
-  share: { key: Buffer; keyBase64: Buffer; encrypted: boolean; handedOut: boolean; number: number | null } | null
+  share: NewShareHeld | null
+}
+
+/** The share flow's new share until it is wiped, and who it is for; `handedOut` once its holder got it. */
+interface NewShareHeld {
+  key: Buffer
+  keyBase64: Buffer
+  encrypted: boolean
+  handedOut: boolean
+  number: number | null
+  holder: string | null
 }
 
 const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
@@ -144,6 +154,8 @@ export class Session {
   private readonly progress = new Map<Flow, number>()
   private ceremony: InitCeremony | null = null
   private finished: Finished | null = null
+  /** The name given for the new share's holder when a share attempt was started here, by the attempt's nonce. */
+  private newHolder: { nonce: string; name: string } | null = null
   /** The holder log of the current attempt: names, outcomes, times; never a share. */
   private log: LogEntry[] = []
   private readonly recent: RecentKeysets | null
@@ -274,6 +286,7 @@ export class Session {
     this.records.abandon()
     this.dropAttempts()
     this.log = []
+    this.newHolder = null
     if (this.finished) {
       if (this.finished.otp) wipe(this.finished.otp)
       if (this.finished.share) wipe(this.finished.share.key, this.finished.share.keyBase64)
@@ -327,21 +340,62 @@ export class Session {
   private heldResult(): HeldResult | null {
     const f = this.finished
     if (!f) return null
-    const share = f.share && { encrypted: f.share.encrypted, handedOut: f.share.handedOut, number: f.share.number }
+    const share = f.share && {
+      encrypted: f.share.encrypted,
+      handedOut: f.share.handedOut,
+      number: f.share.number,
+      holder: f.share.holder,
+      card: Session.cardable(f),
+    }
     return { flow: f.flow, encoded: f.encoded, pgp_fingerprint: f.pgpFingerprint, otp_held: f.otp !== null, backend: f.backend, share }
   }
 
-  private static newShare(status: AttemptStatus): Finished['share'] {
+  private static newShare(status: AttemptStatus, holder: string | null): Finished['share'] {
     if (!status.key || !status.key_base64) return null
     const encrypted = status.pgp_fingerprint !== ''
-    return { key: Buffer.from(status.key), keyBase64: Buffer.from(status.key_base64), encrypted, handedOut: false, number: null }
+    return { key: Buffer.from(status.key), keyBase64: Buffer.from(status.key_base64), encrypted, handedOut: false, number: null, holder }
+  }
+
+  /** A card needs the share in the clear and the keyset that knows its number. */
+  private static cardable(f: Finished): boolean {
+    return f.share !== null && !f.share.encrypted && f.share.number !== null && f.engine !== null
+  }
+
+  /** The new share left main for its holder: recorded first, so that a hand-out that cannot be recorded stops. */
+  private async handedOut(how: 'revealed' | 'card_shown' | 'card_printed' | 'encrypted_file_saved'): Promise<NewShareHeld> {
+    const share = this.finished?.share
+    if (!share) throw new EngineError(404, 'no new share is held: the share ceremony is not finished, or its result was wiped', 'no_share')
+    await this.records.open?.shareHandedOut(share, how)
+    share.handedOut = true
+    return share
+  }
+
+  /**
+   * A share's printable card: its number among the shares out (the keyset's
+   * count, as seal status gives it), the keyset it opens and its lines.
+   */
+  private static async card(keyset: { path: string; shares: number; threshold: number }, share: { number: number; holder: string | null; text: string }): Promise<ShareCard> {
+    const text = (await readRegularFile(keyset.path, KEYSET_LIMIT)).toString('utf8')
+    const created = String((JSON.parse(text) as { created_at?: unknown }).created_at ?? '').slice(0, 10)
+    return {
+      holder: share.holder,
+      number: share.number,
+      shares: keyset.shares,
+      threshold: keyset.threshold,
+      fingerprint: keysetFingerprint(text),
+      created,
+      path: keyset.path,
+      lines: cardLines(share.text),
+    }
   }
 
   /** A completed attempt: its result and its OTP move together into `finished`. */
   private async keepResult(flow: Flow, status: AttemptStatus): Promise<void> {
     const held = this.held.get(flow)
     this.held.delete(flow)
-    const share = flow === 'share' ? Session.newShare(status) : null
+    const named = this.newHolder?.nonce === status.nonce ? this.newHolder.name : null
+    this.newHolder = null
+    const share = flow === 'share' ? Session.newShare(status, named) : null
     this.finished = {
       flow,
       encoded: share ? '' : status.encoded_token || status.encoded_root_token,
@@ -352,10 +406,16 @@ export class Session {
       share,
     }
     if (held && !this.finished.otp) wipe(held.otp)
-    // A local keyset knows the number it gave a new share: its holder is told "share 4".
-    if (share && !share.encrypted && this.open?.kind === 'local') {
-      const known = await this.open.engine.keyset.check(share.key).catch(() => null)
-      share.number = known?.valid ? known.number : null
+    // A local keyset knows the number it gave a new share (encrypted too): its holder is told "share 4".
+    if (share && this.open?.kind === 'local') {
+      const engine = this.open.engine
+      const issued = engine.lastIssued
+      engine.lastIssued = null
+      const known = issued ?? (share.encrypted ? null : await engine.keyset.check(share.key).catch(() => null))
+      if (known && known.number !== null) {
+        share.number = known.number
+        share.holder = known.holder ?? share.holder
+      }
     }
   }
 
@@ -515,21 +575,11 @@ export class Session {
       const item = c?.items[index]
       if (!c || !item) throw new EngineError(404, `no share ${index + 1} to print: the init ceremony is over or has fewer shares`, 'no_share')
       if (item.encrypted) throw new EngineError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
-      const text = (await readRegularFile(c.summary.path, KEYSET_LIMIT)).toString('utf8')
-      const created = String((JSON.parse(text) as { created_at?: unknown }).created_at ?? '').slice(0, 10)
+      const card = await Session.card(c.summary, { number: item.number, holder: c.summary.holders[index] || null, text: item.bytes.toString('utf8') })
       await this.records.init?.shareHandedOut(item.number, 'card_printed')
       // A printed card is a revealed share.
       c.handedOut[index] = true
-      return {
-        holder: c.summary.holders[index] || null,
-        number: item.number,
-        shares: c.summary.shares,
-        threshold: c.summary.threshold,
-        fingerprint: keysetFingerprint(text),
-        created,
-        path: c.summary.path,
-        lines: cardLines(item.bytes.toString('utf8')),
-      }
+      return card
     },
     'init.revealRootToken': async () => {
       if (!this.ceremony) throw new EngineError(404, 'the init ceremony is over', 'no_share')
@@ -552,7 +602,7 @@ export class Session {
     },
 
     'attempt.status': async ({ flow }) => this.toUi(flow, await this.backend().status(flow)),
-    'attempt.start': async ({ flow, pgpKey, allowSharedKey }) => {
+    'attempt.start': async ({ flow, pgpKey, newHolder, allowSharedKey }) => {
       if (this.finished) {
         throw new EngineError(409, 'a finished result is still held: store it, then wipe it, before starting another attempt', 'result_held')
       }
@@ -568,6 +618,10 @@ export class Session {
       }
       if (otp) this.hold(flow, status.nonce, otp)
       else this.release(flow)
+      if (flow === 'share') {
+        this.newHolder = newHolder ? { nonce: status.nonce, name: newHolder } : null
+        if (newHolder && this.open?.kind === 'local') this.open.engine.nameNewShare(status.nonce, newHolder)
+      }
       this.log = []
       return this.toUi(flow, status)
     },
@@ -619,10 +673,23 @@ export class Session {
     },
 
     'result.revealShare': async () => {
-      const share = this.finished?.share
-      if (!share) throw new EngineError(404, 'no new share is held: the share ceremony is not finished, or its result was wiped', 'no_share')
-      share.handedOut = true
+      const share = await this.handedOut(this.finished?.share?.encrypted ? 'encrypted_file_saved' : 'revealed')
       return { key: share.key.toString(), key_base64: share.keyBase64.toString(), encrypted: share.encrypted }
+    },
+    'result.shareCard': async () => {
+      const f = this.finished
+      if (!f?.share || !Session.cardable(f)) {
+        throw new EngineError(409, 'no card can be printed: no new share of a local keyset is held in the clear', 'no_card')
+      }
+      const share = f.share
+      const card = await Session.card(f.engine!.keyset, { number: share.number!, holder: share.holder, text: share.key.toString('utf8') })
+      await this.handedOut('card_shown')
+      return card
+    },
+    'result.cardPrinted': async () => {
+      if (!this.finished || !Session.cardable(this.finished)) throw new EngineError(409, 'no card of a new share is held to print', 'no_card')
+      await this.handedOut('card_printed')
+      return { recorded: true }
     },
 
     'decode.held': async ({ flow, encoded }) => {

@@ -47,8 +47,12 @@ export interface HeldResult {
   otp_held: boolean
   /** Where the result was made: the keyset path or the server's name and address. */
   backend: string
-  /** The share flow's new share, held by main until revealed to its holder or saved (`result.revealShare`). */
-  share: { encrypted: boolean; handedOut: boolean; number: number | null } | null
+  /**
+   * The share flow's new share, held by main until its holder got it: shown
+   * (`result.revealShare`), shown on its card (`result.shareCard`), or its encrypted file saved.
+   * `card`: a card can be printed (a local keyset's share in the clear).
+   */
+  share: { encrypted: boolean; handedOut: boolean; number: number | null; holder: string | null; card: boolean } | null
 }
 
 /** An init ceremony whose shares are being handed out. */

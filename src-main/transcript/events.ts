@@ -93,8 +93,11 @@ const backendFacts = {
   recovery_mode: v.boolean(),
 }
 
-/** How a share left the hand-out: shown on screen, printed on a card, its encrypted file saved, or written out by `tessera init`. */
-export const HAND_OUTS = ['revealed', 'card_printed', 'encrypted_file_saved', 'written_to_output'] as const
+/**
+ * How a share left the hand-out: shown on screen, shown on its card, the card
+ * printed, its encrypted file saved, or written out by `tessera init`.
+ */
+export const HAND_OUTS = ['revealed', 'card_shown', 'card_printed', 'encrypted_file_saved', 'written_to_output'] as const
 
 export const EventSchema = v.variant('type', [
   /** Line 1, always: what wrote the file, and what the ceremony runs on. */
@@ -137,7 +140,8 @@ export const EventSchema = v.variant('type', [
     /** The operator confirmed that one person holds several shares: one PGP key was given for several holders. */
     shared_key: v.optional(v.literal(true)),
   }),
-  event('share_handed_out', { share_number: shareNumber, holder: v.optional(holder), how: v.picklist(HAND_OUTS) }),
+  /** An init share, or the share flow's new share (whose number a server does not tell). */
+  event('share_handed_out', { share_number: v.optional(shareNumber), holder: v.optional(holder), how: v.picklist(HAND_OUTS) }),
   /** The initial root token left the hand-out (never its value). */
   event('root_token_revealed', { how: v.picklist(['revealed', 'written_to_output']) }),
   event('init_finished', {}),

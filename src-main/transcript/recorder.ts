@@ -4,7 +4,7 @@ import type { Backend, Started } from '../backend-interface'
 import type { ShareIdentity } from '../engine/keyset'
 import type { LocalEngine } from '../engine/local-engine'
 import { TesseraError } from '../support/errors'
-import { reasonFor, type BackendFacts, type CeremonyEvent, type DecodedKind, type Reason } from './events'
+import { reasonFor, type BackendFacts, type CeremonyEvent, type DecodedKind, type HAND_OUTS, type Reason } from './events'
 import { Transcript } from './writer'
 
 export type { BackendFacts }
@@ -155,6 +155,12 @@ export class CeremonyRecorder {
     await call()
     this.progress = 0
     if (running) await this.record({ type: 'cancelled', data: { flow } })
+  }
+
+  /** The share flow's new share reached its holder, and how; never the share. */
+  async shareHandedOut(share: { number: number | null; holder: string | null }, how: (typeof HAND_OUTS)[number]): Promise<void> {
+    const data = { ...(share.number ? { share_number: share.number } : {}), ...(share.holder ? { holder: share.holder } : {}), how }
+    await this.transcript.append({ type: 'share_handed_out', data })
   }
 
   /** `checksum` is what the screen shows beside the decoded value. */

@@ -30,6 +30,7 @@ function protectionText(p: Extract<TranscriptEvent, { type: 'attempt_started' }>
 
 const HAND_OUT_WORDS = {
   revealed: 'shown on screen',
+  card_shown: 'shown on its share card',
   card_printed: 'printed on a share card',
   encrypted_file_saved: "saved as a file encrypted to the holder's PGP key",
   written_to_output: 'written out by tessera init',
@@ -38,6 +39,7 @@ const HAND_OUT_WORDS = {
 const ABANDON_WORDS = { operator: 'the operator confirmed', output_failed: 'the output failed', keyset_not_written: 'the keyset file was not written' } as const
 
 const shortFingerprint = (fp: string) => `${groupHash(fp).slice(0, 19)}…`
+const shareWords = (n: number | undefined) => (n ? `Share ${n}` : 'The new share')
 const numbers = (ns: readonly number[]) => (ns.length === 1 ? `share ${ns[0]}` : `shares ${ns.join(', ')}`)
 
 /** One event in words, for the table. */
@@ -54,7 +56,7 @@ function describe(e: TranscriptEvent | LegacyEvent): string {
     case 'keyset_created':
       return `New keyset ${shortFingerprint(e.data.keyset_fingerprint)}: ${e.data.shares} shares, threshold ${e.data.threshold}, scheme ${e.data.scheme}${e.data.encrypted_to?.length ? `; ${numbers(e.data.encrypted_to.map((r) => r.share_number))} encrypted to PGP keys` : ''}`
     case 'share_handed_out':
-      return `Share ${e.data.share_number}${e.data.holder ? ` (${e.data.holder})` : ''} ${HAND_OUT_WORDS[e.data.how]}`
+      return `${shareWords(e.data.share_number)}${e.data.holder ? ` (${e.data.holder})` : ''} ${HAND_OUT_WORDS[e.data.how]}`
     case 'root_token_revealed':
       return `Initial root token ${HAND_OUT_WORDS[e.data.how]}`
     case 'init_finished':
@@ -155,9 +157,12 @@ function gather(lines: VerifiedLine[]): Facts {
         }
         break
       }
-      case 'share_handed_out':
-        initHolders.get(e.data.share_number)?.handed.add(HAND_OUT_WORDS[e.data.how])
+      case 'share_handed_out': {
+        const initHolder = e.data.share_number ? initHolders.get(e.data.share_number) : undefined
+        if (initHolder) initHolder.handed.add(HAND_OUT_WORDS[e.data.how])
+        else rows.push(['New share', `${shareWords(e.data.share_number)}${e.data.holder ? ` for ${e.data.holder}` : ''}, ${HAND_OUT_WORDS[e.data.how]}, ${when(e.time)}`])
         break
+      }
       case 'root_token_revealed':
         rows.push(['Initial root token', `${HAND_OUT_WORDS[e.data.how]}, ${when(e.time)}`])
         break
