@@ -146,6 +146,9 @@ test('a new key share, decoded and proven to work', async ({ tessera }) => {
   await expect(page.getByLabel(/Encrypt the new share to its holder's PGP key/)).toBeChecked()
   await photograph(tessera, 'share-protection')
   await page.getByLabel(/Reveal the new share on screen/).check()
+  // The new holder is named first.
+  await expect(page.getByRole('button', { name: 'Start the attempt' })).toBeDisabled()
+  await page.getByLabel(/New holder's name/).fill('Dana')
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await expect(page.getByText('The new share is shown once, on this screen, to its new holder')).toBeVisible()
   await enterShare(page, 'Alice', keyset.keys[1]!)
@@ -154,11 +157,9 @@ test('a new key share, decoded and proven to work', async ({ tessera }) => {
   // Nothing on the page before the holder asks: the share is in main only.
   expect(await page.content()).not.toMatch(/[0-9a-f]{66}/)
   await photograph(tessera, 'new-share-privacy')
-  await page.getByRole('button', { name: 'Show the new share' }).click()
-  await expect(page.getByRole('heading', { name: 'New share 4' })).toBeVisible()
-  const recorded = page.getByRole('button', { name: /the new share/ }).last()
-  await expect(recorded).toBeDisabled()
-  await page.getByRole('button', { name: 'Reveal' }).click()
+  // One step shows it.
+  await page.getByRole('button', { name: 'Show the new share to Dana' }).click()
+  await expect(page.getByRole('heading', { name: 'New share 4 — Dana' })).toBeVisible()
   const shown = page.getByTestId('secret-value')
   const share = (await shown.textContent())!.trim()
   expect(share).toMatch(/^[0-9a-f]{66}$/)
@@ -167,14 +168,15 @@ test('a new key share, decoded and proven to work', async ({ tessera }) => {
   await expect(shown.locator('.group')).toHaveCount(17)
   await photograph(tessera, 'new-share-revealed')
   await page.getByRole('button', { name: 'I have recorded the new share: hide it' }).click()
-  await expect(page.getByTestId('notice')).toHaveText('The new share was handed out and wiped from memory.')
+  await page.getByRole('button', { name: 'Done — wipe' }).click()
+  await page.getByRole('button', { name: 'Yes, wipe' }).click()
   await expect(page.getByTestId('held-result')).toHaveCount(0)
 
   // The new share stands in for an original one in a root ceremony.
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
-  await enterShare(page, 'New holder', share)
-  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 4 from New holder.')
+  await enterShare(page, 'Dana', share)
+  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 4 (Dana) from Dana.')
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
 })

@@ -153,6 +153,7 @@ test("a new key share encrypted to its new holder's key, saved, and opened with 
   await page.getByRole('button', { name: 'Start: new key share' }).click()
   // Offered first for the share flow: nobody but the new holder can read it.
   await expect(page.getByLabel(/Encrypt the new share to its holder's PGP key/)).toBeChecked()
+  await page.getByLabel(/New holder's name/).fill('Dana')
   await page.getByLabel(/Public key file/).setInputFiles(publicKey)
   await expect(page.getByTestId('pgp-fingerprint')).toHaveText(newcomer)
   await page.getByLabel(/The new holder confirmed this fingerprint/).check()
@@ -166,7 +167,8 @@ test("a new key share encrypted to its new holder's key, saved, and opened with 
   const download = page.waitForEvent('download')
   await page.getByRole('button', { name: 'Save the encrypted share' }).click()
   const file = await download
-  expect(file.suggestedFilename()).toMatch(/^new-share-[0-9a-f]{16}\.gpg$/i)
+  // The keyset told its number, encrypted as it is.
+  expect(file.suggestedFilename()).toMatch(/^new-share-4-[0-9a-f]{16}\.gpg$/i)
   const saved = join(dir, file.suggestedFilename())
   await file.saveAs(saved)
   const share = gpg.run(['-d', saved]).toString().trim()
@@ -179,8 +181,8 @@ test("a new key share encrypted to its new holder's key, saved, and opened with 
   // The decrypted share is a share of the same key.
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
-  await enterShare(page, 'New holder', share)
-  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 4 from New holder.')
+  await enterShare(page, 'Dana', share)
+  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 4 (Dana) from Dana.')
   await enterShare(page, 'Carol', keyset.keys[2]!)
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
 })

@@ -44,6 +44,8 @@ export class Ceremony {
   flow = $state<Flow>('root')
   status = $state<UiAttemptStatus | null>(null)
   pgp = $state<PgpChoice | null>(null)
+  /** The share flow's new holder, named before the attempt starts. */
+  newHolder = $state('')
   /** The holder log, as main keeps it. */
   log = $state<LogEntry[]>([])
   /** A finished result main holds until it is wiped. */
@@ -120,14 +122,25 @@ export class Ceremony {
     this.shares = this.backend?.kind === 'local' ? await this.api.shares.list().catch(() => null) : null
   }
 
+  /** Another backend is open: nothing of the one before (its counts, holders, shares, log) stays on screen. */
   async backendOpened(info: BackendInfo): Promise<void> {
     this.backend = info
     await this.readShares()
     this.status = null
     this.pgp = null
+    this.newHolder = ''
     this.log = []
+    this.accepted = ''
+    this.failure = null
     this.notice = ''
     this.step = 'operation'
+  }
+
+  /** The open backend's counts as main has them now: a share flow adds a share to those out. */
+  private async reread(): Promise<void> {
+    const info = await this.api.backend.describe().catch(() => null)
+    if (info) this.backend = info
+    await this.readShares()
   }
 
   async keysetCreated(summary: InitSummary, info: BackendInfo): Promise<void> {
@@ -156,6 +169,12 @@ export class Ceremony {
     if (state) this.record = state.record
   }
 
+  /** The new share reached its holder: main recorded how. */
+  newShareHandedOut(): void {
+    if (this.result?.share) this.result.share.handedOut = true
+    void this.refreshRecord()
+  }
+
   showResult(): void {
     if (this.result) {
       this.flow = this.result.flow
@@ -177,8 +196,13 @@ export class Ceremony {
 
   /** `allowSharedKey`: the operator confirmed that the new share may go to a key that already holds one. */
   async start(allowSharedKey = false): Promise<void> {
+    const newHolder = this.flow === 'share' ? this.newHolder.trim() : ''
     const status = await this.run(() =>
-      this.api.attempt.start(this.pgp ? { flow: this.flow, pgpKey: this.pgp.text, allowSharedKey } : { flow: this.flow }),
+      this.api.attempt.start({
+        flow: this.flow,
+        ...(this.pgp ? { pgpKey: this.pgp.text, allowSharedKey } : {}),
+        ...(newHolder ? { newHolder } : {}),
+      }),
       'protection',
     )
     if (status) {
@@ -200,6 +224,7 @@ export class Ceremony {
       await this.refreshLog()
       this.status = status
       this.result = (await this.api.session.state()).result
+      if (this.result?.share) await this.reread()
       this.step = 'result'
       return true
     }
