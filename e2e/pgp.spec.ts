@@ -14,6 +14,8 @@ test.beforeAll(() => {
 test.afterAll(() => gpg.close())
 
 test('root token encrypted to a gpg-made key, decoded in the app and by gpg', async ({ tessera }) => {
+  // Key generation, two decodes in the app and gpg's own: the longest journey here.
+  test.slow()
   const { page, keyset, dir, shot, axe } = tessera
   const publicKey = join(dir, 'lead.gpg')
   const privateKey = join(dir, 'lead-secret.asc')
@@ -88,6 +90,19 @@ test('root token encrypted to a gpg-made key, decoded in the app and by gpg', as
   // ...and by gpg itself, the same token, from the value and from the saved file.
   expect(gpg.decryptBase64(encoded, 'lead passphrase')).toBe(token)
   expect(gpg.decryptBase64((await readFile(saved)).toString('base64'), 'lead passphrase')).toBe(token)
+
+  // The decode tool, unchecked against the keyset: its note fits a PGP result, and focus lands on what comes next.
+  await page.getByRole('button', { name: 'Decode tool' }).click()
+  await page.getByLabel(/Encoded value/).fill(encoded)
+  await page.getByLabel(/Check a decoded token against the open keyset/).uncheck()
+  await page.getByLabel(/Private key file/).setInputFiles(privateKey)
+  await page.getByLabel(/Passphrase/).fill('lead passphrase')
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await expect(page.getByRole('button', { name: 'Reveal' })).toBeFocused()
+  const note = page.getByTestId('decode-unverified')
+  await expect(note).toContainText('A PGP message opens only with its own key and only when intact')
+  await expect(note).not.toContainText('OTP')
+  await shot('pgp-decode-tool-note')
 })
 
 test('the init ceremony encrypts each share to its holder and saves the files', async ({ tessera }) => {

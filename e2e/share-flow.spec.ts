@@ -54,6 +54,13 @@ test.describe('the share flow', () => {
     const card = page.getByTestId('share-card')
     await expect(card.getByRole('heading')).toHaveText('Key share card — Dana')
     await expect(card).toContainText('Share 4 of 4, any 2 open it.')
+    // Narrow enough to wrap the fingerprint: between its groups, never inside one.
+    await page.setViewportSize({ width: 560, height: 900 })
+    const groups = card.locator('.fp-group')
+    await expect(groups).toHaveCount(4)
+    expect(await groups.evaluateAll((gs) => gs.map((g) => g.getClientRects().length))).toEqual([1, 1, 1, 1])
+    expect(await card.locator('.fingerprint').evaluate((e) => e.getClientRects()[0]!.height > 40)).toBe(true)
+    await page.setViewportSize({ width: 1280, height: 900 })
     await photograph(tessera, 'new-share-card')
     // The browser's own event once its print dialog closes; only the operator can say that paper came out.
     await page.evaluate(() => window.dispatchEvent(new Event('afterprint')))

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile, rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { ipcCalls } from './helpers/ipc'
@@ -193,6 +193,17 @@ describe('recently opened keysets', () => {
     ])
     const file = await readFile(join(dir, 'config', 'recent-keysets.json'), 'utf8')
     expect(Object.keys(JSON.parse(file)[0]).sort()).toEqual(['path', 'recovery'])
+    // A keyset deleted since is not offered.
+    await rm(other.path)
+    expect((await call('backend.recent')).recent).toEqual([{ path: ks.path, recovery: false }])
+  })
+
+  it('a relative path that finds no keyset says where it looked, and points to the form beside', async () => {
+    const refused = await refusal('backend.openKeyset', { path: 'no-such-keyset.json' })
+    expect(refused).toEqual({
+      code: 'keyset_missing',
+      message: `There is no keyset at ${resolve('no-such-keyset.json')} (no-such-keyset.json, read from the folder Tessera was started in): check the path, or create a new keyset with "Create a keyset".`,
+    })
   })
 })
 

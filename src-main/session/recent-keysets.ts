@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as v from 'valibot'
 import { readRegularFile } from '../support/bounded-read'
@@ -26,6 +26,13 @@ export class RecentKeysets {
     } catch {
       return []
     }
+  }
+
+  /** The list as offered to open: a keyset moved or deleted since is not offered. */
+  async existing(): Promise<RecentKeyset[]> {
+    const all = await this.list()
+    const found = await Promise.all(all.map((r) => access(r.path).then(() => true, () => false)))
+    return all.filter((_, i) => found[i])
   }
 
   async add(entry: RecentKeyset): Promise<void> {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { access } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
 import { readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
@@ -170,8 +172,16 @@ export class Session {
     return this.opts.connections
   }
 
-  async openKeyset(path: string, recovery = false): Promise<BackendInfo> {
-    const engine = await LocalEngine.open(path, { recovery })
+  async openKeyset(typed: string, recovery = false): Promise<BackendInfo> {
+    // A relative path is read from the folder Tessera was started in: the label, the list and any error say where.
+    const path = resolve(typed)
+    const engine = await LocalEngine.open(path, { recovery }).catch(async (err: unknown) => {
+      if (await access(path).then(() => false, () => true)) {
+        const from = path === typed ? '' : ` (${typed}, read from the folder Tessera was started in)`
+        throw new EngineError(404, `there is no keyset at ${path}${from}: check the path, or create a new keyset with "Create a keyset"`, 'keyset_missing')
+      }
+      throw err
+    })
     await this.leave()
     this.dropAttempts()
     await this.replace({ kind: 'local', engine, label: path })
@@ -750,6 +760,6 @@ export class Session {
       log: [...this.log],
       record: this.records.state,
     }),
-    'backend.recent': async () => ({ recent: (await this.recent?.list()) ?? [] }),
+    'backend.recent': async () => ({ recent: (await this.recent?.existing()) ?? [] }),
   }
 }

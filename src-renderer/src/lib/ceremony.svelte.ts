@@ -75,7 +75,12 @@ export class Ceremony {
     return this.failure?.at === place ? this.failure : null
   }
 
-  /** Runs a call; a refusal becomes the error shown at `place`. */
+  /** Retires the error shown at `place`: what it was about has changed. */
+  clearError(place: Place): void {
+    if (this.failure?.at === place) this.failure = null
+  }
+
+    /** Runs a call; a refusal becomes the error shown at `place`. */
   async run<T>(task: () => Promise<T>, place: Place = 'remote'): Promise<T | undefined> {
     this.busy = true
     this.failure = null
