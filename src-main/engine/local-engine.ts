@@ -95,6 +95,8 @@ export class LocalEngine implements Backend, StrategyHost {
         throw err
       }
       this.machine.start(strategy, protection)
+      // A share from an earlier attempt is never taken for this one's.
+      if (flow === 'share') this.lastIssued = null
       // Only a server-generated OTP is returned, and only this once: a copy the
       // caller owns, while the attempt keeps its own until the result is protected.
       const otp = 'otp' in protection && !input.otp?.length ? Buffer.from(protection.otp) : null
