@@ -113,6 +113,8 @@ describe("the share flow's new share and its holder", () => {
     // Nothing is recorded as handed out before the holder got it.
     expect((await recordLines()).map((l) => l.type)).not.toContain('share_handed_out')
 
+    // A card never shown was never printed.
+    expect((await refusal('result.cardPrinted')).code).toBe('no_card')
     const card = await call('result.shareCard')
     expect(card).toMatchObject({ holder: 'Dana', number: 4, shares: 4, threshold: 2, path: ks.path })
     expect(await call('shares.check', { share: card.lines.join('\n') })).toMatchObject({ number: 4, holder: 'Dana', valid: true })

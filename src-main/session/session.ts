@@ -70,6 +70,8 @@ interface NewShareHeld {
   handedOut: boolean
   number: number | null
   holder: string | null
+  /** Its card was shown: only then can it have been printed. */
+  cardShown: boolean
 }
 
 const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
@@ -363,7 +365,7 @@ export class Session {
   private static newShare(status: AttemptStatus, holder: string | null): Finished['share'] {
     if (!status.key || !status.key_base64) return null
     const encrypted = status.pgp_fingerprint !== ''
-    return { key: Buffer.from(status.key), keyBase64: Buffer.from(status.key_base64), encrypted, handedOut: false, number: null, holder }
+    return { key: Buffer.from(status.key), keyBase64: Buffer.from(status.key_base64), encrypted, handedOut: false, number: null, holder, cardShown: false }
   }
 
   /** A card needs the share in the clear and the keyset that knows its number. */
@@ -694,10 +696,11 @@ export class Session {
       const share = f.share
       const card = await Session.card(f.engine!.keyset, { number: share.number!, holder: share.holder, text: share.key.toString('utf8') })
       await this.handedOut('card_shown')
+      share.cardShown = true
       return card
     },
     'result.cardPrinted': async () => {
-      if (!this.finished || !Session.cardable(this.finished)) throw new EngineError(409, 'no card of a new share is held to print', 'no_card')
+      if (!this.finished?.share?.cardShown) throw new EngineError(409, 'no card of a new share was shown: show it before recording that it printed', 'no_card')
       await this.handedOut('card_printed')
       return { recorded: true }
     },
