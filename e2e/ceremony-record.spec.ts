@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test, expect, enterShare, photograph } from './fixtures'
+import { test, expect, enterShare, photograph, recordFileHash } from './fixtures'
 import { runCli } from '../test/helpers/cli'
 
 test('a ceremony in the app leaves a record that verifies, shown on the result screen and printable after the wipe', async ({ tessera }) => {
@@ -67,4 +67,46 @@ test('a ceremony in the app leaves a record that verifies, shown on the result s
   expect(html).toContain('We witnessed this ceremony')
   expect(html).not.toContain('NOT CLOSED')
   await expect(page.getByTestId('record-printed')).toContainText('ceremony-record.html')
+})
+
+test('the record panel\'s final hash is the file\'s after a decode, a wipe and a cancel, the same the print shows', async ({ tessera }) => {
+  const { page, keyset, dir } = tessera
+  const panelHash = page.getByTestId('record-hash')
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  const nonce = (await page.getByTestId('nonce').textContent())!
+  const path = join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-${nonce}.jsonl`)
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+  await expect(panelHash).toHaveText(await recordFileHash(path))
+
+  // A decode adds a line: the panel follows at once, before any other action.
+  const before = (await panelHash.textContent())!
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await expect(page.getByRole('heading', { name: /Decoded root token/ })).toBeVisible()
+  const decoded = await recordFileHash(path)
+  expect(decoded).not.toBe(before)
+  await expect(panelHash).toHaveText(decoded)
+  await photograph(tessera, 'record-hash-after-decode')
+  // What the print shows is the same hash.
+  const download = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Print ceremony record' }).click()
+  const printed = await readFile((await (await download).path())!, 'utf8')
+  expect(printed).toContain(decoded.match(/.{4}/g)!.join(' '))
+
+  await page.getByRole('button', { name: 'Done — wipe' }).click()
+  await page.getByRole('button', { name: 'Yes, wipe' }).click()
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await expect(panelHash).toHaveText(await recordFileHash(path))
+
+  // A cancelled attempt: the panel shows the cancelled record's closing hash.
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  const second = join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-${(await page.getByTestId('nonce').textContent())!}.jsonl`)
+  await page.getByRole('button', { name: 'Cancel attempt…' }).click()
+  await page.getByRole('button', { name: 'Yes, cancel the attempt' }).click()
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await expect(page.getByTestId('record-path')).toHaveText(second)
+  await expect(panelHash).toHaveText(await recordFileHash(second))
 })

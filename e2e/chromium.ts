@@ -8,4 +8,8 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--no-first-run',
   '--disable-sync',
+  // window.print() takes the system dialog's path, which headless completes at
+  // once and then fires afterprint, as an operator's print does; print preview
+  // would stay open, unseen, for ever.
+  '--disable-print-preview',
 ]

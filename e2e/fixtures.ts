@@ -2,10 +2,11 @@ import { test as base, expect, chromium, _electron, type Page } from '@playwrigh
 import AxeBuilder from '@axe-core/playwright'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, TESSERA } from '../test/helpers/cli'
+import { verifyTranscript } from '../src-main/transcript/verify'
 
 export { expect }
 
@@ -184,4 +185,10 @@ export async function photograph(tessera: Tessera, step: string): Promise<void> 
   await tessera.shot(`${step}-dark`)
   await tessera.axe()
   await page.getByRole('button', { name: 'Switch to light theme' }).click()
+}
+
+/** The hash of a record file's last line, as `tessera transcript verify` prints it (of its valid prefix, if damaged). */
+export async function recordFileHash(path: string): Promise<string> {
+  const v = verifyTranscript(await readFile(path, 'utf8'))
+  return v.ok ? v.finalHash : v.prefix.finalHash
 }

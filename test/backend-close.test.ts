@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { wipe } from '../src-main/crypto/wipe'
@@ -179,33 +180,76 @@ describe('the session closes a backend it leaves', () => {
   })
 })
 
+/** `tessera web` as a child process, with a client of its RPC and what it printed so far. */
+async function startWeb(keyset?: string) {
+  const child = spawn(process.execPath, [TESSERA, 'web', '--port', '0', ...(keyset ? ['--keyset', keyset] : [])], {
+    env: { ...process.env, TESSERA_CONFIG_DIR: join(dir, 'config') },
+  })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (out += d))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const address = /open http:\/\/127\.0\.0\.1:(\d+)\/#access=([A-Za-z0-9_-]+)\n/
+  for (let i = 0; i < 400 && !address.test(out); i++) await new Promise((r) => setTimeout(r, 25))
+  const [, port, token] = address.exec(out)!
+  const rpc = async (channel: string, input?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${port}/rpc/${channel}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(input ?? null),
+    })
+    expect(res.status).toBe(200)
+    return (await res.json()) as Record<string, any>
+  }
+  return { child, rpc, exited, output: () => out }
+}
+
+/** The record's events, in order. */
+const recordTypes = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).type as string)
+
 describe('stopping tessera web', () => {
   it('on SIGTERM closes the open keyset, cancelling its running attempt, says so, and exits 0', async () => {
-    const child = spawn(process.execPath, [TESSERA, 'web', '--port', '0', '--keyset', ks.path], {
-      env: { ...process.env, TESSERA_CONFIG_DIR: join(dir, 'config') },
-    })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-    const address = /open http:\/\/127\.0\.0\.1:(\d+)\/#access=([A-Za-z0-9_-]+)\n/
-    for (let i = 0; i < 400 && !address.test(out); i++) await new Promise((r) => setTimeout(r, 25))
-    const [, port, token] = address.exec(out)!
-    const rpc = async (channel: string, input: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${port}/rpc/${channel}`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify(input),
-      })
-      expect(res.status).toBe(200)
-      return (await res.json()) as Record<string, unknown>
-    }
-    const start = await rpc('attempt.start', { flow: 'root' })
-    expect((await rpc('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce })).progress).toBe(1)
-    child.kill('SIGTERM')
-    expect(await exited).toBe(0)
-    expect(out).toContain('stopped: the root attempt in progress was cancelled and the shares given to it wiped\n')
-    expect(out).not.toContain(ks.keys[0]!)
+    const web = await startWeb(ks.path)
+    const start = await web.rpc('attempt.start', { flow: 'root' })
+    expect((await web.rpc('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce })).progress).toBe(1)
+    web.child.kill('SIGTERM')
+    expect(await web.exited).toBe(0)
+    expect(web.output()).toContain('stopped: the root attempt in progress was cancelled and the shares given to it wiped\n')
+    expect(web.output()).not.toContain(ks.keys[0]!)
+  })
+
+  it.for(['SIGTERM', 'SIGINT'] as const)('on %s with a finished result never decoded, says it was dropped and records it before the record closes', async (signal) => {
+    const web = await startWeb(ks.path)
+    const start = await web.rpc('attempt.start', { flow: 'root' })
+    await web.rpc('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce })
+    expect((await web.rpc('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce })).complete).toBe(true)
+    const { path } = (await web.rpc('session.state')).record
+    web.child.kill(signal)
+    expect(await web.exited).toBe(0)
+    expect(web.output()).toContain('stopped: the finished root token was never decoded and is dropped with its one-time password: nobody can decode it now\n')
+    expect((await recordTypes(path)).slice(-4)).toEqual(['completed', 'result_dropped', 'wiped', 'closed'])
+  })
+
+  it('says nothing is dropped once the result was decoded on screen', async () => {
+    const web = await startWeb(ks.path)
+    const start = await web.rpc('attempt.start', { flow: 'root' })
+    await web.rpc('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce })
+    const done = await web.rpc('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce })
+    await web.rpc('decode.held', { flow: 'root', encoded: done.encoded_root_token })
+    web.child.kill('SIGTERM')
+    expect(await web.exited).toBe(0)
+    expect(web.output()).not.toContain('dropped')
+  })
+
+  it('on SIGINT during a hand-out, names the holders whose shares are lost and records it', async () => {
+    const web = await startWeb()
+    await web.rpc('backend.initKeyset', { path: join(dir, 'new.json'), shares: 2, threshold: 2, holders: ['Alice', 'Bob'] })
+    await web.rpc('init.revealShare', { index: 0 })
+    const { path } = (await web.rpc('session.state')).record
+    web.child.kill('SIGINT')
+    expect(await web.exited).toBe(0)
+    expect(web.output()).toContain('stopped: share 2 (Bob) was never handed out: lost for good\n')
+    expect((await recordTypes(path)).slice(-3)).toEqual(['init_abandoned', 'wiped', 'closed'])
   })
 })
 

@@ -232,19 +232,26 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     expect(r.ipc.size).toBe(0)
   })
 
-  it('wipes the session on quit', async () => {
+  it('quitting wipes nothing before the window has asked: "Keep Tessera open" keeps the result', async () => {
     const r = await startShell()
     const { Session } = await import('../src-main/session/session')
     const wipe = vi.spyOn(Session.prototype, 'wipe')
+    const held = vi.spyOn(Session.prototype, 'heldSecret', 'get').mockReturnValue('result')
+    // Electron's order on Quit (Ctrl+Q): before-quit, then each window's close, then will-quit.
     for (const fn of r.appEvents.get('before-quit') ?? []) fn({ preventDefault() {} })
-    expect(wipe).toHaveBeenCalled()
+    const prevent = vi.fn()
+    for (const fn of r.windows[0]!.windowEvents.get('close') ?? []) fn({ preventDefault: prevent })
+    expect(r.dialogs).toHaveLength(1)
+    expect(prevent).toHaveBeenCalled()
+    expect(wipe).not.toHaveBeenCalled()
+    held.mockRestore()
   })
 
   it('holds the quit until the session has closed its backend, then quits', async () => {
     const r = await startShell()
     const { Session } = await import('../src-main/session/session')
     let finish: (() => void) | undefined
-    const close = vi.spyOn(Session.prototype, 'close').mockImplementation(() => new Promise((done) => (finish = () => done(null))))
+    const close = vi.spyOn(Session.prototype, 'close').mockImplementation(() => new Promise((done) => (finish = () => done({ cancelled: null, dropped: [] }))))
     const quits = r.quit
     const prevent = vi.fn()
     for (const fn of r.appEvents.get('will-quit') ?? []) fn({ preventDefault: prevent })

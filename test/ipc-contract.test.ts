@@ -53,6 +53,24 @@ describe('the IPC contract in two parts', () => {
     expect(calls.at(-1)).toEqual({ channel: 'app.info', input: undefined })
   })
 
+  it('tells the page after every answered call that may add a record line, refused or not, and never after a read', async () => {
+    let told = 0
+    const api = createApi(
+      recordingInvoke((channel) => (channel === 'attempt.update' ? { ok: false, error: { code: 'invalid_key', message: 'refused' } } : { ok: true, value: null })).invoke,
+      () => void told++,
+    )
+    await api.decode.held({ flow: 'root', encoded: 'x' })
+    expect(told).toBe(1)
+    await api.attempt.update({ flow: 'root', key: 'k', nonce: 'n' }).catch(() => undefined)
+    expect(told).toBe(2)
+    await api.init.cardPrinted({ index: 0 })
+    expect(told).toBe(3)
+    // Reading the record back must not set off another read.
+    await api.session.state()
+    await api.attempt.status({ flow: 'root' })
+    expect(told).toBe(3)
+  })
+
   it('a refusal is thrown as an ApiError with main\'s code and message', async () => {
     const api = createApi(recordingInvoke(() => ({ ok: false, error: { code: 'nonce_mismatch', message: 'the nonce does not match' } })).invoke)
     const refused = await api.attempt.update({ flow: 'root', key: 'k', nonce: 'n' }).catch((err: unknown) => err)

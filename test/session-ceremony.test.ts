@@ -174,11 +174,11 @@ describe('an init hand-out cannot lose a share silently', () => {
     const refused = await refusal('init.finish')
     expect(refused).toEqual({
       code: 'shares_not_handed_out',
-      message: 'Shares 2 and 3 were never revealed or saved: finishing now loses them for good. Hand them out, or confirm abandoning them.',
+      message: 'Share 2 and share 3 were never handed out: finishing now loses them for good. Hand them out, or confirm abandoning them.',
     })
     expect((await call('session.state')).init.handedOut).toEqual([true, false, false])
     await call('init.revealShare', { index: 1 })
-    expect((await refusal('init.finish')).message).toMatch(/^Share 3 was never revealed/)
+    expect((await refusal('init.finish')).message).toMatch(/^Share 3 was never handed out: finishing now loses it for good/)
     expect(await call('init.finish', { abandon: true })).toEqual({ wiped: true })
     expect((await call('session.state')).init).toBeNull()
   })

@@ -7,17 +7,19 @@ import { keysetFingerprint } from '../src-main/transcript/recorder'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { Gpg } from './helpers/gnupg'
 import { ipcCalls } from './helpers/ipc'
-import { tempDir } from './helpers/keysets'
+import { makeKeyset, tempDir } from './helpers/keysets'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
 
 let dir: string
 let cleanup: () => Promise<void>
+let session: Session
 let dispatch: Dispatch
 const { call, refusal } = ipcCalls(() => dispatch)
 
 beforeEach(async () => {
   ;({ dir, cleanup } = await tempDir())
-  dispatch = createRouter(new Session({ configDir: join(dir, 'config') }).handlers)
+  session = new Session({ configDir: join(dir, 'config') })
+  dispatch = createRouter(session.handlers)
 })
 afterEach(() => cleanup())
 
@@ -39,6 +41,7 @@ describe('an init ceremony in the app leaves a record', () => {
     const secrets: Secret[] = []
     const alice = await call('init.revealShare', { index: 0 })
     const card = await call('init.shareCard', { index: 1 })
+    await call('init.cardPrinted', { index: 1 })
     const carol = await call('init.revealShare', { index: 2 })
     const token = await call('init.revealRootToken')
     secrets.push(secret('share 1', alice.key), secret('share 3', carol.key), secret('root token', token.value))
@@ -55,16 +58,17 @@ describe('an init ceremony in the app leaves a record', () => {
     expect(v.closed).toBe(true)
     expect(after.finalHash).toBe(v.finalHash)
     expect(v.lines.map((l) => l.type)).toEqual([
-      'backend_opened', 'keyset_created', 'share_handed_out', 'share_handed_out', 'share_handed_out', 'root_token_revealed', 'init_finished', 'wiped', 'closed',
+      'backend_opened', 'keyset_created', 'share_handed_out', 'share_handed_out', 'share_handed_out', 'share_handed_out', 'root_token_revealed', 'init_finished', 'wiped', 'closed',
     ])
     expect(v.lines[0]!.data).toMatchObject({ tool: 'tessera', format: 2, backend: 'local', keyset_fingerprint: fingerprint, shares: 3, threshold: 2 })
     expect(v.lines[1]!.data).toEqual({ keyset_fingerprint: fingerprint, scheme: 'vault', shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
-    expect(v.lines.slice(2, 5).map((l) => l.data)).toEqual([
+    expect(v.lines.slice(2, 6).map((l) => l.data)).toEqual([
       { share_number: 1, holder: 'Alice', how: 'revealed' },
+      { share_number: 2, holder: 'Bob', how: 'card_shown' },
       { share_number: 2, holder: 'Bob', how: 'card_printed' },
       { share_number: 3, holder: 'Carol', how: 'revealed' },
     ])
-    expect(v.lines[5]!.data).toEqual({ how: 'revealed' })
+    expect(v.lines[6]!.data).toEqual({ how: 'revealed' })
     expect(leaks(secrets, [{ name: 'transcript', content: text }])).toEqual([])
 
     // "Print ceremony record" prints this record.
@@ -100,8 +104,13 @@ describe('an init ceremony in the app leaves a record', () => {
       const fingerprints = ['Alice <alice@example.org>', 'Bob <bob@example.org>'].map((uid) => gpg.generate(uid))
       const pgpKeys = fingerprints.map((fp) => gpg.exportPublic(fp, true).toString())
       await call('backend.initKeyset', { path: join(dir, 'pgp.json'), shares: 2, threshold: 2, pgpKeys })
+      // An encrypted share is no secret: fetching it hands nothing out, saving its file does.
       await call('init.revealShare', { index: 0 })
       await call('init.revealShare', { index: 1 })
+      expect((await call('session.state')).init.handedOut).toEqual([false, false])
+      expect((await refusal('init.finish')).code).toBe('shares_not_handed_out')
+      await call('init.shareSaved', { index: 0 })
+      await call('init.shareSaved', { index: 1 })
       const { path } = (await call('session.state')).record
       await call('init.revealRootToken')
       await call('init.finish')
@@ -124,5 +133,92 @@ describe('an init ceremony in the app leaves a record', () => {
     expect(err.code).toBe('transcript_write')
     expect(await readdir(dir)).not.toContain(basename(path))
     expect((await call('session.state')).init).toBeNull()
+  })
+})
+
+describe('a share is handed out only when its holder got it', () => {
+  const handedOut = async (path: string) =>
+    events(await readFile(path, 'utf8')).lines.filter((l) => l.type === 'share_handed_out').map((l) => l.data)
+
+  it('a card on screen is recorded as shown; as printed only once the page says its print dialog closed', async () => {
+    await call('backend.initKeyset', { path: join(dir, 'cards.json'), shares: 2, threshold: 2, holders: ['Alice', 'Bob'] })
+    const { path } = (await call('session.state')).record
+    // No card was shown: nothing can have been printed.
+    expect(await refusal('init.cardPrinted', { index: 0 })).toMatchObject({ code: 'no_card', message: "Share 1's card was never shown: show it, then print it." })
+    await call('init.shareCard', { index: 0 })
+    expect((await call('session.state')).init.handedOut).toEqual([true, false])
+    expect(await handedOut(path)).toEqual([{ share_number: 1, holder: 'Alice', how: 'card_shown' }])
+    await call('init.cardPrinted', { index: 0 })
+    expect(await handedOut(path)).toEqual([
+      { share_number: 1, holder: 'Alice', how: 'card_shown' },
+      { share_number: 1, holder: 'Alice', how: 'card_printed' },
+    ])
+    // A share in the clear is shown, never saved as an encrypted file.
+    expect((await refusal('init.shareSaved', { index: 1 })).code).toBe('share_not_encrypted')
+    expect((await call('session.state')).init.handedOut).toEqual([true, false])
+  })
+
+  it('finishing with shares not handed out names their holders; the record ends init_abandoned with those shares', async () => {
+    await call('backend.initKeyset', { path: join(dir, 'named.json'), shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
+    const { path } = (await call('session.state')).record
+    await call('init.revealShare', { index: 0 })
+    expect(await refusal('init.finish')).toEqual({
+      code: 'shares_not_handed_out',
+      message: 'Share 2 (Bob) and share 3 (Carol) were never handed out: finishing now loses them for good. Hand them out, or confirm abandoning them.',
+    })
+    await call('init.finish', { abandon: true })
+    const v = events(await readFile(path, 'utf8'))
+    expect(v.lines.slice(-3).map((l) => [l.type, l.data])).toEqual([
+      ['init_abandoned', { reason: 'operator', not_handed_out: [2, 3] }],
+      ['wiped', {}],
+      ['closed', {}],
+    ])
+  })
+})
+
+describe('stopping Tessera says and records what it drops', () => {
+  async function finishedRoot() {
+    const ks = await makeKeyset(dir, { shares: 3, threshold: 2 })
+    await call('backend.openKeyset', { path: ks.path })
+    const start = await call('attempt.start', { flow: 'root' })
+    await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce })
+    const done = await call('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce })
+    return { encoded: done.encoded_root_token as string, path: (await call('session.state')).record.path as string }
+  }
+
+  it('a finished result never decoded: said, and recorded as dropped before the record closes', async () => {
+    const { path } = await finishedRoot()
+    expect(session.heldSecret).toBe('result')
+    expect(await session.close()).toEqual({
+      cancelled: null,
+      dropped: ['the finished root token was never decoded and is dropped with its one-time password: nobody can decode it now'],
+    })
+    const v = events(await readFile(path, 'utf8'))
+    expect(v.closed).toBe(true)
+    expect(v.lines.slice(-4).map((l) => [l.type, l.data])).toEqual([
+      ['completed', expect.anything()],
+      ['result_dropped', { flow: 'root' }],
+      ['wiped', {}],
+      ['closed', {}],
+    ])
+  })
+
+  it('a result decoded on screen is not dropped: the record ends with its wipe', async () => {
+    const { encoded, path } = await finishedRoot()
+    await call('decode.held', { flow: 'root', encoded })
+    expect(await session.close()).toEqual({ cancelled: null, dropped: [] })
+    expect(events(await readFile(path, 'utf8')).lines.slice(-3).map((l) => l.type)).toEqual(['decoded', 'wiped', 'closed'])
+  })
+
+  it('a hand-out with shares nobody got: said by holder, and the record ends init_abandoned (stopped)', async () => {
+    await call('backend.initKeyset', { path: join(dir, 'stopped.json'), shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
+    const { path } = (await call('session.state')).record
+    await call('init.revealShare', { index: 1 })
+    expect((await session.close()).dropped).toEqual(['share 1 (Alice) and share 3 (Carol) were never handed out: lost for good'])
+    expect(events(await readFile(path, 'utf8')).lines.slice(-3).map((l) => [l.type, l.data])).toEqual([
+      ['init_abandoned', { reason: 'stopped', not_handed_out: [1, 3] }],
+      ['wiped', {}],
+      ['closed', {}],
+    ])
   })
 })

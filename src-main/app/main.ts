@@ -128,10 +128,11 @@ if (!app.requestSingleInstanceLock()) {
     const ready = keyset ? opened.openKeyset(keyset).catch((err: Error) => console.error(redact(err.message))) : Promise.resolve()
     void ready.then(() => createWindow(() => opened.heldSecret))
   })
-  // Quitting drops every secret at once; the backend is then closed (a running
-  // attempt cancelled, what it collected wiped) before the app exits.
+  // Quitting closes the windows first, each asking while a secret is held
+  // (nothing is wiped before that answer); then every secret is dropped, what
+  // nobody took recorded as dropped, and the backend closed (a running attempt
+  // cancelled, what it collected wiped) before the app exits.
   let closed = false
-  app.on('before-quit', () => ceremony?.wipe())
   app.on('will-quit', (event) => {
     const open = ceremony
     if (closed || !open) return

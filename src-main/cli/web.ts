@@ -13,7 +13,8 @@ export const usage = `Usage: tessera web [--keyset FILE] [--port P]
 Serves the desktop UI on 127.0.0.1 for a local browser, for machines without
 Electron. Prints the address to open; it carries a one-time access token in its
 fragment (#access=...), made fresh for each run and never stored. --port 0 picks
-a free port. Stops on SIGINT or SIGTERM.`
+a free port. Stops on SIGINT or SIGTERM, saying what it drops: a running
+attempt, a finished result never decoded, shares never handed out.`
 
 /** The built renderer sits beside the built main code: out/main/cli.js → out/renderer. */
 const RENDERER_DIR = fileURLToPath(new URL('../renderer/', import.meta.url))
@@ -43,8 +44,9 @@ export async function web(argv: string[], io: Io): Promise<void> {
     throw new CliError(`cannot listen on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   const stopped = closeOnSignal(server, async () => {
-    const cancelled = await session.close()
+    const { cancelled, dropped } = await session.close()
     if (cancelled) io.stderr(cancelledOnStop(cancelled))
+    for (const what of dropped) io.stderr(`stopped: ${what}\n`)
   })
   io.stdout(`listening on http://127.0.0.1:${bound}\n`)
   io.stdout(`open http://127.0.0.1:${bound}/#access=${token}\n`)

@@ -29,7 +29,7 @@ export const CHANNEL_GROUPS = {
   app: ['info'],
   backend: ['describe', 'openKeyset', 'initKeyset', 'connectRemote', 'recent'],
   profiles: ['list', 'save', 'remove', 'test'],
-  init: ['revealShare', 'shareCard', 'revealRootToken', 'finish'],
+  init: ['revealShare', 'shareCard', 'revealRootToken', 'finish', 'shareSaved', 'cardPrinted'],
   attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
   result: ['revealShare', 'shareCard', 'cardPrinted'],
   shares: ['list', 'check'],
@@ -72,9 +72,14 @@ export interface Contract {
   'profiles.remove': { input: { id: string }; output: { removed: true } }
   'profiles.test': { input: { id: string; token?: string }; output: ConnectionTest }
 
+  /** One holder's share, for the screen to show at once: a share in the clear counts as handed out (an encrypted one once `init.shareSaved`). */
   'init.revealShare': { input: { index: number }; output: RevealedShare }
-  /** The card of one holder's share, to print at their turn; it counts as revealing that share. */
+  /** The card of one holder's share, shown at their turn; it counts as revealing that share (`card_shown`). */
   'init.shareCard': { input: { index: number }; output: ShareCard }
+  /** The page saved the holder's encrypted share file: now it is handed out. */
+  'init.shareSaved': { input: { index: number }; output: { recorded: true } }
+  /** The page printed the holder's shown card (its print dialog closed): recorded as `card_printed`. */
+  'init.cardPrinted': { input: { index: number }; output: { recorded: true } }
   'init.revealRootToken': { input: NoInput; output: DecodedValue }
   /** `abandon`: the operator confirmed that shares never revealed or saved are lost. */
   'init.finish': { input: undefined | null | { abandon?: boolean }; output: { wiped: true } }
@@ -132,6 +137,29 @@ type Listed = { [G in Group]: `${G}.${Groups[G][number]}` }[Group]
 // The list and the types name the same channels, both ways.
 type _UnlistedChannels = NoneOf<Exclude<Channel, Listed>>
 type _ChannelsWithoutTypes = NoneOf<Exclude<Listed, Channel>>
+
+/**
+ * Channels that never write a line of the ceremony record. After any other
+ * call, the page reads the record's final hash again, so that what it shows is
+ * the file's at every moment.
+ */
+export const UNRECORDED_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
+  'app.info',
+  'backend.describe',
+  'backend.recent',
+  'profiles.list',
+  'profiles.save',
+  'profiles.remove',
+  'profiles.test',
+  'attempt.status',
+  'shares.list',
+  'shares.check',
+  'pgp.inspect',
+  'clipboard.copy',
+  'transcript.report',
+  'transcript.print',
+  'session.state',
+])
 
 /** Every channel, dotted (`attempt.update`): what Electron's ipcMain and the web host serve. */
 export const CHANNELS: readonly Channel[] = Object.entries(CHANNEL_GROUPS).flatMap(([group, methods]) =>

@@ -44,6 +44,8 @@ export const schemas = {
 
   'init.revealShare': index,
   'init.shareCard': index,
+  'init.shareSaved': index,
+  'init.cardPrinted': index,
   'init.revealRootToken': noInput,
   'init.finish': v.optional(v.union([v.undefined(), v.null(), v.strictObject({ abandon: v.optional(v.boolean(), false) })])),
 

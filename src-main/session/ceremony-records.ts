@@ -4,7 +4,7 @@ import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
 import { EngineError } from '../engine/errors'
 import { TesseraError } from '../support/errors'
-import { InitRecorder, type InitFacts } from '../transcript/init-recorder'
+import { InitRecorder, type AbandonReason, type InitFacts } from '../transcript/init-recorder'
 import { CeremonyRecorder, type BackendFacts } from '../transcript/recorder'
 import { renderReport } from '../transcript/report'
 import { verifyTranscript } from '../transcript/verify'
@@ -125,16 +125,17 @@ export class CeremonyRecords {
   /**
    * Records the wipe and closes the records: the ceremony is over. An init
    * hand-out's record first says how it ended (finished, or which shares were
-   * never handed out); it is closed last, so that it is the one left to print.
+   * never handed out, and `reason` why it ended early); it is closed last, so
+   * that it is the one left to print.
    */
-  async wiped(): Promise<void> {
+  async wiped(reason?: AbandonReason): Promise<void> {
     const init = this.initRecord
     this.initRecord = null
     try {
       await this.attemptWiped()
     } finally {
       if (init) {
-        await this.end(init.transcript, () => init.ended())
+        await this.end(init.transcript, () => init.ended(reason))
       }
     }
   }

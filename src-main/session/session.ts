@@ -40,8 +40,10 @@ interface InitCeremony {
   items: Array<{ bytes: Buffer; base64: Buffer; encrypted: boolean; number: number }>
   rootToken: Buffer
   summary: InitSummary
-  /** Per holder: revealed on screen, or its encrypted file handed to the page to save. */
+  /** Per holder: their share was shown on screen (as itself or as its card), or its encrypted file saved. */
   handedOut: boolean[]
+  /** Holders whose card was shown: only a shown card can be printed. */
+  cards: Set<number>
 }
 
 /** Zeroes every secret of a hand-out: the root token and each share in both its forms. */
@@ -60,6 +62,8 @@ interface Finished {
   engine: LocalEngine | null
   /** The share flow's result, as the status gave it: the new share itself, or the PGP message to its holder. */
   share: NewShareHeld | null
+  /** Decoded on screen, or copied through main: someone may hold the result. */
+  taken: boolean
 }
 
 /** The share flow's new share until it is wiped, and who it is for; `handedOut` once its holder got it. */
@@ -73,6 +77,17 @@ interface NewShareHeld {
   /** Its card was shown: only then can it have been printed. */
   cardShown: boolean
 }
+
+/** What stopping Tessera ended, for the operator: the attempt it cancelled, and what it dropped unheld, in sentences. */
+export interface Stopped {
+  cancelled: Flow | null
+  dropped: string[]
+}
+
+const RESULT_NAMES: Record<Flow, string> = { root: 'root token', share: 'new key share', recovery: 'recovery token' }
+
+/** A finished result nobody may hold: never decoded nor copied, or a new share never revealed nor saved. */
+const unheldResult = (f: Finished | null): f is Finished => f !== null && !f.taken && !f.share?.handedOut
 
 const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
 const noProfiles = () => new EngineError(409, 'server profiles are not available in this window', 'no_profiles')
@@ -312,13 +327,41 @@ export class Session {
 
   /**
    * The process is going away: every secret is dropped and the open backend
-   * closed. Returns the flow of a local attempt that was running, now cancelled.
+   * closed. A finished result nobody took and shares never handed out are said
+   * and recorded, and their records closed; a record that cannot be written
+   * stays a valid prefix.
    */
-  async close(): Promise<Flow | null> {
+  async close(): Promise<Stopped> {
     const running = this.open?.kind === 'local' ? this.open.engine.runningFlow : null
+    const dropped = this.unheld()
+    try {
+      if (unheldResult(this.finished)) await this.records.open?.dropped(this.finished.flow)
+      if (this.finished || this.ceremony) await this.records.wiped('stopped')
+    } catch {
+      // The sentences still say what was lost.
+    }
     this.wipe()
     await this.replace(null)
-    return running
+    return { cancelled: running, dropped }
+  }
+
+  /** What stopping now drops that nobody may hold, in sentences. */
+  private unheld(): string[] {
+    const f = this.finished
+    const c = this.ceremony
+    const out: string[] = []
+    if (unheldResult(f)) {
+      const what = `the finished ${RESULT_NAMES[f.flow]} was never decoded and is dropped`
+      out.push(
+        f.share
+          ? 'the new key share was never revealed or saved and is dropped: nobody holds it'
+          : f.otp
+            ? `${what} with its one-time password: nobody can decode it now`
+            : `${what}: unless its encoded value was copied or saved, nobody holds it`,
+      )
+    }
+    if (c?.handedOut.includes(false)) out.push(`${Session.missing(c)} never handed out: lost for good`)
+    return out
   }
 
   private backend(): Backend {
@@ -416,6 +459,7 @@ export class Session {
       backend: this.open?.label ?? '',
       engine: this.open?.kind === 'local' ? this.open.engine : null,
       share,
+      taken: false,
     }
     if (held && !this.finished.otp) wipe(held.otp)
     // A local keyset knows the number it gave a new share (encrypted too): its holder is told "share 4".
@@ -489,16 +533,25 @@ export class Session {
   /** A decode of the held result is part of its ceremony: the record keeps the checksum the screen shows. */
   private async recordDecode(encoded: string, value: DecodedValue): Promise<DecodedValue> {
     const recorder = this.records.open
-    if (recorder && this.finished?.encoded && this.finished.encoded === encoded.trim()) {
-      await recorder.decoded(value.kind as DecodedKind, value.checksum)
+    if (this.finished?.encoded && this.finished.encoded === encoded.trim()) {
+      await recorder?.decoded(value.kind as DecodedKind, value.checksum)
+      this.finished.taken = true
     }
     return value
   }
 
-  /** Which holders' shares were never revealed or saved, in words. */
+  /** Which holders' shares were never handed out, by number and by name where they have one: "share 2 (Bob) and share 3 were". */
   private static missing(c: InitCeremony): string {
-    const n = c.handedOut.flatMap((done, i) => (done ? [] : [String(i + 1)]))
-    return n.length === 1 ? `share ${n[0]} was` : `shares ${n.slice(0, -1).join(', ')} and ${n.at(-1)} were`
+    const n = c.items.flatMap((item, i) => (c.handedOut[i] ? [] : [shareLabel({ number: item.number, holder: c.summary.holders[i] || null })]))
+    return `${n.length === 1 ? n[0] : `${n.slice(0, -1).join(', ')} and ${n.at(-1)}`} ${n.length === 1 ? 'was' : 'were'}`
+  }
+
+  /** The hand-out's share at `index`, or the refusal that names what is missing. */
+  private handOutItem(index: number, what: string): { c: InitCeremony; item: InitCeremony['items'][number] } {
+    const c = this.ceremony
+    const item = c?.items[index]
+    if (!c || !item) throw new EngineError(404, `no share ${index + 1} to ${what}: the init ceremony is over or has fewer shares`, 'no_share')
+    return { c, item }
   }
 
   /** Keeps the OTP a start made (the session owns it from now on) for decoding its result. */
@@ -570,27 +623,42 @@ export class Session {
       }
       if (record) this.records.beginInit(record)
       const summary = { path, shares, threshold, scheme, recipients: recipients.map(keyInfo), holders: holders ?? [] }
-      this.ceremony = { ...ceremony!, summary, handedOut: ceremony!.items.map(() => false) }
+      this.ceremony = { ...ceremony!, summary, handedOut: ceremony!.items.map(() => false), cards: new Set() }
       return summary
     },
     'init.revealShare': async ({ index }) => {
-      const item = this.ceremony?.items[index]
-      if (!item) throw new EngineError(404, `no share ${index + 1} to reveal: the init ceremony is over or has fewer shares`, 'no_share')
-      // Recorded before it leaves: a hand-out that cannot be recorded stops.
-      await this.records.init?.shareHandedOut(item.number, item.encrypted ? 'encrypted_file_saved' : 'revealed')
-      this.ceremony!.handedOut[index] = true
+      const { c, item } = this.handOutItem(index, 'reveal')
+      // The page shows a share the moment it has it: that is the hand-out, recorded
+      // before the share leaves (a hand-out that cannot be recorded stops). An
+      // encrypted share is no secret; it is handed out once its file is saved.
+      if (!item.encrypted) {
+        await this.records.init?.shareHandedOut(item.number, 'revealed')
+        c.handedOut[index] = true
+      }
       const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
       return { index, key, key_base64: item.base64.toString('ascii'), encrypted: item.encrypted }
     },
+    'init.shareSaved': async ({ index }) => {
+      const { c, item } = this.handOutItem(index, 'save')
+      if (!item.encrypted) throw new EngineError(409, `share ${index + 1} is not encrypted: it is shown on screen, not saved to a file`, 'share_not_encrypted')
+      await this.records.init?.shareHandedOut(item.number, 'encrypted_file_saved')
+      c.handedOut[index] = true
+      return { recorded: true }
+    },
+    'init.cardPrinted': async ({ index }) => {
+      const { c, item } = this.handOutItem(index, 'print')
+      if (!c.cards.has(index)) throw new EngineError(409, `share ${index + 1}'s card was never shown: show it, then print it`, 'no_card')
+      await this.records.init?.shareHandedOut(item.number, 'card_printed')
+      return { recorded: true }
+    },
     'init.shareCard': async ({ index }) => {
-      const c = this.ceremony
-      const item = c?.items[index]
-      if (!c || !item) throw new EngineError(404, `no share ${index + 1} to print: the init ceremony is over or has fewer shares`, 'no_share')
+      const { c, item } = this.handOutItem(index, 'print')
       if (item.encrypted) throw new EngineError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
       const card = await Session.card(c.summary, { number: item.number, holder: c.summary.holders[index] || null, text: item.bytes.toString('utf8') })
-      await this.records.init?.shareHandedOut(item.number, 'card_printed')
-      // A printed card is a revealed share.
+      // The card shows the share on screen: a revealed share, though not (yet) a printed one.
+      await this.records.init?.shareHandedOut(item.number, 'card_shown')
       c.handedOut[index] = true
+      c.cards.add(index)
       return card
     },
     'init.revealRootToken': async () => {
@@ -603,9 +671,10 @@ export class Session {
       // A share never seen nor saved is lost for good (on an n-of-n keyset, the keyset with it).
       const c = this.ceremony
       if (c && !input?.abandon && c.handedOut.includes(false)) {
+        const them = c.handedOut.filter((done) => !done).length === 1 ? 'it' : 'them'
         throw new EngineError(
           409,
-          `${Session.missing(c)} never revealed or saved: finishing now loses them for good. Hand them out, or confirm abandoning them.`,
+          `${Session.missing(c)} never handed out: finishing now loses ${them} for good. Hand ${them} out, or confirm abandoning ${them}.`,
           'shares_not_handed_out',
         )
       }
@@ -736,6 +805,8 @@ export class Session {
       const clipboard = this.opts.clipboard
       if (!clipboard) throw new EngineError(501, 'this window copies through the browser, not through Tessera', 'unsupported')
       await clipboard.writeText(text)
+      // A finished result copied out of Tessera is no longer held by Tessera alone.
+      if (this.finished?.encoded && this.finished.encoded === text.trim()) this.finished.taken = true
       // Cleared only if it still holds our value: never wipe what the operator copied since.
       setTimeout(async () => {
         if ((await clipboard.readText()) === text) await clipboard.clear()

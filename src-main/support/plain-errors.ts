@@ -90,6 +90,7 @@ export const PLAIN_SENTENCES: Readonly<Record<string, string | typeof AS_WRITTEN
   share_encrypted: AS_WRITTEN,
   no_card: AS_WRITTEN,
   shares_not_handed_out: AS_WRITTEN,
+  share_not_encrypted: AS_WRITTEN,
   unsupported: AS_WRITTEN,
   no_record: AS_WRITTEN,
   transcript_read: AS_WRITTEN,

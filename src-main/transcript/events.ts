@@ -94,8 +94,9 @@ const backendFacts = {
 }
 
 /**
- * How a share left the hand-out: shown on screen, shown on its card, the card
- * printed, its encrypted file saved, or written out by `tessera init`.
+ * How a share left the hand-out: shown on screen, shown as its card, the card
+ * printed (after the print dialog closed), its encrypted file saved, or written
+ * out by `tessera init`.
  */
 export const HAND_OUTS = ['revealed', 'card_shown', 'card_printed', 'encrypted_file_saved', 'written_to_output'] as const
 
@@ -145,11 +146,13 @@ export const EventSchema = v.variant('type', [
   /** The initial root token left the hand-out (never its value). */
   event('root_token_revealed', { how: v.picklist(['revealed', 'written_to_output']) }),
   event('init_finished', {}),
-  /** An init hand-out ended with shares never handed out: by the operator's choice, or because the output or the keyset file failed. */
+  /** An init hand-out ended with shares never handed out: by the operator's choice, because the output or the keyset file failed, or because Tessera was stopped. */
   event('init_abandoned', {
-    reason: v.picklist(['operator', 'output_failed', 'keyset_not_written']),
+    reason: v.picklist(['operator', 'output_failed', 'keyset_not_written', 'stopped']),
     not_handed_out: v.pipe(v.array(shareNumber), v.maxLength(255)),
   }),
+  /** Tessera was stopped holding a finished result that was never decoded nor handed out: nobody may hold it now. */
+  event('result_dropped', { flow }),
   event('wiped', {}),
   /** The last line of a transcript that was closed in order; nothing may follow it. */
   event('closed', {}),

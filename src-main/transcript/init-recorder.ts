@@ -4,7 +4,7 @@ import { keyringFingerprint } from './recorder'
 import { Transcript } from './writer'
 
 export type HandOut = (typeof HAND_OUTS)[number]
-type Abandoned = Extract<CeremonyEvent, { type: 'init_abandoned' }>['data']['reason']
+export type AbandonReason = Extract<CeremonyEvent, { type: 'init_abandoned' }>['data']['reason']
 
 /** What an init ceremony's record says of the keyset it created. */
 export interface InitFacts {
@@ -96,7 +96,7 @@ export class InitRecorder {
    * that never were; `reason` says why it ended early), then the wipe, and
    * closes. Resolves with the final hash.
    */
-  async ended(reason: Abandoned = 'operator'): Promise<string> {
+  async ended(reason: AbandonReason = 'operator'): Promise<string> {
     const missing = this.facts.handed.map((s) => s.number).filter((n) => !this.handedOut.has(n))
     await this.transcript.append(
       missing.length === 0 && reason === 'operator'

@@ -168,6 +168,11 @@ export class CeremonyRecorder {
     await this.record({ type: 'decoded', data: { kind, checksum } })
   }
 
+  /** Tessera is stopping with this attempt's finished result never decoded nor handed out. */
+  async dropped(flow: Flow): Promise<void> {
+    await this.transcript.append({ type: 'result_dropped', data: { flow } })
+  }
+
   /** The operator dropped every secret: the ceremony is over and its record is closed. */
   async wiped(): Promise<string> {
     await this.record({ type: 'wiped', data: {} })

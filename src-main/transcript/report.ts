@@ -30,13 +30,13 @@ function protectionText(p: Extract<TranscriptEvent, { type: 'attempt_started' }>
 
 const HAND_OUT_WORDS = {
   revealed: 'shown on screen',
-  card_shown: 'shown on its share card',
+  card_shown: 'shown on screen as a share card',
   card_printed: 'printed on a share card',
   encrypted_file_saved: "saved as a file encrypted to the holder's PGP key",
   written_to_output: 'written out by tessera init',
 } as const
 
-const ABANDON_WORDS = { operator: 'the operator confirmed', output_failed: 'the output failed', keyset_not_written: 'the keyset file was not written' } as const
+const ABANDON_WORDS = { operator: 'the operator confirmed', output_failed: 'the output failed', keyset_not_written: 'the keyset file was not written', stopped: 'Tessera was stopped' } as const
 
 const shortFingerprint = (fp: string) => `${groupHash(fp).slice(0, 19)}…`
 const shareWords = (n: number | undefined) => (n ? `Share ${n}` : 'The new share')
@@ -81,6 +81,8 @@ function describe(e: TranscriptEvent | LegacyEvent): string {
       return `Decoded the ${e.data.kind}; checksum shown: ${e.data.checksum}`
     case 'cancelled':
       return `${FLOW_NAMES[e.data.flow]} attempt cancelled`
+    case 'result_dropped':
+      return `Tessera stopped: the finished ${FLOW_NAMES[e.data.flow].toLowerCase()} result was dropped, never decoded or handed out`
     case 'wiped':
       return 'Every secret wiped from memory'
     case 'closed':
@@ -188,6 +190,9 @@ function gather(lines: VerifiedLine[]): Facts {
         break
       case 'decoded':
         rows.push(['Decoded checksum', e.data.checksum])
+        break
+      case 'result_dropped':
+        rows.push(['Result dropped, never decoded', when(e.time)])
         break
       case 'wiped':
       case 'closed':

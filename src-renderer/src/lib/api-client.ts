@@ -1,4 +1,4 @@
-import { channelCalls, type Channel, type IpcResult, type TesseraApi } from '../../../src-main/ipc/channels'
+import { channelCalls, UNRECORDED_CHANNELS, type Channel, type IpcResult, type TesseraApi } from '../../../src-main/ipc/channels'
 import { ApiError } from './api-error'
 
 /** Carries one call to main, whatever the transport: a channel and its input, answered by an IpcResult. */
@@ -7,11 +7,14 @@ export type Invoke = (channel: Channel, input: unknown) => Promise<IpcResult<unk
 /**
  * The renderer's client, built from the IPC channel list: one method per channel
  * (`api.attempt.update(input)`), resolving the value or throwing the refusal as
- * an ApiError. A method the list does not name does not exist.
+ * an ApiError. A method the list does not name does not exist. `recorded` is
+ * told of every answered call (refused or not) that may have written a line
+ * of the ceremony record.
  */
-export function createApi(invoke: Invoke): TesseraApi {
+export function createApi(invoke: Invoke, recorded?: () => void): TesseraApi {
   return channelCalls((channel) => async (input?: unknown) => {
     const result = await invoke(channel, input)
+    if (!UNRECORDED_CHANNELS.has(channel)) recorded?.()
     if (!result.ok) throw new ApiError(result.error.code, result.error.message, result.error.detail)
     return result.value
   }) as unknown as TesseraApi

@@ -64,4 +64,13 @@ function electronTransport(bridge: TesseraBridge): Invoke {
   }
 }
 
-export const api: TesseraApi = createApi(window.tessera ? electronTransport(window.tessera) : webTransport())
+const recordListeners = new Set<() => void>()
+
+/** Calls `listener` after every answered call that may have added a line to the ceremony record, whichever component made it. */
+export function afterRecordingCall(listener: () => void): void {
+  recordListeners.add(listener)
+}
+
+export const api: TesseraApi = createApi(window.tessera ? electronTransport(window.tessera) : webTransport(), () => {
+  for (const listener of recordListeners) listener()
+})

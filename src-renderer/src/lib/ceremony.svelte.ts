@@ -8,6 +8,7 @@ import type {
   InitSummary,
   KeyInfo,
   LogEntry,
+  SessionState,
   ShareList,
   TesseraApi,
   UiAttemptStatus,
@@ -153,31 +154,42 @@ export class Ceremony {
     await this.readShares()
     this.init = { summary, handedOut: Array.from({ length: summary.shares }, () => false) }
     this.step = 'init'
-    await this.refreshRecord()
   }
 
   shareHandedOut(index: number): void {
     if (this.init) this.init.handedOut[index] = true
-    void this.refreshRecord()
   }
 
   handOutFinished(): void {
     this.init = null
     this.notice = ''
     this.step = 'operation'
-    void this.refreshRecord()
   }
 
-  /** The record's file and final hash as main has them now (each hand-out step adds a line). */
-  async refreshRecord(): Promise<void> {
+  /** Main answered a call (from any component) that may have added a line: the record on screen is read again. */
+  recordMayHaveChanged(): void {
+    void this.readState()
+  }
+
+  private stateReads = 0
+
+  /**
+   * Reads main's state. Its record (and who has their share) is taken only
+   * when no later read was asked for meanwhile: that one's answer is fresher.
+   */
+  private async readState(): Promise<SessionState | null> {
+    const n = ++this.stateReads
     const state = await this.api.session.state().catch(() => null)
-    if (state) this.record = state.record
+    if (state && n === this.stateReads) {
+      this.record = state.record
+      if (this.init && state.init) this.init.handedOut = state.init.handedOut
+    }
+    return state
   }
 
-  /** The new share reached its holder: main recorded how. */
+  /** The new share reached its holder: main recorded how (the record on screen is read again after that call). */
   newShareHandedOut(): void {
     if (this.result?.share) this.result.share.handedOut = true
-    void this.refreshRecord()
   }
 
   showResult(): void {
@@ -241,11 +253,8 @@ export class Ceremony {
   }
 
   private async refreshLog(): Promise<void> {
-    const state = await this.api.session.state().catch(() => null)
-    if (state) {
-      this.log = state.log
-      this.record = state.record
-    }
+    const state = await this.readState()
+    if (state) this.log = state.log
   }
 
   /**
