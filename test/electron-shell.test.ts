@@ -25,6 +25,9 @@ interface Recording {
   dialogAnswer: number
   /** Where the save dialog says the operator chose to save. */
   savePath?: string
+  /** What the system print dialog answers (Electron's webContents.print callback), and how often it was opened. */
+  printAnswer: boolean
+  prints: number
   ipc: Map<string, Handler>
   sessions: Map<string, { permissionRequest?: Handler; permissionCheck?: Handler; beforeRequest?: Handler; protocols: Map<string, Handler> }>
   schemes: unknown[]
@@ -37,15 +40,21 @@ function standIn() {
   const on = (map: Map<string, Handler[]>) => (event: string, fn: Handler) => {
     map.set(event, [...(map.get(event) ?? []), fn])
   }
+  const instances: BrowserWindow[] = []
   class BrowserWindow {
     webContents: any
     constructor(options: any) {
       const win: Recording['windows'][number] = { options, events: new Map(), windowEvents: new Map() }
       rec.windows.push(win)
+      instances.push(this)
       this.webContents = {
         setWindowOpenHandler: (fn: Handler) => (win.windowOpen = fn),
         on: on(win.events),
         printToPDF: async () => Buffer.from(`%PDF-1.7 of ${win.loaded}`),
+        print: (_options: unknown, done: (success: boolean) => void) => {
+          rec.prints++
+          done(rec.printAnswer)
+        },
       }
       this.loadURL = async (url: string) => void (win.loaded = url)
       this.on = on(win.windowEvents)
@@ -55,8 +64,11 @@ function standIn() {
     destroy() {}
     once() {}
     show() {}
+    isVisible() {
+      return true
+    }
     static getAllWindows() {
-      return []
+      return [...instances]
     }
   }
   return {
@@ -119,6 +131,8 @@ async function startShell(opts: { isPackaged?: boolean; lockGranted?: boolean } 
     menu: undefined,
     dialogs: [],
     dialogAnswer: 0,
+    printAnswer: true,
+    prints: 0,
   }
   vi.resetModules()
   await import('../src-main/app/main')
@@ -222,6 +236,26 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
     expect(await handle({ senderFrame: { url: 'tessera://app/other.html' } }, undefined)).toMatchObject({ ok: false, error: { code: 'forbidden' } })
     const ours = await handle({ senderFrame: { url: 'tessera://app/index.html' } }, undefined)
     expect(ours).toMatchObject({ ok: true, value: { name: 'tessera' } })
+  })
+
+  it('prints a shown share card from the window through the system dialog, and records it printed only when the printer took it', async () => {
+    const r = await startShell()
+    const own = pathToFileURL(join(import.meta.dirname, '..', 'src-main', 'renderer', 'index.html')).href
+    const call = async (channel: string, input?: unknown) => {
+      const res = await r.ipc.get(channel)!({ senderFrame: { url: own } }, input)
+      if (!res.ok) throw new Error(res.error.message)
+      return res.value
+    }
+    await call('backend.initKeyset', { path: join(configDir, 'printed.json'), shares: 2, threshold: 2 })
+    await call('init.shareCard', { index: 0 })
+    r.printAnswer = false
+    expect(await call('init.printCard', { index: 0 })).toEqual({ printed: false })
+    r.printAnswer = true
+    expect(await call('init.printCard', { index: 0 })).toEqual({ printed: true })
+    expect(r.prints).toBe(2)
+    const { path } = (await call('session.state')).record
+    const how = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'share_handed_out').map((l) => l.data.how)
+    expect(how).toEqual(['card_shown', 'card_printed'])
   })
 
   it('a second instance quits at once and opens nothing', async () => {

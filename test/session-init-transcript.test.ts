@@ -176,6 +176,32 @@ describe('a share is handed out only when its holder got it', () => {
   })
 })
 
+describe('the desktop app prints a share card through main', () => {
+  it('prints only a card main showed, and records it printed only once the printer took it', async () => {
+    const answers = [false, true]
+    let asked = 0
+    session = new Session({ configDir: join(dir, 'config'), printWindow: async () => (asked++, answers.shift()!) })
+    dispatch = createRouter(session.handlers)
+    await call('backend.initKeyset', { path: join(dir, 'printed.json'), shares: 2, threshold: 2, holders: ['Alice', 'Bob'] })
+    const { path } = (await call('session.state')).record
+    const handedOut = async () => events(await readFile(path, 'utf8')).lines.filter((l) => l.type === 'share_handed_out').map((l) => (l.data as { how: string }).how)
+    expect((await refusal('init.printCard', { index: 0 })).code).toBe('no_card')
+    expect(asked).toBe(0)
+    await call('init.shareCard', { index: 0 })
+    // Cancelled in the print dialog: shown, not printed.
+    expect(await call('init.printCard', { index: 0 })).toEqual({ printed: false })
+    expect(await handedOut()).toEqual(['card_shown'])
+    expect(await call('init.printCard', { index: 0 })).toEqual({ printed: true })
+    expect(await handedOut()).toEqual(['card_shown', 'card_printed'])
+  })
+
+  it('is refused where the page prints itself', async () => {
+    await call('backend.initKeyset', { path: join(dir, 'browser.json'), shares: 2, threshold: 2 })
+    await call('init.shareCard', { index: 0 })
+    expect((await refusal('init.printCard', { index: 0 })).code).toBe('unsupported')
+  })
+})
+
 describe('stopping Tessera says and records what it drops', () => {
   async function finishedRoot() {
     const ks = await makeKeyset(dir, { shares: 3, threshold: 2 })

@@ -118,8 +118,16 @@ if (!app.requestSingleInstanceLock()) {
       ]),
     )
     const configDir = process.env.TESSERA_CONFIG_DIR ?? app.getPath('userData')
-    const printer = pdfPrinter(() => BrowserWindow.getAllWindows().find((w) => w.isVisible()))
-    const opened = new Session({ connections: await openConnections(configDir), clipboard, configDir, printer })
+    const shown = () => BrowserWindow.getAllWindows().find((w) => w.isVisible())
+    const printer = pdfPrinter(shown)
+    // A share card prints from the window itself (its print styles leave only the card); Electron says whether the printer took it.
+    const printWindow = () =>
+      new Promise<boolean>((resolve) => {
+        const win = shown()
+        if (win) win.webContents.print({}, (success) => resolve(success))
+        else resolve(false)
+      })
+    const opened = new Session({ connections: await openConnections(configDir), clipboard, configDir, printer, printWindow })
     ceremony = opened
     wireIpc(opened)
     // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.

@@ -29,7 +29,7 @@ export const CHANNEL_GROUPS = {
   app: ['info'],
   backend: ['describe', 'openKeyset', 'initKeyset', 'connectRemote', 'recent'],
   profiles: ['list', 'save', 'remove', 'test'],
-  init: ['revealShare', 'shareCard', 'revealRootToken', 'finish', 'shareSaved', 'cardPrinted'],
+  init: ['revealShare', 'shareCard', 'revealRootToken', 'finish', 'shareSaved', 'cardPrinted', 'printCard'],
   attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
   result: ['revealShare', 'shareCard', 'cardPrinted'],
   shares: ['list', 'check'],
@@ -80,6 +80,8 @@ export interface Contract {
   'init.shareSaved': { input: { index: number }; output: { recorded: true } }
   /** The page printed the holder's shown card (its print dialog closed): recorded as `card_printed`. */
   'init.cardPrinted': { input: { index: number }; output: { recorded: true } }
+  /** The desktop app prints the window (only the shown card prints) through the system dialog; `card_printed` once the printer took it. */
+  'init.printCard': { input: { index: number }; output: { printed: boolean } }
   'init.revealRootToken': { input: NoInput; output: DecodedValue }
   /** `abandon`: the operator confirmed that shares never revealed or saved are lost. */
   'init.finish': { input: undefined | null | { abandon?: boolean }; output: { wiped: true } }

@@ -46,6 +46,7 @@ export const schemas = {
   'init.shareCard': index,
   'init.shareSaved': index,
   'init.cardPrinted': index,
+  'init.printCard': index,
   'init.revealRootToken': noInput,
   'init.finish': v.optional(v.union([v.undefined(), v.null(), v.strictObject({ abandon: v.optional(v.boolean(), false) })])),
 

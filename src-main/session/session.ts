@@ -107,6 +107,12 @@ export interface SessionOptions {
   configDir?: string
   /** Prints a ceremony record to a PDF file (the desktop app); absent, the page prints it. */
   printer?: RecordPrinter
+  /**
+   * Prints the app's own window through the system print dialog (the desktop
+   * app); resolves true once the printer took it, false when cancelled or
+   * failed. Absent, the page prints itself and says so after its dialog closed.
+   */
+  printWindow?: () => Promise<boolean>
 }
 
 /** What prints a ceremony record's HTML to a PDF file the operator picks; null when they cancelled. */
@@ -546,6 +552,18 @@ export class Session {
     return `${n.length === 1 ? n[0] : `${n.slice(0, -1).join(', ')} and ${n.at(-1)}`} ${n.length === 1 ? 'was' : 'were'}`
   }
 
+  /** Share `index` of the hand-out, whose card main showed; refused for a card never shown. */
+  private shownCard(index: number): InitCeremony['items'][number] {
+    const { c, item } = this.handOutItem(index, 'print')
+    if (!c.cards.has(index)) throw new EngineError(409, `share ${index + 1}'s card was never shown: show it, then print it`, 'no_card')
+    return item
+  }
+
+  /** The card of share `index` was printed (checked again: the hand-out may have ended meanwhile). */
+  private async cardPrinted(index: number): Promise<void> {
+    await this.records.init?.shareHandedOut(this.shownCard(index).number, 'card_printed')
+  }
+
   /** The hand-out's share at `index`, or the refusal that names what is missing. */
   private handOutItem(index: number, what: string): { c: InitCeremony; item: InitCeremony['items'][number] } {
     const c = this.ceremony
@@ -646,10 +664,17 @@ export class Session {
       return { recorded: true }
     },
     'init.cardPrinted': async ({ index }) => {
-      const { c, item } = this.handOutItem(index, 'print')
-      if (!c.cards.has(index)) throw new EngineError(409, `share ${index + 1}'s card was never shown: show it, then print it`, 'no_card')
-      await this.records.init?.shareHandedOut(item.number, 'card_printed')
+      await this.cardPrinted(index)
       return { recorded: true }
+    },
+    'init.printCard': async ({ index }) => {
+      const print = this.opts.printWindow
+      if (!print) throw new EngineError(501, 'this window prints the card through the browser, not through Tessera', 'unsupported')
+      // Only a card main showed goes to the printer, and is recorded once the printer took it.
+      this.shownCard(index)
+      const printed = await print()
+      if (printed) await this.cardPrinted(index)
+      return { printed }
     },
     'init.shareCard': async ({ index }) => {
       const { c, item } = this.handOutItem(index, 'print')
