@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { spawn } from 'node:child_process'
-import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdir, readdir, symlink, utimes, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { LocalEngine } from '../src-main/engine/local-engine'
 import { runCli, startServe, TESSERA } from './helpers/cli'
@@ -97,6 +97,21 @@ describe('what a killed process leaves beside a keyset', () => {
       await serve.stop()
     }
     expect(await litterOf(ks.path)).toEqual([])
+  })
+
+  it('a lock whose owner file is a FIFO or a link is judged by its age, without waiting on it', async () => {
+    for (const kind of ['fifo', 'link']) {
+      const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+      await mkdir(`${ks.path}.lock`)
+      if (kind === 'fifo') execFileSync('mkfifo', [join(`${ks.path}.lock`, 'owner')])
+      else await symlink('/dev/zero', join(`${ks.path}.lock`, 'owner'))
+      const aMinuteAgo = new Date(Date.now() - 60_000)
+      await utimes(`${ks.path}.lock`, aMinuteAgo, aMinuteAgo)
+      const t0 = performance.now()
+      await (await LocalEngine.open(ks.path)).keyset.addRootToken(Buffer.from('hvs.a-token-of-24-chars-xyzw'))
+      expect(performance.now() - t0, kind).toBeLessThan(5000)
+      expect(await litterOf(ks.path), kind).toEqual([])
+    }
   })
 
   it('a temp file of a live writer is left alone', async () => {

@@ -78,6 +78,16 @@ const OWNER = 'owner'
 
 type Done = (err: NodeJS.ErrnoException | null) => void
 
+/** The lock's owner file, at most a line of it, read without following a link or waiting on a FIFO. */
+function readOwner(dir: string, done: (owner: string) => void): void {
+  const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants
+  fs.open(join(dir, OWNER), O_RDONLY | O_NONBLOCK | O_NOFOLLOW, (err, fd) => {
+    if (err) return done('')
+    const buffer = Buffer.alloc(128)
+    fs.read(fd, buffer, 0, buffer.length, null, (readErr, n) => fs.close(fd, () => done(readErr ? '' : buffer.toString('utf8', 0, n))))
+  })
+}
+
 /**
  * proper-lockfile's file operations, with the holder recorded in the lock
  * directory: a lock whose holder on this machine is no longer alive reads as
@@ -92,10 +102,11 @@ const lockFs = {
   stat: (dir: string, done: (err: NodeJS.ErrnoException | null, stats?: fs.Stats) => void) =>
     fs.stat(dir, (err, stats) => {
       if (err) return done(err)
-      fs.readFile(join(dir, OWNER), 'utf8', (_, owner) => {
-        const m = /^(\S+) (\d+)$/.exec(owner ?? '')
+      readOwner(dir, (owner) => {
+        const m = /^(\S+) (\d+)$/.exec(owner)
         const dead = m !== null && m[1] === hostname() && Number(m[2]) !== process.pid && !isAlive(Number(m[2]))
-        done(null, dead ? Object.assign(Object.create(Object.getPrototypeOf(stats)) as fs.Stats, stats, { mtime: new Date(0) }) : stats)
+        // The library reads only `mtime` of a lock that is not its own.
+        done(null, dead ? ({ mtime: new Date(0) } as fs.Stats) : stats)
       })
     }),
   rmdir: (dir: string, done: Done) => fs.unlink(join(dir, OWNER), () => fs.rmdir(dir, done)),
