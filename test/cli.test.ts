@@ -180,7 +180,8 @@ describe('tessera init', () => {
     const keys: string[] = JSON.parse(many.stdout).keys
     expect(new Set(keys).size).toBe(255)
     expect(await rootTokenFrom(join(dir, 'many.json'), [keys[0]!, keys[127]!, keys[254]!])).toMatch(/^hvs\./)
-  })
+    // 255 shares: 255 check values derived, each a deliberately slow scrypt.
+  }, 300_000)
 
   it('encrypts each share to its holder\'s PGP key with --pgp-keys', async () => {
     const dir = await freshDir()

@@ -245,7 +245,8 @@ describe.each(SCHEMES)('no secret reaches disk or output (%s keyset)', (scheme) 
       serveOutputs.push(s.output())
       outputs.push({ name: 'serve --recovery output', content: s.output() })
     }
-  })
+    // Some thirty shares checked as entered, each a deliberately slow scrypt, and a dozen commands.
+  }, 180_000)
   afterAll(async () => {
     await keysetDir?.cleanup()
     await foreignDir?.cleanup()
