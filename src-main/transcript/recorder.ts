@@ -186,16 +186,18 @@ export class CeremonyRecorder {
     return this.transcript.close()
   }
 
-  /** Appends an event that ends any run of refusals: the run's counts go first. */
+  /**
+   * Appends an event, after the counts of the refusals before it. Any event but
+   * a refusal ends the run. Both lines are queued at once, so nothing comes between.
+   */
   private async record(event: CeremonyEvent): Promise<void> {
     const summary = this.summary()
-    // Both are queued now, in this order, before anything else can be.
+    if (event.type !== 'share_refused' && event.type !== 'progress_reset') this.run = 0
     await Promise.all([summary && this.transcript.append(summary), this.transcript.append(event)])
   }
 
-  /** The counts of the run that ends here, if any were counted, and a new run. */
+  /** The counts of the refusals counted so far, if any, as one line. */
   private summary(): CeremonyEvent | undefined {
-    this.run = 0
     if (this.counted.size === 0) return undefined
     const counts = [...this.counted].map(([reason, count]) => ({ reason, count }))
     this.counted = new Map()
@@ -210,17 +212,15 @@ export class CeremonyRecorder {
     const from = this.progress
     const reset = now !== undefined && now < from
     if (now !== undefined) this.progress = now
-    const run = this.run + 1
-    if (run > REFUSALS_IN_FULL && !reset) {
-      this.run = run
+    // Counted here, before any wait: refusals arrive concurrently.
+    this.run += 1
+    if (this.run > REFUSALS_IN_FULL && !reset) {
       this.counted.set(reason, (this.counted.get(reason) ?? 0) + 1)
       return
     }
     await holder.identify?.()
     const refusal: CeremonyEvent = { type: 'share_refused', data: { ...whoIs(holder), reason, ...(now !== undefined ? { progress: now } : {}) } }
     await Promise.all([this.record(refusal), reset && this.record({ type: 'progress_reset', data: { reason, from } })])
-    // Recording starts a new run; these lines are part of this one.
-    this.run = run
   }
 }
 
