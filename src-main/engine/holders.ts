@@ -15,5 +15,6 @@ export const HolderName = v.pipe(
   v.minLength(1, 'must not be empty'),
   v.maxLength(MAX_HOLDER_CHARS, `must be at most ${MAX_HOLDER_CHARS} characters`),
   v.regex(/^[\p{L}\p{M}\p{N}][\p{L}\p{M}\p{N} .'’()_@-]*$/u, 'must be letters, digits, spaces and . \' ( ) _ @ -, starting with a letter or digit'),
-  v.check((name) => !looksLikeSecret(name), 'looks like a share, token, OTP or key, not a name'),
+  // A name past the bound is refused above; the scan is not run on it.
+  v.check((name) => name.length > MAX_HOLDER_CHARS || !looksLikeSecret(name), 'looks like a share, token, OTP or key, not a name'),
 )
