@@ -240,7 +240,7 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
 
   it('prints a shown share card from the window through the system dialog, and records it printed only when the printer took it', async () => {
     const r = await startShell()
-    const own = pathToFileURL(join(import.meta.dirname, '..', 'src-main', 'renderer', 'index.html')).href
+    const own = 'tessera://app/index.html'
     const call = async (channel: string, input?: unknown) => {
       const res = await r.ipc.get(channel)!({ senderFrame: { url: own } }, input)
       if (!res.ok) throw new Error(res.error.message)

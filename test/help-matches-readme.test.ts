@@ -25,11 +25,11 @@ describe('--help and the CLI reference', () => {
   })
 
   it('give the same exit statuses for transcript verify', async () => {
-    const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8')
+    const formats = await readFile(join(import.meta.dirname, '..', 'docs', 'formats.md'), 'utf8')
     const help = (await runCli(['transcript', '--help'])).stdout
-    // "0 the chain is intact" in the help, "**0** when the chain is intact" in the README.
+    // "0 the chain is intact" in the help, "**0** when the chain is intact" in the file formats' record section.
     const stated = (text: string) => [...text.matchAll(/(?<![\w.])\**(\d)\**\s+(?:when\s+|for\s+)?(?:the chain|a line|a usage)/g)].map((m) => Number(m[1])).sort()
-    const verifyParagraph = readme.slice(readme.indexOf('`verify` prints `N events, final hash H`'))
+    const verifyParagraph = formats.slice(formats.indexOf('`verify` prints `N events, final hash H`'))
     expect(stated(help.slice(help.indexOf('Exit status of verify')))).toEqual([0, 1, 2, 3])
     expect(stated(verifyParagraph.slice(0, 900))).toEqual([0, 1, 2, 3])
   })
