@@ -187,12 +187,15 @@ export class CeremonyRecorder {
   }
 
   /**
-   * Appends an event, after the counts of the refusals before it. Any event but
-   * a refusal ends the run. Both lines are queued at once, so nothing comes between.
+   * Appends an event. Any event but a refusal ends the run, after the counts of
+   * the refusals before it: both lines are queued at once, so nothing comes
+   * between. A refusal recorded in full never flushes the counts, though
+   * refusals counted while it waited may already be in them.
    */
   private async record(event: CeremonyEvent): Promise<void> {
-    const summary = this.summary()
-    if (event.type !== 'share_refused' && event.type !== 'progress_reset') this.run = 0
+    const endsRun = event.type !== 'share_refused' && event.type !== 'progress_reset'
+    const summary = endsRun ? this.summary() : undefined
+    if (endsRun) this.run = 0
     await Promise.all([summary && this.transcript.append(summary), this.transcript.append(event)])
   }
 
