@@ -53,6 +53,17 @@ describe('the transcript writer', () => {
     await expect(t.append({ type: 'wiped', data: {} })).rejects.toThrow(/closed/)
   })
 
+  it('names a server by its origin, however random its host name looks, and still guards the rest of an address', async () => {
+    const remote = { backend: 'remote' as const, threshold: 3, recovery_mode: false }
+    const cloud = 'https://vault-cluster-public-vault-8f3a2b1c.5d6e7f80.z1.hashicorp.cloud:8200'
+    const t = await Transcript.create(join(dir.dir, 'cloud.jsonl'), { ...remote, server: cloud })
+    await t.close()
+    expect(JSON.parse((await readFile(join(dir.dir, 'cloud.jsonl'), 'utf8')).split('\n')[0]!).data.server).toBe(cloud)
+    const share = randomBytes(33).toString('hex')
+    await expect(Transcript.create(join(dir.dir, 'path.jsonl'), { ...remote, server: `${cloud}/${share}` })).rejects.toMatchObject({ code: 'transcript_secret' })
+    await expect(stat(join(dir.dir, 'path.jsonl'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('never overwrites a transcript', async () => {
     const path = join(dir.dir, 'once.jsonl')
     await (await Transcript.create(path, FACTS)).close()

@@ -297,7 +297,7 @@ export class Session {
     const seal = await open.backend.sealStatus()
     return {
       backend: 'remote',
-      server: open.address.slice(0, 300),
+      server: new URL(open.address).origin,
       server_version: seal.version.slice(0, 80) || 'unknown',
       shares: seal.n,
       threshold: seal.t,

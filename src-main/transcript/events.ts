@@ -178,6 +178,14 @@ export type BackendFacts = Omit<Extract<TranscriptEvent, { type: 'backend_opened
 /** Fields whose schema admits only hex or a nonce: the secret guard skips them, the schema already fixed their shape. */
 export const SHAPED_FIELDS = new Set(['keyset_fingerprint', 'nonce', 'fingerprint', 'result_sha256', 'checksum'])
 
+/**
+ * A server as the record names it: its origin (scheme, host, port), as the
+ * operator's profile already stores it. Host names may look random (a cloud
+ * cluster's `vault-cluster-8f3a2b1c.5d6e7f80…`), so an origin passes the
+ * secret guard; anything more (a path, a query) is judged like any text.
+ */
+export const SERVER_ORIGIN = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(?::\d{1,5})?$/
+
 /** A recorded line: the event and where it sits in the chain. */
 export interface Line {
   seq: number

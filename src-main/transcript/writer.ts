@@ -5,7 +5,7 @@ import { NONCE } from '../backend'
 import { systemReason, TesseraError } from '../support/errors'
 import { VERSION } from '../version'
 import { GENESIS, lineHash, MAX_FILE_BYTES, MAX_LINE_BYTES, serializeLine } from './chain'
-import { EventSchema, firstIssue, FORMAT_VERSION, SHAPED_FIELDS, type BackendFacts, type CeremonyEvent, type TranscriptEvent } from './events'
+import { EventSchema, firstIssue, FORMAT_VERSION, SERVER_ORIGIN, SHAPED_FIELDS, type BackendFacts, type CeremonyEvent, type TranscriptEvent } from './events'
 import { looksLikeSecret } from '../support/secret-shape'
 
 /**
@@ -27,7 +27,8 @@ function refuseSecrets(type: string, value: unknown, path: string): void {
     }
   } else if (value !== null && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
-      if (!SHAPED_FIELDS.has(key)) refuseSecrets(type, inner, `${path}.${key}`)
+      if (SHAPED_FIELDS.has(key) || (key === 'server' && typeof inner === 'string' && SERVER_ORIGIN.test(inner))) continue
+      refuseSecrets(type, inner, `${path}.${key}`)
     }
   }
 }
