@@ -50,6 +50,7 @@ test('one PGP key for two holders is refused at create and in the share flow, un
 
   // A new share for the same key: its owner already holds two.
   await page.getByRole('button', { name: 'Start: new key share' }).click()
+  await page.getByLabel(/New holder's name/).fill('Dana')
   await page.getByLabel(/Public key file/).setInputFiles(armored)
   await page.getByLabel(/The new holder confirmed this fingerprint/).check()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
