@@ -106,27 +106,15 @@ const KeysetV1 = v.pipe(
   thresholdFits(),
 )
 
-const KeysetV2 = v.pipe(
-  v.strictObject({
-    tessera_keyset: v.literal(2),
-    ...common,
-    share_salt: b64,
-    issued_shares: v.pipe(v.array(ShareRecord), v.maxLength(255, 'has too many entries')),
-    integrity: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits')),
-  }),
-  thresholdFits(),
-)
+/** What formats 2 and 3 record beyond format 1: each share issued, and a checksum of the file. */
+const sharesAndIntegrity = {
+  issued_shares: v.pipe(v.array(ShareRecord), v.maxLength(255, 'has too many entries')),
+  integrity: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits')),
+}
 
-const KeysetV3 = v.pipe(
-  v.strictObject({
-    tessera_keyset: v.literal(3),
-    ...common,
-    share_check: ScryptParams,
-    issued_shares: v.pipe(v.array(ShareRecord), v.maxLength(255, 'has too many entries')),
-    integrity: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits')),
-  }),
-  thresholdFits(),
-)
+const KeysetV2 = v.pipe(v.strictObject({ tessera_keyset: v.literal(2), ...common, share_salt: b64, ...sharesAndIntegrity }), thresholdFits())
+
+const KeysetV3 = v.pipe(v.strictObject({ tessera_keyset: v.literal(3), ...common, share_check: ScryptParams, ...sharesAndIntegrity }), thresholdFits())
 
 type KeysetV1 = v.InferOutput<typeof KeysetV1>
 type KeysetV2 = v.InferOutput<typeof KeysetV2>
