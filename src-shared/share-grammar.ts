@@ -12,15 +12,16 @@
 export const SCHEMES = ['vault', 'secretsjs'] as const
 export type Scheme = (typeof SCHEMES)[number]
 
+/** Vault's barrier key bounds, which main's share codec reads too: AES-128 minimum, AES-256 plus the share's x byte maximum. */
 export const SHARE_MIN_BYTES = 16
-export const SHARE_MAX_BYTES = 33
+export const SHARE_MAX_BYTES = 32 + 1
 
 /** A card line: four groups of four share characters, then the line's own 4-hex check. */
 export const CARD_GROUP_CHARS = 4
 export const CARD_LINE_CHARS = 16
 export const CARD_CHECK_CHARS = 4
 /** More lines than any share's card has: a paste this long is no card. */
-export const CARD_MAX_LINES = 64
+const CARD_MAX_LINES = 64
 
 /** One line of a card typed back: its number, its share characters and, where typed, its check. */
 export interface CardLine {

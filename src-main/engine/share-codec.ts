@@ -5,12 +5,9 @@ import { wipe } from '../crypto/wipe'
 import { base64Bytes, hexBytes } from '../crypto/text-bytes'
 
 import type { Scheme } from './schemes'
+import { SHARE_MAX_BYTES, SHARE_MIN_BYTES } from '../../src-shared/share-grammar'
 
 export type { Scheme }
-
-/** Vault's barrier key bounds: AES-128 minimum, AES-256 plus the share's x byte maximum. */
-export const MIN_KEY_BYTES = 16
-export const MAX_KEY_BYTES = 32 + 1
 
 /**
  * How one keyset's shares look and combine. Shares travel as canonical bytes:
@@ -49,7 +46,7 @@ export interface ShareCodec {
 function decodeHexOrBase64(input: Uint8Array): Buffer {
   const hex = hexBytes(input)
   if (hex) {
-    if (hex.length >= MIN_KEY_BYTES && hex.length <= MAX_KEY_BYTES) return hex
+    if (hex.length >= SHARE_MIN_BYTES && hex.length <= SHARE_MAX_BYTES) return hex
     wipe(hex)
   }
   const base64 = base64Bytes(input)
@@ -58,13 +55,13 @@ function decodeHexOrBase64(input: Uint8Array): Buffer {
 }
 
 function checkBounds(key: Buffer): Buffer {
-  if (key.length < MIN_KEY_BYTES) {
+  if (key.length < SHARE_MIN_BYTES) {
     wipe(key)
-    throw badRequest(`key is shorter than minimum ${MIN_KEY_BYTES} bytes`, 'invalid_key')
+    throw badRequest(`key is shorter than minimum ${SHARE_MIN_BYTES} bytes`, 'invalid_key')
   }
-  if (key.length > MAX_KEY_BYTES) {
+  if (key.length > SHARE_MAX_BYTES) {
     wipe(key)
-    throw badRequest(`key is longer than maximum ${MAX_KEY_BYTES} bytes`, 'invalid_key')
+    throw badRequest(`key is longer than maximum ${SHARE_MAX_BYTES} bytes`, 'invalid_key')
   }
   return key
 }

@@ -20,7 +20,7 @@ async function fsyncDir(dir: string): Promise<void> {
  * operator's link points to, never the link. A path that names nothing yet is
  * its own target.
  */
-export async function realTarget(path: string): Promise<string> {
+async function realTarget(path: string): Promise<string> {
   try {
     return await realpath(path)
   } catch (err) {

@@ -53,7 +53,7 @@ export function keysetFingerprint(keysetFileText: string): string {
 export const keyringFingerprint = (ciphertext: string): string => sha256(ciphertext)
 
 /** Refusals in a row recorded line by line; the rest of the run is counted. */
-export const REFUSALS_IN_FULL = 3
+const REFUSALS_IN_FULL = 3
 
 /**
  * Records what a backend's attempt calls did, around the calls themselves, so
