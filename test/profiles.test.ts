@@ -6,7 +6,7 @@ import { request } from 'node:http'
 import { ProfileStore, ProfileError } from '../src-main/profiles/profile-store'
 import { Connections } from '../src-main/profiles/connections'
 import { SessionCredentials } from '../src-main/profiles/credentials'
-import { EngineError } from '../src-main/engine/errors'
+import { TesseraError } from '../src-main/support/errors'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { startServe, TESSERA, type ServeProcess } from './helpers/cli'
 import { createRouter } from '../src-main/ipc/router'
@@ -55,7 +55,7 @@ describe('server profiles', () => {
 
   it('refuse plain http beyond loopback unless allowed, and flag the risks', async () => {
     const c = new Connections(await ProfileStore.open(join(tmp.dir, 'risky.json')), new SessionCredentials())
-    await expect(c.save({ name: 'x', address: 'http://vault.example:8200' }, undefined, undefined)).rejects.toBeInstanceOf(EngineError)
+    await expect(c.save({ name: 'x', address: 'http://vault.example:8200' }, undefined, undefined)).rejects.toBeInstanceOf(TesseraError)
     const plain = await c.save({ name: 'x', address: 'http://vault.example:8200', allowInsecureHttp: true }, undefined, undefined)
     expect(plain.risks).toEqual(['plain-http'])
     const blind = await c.save({ name: 'y', address: 'https://vault.example:8200', skipVerify: true }, undefined, undefined)
@@ -89,8 +89,8 @@ describe('server profiles', () => {
     ]
     for (const [field, input, token] of cases) {
       const err = await c.save({ name: 'Bad', address: server.url, ...input }, undefined, token).then(() => undefined, (e: unknown) => e)
-      expect(err, `${field} ${JSON.stringify(input)}`).toBeInstanceOf(EngineError)
-      const { message, code } = err as EngineError
+      expect(err, `${field} ${JSON.stringify(input)}`).toBeInstanceOf(TesseraError)
+      const { message, code } = err as TesseraError
       expect(code).toMatch(/^bad_(header|address)$/)
       expect(message).toContain(`the ${field === 'address' ? 'server address' : field} holds`)
       for (const text of [...Object.values(input), token ?? '']) if (text) expect(message).not.toContain(text.slice(0, 6))

@@ -9,7 +9,7 @@ import type { ServerTarget } from '../src-main/remote/http-client'
 import { Connections } from '../src-main/profiles/connections'
 import { ProfileStore } from '../src-main/profiles/profile-store'
 import { SessionCredentials } from '../src-main/profiles/credentials'
-import { EngineError } from '../src-main/engine/errors'
+import { TesseraError } from '../src-main/support/errors'
 import { listen } from '../src-main/server/listen'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { startServe } from './helpers/cli'
@@ -74,10 +74,10 @@ const redirecting = (where: (req: IncomingMessage) => string): Handler => (req, 
   res.end()
 }
 
-async function refusal(p: Promise<unknown>): Promise<EngineError> {
+async function refusal(p: Promise<unknown>): Promise<TesseraError> {
   const err = await p.then(() => undefined, (e: unknown) => e)
-  expect(err).toBeInstanceOf(EngineError)
-  return err as EngineError
+  expect(err).toBeInstanceOf(TesseraError)
+  return err as TesseraError
 }
 
 const TOKEN = 'hvs.CAESIredirecttoken0123456789'

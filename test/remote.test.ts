@@ -6,7 +6,7 @@ import { RemoteVault } from '../src-main/remote/remote-vault'
 import { checkAddress } from '../src-main/remote/http-client'
 import { decodeWithOtp, decodeWithPgp } from '../src-main/decode/decode'
 import { readPrivateKey } from '../src-main/crypto/pgp'
-import { EngineError } from '../src-main/engine/errors'
+import { TesseraError } from '../src-main/support/errors'
 import type { Flow } from '../src-main/backend'
 import type { Backend } from '../src-main/backend-interface'
 import { listen } from '../src-main/server/listen'
@@ -48,10 +48,10 @@ async function ceremony(backend: Backend, flow: Flow, keys: string[]): Promise<s
   return decodeWithOtp(last.encoded_token, otp!).value.toString()
 }
 
-async function refusal(p: Promise<unknown>): Promise<EngineError> {
+async function refusal(p: Promise<unknown>): Promise<TesseraError> {
   const err = await p.then(() => undefined, (e: unknown) => e)
-  expect(err).toBeInstanceOf(EngineError)
-  return err as EngineError
+  expect(err).toBeInstanceOf(TesseraError)
+  return err as TesseraError
 }
 
 describe('a legacy server (unauthenticated generate-root, plain http on loopback)', () => {

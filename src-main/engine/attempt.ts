@@ -4,7 +4,7 @@ import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
 import { xorBytes } from '../crypto/otp'
 import { sameBytes } from '../crypto/same-bytes'
 import { wipe } from '../crypto/wipe'
-import { badRequest, EngineError } from './errors'
+import { badRequest, TesseraError } from '../support/errors'
 import type { ShareIdentity } from './keyset'
 
 /** What one flow contributes to the shared attempt machine (Vault's GenerateRootStrategy). */
@@ -22,7 +22,7 @@ export interface Strategy {
   readonly unencrypted: 'otp' | 'clear'
   /** generate-share's document lists only `key` for an update: a missing nonce is accepted, a given one checked. */
   readonly nonceOptional: boolean
-  /** Refuses a start or an update when the flow cannot run now; throws an EngineError. */
+  /** Refuses a start or an update when the flow cannot run now; throws an TesseraError. */
   assertAvailable(): void
   /** Throws with the reason when the combined key is not the keyset's. */
   authenticate(combined: Buffer): void | Promise<void>
@@ -194,7 +194,7 @@ async function protect(value: Buffer, protection: Protection): Promise<Buffer> {
   if ('clear' in protection) return Buffer.from(value)
   if ('otp' in protection) {
     if (value.length !== protection.otp.length) {
-      throw new EngineError(500, 'internal error: OTP length does not match the protected value', 'internal')
+      throw new TesseraError(500, 'internal error: OTP length does not match the protected value', 'internal')
     }
     return xorBytes(value, protection.otp)
   }

@@ -1,4 +1,4 @@
-import { EngineError } from './errors'
+import { TesseraError } from '../support/errors'
 
 /** A share's holder and the fingerprints of the PGP key their share is encrypted to (primary and subkeys). */
 export interface HolderKey {
@@ -44,7 +44,7 @@ export function checkOneKeyOneHolder(
 ): boolean {
   const found = sharedKey(held, added)
   if (found && !allowShared) {
-    throw new EngineError(
+    throw new TesseraError(
       409,
       `${found.second.label} and ${found.first.label} have the same PGP key (fingerprint ${asGpgShows(found.fingerprint)}): ` +
         `one person would hold both shares; give each holder their own key, or ${howToAllow}`,

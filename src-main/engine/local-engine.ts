@@ -5,7 +5,7 @@ import { PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkOneKeyOneHolder } from './holder-keys'
 import { VERSION } from '../version'
 import { AttemptMachine, type Protection, type Strategy } from './attempt'
-import { badRequest, EngineError } from './errors'
+import { badRequest, TesseraError } from '../support/errors'
 import { Keyset, type ShareIdentity, type TokenRecord } from './keyset'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { Serial } from './serial'
@@ -233,7 +233,7 @@ export class LocalEngine implements Backend, StrategyHost {
 
   private assertOpen(): void {
     if (this.closed) {
-      throw new EngineError(409, `the keyset ${this.keyset.path} was closed (another backend was opened, or Tessera is stopping): open it again`, 'backend_closed')
+      throw new TesseraError(409, `the keyset ${this.keyset.path} was closed (another backend was opened, or Tessera is stopping): open it again`, 'backend_closed')
     }
   }
 
@@ -243,7 +243,7 @@ export class LocalEngine implements Backend, StrategyHost {
     if (!strategy || !this.flows.includes(flow)) {
       // Raising the flow's own refusal keeps one wording per flow.
       strategy?.assertAvailable()
-      throw new EngineError(404, `unknown flow "${String(flow)}"`, 'unsupported_flow')
+      throw new TesseraError(404, `unknown flow "${String(flow)}"`, 'unsupported_flow')
     }
     return strategy
   }

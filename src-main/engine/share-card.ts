@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { badRequest } from './errors'
+import { badRequest } from '../support/errors'
 import { isSpace } from '../crypto/text-bytes'
 import { CARD_CHECK_CHARS, CARD_GROUP_CHARS, CARD_LINE_CHARS, cardProblem, cardRows, readTyped, type CardLine, type Scheme } from '../../src-shared/share-grammar'
 

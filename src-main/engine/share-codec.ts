@@ -1,6 +1,6 @@
 import * as shamir from 'shamir-secret-sharing'
 import secrets from 'secrets.js-grempe'
-import { badRequest, EngineError } from './errors'
+import { badRequest, TesseraError } from '../support/errors'
 import { wipe } from '../crypto/wipe'
 import { base64Bytes, hexBytes } from '../crypto/text-bytes'
 
@@ -111,7 +111,7 @@ const vaultShamir: ShareCodec = {
 /** Threshold 1: the single key is the secret itself, as Vault hands it out. */
 const singleKey: ShareCodec = {
   async split(secret, n, t) {
-    if (n !== 1 || t !== 1) throw new EngineError(500, 'internal error: a single key cannot be split', 'internal')
+    if (n !== 1 || t !== 1) throw new TesseraError(500, 'internal error: a single key cannot be split', 'internal')
     return [Buffer.from(secret)]
   },
   parse: vaultShamir.parse,

@@ -1,6 +1,6 @@
 import type { Flow } from '../backend'
 import type { Strategy } from './attempt'
-import { badRequest, EngineError } from './errors'
+import { badRequest, TesseraError } from '../support/errors'
 import type { Keyset } from './keyset'
 import { wipe } from '../crypto/wipe'
 import { newToken, RECOVERY_TOKEN_PREFIX, ROOT_TOKEN_PREFIX, TOKEN_LENGTH } from './tokens'
@@ -29,7 +29,7 @@ function verifyRootKey(host: StrategyHost, combined: Buffer): void {
 
 function notInRecoveryMode(host: StrategyHost, path: string): void {
   if (host.recoveryMode) {
-    throw new EngineError(404, `${path} is not available while the engine runs in recovery mode`, 'unsupported_flow')
+    throw new TesseraError(404, `${path} is not available while the engine runs in recovery mode`, 'unsupported_flow')
   }
 }
 
@@ -107,7 +107,7 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
     nonceOptional: false,
     assertAvailable() {
       if (!host.recoveryMode) {
-        throw new EngineError(
+        throw new TesseraError(
           404,
           'sys/generate-recovery-token is available only in recovery mode (tessera serve --recovery)',
           'unsupported_flow',

@@ -1,7 +1,7 @@
 import { readFailure, readRegularFile } from '../support/bounded-read'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { EngineError } from '../engine/errors'
+import { TesseraError } from '../support/errors'
 import { RemoteVault } from '../remote/remote-vault'
 import { checkAddress, checkHeaderValues, DEFAULT_TIMEOUT_MS, type ServerTarget } from '../remote/http-client'
 import { isLoopback } from '../support/address'
@@ -67,7 +67,7 @@ export class Connections {
       try {
         ca = await readRegularFile(profile.caFile, CA_LIMIT)
       } catch (err) {
-        throw new EngineError(400, `cannot read the CA file ${profile.caFile}: ${readFailure(err)}`, 'bad_ca')
+        throw new TesseraError(400, `cannot read the CA file ${profile.caFile}: ${readFailure(err)}`, 'bad_ca')
       }
     }
     return {

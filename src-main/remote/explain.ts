@@ -1,4 +1,4 @@
-import { EngineError } from '../engine/errors'
+import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
 
 export interface RefusalContext {
@@ -36,11 +36,11 @@ const VAULT_400: Array<[RegExp, string]> = [
  * a policy, a server setting — never a bare status code. The server's own words
  * travel as the error's detail (redacted and bounded by TesseraError).
  */
-export function explainRefusal(r: RefusalContext): EngineError {
+export function explainRefusal(r: RefusalContext): TesseraError {
   // A server may echo what it was sent (a share): its words are redacted wherever they go.
   const said = redact(r.errors.filter(Boolean).join('; '))
   const refusal = explain(r, said)
-  return new EngineError(refusal.status, refusal.message, refusal.code, said || `HTTP ${r.status}, no message`)
+  return new TesseraError(refusal.status, refusal.message, refusal.code, said || `HTTP ${r.status}, no message`)
 }
 
 interface Refusal {

@@ -2,7 +2,6 @@ import { readFailure, readRegularFile } from '../support/bounded-read'
 import { join } from 'node:path'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
-import { EngineError } from '../engine/errors'
 import { TesseraError } from '../support/errors'
 import { InitRecorder, type AbandonReason, type InitFacts } from '../transcript/init-recorder'
 import { CeremonyRecorder, type BackendFacts } from '../transcript/recorder'
@@ -177,12 +176,12 @@ export class CeremonyRecords {
   /** The print-ready record of the current or last ceremony, from its file as verified now. */
   async report(): Promise<{ html: string; path: string; finalHash: string; verified: boolean }> {
     const path = this.state.path
-    if (!path) throw new EngineError(404, 'no ceremony has been recorded in this session yet', 'no_record')
+    if (!path) throw new TesseraError(404, 'no ceremony has been recorded in this session yet', 'no_record')
     let text: string
     try {
       text = (await readRegularFile(path, TRANSCRIPT_LIMIT)).toString('utf8')
     } catch (err) {
-      throw new EngineError(500, `could not read the ceremony record ${path}: ${readFailure(err)}`, 'transcript_read')
+      throw new TesseraError(500, `could not read the ceremony record ${path}: ${readFailure(err)}`, 'transcript_read')
     }
     const v = verifyTranscript(text)
     const chain = v.ok ? v : v.prefix

@@ -7,7 +7,7 @@ import { readPrivateKey, readPublicKey, type PublicKeyInfo } from '../crypto/pgp
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { verifyDecoded, type Reference } from '../decode/verify'
-import { EngineError } from '../engine/errors'
+import { TesseraError } from '../support/errors'
 import { checkOneKeyOneHolder } from '../engine/holder-keys'
 import { initKeyset, recipientKeys } from '../engine/init'
 import { cardLines } from '../engine/share-card'
@@ -89,8 +89,8 @@ const RESULT_NAMES: Record<Flow, string> = { root: 'root token', share: 'new key
 /** A finished result nobody may hold: never decoded nor copied, or a new share never revealed nor saved. */
 const unheldResult = (f: Finished | null): f is Finished => f !== null && !f.taken && !f.share?.handedOut
 
-const notReady = () => new EngineError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
-const noProfiles = () => new EngineError(409, 'server profiles are not available in this window', 'no_profiles')
+const notReady = () => new TesseraError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
+const noProfiles = () => new TesseraError(409, 'server profiles are not available in this window', 'no_profiles')
 
 /** The system clipboard, where main can reach it (the Electron shell). */
 export interface Clipboard {
@@ -201,7 +201,7 @@ export class Session {
     const engine = await LocalEngine.open(path, { recovery }).catch(async (err: unknown) => {
       if (await access(path).then(() => false, () => true)) {
         const from = path === typed ? '' : ` (${typed}, read from the folder Tessera was started in)`
-        throw new EngineError(404, `there is no keyset at ${path}${from}: check the path, or create a new keyset with "Create a keyset"`, 'keyset_missing')
+        throw new TesseraError(404, `there is no keyset at ${path}${from}: check the path, or create a new keyset with "Create a keyset"`, 'keyset_missing')
       }
       throw err
     })
@@ -377,7 +377,7 @@ export class Session {
 
   private localKeyset(): Keyset {
     if (this.open?.kind !== 'local') {
-      throw new EngineError(409, 'checking shares needs a local keyset: open one first', 'no_keyset')
+      throw new TesseraError(409, 'checking shares needs a local keyset: open one first', 'no_keyset')
     }
     return this.open.engine.keyset
   }
@@ -425,7 +425,7 @@ export class Session {
   /** The new share left main for its holder: recorded first, so that a hand-out that cannot be recorded stops. */
   private async handedOut(how: 'revealed' | 'card_shown' | 'card_printed' | 'encrypted_file_saved'): Promise<NewShareHeld> {
     const share = this.finished?.share
-    if (!share) throw new EngineError(404, 'no new share is held: the share ceremony is not finished, or its result was wiped', 'no_share')
+    if (!share) throw new TesseraError(404, 'no new share is held: the share ceremony is not finished, or its result was wiped', 'no_share')
     await this.records.open?.shareHandedOut(share, how)
     share.handedOut = true
     return share
@@ -555,7 +555,7 @@ export class Session {
   /** Share `index` of the hand-out, whose card main showed; refused for a card never shown. */
   private shownCard(index: number): InitCeremony['items'][number] {
     const { c, item } = this.handOutItem(index, 'print')
-    if (!c.cards.has(index)) throw new EngineError(409, `share ${index + 1}'s card was never shown: show it, then print it`, 'no_card')
+    if (!c.cards.has(index)) throw new TesseraError(409, `share ${index + 1}'s card was never shown: show it, then print it`, 'no_card')
     return item
   }
 
@@ -568,7 +568,7 @@ export class Session {
   private handOutItem(index: number, what: string): { c: InitCeremony; item: InitCeremony['items'][number] } {
     const c = this.ceremony
     const item = c?.items[index]
-    if (!c || !item) throw new EngineError(404, `no share ${index + 1} to ${what}: the init ceremony is over or has fewer shares`, 'no_share')
+    if (!c || !item) throw new TesseraError(404, `no share ${index + 1} to ${what}: the init ceremony is over or has fewer shares`, 'no_share')
     return { c, item }
   }
 
@@ -603,13 +603,13 @@ export class Session {
     },
     'profiles.test': ({ id, token }) => this.profiles().test(id, token),
     'backend.initKeyset': async ({ path, shares, threshold, scheme, pgpKeys, holders, allowSharedKey }) => {
-      if (this.ceremony) throw new EngineError(409, 'the shares of the keyset just created are still being handed out: finish that first', 'init_running')
+      if (this.ceremony) throw new TesseraError(409, 'the shares of the keyset just created are still being handed out: finish that first', 'init_running')
       const recipients: PublicKeyInfo[] = []
       for (const [i, key] of (pgpKeys ?? []).entries()) {
         try {
           recipients.push(await readPublicKey(key))
         } catch (err) {
-          throw new EngineError(400, `key for holder ${i + 1}: ${(err as Error).message}`, 'invalid_pgp_key')
+          throw new TesseraError(400, `key for holder ${i + 1}: ${(err as Error).message}`, 'invalid_pgp_key')
         }
       }
       checkOneKeyOneHolder([], recipientKeys(recipients, holders), allowSharedKey === true, 'tick "One person holds several of these shares"')
@@ -628,7 +628,7 @@ export class Session {
       } catch (err) {
         if (ceremony) wipeHandOut(ceremony)
         await endUnwritten(record)
-        if (err instanceof KeysetError && err.code === 'keyset') throw new EngineError(400, err.message, 'invalid_input')
+        if (err instanceof KeysetError && err.code === 'keyset') throw new TesseraError(400, err.message, 'invalid_input')
         throw err
       }
       try {
@@ -658,7 +658,7 @@ export class Session {
     },
     'init.shareSaved': async ({ index }) => {
       const { c, item } = this.handOutItem(index, 'save')
-      if (!item.encrypted) throw new EngineError(409, `share ${index + 1} is not encrypted: it is shown on screen, not saved to a file`, 'share_not_encrypted')
+      if (!item.encrypted) throw new TesseraError(409, `share ${index + 1} is not encrypted: it is shown on screen, not saved to a file`, 'share_not_encrypted')
       await this.records.init?.shareHandedOut(item.number, 'encrypted_file_saved')
       c.handedOut[index] = true
       return { recorded: true }
@@ -669,7 +669,7 @@ export class Session {
     },
     'init.printCard': async ({ index }) => {
       const print = this.opts.printWindow
-      if (!print) throw new EngineError(501, 'this window prints the card through the browser, not through Tessera', 'unsupported')
+      if (!print) throw new TesseraError(501, 'this window prints the card through the browser, not through Tessera', 'unsupported')
       // Only a card main showed goes to the printer, and is recorded once the printer took it.
       this.shownCard(index)
       const printed = await print()
@@ -678,7 +678,7 @@ export class Session {
     },
     'init.shareCard': async ({ index }) => {
       const { c, item } = this.handOutItem(index, 'print')
-      if (item.encrypted) throw new EngineError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
+      if (item.encrypted) throw new TesseraError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
       const card = await Session.card(c.summary, { number: item.number, holder: c.summary.holders[index] || null, text: item.bytes.toString('utf8') })
       // The card shows the share on screen: a revealed share, though not (yet) a printed one.
       await this.records.init?.shareHandedOut(item.number, 'card_shown')
@@ -687,7 +687,7 @@ export class Session {
       return card
     },
     'init.revealRootToken': async () => {
-      if (!this.ceremony) throw new EngineError(404, 'the init ceremony is over', 'no_share')
+      if (!this.ceremony) throw new TesseraError(404, 'the init ceremony is over', 'no_share')
       await this.records.init?.rootTokenRevealed('revealed')
       const value = this.ceremony.rootToken
       return { value: value.toString('ascii'), kind: 'root token', checksum: checksum(value), verified: true }
@@ -697,7 +697,7 @@ export class Session {
       const c = this.ceremony
       if (c && !input?.abandon && c.handedOut.includes(false)) {
         const them = c.handedOut.filter((done) => !done).length === 1 ? 'it' : 'them'
-        throw new EngineError(
+        throw new TesseraError(
           409,
           `${Session.missing(c)} never handed out: finishing now loses ${them} for good. Hand ${them} out, or confirm abandoning ${them}.`,
           'shares_not_handed_out',
@@ -710,7 +710,7 @@ export class Session {
     'attempt.status': async ({ flow }) => this.toUi(flow, await this.backend().status(flow)),
     'attempt.start': async ({ flow, pgpKey, newHolder, allowSharedKey }) => {
       if (this.finished) {
-        throw new EngineError(409, 'a finished result is still held: store it, then wipe it, before starting another attempt', 'result_held')
+        throw new TesseraError(409, 'a finished result is still held: store it, then wipe it, before starting another attempt', 'result_held')
       }
       const backend = this.backend()
       const { status, otp, sharedKey } = await backend.start(flow, { ...(pgpKey ? { pgp_key: pgpKey } : {}), allow_shared_key: allowSharedKey === true })
@@ -785,7 +785,7 @@ export class Session {
     'result.shareCard': async () => {
       const f = this.finished
       if (!f?.share || !Session.cardable(f)) {
-        throw new EngineError(409, 'no card can be printed: no new share of a local keyset is held in the clear', 'no_card')
+        throw new TesseraError(409, 'no card can be printed: no new share of a local keyset is held in the clear', 'no_card')
       }
       const share = f.share
       const card = await Session.card(f.engine!.keyset, { number: share.number!, holder: share.holder, text: share.key.toString('utf8') })
@@ -794,7 +794,7 @@ export class Session {
       return card
     },
     'result.cardPrinted': async () => {
-      if (!this.finished?.share?.cardShown) throw new EngineError(409, 'no card of a new share was shown: show it before recording that it printed', 'no_card')
+      if (!this.finished?.share?.cardShown) throw new TesseraError(409, 'no card of a new share was shown: show it before recording that it printed', 'no_card')
       await this.handedOut('card_printed')
       return { recorded: true }
     },
@@ -804,7 +804,7 @@ export class Session {
       // The result's OTP is kept for as many decodes as the operator needs, until wiped.
       const held = f?.flow === flow && f.otp ? { otp: f.otp } : this.held.get(flow)
       if (!held) {
-        throw new EngineError(
+        throw new TesseraError(
           409,
           'Tessera holds no OTP for this attempt (it was started elsewhere, or its result was wiped): enter the OTP or use a PGP key',
           'no_held_otp',
@@ -828,7 +828,7 @@ export class Session {
 
     'clipboard.copy': async ({ text }) => {
       const clipboard = this.opts.clipboard
-      if (!clipboard) throw new EngineError(501, 'this window copies through the browser, not through Tessera', 'unsupported')
+      if (!clipboard) throw new TesseraError(501, 'this window copies through the browser, not through Tessera', 'unsupported')
       await clipboard.writeText(text)
       // A finished result copied out of Tessera is no longer held by Tessera alone.
       if (this.finished?.encoded && this.finished.encoded === text.trim()) this.finished.taken = true
@@ -850,7 +850,7 @@ export class Session {
     'transcript.report': () => this.records.report(),
     'transcript.print': async ({ pageSize }) => {
       const printer = this.opts.printer
-      if (!printer) throw new EngineError(501, 'this window prints the record through the browser, not through Tessera', 'unsupported')
+      if (!printer) throw new TesseraError(501, 'this window prints the record through the browser, not through Tessera', 'unsupported')
       return { saved: await printer.printToPdf((await this.records.report()).html, pageSize) }
     },
     'session.state': async (): Promise<SessionState> => ({
