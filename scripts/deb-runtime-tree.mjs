@@ -1,8 +1,8 @@
 // The dependencies a package needs at run time, and of each only the files
 // that run: the tree the Debian package bundles.
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join, sep } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 
 /**
  * Dependencies a package declares but needs only while it installs. keytar's
@@ -51,40 +51,62 @@ export function runtimeClosure(root, dependencies) {
   return found
 }
 
-const DEV_DIRS = new Set(['test', 'tests', '__tests__', 'spec', 'example', 'examples', 'benchmark', 'benchmarks'])
+/** Conditions Node matches in a package's `exports`; `browser`, `types` and the rest never load in Node. */
+const NODE_CONDITIONS = new Set(['node', 'import', 'require', 'module-sync', 'default'])
+
+/** The files a package's `exports` (or, without one, its `main`) lets Node load. */
+function entryFiles(dir, meta) {
+  const targets = []
+  const walk = (value) => {
+    if (typeof value === 'string') targets.push(value)
+    else if (Array.isArray(value)) value.forEach(walk)
+    else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) if (key.startsWith('.') || NODE_CONDITIONS.has(key)) walk(inner)
+    }
+  }
+  if (meta.exports !== undefined) walk(meta.exports)
+  else targets.push(meta.main ?? 'index.js')
+  const resolveFrom = createRequire(resolve(dir, 'package.json'))
+  return targets.filter((t) => !t.includes('*')).map((t) => resolveFrom.resolve(resolve(dir, t)))
+}
+
+/** Relative specifiers a module names in require(), import() or import … from. */
+const RELATIVE = /(?:\brequire\s*\(\s*|\bimport\s*\(\s*|\bfrom\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g
 
 /**
- * Whether a file of a bundled package (its path inside the package, split)
- * is one Node may load: code, JSON and the built native module. Dropped:
- * tests, examples, docs and licence files (the copyright file carries each
- * licence), typings, source maps, dotfiles, task-runner files, nested packages
- * (bundled on their own if they run), and a native module's sources and build tree.
+ * The files of the package in `dir` that Node can load: its entries and what
+ * they reach through relative specifiers, plus its package.json (Node reads
+ * `exports` and `type` there). A browser build, a second copy for another
+ * module system and anything no entry reaches are left out.
  */
-function runs(parts) {
-  const base = parts.at(-1)
-  if (parts.some((p) => p.startsWith('.') || p === 'node_modules' || DEV_DIRS.has(p))) return false
-  if (parts[0] === 'build') return parts.length === 3 && parts[1] === 'Release' && base.endsWith('.node')
-  if (/^(gruntfile|gulpfile)\.[cm]?js$/i.test(base)) return false
-  return /\.([cm]?js|json|node)$/.test(base)
+function reachable(dir, meta) {
+  const found = new Set([join(dir, 'package.json')])
+  const queue = entryFiles(dir, meta)
+  while (queue.length > 0) {
+    const file = queue.pop()
+    if (found.has(file)) continue
+    found.add(file)
+    if (file.endsWith('.node') || file.endsWith('.json')) continue
+    const resolveFrom = createRequire(file)
+    for (const [, , spec] of readFileSync(file, 'utf8').matchAll(RELATIVE)) queue.push(resolveFrom.resolve(spec))
+  }
+  return found
 }
 
 /**
- * Copies what runs of the package in `from` to `to`.
+ * Copies the files of the package in `from` that Node loads to `to`.
  * @returns {string[]} the copied files, relative to `to`
  */
 export function copyRuntimeFiles(from, to) {
+  const meta = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8'))
   const copied = []
-  for (const rel of readdirSync(from, { recursive: true })) {
-    const parts = rel.split(sep)
-    const src = join(from, rel)
-    const stat = lstatSync(src)
-    if (stat.isDirectory() || !runs(parts)) continue
-    if (!stat.isFile()) throw new Error(`${src} is neither a file nor a directory: not bundled`)
+  for (const src of reachable(from, meta)) {
+    const rel = relative(from, src)
+    if (rel.startsWith('..') || !lstatSync(src).isFile()) throw new Error(`${meta.name} loads ${rel}, which is not a file of its own: not bundled`)
     mkdirSync(dirname(join(to, rel)), { recursive: true })
     copyFileSync(src, join(to, rel))
     copied.push(rel)
   }
-  const meta = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8'))
   for (const dep of INSTALL_ONLY[meta.name] ?? []) {
     const user = copied.find((rel) => /\.[cm]?js$/.test(rel) && readFileSync(join(to, rel), 'utf8').includes(dep))
     if (user) throw new Error(`${meta.name}/${user} names ${dep}, which is left out as needed only at install`)

@@ -107,6 +107,8 @@ describe.skipIf(why !== undefined)('the Debian package', () => {
 
     const bundled = files.flatMap((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\/package\.json$/.exec(f)?.[1] ?? [])
     expect(bundled).toContain('openpgp')
+    // Of openpgp, only its Node builds: never the browser ones or the lightweight variant.
+    expect(files.filter((f) => f.includes('/node_modules/openpgp/') && !/\/openpgp\/(package\.json|dist\/node\/[^/]+)$/.test(f))).toEqual([])
     expect(bundled.filter((name) => /^(electron|typescript|vitest)$/.test(name))).toEqual([])
     // keytar's own dependencies only fetch or compile its binary when it installs.
     const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8'))

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import * as openpgp from 'openpgp'
 import { expect } from 'vitest'
 import { callApi } from './server'
 import { runCli, startServe } from './cli'
@@ -9,7 +10,8 @@ import { runCli, startServe } from './cli'
 /**
  * Drives an installed `tessera` command as an operator would: init a keyset,
  * one root ceremony over HTTP through `serve`, decode the result with `decode`,
- * prove the token with lookup-self, and load the web app through `web`.
+ * prove the token with lookup-self, hand a share out to a PGP key and decode
+ * it back, and load the web app through `web`.
  */
 export async function exerciseInstalled(bin: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tessera-installed-'))
@@ -40,10 +42,26 @@ export async function exerciseInstalled(bin: string): Promise<void> {
       await serve.stop()
     }
 
+    await pgpHandOut(bin, dir)
     await loadWebApp(bin)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** A share encrypted to a holder's key by `init`, decoded by `decode` and accepted by `verify-share`: openpgp both ways. */
+async function pgpHandOut(bin: string, dir: string): Promise<void> {
+  const key = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Holder' }], format: 'armored' })
+  const [publicKey, privateKey, keyset] = ['holder.asc', 'holder-secret.asc', 'pgp-keyset.json'].map((f) => join(dir, f)) as [string, string, string]
+  await writeFile(publicKey, key.publicKey)
+  await writeFile(privateKey, key.privateKey, { mode: 0o600 })
+  const init = await runCli(['init', '--keyset', keyset, '--shares', '1', '--threshold', '1', '--pgp-keys', publicKey, '--format', 'json'], { bin })
+  expect(init.code, init.stderr).toBe(0)
+  const encrypted = (JSON.parse(init.stdout) as { keys_base64: string[] }).keys_base64[0]!
+  const decoded = await runCli(['decode', '--encoded', '-', '--pgp-key', privateKey], { bin, stdin: encrypted })
+  expect(decoded.code, decoded.stderr).toBe(0)
+  const checked = await runCli(['verify-share', '--keyset', keyset], { bin, stdin: decoded.stdout.trim() })
+  expect(checked.code, checked.stderr).toBe(0)
 }
 
 /** Starts `tessera web`, loads the page and its script, and calls app.info with the printed token. */
