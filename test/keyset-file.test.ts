@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { lstat, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeWithOtp } from '../src-main/decode/decode'
-import { withIntegrity } from '../src-main/engine/keyset'
+import { withIntegrity } from '../src-main/engine/keyset-format'
 import { LocalEngine } from '../src-main/engine/local-engine'
 import { withFileLock } from '../src-main/support/files'
 import { runCli, startServe, type ServeProcess } from './helpers/cli'
@@ -66,15 +66,16 @@ describe('a damaged or hostile keyset file', () => {
     await expect(LocalEngine.open(await write('unsealed.json', JSON.stringify(rest)))).rejects.toThrow(/damaged: .* has lost its integrity check/)
   })
 
+  // Worded as every schema issue is (IPC input, the profiles file): "field: expected X", "field <rule>".
   it('names the field and the problem, never the value, whatever the field holds', async () => {
     const share = ks.keys[0]!
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
       ['scheme', { scheme: share }, /: scheme: expected \("vault" \| "secretsjs"\)$/],
-      ['keyring.iv', { keyring: { ...(good.keyring as object), iv: `${share}!` } }, /: keyring\.iv: must be base64$/],
+      ['keyring.iv', { keyring: { ...(good.keyring as object), iv: `${share}!` } }, /: keyring\.iv must be base64$/],
       ['tokens', { tokens: share }, /: tokens: expected Array$/],
-      ['an unknown field named as a share', { [share]: 1 }, /: a field Tessera does not know$/],
-      ['a holder name', { issued_shares: [{ x: 1, holder: `<${share.slice(0, 30)}>`, check: 'AA==' }] }, /: issued_shares\.0\.holder: must be letters/],
-      ['a long string', { created_at: share.repeat(12_000) }, /: created_at: is too long$/],
+      ['an unknown field named as a share', { [share]: 1 }, /: file: unexpected field$/],
+      ['a holder name', { issued_shares: [{ x: 1, holder: `<${share.slice(0, 30)}>`, check: 'AA==' }] }, /: issued_shares\.0\.holder must be letters/],
+      ['a long string', { created_at: share.repeat(12_000) }, /: created_at is too long$/],
     ]
     for (const [name, change, message] of cases) {
       const path = await write(`field-${name.replace(/\W/g, '')}.json`, JSON.stringify(withIntegrity({ ...good, ...change })))

@@ -10,8 +10,7 @@ import { Keyset, type ShareIdentity, type TokenRecord } from './keyset'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { Serial } from './serial'
 import { makeStrategies, type StrategyHost } from './strategies'
-import { hashToken, newAccessor, newSalt } from './tokens'
-import { sameBytes } from '../crypto/same-bytes'
+import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
 
 export interface TokenInfo {
   accessor: string
@@ -175,8 +174,7 @@ export class LocalEngine implements Backend, StrategyHost {
   async lookupToken(token: string): Promise<TokenInfo | undefined> {
     const root = await this.keyset.findTokenCurrent(token)
     if (root) return { ...root, type: 'root' }
-    const hash = hashToken(this.recoverySalt, token)
-    const recovery = this.recoveryTokens.find((t) => sameBytes(Buffer.from(t.hash, 'base64'), hash))
+    const recovery = findTokenRecord(this.recoverySalt, this.recoveryTokens, token)
     return recovery && { ...recovery, type: 'recovery' }
   }
 
@@ -191,12 +189,7 @@ export class LocalEngine implements Backend, StrategyHost {
   }
 
   addRecoveryToken(token: Buffer): void {
-    this.recoveryTokens.push({
-      accessor: newAccessor(),
-      hash: hashToken(this.recoverySalt, token).toString('base64'),
-      policies: ['root'],
-      creation_time: Math.floor(Date.now() / 1000),
-    })
+    this.recoveryTokens.push(newTokenRecord(this.recoverySalt, token))
   }
 
   /**

@@ -1,5 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { randomBase62 } from '../crypto/base62'
+import { sameBytes } from '../crypto/same-bytes'
+import type { TokenRecord } from './keyset-format'
 
 /** Vault's TokenLength: random characters after the prefix. */
 export const TOKEN_LENGTH = 24
@@ -26,4 +28,20 @@ export function hashToken(salt: Uint8Array, token: Uint8Array | string): Buffer 
 /** A public, non-secret handle for a token (Vault's accessor). */
 export function newAccessor(): string {
   return randomBase62(24).toString('ascii')
+}
+
+/** The record kept of a token made now, a root or a recovery token (both carry the root policy): its accessor and salted hash, never the token. */
+export function newTokenRecord(salt: Uint8Array, token: Uint8Array): TokenRecord {
+  return {
+    accessor: newAccessor(),
+    hash: hashToken(salt, token).toString('base64'),
+    policies: ['root'],
+    creation_time: Math.floor(Date.now() / 1000),
+  }
+}
+
+/** The record of a presented token among `records` hashed under `salt`, comparing hashes in constant time. */
+export function findTokenRecord(salt: Uint8Array, records: readonly TokenRecord[], token: Uint8Array | string): TokenRecord | undefined {
+  const hash = hashToken(salt, token)
+  return records.find((t) => sameBytes(Buffer.from(t.hash, 'base64'), hash))
 }
