@@ -105,15 +105,14 @@ export class AttemptMachine {
    * Adds one share; `key` is canonical share bytes that this machine now owns.
    * Checks run in Vault's order: attempt, nonce, flow, then a share already
    * given (compared in constant time, as Vault does). Only then does `admit`
-   * tell which share it is or refuse it; it answers at once when it can, and a
-   * promise when it must read the keyset. A refused share never counts, and
+   * tell which share it is or refuse it. A refused share never counts, and
    * progress and nonce stay.
    */
   async update(
     strategy: Strategy,
     key: Buffer,
     nonce: string,
-    admit: (key: Buffer) => ShareIdentity | Promise<ShareIdentity>,
+    admit: (key: Buffer) => Promise<ShareIdentity>,
   ): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
     const a = this.current
     if (a === null) {
@@ -140,8 +139,7 @@ export class AttemptMachine {
     }
     let share: ShareIdentity
     try {
-      const admitted = admit(key)
-      share = admitted instanceof Promise ? await admitted : admitted
+      share = await admit(key)
     } catch (err) {
       wipe(key)
       throw err
