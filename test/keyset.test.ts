@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Keyset, KeysetError } from '../src-main/engine/keyset'
-import { withIntegrity } from '../src-main/engine/keyset-format'
+import { checkHolders, withIntegrity } from '../src-main/engine/keyset-format'
 import { codecFor } from '../src-main/engine/share-codec'
 import { initKeyset } from '../src-main/engine/init'
 import { makeKeyset, SCHEMES, tempDir } from './helpers/keysets'
@@ -59,6 +59,14 @@ describe('keyset validation', () => {
         initKeyset({ path: join(tmp.dir, `bad-${shares}-${threshold}.json`), shares, threshold, scheme: 'vault' }, async () => 0),
       ).rejects.toThrow(message)
     }
+  })
+
+  it('words a bad holder name as every schema issue is worded, never repeating what was given', () => {
+    expect(() => checkHolders([''], 1)).toThrow(/^holder name 1 must not be empty$/)
+    expect(() => checkHolders(['Alice', 'x'.repeat(65)], 2)).toThrow(/^holder name 2 must be at most 64 characters$/)
+    // A caller past the IPC schema could pass anything; valibot's own message would quote it.
+    expect(() => checkHolders([4242 as unknown as string], 1)).toThrow(/^holder name 1: expected string$/)
+    expect(() => checkHolders([{ share: 'hvs.secret' } as unknown as string], 1)).toThrow(/^holder name 1: expected string$/)
   })
 
   it('leaves no keyset behind when handing out the shares fails', async () => {
