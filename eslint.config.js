@@ -119,6 +119,14 @@ export default tseslint.config(
   },
   // Each engine module is small enough to read in one sitting.
   { files: ['src-main/engine/**/*.ts'], rules: { 'max-lines': ['error', { max: 400 }] } },
+  // The IPC layer imports the services, never the reverse: no room at or below
+  // the services' imports ipc/, not even a type (support/ is held below).
+  {
+    files: ['src-main/{session,decode,transcript,profiles,engine,remote,crypto}/**/*.ts', 'src-main/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)ipc(/|$)', message: 'The IPC layer imports the services, never the reverse: ipc/ maps each channel to a service call.' }] }],
+    },
+  },
   // The support room is plumbing every room may use; it depends on none of them.
   {
     files: ['src-main/support/**/*.ts'],

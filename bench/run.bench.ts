@@ -224,7 +224,7 @@ describe('npm run bench', () => {
           const { status: { nonce } } = await engine.start('root', {})
           for (const key of keys.slice(0, threshold - 1)) await engine.update('root', { key: Buffer.from(key), nonce })
           const t0 = performance.now()
-          const done = await engine.update('root', { key: Buffer.from(keys[threshold - 1]!), nonce })
+          const { status: done } = await engine.update('root', { key: Buffer.from(keys[threshold - 1]!), nonce })
           times.push(performance.now() - t0)
           expect(done.complete).toBe(true)
         }

@@ -22,12 +22,25 @@ export interface StartInput {
   otp?: Buffer
   /** The operator confirmed that one person holds several shares: a new share may go to a key that already holds one. */
   allow_shared_key?: boolean
+  /** Who gets the share flow's new share, where the backend records holders (Vault's API has no field for it). */
+  new_holder?: string
 }
 
 export interface UpdateInput {
   /** The share as typed (hex, base64, a secrets.js share, a share card); the caller wipes it after the call. */
   key: Buffer
   nonce: string
+  /** Who enters the share, where the backend knows holders: a named holder entering another named holder's share is refused. */
+  holder?: string
+}
+
+/** An accepted share, and what the attempt made of it. */
+export interface Updated {
+  status: AttemptStatus
+  /** The share recognized, where the backend can tell (a local keyset); a server says nothing. */
+  share?: { number: number | null; holder: string | null; checked: boolean }
+  /** The completing update of a share attempt: the new share's number and holder, where the backend can tell. */
+  issued?: { number: number; holder: string | null }
 }
 
 export interface Backend {
@@ -35,7 +48,7 @@ export interface Backend {
   status(flow: Flow): Promise<AttemptStatus>
   start(flow: Flow, input: StartInput): Promise<Started>
   cancel(flow: Flow): Promise<void>
-  update(flow: Flow, input: UpdateInput): Promise<AttemptStatus>
+  update(flow: Flow, input: UpdateInput): Promise<Updated>
   /**
    * Ends this backend: a running local attempt is cancelled and what it collected
    * wiped, in-flight remote calls are aborted, and every later call is refused.

@@ -7,6 +7,7 @@ import { wipe } from '../src-main/crypto/wipe'
 import { withFileLock } from '../src-main/support/files'
 import { LocalEngine } from '../src-main/engine/local-engine'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { RemoteVault } from '../src-main/remote/remote-vault'
 import { listen } from '../src-main/server/listen'
 import { Session } from '../src-main/session/session'
@@ -108,7 +109,7 @@ describe('closing the local engine', () => {
     expect(closed).toBe(false)
     release!()
     await held
-    const done = await last
+    const { status: done } = await last
     expect(done).toMatchObject({ complete: true, key: expect.stringMatching(/^[0-9a-f]{66}$/) })
     await closing
     await expect(engine.status('share')).rejects.toMatchObject({ code: 'backend_closed' })
@@ -142,7 +143,7 @@ describe('the session closes a backend it leaves', () => {
 
   beforeEach(async () => {
     session = new Session({ configDir: join(dir, 'config') })
-    dispatch = createRouter(session.handlers)
+    dispatch = createRouter(handlersFor(session))
     await call('backend.openKeyset', { path: ks.path })
   })
 

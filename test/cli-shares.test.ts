@@ -54,10 +54,12 @@ describe('tessera init --holders and tessera verify-share', () => {
   it('counts a share made by the share flow, and names its holder', async () => {
     const ks = await makeKeyset(await freshDir(), { shares: 3, threshold: 2 })
     const engine = await LocalEngine.open(ks.path)
-    const { status } = await engine.start('share', {})
-    engine.nameNewShare(status.nonce, 'Dana')
+    const { status } = await engine.start('share', { new_holder: 'Dana' })
     await engine.update('share', { key: Buffer.from(ks.keys[0]!), nonce: status.nonce })
-    const done = await engine.update('share', { key: Buffer.from(ks.keys[2]!), nonce: status.nonce })
+    const { status: done, share, issued } = await engine.update('share', { key: Buffer.from(ks.keys[2]!), nonce: status.nonce })
+    // The completing update says which share it took and which it made: no other call asks.
+    expect(share).toEqual({ number: 3, holder: null, checked: true })
+    expect(issued).toEqual({ number: 4, holder: 'Dana' })
     expect((await engine.sealStatus()).n).toBe(4)
     await engine.close()
     const fresh = await runCli(['verify-share', '--keyset', ks.path], { stdin: done.key })

@@ -4,6 +4,7 @@ import { xorBytes } from '../src-main/crypto/otp'
 import { randomBase62 } from '../src-main/crypto/base62'
 import { decodeWithOtp, DecodeError } from '../src-main/decode/decode'
 import { createRouter } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { runCli } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
@@ -82,7 +83,7 @@ describe('the shape of a decoded value', () => {
 
 describe("the app's decode", () => {
   it('refuses the zero-byte value instead of showing the OTP as the token', async () => {
-    const dispatch = createRouter(new Session().handlers)
+    const dispatch = createRouter(handlersFor(new Session()))
     const otp = otp28()
     const r = await dispatch('decode.otp', { encoded: 'A'.repeat(38), otp })
     expect(r.ok).toBe(false)
@@ -94,8 +95,8 @@ describe("the app's decode", () => {
     try {
       const ks = await makeKeyset(dir, { shares: 3, threshold: 2 })
       const session = new Session()
-      await session.openKeyset(ks.path)
-      const dispatch = createRouter(session.handlers)
+      await session.ceremony.openKeyset(ks.path)
+      const dispatch = createRouter(handlersFor(session))
       const start = await dispatch('attempt.start', { flow: 'root' })
       expect(start).toMatchObject({ ok: true, value: { otp_held: true } })
       const r = await dispatch('decode.held', { flow: 'root', encoded: 'A'.repeat(38) })
@@ -109,7 +110,7 @@ describe("the app's decode", () => {
   })
 
   it('says plainly that a legacy UUID result cannot be checked', async () => {
-    const dispatch = createRouter(new Session().handlers)
+    const dispatch = createRouter(handlersFor(new Session()))
     const otp = Buffer.alloc(16, 7).toString('base64')
     const encoded = Buffer.alloc(16, 9).toString('base64')
     const r = await dispatch('decode.otp', { encoded, otp })

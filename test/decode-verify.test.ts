@@ -5,6 +5,7 @@ import * as openpgp from 'openpgp'
 import { xorBytes } from '../src-main/crypto/otp'
 import { randomBase62 } from '../src-main/crypto/base62'
 import { createRouter } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { runCli } from './helpers/cli'
 import { ipcCalls } from './helpers/ipc'
@@ -130,7 +131,7 @@ describe('tessera decode --keyset', () => {
 describe("the app's decode tool", () => {
   it('checks a share against the open keyset, and without one says it is not verified and how to check it', async () => {
     let session = new Session()
-    const { call, refusal } = ipcCalls(() => createRouter(session.handlers))
+    const { call, refusal } = ipcCalls(() => createRouter(handlersFor(session)))
     const p = protect(ks.keys[0]!, /[0-9a-f]/)
     const alone = await call('decode.otp', { encoded: p.encoded, otp: p.wrongOtp })
     expect(alone).toMatchObject({ value: p.wrongValue, verified: false, note: expect.stringMatching(/mistyped OTP.*open the keyset that made it/) })

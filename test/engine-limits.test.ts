@@ -83,7 +83,7 @@ describe.each(SCHEMES)('%s keyset limits', (scheme) => {
       // must not show the holders' progress emptied with the result not made.
       const last = engine.update('root', { key: Buffer.from(ks.keys[2]!), nonce })
       const during = engine.status('root')
-      expect((await last).complete).toBe(true)
+      expect((await last).status.complete).toBe(true)
       expect(await during).toMatchObject({ started: false, progress: 0, nonce: '' })
       await expect(engine.status('recovery')).rejects.toMatchObject({ status: 404 })
     } finally {

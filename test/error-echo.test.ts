@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRouter, type Handlers } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { createApiServer } from '../src-main/server/http-api'
 import { listen } from '../src-main/server/listen'
@@ -31,7 +32,7 @@ afterAll(async () => {
 })
 
 describe('IPC input errors', () => {
-  const dispatch = createRouter(new Session().handlers)
+  const dispatch = createRouter(handlersFor(new Session()))
 
   const refusals: Array<[string, unknown, RegExp]> = [
     ['attempt.update', { flow: 'root', key: 'x', nonce: 'y', [SECRET]: 1 }, /^input: unexpected field$/],

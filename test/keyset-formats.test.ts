@@ -79,7 +79,7 @@ describe('format 3: a share\'s check value is scrypt, slow on purpose', () => {
     try {
       await engine.start('share', {})
       await engine.update('share', { key: Buffer.from(ks.keys[0]!), nonce: '' })
-      const done = await engine.update('share', { key: Buffer.from(ks.keys[2]!), nonce: '' })
+      const { status: done } = await engine.update('share', { key: Buffer.from(ks.keys[2]!), nonce: '' })
       expect(done.complete).toBe(true)
       const json = JSON.parse(await readFile(ks.path, 'utf8'))
       expect(json.tessera_keyset).toBe(3)
@@ -107,12 +107,12 @@ describe.each(SCHEMES)('a format-2 keyset written before format 3 (%s shares)', 
 
       await engine.start('share', {})
       await engine.update('share', { key: Buffer.from(handed.keys[0]!), nonce: '' })
-      const done = await engine.update('share', { key: Buffer.from(handed.keys[2]!), nonce: '' })
+      const { status: done } = await engine.update('share', { key: Buffer.from(handed.keys[2]!), nonce: '' })
       expect(await engine.keyset.check(Buffer.from(done.key!))).toEqual({ number: 4, holder: null, checked: true, valid: true })
 
       const { status: { nonce } } = await engine.start('root', {})
       await engine.update('root', { key: Buffer.from(done.key!), nonce })
-      expect((await engine.update('root', { key: Buffer.from(handed.keys[1]!), nonce })).complete).toBe(true)
+      expect((await engine.update('root', { key: Buffer.from(handed.keys[1]!), nonce })).status.complete).toBe(true)
       // Format 2 derives no scrypt: its check values stay HMACs.
       expect(derived.count).toBe(0)
 

@@ -164,9 +164,9 @@ describe('an unknown share or token', () => {
       // Another program on the keyset issues a share: the next unknown number reads the file once.
       await other.start('share', {})
       await other.update('share', { key: Buffer.from(ks.keys[0]!), nonce: '' })
-      const issued = await other.update('share', { key: Buffer.from(ks.keys[1]!), nonce: '' })
+      const { status: issued } = await other.update('share', { key: Buffer.from(ks.keys[1]!), nonce: '' })
       opened.delete(ks.path)
-      const r = await engine.update('root', { key: Buffer.from(issued.key!), nonce })
+      const { status: r } = await engine.update('root', { key: Buffer.from(issued.key!), nonce })
       expect(r.progress).toBe(1)
       expect(opened.get(ks.path)).toBe(1)
     } finally {

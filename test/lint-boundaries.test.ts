@@ -71,6 +71,19 @@ describe('process boundaries, as lint rules', () => {
     expect(restricted(await problems('src-main/preload/x.ts', "import { Session } from '../session/session'\nexport const x = Session\n"))).not.toEqual([])
   })
 
+  it('the IPC layer imports the services, never the reverse', async () => {
+    for (const room of ['session', 'decode', 'transcript', 'profiles', 'engine', 'remote', 'crypto', 'support']) {
+      for (const source of ["import type { Handlers } from '../ipc/router'\nexport type H = Handlers\n", "import { CHANNELS } from '../ipc/channels'\nexport const c = CHANNELS\n"]) {
+        expect(restricted(await problems(`src-main/${room}/x.ts`, source)), room).not.toEqual([])
+      }
+    }
+    expect(restricted(await problems('src-main/backend-interface.ts', "import type { Channel } from './ipc/channels'\nexport type C = Channel\n"))).not.toEqual([])
+    // The table and the hosts above it import the services.
+    expect(restricted(await problems('src-main/ipc/x.ts', "import { Session } from '../session/session'\nexport const s = Session\n"))).toEqual([])
+    expect(restricted(await problems('src-main/app/x.ts', "import { sessionRouter } from '../ipc/handlers'\nexport const r = sessionRouter\n"))).toEqual([])
+    expect(restricted(await problems('src-main/cli/x.ts', "import { sessionRouter } from '../ipc/handlers'\nexport const r = sessionRouter\n"))).toEqual([])
+  })
+
   it('the channel list and the rooms\' views import types only', async () => {
     for (const file of ['src-main/ipc/channels.ts', 'src-main/session/views.ts', 'src-main/engine/views.ts']) {
       expect(restricted(await problems(file, "import type { Flow } from '../backend'\nexport type F = Flow\n")), file).toEqual([])

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createRouter } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import * as openpgp from 'openpgp'
 import { readPublicKey } from '../src-main/crypto/pgp'
@@ -95,7 +96,7 @@ describe('the app', () => {
   const key = (uid: string) => readFile(file(`${uid}.asc`), 'utf8')
 
   it('refuses one key for two holders at create, unless allowSharedKey', async () => {
-    const { call, refusal } = ipcCalls(() => createRouter(new Session().handlers))
+    const { call, refusal } = ipcCalls(() => createRouter(handlersFor(new Session())))
     const input = { path: file('app.json'), shares: 2, threshold: 2, pgpKeys: [await key('bob'), await key('mallory')], holders: ['Bob', 'Mallory'] }
     const refused = await refusal('backend.initKeyset', input)
     expect(refused.code).toBe('shared_pgp_key')
@@ -109,7 +110,7 @@ describe('the app', () => {
     const path = file('flow.json')
     await runCli(['init', '--keyset', path, '--shares', '3', '--threshold', '2', '--holders', 'Alice,Bob,Carol', '--pgp-keys', ['alice', 'bob', 'carol'].map((u) => file(`${u}.asc`)).join(','), '--format', 'json']).then((r) => expect(r.code, r.stderr).toBe(0))
     const session = new Session({ configDir: join(dir, 'config') })
-    const { call, refusal } = ipcCalls(() => createRouter(session.handlers))
+    const { call, refusal } = ipcCalls(() => createRouter(handlersFor(session)))
     await call('backend.openKeyset', { path })
     // Mallory's key shares Bob's subkey: it already holds share 2.
     const refused = await refusal('attempt.start', { flow: 'share', pgpKey: await key('mallory') })
@@ -126,7 +127,7 @@ describe('the app', () => {
   it('records the new share\'s key, so that a second share for it is refused too (the engine, as tessera serve runs it)', async () => {
     const ks = await makeKeyset(dir, { shares: 3, threshold: 2 })
     const session = new Session()
-    const { call, refusal } = ipcCalls(() => createRouter(session.handlers))
+    const { call, refusal } = ipcCalls(() => createRouter(handlersFor(session)))
     await call('backend.openKeyset', { path: ks.path })
     // A keyset without recorded keys (as every keyset made before) takes any key.
     const carol = await key('carol')

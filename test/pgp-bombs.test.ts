@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import * as openpgp from 'openpgp'
 import { createRouter } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { TESSERA } from './helpers/cli'
 import { compressionBomb, type BombAlgorithm } from './helpers/bombs'
@@ -83,7 +84,7 @@ describe('PGP compression bombs', () => {
   }
 
   it("the app's decode.pgp refuses a bomb the same way", async () => {
-    const dispatch = createRouter(new Session().handlers)
+    const dispatch = createRouter(handlersFor(new Session()))
     const started = Date.now()
     const result = await dispatch('decode.pgp', { encoded: bombs.get('bzip2')!, privateKey: armoredKey })
     expect(result).toEqual({ ok: false, error: { code: 'pgp', message: expect.stringMatching(/expands to more than 64 KiB/) } })

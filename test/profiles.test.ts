@@ -10,6 +10,7 @@ import { TesseraError } from '../src-main/support/errors'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { startServe, TESSERA, type ServeProcess } from './helpers/cli'
 import { createRouter } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -122,7 +123,7 @@ describe('server profiles', () => {
       { id: 'ok', name: 'Fine', address: server.url },
     ]
     await writeFile(join(config, 'profiles.json'), JSON.stringify({ tessera_profiles: 1, profiles }))
-    const dispatch = createRouter(new Session({ connections: new Connections(await ProfileStore.open(join(config, 'profiles.json')), new SessionCredentials()) }).handlers)
+    const dispatch = createRouter(handlersFor(new Session({ connections: new Connections(await ProfileStore.open(join(config, 'profiles.json')), new SessionCredentials()) })))
     const refused = async (channel: string, input: unknown) => {
       const r = await dispatch(channel, input)
       if (r.ok) throw new Error(`${channel} succeeded`)

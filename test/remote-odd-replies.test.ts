@@ -7,6 +7,7 @@ import { Connections } from '../src-main/profiles/connections'
 import { SessionCredentials } from '../src-main/profiles/credentials'
 import { ProfileStore } from '../src-main/profiles/profile-store'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { listen } from '../src-main/server/listen'
 import { Transcript } from '../src-main/transcript/writer'
@@ -97,7 +98,7 @@ async function connect(odd: Odd) {
   server = fake.server
   const { port } = await listen(server, '127.0.0.1', 0)
   const connections = new Connections(await ProfileStore.open(join(dir, 'profiles.json')), new SessionCredentials())
-  dispatch = createRouter(new Session({ configDir: join(dir, 'config'), connections }).handlers)
+  dispatch = createRouter(handlersFor(new Session({ configDir: join(dir, 'config'), connections })))
   const profile = await call('profiles.save', { profile: { name: 'Odd', address: `http://127.0.0.1:${port}`, timeoutSeconds: 5 } })
   return { sent: fake.sent, profile, info: await call('backend.connectRemote', { id: profile.id }) }
 }

@@ -6,6 +6,7 @@ import { Connections } from '../src-main/profiles/connections'
 import { SessionCredentials } from '../src-main/profiles/credentials'
 import { ProfileStore } from '../src-main/profiles/profile-store'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { listen } from '../src-main/server/listen'
 import { MAX_DETAIL_CHARS } from '../src-main/support/errors'
@@ -72,7 +73,7 @@ beforeAll(async () => {
   ;({ server, refusals } = refusingVault())
   const { port } = await listen(server, '127.0.0.1', 0)
   const connections = new Connections(await ProfileStore.open(join(tmp.dir, 'profiles.json')), new SessionCredentials())
-  dispatch = createRouter(new Session({ connections }).handlers)
+  dispatch = createRouter(handlersFor(new Session({ connections })))
   const profile = await call('profiles.save', { profile: { name: 'Lab', address: `http://127.0.0.1:${port}` } })
   await call('backend.connectRemote', { id: profile.id })
   nonce = (await call('attempt.start', { flow: 'root' })).nonce

@@ -77,7 +77,7 @@ describe('the share flow in remote mode, as its API document has it', () => {
     expect(otp).toBeNull()
     expect(puts[0]).toEqual({})
     await remote.update('share', { key: Buffer.from('aa'.repeat(33)), nonce: start.nonce })
-    const done = await remote.update('share', { key: Buffer.from('bb'.repeat(33)), nonce: start.nonce })
+    const { status: done } = await remote.update('share', { key: Buffer.from('bb'.repeat(33)), nonce: start.nonce })
     expect(done.complete).toBe(true)
     expect(done.key).toBe(newShare.toString('hex'))
     expect(done.key_base64).toBe(newShare.toString('base64'))
@@ -86,9 +86,11 @@ describe('the share flow in remote mode, as its API document has it', () => {
   it('sends an update without a nonce when there is none', async () => {
     await remote.cancel('share')
     puts.length = 0
-    await remote.start('share', {})
-    await remote.update('share', { key: Buffer.from('aa'.repeat(33)), nonce: '' })
-    expect(puts[1]).toEqual({ key: 'aa'.repeat(33) })
+    await remote.start('share', { new_holder: 'Dana', allow_shared_key: true })
+    // A server does not say which share it took, and takes no holder's name: only the status comes back.
+    const updated = await remote.update('share', { key: Buffer.from('aa'.repeat(33)), nonce: '', holder: 'Alice' })
+    expect(Object.keys(updated)).toEqual(['status'])
+    expect(puts).toEqual([{}, { key: 'aa'.repeat(33) }])
   })
 
   it('sends only pgp_key, and the result is the share encrypted to it', async () => {
@@ -99,7 +101,7 @@ describe('the share flow in remote mode, as its API document has it', () => {
     expect(puts[0]).toEqual({ pgp_key: publicKey })
     expect(otp).toBeNull()
     await remote.update('share', { key: Buffer.from('aa'.repeat(33)), nonce: start.nonce })
-    const done = await remote.update('share', { key: Buffer.from('bb'.repeat(33)), nonce: start.nonce })
+    const { status: done } = await remote.update('share', { key: Buffer.from('bb'.repeat(33)), nonce: start.nonce })
     expect(done.key).toBe(Buffer.from(done.key_base64!, 'base64').toString('hex'))
     const message = await openpgp.readMessage({ binaryMessage: Buffer.from(done.key_base64!, 'base64') })
     const decryptionKeys = await openpgp.readPrivateKey({ armoredKey: privateKey })

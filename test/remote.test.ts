@@ -43,7 +43,7 @@ async function ceremony(backend: Backend, flow: Flow, keys: string[]): Promise<s
   const { status: start, otp } = await backend.start(flow, {})
   expect(otp).toHaveLength(start.otp_length)
   let last = start
-  for (const key of keys) last = await backend.update(flow, { key: Buffer.from(key), nonce: start.nonce })
+  for (const key of keys) last = (await backend.update(flow, { key: Buffer.from(key), nonce: start.nonce })).status
   expect(last.complete).toBe(true)
   return decodeWithOtp(last.encoded_token, otp!).value.toString()
 }
@@ -78,7 +78,7 @@ describe('a legacy server (unauthenticated generate-root, plain http on loopback
     expect(start.pgp_fingerprint).toMatch(/^[0-9a-f]{40}$/)
     expect(otp).toBeNull()
     await remote.update('root', { key: Buffer.from(ks.keys[1]!), nonce: start.nonce })
-    const done = await remote.update('root', { key: Buffer.from(ks.keys[2]!), nonce: start.nonce })
+    const { status: done } = await remote.update('root', { key: Buffer.from(ks.keys[2]!), nonce: start.nonce })
     const token = await decodeWithPgp(done.encoded_token, await readPrivateKey(privateKey))
     expect(token.value.toString()).toMatch(/^hvs\./)
   })
@@ -89,7 +89,7 @@ describe('a legacy server (unauthenticated generate-root, plain http on loopback
     expect(start).toMatchObject({ started: true, otp_length: 0 })
     expect(otp).toBeNull()
     await remote.update('share', { key: Buffer.from(ks.keys[0]!), nonce: start.nonce })
-    const done = await remote.update('share', { key: Buffer.from(ks.keys[2]!), nonce: start.nonce })
+    const { status: done } = await remote.update('share', { key: Buffer.from(ks.keys[2]!), nonce: start.nonce })
     expect(done.complete).toBe(true)
     expect(done.key).toMatch(/^[0-9a-f]{66}$/)
     expect(ks.keys).not.toContain(done.key)
@@ -226,7 +226,7 @@ describe('talking to servers as they are', () => {
     const first = await serve(['--keyset', ks.path, '--port', String(port)])
     const remote = new RemoteVault({ address: first.url })
     const { status: start } = await remote.start('root', {})
-    expect((await remote.update('root', { key: Buffer.from(ks.keys[0]!), nonce: start.nonce })).progress).toBe(1)
+    expect((await remote.update('root', { key: Buffer.from(ks.keys[0]!), nonce: start.nonce })).status.progress).toBe(1)
     await first.stop()
     const down = await refusal(remote.update('root', { key: Buffer.from(ks.keys[1]!), nonce: start.nonce }))
     expect(down.message).toMatch(/connection refused/)

@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { ipcCalls } from './helpers/ipc'
 import { Session } from '../src-main/session/session'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
@@ -25,7 +26,7 @@ async function finishRoot(): Promise<string> {
 beforeEach(async () => {
   ;({ dir, cleanup } = await tempDir())
   ks = await makeKeyset(dir, { shares: 3, threshold: 2 })
-  dispatch = createRouter(new Session({ configDir: join(dir, 'config') }).handlers)
+  dispatch = createRouter(handlersFor(new Session({ configDir: join(dir, 'config') })))
   await call('backend.openKeyset', { path: ks.path })
 })
 afterEach(() => cleanup())
@@ -212,7 +213,7 @@ describe('recently opened keysets', () => {
 describe('what closing the app would destroy', () => {
   it('is the held result until it is wiped, and the unhanded shares of a new keyset', async () => {
     const session = new Session({ configDir: join(dir, 'config-held') })
-    const route = createRouter(session.handlers)
+    const route = createRouter(handlersFor(session))
     const ask = async (channel: string, input?: unknown) => {
       const r = await route(channel, input)
       expect(r.ok, JSON.stringify(r)).toBe(true)

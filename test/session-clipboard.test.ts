@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createRouter } from '../src-main/ipc/router'
-import { CLIPBOARD_SECONDS, Session, type Clipboard } from '../src-main/session/session'
+import { handlersFor } from '../src-main/ipc/handlers'
+import { Session } from '../src-main/session/session'
+import { CLIPBOARD_SECONDS, type Clipboard } from '../src-main/session/clipboard'
 
 /** An in-memory clipboard with the Electron clipboard's shape. */
 function fakeClipboard(): Clipboard & { content: string } {
@@ -24,7 +26,7 @@ describe('copying a secret through main', () => {
   it('clears the clipboard after 30 s if it still holds the value', async () => {
     vi.useFakeTimers()
     const clipboard = fakeClipboard()
-    const dispatch = createRouter(new Session({ clipboard }).handlers)
+    const dispatch = createRouter(handlersFor(new Session({ clipboard })))
     expect(await dispatch('clipboard.copy', { text: 'hvs.secret' })).toEqual({ ok: true, value: { clearsInSeconds: CLIPBOARD_SECONDS } })
     expect(clipboard.content).toBe('hvs.secret')
     await vi.advanceTimersByTimeAsync((CLIPBOARD_SECONDS - 1) * 1000)
@@ -36,7 +38,7 @@ describe('copying a secret through main', () => {
   it('leaves alone what the operator copied since', async () => {
     vi.useFakeTimers()
     const clipboard = fakeClipboard()
-    const dispatch = createRouter(new Session({ clipboard }).handlers)
+    const dispatch = createRouter(handlersFor(new Session({ clipboard })))
     await dispatch('clipboard.copy', { text: 'hvs.secret' })
     clipboard.writeText('a shopping list')
     await vi.advanceTimersByTimeAsync(CLIPBOARD_SECONDS * 1000)
@@ -44,7 +46,7 @@ describe('copying a secret through main', () => {
   })
 
   it('is refused where main has no clipboard (the web transport)', async () => {
-    const result = await createRouter(new Session().handlers)('clipboard.copy', { text: 'hvs.secret' })
+    const result = await createRouter(handlersFor(new Session()))('clipboard.copy', { text: 'hvs.secret' })
     expect(result).toEqual({ ok: false, error: { code: 'unsupported', message: 'This window copies through the browser, not through Tessera.' } })
   })
 })

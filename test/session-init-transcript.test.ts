@@ -2,6 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { keysetFingerprint } from '../src-main/transcript/recorder'
 import { verifyTranscript } from '../src-main/transcript/verify'
@@ -19,7 +20,7 @@ const { call, refusal } = ipcCalls(() => dispatch)
 beforeEach(async () => {
   ;({ dir, cleanup } = await tempDir())
   session = new Session({ configDir: join(dir, 'config') })
-  dispatch = createRouter(session.handlers)
+  dispatch = createRouter(handlersFor(session))
 })
 afterEach(() => cleanup())
 
@@ -181,7 +182,7 @@ describe('the desktop app prints a share card through main', () => {
     const answers = [false, true]
     let asked = 0
     session = new Session({ configDir: join(dir, 'config'), printWindow: async () => (asked++, answers.shift()!) })
-    dispatch = createRouter(session.handlers)
+    dispatch = createRouter(handlersFor(session))
     await call('backend.initKeyset', { path: join(dir, 'printed.json'), shares: 2, threshold: 2, holders: ['Alice', 'Bob'] })
     const { path } = (await call('session.state')).record
     const handedOut = async () => events(await readFile(path, 'utf8')).lines.filter((l) => l.type === 'share_handed_out').map((l) => (l.data as { how: string }).how)

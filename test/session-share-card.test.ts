@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { ipcCalls } from './helpers/ipc'
 import { Session } from '../src-main/session/session'
 import { keysetFingerprint } from '../src-main/transcript/recorder'
@@ -20,7 +21,7 @@ function mistype(line: string, at: number): string {
 
 beforeEach(async () => {
   ;({ dir, cleanup } = await tempDir())
-  dispatch = createRouter(new Session({ configDir: join(dir, 'config') }).handlers)
+  dispatch = createRouter(handlersFor(new Session({ configDir: join(dir, 'config') })))
 })
 afterEach(() => cleanup())
 

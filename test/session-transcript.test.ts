@@ -2,8 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { ipcCalls } from './helpers/ipc'
-import { Session, type RecordPrinter } from '../src-main/session/session'
+import { Session } from '../src-main/session/session'
+import type { RecordPrinter } from '../src-main/session/ceremony-records'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { VERSION } from '../src-main/version'
 import { makeKeyset, mistypeAt, tempDir, type TestKeyset } from './helpers/keysets'
@@ -34,7 +36,7 @@ beforeEach(async () => {
       return join(dir, 'record.pdf')
     },
   }
-  dispatch = createRouter(new Session({ configDir: join(dir, 'config'), printer }).handlers)
+  dispatch = createRouter(handlersFor(new Session({ configDir: join(dir, 'config'), printer })))
   await call('backend.openKeyset', { path: ks.path })
 })
 afterEach(() => cleanup())
@@ -157,7 +159,7 @@ describe('a remote ceremony is recorded too', () => {
     const server = await startServe(['--keyset', ks.path])
     try {
       const connections = new Connections(await ProfileStore.open(join(dir, 'config', 'profiles.json')), new SessionCredentials())
-      dispatch = createRouter(new Session({ configDir: join(dir, 'config'), connections }).handlers)
+      dispatch = createRouter(handlersFor(new Session({ configDir: join(dir, 'config'), connections })))
       const profile = await call('profiles.save', { profile: { name: 'Lab', address: server.url, allowInsecureHttp: true } })
       await call('backend.connectRemote', { id: profile.id })
       const start = await call('attempt.start', { flow: 'root' })
@@ -213,7 +215,7 @@ describe('the ceremony record prints', () => {
   })
 
   it('is printed by the page where there is no printer (a browser)', async () => {
-    const web = createRouter(new Session().handlers)
+    const web = createRouter(handlersFor(new Session()))
     const r = await web('transcript.print', { pageSize: 'A4' })
     expect(r.ok).toBe(false)
     expect((r as any).error.code).toBe('unsupported')

@@ -161,7 +161,7 @@ describe('share cards against a keyset', () => {
     const engine = await LocalEngine.open(ks.path)
     const { status: { nonce } } = await engine.start('root', {})
     await engine.update('root', { key: Buffer.from(cardLines(ks.keys[0]!).join('\n')), nonce })
-    const done = await engine.update('root', { key: Buffer.from(cardLines(ks.keys[2]!).map(withoutChecks).join('\n')), nonce })
+    const { status: done } = await engine.update('root', { key: Buffer.from(cardLines(ks.keys[2]!).map(withoutChecks).join('\n')), nonce })
     expect(done.complete).toBe(true)
   })
 })

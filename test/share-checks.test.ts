@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeWithOtp } from '../src-main/decode/decode'
 import { createRouter } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { Gpg } from './helpers/gnupg'
 import { downgradeToV1, makeKeyset, mistypeAt, SCHEMES, tempDir, type TestKeyset } from './helpers/keysets'
@@ -154,7 +155,7 @@ describe('the app checks shares through IPC', () => {
   let dispatch: ReturnType<typeof createRouter>
   beforeAll(async () => {
     ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
-    dispatch = createRouter(new Session().handlers)
+    dispatch = createRouter(handlersFor(new Session()))
     expect((await dispatch('backend.openKeyset', { path: ks.path })).ok).toBe(true)
   })
 
@@ -192,14 +193,14 @@ describe('the app checks shares through IPC', () => {
   })
 
   it('creates a keyset with named holders and hands their shares out', async () => {
-    const session = createRouter(new Session().handlers)
+    const session = createRouter(handlersFor(new Session()))
     const path = `${tmp.dir}/ipc-init.json`
     const init = await session('backend.initKeyset', { path, shares: 2, threshold: 2, holders: ['Dana', 'Eve'] })
     expect(init).toMatchObject({ ok: true, value: { path, shares: 2, threshold: 2 } })
     expect(await session('shares.list', undefined)).toMatchObject({ value: { canCheck: true, shares: [{ number: 1, holder: 'Dana' }, { number: 2, holder: 'Eve' }] } })
     const second = (await session('init.revealShare', { index: 1 })) as any
     expect(await session('shares.check', { share: second.value.key })).toEqual({ ok: true, value: { number: 2, holder: 'Eve', valid: true } })
-    const fresh = createRouter(new Session().handlers)
+    const fresh = createRouter(handlersFor(new Session()))
     const twice = await fresh('backend.initKeyset', { path: `${tmp.dir}/ipc-init-2.json`, shares: 2, threshold: 2, holders: ['Dana', 'dana'] })
     expect(twice).toMatchObject({ ok: false, error: { code: 'invalid_input', message: 'Holder name 2 repeats an earlier one: each holder needs their own name.' } })
   })

@@ -11,6 +11,7 @@ import { verifyTranscript, type VerifiedLine } from '../src-main/transcript/veri
 import { Transcript } from '../src-main/transcript/writer'
 import { keysetFingerprint } from '../src-main/transcript/recorder'
 import { createRouter } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { ipcCalls } from './helpers/ipc'
 import { runCli } from './helpers/cli'
@@ -133,7 +134,7 @@ describe('the printed record of an init ceremony', () => {
 
   it('prints the keyset created, who got which share and how, the share never handed out, the final hash, and nothing secret', async () => {
     const { call } = ipcCalls(() => dispatch)
-    const dispatch = createRouter(new Session({ configDir: join(dir.dir, 'config') }).handlers)
+    const dispatch = createRouter(handlersFor(new Session({ configDir: join(dir.dir, 'config') })))
     const keyset = join(dir.dir, 'init.json')
     await call('backend.initKeyset', { path: keyset, shares: 3, threshold: 2, holders: HOLDERS })
     const alice = await call('init.revealShare', { index: 0 })

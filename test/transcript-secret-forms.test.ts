@@ -5,6 +5,7 @@ import { LocalEngine } from '../src-main/engine/local-engine'
 import { cardLines } from '../src-main/engine/share-card'
 import { HolderName } from '../src-main/engine/holders'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { looksLikeSecret } from '../src-main/support/secret-shape'
 import { lineHash } from '../src-main/transcript/chain'
@@ -49,7 +50,7 @@ describe('a secret typed where a name goes', () => {
 
   beforeAll(async () => {
     ;({ dir, cleanup } = await tempDir('tessera-secret-forms-'))
-    dispatch = createRouter(new Session({ configDir: join(dir, 'config') }).handlers)
+    dispatch = createRouter(handlersFor(new Session({ configDir: join(dir, 'config') })))
     // A full ceremony: an init with its hand-out, a root token, a new share.
     const path = join(dir, 'keyset.json')
     await call('backend.initKeyset', { path, shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })

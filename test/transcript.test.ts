@@ -10,7 +10,8 @@ import { TesseraError } from '../src-main/support/errors'
 import { VERSION } from '../src-main/version'
 import { looksSecret } from '../src-main/support/redact'
 import { GENESIS, lineHash, MAX_FILE_BYTES, serializeLine } from '../src-main/transcript/chain'
-import { CeremonyRecorder, keysetFingerprint, recording } from '../src-main/transcript/recorder'
+import { CeremonyRecorder, keysetFingerprint } from '../src-main/transcript/recorder'
+import { oneRecord, recording, RecordingBackend } from '../src-main/transcript/recording-backend'
 import { renderReport } from '../src-main/transcript/report'
 import { verifyTranscript } from '../src-main/transcript/verify'
 import { defaultTranscriptPath, Transcript } from '../src-main/transcript/writer'
@@ -431,15 +432,16 @@ describe('what the recorder leaves out', () => {
       const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
       const engine = await LocalEngine.open(ks.path)
       const recorder = await CeremonyRecorder.open(join(dir.dir, 'noise.jsonl'), engine, FACTS)
-      const update = (key: string, nonce: string) => recorder.update('root', { name: 'Dana' }, () => engine.update('root', { key: Buffer.from(key), nonce }))
+      const recorded = new RecordingBackend(engine, oneRecord(recorder))
+      const update = (key: string, nonce: string) => recorded.update('root', { key: Buffer.from(key), nonce, holder: 'Dana' })
       await expect(update(ks.keys[0]!, randomUUID())).rejects.toMatchObject({ code: 'no_attempt' })
-      await recorder.cancel('root', () => engine.cancel('root'))
-      const { status } = await recorder.start('root', () => engine.start('root', {}))
+      await recorded.cancel('root')
+      const { status } = await recorded.start('root', {})
       for (let i = 0; i < 5; i++) await expect(update(ks.keys[0]!, randomUUID())).rejects.toMatchObject({ code: 'wrong_nonce' })
       await update(ks.keys[0]!, status.nonce)
       for (let i = 0; i < 4; i++) await expect(update(ks.keys[0]!, status.nonce)).rejects.toMatchObject({ code: 'duplicate_key' })
-      await recorder.cancel('root', () => engine.cancel('root'))
-      await recorder.cancel('root', () => engine.cancel('root'))
+      await recorded.cancel('root')
+      await recorded.cancel('root')
       for (let i = 0; i < 4; i++) await expect(update(ks.keys[1]!, status.nonce)).rejects.toMatchObject({ code: 'no_attempt' })
       await recorder.close()
       const r = verifyTranscript(await readFile(recorder.transcript.path, 'utf8'))

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { createRouter } from '../src-main/ipc/router'
+import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { createWebHost, newAccessToken } from '../src-main/web/host'
 import { listen } from '../src-main/server/listen'
@@ -51,9 +52,9 @@ beforeAll(async () => {
   await writeFile(join(rendererDir, 'assets', 'app.js'), 'console.log(1)')
   await writeFile(join(tmp.dir, 'outside.txt'), 'not to be served')
   const session = new Session()
-  await session.openKeyset(ks.path)
+  await session.ceremony.openKeyset(ks.path)
   token = newAccessToken()
-  const server = createWebHost({ rendererDir, token, port: () => port, dispatch: createRouter(session.handlers) })
+  const server = createWebHost({ rendererDir, token, port: () => port, dispatch: createRouter(handlersFor(session)) })
   port = (await listen(server, '127.0.0.1', 0)).port
   close = () => new Promise((r) => server.close(() => r()))
 })

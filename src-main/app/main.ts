@@ -1,8 +1,9 @@
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, protocol, session } from 'electron'
 import { join } from 'node:path'
 import { CHANNELS } from '../ipc/channels'
-import { createRouter } from '../ipc/router'
-import { Session } from '../session/session'
+import { sessionRouter } from '../ipc/handlers'
+import type { Dispatch } from '../ipc/router'
+import type { Session } from '../session/session'
 import { pdfPrinter } from './record-printer'
 import { openConnections } from '../profiles/connections'
 import { redact } from '../support/redact'
@@ -71,10 +72,7 @@ function createWindow(held: () => 'result' | 'hand-out' | null): BrowserWindow {
   return win
 }
 
-function wireIpc(ceremony: Session): void {
-  const dispatch = createRouter(ceremony.handlers, {
-    onInternalError: (channel, err) => console.error(redact(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`)),
-  })
+function wireIpc(dispatch: Dispatch): void {
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, (event, input: unknown) => {
       // Only our own page may call in: never a navigated-to or injected frame.
@@ -127,13 +125,16 @@ if (!app.requestSingleInstanceLock()) {
         if (win) win.webContents.print({}, (success) => resolve(success))
         else resolve(false)
       })
-    const opened = new Session({ connections: await openConnections(configDir), clipboard, configDir, printer, printWindow })
+    const { session: opened, dispatch } = sessionRouter(
+      { connections: await openConnections(configDir), clipboard, configDir, printer, printWindow },
+      (channel, err) => console.error(redact(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`)),
+    )
     ceremony = opened
-    wireIpc(opened)
+    wireIpc(dispatch)
     // `tessera-app --keyset FILE` opens a keyset at start, as `tessera web --keyset` does.
     const at = process.argv.indexOf('--keyset')
     const keyset = at > 0 ? process.argv[at + 1] : undefined
-    const ready = keyset ? opened.openKeyset(keyset).catch((err: Error) => console.error(redact(err.message))) : Promise.resolve()
+    const ready = keyset ? opened.ceremony.openKeyset(keyset).catch((err: Error) => console.error(redact(err.message))) : Promise.resolve()
     void ready.then(() => createWindow(() => opened.heldSecret))
   })
   // Quitting closes the windows first, each asking while a secret is held

@@ -1,5 +1,5 @@
 import { BrowserWindow, dialog, session } from 'electron'
-import type { RecordPrinter } from '../session/session'
+import type { RecordPrinter } from '../session/ceremony-records'
 import { writeFileAtomic } from '../support/files'
 
 /** The print window's own session: it loads the one page it is given and nothing else. */

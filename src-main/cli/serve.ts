@@ -1,11 +1,11 @@
 import { LocalEngine } from '../engine/local-engine'
-import { KEYSET_LIMIT } from '../engine/keyset'
 import { readFailure, readRegularFile } from '../support/bounded-read'
 import { createApiServer, type ApiServer } from '../server/http-api'
 import { closeOnSignal, listen } from '../server/listen'
 import { hostPort, isLoopback } from '../support/address'
 import { redactingLog } from '../support/redact'
-import { CeremonyRecorder, keysetFingerprint, recording } from '../transcript/recorder'
+import { CeremonyRecorder, keysetFacts } from '../transcript/recorder'
+import { recording } from '../transcript/recording-backend'
 import { cancelledOnStop, CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
@@ -47,16 +47,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const tls = flags['tls-cert'] ? { cert: await readPem(flags['tls-cert'], '--tls-cert'), key: await readPem(flags['tls-key']!, '--tls-key') } : undefined
 
   const engine = await LocalEngine.open(path, { recovery: flags.recovery })
-  const recorder = flags.transcript
-    ? await CeremonyRecorder.open(flags.transcript, engine, {
-        backend: 'local',
-        keyset_fingerprint: keysetFingerprint((await readRegularFile(path, KEYSET_LIMIT)).toString('utf8')),
-        scheme: engine.keyset.scheme,
-        shares: engine.keyset.shares,
-        threshold: engine.keyset.threshold,
-        recovery_mode: flags.recovery,
-      })
-    : undefined
+  const recorder = flags.transcript ? await CeremonyRecorder.open(flags.transcript, engine, await keysetFacts(engine.keyset, flags.recovery)) : undefined
   let server: ApiServer
   try {
     server = createApiServer(recorder ? recording(engine, recorder) : engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls, bindHost: host })

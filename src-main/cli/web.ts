@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { Session } from '../session/session'
 import { defaultConfigDir, openConnections } from '../profiles/connections'
-import { createRouter } from '../ipc/router'
+import { sessionRouter } from '../ipc/handlers'
 import { createWebHost, newAccessToken } from '../web/host'
 import { closeOnSignal, listen } from '../server/listen'
 import { redact } from '../support/redact'
@@ -25,8 +24,10 @@ export async function web(argv: string[], io: Io): Promise<void> {
   if (port > 65535) throw new UsageError('--port must be from 0 to 65535')
   if (!existsSync(RENDERER_DIR)) throw new CliError('the UI is not built: run "npm run build" first')
 
-  const session = new Session({ connections: await openConnections(), configDir: defaultConfigDir() })
-  if (flags.keyset) await session.openKeyset(flags.keyset)
+  const { session, dispatch } = sessionRouter({ connections: await openConnections(), configDir: defaultConfigDir() }, (channel, err) =>
+    io.stderr(`${redact(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`)}\n`),
+  )
+  if (flags.keyset) await session.ceremony.openKeyset(flags.keyset)
   const token = newAccessToken()
   let bound = 0
   const server = createWebHost({
@@ -34,9 +35,7 @@ export async function web(argv: string[], io: Io): Promise<void> {
     token,
     port: () => bound,
     log: (line) => io.stderr(`${redact(line)}\n`),
-    dispatch: createRouter(session.handlers, {
-      onInternalError: (channel, err) => io.stderr(`${redact(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`)}\n`),
-    }),
+    dispatch,
   })
   try {
     bound = (await listen(server, '127.0.0.1', port)).port

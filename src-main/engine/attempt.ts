@@ -26,10 +26,20 @@ export interface Strategy {
   assertAvailable(): void
   /** Throws with the reason when the combined key is not the keyset's. */
   authenticate(combined: Buffer): void | Promise<void>
-  /** Makes the value to protect (for `recipient`'s PGP key, if given); `commit` persists its effects once it is protected. */
-  generate(shares: Buffer[], combined: Buffer, recipient?: PublicKeyInfo): Promise<{ value: Buffer; commit(): Promise<void> }>
+  /**
+   * Makes the value to protect (for `recipient`'s PGP key, if given); `commit`
+   * persists its effects once it is protected. A new share says its number and
+   * holder (`issued`): encrypted, it cannot be read back.
+   */
+  generate(shares: Buffer[], combined: Buffer, recipient?: PublicKeyInfo): Promise<{ value: Buffer; commit(): Promise<void>; issued?: Issued }>
   /** Flow-specific fields of a status, given the protected result when there is one. */
   resultFields(result?: ProtectedResult): Partial<AttemptStatus>
+}
+
+/** The share flow's new share, by number and holder; never the share. */
+export interface Issued {
+  number: number
+  holder: string | null
 }
 
 export interface ProtectedResult {
@@ -113,7 +123,7 @@ export class AttemptMachine {
     key: Buffer,
     nonce: string,
     admit: (key: Buffer) => Promise<ShareIdentity>,
-  ): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
+  ): Promise<{ status: AttemptStatus; share: ShareIdentity; issued?: Issued }> {
     const a = this.current
     if (a === null) {
       wipe(key)
@@ -176,7 +186,7 @@ export class AttemptMachine {
         ...strategy.resultFields({ bytes, encoded, clear: 'clear' in a.protection }),
       }
       if ('clear' in a.protection) wipe(bytes)
-      return { status, share }
+      return { status, share, ...(generated.issued ? { issued: generated.issued } : {}) }
     } finally {
       wipe(...shares, combined, value)
     }

@@ -1,5 +1,5 @@
 import type { AttemptStatus, Flow, SealStatus } from '../backend'
-import type { Backend, Started, StartInput, UpdateInput } from '../backend-interface'
+import type { Backend, Started, StartInput, Updated, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
 import { PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkOneKeyOneHolder } from './holder-keys'
@@ -32,7 +32,7 @@ export class LocalEngine implements Backend, StrategyHost {
   private readonly recoveryTokens: TokenRecord[] = []
   private readonly recoverySalt = newSalt()
   private closed = false
-  /** Who gets the new share of the share attempt with this nonce (Vault's API has no field for it). */
+  /** Who gets the new share of the share attempt with this nonce, as its start named them. */
   private namedShare: { nonce: string; holder: string } | null = null
 
   private constructor(
@@ -93,9 +93,9 @@ export class LocalEngine implements Backend, StrategyHost {
         if ('otp' in protection) protection.otp.fill(0)
         throw err
       }
-      this.machine.start(strategy, protection)
-      // A share from an earlier attempt is never taken for this one's.
-      if (flow === 'share') this.lastIssued = null
+      const nonce = this.machine.start(strategy, protection)
+      // Tied to the attempt's nonce, so that a later attempt never inherits the name.
+      this.namedShare = flow === 'share' && input.new_holder ? { nonce, holder: input.new_holder } : null
       // Only a server-generated OTP is returned, and only this once: a copy the
       // caller owns, while the attempt keeps its own until the result is protected.
       const otp = 'otp' in protection && !input.otp?.length ? Buffer.from(protection.otp) : null
@@ -129,17 +129,13 @@ export class LocalEngine implements Backend, StrategyHost {
     await this.serial.run(() => this.machine.cancel())
   }
 
-  update(flow: Flow, input: UpdateInput): Promise<AttemptStatus> {
-    // A refusal passes through a then() untouched; an await would throw it again here.
-    return this.updateNamed(flow, input).then((named) => named.status)
-  }
-
   /**
-   * An update that also says which share was recognized. With `holder`, a
-   * holder who enters another named holder's share is refused, so the record of
-   * who gave which share stays true.
+   * Adds a share, and says which share it recognized. With `holder`, a holder
+   * who enters another named holder's share is refused, so the record of who
+   * gave which share stays true.
    */
-  async updateNamed(flow: Flow, input: UpdateInput, holder?: string): Promise<{ status: AttemptStatus; share: ShareIdentity }> {
+  async update(flow: Flow, input: UpdateInput): Promise<Updated> {
+    const holder = input.holder
     const strategy = this.strategy(flow)
     if (!Buffer.isBuffer(input.key) || input.key.length === 0) {
       throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
@@ -166,7 +162,10 @@ export class LocalEngine implements Backend, StrategyHost {
         key.fill(0)
         throw err
       }
-      return this.machine.update(strategy, key, String(input.nonce ?? ''), admit)
+      const updated = await this.machine.update(strategy, key, String(input.nonce ?? ''), admit)
+      // A threshold-1 keyset's one share is the key itself: the new share is the one just given.
+      const one = flow === 'share' && updated.status.complete && !updated.issued && updated.share.number !== null
+      return one ? { ...updated, issued: { number: updated.share.number!, holder: updated.share.holder } } : updated
     })
   }
 
@@ -190,22 +189,6 @@ export class LocalEngine implements Backend, StrategyHost {
 
   addRecoveryToken(token: Buffer): void {
     this.recoveryTokens.push(newTokenRecord(this.recoverySalt, token))
-  }
-
-  /**
-   * Names the holder of the new share the running share attempt makes: the
-   * keyset records the name with the share. Tied to the attempt's nonce, so a
-   * later attempt never inherits it.
-   */
-  nameNewShare(nonce: string, holder: string): void {
-    this.namedShare = { nonce, holder }
-  }
-
-  /** The share the share flow issued last in this process, by number and holder; never the share. */
-  lastIssued: { number: number; holder: string | null } | null = null
-
-  shareIssued(share: { number: number; holder: string | null }): void {
-    this.lastIssued = share
   }
 
   get newShareHolder(): string | null {

@@ -13,8 +13,6 @@ export interface StrategyHost {
   sealed: boolean
   /** The name given for the new share's holder when the running share attempt was started; null if none. */
   readonly newShareHolder: string | null
-  /** The share flow issued a share: its number and holder, for the caller that hands it out (encrypted, it cannot be read back). */
-  shareIssued(share: { number: number; holder: string | null }): void
   addRecoveryToken(token: Buffer): void
 }
 
@@ -77,10 +75,9 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
         (number) => codec.derive(shares, number),
         { holder: host.newShareHolder, pgpKeys: recipient?.keyFingerprints },
       )
-      host.shareIssued({ number: issued.number, holder: issued.holder })
       const value = codec.text(issued.share)
       wipe(issued.share)
-      return { value, commit: async () => undefined }
+      return { value, commit: async () => undefined, issued: { number: issued.number, holder: issued.holder } }
     },
     resultFields(result) {
       if (!result) return { key: '', key_base64: '' }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { AttemptStatus, Flow, SealStatus } from '../backend'
-import type { Backend, Started, StartInput, UpdateInput } from '../backend-interface'
+import type { Backend, Started, StartInput, Updated, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
 import { wipe } from '../crypto/wipe'
 import { TesseraError } from '../support/errors'
@@ -151,13 +151,14 @@ export class RemoteVault implements Backend {
     await this.call('DELETE', `${await this.path(flow)}/attempt`)
   }
 
-  async update(flow: Flow, input: UpdateInput): Promise<AttemptStatus> {
+  /** A server does not say which share it took: only the status comes back. */
+  async update(flow: Flow, input: UpdateInput): Promise<Updated> {
     if (!input.key?.length) throw new TesseraError(400, "'key' must be specified in request body as JSON", 'missing_key')
     const path = await this.path(flow)
     // Vault's API takes the share as a JSON string: made here, once, for the request body.
     // A server reads a share as it stands: the spaces and line breaks of a pasted share are not part of it.
     const key = compactShare(input.key.toString('utf8'))
     // The share flow's document lists only `key`; a nonce is sent whenever there is one.
-    return this.attempt('PUT', `${path}/update`, input.nonce ? { key, nonce: input.nonce } : { key })
+    return { status: await this.attempt('PUT', `${path}/update`, input.nonce ? { key, nonce: input.nonce } : { key }) }
   }
 }

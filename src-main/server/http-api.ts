@@ -274,7 +274,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
         const updated = engine.update(flow, { key, nonce })
         const done = () => wipe(key)
         updated.then(done, done)
-        return updated.then((status): [number, unknown] => [200, vaultStatus(status)])
+        return updated.then(({ status }): [number, unknown] => [200, vaultStatus(status)])
       })
     routes.set(
       `${path}/attempt`,

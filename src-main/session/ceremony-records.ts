@@ -5,11 +5,17 @@ import type { Backend } from '../backend-interface'
 import { TesseraError } from '../support/errors'
 import { InitRecorder, type AbandonReason, type InitFacts } from '../transcript/init-recorder'
 import { CeremonyRecorder, type BackendFacts } from '../transcript/recorder'
+import type { AttemptRecords } from '../transcript/recording-backend'
 import { renderReport } from '../transcript/report'
 import { verifyTranscript } from '../transcript/verify'
 import { TRANSCRIPT_LIMIT } from '../transcript/chain'
 import { defaultTranscriptPath, type Transcript } from '../transcript/writer'
 import type { CeremonyRecord } from './views'
+
+/** What prints a ceremony record's HTML to a PDF file the operator picks; null when they cancelled. */
+export interface RecordPrinter {
+  printToPdf(html: string, pageSize: 'A4' | 'Letter'): Promise<string | null>
+}
 
 /** Most records one attempt can have: it is recorded again when resumed after its record was closed. */
 const MAX_RESUMES = 100
@@ -46,15 +52,19 @@ export class CeremonyRecords {
   private last: { path: string; finalHash: string } | null = null
   private chosen: string | null = null
 
-  constructor(private readonly configDir: string | undefined) {}
+  constructor(
+    private readonly configDir: string | undefined,
+    private readonly printer?: RecordPrinter,
+  ) {}
 
   /** Where new transcripts go: the operator's choice, else the app's data directory; null when there is neither. */
   get directory(): string | null {
     return this.chosen ?? (this.configDir ? join(this.configDir, 'transcripts') : null)
   }
 
-  setDirectory(path: string): void {
+  setDirectory(path: string): CeremonyRecord {
     this.chosen = path
+    return this.state
   }
 
   /** The record on screen: an init hand-out's while it runs, else the attempt's, else the last one. */
@@ -85,15 +95,24 @@ export class CeremonyRecords {
     return this.initRecord
   }
 
-  /** Opens the record of an attempt just started (or found running) on `backend`; `sharedKey` as `Started` says it. */
-  async begin(flow: Flow, status: AttemptStatus, backend: Backend, facts: () => Promise<BackendFacts>, sharedKey?: boolean): Promise<CeremonyRecorder | null> {
+  /** The records of the attempts run on `backend`, one file per attempt, for a `RecordingBackend` around it. */
+  attemptsOn(backend: Backend, facts: () => Promise<BackendFacts>): AttemptRecords {
+    return {
+      started: (flow, status) => this.begin(flow, status, backend, facts),
+      running: (flow, nonce) => this.of(flow, nonce, backend, facts),
+      cancelling: (flow) => this.ofFlow(flow),
+      cancelled: () => this.close(),
+    }
+  }
+
+  /** Opens the record of an attempt just started (or found running) on `backend`, closing the one before. */
+  private async begin(flow: Flow, status: AttemptStatus, backend: Backend, facts: () => Promise<BackendFacts>): Promise<CeremonyRecorder | null> {
     const dir = this.directory
     if (!dir) return null
     await this.close()
     const opened = await facts()
     const recorder = await openNew(defaultTranscriptPath(dir, status.nonce), (path) => CeremonyRecorder.open(path, backend, opened))
     this.current = { recorder, flow, nonce: status.nonce }
-    await recorder.started(flow, status, sharedKey)
     return recorder
   }
 
@@ -102,13 +121,15 @@ export class CeremonyRecords {
    * attempt's, else a new one for an attempt started elsewhere (resumed), or
    * none when the backend runs no attempt of that flow.
    */
-  async of(flow: Flow, nonce: string, backend: Backend, facts: () => Promise<BackendFacts>): Promise<CeremonyRecorder | null> {
+  private async of(flow: Flow, nonce: string, backend: Backend, facts: () => Promise<BackendFacts>): Promise<CeremonyRecorder | null> {
     const c = this.current
     if (c && c.flow === flow && c.nonce === nonce) return c.recorder
     const status = await backend.status(flow)
     if (!status.started) return null
     if (c && c.flow === flow && c.nonce === status.nonce) return c.recorder
-    return this.begin(flow, status, backend, facts)
+    const recorder = await this.begin(flow, status, backend, facts)
+    await recorder?.started(flow, status)
+    return recorder
   }
 
   /** The open record, whichever attempt it is of. */
@@ -117,7 +138,7 @@ export class CeremonyRecords {
   }
 
   /** The open record when it is of `flow`. */
-  ofFlow(flow: Flow): CeremonyRecorder | null {
+  private ofFlow(flow: Flow): CeremonyRecorder | null {
     return this.current?.flow === flow ? this.current.recorder : null
   }
 
@@ -171,6 +192,12 @@ export class CeremonyRecords {
     void this.initRecord?.transcript.abandon()
     this.current = null
     this.initRecord = null
+  }
+
+  /** Prints the record to a PDF file the operator picks (the desktop app); the path, or null when they cancelled. */
+  async print(pageSize: 'A4' | 'Letter'): Promise<{ saved: string | null }> {
+    if (!this.printer) throw new TesseraError(501, 'this window prints the record through the browser, not through Tessera', 'unsupported')
+    return { saved: await this.printer.printToPdf((await this.report()).html, pageSize) }
   }
 
   /** The print-ready record of the current or last ceremony, from its file as verified now. */

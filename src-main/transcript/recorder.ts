@@ -1,28 +1,28 @@
 import { createHash } from 'node:crypto'
 import type { AttemptStatus, Flow } from '../backend'
-import type { Backend, Started } from '../backend-interface'
-import type { ShareIdentity } from '../engine/keyset'
-import type { LocalEngine } from '../engine/local-engine'
+import type { Backend, Updated } from '../backend-interface'
+import { KEYSET_LIMIT, type Keyset } from '../engine/keyset'
+import { readRegularFile } from '../support/bounded-read'
 import { TesseraError } from '../support/errors'
 import { reasonFor, type BackendFacts, type CeremonyEvent, type DecodedKind, type HAND_OUTS, type Reason } from './events'
 import { Transcript } from './writer'
 
 export type { BackendFacts }
 
-/** Who hands over a share, as the screen knows it. */
-export interface Holder {
-  name?: string
-  /** The share's number (its x-coordinate) where the backend can tell. */
-  shareNumber?: number
-  /**
-   * Fills in who gave a refused share, where the backend can tell; called only
-   * for a refusal recorded in full, so that a flood costs no check per request.
-   */
-  identify?: () => Promise<void>
-}
+/** A share as the backend knows it, where it can tell. */
+type Known = { number: number | null; holder: string | null } | null | undefined
 
-/** A holder as the record's fields name them. */
-const whoIs = (holder: Holder) => ({ ...(holder.name ? { holder: holder.name } : {}), ...(holder.shareNumber ? { share_number: holder.shareNumber } : {}) })
+/**
+ * Says which share a refused one was, where the backend can tell; called only
+ * for a refusal recorded in full, so that a flood costs no check per request.
+ */
+export type Identify = () => Promise<Known>
+
+/** Who gave a share, as the record's fields name them: the name typed, else the keyset's holder, and its number. */
+function whoIs(name: string | undefined, known: Known) {
+  const holder = name || known?.holder
+  return { ...(holder ? { holder } : {}), ...(known?.number ? { share_number: known.number } : {}) }
+}
 
 /** The result as the backend returned it: the encoded token, or for a new share its base64. */
 function resultOf(s: AttemptStatus): string {
@@ -52,13 +52,25 @@ export function keysetFingerprint(keysetFileText: string): string {
 /** The fingerprint of a keyset whose encrypted keyring (base64, as in the file) is `ciphertext`. */
 export const keyringFingerprint = (ciphertext: string): string => sha256(ciphertext)
 
+/** What a record says of a local keyset a ceremony runs on. */
+export async function keysetFacts(keyset: Pick<Keyset, 'path' | 'scheme' | 'shares' | 'threshold'>, recoveryMode: boolean): Promise<BackendFacts> {
+  return {
+    backend: 'local',
+    keyset_fingerprint: keysetFingerprint((await readRegularFile(keyset.path, KEYSET_LIMIT)).toString('utf8')),
+    scheme: keyset.scheme,
+    shares: keyset.shares,
+    threshold: keyset.threshold,
+    recovery_mode: recoveryMode,
+  }
+}
+
 /** Refusals in a row recorded line by line; the rest of the run is counted. */
 const REFUSALS_IN_FULL = 3
 
 /**
  * Records what a backend's attempt calls did, around the calls themselves, so
- * that every caller (the app's session, `tessera serve`) records the same
- * events the same way: `recorder.start(flow, () => backend.start(flow, input))`.
+ * that every caller (the app, `tessera serve`) records the same events the same
+ * way: `RecordingBackend` wraps a backend's calls in these.
  * A refused call is recorded and its error rethrown unchanged; a recording
  * failure fails the call, because a ceremony that leaves no record must stop.
  *
@@ -87,18 +99,7 @@ export class CeremonyRecorder {
     return new CeremonyRecorder(await Transcript.create(path, facts), backend)
   }
 
-  async start(flow: Flow, call: () => Promise<Started>): Promise<Started> {
-    const started = await call()
-    try {
-      await this.started(flow, started.status, started.sharedKey)
-    } catch (err) {
-      started.otp?.fill(0)
-      throw err
-    }
-    return started
-  }
-
-  /** Records an attempt that is already running (started before the record was opened, or elsewhere). */
+  /** Records an attempt just started, or already running (started before the record was opened, or elsewhere). */
   async started(flow: Flow, status: AttemptStatus, sharedKey?: boolean): Promise<void> {
     this.progress = status.progress
     await this.record({
@@ -124,19 +125,17 @@ export class CeremonyRecorder {
     await this.record({ type: 'nonce_confirmed', data: { holder, nonce } })
   }
 
-  /**
-   * `holder` is read once the call settles, so that a caller can fill in the
-   * share number the backend recognized during the call.
-   */
-  async update(flow: Flow, holder: Holder, call: () => Promise<AttemptStatus>): Promise<AttemptStatus> {
-    let status: AttemptStatus
+  /** `name`: who enters the share, as typed; the share the backend recognized names them where none was typed. */
+  async update(flow: Flow, name: string | undefined, call: () => Promise<Updated>, identify?: Identify): Promise<Updated> {
+    let updated: Updated
     try {
-      status = await call()
+      updated = await call()
     } catch (err) {
-      await this.refused(flow, holder, err)
+      await this.refused(flow, name, identify, err)
       throw err
     }
-    const who = whoIs(holder)
+    const { status } = updated
+    const who = whoIs(name, updated.share)
     const progress = status.complete ? status.required : status.progress
     await this.record({ type: 'share_accepted', data: { ...who, progress, required: status.required } })
     if (status.complete) {
@@ -145,7 +144,7 @@ export class CeremonyRecorder {
     } else {
       this.progress = status.progress
     }
-    return status
+    return updated
   }
 
   /** A cancel with no attempt running changes nothing and is not recorded. */
@@ -207,7 +206,7 @@ export class CeremonyRecorder {
     return { type: 'refusals_summarized', data: { counts } }
   }
 
-  private async refused(flow: Flow, holder: Holder, err: unknown): Promise<void> {
+  private async refused(flow: Flow, name: string | undefined, identify: Identify | undefined, err: unknown): Promise<void> {
     const reason = reasonFor(err instanceof TesseraError ? err.code : undefined)
     if (reason === 'no_attempt') return
     // Ask where the attempt stands now: a refused last share empties the progress.
@@ -221,54 +220,8 @@ export class CeremonyRecorder {
       this.counted.set(reason, (this.counted.get(reason) ?? 0) + 1)
       return
     }
-    await holder.identify?.()
-    const refusal: CeremonyEvent = { type: 'share_refused', data: { ...whoIs(holder), reason, ...(now !== undefined ? { progress: now } : {}) } }
+    const known = await identify?.()
+    const refusal: CeremonyEvent = { type: 'share_refused', data: { ...whoIs(name, known), reason, ...(now !== undefined ? { progress: now } : {}) } }
     await Promise.all([this.record(refusal), reset && this.record({ type: 'progress_reset', data: { reason, from } })])
   }
-}
-
-/**
- * The local engine with its attempt calls recorded: what `tessera serve
- * --transcript` needs, where callers send no holder names. Each share is named
- * as the keyset knows it (its number and holder) once the engine recognized
- * it. Every other member is the engine's own, so a LocalEngine stays one.
- */
-export function recording(engine: LocalEngine, recorder: CeremonyRecorder): LocalEngine {
-  const updateNamed: LocalEngine['updateNamed'] = async (flow, input, holder) => {
-    const who: Holder = {
-      name: holder,
-      // A refused share is named only when its check value says which it is: the call
-      // itself may be what was wrong (a stale nonce, a share given twice).
-      identify: async () => {
-        if (!Buffer.isBuffer(input.key) || input.key.length === 0) return
-        const known = await engine.keyset.check(input.key).catch(() => null)
-        if (known?.valid) nameAs(known)
-      },
-    }
-    const nameAs = (known: ShareIdentity) => {
-      who.name = known.holder ?? holder
-      who.shareNumber = known.number ?? undefined
-    }
-    let share: ShareIdentity | undefined
-    const status = await recorder.update(flow, who, async () => {
-      const named = await engine.updateNamed(flow, input, holder)
-      share = named.share
-      nameAs(named.share)
-      return named.status
-    })
-    return { status, share: share! }
-  }
-  const calls: Partial<LocalEngine> = {
-    start: (flow, input) => recorder.start(flow, () => engine.start(flow, input)),
-    update: (flow, input) => updateNamed(flow, input).then((named) => named.status),
-    updateNamed,
-    cancel: (flow) => recorder.cancel(flow, () => engine.cancel(flow)),
-  }
-  return new Proxy(engine, {
-    get(target, prop) {
-      if (prop in calls) return calls[prop as keyof LocalEngine]
-      const value = Reflect.get(target, prop, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
 }

@@ -5,6 +5,7 @@ import { LocalEngine } from '../../src-main/engine/local-engine'
 import { decodeWithOtp } from '../../src-main/decode/decode'
 import { lineHash } from '../../src-main/transcript/chain'
 import { CeremonyRecorder, keysetFingerprint } from '../../src-main/transcript/recorder'
+import { recording } from '../../src-main/transcript/recording-backend'
 import { Transcript } from '../../src-main/transcript/writer'
 import { secret, type Secret } from './secret-forms'
 
@@ -50,13 +51,11 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
     recovery_mode: false,
   })
   const rec = new CeremonyRecorder(t, engine)
-  const started = await rec.start('root', () => engine.start('root', {}))
+  const recorded = recording(engine, rec)
+  const started = await recorded.start('root', {})
   secrets.push(secret('otp', started.otp!.toString('ascii')))
   const nonce = started.status.nonce
-  // The share's number, as the keyset tells it from the share the holder typed.
-  const numberOf = async (key: string) => (await engine.keyset.check(Buffer.from(key))).number ?? undefined
-  const give = async (name: string, key: string) =>
-    rec.update('root', { name, shareNumber: await numberOf(key) }, () => engine.update('root', { key: Buffer.from(key), nonce }))
+  const give = async (name: string, key: string) => (await recorded.update('root', { key: Buffer.from(key), nonce, holder: name })).status
   await rec.nonceConfirmed(HOLDERS[0]!, nonce)
   await give(HOLDERS[0]!, keys[0]!)
   await expect(give(HOLDERS[0]!, keys[0]!)).rejects.toMatchObject({ code: 'duplicate_key' })

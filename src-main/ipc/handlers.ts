@@ -1,0 +1,63 @@
+import { inspectKey } from '../session/keys'
+import { Session, type SessionOptions } from '../session/session'
+import { VERSION } from '../version'
+import { createRouter, type Dispatch, type Handlers } from './router'
+
+/** The channel → service table: each channel is one call of one service. */
+export function handlersFor(s: Session): Handlers {
+  return {
+    'app.info': async () => ({ name: 'tessera', version: VERSION }),
+
+    'backend.describe': () => s.ceremony.describe(),
+    'backend.openKeyset': ({ path, recovery }) => s.ceremony.openKeyset(path, recovery),
+    'backend.initKeyset': (input) => s.handOut.initKeyset(input),
+    'backend.connectRemote': ({ id, token }) => s.ceremony.connectRemote(id, token),
+    'backend.recent': () => s.ceremony.recentKeysets(),
+
+    'profiles.list': () => s.profiles.list(),
+    'profiles.save': ({ id, profile, token }) => s.profiles.save(profile, id, token),
+    'profiles.remove': ({ id }) => s.profiles.remove(id),
+    'profiles.test': ({ id, token }) => s.profiles.test(id, token),
+
+    'init.revealShare': ({ index }) => s.handOut.revealShare(index),
+    'init.shareCard': ({ index }) => s.handOut.shareCard(index),
+    'init.shareSaved': ({ index }) => s.handOut.shareSaved(index),
+    'init.cardPrinted': ({ index }) => s.handOut.cardPrinted(index),
+    'init.printCard': ({ index }) => s.handOut.printCard(index),
+    'init.revealRootToken': () => s.handOut.revealRootToken(),
+    'init.finish': (input) => s.finishHandOut(input?.abandon === true),
+
+    'attempt.status': ({ flow }) => s.ceremony.status(flow),
+    'attempt.start': ({ flow, ...opts }) => s.ceremony.start(flow, opts),
+    'attempt.cancel': ({ flow }) => s.ceremony.cancel(flow),
+    'attempt.confirmNonce': ({ flow, nonce, holder }) => s.ceremony.confirmNonce(flow, nonce, holder),
+    'attempt.update': ({ flow, key, nonce, holder }) => s.ceremony.update(flow, key, nonce, holder),
+
+    'result.revealShare': () => s.result.revealShare(),
+    'result.shareCard': () => s.result.shareCard(),
+    'result.cardPrinted': () => s.result.cardPrinted(),
+
+    'shares.list': async () => s.ceremony.shares(),
+    'shares.check': ({ share }) => s.ceremony.checkShare(share),
+
+    'decode.held': ({ flow, encoded }) => s.decoding.held(flow, encoded),
+    'decode.otp': ({ encoded, otp, verify }) => s.decoding.otp(encoded, otp, verify),
+    'decode.pgp': ({ encoded, privateKey, passphrase, verify }) => s.decoding.pgp(encoded, privateKey, passphrase, verify),
+    'pgp.inspect': ({ key }) => inspectKey(key),
+
+    'clipboard.copy': ({ text }) => s.clipboard.copy(text),
+
+    'transcript.setDirectory': async ({ path }) => s.records.setDirectory(path),
+    'transcript.report': () => s.records.report(),
+    'transcript.print': ({ pageSize }) => s.records.print(pageSize),
+
+    'session.wipe': () => s.wipeRecorded(),
+    'session.state': () => s.state(),
+  }
+}
+
+/** The services and the router that serves their channels: what the Electron shell and `tessera web` build. */
+export function sessionRouter(opts: SessionOptions = {}, onInternalError?: (channel: string, err: unknown) => void): { session: Session; dispatch: Dispatch } {
+  const session = new Session(opts)
+  return { session, dispatch: createRouter(handlersFor(session), { onInternalError }) }
+}

@@ -1,0 +1,88 @@
+import { access } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { Flow, SealStatus } from '../backend'
+import type { Backend } from '../backend-interface'
+import type { Reference } from '../decode/verify'
+import type { Keyset } from '../engine/keyset'
+import { LocalEngine } from '../engine/local-engine'
+import { risks, type Connections } from '../profiles/connections'
+import { TesseraError } from '../support/errors'
+import { keysetFacts, type BackendFacts } from '../transcript/recorder'
+import type { BackendInfo } from './views'
+
+/**
+ * An open backend, and what a ceremony asks of it whatever its kind: the one
+ * place that tells a local keyset from a server is here, where it is opened.
+ */
+export interface OpenBackend {
+  readonly backend: Backend
+  /** What the operator sees: the keyset's file path, or the profile's name and address. */
+  readonly label: string
+  /** `seal`: a seal status just read, so that it is not asked again. */
+  describe(seal?: SealStatus): Promise<BackendInfo>
+  /** What the ceremony record says the ceremony runs on. */
+  facts(): Promise<BackendFacts>
+  /** The flow holding the attempt, where the backend knows it (a server's status does not say). */
+  runningFlow(): Flow | null
+  /** The keyset that checks shares and lays out cards; null on a server. */
+  readonly keyset: Keyset | null
+  /** What tells a correctly decoded value from a mistyped one; null on a server. */
+  readonly reference: Reference | null
+}
+
+/** Opens the keyset at `typed`, read from the folder Tessera was started in when relative. */
+export async function openLocal(typed: string, recovery: boolean): Promise<OpenBackend> {
+  const path = resolve(typed)
+  const engine = await LocalEngine.open(path, { recovery }).catch(async (err: unknown) => {
+    if (await access(path).then(() => false, () => true)) {
+      const from = path === typed ? '' : ` (${typed}, read from the folder Tessera was started in)`
+      throw new TesseraError(404, `there is no keyset at ${path}${from}: check the path, or create a new keyset with "Create a keyset"`, 'keyset_missing')
+    }
+    throw err
+  })
+  const { keyset } = engine
+  return {
+    backend: engine,
+    label: path,
+    describe: async () => ({ kind: 'local', label: path, risks: [], scheme: keyset.scheme, seal: await engine.sealStatus() }),
+    facts: () => keysetFacts(keyset, engine.recoveryMode),
+    runningFlow: () => engine.runningFlow,
+    keyset,
+    reference: {
+      name: `the keyset ${path}`,
+      // The engine knows its recovery tokens too, which live in memory only.
+      knowsToken: async (token) => (await engine.lookupToken(token)) !== undefined,
+      checkShare: (text) => keyset.check(text),
+    },
+  }
+}
+
+/** Connects to the server of profile `id`; resolves once it answered, with the seal status it gave. */
+export async function openRemote(connections: Connections, id: string, token?: string): Promise<{ open: OpenBackend; seal: SealStatus }> {
+  const { profile, remote } = await connections.connect(id, token)
+  const seal = await remote.sealStatus().catch(async (err: unknown) => {
+    await remote.close()
+    throw err
+  })
+  const label = `${profile.name} (${profile.address})`
+  const open: OpenBackend = {
+    backend: remote,
+    label,
+    describe: async (given) => ({ kind: 'remote', label, risks: risks(profile), scheme: 'vault', seal: given ?? (await remote.sealStatus()) }),
+    facts: async () => {
+      const now = await remote.sealStatus()
+      return {
+        backend: 'remote',
+        server: new URL(profile.address).origin,
+        server_version: now.version.slice(0, 80) || 'unknown',
+        shares: now.n,
+        threshold: now.t,
+        recovery_mode: now.recovery_mode,
+      }
+    },
+    runningFlow: () => null,
+    keyset: null,
+    reference: null,
+  }
+  return { open, seal }
+}
