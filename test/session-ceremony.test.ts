@@ -1,4 +1,5 @@
 import { readFile, rm } from 'node:fs/promises'
+import * as openpgp from 'openpgp'
 import { join, resolve } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
@@ -47,6 +48,20 @@ describe('a finished result is kept by main until wiped', () => {
     await call('session.wipe')
     expect((await call('session.state')).result).toBeNull()
     expect((await refusal('decode.held', { flow: 'root', encoded })).code).toBe('no_held_otp')
+  })
+
+  it('answers an update with the state after it, as session.state gives it: one share, one call', async () => {
+    const start = await call('attempt.start', { flow: 'root' })
+    const first = await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
+    expect(first.progress).toBe(1)
+    expect(first.last_share).toEqual({ number: 1, holder: null, checked: true })
+    expect(first.state).toEqual(await call('session.state'))
+    expect(first.state.log.map((e: any) => e.outcome)).toEqual(['accepted share 1 (1 of 2)'])
+    expect(first.state.result).toBeNull()
+    const done = await call('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
+    expect(done.state).toEqual(await call('session.state'))
+    expect(done.state.result).toMatchObject({ flow: 'root', encoded: done.encoded_token, otp_held: true })
+    expect(done.state.record.open).toBe(true)
   })
 
   it('keeps the holder log (names, outcomes, times; no share) for a reloaded page', async () => {
@@ -128,6 +143,29 @@ describe("the share flow's new share and its holder", () => {
     ])
     await call('session.wipe')
     expect((await refusal('result.shareCard')).code).toBe('no_card')
+  })
+
+  it('hands out an encrypted new share when its file is saved, not when it is fetched', async () => {
+    const { publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Dana' }], format: 'armored' })
+    await newShareFor('Dana', publicKey)
+    expect((await call('session.state')).result.share).toMatchObject({ encrypted: true, handedOut: false, number: 4, holder: 'Dana' })
+    const file = await call('result.revealShare')
+    expect(file.encrypted).toBe(true)
+    // Fetching the PGP message hands nothing out: nobody holds the share until its file is saved.
+    expect((await recordLines()).map((l) => l.type)).not.toContain('share_handed_out')
+    expect((await call('session.state')).result.share.handedOut).toBe(false)
+    expect(await call('result.shareSaved')).toEqual({ recorded: true })
+    expect((await call('session.state')).result.share.handedOut).toBe(true)
+    const handed = (await recordLines()).filter((l) => l.type === 'share_handed_out').map((l) => l.data)
+    expect(handed).toEqual([{ share_number: 4, holder: 'Dana', how: 'encrypted_file_saved' }])
+    await call('session.wipe')
+    expect((await refusal('result.shareSaved')).code).toBe('no_share')
+  })
+
+  it('refuses to record a file saved for a share in the clear', async () => {
+    await newShareFor('Dana')
+    expect((await refusal('result.shareSaved')).code).toBe('share_not_encrypted')
+    expect((await call('session.state')).result.share.handedOut).toBe(false)
   })
 
   it('records a share shown on screen as revealed, and refuses a name that is not a name', async () => {

@@ -31,7 +31,7 @@ export const CHANNEL_GROUPS = {
   profiles: ['list', 'save', 'remove', 'test'],
   init: ['revealShare', 'shareCard', 'revealRootToken', 'finish', 'shareSaved', 'cardPrinted', 'printCard'],
   attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
-  result: ['revealShare', 'shareCard', 'cardPrinted'],
+  result: ['revealShare', 'shareSaved', 'shareCard', 'cardPrinted'],
   shares: ['list', 'check'],
   decode: ['held', 'otp', 'pgp'],
   pgp: ['inspect'],
@@ -95,11 +95,16 @@ export interface Contract {
   'attempt.cancel': { input: { flow: Flow }; output: { cancelled: true } }
   /** A holder ticked that the nonce on screen is the one announced: recorded in the transcript (`recorded` false when no running attempt has that nonce). */
   'attempt.confirmNonce': { input: { flow: Flow; nonce: string; holder: string }; output: { recorded: boolean } }
-  /** `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused. */
-  'attempt.update': { input: { flow: Flow; key: string; nonce: string; holder?: string }; output: UiAttemptStatus }
+  /**
+   * `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused.
+   * The reply carries `state`, as `session.state` gives it after the update, so that one share costs one call.
+   */
+  'attempt.update': { input: { flow: Flow; key: string; nonce: string; holder?: string }; output: UiAttemptStatus & { state: SessionState } }
 
-  /** Hands the new share to its holder (shown, or its encrypted file to save); recorded before it leaves main. */
+  /** The new share for its holder: a share in the clear is handed out (`revealed`), recorded before it leaves main; an encrypted one once `result.shareSaved`. */
   'result.revealShare': { input: NoInput; output: NewShare }
+  /** The page saved the new share's encrypted file: now it is handed out (`encrypted_file_saved`). */
+  'result.shareSaved': { input: NoInput; output: { recorded: true } }
   /** The new share's card (a local keyset's share in the clear): showing it hands the share out, and is recorded. */
   'result.shareCard': { input: NoInput; output: ShareCard }
   /** The new share's card was printed: recorded as such. */

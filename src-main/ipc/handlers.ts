@@ -31,9 +31,10 @@ export function handlersFor(s: Session): Handlers {
     'attempt.start': ({ flow, ...opts }) => s.ceremony.start(flow, opts),
     'attempt.cancel': ({ flow }) => s.ceremony.cancel(flow),
     'attempt.confirmNonce': ({ flow, nonce, holder }) => s.ceremony.confirmNonce(flow, nonce, holder),
-    'attempt.update': ({ flow, key, nonce, holder }) => s.ceremony.update(flow, key, nonce, holder),
+    'attempt.update': ({ flow, key, nonce, holder }) => s.update(flow, key, nonce, holder),
 
     'result.revealShare': () => s.result.revealShare(),
+    'result.shareSaved': () => s.result.shareSaved(),
     'result.shareCard': () => s.result.shareCard(),
     'result.cardPrinted': () => s.result.cardPrinted(),
 

@@ -62,6 +62,7 @@ export const schemas = {
   'attempt.update': v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),
 
   'result.revealShare': noInput,
+  'result.shareSaved': noInput,
   'result.shareCard': noInput,
   'result.cardPrinted': noInput,
 

@@ -110,11 +110,20 @@ export class ResultKeeper {
     if (this.finished && this.isResult(text)) this.finished.taken = true
   }
 
-  /** Hands the new share to its holder (shown, or its encrypted file to save); recorded before it leaves main. */
+  /** The new share for its holder: a share in the clear counts as handed out now, an encrypted one once its file is saved (`shareSaved`). */
   async revealShare(): Promise<NewShare> {
     const share = this.newShare()
-    await this.handedOut(share.encrypted ? 'encrypted_file_saved' : 'revealed')
+    if (!share.encrypted) await this.handedOut('revealed')
     return { key: share.key.toString(), key_base64: share.keyBase64.toString(), encrypted: share.encrypted }
+  }
+
+  /** The page saved the new share's encrypted file: now it is handed out. */
+  async shareSaved(): Promise<{ recorded: true }> {
+    if (!this.newShare().encrypted) {
+      throw new TesseraError(409, 'the new share is not encrypted: it is shown on screen, not saved to a file', 'share_not_encrypted')
+    }
+    await this.handedOut('encrypted_file_saved')
+    return { recorded: true }
   }
 
   /** The new share's card: showing it hands the share out. */

@@ -8,7 +8,7 @@ import { HandOut } from './hand-out'
 import { ResultKeeper } from './held-result'
 import { Profiles } from './profiles'
 import { RecentKeysets } from './recent-keysets'
-import type { SessionState } from './views'
+import type { SessionState, UiAttemptStatus } from './views'
 
 /** What stopping Tessera ended, for the operator: the attempt it cancelled, and what it dropped unheld, in sentences. */
 export interface Stopped {
@@ -60,6 +60,12 @@ export class Session {
   /** What main keeps for the page, so that a reload loses nothing. */
   async state(): Promise<SessionState> {
     return { result: this.result.view(), init: this.handOut.view(), log: this.ceremony.log, record: this.records.state }
+  }
+
+  /** One share entered: the attempt's status, and the state after it, so that one share costs one call. */
+  async update(flow: Flow, key: string, nonce: string, holder?: string): Promise<UiAttemptStatus & { state: SessionState }> {
+    const status = await this.ceremony.update(flow, key, nonce, holder)
+    return { ...status, state: await this.state() }
   }
 
   /** What closing the app would destroy: a finished result, or shares not yet handed out. */
