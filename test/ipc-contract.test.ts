@@ -72,10 +72,10 @@ describe('the IPC contract in two parts', () => {
   })
 
   it('a refusal is thrown as an ApiError with main\'s code and message', async () => {
-    const api = createApi(recordingInvoke(() => ({ ok: false, error: { code: 'nonce_mismatch', message: 'the nonce does not match' } })).invoke)
+    const api = createApi(recordingInvoke(() => ({ ok: false, error: { code: 'wrong_nonce', message: 'the nonce does not match' } })).invoke)
     const refused = await api.attempt.update({ flow: 'root', key: 'k', nonce: 'n' }).catch((err: unknown) => err)
     expect(refused).toBeInstanceOf(ApiError)
-    expect(refused).toMatchObject({ code: 'nonce_mismatch', message: 'the nonce does not match' })
+    expect(refused).toMatchObject({ code: 'wrong_nonce', message: 'the nonce does not match' })
   })
 
   it('a method the list does not name does not exist: undefined, never a channel call', () => {

@@ -10,7 +10,7 @@ import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { listen } from '../src-main/server/listen'
 import { MAX_DETAIL_CHARS } from '../src-main/support/errors'
-import { PLAIN_SENTENCES } from '../src-main/support/plain-errors'
+import { ERRORS } from '../src-main/support/error-codes'
 import { tempDir } from './helpers/keysets'
 
 /**
@@ -105,9 +105,9 @@ describe('a remote server refuses a share in its own words', () => {
     [400, 'something this version says that nobody foresaw', 'server_refused'],
     [403, 'permission denied', 'token_required'],
     [503, 'Vault is sealed', 'sealed'],
-  ])('HTTP %i "%s": the sentence for %s, the server\'s words as detail', async (status, words, code) => {
+  ] as const)('HTTP %i "%s": the sentence for %s, the server\'s words as detail', async (status, words, code) => {
     const error = await refusedWith(status, words)
-    expect(error).toEqual({ code, message: PLAIN_SENTENCES[code], detail: `Server said: ${words}` })
+    expect(error).toEqual({ code, message: ERRORS[code].sentence, detail: `Server said: ${words}` })
     expect(error.message).not.toContain(words)
   })
 
@@ -117,9 +117,9 @@ describe('a remote server refuses a share in its own words', () => {
     const last = log.slice(-2).map((e: any) => [e.operator, e.ok, e.outcome])
     expect(last).toEqual([
       ['Carol', true, 'gave the last share needed'],
-      ['Tessera', false, PLAIN_SENTENCES.authentication_failed],
+      ['Tessera', false, ERRORS.authentication_failed.sentence],
     ])
-    expect(PLAIN_SENTENCES.authentication_failed).toMatch(/progress was reset.*each holder should check their share/i)
+    expect(ERRORS.authentication_failed.sentence).toMatch(/progress was reset.*each holder should check their share/i)
   })
 
   it('redacts a share the server echoes and bounds what it says', async () => {
@@ -129,12 +129,12 @@ describe('a remote server refuses a share in its own words', () => {
     expect(JSON.stringify(echoed)).not.toContain(SHARE)
 
     const flood = await refusedWith(400, `duplicate unseal key provided ${'and more '.repeat(600)}`)
-    expect(flood.message).toBe(PLAIN_SENTENCES.duplicate_key)
+    expect(flood.message).toBe(ERRORS.duplicate_key.sentence)
     expect(flood.detail!.length).toBeLessThanOrEqual('Server said: '.length + MAX_DETAIL_CHARS)
   })
 
   it('says plainly when the server said nothing at all', async () => {
     const error = await refusedWith(473, '')
-    expect(error).toEqual({ code: 'standby', message: PLAIN_SENTENCES.standby, detail: 'Server said: HTTP 473, no message' })
+    expect(error).toEqual({ code: 'standby', message: ERRORS.standby.sentence, detail: 'Server said: HTTP 473, no message' })
   })
 })

@@ -36,7 +36,7 @@ describe('the one error base', () => {
 
   it('hides anything that is not ours', () => {
     expect(publicError(new Error('share 0123abcd'))).toEqual({ status: 500, code: 'internal', message: 'internal error' })
-    expect(publicError(new TesseraError(404, 'no such thing', 'nope'))).toEqual({ status: 404, code: 'nope', message: 'no such thing' })
+    expect(publicError(new TesseraError(404, 'no such thing', 'no_record'))).toEqual({ status: 404, code: 'no_record', message: 'no such thing' })
   })
 })
 

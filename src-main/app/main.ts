@@ -1,6 +1,6 @@
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, protocol, session } from 'electron'
 import { join } from 'node:path'
-import { CHANNELS } from '../ipc/channels'
+import { CHANNELS, type IpcResult } from '../ipc/channels'
 import { sessionRouter } from '../ipc/handlers'
 import type { Dispatch } from '../ipc/router'
 import type { Session } from '../session/session'
@@ -74,7 +74,7 @@ function createWindow(held: () => 'result' | 'hand-out' | null): BrowserWindow {
 
 function wireIpc(dispatch: Dispatch): void {
   for (const channel of CHANNELS) {
-    ipcMain.handle(channel, (event, input: unknown) => {
+    ipcMain.handle(channel, (event, input: unknown): Promise<IpcResult<unknown>> | IpcResult<unknown> => {
       // Only our own page may call in: never a navigated-to or injected frame.
       if (!isAppPage(event.senderFrame?.url)) {
         return { ok: false, error: { code: 'forbidden', message: 'caller is not the Tessera window' } }

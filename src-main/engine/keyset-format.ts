@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import * as v from 'valibot'
-import { TesseraError } from '../support/errors'
+import { TesseraError, type ErrorCode } from '../support/errors'
 import { describeIssue } from '../support/issues'
 import { MAX_SUBKEYS } from '../crypto/pgp'
 import { MAX_SHARE_ID } from './share-codec'
@@ -21,7 +21,7 @@ export const KEYSET_FORMAT_VERSION = 3
 export const KEYSET_LIMIT = { bytes: 1024 * 1024, what: 'a keyset file' }
 
 export class KeysetError extends TesseraError {
-  constructor(message: string, status = 400, code = 'keyset') {
+  constructor(message: string, status = 400, code: ErrorCode = 'keyset') {
     super(status, message, code)
   }
 }

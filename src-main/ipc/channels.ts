@@ -5,6 +5,7 @@ import type { Scheme } from '../engine/schemes'
 import type { InitSummary, NewShare, RevealedShare, ShareCard, ShareCheckResult, ShareList, ShareRef } from '../engine/views'
 import type { ProfileInput } from '../profiles/profile-schema'
 import type { ConnectionTest, ProfileList, ProfileView, Risk } from '../profiles/views'
+import type { ErrorCode } from '../support/error-codes'
 import type {
   BackendInfo,
   CeremonyRecord,
@@ -188,7 +189,7 @@ export function channelCalls<F>(call: (channel: Channel) => F): { readonly [G in
 
 /** Errors cross IPC as data, never carrying a secret. */
 export interface IpcError {
-  code: string
+  code: ErrorCode
   /** A plain sentence: what happened and what to do. */
   message: string
   /** The server's own words or the engine's Vault wording, bounded and redacted; shown under the sentence. */

@@ -1,4 +1,4 @@
-import { TesseraError } from '../support/errors'
+import { TesseraError, type ErrorCode } from '../support/errors'
 import { redact } from '../support/redact'
 
 export interface RefusalContext {
@@ -17,7 +17,7 @@ const CAPABILITY: Record<string, string> = { GET: 'read', PUT: 'update', POST: '
  * versions and forks), as the engine's stable codes: the app then says the same
  * plain sentence for a remote server as for the local engine.
  */
-const VAULT_400: Array<[RegExp, string]> = [
+const VAULT_400: Array<[RegExp, ErrorCode]> = [
   [/already been provided|duplicate (unseal )?key/i, 'duplicate_key'],
   [/nonce/i, 'wrong_nonce'],
   [/incorrect strategy|another type/i, 'wrong_flow'],
@@ -46,10 +46,10 @@ export function explainRefusal(r: RefusalContext): TesseraError {
 interface Refusal {
   status: number
   message: string
-  code: string
+  code: ErrorCode
 }
 
-const refused = (status: number, message: string, code: string): Refusal => ({ status, message, code })
+const refused = (status: number, message: string, code: ErrorCode): Refusal => ({ status, message, code })
 
 function explain(r: RefusalContext, said: string): Refusal {
   const endpoint = r.path.replace(/\/(attempt|update)$/, '')

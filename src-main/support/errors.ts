@@ -1,9 +1,13 @@
+import type { ErrorCode } from './error-codes'
 import { redact } from './redact'
 
+export type { ErrorCode } from './error-codes'
+
 /**
- * The one error base for everything an operator may read. Every transport maps
- * it in one place: the HTTP API to `{"errors": [message]}` with `status`, the
- * IPC router to `{code, message, detail?}`, the CLI to exit code 1 with the message.
+ * The one error for everything an operator may read; its code is one of
+ * error-codes.ts. Every transport maps it in one place: the HTTP API to
+ * `{"errors": [message]}` with `status`, the IPC router and the web host to
+ * `{code, message, detail?}`, the CLI to exit code 1 with the message.
  * Messages are written by Tessera and never carry a value that was sent; they
  * are bounded so that no caller can turn an error into a flood.
  */
@@ -15,7 +19,7 @@ const bounded = (text: string, max: number) => (text.length > max ? `${text.slic
 
 export class TesseraError extends Error {
   readonly status: number
-  readonly code: string
+  readonly code: ErrorCode
   /**
    * Optional words beside the message, such as what a remote server said. They
    * come from outside Tessera, so they pass the redactor (a server may echo a
@@ -23,7 +27,7 @@ export class TesseraError extends Error {
    */
   readonly detail?: string
 
-  constructor(status: number, message: string, code = 'bad_request', detail?: string) {
+  constructor(status: number, message: string, code: ErrorCode = 'bad_request', detail?: string) {
     // A refusal is an answer, not a bug: it carries no stack. That keeps a
     // refused request cheap, and leaves no trace of where a value travelled.
     const limit = Error.stackTraceLimit
@@ -38,14 +42,14 @@ export class TesseraError extends Error {
   }
 }
 
-export const badRequest = (message: string, code = 'bad_request') => new TesseraError(400, message, code)
+export const badRequest = (message: string, code: ErrorCode = 'bad_request') => new TesseraError(400, message, code)
 
 /**
  * The operator-facing view of any error: ours pass through; a system fault
  * (ENOSPC, EACCES …) is named in words, never with its message (which may
  * carry a path or a value); anything else is hidden.
  */
-export function publicError(err: unknown): { status: number; code: string; message: string; detail?: string } {
+export function publicError(err: unknown): { status: number; code: ErrorCode; message: string; detail?: string } {
   if (err instanceof TesseraError) {
     return err.detail ? { status: err.status, code: err.code, message: err.message, detail: err.detail } : { status: err.status, code: err.code, message: err.message }
   }

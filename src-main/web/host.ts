@@ -7,6 +7,7 @@ import { RENDERER_CSP } from '../csp'
 import { rendererFile, StaticFiles } from './static-files'
 import { ClientGone, readBoundedBody } from '../support/body'
 import { guardServer, requestTarget } from '../support/request'
+import { ERRORS } from '../support/error-codes'
 
 /**
  * `tessera web`: the built renderer and the IPC router on 127.0.0.1, for
@@ -52,6 +53,13 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
   res.end(text)
 }
 
+/** The host's own refusal: `{code, message}` as the IPC router's, with the code's status. */
+function refuse(res: ServerResponse, code: WebRefusal, message: string, headers: Record<string, string> = {}): void {
+  reply(res, ERRORS[code].status, { code, message }, headers)
+}
+
+type WebRefusal = 'forbidden' | 'unauthorized' | 'method' | 'too_large' | 'invalid_json' | 'not_found' | 'bad_request' | 'unknown_channel' | 'internal'
+
 function tokenMatches(header: string | undefined, token: string): boolean {
   if (!header?.startsWith('Bearer ')) return false
   const given = Buffer.from(header.slice(7))
@@ -68,37 +76,38 @@ export function createWebHost(opts: WebHostOptions): Server {
   const serveRpc = async (req: IncomingMessage, res: ServerResponse, channel: string) => {
     const origin = req.headers.origin
     if (origin !== undefined && origin !== `http://${req.headers.host}`) {
-      return reply(res, 403, { code: 'forbidden', message: 'cross-origin request refused' })
+      return refuse(res, 'forbidden', 'cross-origin request refused')
     }
     if (!tokenMatches(req.headers.authorization, opts.token)) {
-      return reply(res, 401, { code: 'unauthorized', message: 'missing or wrong access token' })
+      return refuse(res, 'unauthorized', 'missing or wrong access token')
     }
-    if (req.method !== 'POST') return reply(res, 405, { code: 'method', message: 'use POST' }, { Allow: 'POST' })
+    if (req.method !== 'POST') return refuse(res, 'method', 'use POST', { Allow: 'POST' })
     const raw = await readBoundedBody(req, MAX_RPC_BYTES)
-    if (raw === null) return reply(res, 413, { code: 'too_large', message: 'request body too large' })
+    if (raw === null) return refuse(res, 'too_large', 'request body too large')
     let input: unknown
     try {
       input = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'))
     } catch {
-      return reply(res, 400, { code: 'invalid_json', message: 'the request body is not valid JSON' })
+      return refuse(res, 'invalid_json', 'the request body is not valid JSON')
     } finally {
       raw.fill(0)
     }
     const result = await opts.dispatch(channel, input)
     if (result.ok) return reply(res, 200, result.value ?? null)
-    const code = result.error.code
-    const status = code === 'unknown_channel' ? 404 : code === 'internal' || code === 'system_error' ? 500 : 400
+    // A channel's refusal is a 400 whatever its code, but for a channel or a fault that is not the caller's.
+    const { code } = result.error
+    const status = code === 'unknown_channel' || code === 'internal' || code === 'system_error' ? ERRORS[code].status : 400
     return reply(res, status, result.error)
   }
 
   const serveStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return reply(res, 405, { code: 'method', message: 'method not allowed' }, { Allow: 'GET, HEAD' })
+      return refuse(res, 'method', 'method not allowed', { Allow: 'GET, HEAD' })
     }
     const file = rendererFile(root, pathname)
-    if (!file) return reply(res, 404, { code: 'not_found', message: 'not found' })
+    if (!file) return refuse(res, 'not_found', 'not found')
     const found = await files.get(file, req.headers['accept-encoding'])
-    if (!found) return reply(res, 404, { code: 'not_found', message: 'not found' })
+    if (!found) return refuse(res, 'not_found', 'not found')
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': found.type,
@@ -112,16 +121,16 @@ export function createWebHost(opts: WebHostOptions): Server {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!allowedHosts().includes(req.headers.host ?? '')) {
-      return reply(res, 403, { code: 'forbidden', message: 'unexpected Host header' })
+      return refuse(res, 'forbidden', 'unexpected Host header')
     }
     const target = requestTarget(req)
     if (!target) {
       log('refused a malformed request target')
-      return reply(res, 400, { code: 'bad_request', message: 'malformed request target' })
+      return refuse(res, 'bad_request', 'malformed request target')
     }
     const rpc = /^\/rpc\/([A-Za-z]+\.[A-Za-z]+)$/.exec(target.pathname)
     if (rpc) return serveRpc(req, res, rpc[1]!)
-    if (target.pathname.startsWith('/rpc/')) return reply(res, 404, { code: 'unknown_channel', message: 'unknown channel' })
+    if (target.pathname.startsWith('/rpc/')) return refuse(res, 'unknown_channel', 'unknown channel')
     return serveStatic(req, res, target.pathname)
   }
 
@@ -130,7 +139,7 @@ export function createWebHost(opts: WebHostOptions): Server {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof ClientGone) return void res.destroy()
       log(`internal error: ${err instanceof Error ? err.name : 'unknown'}`)
-      if (!res.headersSent) reply(res, 500, { code: 'internal', message: 'internal error' })
+      if (!res.headersSent) refuse(res, 'internal', 'internal error')
       else res.destroy()
     })
   })
