@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { decodeWithOtp, DecodeError } from '../src-main/decode/decode'
+import { decodeWithOtp } from '../src-main/decode/decode'
 import { xorBytes } from '../src-main/crypto/otp'
 
 describe('OTP decoding', () => {
@@ -44,7 +44,7 @@ describe('OTP decoding', () => {
 
   it('never passes a wrong OTP off as a result', () => {
     expect(() => decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', Buffer.from('3JhHkONiyiaNYj14nnD9xZQ'))).toThrow('the OTP has 23 characters, the wrong length for this encoded value (it needs 24): a character is missing or extra')
-    expect(() => decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', Buffer.from('zzzzzzzzzzzzzzzzzzzzzzzz'))).toThrow(DecodeError)
+    expect(() => decodeWithOtp('Bxg9JQQqOCNKBRICNwMIRzo2J3cWCBRi', Buffer.from('zzzzzzzzzzzzzzzzzzzzzzzz'))).toThrow(expect.objectContaining({ code: 'decode' }))
     expect(() => decodeWithOtp('not base64!', Buffer.from('3JhHkONiyiaNYj14nnD9xZQS'))).toThrow(/not base64/)
     expect(() => decodeWithOtp('', Buffer.from('3JhHkONiyiaNYj14nnD9xZQS'))).toThrow(/not base64/)
   })

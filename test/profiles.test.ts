@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { request } from 'node:http'
-import { ProfileStore, ProfileError } from '../src-main/profiles/profile-store'
+import { ProfileStore } from '../src-main/profiles/profile-store'
 import { Connections } from '../src-main/profiles/connections'
 import { SessionCredentials } from '../src-main/profiles/credentials'
 import { TesseraError } from '../src-main/support/errors'
@@ -61,7 +61,7 @@ describe('server profiles', () => {
     expect(plain.risks).toEqual(['plain-http'])
     const blind = await c.save({ name: 'y', address: 'https://vault.example:8200', skipVerify: true }, undefined, undefined)
     expect(blind.risks).toEqual(['no-tls-verification'])
-    await expect(c.save({ name: '', address: 'https://a' }, undefined, undefined)).rejects.toBeInstanceOf(ProfileError)
+    await expect(c.save({ name: '', address: 'https://a' }, undefined, undefined)).rejects.toMatchObject({ code: 'profile' })
   })
 
   it('test a connection: version, seal state, generate-root path, token', async () => {
@@ -146,8 +146,9 @@ describe('server profiles', () => {
     const damaged = async (text: string) => {
       await writeFile(path, text)
       const err = await c.list().then(() => undefined, (e: unknown) => e)
-      expect(err).toBeInstanceOf(ProfileError)
-      const { message } = err as ProfileError
+      expect(err).toBeInstanceOf(TesseraError)
+      expect(err).toMatchObject({ code: 'profile' })
+      const { message } = err as TesseraError
       expect(message).toMatch(/^The server profiles file .*corrupt\.json is damaged \(.*\): remote servers are unavailable until it is repaired or removed\. Local keysets work as before\.$/)
       expect(message).not.toContain(token)
       expect(message.length).toBeLessThan(300)

@@ -1,4 +1,4 @@
-import { KEY_LIMIT, PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
+import { KEY_LIMIT, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkOneKeyOneHolder } from '../engine/holder-keys'
 import { initKeyset, recipientKeys } from '../engine/init'
 import { checkHolders, checkShareConfig } from '../engine/keyset'
@@ -6,6 +6,7 @@ import { SCHEMES, type Scheme } from '../engine/schemes'
 import { outputFailure } from './output'
 import { initFacts, InitRecorder } from '../transcript/init-recorder'
 import { CliError, formatFlag, intFlag, parseFlags, requireFlag, SecretSource, UsageError, type Io } from './args'
+import { hasCode } from '../support/errors'
 
 export const usage = `Usage: tessera init --keyset FILE --shares N --threshold T
                     [--holders alice,bob,...] [--pgp-keys a.asc,b.gpg,...]
@@ -119,7 +120,7 @@ async function readRecipients(files: string[], source: SecretSource): Promise<Pu
     try {
       keys.push(await readPublicKey(bytes))
     } catch (err) {
-      if (err instanceof PgpError) throw new CliError(`${file}: ${err.message}`)
+      if (hasCode(err, 'pgp')) throw new CliError(`${file}: ${err.message}`)
       throw err
     }
   }

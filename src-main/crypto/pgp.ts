@@ -16,11 +16,8 @@ export interface PublicKeyInfo {
   userIds: string[]
 }
 
-export class PgpError extends TesseraError {
-  constructor(message: string) {
-    super(400, message, 'pgp')
-  }
-}
+/** A key or message refused, in words that name which and why. */
+const pgpError = (message: string) => new TesseraError(400, message, 'pgp')
 
 /**
  * openpgp, loaded on first use: a command or a server start that needs no PGP
@@ -65,7 +62,7 @@ function classify(input: Uint8Array | string): { format: KeyFormat; armored?: st
   // Linear: the former regex, with \s inside and after its class, took 16 s on 150 KB of spaces.
   const binary = decodeBase64Text(text)
   if (binary) return { format: 'base64', binary }
-  throw new PgpError('not an OpenPGP key: expected an armored key, a binary key, or base64 of a binary key')
+  throw pgpError('not an OpenPGP key: expected an armored key, a binary key, or base64 of a binary key')
 }
 
 async function readAnyKey(input: Uint8Array | string): Promise<{ key: OpenPGP.Key; format: KeyFormat }> {
@@ -76,7 +73,7 @@ async function readAnyKey(input: Uint8Array | string): Promise<{ key: OpenPGP.Ke
       : await openpgp().readKey({ binaryKey: found.binary! })
     return { key, format: found.format }
   } catch (err) {
-    throw new PgpError(`could not read the ${found.format} OpenPGP key: ${reason(err)}`)
+    throw pgpError(`could not read the ${found.format} OpenPGP key: ${reason(err)}`)
   }
 }
 
@@ -87,20 +84,20 @@ export const MAX_SUBKEYS = 32
 export async function readPublicKey(input: Uint8Array | string): Promise<PublicKeyInfo> {
   const { key, format } = await readAnyKey(input)
   if (key.isPrivate()) {
-    throw new PgpError('this is a private key; give the public key (gpg --export), never the private one')
+    throw pgpError('this is a private key; give the public key (gpg --export), never the private one')
   }
   try {
     await key.getEncryptionKey()
   } catch (err) {
     // Typically a key made for signing only: say how its owner adds what is missing.
     const fpr = key.getFingerprint()
-    throw new PgpError(
+    throw pgpError(
       `key ${fpr} cannot encrypt (${reason(err)}): its owner adds an encryption subkey with ` +
         `gpg --quick-add-key ${fpr.toUpperCase()} cv25519 encr, then exports the public key again`,
     )
   }
   if (key.getSubkeys().length > MAX_SUBKEYS) {
-    throw new PgpError(`key ${key.getFingerprint()} has ${key.getSubkeys().length} subkeys; Tessera takes keys with at most ${MAX_SUBKEYS}`)
+    throw pgpError(`key ${key.getFingerprint()} has ${key.getSubkeys().length} subkeys; Tessera takes keys with at most ${MAX_SUBKEYS}`)
   }
   const keyFingerprints = key.getKeys().map((k) => k.getFingerprint().toLowerCase())
   return { key, format, fingerprint: keyFingerprints[0]!, keyFingerprints, userIds: key.getUserIDs() }
@@ -123,18 +120,18 @@ export interface PrivateKeyInfo {
 export async function readPrivateKey(input: Uint8Array | string, passphrase?: string): Promise<PrivateKeyInfo> {
   const { key, format } = await readAnyKey(input)
   if (!key.isPrivate()) {
-    throw new PgpError(`key ${key.getFingerprint()} is a public key; decoding needs the matching private key`)
+    throw pgpError(`key ${key.getFingerprint()} is a public key; decoding needs the matching private key`)
   }
   const fingerprint = key.getFingerprint().toLowerCase()
   let unlocked: OpenPGP.PrivateKey = key
   if (!key.isDecrypted()) {
     if (passphrase === undefined) {
-      throw new PgpError(`private key ${fingerprint} is protected by a passphrase; give the passphrase`)
+      throw pgpError(`private key ${fingerprint} is protected by a passphrase; give the passphrase`)
     }
     try {
       unlocked = await openpgp().decryptKey({ privateKey: key, passphrase })
     } catch {
-      throw new PgpError(`the passphrase does not unlock private key ${fingerprint}`)
+      throw pgpError(`the passphrase does not unlock private key ${fingerprint}`)
     }
   }
   return { key: unlocked, format, fingerprint, userIds: key.getUserIDs() }
@@ -148,14 +145,14 @@ export async function decryptWith(key: PrivateKeyInfo, message: Uint8Array): Pro
   try {
     parsed = await openpgp().readMessage({ binaryMessage: message, config: LIMITS })
   } catch (err) {
-    throw new PgpError(`the encoded value is not an OpenPGP message: ${reason(err)}`)
+    throw pgpError(`the encoded value is not an OpenPGP message: ${reason(err)}`)
   }
   const recipients = parsed.getEncryptionKeyIDs().map((id) => id.toHex())
   const ours = key.key.getKeys().map((k) => k.getKeyID().toHex())
   // A hidden recipient (gpg -R, --throw-keyids) carries the wildcard id: any key may try it.
   const hidden = recipients.includes(WILDCARD_KEY_ID)
   if (!hidden && !recipients.some((id) => ours.includes(id))) {
-    throw new PgpError(
+    throw pgpError(
       `the message was encrypted to key id ${recipients.join(', ') || '(none)'}, not to private key ${key.fingerprint}`,
     )
   }
@@ -164,12 +161,12 @@ export async function decryptWith(key: PrivateKeyInfo, message: Uint8Array): Pro
     return data as Uint8Array
   } catch (err) {
     if (/decompressed (message )?size exceeded/i.test(reason(err))) {
-      throw new PgpError(
+      throw pgpError(
         `the message expands to more than ${MAX_DECOMPRESSED_BYTES / 1024} KiB when decompressed: ` +
           'a Vault result is a token or a share, so this is not one (a compression bomb?)',
       )
     }
-    if (hidden) throw new PgpError(`the message hides its recipient, and private key ${key.fingerprint} cannot decrypt it`)
-    throw new PgpError(`decryption failed: ${reason(err)}`)
+    if (hidden) throw pgpError(`the message hides its recipient, and private key ${key.fingerprint} cannot decrypt it`)
+    throw pgpError(`decryption failed: ${reason(err)}`)
   }
 }

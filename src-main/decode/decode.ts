@@ -18,11 +18,7 @@ export interface Decoded {
   note?: string
 }
 
-export class DecodeError extends TesseraError {
-  constructor(message: string) {
-    super(400, message, 'decode')
-  }
-}
+const decodeError = (message: string) => new TesseraError(400, message, 'decode')
 
 /** Vault's legacy OTP: base64 of 16 bytes, 24 characters ending in "==". */
 const LEGACY_OTP_CHARS = 24
@@ -45,7 +41,7 @@ const LEGACY_NOTE =
 /** Line breaks and spaces are ignored, as `base64 -d` and Go's decoder ignore them (`base64` wraps at 76). */
 function base64Bytes(text: string, what: string): Buffer {
   const bytes = decodeBase64Text(text)
-  if (!bytes) throw new DecodeError(`${what} is not base64`)
+  if (!bytes) throw decodeError(`${what} is not base64`)
   return bytes
 }
 
@@ -88,7 +84,7 @@ function recognise(value: Buffer, refusal: string): { value: Buffer; kind: Value
   const kind = value.length <= MAX_VALUE_BYTES ? kindOf(value.toString('latin1')) : undefined
   if (!kind) {
     wipe(value)
-    throw new DecodeError(refusal)
+    throw decodeError(refusal)
   }
   return { value, kind }
 }
@@ -108,7 +104,7 @@ function uuid(bytes: Buffer): Buffer {
 export function decodeWithOtp(encoded: string, otp: Buffer): Decoded {
   const enc = base64Bytes(encoded, 'the encoded value')
   if (enc.every((b) => b === 0)) {
-    throw new DecodeError('the encoded value is all zero bytes: it hides no result (decoding it would only give back the OTP)')
+    throw decodeError('the encoded value is all zero bytes: it hides no result (decoding it would only give back the OTP)')
   }
   // A view of the caller's bytes, which the caller wipes: the OTP is never a string here.
   const key = trimBytes(otp)
@@ -124,7 +120,7 @@ export function decodeWithOtp(encoded: string, otp: Buffer): Decoded {
   }
   if (key.length !== enc.length) {
     // A mistyped OTP is far likelier than one of another attempt: say what is wrong with it.
-    throw new DecodeError(
+    throw decodeError(
       `the OTP has ${key.length} characters, the wrong length for this encoded value (it needs ${enc.length}): ` +
         'a character is missing or extra',
     )
@@ -132,7 +128,7 @@ export function decodeWithOtp(encoded: string, otp: Buffer): Decoded {
   const value = xorBytes(enc, key)
   if (value.equals(key)) {
     wipe(value)
-    throw new DecodeError('decoding gave back the OTP itself: the encoded value hides no result')
+    throw decodeError('decoding gave back the OTP itself: the encoded value hides no result')
   }
   return { ...recognise(value, 'decoding gave no token or share: this OTP belongs to another attempt'), method: 'otp' }
 }

@@ -30,12 +30,6 @@ const CHECK_LOCALLY: Record<HowToCheck, string> = {
   app: 'open the keyset that made it and decode again',
 }
 
-export class NotOfKeyset extends TesseraError {
-  constructor(message: string, code: 'token_mismatch' | 'share_mismatch') {
-    super(422, message, code)
-  }
-}
-
 const isToken = (kind: ValueKind) => kind.endsWith('token')
 
 /** Why an unchecked value may be wrong, and what would check it. */
@@ -64,7 +58,7 @@ export async function verifyDecoded(decoded: Decoded, ref: Reference | null, how
       return { verified: false, note: uncheckedNote(decoded, how, `${ref.name} does not keep ${decoded.kind}s`) }
     }
     if (!known) {
-      throw new NotOfKeyset(
+      throw new TesseraError(422, 
         `not a token of this keyset (${ref.name}): the OTP or the encoded value is probably mistyped`,
         'token_mismatch',
       )
@@ -76,5 +70,5 @@ export async function verifyDecoded(decoded: Decoded, ref: Reference | null, how
   if (check.code === 'cannot_check') return { verified: false, note: uncheckedNote(decoded, how, check.reason) }
   // The keyset's reason points at a typing mistake, which only an OTP can make: a PGP message decrypts intact or not at all.
   const why = decoded.method === 'pgp' ? 'it was decrypted intact, so it is a share of another keyset' : check.reason
-  throw new NotOfKeyset(`not a share of this keyset (${ref.name}): ${why ?? 'it does not match'}`, 'share_mismatch')
+  throw new TesseraError(422, `not a share of this keyset (${ref.name}): ${why ?? 'it does not match'}`, 'share_mismatch')
 }

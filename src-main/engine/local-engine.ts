@@ -1,11 +1,11 @@
 import type { AttemptStatus, Flow, SealStatus } from '../backend'
 import type { Backend, Started, StartInput, Updated, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
-import { PgpError, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
+import { readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkOneKeyOneHolder } from './holder-keys'
 import { VERSION } from '../version'
 import { AttemptMachine, type Protection, type Strategy } from './attempt'
-import { badRequest, TesseraError } from '../support/errors'
+import { badRequest, hasCode, TesseraError } from '../support/errors'
 import { Keyset, type ShareIdentity, type TokenRecord } from './keyset'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { Serial } from './serial'
@@ -248,7 +248,7 @@ export class LocalEngine implements Backend, StrategyHost {
       try {
         return { pgp: await readPublicKey(pgpKey) }
       } catch (err) {
-        const reason = err instanceof PgpError ? err.message : 'unreadable key'
+        const reason = hasCode(err, 'pgp') ? err.message : 'unreadable key'
         throw badRequest(`error parsing PGP key: ${reason}`, 'invalid_pgp_key')
       }
     }

@@ -16,19 +16,15 @@ const PROFILES_LIMIT = { bytes: 1024 * 1024, what: 'a profiles file' }
 
 const ProfilesFile = v.strictObject({ tessera_profiles: v.literal(1), profiles: v.array(Profile) })
 
-export class ProfileError extends TesseraError {
-  constructor(message: string) {
-    super(400, message, 'profile')
-  }
-}
+const profileError = (message: string) => new TesseraError(400, message, 'profile')
 
 /**
  * A file that cannot be read as profiles: named with the field and what was
  * expected, never with what the file holds (a hand-edited file may hold anything,
  * a token pasted in the wrong place included).
  */
-function damaged(path: string, problem: string): ProfileError {
-  return new ProfileError(
+function damaged(path: string, problem: string): TesseraError {
+  return profileError(
     `The server profiles file ${path} is damaged (${problem}): remote servers are unavailable until it is repaired or removed. Local keysets work as before.`,
   )
 }
@@ -40,7 +36,7 @@ async function readProfiles(path: string): Promise<Profile[]> {
     text = (await readRegularFile(path, PROFILES_LIMIT)).toString('utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw new ProfileError(`cannot read profiles ${path}: ${readFailure(err)}`)
+    throw profileError(`cannot read profiles ${path}: ${readFailure(err)}`)
   }
   let json: unknown
   try {
@@ -78,7 +74,7 @@ export class ProfileStore {
   /** Adds a profile, or replaces the one with `id`. */
   async save(input: ProfileInput, id?: string): Promise<Profile> {
     const parsed = v.safeParse(ProfileInput, input)
-    if (!parsed.success) throw new ProfileError(`profile ${describeIssue(parsed.issues, 'profile')}`)
+    if (!parsed.success) throw profileError(`profile ${describeIssue(parsed.issues, 'profile')}`)
     const profile: Profile = { id: id ?? randomUUID(), ...parsed.output }
     await this.change((current) => {
       if (id === undefined) return [...current, profile]
@@ -100,14 +96,14 @@ export class ProfileStore {
     try {
       await mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
     } catch (err) {
-      throw new ProfileError(`cannot create the directory for ${this.path}: ${systemReason(err)}`)
+      throw profileError(`cannot create the directory for ${this.path}: ${systemReason(err)}`)
     }
     await withFileLock(this.path, async (target) => {
       const next = edit(await readProfiles(target))
       try {
         await writeFileAtomic(target, `${JSON.stringify({ tessera_profiles: 1, profiles: next }, null, 2)}\n`, { overwrite: true })
       } catch (err) {
-        throw new ProfileError(`cannot save profiles to ${this.path}: ${systemReason(err)}`)
+        throw profileError(`cannot save profiles to ${this.path}: ${systemReason(err)}`)
       }
     })
   }
@@ -115,6 +111,6 @@ export class ProfileStore {
 
 function find(profiles: Profile[], id: string): Profile {
   const found = profiles.find((p) => p.id === id)
-  if (!found) throw new ProfileError(`no profile ${id}`)
+  if (!found) throw profileError(`no profile ${id}`)
   return { ...found }
 }

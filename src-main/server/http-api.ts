@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto'
 import type { AttemptStatus, Flow } from '../backend'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp } from '../decode/decode'
-import { publicError } from '../support/errors'
+import { hasCode, publicError } from '../support/errors'
 import type { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
-import { ClientGone, readBoundedBody } from '../support/body'
+import { readBoundedBody } from '../support/body'
 import { guardServer, requestTarget } from '../support/request'
 import { certificateNames, hostPolicy } from './host-policy'
 
@@ -82,7 +82,7 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Api
       log(`${method} ${shownPath} ${status}`)
     }
     const fail = (err: unknown) => {
-      if (err instanceof ClientGone) {
+      if (hasCode(err, 'client_gone')) {
         log(`${method} ${shownPath} client closed the connection`)
         res.destroy()
         return

@@ -3,11 +3,7 @@ import { TesseraError } from './errors'
 import { isClientGone } from './request'
 
 /** The client closed the connection before its body was complete: not a server fault, and nobody to answer. */
-export class ClientGone extends TesseraError {
-  constructor() {
-    super(400, 'the client closed the connection before the request body was complete', 'client_gone')
-  }
-}
+const clientGone = () => new TesseraError(400, 'the client closed the connection before the request body was complete', 'client_gone')
 
 /**
  * Reads a request body of at most `max` bytes; null when it is larger (the
@@ -22,7 +18,7 @@ export class ClientGone extends TesseraError {
 export function readBoundedBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   if (Number(req.headers['content-length'] ?? 0) > max) return Promise.resolve(null)
   // Gone while the request waited (a token lookup): no event will come.
-  if (req.destroyed) return Promise.reject(new ClientGone())
+  if (req.destroyed) return Promise.reject(clientGone())
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -42,9 +38,9 @@ export function readBoundedBody(req: IncomingMessage, max: number): Promise<Buff
       chunks.push(chunk)
     }
     // A socket closed mid-body can end the stream quietly instead of failing it.
-    const onEnd = () => settle(() => (req.complete ? resolve(Buffer.concat(chunks)) : reject(new ClientGone())))
-    const onError = (err: unknown) => settle(() => reject(isClientGone(err, req) ? new ClientGone() : err))
-    const onClose = () => settle(() => reject(new ClientGone()))
+    const onEnd = () => settle(() => (req.complete ? resolve(Buffer.concat(chunks)) : reject(clientGone())))
+    const onError = (err: unknown) => settle(() => reject(isClientGone(err, req) ? clientGone() : err))
+    const onClose = () => settle(() => reject(clientGone()))
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
   })
 }

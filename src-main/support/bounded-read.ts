@@ -1,6 +1,6 @@
 import { constants, fstat, type Stats } from 'node:fs'
 import { open } from 'node:fs/promises'
-import { systemReason, TesseraError } from './errors'
+import { hasCode, systemReason, TesseraError } from './errors'
 
 /** The most a reader takes from one file or stream, and what it is for, as its refusal names it. */
 export interface ReadLimit {
@@ -10,15 +10,11 @@ export interface ReadLimit {
 }
 
 /** A file or stream refused before it could cost anything: not a regular file, or above its limit. */
-export class ReadRefused extends TesseraError {
-  constructor(message: string) {
-    super(400, message, 'read_refused')
-  }
-}
+const readRefused = (message: string) => new TesseraError(400, message, 'read_refused')
 
 /** Why a read failed, in words: a refusal as it was said, a system fault by name. */
 export function readFailure(err: unknown): string {
-  return err instanceof ReadRefused ? err.message : systemReason(err)
+  return hasCode(err, 'read_refused') ? err.message : systemReason(err)
 }
 
 function sizeInWords(bytes: number): string {
@@ -27,13 +23,13 @@ function sizeInWords(bytes: number): string {
   return `${bytes} bytes`
 }
 
-const tooLarge = (limit: ReadLimit) => new ReadRefused(`it is larger than ${sizeInWords(limit.bytes)}, the limit for ${limit.what}`)
+const tooLarge = (limit: ReadLimit) => readRefused(`it is larger than ${sizeInWords(limit.bytes)}, the limit for ${limit.what}`)
 
-function notRegular(info: Stats): ReadRefused | undefined {
+function notRegular(info: Stats): TesseraError | undefined {
   if (info.isFile()) return undefined
-  if (info.isDirectory()) return new ReadRefused('is a directory')
+  if (info.isDirectory()) return readRefused('is a directory')
   const kind = info.isFIFO() ? 'a FIFO' : info.isSocket() ? 'a socket' : 'a device'
-  return new ReadRefused(`it is ${kind}, not a regular file`)
+  return readRefused(`it is ${kind}, not a regular file`)
 }
 
 /**
@@ -48,7 +44,7 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants
  * Reads a regular file of at most `limit.bytes`. The checks are made on the open
  * handle, so a path swapped after a check cannot slip past; a file that grows
  * past the limit while it is read is refused too. System faults (ENOENT …) are
- * thrown as they are; a refusal is a ReadRefused. `readFailure` words either.
+ * thrown as they are; a refusal has the code read_refused. `readFailure` words either.
  */
 export async function readRegularFile(path: string, limit: ReadLimit): Promise<Buffer> {
   const handle = await open(path, OPEN_FLAGS)

@@ -42,6 +42,9 @@ export class TesseraError extends Error {
   }
 }
 
+/** Whether an error is Tessera's with this code: the one test a caller needs where it handles one kind. */
+export const hasCode = (err: unknown, code: ErrorCode): err is TesseraError => err instanceof TesseraError && err.code === code
+
 export const badRequest = (message: string, code: ErrorCode = 'bad_request') => new TesseraError(400, message, code)
 
 /**

@@ -5,7 +5,8 @@ import { sameBytes } from '../crypto/same-bytes'
 import type { Dispatch } from '../ipc/router'
 import { RENDERER_CSP } from '../csp'
 import { rendererFile, StaticFiles } from './static-files'
-import { ClientGone, readBoundedBody } from '../support/body'
+import { readBoundedBody } from '../support/body'
+import { hasCode } from '../support/errors'
 import { guardServer, requestTarget } from '../support/request'
 import { ERRORS } from '../support/error-codes'
 
@@ -137,7 +138,7 @@ export function createWebHost(opts: WebHostOptions): Server {
   // No request, however malformed, may end the process.
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (err instanceof ClientGone) return void res.destroy()
+      if (hasCode(err, 'client_gone')) return void res.destroy()
       log(`internal error: ${err instanceof Error ? err.name : 'unknown'}`)
       if (!res.headersSent) refuse(res, 'internal', 'internal error')
       else res.destroy()
