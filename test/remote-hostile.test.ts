@@ -252,13 +252,13 @@ describe('server replies are checked before use', () => {
   const status = (fields: Record<string, unknown>) => JSON.stringify({ started: true, nonce: 'n', progress: 0, required: 3, otp_length: 28, ...fields })
 
   it.each([
-    ['"28"', { otp_length: '28' }, /"otp_length" should be an integer from 0 to 128/],
-    ['1e9', { otp_length: 1e9 }, /"otp_length" should be an integer from 0 to 128/],
-    ['27.5', { otp_length: 27.5 }, /"otp_length" should be an integer from 0 to 128/],
-    ['"true"', { complete: 'true' }, /"complete" should be true or false/],
-    ['an object', { nonce: { n: 1 } }, /"nonce" should be at most 64 letters, digits or \. _ ~ : \+ \/ = -/],
-    ['-1', { progress: -1 }, /"progress" should be an integer from 0 to 255/],
-    ['a long string', { encoded_token: 'A'.repeat(70_000) }, /"encoded_token" should be a string of at most 65536 characters/],
+    ['"28"', { otp_length: '28' }, /otp_length should be an integer from 0 to 128/],
+    ['1e9', { otp_length: 1e9 }, /otp_length should be an integer from 0 to 128/],
+    ['27.5', { otp_length: 27.5 }, /otp_length should be an integer from 0 to 128/],
+    ['"true"', { complete: 'true' }, /complete should be true or false/],
+    ['an object', { nonce: { n: 1 } }, /nonce should be at most 64 letters, digits or \. _ ~ : \+ \/ = -/],
+    ['-1', { progress: -1 }, /progress should be an integer from 0 to 255/],
+    ['a long string', { encoded_token: 'A'.repeat(70_000) }, /encoded_token should be a string of at most 65536 characters/],
   ])('an attempt status with %s', async (_what, fields, sentence) => {
     const remote = await answering({ 'GET sys/generate-root/attempt': status(fields) })
     const err = await refusal(remote.status('root'))
@@ -276,8 +276,8 @@ describe('server replies are checked before use', () => {
   it.each([
     ['not JSON', 'Service Unavailable', /is not JSON/],
     ['null', 'null', /it should be a JSON object/],
-    ['a number for t', JSON.stringify({ initialized: true, sealed: false, t: '2', n: 3 }), /"t" should be an integer from 0 to 255/],
-    ['without sealed', JSON.stringify({ initialized: true, t: 2, n: 3 }), /"sealed" is missing/],
+    ['a number for t', JSON.stringify({ initialized: true, sealed: false, t: '2', n: 3 }), /t should be an integer from 0 to 255/],
+    ['without sealed', JSON.stringify({ initialized: true, t: 2, n: 3 }), /sealed: missing/],
     ['an array', '[]', /it should be a JSON object/],
   ])('a seal status that is %s', async (_what, body, sentence) => {
     const remote = await answering({ 'GET sys/seal-status': body })
@@ -290,7 +290,7 @@ describe('server replies are checked before use', () => {
     const remote = await answering({ 'GET sys/generate-root-token/attempt': '[1]' })
     expect((await refusal(remote.status('root'))).message).toMatch(/generate-root-token\/attempt .*should be a JSON object/)
     const lookup = await answering({ 'GET auth/token/lookup-self': '{"data": "yes"}' })
-    expect((await refusal(lookup.tokenAccepted())).message).toMatch(/"data" should be a JSON object/)
+    expect((await refusal(lookup.tokenAccepted())).message).toMatch(/data should be a JSON object/)
   })
 
   it('refuses a reply cut off before its end, and one larger than 1 MiB', async () => {

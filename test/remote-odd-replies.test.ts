@@ -151,7 +151,7 @@ describe('odd but legal server replies never block a ceremony', () => {
       await connect({ nonce: () => nonce })
       const err = await refusal('attempt.start', { flow: 'root' })
       expect(err.code).toBe('bad_reply')
-      expect(err.message).toBe('The server\'s reply to PUT sys/generate-root/attempt is not what Vault sends: "nonce" should be at most 64 letters, digits or . _ ~ : + / = -.')
+      expect(err.message).toBe('The server\'s reply to PUT sys/generate-root/attempt is not what Vault sends: nonce should be at most 64 letters, digits or . _ ~ : + / = -.')
       server.closeAllConnections()
       server.close()
     }

@@ -1,26 +1,27 @@
 import * as v from 'valibot'
 import { NONCE, NONCE_RULE } from '../backend'
 import { TesseraError } from '../support/errors'
+import { describeIssue } from '../support/issues'
 import { looksSecret } from '../support/redact'
 
 /**
  * What Tessera accepts from a server, checked before any field is used or shown.
- * Each message is the expected type: an error names the field and what it should
- * be, never the value the server sent.
+ * Each message says what the field should be: an error names the field and
+ * that, never the value the server sent.
  */
 const int = (max: number) => {
-  const m = `an integer from 0 to ${max}`
+  const m = `should be an integer from 0 to ${max}`
   return v.pipe(v.number(m), v.integer(m), v.minValue(0, m), v.maxValue(max, m))
 }
 const text = (max: number) => {
-  const m = `a string of at most ${max} characters`
+  const m = `should be a string of at most ${max} characters`
   return v.pipe(v.string(m), v.maxLength(max, m))
 }
-const flag = v.boolean('true or false')
-const object = <T extends v.ObjectEntries>(entries: T) => v.object(entries, 'a JSON object')
+const flag = v.boolean('should be true or false')
+const object = <T extends v.ObjectEntries>(entries: T) => v.object(entries, 'should be a JSON object')
 
 /** Empty when no attempt runs; otherwise taken as the server made it, within NONCE's bounds. */
-const nonce = v.optional(v.pipe(v.string(NONCE_RULE), v.check((s) => s === '' || NONCE.test(s), NONCE_RULE)), '')
+const nonce = v.optional(v.pipe(v.string(`should be ${NONCE_RULE}`), v.check((s) => s === '' || NONCE.test(s), `should be ${NONCE_RULE}`)), '')
 
 /** Longest server version shown and recorded: Vault's longest ("1.15.6+ent.hsm.fips1402") is 23. */
 const MAX_VERSION_CHARS = 40
@@ -82,10 +83,5 @@ export function parseReply<S extends v.GenericSchema>(schema: S, body: unknown, 
   if (Array.isArray(body)) throw wrong('it should be a JSON object')
   const parsed = v.safeParse(schema, body)
   if (parsed.success) return parsed.output
-  const issue = parsed.issues[0]
-  const field = issue.path?.map((p) => String(p.key)).join('.')
-  if (!field) throw wrong(`it should be ${issue.message}`)
-  // A missing key is reported by its object, with the object's message.
-  if (issue.type === 'object' && issue.input === undefined) throw wrong(`"${field}" is missing`)
-  throw wrong(`"${field}" should be ${issue.message}`)
+  throw wrong(describeIssue(parsed.issues, 'it'))
 }

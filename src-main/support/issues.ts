@@ -7,7 +7,8 @@ const MAX_PART_CHARS = 120
  * Why a parse failed, as "field: expected X": the field and what was expected,
  * never anything received. Not a value (it may be a share), and not an unknown
  * key either (a key is as much the sender's text as a value is): only keys the
- * schema itself declares are named. For IPC input and the files Tessera reads.
+ * schema itself declares are named. For IPC input, the files Tessera reads and
+ * a server's replies.
  */
 export function describeIssue(issues: readonly [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]], whole = 'input'): string {
   const issue = issues[0]
@@ -21,7 +22,7 @@ export function describeIssue(issues: readonly [v.BaseIssue<unknown>, ...v.BaseI
   }
   const where = names.join('.').slice(0, MAX_PART_CHARS) || whole
   if (issue.input === undefined && names.length > 0 && /object$/.test(issue.type)) return `${where}: missing`
-  // A rule's own sentence (a holder name's) is fixed text; valibot's default messages start "Invalid" and quote the value.
-  if (issue.kind === 'validation' && !issue.message.startsWith('Invalid ')) return `${where} ${issue.message.slice(0, MAX_PART_CHARS)}`
+  // A schema's own words ("must not be empty", "should be true or false") are fixed text; valibot's default messages start "Invalid" and quote the value.
+  if (!issue.message.startsWith('Invalid ')) return `${where} ${issue.message.slice(0, MAX_PART_CHARS)}`
   return `${where}: expected ${String(issue.expected ?? issue.type).slice(0, MAX_PART_CHARS)}`
 }
