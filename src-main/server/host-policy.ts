@@ -70,9 +70,6 @@ interface HostVerdict {
   refusal: string | null
 }
 
-/** Host headers whose verdict is kept: a client repeats its Host on every request; a flood of names is judged anew. */
-const REMEMBERED_HOSTS = 64
-
 /** Returns why a request is refused (403), or null when its Host and Origin are acceptable. */
 export function hostPolicy(opts: HostPolicyOptions): (req: IncomingMessage) => string | null {
   const loopbackOnly = isLoopback(opts.bindHost)
@@ -86,19 +83,10 @@ export function hostPolicy(opts: HostPolicyOptions): (req: IncomingMessage) => s
     }
     return { name: host.name, refusal: null }
   }
-  const verdicts = new Map<string, HostVerdict>()
-
   return (req) => {
     const header = req.headers.host
-    let host: HostVerdict | undefined
-    if (header !== undefined) {
-      host = verdicts.get(header)
-      if (!host) {
-        host = judge(header)
-        if (verdicts.size < REMEMBERED_HOSTS) verdicts.set(header, host)
-      }
-      if (host.refusal) return host.refusal
-    }
+    const host = header === undefined ? undefined : judge(header)
+    if (host?.refusal) return host.refusal
     const origin = req.headers.origin
     if (origin === undefined) return null
     const scheme = opts.tls ? 'https://' : 'http://'

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { AttemptStatus, Flow } from '../backend'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp } from '../decode/decode'
-import { hasCode, publicError } from '../support/errors'
+import { hasCode, publicError, TesseraError } from '../support/errors'
 import type { LocalEngine } from '../engine/local-engine'
 import { VERSION } from '../version'
 import { readBoundedBody } from '../support/body'
@@ -18,15 +18,6 @@ const FLOW_PATHS: Record<string, Flow> = {
   'sys/generate-root': 'root',
   'sys/generate-share': 'share',
   'sys/generate-recovery-token': 'recovery',
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message?: string,
-  ) {
-    super(message ?? '')
-  }
 }
 
 type Json = Record<string, unknown>
@@ -62,9 +53,7 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Api
     certNames: opts.tls ? certificateNames(opts.tls.cert) : [],
   })
 
-  // Promises chained by hand rather than async layers: under load each layer's
-  // promise and turn of the microtask queue was a measurable part of a request.
-  const listener: RequestListener = (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET'
     const target = requestTarget(req)
     const path = target && target.pathname.startsWith('/v1/') ? trimSlashes(target.pathname.slice(4)) : undefined
@@ -75,39 +64,32 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Api
     // A path that matched no route is not echoed: it may carry a token or a share.
     const shownPath = route ? `/v1/${path}` : '<unknown path>'
 
-    const answer = (status: number, payload: unknown) => {
+    const answer = (status: number, payload?: unknown) => {
       // Drain what the client sent so the connection can be reused.
       if (!body) req.resume()
       send(res, status, method === 'HEAD' ? undefined : payload)
       log(`${method} ${shownPath} ${status}`)
     }
-    const fail = (err: unknown) => {
-      if (hasCode(err, 'client_gone')) {
-        log(`${method} ${shownPath} client closed the connection`)
-        res.destroy()
-        return
-      }
-      const [status, payload] = errorResponse(err, log)
-      answer(status, payload)
+
+    if (!target) return answer(400, { errors: ['malformed request target'] })
+    const refused = refusal(req)
+    if (refused) return answer(403, { errors: [refused] })
+    if (!handler) return answer(route ? 405 : 404, { errors: [] })
+    try {
+      return answer(...(await handler(req, readJson, target.search)))
+    } catch (err) {
+      if (!hasCode(err, 'client_gone')) return answer(...errorResponse(err, log))
+      log(`${method} ${shownPath} client closed the connection`)
+      res.destroy()
     }
-    // No request, however malformed, may end the process: whatever escapes is a 500.
-    const broken = (err: unknown) => {
+  }
+  // No request, however malformed, may end the process: whatever escapes is a 500.
+  const listener: RequestListener = (req, res) => {
+    handle(req, res).catch((err: unknown) => {
       log(`internal error: ${err instanceof Error ? err.name : 'unknown'}`)
       if (res.headersSent) res.destroy()
       else send(res, 500, { errors: ['internal error'] })
-    }
-
-    try {
-      if (!target) return answer(400, { errors: ['malformed request target'] })
-      const refused = refusal(req)
-      if (refused) return answer(403, { errors: [refused] })
-      if (!handler) return answer(route ? 405 : 404, { errors: [] })
-      handler(req, readJson, target.search)
-        .then(([status, payload]) => answer(status, payload), fail)
-        .catch(broken)
-    } catch (err) {
-      broken(err)
-    }
+    })
   }
   const server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener)
   guardServer(server, log)
@@ -122,7 +104,6 @@ function trimSlashes(path: string): string {
 }
 
 function errorResponse(err: unknown, log: (line: string) => void): [number, unknown] {
-  if (err instanceof HttpError) return [err.status, { errors: err.message ? [err.message] : [] }]
   const { status, code, message } = publicError(err)
   // Unexpected: the client learns nothing of the internals, the operator gets the error's class.
   if (code === 'internal') log(`internal error: ${err instanceof Error ? err.name : 'unknown'}`)
@@ -130,13 +111,8 @@ function errorResponse(err: unknown, log: (line: string) => void): [number, unkn
   return [status, { errors: [message] }]
 }
 
-/** A reply already in JSON, sent as it is. */
-class JsonText {
-  constructor(readonly text: string) {}
-}
-
 function send(res: ServerResponse, status: number, payload: unknown): void {
-  const text = status === 204 || payload === undefined ? '' : payload instanceof JsonText ? payload.text : JSON.stringify(payload)
+  const text = status === 204 || payload === undefined ? '' : JSON.stringify(payload)
   res.writeHead(status, {
     'Content-Type': 'application/json',
     'Cache-Control': 'no-store',
@@ -145,12 +121,9 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
   res.end(text)
 }
 
-function readJsonBody(req: IncomingMessage): Promise<Json> {
-  return readBoundedBody(req, MAX_BODY_BYTES).then(parseJsonBody)
-}
-
-function parseJsonBody(raw: Buffer | null): Json {
-  if (raw === null) throw new HttpError(413, 'http: request body too large')
+async function readJsonBody(req: IncomingMessage): Promise<Json> {
+  const raw = await readBoundedBody(req, MAX_BODY_BYTES)
+  if (raw === null) throw new TesseraError(413, 'http: request body too large', 'too_large')
   const text = raw.toString('utf8')
   raw.fill(0)
   if (text.trim() === '') return {}
@@ -160,10 +133,10 @@ function parseJsonBody(raw: Buffer | null): Json {
   } catch (err) {
     // V8's message quotes the body, which may hold a share: keep only the position.
     const at = /position (\d+)/.exec((err as Error).message)?.[1]
-    throw new HttpError(400, `failed to parse JSON input: invalid JSON${at ? ` at position ${at}` : ''}`)
+    throw new TesseraError(400, `failed to parse JSON input: invalid JSON${at ? ` at position ${at}` : ''}`, 'invalid_json')
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new HttpError(400, 'failed to parse JSON input: the body must be a JSON object')
+    throw new TesseraError(400, 'failed to parse JSON input: the body must be a JSON object', 'invalid_json')
   }
   return parsed as Json
 }
@@ -178,7 +151,7 @@ function field(body: Json, name: string): unknown {
 function stringField(body: Json, name: string): string | undefined {
   const value = field(body, name)
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'string') throw new HttpError(400, `failed to parse JSON input: '${name}' must be a string`)
+  if (typeof value !== 'string') throw new TesseraError(400, `failed to parse JSON input: '${name}' must be a string`, 'invalid_input')
   return value
 }
 
@@ -189,28 +162,6 @@ function stringField(body: Json, name: string): string | undefined {
  */
 function vaultStatus(status: AttemptStatus, otp: Buffer | null = null): AttemptStatus & { otp: string } {
   return { ...status, otp: otp ? otp.toString('ascii') : '' }
-}
-
-/**
- * Polls make most of a server's load, and a status seldom changes between two:
- * while every field is the same as the last poll's, its JSON is sent again
- * rather than built anew. A status read holds no secret (a result travels only
- * in the reply to the update that made it), so keeping its text is safe.
- */
-function statusReplies(): (flow: Flow, status: AttemptStatus) => JsonText {
-  const last = new Map<Flow, { status: AttemptStatus; json: JsonText }>()
-  return (flow, status) => {
-    const seen = last.get(flow)
-    if (seen && sameFields(seen.status, status)) return seen.json
-    const json = new JsonText(JSON.stringify(vaultStatus(status)))
-    last.set(flow, { status, json })
-    return json
-  }
-}
-
-function sameFields(a: AttemptStatus, b: AttemptStatus): boolean {
-  const keys = Object.keys(a) as Array<keyof AttemptStatus>
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k])
 }
 
 /** A secret field of the body as bytes for the engine; the caller wipes them after the call. */
@@ -237,7 +188,7 @@ function withToken(engine: LocalEngine, flow: Flow, handlers: Record<string, Han
       (async (req, body, search) => {
         engine.assertOffered(flow)
         const token = tokenOf(req)
-        if (!token || (await engine.lookupToken(token)) === undefined) throw new HttpError(403, 'permission denied')
+        if (!token || (await engine.lookupToken(token)) === undefined) throw new TesseraError(403, 'permission denied', 'permission_denied')
         return handler(req, body, search)
       }) satisfies Handler,
     ]),
@@ -250,7 +201,6 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   // OpenBao 2.6's authenticated twin of sys/generate-root: same JSON, same flow.
   if (requireToken) flowPaths.push(['sys/generate-root-token', 'root'])
   const guard = (flow: Flow, handlers: Record<string, Handler>) => (requireToken ? withToken(engine, flow, handlers) : handlers)
-  const statusReply = statusReplies()
 
   for (const [path, flow] of flowPaths) {
     const start: Handler = async (_req, body) => {
@@ -265,21 +215,20 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
         wipe(otp)
       }
     }
-    // Chained, not awaited: most updates under load are refusals, and an await
-    // throws a refusal again at every layer it passes.
-    const update: Handler = (_req, body) =>
-      body().then((b) => {
-        const nonce = stringField(b, 'nonce') ?? ''
-        const key = secretField(b, 'key') ?? Buffer.alloc(0)
-        const updated = engine.update(flow, { key, nonce })
-        const done = () => wipe(key)
-        updated.then(done, done)
-        return updated.then(({ status }): [number, unknown] => [200, vaultStatus(status)])
-      })
+    const update: Handler = async (_req, body) => {
+      const b = await body()
+      const nonce = stringField(b, 'nonce') ?? ''
+      const key = secretField(b, 'key') ?? Buffer.alloc(0)
+      try {
+        return [200, vaultStatus((await engine.update(flow, { key, nonce })).status)]
+      } finally {
+        wipe(key)
+      }
+    }
     routes.set(
       `${path}/attempt`,
       guard(flow, {
-        GET: () => engine.status(flow).then((status) => [200, statusReply(flow, status)]),
+        GET: async () => [200, vaultStatus(await engine.status(flow))],
         PUT: start,
         POST: start,
         DELETE: async () => {
@@ -344,7 +293,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
     const b = await body()
     const encoded = stringField(b, 'encoded_token')
     const otp = secretField(b, 'otp')
-    if (!encoded || !otp) throw new HttpError(400, 'encoded_token and otp are both required')
+    if (!encoded || !otp) throw new TesseraError(400, 'encoded_token and otp are both required', 'invalid_input')
     let value: Buffer
     try {
       value = decodeWithOtp(encoded, otp).value
@@ -360,7 +309,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   const lookupSelf: Handler = async (req) => {
     const token = tokenOf(req)
     const info = token ? await engine.lookupToken(token) : undefined
-    if (!token || !info) throw new HttpError(403, 'permission denied')
+    if (!token || !info) throw new TesseraError(403, 'permission denied', 'permission_denied')
     return [
       200,
       secretResponse({
@@ -387,7 +336,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
 
   const revokeSelf: Handler = async (req) => {
     const token = tokenOf(req)
-    if (!token || !(await engine.revokeToken(token))) throw new HttpError(403, 'permission denied')
+    if (!token || !(await engine.revokeToken(token))) throw new TesseraError(403, 'permission denied', 'permission_denied')
     return [204]
   }
   routes.set('auth/token/revoke-self', { PUT: revokeSelf, POST: revokeSelf })

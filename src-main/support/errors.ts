@@ -28,8 +28,8 @@ export class TesseraError extends Error {
   readonly detail?: string
 
   constructor(status: number, message: string, code: ErrorCode = 'bad_request', detail?: string) {
-    // A refusal is an answer, not a bug: it carries no stack. That keeps a
-    // refused request cheap, and leaves no trace of where a value travelled.
+    // A refusal is an answer, not a bug: it carries no stack. Capturing one was
+    // the largest cost of a refused update (docs/benchmarks.md, "Kept for speed").
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = 0
     super(bounded(message, MAX_MESSAGE_CHARS))

@@ -8,21 +8,12 @@ import type { Duplex } from 'node:stream'
  */
 
 /**
- * A target of plain path characters only: no dot segment, escape, query,
- * fragment, backslash or leading "//" (an authority). A URL parser returns it
- * unchanged as its pathname, so it needs no parse.
- */
-const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_/-]*$/
-
-/**
  * The path and query (`search`, "" or "?…") of a request target; null when it
  * is not one a URL parser accepts.
  */
 export function requestTarget(req: IncomingMessage): { pathname: string; search: string } | null {
-  const raw = req.url ?? '/'
-  if (PLAIN_PATH.test(raw)) return { pathname: raw, search: '' }
   try {
-    const url = new URL(raw, 'http://localhost')
+    const url = new URL(req.url ?? '/', 'http://localhost')
     return { pathname: url.pathname, search: url.search }
   } catch {
     return null
