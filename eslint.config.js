@@ -34,7 +34,8 @@ const forbid = (paths, message) => ({
 
 /**
  * The renderer's imports: from main only the IPC channel list, and from it only
- * types unless `listValues` (the client that builds `api` from the list).
+ * types unless `listValues` (the client that builds `api` from the list); from
+ * src-shared the share grammar and the holder-name rule.
  */
 const rendererImports = ({ listValues }) => ({
   '@typescript-eslint/no-restricted-imports': [
@@ -45,6 +46,7 @@ const rendererImports = ({ listValues }) => ({
         { group: ['node:*'], message: 'The renderer runs in a browser: no Node modules.' },
         { regex: '(^|/)src-main/(?!ipc/channels$)', message: 'The renderer imports only the IPC channel list from main.' },
         ...(listValues ? [] : [{ regex: '(^|/)src-main/ipc/channels$', allowTypeImports: true, message: 'Only the channel list\'s types cross into the renderer; lib/api-client.ts walks the list.' }]),
+        { regex: '(^|/)src-shared/(?!(share-grammar|holder-name)$)', message: 'The renderer takes from src-shared the share grammar and the holder-name rule only.' },
       ],
     },
   ],

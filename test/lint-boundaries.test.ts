@@ -38,6 +38,12 @@ describe('process boundaries, as lint rules', () => {
     }
   })
 
+  it('the holder-name rule is shared too, and the renderer takes nothing else from src-shared', async () => {
+    expect(restricted(await problems('src-renderer/src/components/X.svelte', "<script lang=\"ts\">\n  import { holderNameProblem } from '../../../src-shared/holder-name'\n  console.info(holderNameProblem)\n</script>\n"))).toEqual([])
+    expect(restricted(await problems('src-main/engine/x.ts', "import { holderNameProblem } from '../../src-shared/holder-name'\nexport const h = holderNameProblem\n"))).toEqual([])
+    expect(restricted(await problems('src-renderer/src/lib/x.ts', "import { x } from '../../../src-shared/other'\nexport const y = x\n"))).not.toEqual([])
+  })
+
   it('only the renderer\'s client walks the channel list, and it imports nothing else from main', async () => {
     const file = 'src-renderer/src/lib/api-client.ts'
     expect(restricted(await problems(file, "import { channelCalls } from '../../../src-main/ipc/channels'\nexport const c = channelCalls\n"))).toEqual([])
