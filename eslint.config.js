@@ -35,9 +35,10 @@ const forbid = (paths, message) => ({
 /**
  * The renderer's imports: from main only the IPC channel list, and from it only
  * types unless `listValues` (the client that builds `api` from the list); from
- * src-shared the share grammar and the holder-name rule.
+ * src-shared the share grammar and the holder-name rule. A component
+ * (`component`) reaches main through the Ceremony only, never the `api` singleton.
  */
-const rendererImports = ({ listValues }) => ({
+const rendererImports = ({ listValues = false, component = false }) => ({
   '@typescript-eslint/no-restricted-imports': [
     'error',
     {
@@ -47,6 +48,7 @@ const rendererImports = ({ listValues }) => ({
         { regex: '(^|/)src-main/(?!ipc/channels$)', message: 'The renderer imports only the IPC channel list from main.' },
         ...(listValues ? [] : [{ regex: '(^|/)src-main/ipc/channels$', allowTypeImports: true, message: 'Only the channel list\'s types cross into the renderer; lib/api-client.ts walks the list.' }]),
         { regex: '(^|/)src-shared/(?!(share-grammar|holder-name)$)', message: 'The renderer takes from src-shared the share grammar and the holder-name rule only.' },
+        ...(component ? [{ regex: '(^|/)lib/api$', message: 'Components reach main through the Ceremony (useCeremony) and its siblings, never the api singleton.' }] : []),
       ],
     },
   ],
@@ -80,8 +82,10 @@ export default tseslint.config(
   {
     files: ['src-renderer/**/*.{ts,svelte}'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: rendererImports({ listValues: false }),
+    rules: rendererImports({}),
   },
+  // Components and the App talk to the Ceremony, which is the page's one caller of main.
+  { files: ['src-renderer/src/components/**/*.svelte', 'src-renderer/src/App.svelte'], rules: rendererImports({ component: true }) },
   // Except the client, which walks the list itself to build `api`.
   { files: ['src-renderer/src/lib/api-client.ts'], rules: rendererImports({ listValues: true }) },
   // Engine, remote, decode, server and every other main room run in plain Node:

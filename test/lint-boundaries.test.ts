@@ -44,6 +44,17 @@ describe('process boundaries, as lint rules', () => {
     expect(restricted(await problems('src-renderer/src/lib/x.ts', "import { x } from '../../../src-shared/other'\nexport const y = x\n"))).not.toEqual([])
   })
 
+  it('components and the App reach main through the Ceremony, never the api singleton', async () => {
+    const svelte = (from: string) => `<script lang="ts">\n  import { api } from '${from}'\n  console.info(api)\n</script>\n`
+    expect(restricted(await problems('src-renderer/src/components/X.svelte', svelte('../lib/api')))).not.toEqual([])
+    expect(restricted(await problems('src-renderer/src/App.svelte', svelte('./lib/api')))).not.toEqual([])
+    // The page's entry builds the Ceremony from it, and the lib modules may use it.
+    expect(restricted(await problems('src-renderer/src/main.ts', "import { api } from './lib/api'\nexport const a = api\n"))).toEqual([])
+    expect(restricted(await problems('src-renderer/src/lib/x.ts', "import { api } from './api'\nexport const a = api\n"))).toEqual([])
+    // Its error helpers are not the singleton.
+    expect(restricted(await problems('src-renderer/src/components/X.svelte', "<script lang=\"ts\">\n  import { shownError } from '../lib/api-error'\n  console.info(shownError)\n</script>\n"))).toEqual([])
+  })
+
   it('only the renderer\'s client walks the channel list, and it imports nothing else from main', async () => {
     const file = 'src-renderer/src/lib/api-client.ts'
     expect(restricted(await problems(file, "import { channelCalls } from '../../../src-main/ipc/channels'\nexport const c = channelCalls\n"))).toEqual([])

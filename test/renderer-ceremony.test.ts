@@ -30,6 +30,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
     return value()
   }
   const api = {
+    app: { info: () => answer('app.info', () => ({ name: 'tessera', version: '0.1.0' })) },
     backend: { describe: () => answer('backend.describe', () => LOCAL) },
     shares: {
       list: () => answer('shares.list', () => list),
@@ -54,7 +55,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
       update: () =>
         answer('attempt.update', () => {
           session = { ...session, result: RESULT, log: [{ at: '2026-01-01T00:00:00Z', operator: 'Bob', outcome: 'accepted (2 of 2)', ok: true }] }
-          return status({ progress: 2, complete: true, encoded_token: 'ENCODED', last_share: { number: 2, holder: 'Bob', checked: true } })
+          return { ...status({ progress: 2, complete: true, encoded_token: 'ENCODED', last_share: { number: 2, holder: 'Bob', checked: true } }), state: session }
         }),
     },
   }
@@ -77,14 +78,18 @@ describe('the ceremony step machine', () => {
     expect([plain.step, plain.holdsSecret]).toEqual(['operation', false])
   })
 
-  it('goes to the result when the last share completes, with the log main kept', async () => {
-    const c = new Ceremony(fakeApi().api)
+  it('goes to the result when the last share completes, with the log main kept, in one call', async () => {
+    const { api, calls } = fakeApi()
+    const c = new Ceremony(api)
     await c.load()
     await c.choose('root')
     expect(c.step).toBe('protection')
     await c.start()
     expect(c.step).toBe('collect')
+    const before = calls.length
     expect(await c.submit('Bob', 'share')).toBe(true)
+    // The update's reply carries the log and the result: nothing is read again.
+    expect(calls.slice(before)).toEqual(['attempt.update'])
     expect(c.step).toBe('result')
     expect(c.result).toEqual(RESULT)
     expect(c.log.map((e) => e.operator)).toEqual(['Bob'])
@@ -98,7 +103,7 @@ describe('the ceremony step machine', () => {
     const legacy = new Ceremony(fakeApi({}, {}, { canCheck: false, shares: [] }).api)
     await legacy.load()
     expect(legacy.shares?.canCheck).toBe(false)
-    legacy.checkShares()
+    legacy.goTo('check')
     expect(legacy.step).toBe('check')
   })
 
@@ -137,9 +142,9 @@ describe('the ceremony step machine', () => {
   it('goes back to the open backend in one step after "Change"', async () => {
     const c = new Ceremony(fakeApi().api)
     await c.load()
-    c.changeBackend()
+    c.goTo('backend')
     expect(c.step).toBe('backend')
-    c.backToOperations()
+    c.goTo('operation')
     expect(c.step).toBe('operation')
   })
 })

@@ -1,4 +1,4 @@
-import type { IpcError, IpcResult, TesseraApi, TesseraBridge } from '../../../src-main/ipc/channels'
+import type { Channel, IpcError, IpcResult, TesseraApi, TesseraBridge } from '../../../src-main/ipc/channels'
 import { createApi, type Invoke } from './api-client'
 
 export { ApiError, errorText, shownError, type ShownError } from './api-error'
@@ -64,13 +64,14 @@ function electronTransport(bridge: TesseraBridge): Invoke {
   }
 }
 
-const recordListeners = new Set<() => void>()
+type RecordListener = (channel: Channel, ok: boolean) => void
+const recordListeners = new Set<RecordListener>()
 
-/** Calls `listener` after every answered call that may have added a line to the ceremony record, whichever component made it. */
-export function afterRecordingCall(listener: () => void): void {
+/** Calls `listener` after every answered call that may have added a line to the ceremony record, with its channel and whether main accepted it. */
+export function afterRecordingCall(listener: RecordListener): void {
   recordListeners.add(listener)
 }
 
-export const api: TesseraApi = createApi(window.tessera ? electronTransport(window.tessera) : webTransport(), () => {
-  for (const listener of recordListeners) listener()
+export const api: TesseraApi = createApi(window.tessera ? electronTransport(window.tessera) : webTransport(), (channel, ok) => {
+  for (const listener of recordListeners) listener(channel, ok)
 })

@@ -1,20 +1,26 @@
-import { getContext, setContext } from 'svelte'
+import { getContext } from 'svelte'
 import type {
   BackendInfo,
   CeremonyRecord,
+  Channel,
   Flow,
   HeldResult,
+  Input,
   InitProgress,
-  InitSummary,
   KeyInfo,
   LogEntry,
+  RecentKeyset,
   SessionState,
   ShareList,
   TesseraApi,
   UiAttemptStatus,
 } from '../../../src-main/ipc/channels'
 import { ApiError, shownError, type ShownError } from './api-error'
+import { Decoder } from './decoder'
+import { Handout } from './handout'
 import { saveRecord } from './print-record'
+import { Profiles } from './profiles'
+import { ShareChecks } from './share-checks.svelte'
 import { shareLabel } from '../../../src-shared/share-grammar'
 
 export type Step = 'backend' | 'init' | 'operation' | 'check' | 'protection' | 'collect' | 'result'
@@ -35,140 +41,215 @@ export interface PgpChoice {
 }
 
 /**
- * One ceremony's state and its step machine. Components call the transitions
- * (`backendOpened`, `resultWiped`, …); what must survive a reload (a finished
- * result, a hand-out, the holder log) lives in main and is read back by `load`.
+ * One ceremony's state and its step machine, and the renderer's one caller of
+ * main: components read the state through getters and change it through the
+ * transitions (`goTo`, `openKeyset`, `submit`, …); the siblings it hands out
+ * (`profiles`, `decoder`, `handout`, `shareChecks`) make the calls of their own
+ * screens. What must survive a reload (a finished result, a hand-out, the
+ * holder log) lives in main and is read back by `load`.
  */
 export class Ceremony {
-  backend = $state<BackendInfo | null>(null)
-  step = $state<Step>('backend')
-  flow = $state<Flow>('root')
-  status = $state<UiAttemptStatus | null>(null)
-  pgp = $state<PgpChoice | null>(null)
-  /** The share flow's new holder, named before the attempt starts. */
-  newHolder = $state('')
-  /** The holder log, as main keeps it. */
-  log = $state<LogEntry[]>([])
-  /** A finished result main holds until it is wiped. */
-  result = $state<HeldResult | null>(null)
-  /** The transcript of the current or last ceremony, as main keeps it. */
-  record = $state<CeremonyRecord | null>(null)
-  /** A keyset just created, whose shares are being handed out. */
-  init = $state<InitProgress | null>(null)
-  failure = $state<(ShownError & { at: Place }) | null>(null)
-  /** The open local keyset's shares and whether it can check them one by one; null for a server. */
-  shares = $state<ShareList | null>(null)
-  /** What the last accepted share was recognized as ("share 3 (Carol)"), for the collect screen. */
-  accepted = $state('')
-  /** A plain statement of what just happened (an attempt cancelled, a result wiped). */
-  notice = $state('')
-  busy = $state(false)
+  #backend = $state<BackendInfo | null>(null)
+  #step = $state<Step>('backend')
+  #flow = $state<Flow>('root')
+  #status = $state<UiAttemptStatus | null>(null)
+  #pgp = $state<PgpChoice | null>(null)
+  #newHolder = $state('')
+  #log = $state<LogEntry[]>([])
+  #result = $state<HeldResult | null>(null)
+  #record = $state<CeremonyRecord | null>(null)
+  #init = $state<InitProgress | null>(null)
+  #failure = $state<(ShownError & { at: Place }) | null>(null)
+  #shares = $state<ShareList | null>(null)
+  #accepted = $state('')
+  #notice = $state('')
+  #busy = $state(false)
+  #version = $state('')
 
-  constructor(private readonly api: TesseraApi) {}
+  readonly profiles: Profiles
+  readonly decoder: Decoder
+  readonly handout: Handout
+
+  constructor(private readonly api: TesseraApi) {
+    this.profiles = new Profiles(api)
+    this.decoder = new Decoder(api)
+    this.handout = new Handout(api, this)
+  }
+
+  get backend(): BackendInfo | null { return this.#backend }
+  get step(): Step { return this.#step }
+  get flow(): Flow { return this.#flow }
+  get status(): UiAttemptStatus | null { return this.#status }
+  /** The PGP key chosen on the protection step. */
+  get pgp(): PgpChoice | null { return this.#pgp }
+  /** The holder log, as main keeps it. */
+  get log(): LogEntry[] { return this.#log }
+  /** A finished result main holds until it is wiped. */
+  get result(): HeldResult | null { return this.#result }
+  /** The transcript of the current or last ceremony, as main keeps it. */
+  get record(): CeremonyRecord | null { return this.#record }
+  /** A keyset just created, whose shares are being handed out. */
+  get init(): InitProgress | null { return this.#init }
+  get failure(): (ShownError & { at: Place }) | null { return this.#failure }
+  /** The open local keyset's shares and whether it can check them one by one; null for a server. */
+  get shares(): ShareList | null { return this.#shares }
+  /** What the last accepted share was recognized as ("share 3 (Carol)"), for the collect screen. */
+  get accepted(): string { return this.#accepted }
+  /** A plain statement of what just happened (an attempt cancelled, a result wiped). */
+  get notice(): string { return this.#notice }
+  get busy(): boolean { return this.#busy }
+  /** Tessera's version, as main reports it. */
+  get version(): string { return this.#version }
+
+  /** The share flow's new holder, named before the attempt starts (a form field's value). */
+  get newHolder(): string { return this.#newHolder }
+  set newHolder(name: string) { this.#newHolder = name }
 
   /** While true, leaving the page would lose something only this ceremony holds. */
   get holdsSecret(): boolean {
-    return this.result !== null || this.init !== null
+    return this.#result !== null || this.#init !== null
   }
 
   /** The error shown at `place`, if the last failure happened there. */
   errorAt(place: Place): ShownError | null {
-    return this.failure?.at === place ? this.failure : null
+    return this.#failure?.at === place ? this.#failure : null
   }
 
   /** Retires the error shown at `place`: what it was about has changed. */
   clearError(place: Place): void {
-    if (this.failure?.at === place) this.failure = null
+    if (this.#failure?.at === place) this.#failure = null
   }
 
-    /** Runs a call; a refusal becomes the error shown at `place`. */
+  /** Runs a call; a refusal becomes the error shown at `place`. */
   async run<T>(task: () => Promise<T>, place: Place = 'remote'): Promise<T | undefined> {
-    this.busy = true
-    this.failure = null
+    this.#busy = true
+    this.#failure = null
     try {
       return await task()
     } catch (err) {
-      this.failure = { at: place, ...shownError(err) }
+      this.#failure = { at: place, ...shownError(err) }
       return undefined
     } finally {
-      this.busy = false
+      this.#busy = false
     }
   }
 
   /** Opens where main stands: a held result, a hand-out, or the open backend. */
   async load(): Promise<void> {
-    this.backend = await this.api.backend.describe()
+    this.#version = (await this.api.app.info()).version
+    this.#backend = await this.api.backend.describe()
     await this.readShares()
     const state = await this.api.session.state()
-    this.log = state.log
-    this.record = state.record
-    this.result = state.result
-    this.init = state.init
-    if (state.result) {
-      this.flow = state.result.flow
-      this.step = 'result'
-    } else if (state.init) this.step = 'init'
-    else this.step = this.backend.kind === 'none' ? 'backend' : 'operation'
+    this.take(state)
+    this.#log = state.log
+    this.#result = state.result
+    this.#init = state.init
+    if (state.result) this.goTo('result')
+    else this.#step = state.init ? 'init' : this.#backend.kind === 'none' ? 'backend' : 'operation'
   }
 
-  changeBackend(): void {
-    this.failure = null
-    this.notice = ''
-    this.step = 'backend'
+  /**
+   * The one way to another step. The operation step stands for the open
+   * backend (the backend step when none is open); the result step shows the
+   * held result under its own flow. Leaving takes the last error with it.
+   */
+  goTo(step: 'backend' | 'operation' | 'check' | 'result'): void {
+    this.#failure = null
+    if (step === 'backend' || step === 'check') this.#notice = ''
+    if (step === 'result') {
+      if (!this.#result) return
+      this.#flow = this.#result.flow
+    }
+    this.#step = step === 'operation' && this.#backend?.kind !== 'local' && this.#backend?.kind !== 'remote' ? 'backend' : step
   }
 
-  /** Back to the open backend without reopening it: a running attempt stays as it is. */
-  backToOperations(): void {
-    this.failure = null
-    this.step = this.backend && this.backend.kind !== 'none' ? 'operation' : 'backend'
+  /** The keysets opened before here, that still exist. */
+  async recentKeysets(): Promise<RecentKeyset[]> {
+    return (await this.api.backend.recent().catch(() => ({ recent: [] }))).recent
+  }
+
+  async openKeyset(path: string, recovery: boolean): Promise<void> {
+    const info = await this.run(() => this.api.backend.openKeyset({ path, recovery }), 'open')
+    if (info) await this.opened(info, 'operation')
+  }
+
+  async connectRemote(id: string, token?: string): Promise<void> {
+    const info = await this.run(() => this.api.backend.connectRemote({ id, ...(token ? { token } : {}) }))
+    if (info) await this.opened(info, 'operation')
+  }
+
+  /** Creates a keyset and opens it on the hand-out of its shares; false when main refused (the refusal shows at the form). */
+  async createKeyset(input: Input<'backend.initKeyset'>): Promise<boolean> {
+    const summary = await this.run(() => this.api.backend.initKeyset(input), 'create')
+    if (!summary) return false
+    await this.opened(await this.api.backend.describe(), 'init', { summary, handedOut: Array.from({ length: summary.shares }, () => false) })
+    return true
+  }
+
+  /** Reads a PGP public key's fingerprint and user ids; refuses a key main cannot use. */
+  inspectKey(text: string): Promise<KeyInfo> {
+    return this.api.pgp.inspect({ key: text })
+  }
+
+  choosePgp(choice: PgpChoice | null): void {
+    this.#pgp = choice
+  }
+
+  /** The desktop app copies through main, which clears the clipboard after its delay. */
+  async copy(text: string): Promise<void> {
+    await this.api.clipboard.copy({ text })
   }
 
   /** Which shares the open keyset knows; a server's shares are not known here. */
-  async readShares(): Promise<void> {
-    this.shares = this.backend?.kind === 'local' ? await this.api.shares.list().catch(() => null) : null
+  private async readShares(): Promise<void> {
+    this.#shares = this.#backend?.kind === 'local' ? await this.api.shares.list().catch(() => null) : null
   }
 
-  /** Another backend is open: nothing of the one before (its counts, holders, shares, log) stays on screen. */
-  async backendOpened(info: BackendInfo): Promise<void> {
-    this.backend = info
+  /** Another backend is open: nothing of the one before (its counts, holders, shares, attempt, log) stays on screen. */
+  private async opened(info: BackendInfo, step: 'operation' | 'init', handOut?: InitProgress): Promise<void> {
+    this.#backend = info
+    if (handOut) this.#init = handOut
     await this.readShares()
-    this.status = null
-    this.pgp = null
-    this.newHolder = ''
-    this.log = []
-    this.accepted = ''
-    this.failure = null
-    this.notice = ''
-    this.step = 'operation'
+    this.#flow = 'root'
+    this.#status = null
+    this.#pgp = null
+    this.#newHolder = ''
+    this.#log = []
+    this.#accepted = ''
+    this.#failure = null
+    this.#notice = ''
+    this.#step = step
   }
 
   /** The open backend's counts as main has them now: a share flow adds a share to those out. */
   private async reread(): Promise<void> {
     const info = await this.api.backend.describe().catch(() => null)
-    if (info) this.backend = info
+    if (info) this.#backend = info
     await this.readShares()
   }
 
-  async keysetCreated(summary: InitSummary, info: BackendInfo): Promise<void> {
-    this.backend = info
-    await this.readShares()
-    this.init = { summary, handedOut: Array.from({ length: summary.shares }, () => false) }
-    this.step = 'init'
+  /** The shares' checks of the open keyset, one holder after another. */
+  shareChecks(): ShareChecks {
+    return new ShareChecks(this.api, this.#shares!)
   }
 
   shareHandedOut(index: number): void {
-    if (this.init) this.init.handedOut[index] = true
+    if (this.#init) this.#init.handedOut[index] = true
   }
 
   handOutFinished(): void {
-    this.init = null
-    this.notice = ''
-    this.step = 'operation'
+    this.#init = null
+    this.#notice = ''
+    this.goTo('operation')
   }
 
-  /** Main answered a call (from any component) that may have added a line: the record on screen is read again. */
-  recordMayHaveChanged(): void {
-    void this.readState()
+  /**
+   * Main answered a call (from any component) that may have added a line: the
+   * record on screen is read again. An accepted update needs no read: its reply
+   * carried main's state.
+   */
+  recordMayHaveChanged(channel: Channel, ok: boolean): void {
+    if (!(ok && channel === 'attempt.update')) void this.readState()
   }
 
   private stateReads = 0
@@ -180,81 +261,92 @@ export class Ceremony {
   private async readState(): Promise<SessionState | null> {
     const n = ++this.stateReads
     const state = await this.api.session.state().catch(() => null)
-    if (state && n === this.stateReads) {
-      this.record = state.record
-      if (this.init && state.init) this.init.handedOut = state.init.handedOut
-    }
+    if (state && n === this.stateReads) this.take(state)
     return state
+  }
+
+  /** Main's record, and who has their share: an answer newer than any read still under way. */
+  private take(state: SessionState): void {
+    this.stateReads++
+    this.#record = state.record
+    if (this.#init && state.init) this.#init.handedOut = state.init.handedOut
   }
 
   /** The new share reached its holder: main recorded how (the record on screen is read again after that call). */
   newShareHandedOut(): void {
-    if (this.result?.share) this.result.share.handedOut = true
-  }
-
-  showResult(): void {
-    if (this.result) {
-      this.flow = this.result.flow
-      this.step = 'result'
-    }
+    if (this.#result?.share) this.#result.share.handedOut = true
   }
 
   async choose(flow: Flow): Promise<void> {
-    this.flow = flow
+    this.#flow = flow
     const status = await this.run(() => this.api.attempt.status({ flow }), 'operation')
     if (!status) return
-    this.status = status
-    this.notice = ''
-    this.accepted = ''
+    this.#status = status
+    this.#notice = ''
+    this.#accepted = ''
     if (status.started) await this.refreshLog()
-    else this.log = []
-    this.step = status.started ? 'collect' : 'protection'
+    else this.#log = []
+    this.#step = status.started ? 'collect' : 'protection'
+  }
+
+  /** The attempt's status, for the operation step: what runs where, before a flow is chosen. */
+  attemptStatus(flow: Flow): Promise<UiAttemptStatus> {
+    return this.api.attempt.status({ flow })
   }
 
   /** `allowSharedKey`: the operator confirmed that the new share may go to a key that already holds one. */
   async start(allowSharedKey = false): Promise<void> {
-    const newHolder = this.flow === 'share' ? this.newHolder.trim() : ''
+    const newHolder = this.#flow === 'share' ? this.#newHolder.trim() : ''
+    const pgp = this.#pgp
     const status = await this.run(() =>
       this.api.attempt.start({
-        flow: this.flow,
-        ...(this.pgp ? { pgpKey: this.pgp.text, allowSharedKey } : {}),
+        flow: this.#flow,
+        ...(pgp ? { pgpKey: pgp.text, allowSharedKey } : {}),
         ...(newHolder ? { newHolder } : {}),
       }),
       'protection',
     )
     if (status) {
-      this.status = status
-      this.log = []
-      this.accepted = ''
+      this.#status = status
+      this.#log = []
+      this.#accepted = ''
       await this.refreshLog()
-      this.step = 'collect'
+      this.#step = 'collect'
     }
   }
 
-  /** One holder's share; true when it was accepted. The log and the progress come from main. */
+  /**
+   * One holder's share; true when it was accepted. The reply carries the
+   * progress, the log, the record and a finished result: one call per share.
+   */
   async submit(operator: string, key: string): Promise<boolean> {
-    const nonce = this.status?.nonce ?? ''
-    const status = await this.run(() => this.api.attempt.update({ flow: this.flow, key, nonce, holder: operator }), 'collect')
-    const known = status?.last_share
-    this.accepted = known && known.number !== null ? `Accepted ${shareLabel(known)} from ${operator || 'an unnamed holder'}.` : ''
-    if (status?.complete) {
+    const nonce = this.#status?.nonce ?? ''
+    const reply = await this.run(() => this.api.attempt.update({ flow: this.#flow, key, nonce, holder: operator }), 'collect')
+    if (!reply) {
+      // A refusal may have reset the progress or lost the attempt: re-read it.
+      const fresh = await this.api.attempt.status({ flow: this.#flow }).catch(() => null)
+      if (fresh) this.#status = fresh
+      this.#accepted = ''
       await this.refreshLog()
-      this.status = status
-      this.result = (await this.api.session.state()).result
-      if (this.result?.share) await this.reread()
-      this.step = 'result'
-      return true
+      return false
     }
-    // A refusal may have reset the progress or lost the attempt: re-read it.
-    const fresh = status ?? (await this.api.attempt.status({ flow: this.flow }).catch(() => null))
-    if (fresh) this.status = fresh
-    await this.refreshLog()
-    return status !== undefined
+    const { state, ...status } = reply
+    const known = status.last_share
+    this.#accepted = known && known.number !== null ? `Accepted ${shareLabel(known)} from ${operator || 'an unnamed holder'}.` : ''
+    this.take(state)
+    this.#log = state.log
+    this.#status = status
+    if (status.complete) {
+      this.#result = state.result
+      if (this.#result?.share) await this.reread()
+      this.#step = 'result'
+    }
+    return true
   }
 
   private async refreshLog(): Promise<void> {
     const state = await this.readState()
-    if (state) this.log = state.log
+    if (state) this.#log = state.log
   }
 
   /**
@@ -263,12 +355,12 @@ export class Ceremony {
    * and drop its focus.
    */
   async confirmNonce(holder: string): Promise<boolean> {
-    const nonce = this.status?.nonce ?? ''
+    const nonce = this.#status?.nonce ?? ''
     try {
-      await this.api.attempt.confirmNonce({ flow: this.flow, nonce, holder })
+      await this.api.attempt.confirmNonce({ flow: this.#flow, nonce, holder })
       return true
     } catch (err) {
-      this.failure = { at: 'collect', ...shownError(err) }
+      this.#failure = { at: 'collect', ...shownError(err) }
       return false
     }
   }
@@ -293,32 +385,26 @@ export class Ceremony {
   /** Where the next ceremonies' records go. */
   async chooseRecordDirectory(path: string): Promise<void> {
     const record = await this.run(() => this.api.transcript.setDirectory({ path }), 'protection')
-    if (record) this.record = record
+    if (record) this.#record = record
   }
 
   async cancel(): Promise<void> {
-    const done = await this.run(() => this.api.attempt.cancel({ flow: this.flow }), 'cancel')
+    const done = await this.run(() => this.api.attempt.cancel({ flow: this.#flow }), 'cancel')
     if (!done) return
     await this.refreshLog()
-    this.status = null
-    this.pgp = null
-    this.log = []
-    this.accepted = ''
-    this.notice = `The ${FLOW_LABEL[this.flow].toLowerCase()} attempt was cancelled: no share given to it counts any more.`
-    this.step = 'operation'
-  }
-
-  checkShares(): void {
-    this.failure = null
-    this.notice = ''
-    this.step = 'check'
+    this.#status = null
+    this.#pgp = null
+    this.#log = []
+    this.#accepted = ''
+    this.#notice = `The ${FLOW_LABEL[this.#flow].toLowerCase()} attempt was cancelled: no share given to it counts any more.`
+    this.goTo('operation')
   }
 
   /** The attempt vanished from the backend: back to choosing an operation. */
   attemptLost(): void {
-    this.status = null
-    this.log = []
-    this.step = 'operation'
+    this.#status = null
+    this.#log = []
+    this.goTo('operation')
   }
 
   /** Drops the held result and every secret in main; back to choosing an operation. */
@@ -326,15 +412,17 @@ export class Ceremony {
     const done = await this.run(() => this.api.session.wipe(), 'result')
     if (!done) return
     await this.refreshLog()
-    this.result = null
-    this.status = null
-    this.pgp = null
-    this.log = []
-    this.notice = notice
-    this.backToOperations()
+    this.#result = null
+    this.#status = null
+    this.#pgp = null
+    this.#log = []
+    this.#notice = notice
+    this.goTo('operation')
   }
 }
 
 const KEY = Symbol('ceremony')
-export const provideCeremony = (c: Ceremony) => setContext(KEY, c)
+/** The context `mount` gives the page: every component's `useCeremony()`. */
+// eslint-disable-next-line svelte/prefer-svelte-reactivity -- read once, at mount: nothing to react to
+export const ceremonyContext = (c: Ceremony) => new Map([[KEY, c]])
 export const useCeremony = () => getContext<Ceremony>(KEY)

@@ -1,0 +1,66 @@
+import type { Page } from '@playwright/test'
+import { test, expect, photograph } from './fixtures'
+
+/** The channels the page calls from now on, in order (the web transport's /rpc/ requests). */
+function callsFrom(page: Page): string[] {
+  const calls: string[] = []
+  page.on('request', (r) => {
+    const m = /\/rpc\/([\w.]+)$/.exec(new URL(r.url()).pathname)
+    if (m) calls.push(m[1]!)
+  })
+  return calls
+}
+
+test('an accepted share costs the page one call to main', async ({ tessera }) => {
+  const { page, keyset, rpc } = tessera
+  test.skip(rpc === null, 'counts the web transport\'s requests')
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await expect(page.getByRole('heading', { name: /4\. Collect shares/ })).toBeVisible()
+  const calls = callsFrom(page)
+
+  for (const [i, name] of ['Alice', 'Bob'].entries()) {
+    await page.getByLabel(/Your name or role/).fill(name)
+    await page.getByTestId('confirm-nonce').check()
+    await expect.poll(() => calls.at(-1)).toBe('attempt.confirmNonce')
+    await page.getByLabel('Key share').fill(keyset.keys[i]!)
+    const before = calls.length
+    await page.getByRole('button', { name: 'Submit share' }).click()
+    if (i === 0) await expect(page.getByTestId('log')).toContainText('Alice: accepted share 1 (1 of 2)')
+    else await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+    // Whatever the page would still ask for has been asked by now.
+    await page.waitForTimeout(500)
+    expect(calls.slice(before), `share ${i + 1}`).toEqual(['attempt.update'])
+  }
+  // The log and the record shown are main's as of the last share.
+  await expect(page.getByTestId('record-hash')).toHaveText((await rpc!('session.state')).body.record.finalHash)
+})
+
+test('a keyset opened after another shows none of the first one\'s ceremony', async ({ tessera }) => {
+  const { page, dir } = tessera
+  // On the first keyset, the share flow's new holder is named and a key is chosen, then left.
+  await page.getByRole('button', { name: 'Start: new key share' }).click()
+  await page.getByLabel(/New holder's name/).fill('Dana')
+  await page.getByRole('button', { name: 'Back' }).click()
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+
+  // A new keyset is created and its one share handed out.
+  await page.getByRole('button', { name: 'Change' }).click()
+  await page.getByLabel('New keyset file').fill(`${dir}/second.json`)
+  await page.getByLabel('Shares').fill('2')
+  await page.getByLabel('Threshold').fill('2')
+  await page.getByRole('button', { name: 'Create keyset' }).click()
+  for (const n of [1, 2]) {
+    await page.getByRole('button', { name: `Show share ${n}` }).click()
+    await page.getByRole('button', { name: `I have recorded share ${n}: hide it` }).click()
+  }
+  await page.getByRole('button', { name: 'Show the root token' }).click()
+  await page.getByRole('button', { name: /Finish — wipe/ }).click()
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await expect(page.getByTestId('backend-label')).toContainText('second.json')
+
+  // The second keyset's share flow starts blank: no holder of the first one.
+  await page.getByRole('button', { name: 'Start: new key share' }).click()
+  await expect(page.getByLabel(/New holder's name/)).toHaveValue('')
+  await photograph(tessera, 'second-keyset-protection')
+})
