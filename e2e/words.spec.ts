@@ -100,6 +100,44 @@ test('the create form: every count problem at once, each gone when fixed; keys n
   await photograph(tessera, 'create-form')
 })
 
+test('the create form: two bad names and too high a threshold show at once, each at its field, each gone when fixed', async ({ tessera }) => {
+  const { page, dir } = tessera
+  await page.getByRole('button', { name: 'Change' }).click()
+  await page.getByLabel('New keyset file').fill(join(dir, 'named.json'))
+  await page.getByLabel('Shares').fill('3')
+  await page.getByLabel('Threshold').fill('4')
+  await page.getByLabel('Holder 1', { exact: true }).fill('Dana')
+  await page.getByLabel('Holder 2', { exact: true }).fill('#2')
+  await page.getByLabel('Holder 3', { exact: true }).fill('dana')
+  // Nothing was sent: the form knows the keyset's rules.
+  const limits = page.getByTestId('init-limits')
+  await expect(limits.getByRole('listitem')).toHaveText(['The threshold cannot exceed the number of shares.'])
+  const named = (i: number) => page.getByLabel(`Holder ${i}`, { exact: true })
+  await expect(page.getByTestId('holder-error')).toHaveText([
+    "Holder name 2 must be letters, digits, spaces and . ' ( ) _ @ -, starting with a letter or digit.",
+    'Holder name 3 repeats an earlier one: each holder needs their own name.',
+  ])
+  await expect(named(2)).toHaveAttribute('aria-invalid', 'true')
+  await expect(named(3)).toHaveAttribute('aria-invalid', 'true')
+  await expect(named(1)).toHaveAttribute('aria-invalid', 'false')
+  await photograph(tessera, 'create-form-problems')
+
+  // Fixing one name takes its message only.
+  await named(2).fill('Erin')
+  await expect(page.getByTestId('holder-error')).toHaveText(['Holder name 3 repeats an earlier one: each holder needs their own name.'])
+  await expect(named(2)).toHaveAttribute('aria-invalid', 'false')
+  await expect(limits).toBeVisible()
+  await page.getByLabel('Threshold').fill('2')
+  await expect(limits).toHaveCount(0)
+  // Create with a name still wrong sends nothing: the name takes the focus.
+  await page.getByRole('button', { name: 'Create keyset' }).click()
+  await expect(named(3)).toBeFocused()
+  await named(3).fill('Frank')
+  await expect(page.getByTestId('holder-error')).toHaveCount(0)
+  await page.getByRole('button', { name: 'Create keyset' }).click()
+  await expect(page.getByText('Holder 1 of 3 — Dana')).toBeVisible()
+})
+
 test('remote mode: the token is not "saved" where no keychain keeps it; the OTP is named as Tessera made it', async ({ tessera }) => {
   const { page, rpc } = tessera
   test.skip(rpc === null, 'needs the web transport to know whether a keychain answers')
