@@ -1,5 +1,4 @@
 import { readFile, rm } from 'node:fs/promises'
-import * as openpgp from 'openpgp'
 import { join, resolve } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import * as openpgp from 'openpgp'
@@ -178,42 +177,6 @@ describe("the share flow's new share and its holder", () => {
     expect(handed).toEqual([{ share_number: 4, holder: "Erin O'Neil", how: 'revealed' }])
     const text = JSON.stringify(await recordLines())
     expect(text).not.toContain((await call('result.revealShare')).key)
-  })
-})
-
-describe('one call per share, and an encrypted new share handed out once saved', () => {
-  it("returns main's state with each update, as session.state has it after the update", async () => {
-    const start = await call('attempt.start', { flow: 'root' })
-    const first = await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
-    expect(first.state).toEqual(await call('session.state'))
-    expect(first.state.log.map((e: { operator: string }) => e.operator)).toEqual(['Alice'])
-    const last = await call('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
-    expect(last.state.result).toMatchObject({ flow: 'root', encoded: last.encoded_token })
-    expect(last.state).toEqual(await call('session.state'))
-  })
-
-  it('records an encrypted new share as saved only when the page says so, and never as revealed', async () => {
-    const { publicKey } = await openpgp.generateKey({ userIDs: [{ name: 'Dana' }], format: 'armored' })
-    const start = await call('attempt.start', { flow: 'share', newHolder: 'Dana', pgpKey: publicKey })
-    await call('attempt.update', { flow: 'share', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
-    await call('attempt.update', { flow: 'share', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
-    const handedOut = async () => {
-      const { path } = (await call('session.state')).record
-      return (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'share_handed_out').map((l) => l.data.how)
-    }
-    expect(await call('result.revealShare')).toMatchObject({ encrypted: true })
-    expect(await handedOut()).toEqual([])
-    expect((await call('session.state')).result.share.handedOut).toBe(false)
-    expect(await call('result.shareSaved', {})).toEqual({ recorded: true })
-    expect(await handedOut()).toEqual(['encrypted_file_saved'])
-    expect((await call('session.state')).result.share.handedOut).toBe(true)
-  })
-
-  it('refuses to record a share in the clear as a saved file', async () => {
-    const start = await call('attempt.start', { flow: 'share', newHolder: 'Erin' })
-    await call('attempt.update', { flow: 'share', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
-    await call('attempt.update', { flow: 'share', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
-    expect((await refusal('result.shareSaved', {})).code).toBe('no_share')
   })
 })
 
