@@ -123,8 +123,8 @@ export default tseslint.config(
       ],
     },
   },
-  // Each engine module is small enough to read in one sitting.
-  { files: ['src-main/engine/**/*.ts'], rules: { 'max-lines': ['error', { max: 400 }] } },
+  // Each module of main is small enough to read in one sitting.
+  { files: ['src-main/**/*.ts'], rules: { 'max-lines': ['error', { max: 400 }] } },
   // The IPC layer imports the services, never the reverse: no room at or below
   // the services' imports ipc/, not even a type (support/ is held below).
   {
