@@ -69,7 +69,35 @@ export function redact(text: string): string {
   return out.length > MAX_LOG_CHARS ? `${out.slice(0, MAX_LOG_CHARS - 1)}…` : out
 }
 
-/** A log function that redacts every line it is given, each on its own, before `sink` writes it. */
-export function redactingLog(sink: (line: string) => void): (line: string) => void {
-  return (line) => sink(redact(line))
+/** Lines kept as known clean: a server logs the same few lines ("GET /v1/sys/health 200") over and over. */
+const REMEMBERED_CLEAN_LINES = 256
+
+/**
+ * A log function that redacts every line it is given. The lines of one turn of
+ * the event loop reach `sink` together, joined by newlines, in one call, and a
+ * line the redactor left unchanged is remembered (a bounded few, never a line
+ * in which anything was masked), so a repeated one is not scanned again: both
+ * are kept for speed (docs/benchmarks.md, "Kept for speed"). Lines still
+ * pending when the process exits are written then.
+ */
+export function redactingLog(sink: (lines: string) => void): (line: string) => void {
+  let pending: string[] = []
+  const clean = new Set<string>()
+  const flush = () => {
+    if (pending.length === 0) return
+    const lines = pending
+    pending = []
+    sink(lines.join('\n'))
+  }
+  process.once('exit', flush)
+  return (line) => {
+    if (pending.length === 0) setImmediate(flush)
+    if (clean.has(line)) {
+      pending.push(line)
+      return
+    }
+    const redacted = redact(line)
+    if (redacted === line && clean.size < REMEMBERED_CLEAN_LINES) clean.add(line)
+    pending.push(redacted)
+  }
 }
