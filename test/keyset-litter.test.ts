@@ -136,10 +136,11 @@ describe('what a killed process leaves beside a keyset', () => {
     await gone
     expect(await litterOf(path)).toEqual([`${basename(path)}.lock`])
 
-    const t0 = performance.now()
+    // The lock is made to look fresh for a minute: only its dead owner can explain a takeover now.
+    const future = new Date(Date.now() + 60_000)
+    await utimes(`${path}.lock`, future, future)
     const init = await runCli(['init', '--keyset', path, '--shares', '3', '--threshold', '2', '--format', 'json'])
     expect(init.code, init.stderr).toBe(0)
-    expect(performance.now() - t0).toBeLessThan(8000)
     expect(await litterOf(path)).toEqual([])
   })
 })
