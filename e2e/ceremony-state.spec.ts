@@ -11,10 +11,27 @@ function callsFrom(page: Page): string[] {
   return calls
 }
 
-test('an accepted share costs the page one call to main', async ({ tessera }) => {
+test('the first screen costs the page one call to main', async ({ tessera }) => {
+  const { page, rpc } = tessera
+  test.skip(rpc === null, 'counts the web transport\'s requests')
+  const calls = callsFrom(page)
+  await page.reload()
+  await expect(page.getByRole('button', { name: 'Start: root token' })).toBeEnabled()
+  await expect(page.getByRole('button', { name: 'Start: new key share' })).toBeEnabled()
+  await expect(page.getByTestId('quorum')).toHaveText('2 of the 3 shares out')
+  await page.waitForTimeout(500)
+  expect(calls).toEqual(['session.snapshot'])
+})
+
+for (const flow of ['root token', 'new key share'] as const) {
+test(`an accepted share costs the page one call to main (${flow})`, async ({ tessera }) => {
   const { page, keyset, rpc } = tessera
   test.skip(rpc === null, 'counts the web transport\'s requests')
-  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: `Start: ${flow}` }).click()
+  if (flow === 'new key share') {
+    await page.getByLabel(/Reveal the new share on screen/).check()
+    await page.getByLabel(/New holder's name/).fill('Dana')
+  }
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await expect(page.getByRole('heading', { name: /4\. Collect shares/ })).toBeVisible()
   const calls = callsFrom(page)
@@ -37,6 +54,7 @@ test('an accepted share costs the page one call to main', async ({ tessera }) =>
   // The log and the record shown are main's as of the last share.
   await expect(page.getByTestId('record-hash')).toHaveText((await rpc!('session.state')).body.record.finalHash)
 })
+}
 
 test('a keyset opened after another shows none of the first one\'s ceremony', async ({ tessera }) => {
   const { page, dir } = tessera

@@ -46,6 +46,8 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
     },
     session: {
       state: () => answer('session.state', () => session),
+      snapshot: () =>
+        answer('session.snapshot', () => ({ version: '0.1.0', backend: { info: LOCAL, shares: list }, state: session, statuses: { root: status({ started: false }) } })),
       wipe: () => answer('session.wipe', () => ((session = { result: null, init: null, log: [], record }), { wiped: true as const })),
     },
     attempt: {
@@ -76,6 +78,40 @@ describe('the ceremony step machine', () => {
     const plain = new Ceremony(fakeApi().api)
     await plain.load()
     expect([plain.step, plain.holdsSecret]).toEqual(['operation', false])
+  })
+
+  it('opens on one call to main, whose attempt statuses serve the first screen once', async () => {
+    const { api, calls } = fakeApi()
+    const c = new Ceremony(api)
+    await Promise.all([c.load(), c.load()])
+    expect(calls).toEqual(['session.snapshot'])
+    expect([c.loaded, c.version, c.backend, c.shares]).toEqual([true, '0.1.0', LOCAL, NAMED])
+    expect((await c.attemptStatus('root')).started).toBe(false)
+    expect(calls).toEqual(['session.snapshot'])
+    // A later screen asks main again: the attempt may have moved meanwhile.
+    await c.attemptStatus('root')
+    expect(calls).toEqual(['session.snapshot', 'attempt.status'])
+  })
+
+  it('takes a share flow\'s new count of shares out from the last share\'s reply, in one call', async () => {
+    const { api, calls } = fakeApi()
+    const four: ShareList = { canCheck: true, shares: [...NAMED.shares, { number: 4, holder: 'Dan' }] }
+    const grown: BackendInfo = { ...LOCAL, label: 'grown' }
+    const share = { encrypted: false, handedOut: false, number: 4, holder: 'Dan', card: true }
+    const result: HeldResult = { ...RESULT, flow: 'share', share }
+    api.attempt.update = async () => {
+      calls.push('attempt.update')
+      const state = { result, init: null, log: [], record: { directory: null, path: null, finalHash: null, open: false } }
+      return { ...status({ progress: 2, complete: true }), state, backend: { info: grown, shares: four } }
+    }
+    const c = new Ceremony(api)
+    await c.load()
+    await c.choose('share')
+    await c.start()
+    const before = calls.length
+    expect(await c.submit('Bob', 'share')).toBe(true)
+    expect(calls.slice(before)).toEqual(['attempt.update'])
+    expect([c.step, c.backend, c.shares]).toEqual(['result', grown, four])
   })
 
   it('goes to the result when the last share completes, with the log main kept, in one call', async () => {

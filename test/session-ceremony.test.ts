@@ -50,6 +50,21 @@ describe('a finished result is kept by main until wiped', () => {
     expect((await refusal('decode.held', { flow: 'root', encoded })).code).toBe('no_held_otp')
   })
 
+  it('gives the first screen in one answer: version, backend, shares, state and each flow\'s attempt', async () => {
+    const start = await call('attempt.start', { flow: 'root' })
+    const snapshot = await call('session.snapshot')
+    expect(snapshot.version).toBe((await call('app.info')).version)
+    expect(snapshot.backend).toEqual({ info: await call('backend.describe'), shares: await call('shares.list') })
+    expect(snapshot.state).toEqual(await call('session.state'))
+    expect(Object.keys(snapshot.statuses).sort()).toEqual([...snapshot.backend.info.seal.flows].sort())
+    expect(snapshot.statuses.root).toEqual(await call('attempt.status', { flow: 'root' }))
+    expect(snapshot.statuses.root.nonce).toBe(start.nonce)
+    expect(snapshot.statuses.share).toEqual(await call('attempt.status', { flow: 'share' }))
+    // With no backend open, the snapshot says so and reads no attempt.
+    dispatch = createRouter(handlersFor(new Session()))
+    expect(await call('session.snapshot')).toMatchObject({ backend: { info: { kind: 'none' }, shares: null }, statuses: {} })
+  })
+
   it('answers an update with the state after it, as session.state gives it: one share, one call', async () => {
     const start = await call('attempt.start', { flow: 'root' })
     const first = await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
@@ -58,6 +73,7 @@ describe('a finished result is kept by main until wiped', () => {
     expect(first.state).toEqual(await call('session.state'))
     expect(first.state.log.map((e: any) => e.outcome)).toEqual(['accepted share 1 (1 of 2)'])
     expect(first.state.result).toBeNull()
+    expect(first.backend).toBeUndefined()
     const done = await call('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
     expect(done.state).toEqual(await call('session.state'))
     expect(done.state.result).toMatchObject({ flow: 'root', encoded: done.encoded_token, otp_held: true })
@@ -107,7 +123,9 @@ describe("the share flow's new share and its holder", () => {
   async function newShareFor(newHolder: string, pgpKey?: string) {
     const start = await call('attempt.start', { flow: 'share', newHolder, ...(pgpKey ? { pgpKey } : {}) })
     await call('attempt.update', { flow: 'share', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
-    expect((await call('attempt.update', { flow: 'share', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })).complete).toBe(true)
+    const done = await call('attempt.update', { flow: 'share', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
+    expect(done.complete).toBe(true)
+    return done
   }
   const recordLines = async () => {
     const { path } = (await call('session.state')).record
@@ -115,7 +133,9 @@ describe("the share flow's new share and its holder", () => {
   }
 
   it('counts the new share everywhere, names its holder, and records how it was handed out', async () => {
-    await newShareFor('Dana')
+    const done = await newShareFor('Dana')
+    // The last share's reply already carries the backend as it stands: the page asks nothing more.
+    expect(done.backend).toEqual({ info: await call('backend.describe'), shares: await call('shares.list') })
     const { result } = await call('session.state')
     expect(result.share).toEqual({ encrypted: false, handedOut: false, number: 4, holder: 'Dana', card: true })
     // Seal status, the keyset's list and the card agree: four shares are out, any two open the keyset.

@@ -8,14 +8,17 @@ import type { ConnectionTest, ProfileList, ProfileView, Risk } from '../profiles
 import type { ErrorCode } from '../support/error-codes'
 import type {
   BackendInfo,
+  BackendView,
   CeremonyRecord,
   CeremonyReport,
   HeldResult,
   InitProgress,
   LogEntry,
   RecentKeyset,
+  SessionSnapshot,
   SessionState,
   UiAttemptStatus,
+  UpdateReply,
 } from '../session/views'
 
 /**
@@ -38,7 +41,7 @@ export const CHANNEL_GROUPS = {
   pgp: ['inspect'],
   clipboard: ['copy'],
   transcript: ['setDirectory', 'report', 'print'],
-  session: ['wipe', 'state'],
+  session: ['wipe', 'state', 'snapshot'],
 } as const
 
 /** Nothing, null or an empty object. */
@@ -98,9 +101,10 @@ export interface Contract {
   'attempt.confirmNonce': { input: { flow: Flow; nonce: string; holder: string }; output: { recorded: boolean } }
   /**
    * `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused.
-   * The reply carries `state`, as `session.state` gives it after the update, so that one share costs one call.
+   * The reply carries `state`, as `session.state` gives it after the update, so that one share costs one call;
+   * the last share's reply also carries `backend`, as it stands after the result (a share flow added a share out).
    */
-  'attempt.update': { input: { flow: Flow; key: string; nonce: string; holder?: string }; output: UiAttemptStatus & { state: SessionState } }
+  'attempt.update': { input: { flow: Flow; key: string; nonce: string; holder?: string }; output: UpdateReply }
 
   /** The new share for its holder: a share in the clear is handed out (`revealed`), recorded before it leaves main; an encrypted one once `result.shareSaved`. */
   'result.revealShare': { input: NoInput; output: NewShare }
@@ -131,6 +135,7 @@ export interface Contract {
 
   'session.wipe': { input: NoInput; output: { wiped: true } }
   'session.state': { input: NoInput; output: SessionState }
+  'session.snapshot': { input: NoInput; output: SessionSnapshot }
 }
 
 type Groups = typeof CHANNEL_GROUPS
@@ -167,6 +172,7 @@ export const UNRECORDED_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
   'transcript.report',
   'transcript.print',
   'session.state',
+  'session.snapshot',
 ])
 
 /** Every channel, dotted (`attempt.update`): what Electron's ipcMain and the web host serve. */
@@ -211,6 +217,7 @@ export type TesseraApi = {
 
 export type {
   BackendInfo,
+  BackendView,
   CeremonyRecord,
   CeremonyReport,
   ConnectionTest,
@@ -227,10 +234,12 @@ export type {
   RecentKeyset,
   RevealedShare,
   Risk,
+  SessionSnapshot,
   SessionState,
   ShareCard,
   ShareCheckResult,
   ShareList,
   ShareRef,
   UiAttemptStatus,
+  UpdateReply,
 }

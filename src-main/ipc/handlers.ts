@@ -54,6 +54,7 @@ export function handlersFor(s: Session): Handlers {
 
     'session.wipe': () => s.wipeRecorded(),
     'session.state': () => s.state(),
+    'session.snapshot': () => s.snapshot(),
   }
 }
 

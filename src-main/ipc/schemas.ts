@@ -88,6 +88,7 @@ export const schemas = {
 
   'session.wipe': noInput,
   'session.state': noInput,
+  'session.snapshot': noInput,
 } as const satisfies Record<Channel, v.GenericSchema>
 
 export type Schemas = typeof schemas

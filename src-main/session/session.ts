@@ -8,7 +8,8 @@ import { HandOut } from './hand-out'
 import { ResultKeeper } from './held-result'
 import { Profiles } from './profiles'
 import { RecentKeysets } from './recent-keysets'
-import type { SessionState, UiAttemptStatus } from './views'
+import { VERSION } from '../version'
+import type { BackendView, SessionSnapshot, SessionState, UpdateReply } from './views'
 
 /** What stopping Tessera ended, for the operator: the attempt it cancelled, and what it dropped unheld, in sentences. */
 export interface Stopped {
@@ -62,10 +63,25 @@ export class Session {
     return { result: this.result.view(), init: this.handOut.view(), log: this.ceremony.log, record: this.records.state }
   }
 
+  /** The open backend: its description, and a local keyset's shares. */
+  async backend(): Promise<BackendView> {
+    const info = await this.ceremony.describe()
+    return { info, shares: info.kind === 'local' ? this.ceremony.shares() : null }
+  }
+
+  /** The first screen's data: the backend, main's state and each offered flow's attempt. */
+  async snapshot(): Promise<SessionSnapshot> {
+    const backend = await this.backend()
+    const flows = backend.info.seal?.flows ?? []
+    const read = await Promise.all(flows.map(async (flow) => [flow, await this.ceremony.status(flow).catch(() => null)] as const))
+    const statuses = Object.fromEntries(read.filter(([, status]) => status !== null))
+    return { version: VERSION, backend, state: await this.state(), statuses }
+  }
+
   /** One share entered: the attempt's status, and the state after it, so that one share costs one call. */
-  async update(flow: Flow, key: string, nonce: string, holder?: string): Promise<UiAttemptStatus & { state: SessionState }> {
+  async update(flow: Flow, key: string, nonce: string, holder?: string): Promise<UpdateReply> {
     const status = await this.ceremony.update(flow, key, nonce, holder)
-    return { ...status, state: await this.state() }
+    return { ...status, state: await this.state(), ...(status.complete ? { backend: await this.backend() } : {}) }
   }
 
   /** What closing the app would destroy: a finished result, or shares not yet handed out. */

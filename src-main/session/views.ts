@@ -3,7 +3,7 @@
 // not pull in Node through it.
 import type { AttemptStatus, Flow, SealStatus } from '../backend'
 import type { SCHEMES } from '../engine/schemes'
-import type { InitSummary, ShareRef } from '../engine/views'
+import type { InitSummary, ShareList, ShareRef } from '../engine/views'
 import type { Risk } from '../profiles/views'
 
 export interface BackendInfo {
@@ -70,6 +70,28 @@ export interface SessionState {
   log: LogEntry[]
   record: CeremonyRecord
 }
+
+/** The open backend as the page shows it. */
+export interface BackendView {
+  info: BackendInfo
+  /** The open local keyset's shares; null for a server or when none is open. */
+  shares: ShareList | null
+}
+
+/** Everything the page's first screen shows, in one answer: opening or reloading the page costs one call. */
+export interface SessionSnapshot {
+  version: string
+  backend: BackendView
+  state: SessionState
+  /** The open backend's flows' attempts; a flow whose status could not be read is absent (the page asks again and shows why). */
+  statuses: Partial<Record<Flow, UiAttemptStatus>>
+}
+
+/**
+ * An update's reply: the attempt's status and main's state after it; after
+ * the last share, the backend as it stands (a share flow added a share out).
+ */
+export type UpdateReply = UiAttemptStatus & { state: SessionState; backend?: BackendView }
 
 /** The transcript of the current (or last) ceremony of this session. */
 export interface CeremonyRecord {

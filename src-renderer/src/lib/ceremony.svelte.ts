@@ -1,6 +1,7 @@
 import { getContext } from 'svelte'
 import type {
   BackendInfo,
+  BackendView,
   CeremonyRecord,
   Channel,
   Flow,
@@ -65,6 +66,10 @@ export class Ceremony {
   #notice = $state('')
   #busy = $state(false)
   #version = $state('')
+  #loaded = $state(false)
+  #loading: Promise<void> | undefined
+  /** The snapshot's attempt statuses, each serving the first screen once: any later screen asks main again. */
+  #firstStatuses: Partial<Record<Flow, UiAttemptStatus>> = {}
 
   readonly profiles: Profiles
   readonly decoder: Decoder
@@ -134,18 +139,30 @@ export class Ceremony {
     }
   }
 
-  /** Opens where main stands: a held result, a hand-out, or the open backend. */
-  async load(): Promise<void> {
-    this.#version = (await this.api.app.info()).version
-    this.#backend = await this.api.backend.describe()
-    await this.readShares()
-    const state = await this.api.session.state()
+  /** True once `load` read where main stands: until then no step is shown. */
+  get loaded(): boolean { return this.#loaded }
+
+  /**
+   * Opens where main stands: a held result, a hand-out, or the open backend.
+   * One call, made once however often it is asked for (the page starts it before
+   * it mounts).
+   */
+  load(): Promise<void> {
+    return (this.#loading ??= this.readSnapshot())
+  }
+
+  private async readSnapshot(): Promise<void> {
+    const { version, backend, state, statuses } = await this.api.session.snapshot()
+    this.#version = version
+    this.seeBackend(backend)
+    this.#firstStatuses = statuses
     this.take(state)
     this.#log = state.log
     this.#result = state.result
     this.#init = state.init
     if (state.result) this.goTo('result')
-    else this.#step = state.init ? 'init' : this.#backend.kind === 'none' ? 'backend' : 'operation'
+    else this.#step = state.init ? 'init' : backend.info.kind === 'none' ? 'backend' : 'operation'
+    this.#loaded = true
   }
 
   /**
@@ -205,6 +222,12 @@ export class Ceremony {
     this.#shares = this.#backend?.kind === 'local' ? await this.api.shares.list().catch(() => null) : null
   }
 
+  /** The open backend as main described it, with a local keyset's shares. */
+  private seeBackend(view: BackendView): void {
+    this.#backend = view.info
+    this.#shares = view.shares
+  }
+
   /** Another backend is open: nothing of the one before (its counts, holders, shares, attempt, log) stays on screen. */
   private async opened(info: BackendInfo, step: 'operation' | 'init', handOut?: InitProgress): Promise<void> {
     this.#backend = info
@@ -219,13 +242,6 @@ export class Ceremony {
     this.#failure = null
     this.#notice = ''
     this.#step = step
-  }
-
-  /** The open backend's counts as main has them now: a share flow adds a share to those out. */
-  private async reread(): Promise<void> {
-    const info = await this.api.backend.describe().catch(() => null)
-    if (info) this.#backend = info
-    await this.readShares()
   }
 
   /** The shares' checks of the open keyset, one holder after another. */
@@ -291,7 +307,9 @@ export class Ceremony {
 
   /** The attempt's status, for the operation step: what runs where, before a flow is chosen. */
   attemptStatus(flow: Flow): Promise<UiAttemptStatus> {
-    return this.api.attempt.status({ flow })
+    const read = this.#firstStatuses[flow]
+    this.#firstStatuses = { ...this.#firstStatuses, [flow]: undefined }
+    return read ? Promise.resolve(read) : this.api.attempt.status({ flow })
   }
 
   /** `allowSharedKey`: the operator confirmed that the new share may go to a key that already holds one. */
@@ -330,7 +348,7 @@ export class Ceremony {
       await this.refreshLog()
       return false
     }
-    const { state, ...status } = reply
+    const { state, backend, ...status } = reply
     const known = status.last_share
     this.#accepted = known && known.number !== null ? `Accepted ${shareLabel(known)} from ${operator || 'an unnamed holder'}.` : ''
     this.take(state)
@@ -338,7 +356,8 @@ export class Ceremony {
     this.#status = status
     if (status.complete) {
       this.#result = state.result
-      if (this.#result?.share) await this.reread()
+      // A share flow's result added a share out: the counts on screen follow.
+      if (backend) this.seeBackend(backend)
       this.#step = 'result'
     }
     return true
