@@ -86,10 +86,10 @@ describe('the ceremony step machine', () => {
     await Promise.all([c.load(), c.load()])
     expect(calls).toEqual(['session.snapshot'])
     expect([c.loaded, c.version, c.backend, c.shares]).toEqual([true, '0.1.0', LOCAL, NAMED])
-    expect((await c.attemptStatus('root')).started).toBe(false)
+    expect((await c.backendChoice.attemptStatus('root')).started).toBe(false)
     expect(calls).toEqual(['session.snapshot'])
     // A later screen asks main again: the attempt may have moved meanwhile.
-    await c.attemptStatus('root')
+    await c.backendChoice.attemptStatus('root')
     expect(calls).toEqual(['session.snapshot', 'attempt.status'])
   })
 

@@ -1,22 +1,20 @@
 import { getContext } from 'svelte'
 import type {
   BackendInfo,
-  BackendView,
   CeremonyRecord,
   Channel,
   Flow,
   HeldResult,
-  Input,
   InitProgress,
   KeyInfo,
   LogEntry,
-  RecentKeyset,
   SessionState,
   ShareList,
   TesseraApi,
   UiAttemptStatus,
 } from '../../../src-main/ipc/channels'
 import { ApiError, shownError, type ShownError } from './api-error'
+import { BackendChoice } from './backend-choice.svelte'
 import { Decoder } from './decoder'
 import { Handout } from './handout'
 import { saveRecord } from './print-record'
@@ -44,13 +42,12 @@ export interface PgpChoice {
 /**
  * One ceremony's state and its step machine, and the renderer's one caller of
  * main: components read the state through getters and change it through the
- * transitions (`goTo`, `openKeyset`, `submit`, …); the siblings it hands out
- * (`profiles`, `decoder`, `handout`, `shareChecks`) make the calls of their own
+ * transitions (`goTo`, `choose`, `submit`, …); the siblings it hands out
+ * (`backendChoice`, `profiles`, `decoder`, `handout`, `shareChecks`) make the calls of their own
  * screens. What must survive a reload (a finished result, a hand-out, the
  * holder log) lives in main and is read back by `load`.
  */
 export class Ceremony {
-  #backend = $state<BackendInfo | null>(null)
   #step = $state<Step>('backend')
   #flow = $state<Flow>('root')
   #status = $state<UiAttemptStatus | null>(null)
@@ -61,27 +58,26 @@ export class Ceremony {
   #record = $state<CeremonyRecord | null>(null)
   #init = $state<InitProgress | null>(null)
   #failure = $state<(ShownError & { at: Place }) | null>(null)
-  #shares = $state<ShareList | null>(null)
   #accepted = $state('')
   #notice = $state('')
   #busy = $state(false)
   #version = $state('')
   #loaded = $state(false)
   #loading: Promise<void> | undefined
-  /** The snapshot's attempt statuses, each serving the first screen once: any later screen asks main again. */
-  #firstStatuses: Partial<Record<Flow, UiAttemptStatus>> = {}
 
   readonly profiles: Profiles
   readonly decoder: Decoder
   readonly handout: Handout
+  readonly backendChoice: BackendChoice
 
   constructor(private readonly api: TesseraApi) {
     this.profiles = new Profiles(api)
     this.decoder = new Decoder(api)
     this.handout = new Handout(api, this)
+    this.backendChoice = new BackendChoice(api, this)
   }
 
-  get backend(): BackendInfo | null { return this.#backend }
+  get backend(): BackendInfo | null { return this.backendChoice.info }
   get step(): Step { return this.#step }
   get flow(): Flow { return this.#flow }
   get status(): UiAttemptStatus | null { return this.#status }
@@ -97,7 +93,7 @@ export class Ceremony {
   get init(): InitProgress | null { return this.#init }
   get failure(): (ShownError & { at: Place }) | null { return this.#failure }
   /** The open local keyset's shares and whether it can check them one by one; null for a server. */
-  get shares(): ShareList | null { return this.#shares }
+  get shares(): ShareList | null { return this.backendChoice.shares }
   /** What the last accepted share was recognized as ("share 3 (Carol)"), for the collect screen. */
   get accepted(): string { return this.#accepted }
   /** A plain statement of what just happened (an attempt cancelled, a result wiped). */
@@ -142,11 +138,7 @@ export class Ceremony {
   /** True once `load` read where main stands: until then no step is shown. */
   get loaded(): boolean { return this.#loaded }
 
-  /**
-   * Opens where main stands: a held result, a hand-out, or the open backend.
-   * One call, made once however often it is asked for (the page starts it before
-   * it mounts).
-   */
+  /** Opens where main stands (a held result, a hand-out, the open backend): one call, made once however often asked. */
   load(): Promise<void> {
     return (this.#loading ??= this.readSnapshot())
   }
@@ -154,8 +146,7 @@ export class Ceremony {
   private async readSnapshot(): Promise<void> {
     const { version, backend, state, statuses } = await this.api.session.snapshot()
     this.#version = version
-    this.seeBackend(backend)
-    this.#firstStatuses = statuses
+    this.backendChoice.see(backend, statuses)
     this.take(state)
     this.#log = state.log
     this.#result = state.result
@@ -177,30 +168,8 @@ export class Ceremony {
       if (!this.#result) return
       this.#flow = this.#result.flow
     }
-    this.#step = step === 'operation' && this.#backend?.kind !== 'local' && this.#backend?.kind !== 'remote' ? 'backend' : step
-  }
-
-  /** The keysets opened before here, that still exist. */
-  async recentKeysets(): Promise<RecentKeyset[]> {
-    return (await this.api.backend.recent().catch(() => ({ recent: [] }))).recent
-  }
-
-  async openKeyset(path: string, recovery: boolean): Promise<void> {
-    const info = await this.run(() => this.api.backend.openKeyset({ path, recovery }), 'open')
-    if (info) await this.opened(info, 'operation')
-  }
-
-  async connectRemote(id: string, token?: string): Promise<void> {
-    const info = await this.run(() => this.api.backend.connectRemote({ id, ...(token ? { token } : {}) }))
-    if (info) await this.opened(info, 'operation')
-  }
-
-  /** Creates a keyset and opens it on the hand-out of its shares; false when main refused (the refusal shows at the form). */
-  async createKeyset(input: Input<'backend.initKeyset'>): Promise<boolean> {
-    const summary = await this.run(() => this.api.backend.initKeyset(input), 'create')
-    if (!summary) return false
-    await this.opened(await this.api.backend.describe(), 'init', { summary, handedOut: Array.from({ length: summary.shares }, () => false) })
-    return true
+    const kind = this.backend?.kind
+    this.#step = step === 'operation' && kind !== 'local' && kind !== 'remote' ? 'backend' : step
   }
 
   /** Reads a PGP public key's fingerprint and user ids; refuses a key main cannot use. */
@@ -217,22 +186,9 @@ export class Ceremony {
     await this.api.clipboard.copy({ text })
   }
 
-  /** Which shares the open keyset knows; a server's shares are not known here. */
-  private async readShares(): Promise<void> {
-    this.#shares = this.#backend?.kind === 'local' ? await this.api.shares.list().catch(() => null) : null
-  }
-
-  /** The open backend as main described it, with a local keyset's shares. */
-  private seeBackend(view: BackendView): void {
-    this.#backend = view.info
-    this.#shares = view.shares
-  }
-
   /** Another backend is open: nothing of the one before (its counts, holders, shares, attempt, log) stays on screen. */
-  private async opened(info: BackendInfo, step: 'operation' | 'init', handOut?: InitProgress): Promise<void> {
-    this.#backend = info
+  opened(step: 'operation' | 'init', handOut?: InitProgress): void {
     if (handOut) this.#init = handOut
-    await this.readShares()
     this.#flow = 'root'
     this.#status = null
     this.#pgp = null
@@ -246,7 +202,7 @@ export class Ceremony {
 
   /** The shares' checks of the open keyset, one holder after another. */
   shareChecks(): ShareChecks {
-    return new ShareChecks(this.api, this.#shares!)
+    return new ShareChecks(this.api, this.shares!)
   }
 
   shareHandedOut(index: number): void {
@@ -305,13 +261,6 @@ export class Ceremony {
     this.#step = status.started ? 'collect' : 'protection'
   }
 
-  /** The attempt's status, for the operation step: what runs where, before a flow is chosen. */
-  attemptStatus(flow: Flow): Promise<UiAttemptStatus> {
-    const read = this.#firstStatuses[flow]
-    this.#firstStatuses = { ...this.#firstStatuses, [flow]: undefined }
-    return read ? Promise.resolve(read) : this.api.attempt.status({ flow })
-  }
-
   /** `allowSharedKey`: the operator confirmed that the new share may go to a key that already holds one. */
   async start(allowSharedKey = false): Promise<void> {
     const newHolder = this.#flow === 'share' ? this.#newHolder.trim() : ''
@@ -357,7 +306,7 @@ export class Ceremony {
     if (status.complete) {
       this.#result = state.result
       // A share flow's result added a share out: the counts on screen follow.
-      if (backend) this.seeBackend(backend)
+      if (backend) this.backendChoice.see(backend)
       this.#step = 'result'
     }
     return true
