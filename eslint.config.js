@@ -20,7 +20,7 @@ const MAIN_ROOMS = {
   web: [],
   support: [],
   session: [],
-  transcript: [],
+  record: [],
 }
 const CRYPTO_AND_KEYCHAIN = ['openpgp', 'shamir-secret-sharing', 'secrets.js-grempe', 'keytar']
 
@@ -128,7 +128,7 @@ export default tseslint.config(
   // The IPC layer imports the services, never the reverse: no room at or below
   // the services' imports ipc/, not even a type (support/ is held below).
   {
-    files: ['src-main/{session,decode,transcript,profiles,engine,remote,crypto}/**/*.ts', 'src-main/*.ts'],
+    files: ['src-main/{session,decode,record,profiles,engine,remote,crypto}/**/*.ts', 'src-main/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)ipc(/|$)', message: 'The IPC layer imports the services, never the reverse: ipc/ maps each channel to a service call.' }] }],
     },

@@ -7,7 +7,7 @@ test('a ceremony in the app leaves a record that verifies, shown on the result s
   const { page, keyset, dir } = tessera
   await page.getByRole('button', { name: 'Start: root token' }).click()
   // The default record folder is shown on the protection step.
-  await expect(page.getByLabel(/Ceremony record folder/)).toHaveValue(join(dir, 'config', 'transcripts'))
+  await expect(page.getByLabel(/Ceremony record folder/)).toHaveValue(join(dir, 'config', 'records'))
   await photograph(tessera, 'protection-record-folder')
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   const nonce = (await page.getByTestId('nonce').textContent())!
@@ -21,7 +21,7 @@ test('a ceremony in the app leaves a record that verifies, shown on the result s
   await page.getByRole('button', { name: 'Submit share' }).click()
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
 
-  const path = join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-${nonce}.jsonl`)
+  const path = join(dir, 'config', 'records', `${new Date().toISOString().slice(0, 10)}-${nonce}.jsonl`)
   await expect(page.getByTestId('record-path')).toHaveText(path)
   await photograph(tessera, 'result-record')
 
@@ -45,7 +45,7 @@ test('a ceremony in the app leaves a record that verifies, shown on the result s
   const finalHash = (await page.getByTestId('record-hash').textContent())!
   await photograph(tessera, 'operation-last-record')
 
-  const verified = await runCli(['transcript', 'verify', path])
+  const verified = await runCli(['record', 'verify', path])
   expect(verified.code, verified.stderr).toBe(0)
   expect(verified.stdout).toContain(finalHash)
   const events = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).type)
@@ -75,7 +75,7 @@ test('the record panel\'s final hash is the file\'s after a decode, a wipe and a
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   const nonce = (await page.getByTestId('nonce').textContent())!
-  const path = join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-${nonce}.jsonl`)
+  const path = join(dir, 'config', 'records', `${new Date().toISOString().slice(0, 10)}-${nonce}.jsonl`)
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await enterShare(page, 'Bob', keyset.keys[1]!)
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
@@ -103,7 +103,7 @@ test('the record panel\'s final hash is the file\'s after a decode, a wipe and a
   // A cancelled attempt: the panel shows the cancelled record's closing hash.
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
-  const second = join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-${(await page.getByTestId('nonce').textContent())!}.jsonl`)
+  const second = join(dir, 'config', 'records', `${new Date().toISOString().slice(0, 10)}-${(await page.getByTestId('nonce').textContent())!}.jsonl`)
   await page.getByRole('button', { name: 'Cancel attempt…' }).click()
   await page.getByRole('button', { name: 'Yes, cancel the attempt' }).click()
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, TESSERA } from '../test/helpers/cli'
-import { verifyTranscript } from '../src-main/transcript/verify'
+import { verifyRecord } from '../src-main/record/verify'
 
 export { expect }
 
@@ -187,8 +187,8 @@ export async function photograph(tessera: Tessera, step: string): Promise<void> 
   await page.getByRole('button', { name: 'Switch to light theme' }).click()
 }
 
-/** The hash of a record file's last line, as `tessera transcript verify` prints it (of its valid prefix, if damaged). */
+/** The hash of a record file's last line, as `tessera record verify` prints it (of its valid prefix, if damaged). */
 export async function recordFileHash(path: string): Promise<string> {
-  const v = verifyTranscript(await readFile(path, 'utf8'))
+  const v = verifyRecord(await readFile(path, 'utf8'))
   return v.ok ? v.finalHash : v.prefix.finalHash
 }

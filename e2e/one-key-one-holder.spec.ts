@@ -65,9 +65,9 @@ test('one PGP key for two holders is refused at create and in the share flow, un
   expect((await recorded(dir, 'attempt_started')).map((e) => e.data)).toEqual([expect.objectContaining({ flow: 'share', shared_key: true })])
 })
 
-/** Every event of `type` in the records the app wrote (its config folder's transcripts). */
+/** Every event of `type` in the records the app wrote (its config folder's records). */
 async function recorded(dir: string, type: string): Promise<any[]> {
-  const folder = join(dir, 'config', 'transcripts')
+  const folder = join(dir, 'config', 'records')
   const files = (await readdir(folder)).filter((f) => f.endsWith('.jsonl'))
   const lines = await Promise.all(files.map(async (f) => (await readFile(join(folder, f), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))))
   return lines.flat().filter((l) => l.type === type)

@@ -17,7 +17,7 @@ test('each holder prints only their own share card, which typed back (with or wi
   for (const [i, name] of ['Dana', 'Frank', 'Erin'].entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
   await page.getByRole('button', { name: 'Create keyset' }).click()
   // The hand-out is recorded from the start: its file is named by date and the new keyset's fingerprint.
-  await expect(page.getByTestId('record-path')).toHaveText(new RegExp(`^${join(dir, 'config', 'transcripts')}/\\d{4}-\\d\\d-\\d\\d-init-[0-9a-f]{16}\\.jsonl$`))
+  await expect(page.getByTestId('record-path')).toHaveText(new RegExp(`^${join(dir, 'config', 'records')}/\\d{4}-\\d\\d-\\d\\d-init-[0-9a-f]{16}\\.jsonl$`))
   let hash = (await page.getByTestId('record-hash').textContent())!
 
   const cards: string[][] = []

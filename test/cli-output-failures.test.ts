@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { verifyTranscript } from '../src-main/transcript/verify'
+import { verifyRecord } from '../src-main/record/verify'
 import { runCli, runWithSinks, spawnWithSinks, waitForOutput, type Sink } from './helpers/cli'
 import { callApi } from './helpers/server'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
@@ -15,12 +15,12 @@ const STACK = /\n\s+at |Unhandled 'error' event/
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 let ks: TestKeyset
-let transcript: string
+let record: string
 beforeAll(async () => {
   tmp = await tempDir('tessera-output-')
   ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
-  transcript = join(tmp.dir, 'init.jsonl')
-  const made = await runCli(['init', '--keyset', join(tmp.dir, 'recorded.json'), '--shares', '1', '--threshold', '1', '--transcript', transcript])
+  record = join(tmp.dir, 'init.jsonl')
+  const made = await runCli(['init', '--keyset', join(tmp.dir, 'recorded.json'), '--shares', '1', '--threshold', '1', '--record', record])
   expect(made.code, made.stderr).toBe(0)
 })
 afterAll(() => tmp.cleanup())
@@ -33,8 +33,8 @@ describe('a command whose standard output cannot be written', () => {
     ['generate-otp', () => ['generate-otp'], 'tessera generate-otp'],
     ['verify-share', () => ['verify-share', '--keyset', ks.path], 'tessera verify-share', () => `${ks.keys[1]}\n`],
     ['decode', () => ['decode', '--encoded', VAULT_VECTOR.encoded, '--otp', VAULT_VECTOR.otp], 'tessera decode'],
-    ['transcript verify', () => ['transcript', 'verify', transcript], 'tessera transcript'],
-    ['transcript report', () => ['transcript', 'report', transcript, '--out', join(tmp.dir, `r${Math.random()}.html`)], 'tessera transcript'],
+    ['record verify', () => ['record', 'verify', record], 'tessera record'],
+    ['record print', () => ['record', 'print', record, '--out', join(tmp.dir, `r${Math.random()}.html`)], 'tessera record'],
     ['--version', () => ['--version'], 'tessera'],
     ['a command\'s --help', () => ['generate-otp', '--help'], 'tessera generate-otp'],
   ]
@@ -78,7 +78,7 @@ describe('tessera serve whose log cannot be written', () => {
 
   it('keeps serving once its reader has gone (2>&1 | head -c 40), and closes its record on stop', async () => {
     const file = join(tmp.dir, `serve-gone-${Math.random()}.jsonl`)
-    const run = spawnWithSinks(['serve', '--keyset', ks.path, '--port', '0', '--transcript', file], { stdout: 'read', stderr: 'read' })
+    const run = spawnWithSinks(['serve', '--keyset', ks.path, '--port', '0', '--record', file], { stdout: 'read', stderr: 'read' })
     const url = (await waitForOutput(run, /listening on (http:\/\/\S+)\n/))[1]!
     run.child.stdout!.destroy()
     run.child.stderr!.destroy()
@@ -86,7 +86,7 @@ describe('tessera serve whose log cannot be written', () => {
     expect(run.child.exitCode).toBe(null)
     run.child.kill('SIGTERM')
     expect(await run.exited).toBe(0)
-    const record = verifyTranscript(await readFile(file, 'utf8'))
+    const record = verifyRecord(await readFile(file, 'utf8'))
     expect(record.ok && record.closed).toBe(true)
     if (record.ok) expect(record.lines.map((l) => l.type)).toEqual(['backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'completed', 'closed'])
   })

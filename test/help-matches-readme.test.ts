@@ -24,9 +24,9 @@ describe('--help and the CLI reference', () => {
     expect(missing).toEqual([])
   })
 
-  it('give the same exit statuses for transcript verify', async () => {
+  it('give the same exit statuses for record verify', async () => {
     const formats = await readFile(join(import.meta.dirname, '..', 'docs', 'formats.md'), 'utf8')
-    const help = (await runCli(['transcript', '--help'])).stdout
+    const help = (await runCli(['record', '--help'])).stdout
     // "0 the chain is intact" in the help, "**0** when the chain is intact" in the file formats' record section.
     const stated = (text: string) => [...text.matchAll(/(?<![\w.])\**(\d)\**\s+(?:when\s+|for\s+)?(?:the chain|a line|a usage)/g)].map((m) => Number(m[1])).sort()
     const verifyParagraph = formats.slice(formats.indexOf('`verify` prints `N events, final hash H`'))

@@ -89,7 +89,7 @@ describe('process boundaries, as lint rules', () => {
   })
 
   it('the IPC layer imports the services, never the reverse', async () => {
-    for (const room of ['session', 'decode', 'transcript', 'profiles', 'engine', 'remote', 'crypto', 'support']) {
+    for (const room of ['session', 'decode', 'record', 'profiles', 'engine', 'remote', 'crypto', 'support']) {
       for (const source of ["import type { Handlers } from '../ipc/router'\nexport type H = Handlers\n", "import { CHANNELS } from '../ipc/channels'\nexport const c = CHANNELS\n"]) {
         expect(restricted(await problems(`src-main/${room}/x.ts`, source)), room).not.toEqual([])
       }

@@ -71,7 +71,7 @@ describe.each(SCHEMES)('no secret reaches disk or output (%s keyset)', (scheme) 
     keyset = join(keysetDir.dir, 'keyset.json')
 
     // tessera init, JSON output, for the keyset under test.
-    initOut = await runCli(['init', '--keyset', keyset, '--shares', '5', '--threshold', '3', '--scheme', scheme, '--format', 'json', '--transcript', join(workDir.dir, 'init.jsonl')])
+    initOut = await runCli(['init', '--keyset', keyset, '--shares', '5', '--threshold', '3', '--scheme', scheme, '--format', 'json', '--record', join(workDir.dir, 'init.jsonl')])
     expect(initOut.code, initOut.stderr).toBe(0)
     cliOutput('init', initOut)
     const init = JSON.parse(initOut.stdout) as { keys: string[]; keys_base64: string[]; root_token: string }
@@ -297,7 +297,7 @@ describe.each(SCHEMES)('no secret reaches disk or output (%s keyset)', (scheme) 
     expect(files.length).toBe(2)
     const record = await readFile(join(workDir.dir, 'init.jsonl'), 'utf8')
     expect(record.match(/"type":"share_handed_out"/g)).toHaveLength(5)
-    expect(leaks(secrets, [...files, { name: 'init transcript', content: record }])).toEqual([])
+    expect(leaks(secrets, [...files, { name: 'init record', content: record }])).toEqual([])
   })
 
   it("finds no secret in the serve processes' complete output, nor in any CLI diagnostics", () => {

@@ -75,10 +75,10 @@ describe('tessera init --pgp-keys', () => {
 
   it('with --allow-shared-key, creates the keyset, records each share\'s key, and the record says shared_key', async () => {
     const keyset = file('allowed.json')
-    const transcript = file('allowed.jsonl')
-    const r = await runCli(['init', '--keyset', keyset, '--shares', '3', '--threshold', '2', '--pgp-keys', [file('alice.asc'), file('bob.asc'), file('alice.gpg')].join(','), '--allow-shared-key', '--transcript', transcript])
+    const record = file('allowed.jsonl')
+    const r = await runCli(['init', '--keyset', keyset, '--shares', '3', '--threshold', '2', '--pgp-keys', [file('alice.asc'), file('bob.asc'), file('alice.gpg')].join(','), '--allow-shared-key', '--record', record])
     expect(r.code, r.stderr).toBe(0)
-    const created = (await lines(transcript)).find((l) => l.type === 'keyset_created')
+    const created = (await lines(record)).find((l) => l.type === 'keyset_created')
     expect(created.data.shared_key).toBe(true)
     const alice = await readPublicKey(await readFile(file('alice.asc')))
     const records = JSON.parse(await readFile(keyset, 'utf8')).issued_shares
@@ -86,7 +86,7 @@ describe('tessera init --pgp-keys', () => {
     expect(records[0].pgp_keys).toEqual(alice.keyFingerprints)
     // Distinct keys: no shared_key in the record.
     const plain = file('distinct.jsonl')
-    const ok = await runCli(['init', '--keyset', file('distinct.json'), '--shares', '2', '--threshold', '2', '--pgp-keys', `${file('alice.asc')},${file('bob.asc')}`, '--allow-shared-key', '--transcript', plain])
+    const ok = await runCli(['init', '--keyset', file('distinct.json'), '--shares', '2', '--threshold', '2', '--pgp-keys', `${file('alice.asc')},${file('bob.asc')}`, '--allow-shared-key', '--record', plain])
     expect(ok.code, ok.stderr).toBe(0)
     expect((await lines(plain)).find((l) => l.type === 'keyset_created').data).not.toHaveProperty('shared_key')
   })

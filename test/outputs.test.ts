@@ -5,7 +5,7 @@ import { runCli } from './helpers/cli'
 import { tempDir } from './helpers/keysets'
 
 // Every file the CLI writes where the operator said (the keyset, the record, the
-// report) is new, of mode 0600, and a link at that path is never written through.
+// printed record) is new, of mode 0600, and a link at that path is never written through.
 // The app's record PDF is checked in electron-shell.test.ts.
 
 let dir: string
@@ -38,7 +38,7 @@ describe('every output is new, 0600, and never written through a link', () => {
   it('init: the keyset and its record', async () => {
     const keyset = join(dir, 'k.json')
     const record = join(dir, 'init.jsonl')
-    const r = await runCli(['init', '--keyset', keyset, '--shares', '2', '--threshold', '2', '--transcript', record])
+    const r = await runCli(['init', '--keyset', keyset, '--shares', '2', '--threshold', '2', '--record', record])
     expect(r.code, r.stderr).toBe(0)
     expect(await mode(keyset)).toBe(0o600)
     expect(await mode(record)).toBe(0o600)
@@ -48,20 +48,20 @@ describe('every output is new, 0600, and never written through a link', () => {
     })
     expect((await lstat(linkedKeyset)).isSymbolicLink()).toBe(true)
     await throughLink('linked-init.jsonl', async (path) => {
-      expect((await runCli(['init', '--keyset', join(dir, 'k2.json'), '--shares', '2', '--threshold', '2', '--transcript', path])).code).toBe(1)
+      expect((await runCli(['init', '--keyset', join(dir, 'k2.json'), '--shares', '2', '--threshold', '2', '--record', path])).code).toBe(1)
     })
   })
 
-  it('transcript report --out, with and without --force', async () => {
+  it('record print --out, with and without --force', async () => {
     const record = join(dir, 'init.jsonl')
-    const out = join(dir, 'report.html')
-    expect((await runCli(['transcript', 'report', record, '--out', out])).code).toBe(0)
+    const out = join(dir, 'printed.html')
+    expect((await runCli(['record', 'print', record, '--out', out])).code).toBe(0)
     expect(await mode(out)).toBe(0o600)
-    await throughLink('linked-report.html', async (path) => {
-      expect((await runCli(['transcript', 'report', record, '--out', path])).code).toBe(1)
+    await throughLink('linked-printed.html', async (path) => {
+      expect((await runCli(['record', 'print', record, '--out', path])).code).toBe(1)
     })
-    const replaced = await throughLink('forced-report.html', async (path) => {
-      expect((await runCli(['transcript', 'report', record, '--out', path, '--force'])).code).toBe(0)
+    const replaced = await throughLink('forced-printed.html', async (path) => {
+      expect((await runCli(['record', 'print', record, '--out', path, '--force'])).code).toBe(0)
     })
     // --force replaces the link itself with a new file.
     expect((await lstat(replaced)).isFile()).toBe(true)

@@ -10,8 +10,8 @@ import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { listen } from '../src-main/server/listen'
-import { Transcript } from '../src-main/transcript/writer'
-import { verifyTranscript } from '../src-main/transcript/verify'
+import { RecordWriter } from '../src-main/record/writer'
+import { verifyRecord } from '../src-main/record/verify'
 import { ipcCalls } from './helpers/ipc'
 import { tempDir } from './helpers/keysets'
 
@@ -92,7 +92,7 @@ afterEach(async () => {
   await cleanup()
 })
 
-/** Connects a session that records to `dir/config/transcripts` to a fake Vault answering as `odd` says. */
+/** Connects a session that records to `dir/config/records` to a fake Vault answering as `odd` says. */
 async function connect(odd: Odd) {
   const fake = oddVault(odd)
   server = fake.server
@@ -112,7 +112,7 @@ async function ceremony() {
   expect(done.complete).toBe(true)
   await call('session.wipe')
   const path = (await call('session.state')).record.path as string
-  const v = verifyTranscript(await readFile(path, 'utf8'))
+  const v = verifyRecord(await readFile(path, 'utf8'))
   if (!v.ok) throw new Error(v.problem)
   return { start, path, lines: v.lines }
 }
@@ -184,7 +184,7 @@ describe('a record whose first line cannot be written', () => {
     const path = join(dir, 'records', 'refused.jsonl')
     // A version the secret guard refuses: the first line cannot be written.
     const facts = { backend: 'remote', server: 'http://127.0.0.1:8200', server_version: `1.0-${'a1b2c3d4'.repeat(6)}`, threshold: 2, recovery_mode: false } as const
-    await expect(Transcript.create(path, facts)).rejects.toMatchObject({ code: 'transcript_secret' })
+    await expect(RecordWriter.create(path, facts)).rejects.toMatchObject({ code: 'record_secret' })
     await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' })
     expect(await readdir(join(dir, 'records'))).toEqual([])
   })

@@ -5,7 +5,7 @@ import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { handlersFor } from '../src-main/ipc/handlers'
 import { ipcCalls } from './helpers/ipc'
 import { Session } from '../src-main/session/session'
-import { keysetFingerprint } from '../src-main/transcript/recorder'
+import { keysetFingerprint } from '../src-main/record/attempt-record'
 import { mistypeAt, tempDir } from './helpers/keysets'
 
 let dir: string

@@ -1,14 +1,14 @@
 import { BrowserWindow, dialog, session } from 'electron'
-import type { RecordPrinter } from '../session/ceremony-records'
+import type { RecordPrinter } from '../session/records'
 import { writeFileAtomic } from '../support/files'
 
 /** The print window's own session: it loads the one page it is given and nothing else. */
 const PARTITION = 'tessera-print'
 
 /**
- * Prints a ceremony record to PDF: the report's HTML is laid out in a hidden
+ * Prints a ceremony record to PDF: the printed record's HTML is laid out in a hidden
  * window with JavaScript off, printed at the page size asked for, and saved
- * where the operator says. The report holds no secret, only the record.
+ * where the operator says. The printed record holds no secret, only the record.
  */
 export function pdfPrinter(parent: () => BrowserWindow | undefined): RecordPrinter {
   let guarded = false

@@ -41,6 +41,15 @@ export function parseFlags<O extends Options>(argv: string[], options: O) {
   }
 }
 
+/** `--record FILE`, the flag that names a ceremony record; `--transcript` is its old name, kept as an alias. */
+export const RECORD_FLAGS = { record: { type: 'string' }, transcript: { type: 'string' } } as const
+
+/** The record path given by `--record` or its alias `--transcript`; both at once is a usage mistake. */
+export function recordFlag(flags: { record?: string; transcript?: string }): string | undefined {
+  if (flags.record !== undefined && flags.transcript !== undefined) throw new UsageError('give --record once (--transcript is its old name)')
+  return flags.record ?? flags.transcript
+}
+
 export function requireFlag<T>(value: T | undefined, flag: string): T {
   if (value === undefined || value === '') throw new UsageError(`${flag} is required`)
   return value

@@ -4,14 +4,14 @@ import { initKeyset, recipientKeys } from '../engine/init'
 import { checkHolders, checkShareConfig } from '../engine/keyset'
 import { SCHEMES, type Scheme } from '../engine/schemes'
 import { outputFailure } from './output'
-import { initFacts, InitRecorder } from '../transcript/init-recorder'
-import { CliError, formatFlag, intFlag, parseFlags, requireFlag, SecretSource, UsageError, type Io } from './args'
+import { initFacts, InitRecord } from '../record/init-record'
+import { CliError, formatFlag, intFlag, parseFlags, requireFlag, SecretSource, UsageError, RECORD_FLAGS, recordFlag, type Io } from './args'
 import { hasCode } from '../support/errors'
 
 export const usage = `Usage: tessera init --keyset FILE --shares N --threshold T
                     [--holders alice,bob,...] [--pgp-keys a.asc,b.gpg,...]
                     [--allow-shared-key] [--scheme vault|secretsjs]
-                    [--format text|json] [--transcript FILE]
+                    [--format text|json] [--record FILE]
 
 Creates a new local keyset and prints, once, the key shares and the initial root
 token (Vault's sys/init fields: keys, keys_base64, root_token). With --holders,
@@ -22,13 +22,13 @@ is written only once its shares were printed.
 
 --allow-shared-key     allow one PGP key (the same primary or subkey fingerprint)
                        for several holders: one person holds several shares.
-                       Without it, that is refused; with it, the transcript's
+                       Without it, that is refused; with it, the record's
                        keyset_created says shared_key
 
---transcript FILE      record the ceremony (the keyset created, each share written
+--record FILE          record the ceremony (the keyset created, each share written
                        out, the root token written out, the end) in a new
-                       hash-chained transcript; no keyset is created unless it
-                       can be recorded (tessera transcript verify FILE)`
+                       hash-chained record; no keyset is created unless it
+                       can be recorded (tessera record verify FILE)`
 
 export async function init(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
@@ -39,10 +39,11 @@ export async function init(argv: string[], io: Io): Promise<void> {
     'pgp-keys': { type: 'string' },
     scheme: { type: 'string' },
     format: { type: 'string' },
-    transcript: { type: 'string' },
+    ...RECORD_FLAGS,
     'allow-shared-key': { type: 'boolean' },
   })
   const path = requireFlag(flags.keyset, '--keyset')
+  const recordPath = recordFlag(flags)
   const shares = intFlag(flags.shares, '--shares')
   const threshold = intFlag(flags.threshold, '--threshold')
   const format = formatFlag(flags.format)
@@ -68,11 +69,11 @@ export async function init(argv: string[], io: Io): Promise<void> {
     io.stderr(`Share ${i + 1} will be encrypted to ${r.fingerprint} (${r.userIds.join(', ') || 'no user id'}; ${r.format} key)\n`),
   )
 
-  let record: InitRecorder | undefined
+  let record: InitRecord | undefined
   let printed = false
   const run = initKeyset({ path, shares, threshold, scheme, holders, recipients, allowSharedKey }, async (handed, rootToken, prepared) => {
     // Opened before anything is printed: a keyset whose creation cannot be recorded is not created.
-    if (flags.transcript) record = await InitRecorder.open(flags.transcript, initFacts(prepared, handed, recipients))
+    if (recordPath) record = await InitRecord.open(recordPath, initFacts(prepared, handed, recipients))
     const forms = handed.map((s) => s.forms())
     let text: string
     if (format === 'json') {
@@ -95,11 +96,11 @@ export async function init(argv: string[], io: Io): Promise<void> {
     await record?.rootTokenRevealed('written_to_output')
   })
   const { keyset } = await run.catch(async (err: unknown) => {
-    await record?.ended(printed ? 'keyset_not_written' : 'output_failed').catch(() => record?.transcript.abandon())
+    await record?.ended(printed ? 'keyset_not_written' : 'output_failed').catch(() => record?.writer.abandon())
     throw err
   })
   // The hand-out's secrets are wiped (initKeyset wipes them as it returns): the record ends.
-  if (record) io.stderr(`transcript ${flags.transcript} closed, final hash ${await record.ended()}\n`)
+  if (record) io.stderr(`record ${recordPath} closed, final hash ${await record.ended()}\n`)
   if (format === 'text') {
     io.stdout(
       [

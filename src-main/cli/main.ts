@@ -18,7 +18,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'generate-otp': async () => import('./generate-otp').then((m) => [m.generateOtp, m.usage]),
   'verify-share': async () => import('./verify-share').then((m) => [m.verifyShare, m.usage]),
   web: async () => import('./web').then((m) => [m.web, m.usage]),
-  transcript: async () => import('./transcript').then((m) => [m.transcript, m.usage]),
+  record: async () => import('./record').then((m) => [m.record, m.usage]),
+  transcript: async () => import('./record').then((m) => [m.record, m.usage]),
 }
 
 const OVERVIEW = `Tessera ${VERSION}: key ceremonies for HashiCorp Vault and OpenBao.
@@ -32,7 +33,8 @@ Commands:
   generate-otp   print a one-time password
   verify-share   check one share against a keyset, with no ceremony
   web            the desktop UI in a local browser (no Electron needed)
-  transcript     verify a ceremony transcript or print its signed record
+  record         verify a ceremony record or print it for witnesses to sign
+  transcript     old name of record
 
 "tessera <command> --help" shows a command's flags.
 Exit codes: 0 success, 1 operational failure, 2 usage error.`

@@ -4,12 +4,12 @@ import { createApiServer, type ApiServer } from '../server/http-api'
 import { closeOnSignal, listen } from '../server/listen'
 import { hostPort, isLoopback } from '../support/address'
 import { redactingLog } from '../support/redact'
-import { CeremonyRecorder, keysetFacts } from '../transcript/recorder'
-import { recording } from '../transcript/recording-backend'
-import { cancelledOnStop, CliError, intFlag, parseFlags, requireFlag, UsageError, type Io } from './args'
+import { AttemptRecord, keysetFacts } from '../record/attempt-record'
+import { recording } from '../record/recording-backend'
+import { cancelledOnStop, CliError, intFlag, parseFlags, requireFlag, UsageError, RECORD_FLAGS, recordFlag, type Io } from './args'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
-                     [--tls-cert FILE --tls-key FILE] [--require-token] [--transcript FILE]
+                     [--tls-cert FILE --tls-key FILE] [--require-token] [--record FILE]
 
 Serves Vault's HTTP API for the keyset (sys/generate-root, sys/generate-share,
 sys/seal-status, sys/health, sys/decode-token, auth/token/lookup-self and
@@ -21,8 +21,8 @@ two). Port 0 picks a free port. Stops on SIGINT or SIGTERM.
                        403 "permission denied" without a valid X-Vault-Token
                        (Vault 2.x), and the authenticated
                        sys/generate-root-token/{attempt,update} is offered (OpenBao 2.6)
---transcript FILE      record every attempt this server runs in a new hash-chained
-                       transcript (never overwritten; tessera transcript verify FILE);
+--record FILE          record every attempt this server runs in a new hash-chained
+                       record (never overwritten; tessera record verify FILE);
                        with it, use --require-token unless every local process is trusted`
 
 export async function serve(argv: string[], io: Io): Promise<void> {
@@ -34,9 +34,10 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'require-token': { type: 'boolean', default: false },
-    transcript: { type: 'string' },
+    ...RECORD_FLAGS,
   })
   const path = requireFlag(flags.keyset, '--keyset')
+  const recordPath = recordFlag(flags)
   const port = intFlag(flags.port, '--port', 8200)
   if (port > 65535) throw new UsageError('--port must be from 0 to 65535')
   const host = flags.host
@@ -47,10 +48,10 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const tls = flags['tls-cert'] ? { cert: await readPem(flags['tls-cert'], '--tls-cert'), key: await readPem(flags['tls-key']!, '--tls-key') } : undefined
 
   const engine = await LocalEngine.open(path, { recovery: flags.recovery })
-  const recorder = flags.transcript ? await CeremonyRecorder.open(flags.transcript, engine, await keysetFacts(engine.keyset, flags.recovery)) : undefined
+  const record = recordPath ? await AttemptRecord.open(recordPath, engine, await keysetFacts(engine.keyset, flags.recovery)) : undefined
   let server: ApiServer
   try {
-    server = createApiServer(recorder ? recording(engine, recorder) : engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls, bindHost: host })
+    server = createApiServer(record ? recording(engine, record) : engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls, bindHost: host })
   } catch (err) {
     throw new CliError(`cannot use the TLS certificate and key: ${(err as Error).message}`)
   }
@@ -60,8 +61,8 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   } catch (err) {
     throw new CliError(`cannot listen on ${hostPort(host, port)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  if (recorder && !flags['require-token']) {
-    io.stderr('warning: without --require-token, any process on this machine can start, update or cancel an attempt, and the transcript records what it does as part of the ceremony\n')
+  if (record && !flags['require-token']) {
+    io.stderr('warning: without --require-token, any process on this machine can start, update or cancel an attempt, and the record holds what it does as part of the ceremony\n')
   }
   if (!tls && !isLoopback(host)) {
     io.stderr(`warning: serving plain HTTP on ${host}, which is not a loopback address; shares would cross the network unencrypted\n`)
@@ -74,7 +75,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   })
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
   await stopped
-  if (recorder) io.stderr(`transcript ${flags.transcript} closed, final hash ${await recorder.close()}\n`)
+  if (record) io.stderr(`record ${recordPath} closed, final hash ${await record.close()}\n`)
 }
 
 /** A certificate chain or a key: a few KB each, a long chain tens of KB. */

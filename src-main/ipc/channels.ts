@@ -10,7 +10,7 @@ import type {
   BackendInfo,
   BackendView,
   CeremonyRecord,
-  CeremonyReport,
+  PrintableRecord,
   HeldResult,
   InitProgress,
   LogEntry,
@@ -40,7 +40,7 @@ export const CHANNEL_GROUPS = {
   decode: ['held', 'otp', 'pgp'],
   pgp: ['inspect'],
   clipboard: ['copy'],
-  transcript: ['setDirectory', 'report', 'print'],
+  record: ['setDirectory', 'printable', 'printPdf'],
   session: ['wipe', 'state', 'snapshot'],
 } as const
 
@@ -97,7 +97,7 @@ export interface Contract {
    */
   'attempt.start': { input: { flow: Flow; pgpKey?: string; newHolder?: string; allowSharedKey?: boolean }; output: UiAttemptStatus }
   'attempt.cancel': { input: { flow: Flow }; output: { cancelled: true } }
-  /** A holder ticked that the nonce on screen is the one announced: recorded in the transcript (`recorded` false when no running attempt has that nonce). */
+  /** A holder ticked that the nonce on screen is the one announced: recorded in the record (`recorded` false when no running attempt has that nonce). */
   'attempt.confirmNonce': { input: { flow: Flow; nonce: string; holder: string }; output: { recorded: boolean } }
   /**
    * `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused.
@@ -127,11 +127,11 @@ export interface Contract {
 
   'clipboard.copy': { input: { text: string }; output: { clearsInSeconds: number } }
 
-  /** Where the transcripts of the next ceremonies go. */
-  'transcript.setDirectory': { input: { path: string }; output: CeremonyRecord }
-  'transcript.report': { input: NoInput; output: CeremonyReport }
-  /** Prints the record to a PDF file the operator picks (the desktop app only; a browser prints `transcript.report`). */
-  'transcript.print': { input: { pageSize: 'A4' | 'Letter' }; output: { saved: string | null } }
+  /** Where the records of the next ceremonies go. */
+  'record.setDirectory': { input: { path: string }; output: CeremonyRecord }
+  'record.printable': { input: NoInput; output: PrintableRecord }
+  /** Prints the record to a PDF file the operator picks (the desktop app only; a browser prints `record.printable`). */
+  'record.printPdf': { input: { pageSize: 'A4' | 'Letter' }; output: { saved: string | null } }
 
   'session.wipe': { input: NoInput; output: { wiped: true } }
   'session.state': { input: NoInput; output: SessionState }
@@ -169,8 +169,8 @@ export const UNRECORDED_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
   'shares.check',
   'pgp.inspect',
   'clipboard.copy',
-  'transcript.report',
-  'transcript.print',
+  'record.printable',
+  'record.printPdf',
   'session.state',
   'session.snapshot',
 ])
@@ -219,7 +219,7 @@ export type {
   BackendInfo,
   BackendView,
   CeremonyRecord,
-  CeremonyReport,
+  PrintableRecord,
   ConnectionTest,
   DecodedValue,
   Flow,

@@ -48,9 +48,9 @@ export function handlersFor(s: Session): Handlers {
 
     'clipboard.copy': ({ text }) => s.clipboard.copy(text),
 
-    'transcript.setDirectory': async ({ path }) => s.records.setDirectory(path),
-    'transcript.report': () => s.records.report(),
-    'transcript.print': ({ pageSize }) => s.records.print(pageSize),
+    'record.setDirectory': async ({ path }) => s.records.setDirectory(path),
+    'record.printable': () => s.records.printable(),
+    'record.printPdf': ({ pageSize }) => s.records.printPdf(pageSize),
 
     'session.wipe': () => s.wipeRecorded(),
     'session.state': () => s.state(),

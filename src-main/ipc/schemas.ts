@@ -82,9 +82,9 @@ export const schemas = {
 
   'clipboard.copy': v.strictObject({ text: text(4096) }),
 
-  'transcript.setDirectory': v.strictObject({ path }),
-  'transcript.report': noInput,
-  'transcript.print': v.strictObject({ pageSize: v.picklist(['A4', 'Letter']) }),
+  'record.setDirectory': v.strictObject({ path }),
+  'record.printable': noInput,
+  'record.printPdf': v.strictObject({ pageSize: v.picklist(['A4', 'Letter']) }),
 
   'session.wipe': noInput,
   'session.state': noInput,

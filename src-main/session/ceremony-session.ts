@@ -7,9 +7,9 @@ import type { ShareCheckResult, ShareList } from '../engine/views'
 import type { Connections } from '../profiles/connections'
 import { TesseraError } from '../support/errors'
 import { forOperator, SET_FAILURE_CODES } from '../support/plain-errors'
-import { RecordingBackend, type AttemptRecords } from '../transcript/recording-backend'
+import { RecordingBackend, type AttemptRecords } from '../record/recording-backend'
 import { shareLabel } from '../../src-shared/share-grammar'
-import type { CeremonyRecords } from './ceremony-records'
+import type { Records } from './records'
 import type { ResultKeeper } from './held-result'
 import { openLocal, openRemote, type OpenBackend } from './open-backend'
 import type { RecentKeysets } from './recent-keysets'
@@ -47,7 +47,7 @@ export class CeremonySession {
   private entries: LogEntry[] = []
 
   constructor(
-    private readonly records: CeremonyRecords,
+    private readonly records: Records,
     private readonly result: ResultKeeper,
     private readonly recent: RecentKeysets | null,
     private readonly connections: Connections | undefined,
@@ -120,12 +120,12 @@ export class CeremonySession {
   /** A holder ticked that the nonce on screen is the one announced: recorded (`recorded` false when no running attempt has that nonce). */
   async confirmNonce(flow: Flow, nonce: string, holder: string): Promise<{ recorded: boolean }> {
     const { open, records } = this.current()
-    const recorder = await records.running(flow, nonce)
+    const record = await records.running(flow, nonce)
     // A stale screen confirms a nonce no attempt has: nothing is recorded, and the
     // holder's share then meets the backend's own refusal of the wrong nonce.
     const running = await open.backend.status(flow)
-    if (!recorder || !running.started || running.nonce !== nonce) return { recorded: false }
-    await recorder.nonceConfirmed(holder.trim(), nonce)
+    if (!record || !running.started || running.nonce !== nonce) return { recorded: false }
+    await record.nonceConfirmed(holder.trim(), nonce)
     return { recorded: true }
   }
 

@@ -7,9 +7,9 @@ import { KeysetError } from '../engine/keyset'
 import type { Scheme } from '../engine/schemes'
 import type { InitSummary, RevealedShare, ShareCard } from '../engine/views'
 import { TesseraError } from '../support/errors'
-import { initFacts, type InitRecorder } from '../transcript/init-recorder'
+import { initFacts, type InitRecord } from '../record/init-record'
 import { shareLabel } from '../../src-shared/share-grammar'
-import type { CeremonyRecords } from './ceremony-records'
+import type { Records } from './records'
 import type { CeremonySession } from './ceremony-session'
 import { checksum } from './checksum'
 import { keyInfo } from './keys'
@@ -49,12 +49,12 @@ function wipeShares(c: Shares): void {
 }
 
 /** An init whose keyset was not written: its record says so and ends (or stays a valid prefix if even that fails). */
-async function endUnwritten(record: InitRecorder | null): Promise<void> {
+async function endUnwritten(record: InitRecord | null): Promise<void> {
   if (!record) return
   try {
     await record.ended('keyset_not_written')
   } catch {
-    await record.transcript.abandon()
+    await record.writer.abandon()
   }
 }
 
@@ -67,7 +67,7 @@ export class HandOut {
   private running: Running | null = null
 
   constructor(
-    private readonly records: CeremonyRecords,
+    private readonly records: Records,
     private readonly ceremony: CeremonySession,
     /** Prints the app's window through the system dialog (the desktop app); true once the printer took it. */
     private readonly printWindow?: () => Promise<boolean>,
@@ -91,7 +91,7 @@ export class HandOut {
     checkOneKeyOneHolder([], recipientKeys(recipients, holders), allowSharedKey === true, 'tick "One person holds several of these shares"')
     let made: Shares | undefined
     // Assigned in the hand-out callback, which control-flow analysis does not follow.
-    let record = null as InitRecorder | null
+    let record = null as InitRecord | null
     try {
       await initKeyset({ path, shares, threshold, scheme, holders, recipients, allowSharedKey }, async (handed, rootToken, keyset) => {
         made = {
@@ -112,7 +112,7 @@ export class HandOut {
     } catch (err) {
       wipeShares(made!)
       // The record stays a valid prefix, without a closing line.
-      await record?.transcript.abandon()
+      await record?.writer.abandon()
       throw err
     }
     if (record) this.records.beginInit(record)

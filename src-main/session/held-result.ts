@@ -5,8 +5,8 @@ import type { DecodedValue } from '../decode/views'
 import type { Reference } from '../decode/verify'
 import type { NewShare, ShareCard } from '../engine/views'
 import { TesseraError } from '../support/errors'
-import type { DecodedKind } from '../transcript/events'
-import type { CeremonyRecords } from './ceremony-records'
+import type { DecodedKind } from '../record/events'
+import type { Records } from './records'
 import type { OpenBackend } from './open-backend'
 import { shareCard } from './share-cards'
 import type { HeldResult } from './views'
@@ -61,7 +61,7 @@ type HandOutHow = 'revealed' | 'card_shown' | 'card_printed' | 'encrypted_file_s
 export class ResultKeeper {
   private finished: Finished | null = null
 
-  constructor(private readonly records: CeremonyRecords) {}
+  constructor(private readonly records: Records) {}
 
   get held(): boolean {
     return this.finished !== null

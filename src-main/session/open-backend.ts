@@ -7,7 +7,7 @@ import type { Keyset } from '../engine/keyset'
 import { LocalEngine } from '../engine/local-engine'
 import { risks, type Connections } from '../profiles/connections'
 import { TesseraError } from '../support/errors'
-import { keysetFacts, type BackendFacts } from '../transcript/recorder'
+import { keysetFacts, type BackendFacts } from '../record/attempt-record'
 import type { BackendInfo } from './views'
 
 /**

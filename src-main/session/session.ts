@@ -1,6 +1,6 @@
 import type { Flow } from '../backend'
 import type { Connections } from '../profiles/connections'
-import { CeremonyRecords, type RecordPrinter } from './ceremony-records'
+import { Records, type RecordPrinter } from './records'
 import { CeremonySession } from './ceremony-session'
 import { ClipboardCopier, type Clipboard } from './clipboard'
 import { Decoding } from './decoding'
@@ -21,7 +21,7 @@ export interface SessionOptions {
   /** Server profiles and their tokens; absent, remote mode is not offered. */
   connections?: Connections
   clipboard?: Clipboard
-  /** Where recently opened keyset paths and ceremony transcripts are kept; absent, none are. */
+  /** Where recently opened keyset paths and ceremony records are kept; absent, none are. */
   configDir?: string
   /** Prints a ceremony record to a PDF file (the desktop app); absent, the page prints it. */
   printer?: RecordPrinter
@@ -39,7 +39,7 @@ export interface SessionOptions {
  * they hold is a Buffer that `wipe` zeroes.
  */
 export class Session {
-  readonly records: CeremonyRecords
+  readonly records: Records
   readonly result: ResultKeeper
   readonly ceremony: CeremonySession
   readonly handOut: HandOut
@@ -48,7 +48,7 @@ export class Session {
   readonly profiles: Profiles
 
   constructor(opts: SessionOptions = {}) {
-    this.records = new CeremonyRecords(opts.configDir, opts.printer)
+    this.records = new Records(opts.configDir, opts.printer)
     this.result = new ResultKeeper(this.records)
     const recent = opts.configDir ? new RecentKeysets(opts.configDir) : null
     this.ceremony = new CeremonySession(this.records, this.result, recent, opts.connections)

@@ -2,7 +2,7 @@ import { KEYSET_LIMIT } from '../engine/keyset'
 import { cardLines } from '../engine/share-card'
 import type { ShareCard } from '../engine/views'
 import { readRegularFile } from '../support/bounded-read'
-import { keysetFingerprint } from '../transcript/recorder'
+import { keysetFingerprint } from '../record/attempt-record'
 
 /**
  * A share's printable card: its number among the shares out (the keyset's

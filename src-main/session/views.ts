@@ -93,11 +93,11 @@ export interface SessionSnapshot {
  */
 export type UpdateReply = UiAttemptStatus & { state: SessionState; backend?: BackendView }
 
-/** The transcript of the current (or last) ceremony of this session. */
+/** The record of the current (or last) ceremony of this session. */
 export interface CeremonyRecord {
-  /** Where new transcripts go; null when this window has no data directory and none was chosen. */
+  /** Where new records go; null when this window has no data directory and none was chosen. */
   directory: string | null
-  /** The current or last transcript file; null before the first ceremony. */
+  /** The current or last record file; null before the first ceremony. */
   path: string | null
   /** The hash of its last line, what a verified copy ends with. */
   finalHash: string | null
@@ -106,11 +106,11 @@ export interface CeremonyRecord {
 }
 
 /** A ceremony record laid out for print (HTML with its own print styles). */
-export interface CeremonyReport {
+export interface PrintableRecord {
   html: string
   path: string
   finalHash: string
-  /** False when the file no longer verifies: the report then shows only the valid part and says so. */
+  /** False when the file no longer verifies: the printed record then shows only the valid part and says so. */
   verified: boolean
 }
 

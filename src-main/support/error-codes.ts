@@ -119,14 +119,14 @@ export const ERRORS = {
 
   // The ceremony record.
   no_record: { status: 404, sentence: 'There is no ceremony record to show: none was started, or it was closed.', ...AS_WRITTEN },
-  transcript_read: { status: 500, sentence: 'The ceremony record could not be read: the message names the file and the reason.', ...AS_WRITTEN },
-  transcript_write: { status: 500, sentence: 'The ceremony record could not be written: fix the cause named, then try again.', ...AS_WRITTEN },
-  transcript_exists: { status: 409, sentence: 'A ceremony record already exists at that path: Tessera never overwrites one.', ...AS_WRITTEN },
-  transcript_full: { status: 507, sentence: 'The ceremony record is full: cancel or wipe to close it.', ...AS_WRITTEN },
-  transcript_closed: { status: 500, sentence: 'The ceremony record is closed: nothing more can be recorded.', ...AS_WRITTEN },
-  transcript_event: { status: 500, sentence: 'Tessera refused to record an event that is not well formed: this is a bug in Tessera.', ...AS_WRITTEN },
-  transcript_secret: { status: 500, sentence: 'Tessera refused to record an event holding what looks like a secret: this is a bug in Tessera.', ...AS_WRITTEN },
-  transcript_too_large: { status: 400, sentence: 'The file is larger than any ceremony record Tessera writes: check that it is the right file.', ...AS_WRITTEN },
+  record_read: { status: 500, sentence: 'The ceremony record could not be read: the message names the file and the reason.', ...AS_WRITTEN },
+  record_write: { status: 500, sentence: 'The ceremony record could not be written: fix the cause named, then try again.', ...AS_WRITTEN },
+  record_exists: { status: 409, sentence: 'A ceremony record already exists at that path: Tessera never overwrites one.', ...AS_WRITTEN },
+  record_full: { status: 507, sentence: 'The ceremony record is full: cancel or wipe to close it.', ...AS_WRITTEN },
+  record_closed: { status: 500, sentence: 'The ceremony record is closed: nothing more can be recorded.', ...AS_WRITTEN },
+  record_event: { status: 500, sentence: 'Tessera refused to record an event that is not well formed: this is a bug in Tessera.', ...AS_WRITTEN },
+  record_secret: { status: 500, sentence: 'Tessera refused to record an event holding what looks like a secret: this is a bug in Tessera.', ...AS_WRITTEN },
+  record_too_large: { status: 400, sentence: 'The file is larger than any ceremony record Tessera writes: check that it is the right file.', ...AS_WRITTEN },
 
   // The command line.
   cli: { status: 400, sentence: 'The command failed: its message says why; the exit code is 1 (3 for a record that is not closed).', ...AS_WRITTEN },

@@ -87,7 +87,7 @@ export class Ceremony {
   get log(): LogEntry[] { return this.#log }
   /** A finished result main holds until it is wiped. */
   get result(): HeldResult | null { return this.#result }
-  /** The transcript of the current or last ceremony, as main keeps it. */
+  /** The record of the current or last ceremony, as main keeps it. */
   get record(): CeremonyRecord | null { return this.#record }
   /** A keyset just created, whose shares are being handed out. */
   get init(): InitProgress | null { return this.#init }
@@ -340,19 +340,19 @@ export class Ceremony {
   async printRecord(pageSize: 'A4' | 'Letter'): Promise<string | undefined> {
     return this.run(async () => {
       try {
-        const { saved } = await this.api.transcript.print({ pageSize })
+        const { saved } = await this.api.record.printPdf({ pageSize })
         return saved ? `Ceremony record saved to ${saved}.` : 'Printing cancelled.'
       } catch (err) {
         if (!(err instanceof ApiError && err.code === 'unsupported')) throw err
       }
-      saveRecord((await this.api.transcript.report()).html)
+      saveRecord((await this.api.record.printable()).html)
       return 'Ceremony record downloaded as ceremony-record.html: open it and print it (its page size follows the print dialog).'
     }, 'record')
   }
 
   /** Where the next ceremonies' records go. */
   async chooseRecordDirectory(path: string): Promise<void> {
-    const record = await this.run(() => this.api.transcript.setDirectory({ path }), 'protection')
+    const record = await this.run(() => this.api.record.setDirectory({ path }), 'protection')
     if (record) this.#record = record
   }
 

@@ -5,16 +5,16 @@ import { NONCE } from '../backend'
 import { systemReason, TesseraError } from '../support/errors'
 import { VERSION } from '../version'
 import { GENESIS, lineHash, MAX_FILE_BYTES, MAX_LINE_BYTES, serializeLine } from './chain'
-import { EventSchema, firstIssue, FORMAT_VERSION, SERVER_ORIGIN, SHAPED_FIELDS, type BackendFacts, type CeremonyEvent, type TranscriptEvent } from './events'
+import { EventSchema, firstIssue, FORMAT_VERSION, SERVER_ORIGIN, SHAPED_FIELDS, type BackendFacts, type CeremonyEvent, type RecordEvent } from './events'
 import { looksLikeSecret } from '../support/secret-shape'
 
 /**
- * Where a ceremony's transcript goes by default: one file per ceremony, named by
+ * Where a ceremony's record goes by default: one file per ceremony, named by
  * date and something unique that is not secret (an attempt's nonce; for an init,
  * `init-` and the new keyset's fingerprint prefix).
  */
-export function defaultTranscriptPath(dir: string, id: string, date = new Date()): string {
-  if (!NONCE.test(id)) throw new TesseraError(500, 'a transcript is named by an attempt nonce or a keyset fingerprint', 'transcript_event')
+export function defaultRecordPath(dir: string, id: string, date = new Date()): string {
+  if (!NONCE.test(id)) throw new TesseraError(500, 'a record is named by an attempt nonce or a keyset fingerprint', 'record_event')
   // A server's nonce may hold '/' or ':', which have no place in a file name.
   return join(dir, `${date.toISOString().slice(0, 10)}-${id.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`)
 }
@@ -23,7 +23,7 @@ export function defaultTranscriptPath(dir: string, id: string, date = new Date()
 function refuseSecrets(type: string, value: unknown, path: string): void {
   if (typeof value === 'string') {
     if (looksLikeSecret(value)) {
-      throw new TesseraError(500, `refused to record a ${type} event: ${path} looks like a secret`, 'transcript_secret')
+      throw new TesseraError(500, `refused to record a ${type} event: ${path} looks like a secret`, 'record_secret')
     }
   } else if (value !== null && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
@@ -35,32 +35,32 @@ function refuseSecrets(type: string, value: unknown, path: string): void {
 
 /**
  * The room kept at the end of the file for the lines that end a ceremony, so
- * that a full transcript still closes in order below the size `verify` reads.
+ * that a full record still closes in order below the size `verify` reads.
  */
 const ENDING_ROOM = 16 * 1024
 const ENDINGS: ReadonlySet<string> = new Set(['refusals_summarized', 'cancelled', 'init_finished', 'init_abandoned', 'wiped', 'closed'])
 
 /** Checks an event against its type's schema and the secret guard: a failure is a bug in the caller. */
-function checked(event: TranscriptEvent): TranscriptEvent {
+function checked(event: RecordEvent): RecordEvent {
   const type = typeof (event as { type?: unknown })?.type === 'string' ? (event as { type: string }).type : 'unknown'
   // The guard goes first, so that a secret typed where a name goes is called one, whatever else is wrong with it.
   refuseSecrets(type, (event as { data?: unknown })?.data, 'data')
   const parsed = v.safeParse(EventSchema, event)
   if (!parsed.success) {
-    throw new TesseraError(500, `refused to record a ${type} event: ${firstIssue(parsed.issues)}`, 'transcript_event')
+    throw new TesseraError(500, `refused to record a ${type} event: ${firstIssue(parsed.issues)}`, 'record_event')
   }
   return parsed.output
 }
 
 /**
- * A ceremony's transcript: JSON Lines, each line hash-chained to the one before
+ * A ceremony's record: JSON Lines, each line hash-chained to the one before
  * and fsynced before `append` resolves, so that a crash leaves a valid prefix.
  * Appends run one at a time in call order. The file is created new (mode 0600)
  * and never overwritten; its first line records the tool and the backend. After
  * a failed write the file may end in a torn line, so every later append fails
  * with the same sentence.
  */
-export class Transcript {
+export class RecordWriter {
   private queue: Promise<unknown> = Promise.resolve()
   private failure: TesseraError | undefined
   private closed = false
@@ -73,20 +73,20 @@ export class Transcript {
     private prev: string,
   ) {}
 
-  static async create(path: string, backend: BackendFacts): Promise<Transcript> {
+  static async create(path: string, backend: BackendFacts): Promise<RecordWriter> {
     let handle: FileHandle
     try {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 })
       handle = await open(path, 'wx', 0o600)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new TesseraError(409, `a transcript already exists at ${path}; Tessera never overwrites one`, 'transcript_exists')
+        throw new TesseraError(409, `a record already exists at ${path}; Tessera never overwrites one`, 'record_exists')
       }
-      throw new TesseraError(500, `could not create the transcript ${path}: ${systemReason(err)}`, 'transcript_write')
+      throw new TesseraError(500, `could not create the record ${path}: ${systemReason(err)}`, 'record_write')
     }
-    const transcript = new Transcript(path, handle, 0, GENESIS)
+    const writer = new RecordWriter(path, handle, 0, GENESIS)
     try {
-      await transcript.write({ type: 'backend_opened', data: { tool: 'tessera', version: VERSION, format: FORMAT_VERSION, ...backend } })
+      await writer.write({ type: 'backend_opened', data: { tool: 'tessera', version: VERSION, format: FORMAT_VERSION, ...backend } })
       // The new name must survive a crash as well as the line.
       const dir = await open(dirname(path), 'r')
       await dir.sync().finally(() => dir.close())
@@ -96,7 +96,7 @@ export class Transcript {
       await unlink(path).catch(() => undefined)
       throw err instanceof TesseraError ? err : writeError(err)
     }
-    return transcript
+    return writer
   }
 
   /** The hash of the last line written: what a verified copy of this file ends with. */
@@ -108,7 +108,7 @@ export class Transcript {
   append(event: CeremonyEvent): Promise<string> {
     const type: string = event.type
     if (type === 'backend_opened' || type === 'closed') {
-      return Promise.reject(new TesseraError(500, `refused to record a ${type} event: only the transcript itself writes it`, 'transcript_event'))
+      return Promise.reject(new TesseraError(500, `refused to record a ${type} event: only the record itself writes it`, 'record_event'))
     }
     return this.enqueue(() => this.write(event))
   }
@@ -137,20 +137,20 @@ export class Transcript {
     return run
   }
 
-  private async write(event: TranscriptEvent): Promise<string> {
+  private async write(event: RecordEvent): Promise<string> {
     if (this.failure) throw this.failure
-    if (this.closed) throw new TesseraError(500, 'the transcript is closed; nothing more can be recorded', 'transcript_closed')
+    if (this.closed) throw new TesseraError(500, 'the record is closed; nothing more can be recorded', 'record_closed')
     const ok = checked(event)
     const text = serializeLine({ seq: this.seq, time: new Date().toISOString(), type: ok.type, data: ok.data, prev: this.prev })
     const size = Buffer.byteLength(text) + 1
     if (size > MAX_LINE_BYTES) {
-      throw new TesseraError(500, `refused to record a ${ok.type} event: longer than a transcript line may be`, 'transcript_event')
+      throw new TesseraError(500, `refused to record a ${ok.type} event: longer than a record line may be`, 'record_event')
     }
     if (this.bytes + size > MAX_FILE_BYTES - (ENDINGS.has(ok.type) ? 0 : ENDING_ROOM)) {
       throw new TesseraError(
         507,
-        `the transcript is full (${MAX_FILE_BYTES / 1024 / 1024} MiB, the most tessera transcript verify reads): nothing more can be recorded; cancel or wipe to close it`,
-        'transcript_full',
+        `the record is full (${MAX_FILE_BYTES / 1024 / 1024} MiB, the most tessera record verify reads): nothing more can be recorded; cancel or wipe to close it`,
+        'record_full',
       )
     }
     try {
@@ -169,5 +169,5 @@ export class Transcript {
 }
 
 function writeError(err: unknown): TesseraError {
-  return new TesseraError(500, `could not write the transcript: ${systemReason(err)}`, 'transcript_write')
+  return new TesseraError(500, `could not write the record: ${systemReason(err)}`, 'record_write')
 }

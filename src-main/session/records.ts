@@ -3,13 +3,13 @@ import { join } from 'node:path'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
 import { TesseraError } from '../support/errors'
-import { InitRecorder, type AbandonReason, type InitFacts } from '../transcript/init-recorder'
-import { CeremonyRecorder, type BackendFacts } from '../transcript/recorder'
-import type { AttemptRecords } from '../transcript/recording-backend'
-import { renderReport } from '../transcript/report'
-import { verifyTranscript } from '../transcript/verify'
-import { TRANSCRIPT_LIMIT } from '../transcript/chain'
-import { defaultTranscriptPath, type Transcript } from '../transcript/writer'
+import { InitRecord, type AbandonReason, type InitFacts } from '../record/init-record'
+import { AttemptRecord, type BackendFacts } from '../record/attempt-record'
+import type { AttemptRecords } from '../record/recording-backend'
+import { printRecord } from '../record/printed'
+import { verifyRecord } from '../record/verify'
+import { RECORD_LIMIT } from '../record/chain'
+import { defaultRecordPath, type RecordWriter } from '../record/writer'
 import type { CeremonyRecord } from './views'
 
 /** What prints a ceremony record's HTML to a PDF file the operator picks; null when they cancelled. */
@@ -20,35 +20,35 @@ export interface RecordPrinter {
 /** Most records one attempt can have: it is recorded again when resumed after its record was closed. */
 const MAX_RESUMES = 100
 
-/** A new record at `path`, or beside it ("-2", "-3", …) when the ceremony already has one: a transcript is never overwritten. */
+/** A new record at `path`, or beside it ("-2", "-3", …) when the ceremony already has one: a record is never overwritten. */
 async function openNew<T>(path: string, open: (path: string) => Promise<T>): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await open(n === 1 ? path : path.replace(/\.jsonl$/, `-${n}.jsonl`))
     } catch (err) {
-      if (!(err instanceof TesseraError && err.code === 'transcript_exists') || n >= MAX_RESUMES) throw err
+      if (!(err instanceof TesseraError && err.code === 'record_exists') || n >= MAX_RESUMES) throw err
     }
   }
 }
 
 /** The record of the attempt the session is running. */
 interface Current {
-  recorder: CeremonyRecorder
+  record: AttemptRecord
   flow: Flow
   nonce: string
 }
 
 /**
- * The transcripts of the session's ceremonies: one file per attempt, opened when
+ * The records of the session's ceremonies: one file per attempt, opened when
  * the attempt is started or first acted on through the session, closed when the
  * attempt is cancelled or its secrets are wiped; and one per init, opened when
  * the keyset is created and closed when its hand-out ends. The last record stays
  * known after it is closed, so that it can still be printed.
  */
-export class CeremonyRecords {
+export class Records {
   private current: Current | null = null
   /** An init hand-out's record, beside any attempt's (a held result keeps its own open). */
-  private initRecord: InitRecorder | null = null
+  private initRecord: InitRecord | null = null
   private last: { path: string; finalHash: string } | null = null
   private chosen: string | null = null
 
@@ -57,9 +57,9 @@ export class CeremonyRecords {
     private readonly printer?: RecordPrinter,
   ) {}
 
-  /** Where new transcripts go: the operator's choice, else the app's data directory; null when there is neither. */
+  /** Where new records go: the operator's choice, else the app's data directory; null when there is neither. */
   get directory(): string | null {
-    return this.chosen ?? (this.configDir ? join(this.configDir, 'transcripts') : null)
+    return this.chosen ?? (this.configDir ? join(this.configDir, 'records') : null)
   }
 
   setDirectory(path: string): CeremonyRecord {
@@ -69,7 +69,7 @@ export class CeremonyRecords {
 
   /** The record on screen: an init hand-out's while it runs, else the attempt's, else the last one. */
   get state(): CeremonyRecord {
-    const t = this.initRecord?.transcript ?? this.current?.recorder.transcript
+    const t = this.initRecord?.writer ?? this.current?.record.writer
     const path = t ? t.path : this.last?.path ?? null
     const finalHash = t ? t.finalHash : this.last?.finalHash ?? null
     return { directory: this.directory, path, finalHash, open: t !== undefined }
@@ -80,18 +80,18 @@ export class CeremonyRecords {
    * whose creation cannot be recorded is not created); `beginInit` makes it the
    * session's once the keyset is open. Null when there is no directory.
    */
-  async openInit(facts: InitFacts): Promise<InitRecorder | null> {
+  async openInit(facts: InitFacts): Promise<InitRecord | null> {
     const dir = this.directory
     if (!dir) return null
-    return openNew(defaultTranscriptPath(dir, `init-${facts.keysetFingerprint.slice(0, 16)}`), (path) => InitRecorder.open(path, facts))
+    return openNew(defaultRecordPath(dir, `init-${facts.keysetFingerprint.slice(0, 16)}`), (path) => InitRecord.open(path, facts))
   }
 
-  beginInit(record: InitRecorder): void {
+  beginInit(record: InitRecord): void {
     this.initRecord = record
   }
 
   /** The open init hand-out's record. */
-  get init(): InitRecorder | null {
+  get init(): InitRecord | null {
     return this.initRecord
   }
 
@@ -106,14 +106,14 @@ export class CeremonyRecords {
   }
 
   /** Opens the record of an attempt just started (or found running) on `backend`, closing the one before. */
-  private async begin(flow: Flow, status: AttemptStatus, backend: Backend, facts: () => Promise<BackendFacts>): Promise<CeremonyRecorder | null> {
+  private async begin(flow: Flow, status: AttemptStatus, backend: Backend, facts: () => Promise<BackendFacts>): Promise<AttemptRecord | null> {
     const dir = this.directory
     if (!dir) return null
     await this.close()
     const opened = await facts()
-    const recorder = await openNew(defaultTranscriptPath(dir, status.nonce), (path) => CeremonyRecorder.open(path, backend, opened))
-    this.current = { recorder, flow, nonce: status.nonce }
-    return recorder
+    const record = await openNew(defaultRecordPath(dir, status.nonce), (path) => AttemptRecord.open(path, backend, opened))
+    this.current = { record, flow, nonce: status.nonce }
+    return record
   }
 
   /**
@@ -121,25 +121,25 @@ export class CeremonyRecords {
    * attempt's, else a new one for an attempt started elsewhere (resumed), or
    * none when the backend runs no attempt of that flow.
    */
-  private async of(flow: Flow, nonce: string, backend: Backend, facts: () => Promise<BackendFacts>): Promise<CeremonyRecorder | null> {
+  private async of(flow: Flow, nonce: string, backend: Backend, facts: () => Promise<BackendFacts>): Promise<AttemptRecord | null> {
     const c = this.current
-    if (c && c.flow === flow && c.nonce === nonce) return c.recorder
+    if (c && c.flow === flow && c.nonce === nonce) return c.record
     const status = await backend.status(flow)
     if (!status.started) return null
-    if (c && c.flow === flow && c.nonce === status.nonce) return c.recorder
-    const recorder = await this.begin(flow, status, backend, facts)
-    await recorder?.started(flow, status)
-    return recorder
+    if (c && c.flow === flow && c.nonce === status.nonce) return c.record
+    const record = await this.begin(flow, status, backend, facts)
+    await record?.started(flow, status)
+    return record
   }
 
   /** The open record, whichever attempt it is of. */
-  get open(): CeremonyRecorder | null {
-    return this.current?.recorder ?? null
+  get open(): AttemptRecord | null {
+    return this.current?.record ?? null
   }
 
   /** The open record when it is of `flow`. */
-  private ofFlow(flow: Flow): CeremonyRecorder | null {
-    return this.current?.flow === flow ? this.current.recorder : null
+  private ofFlow(flow: Flow): AttemptRecord | null {
+    return this.current?.flow === flow ? this.current.record : null
   }
 
   /**
@@ -155,7 +155,7 @@ export class CeremonyRecords {
       await this.attemptWiped()
     } finally {
       if (init) {
-        await this.end(init.transcript, () => init.ended(reason))
+        await this.end(init.writer, () => init.ended(reason))
       }
     }
   }
@@ -164,55 +164,55 @@ export class CeremonyRecords {
   async attemptWiped(): Promise<void> {
     const c = this.current
     this.current = null
-    if (c) await this.end(c.recorder.transcript, () => c.recorder.wiped())
+    if (c) await this.end(c.record.writer, () => c.record.wiped())
   }
 
   /** Closes the attempt's record without a wipe event (the attempt was cancelled or replaced). */
   async close(): Promise<void> {
     const c = this.current
     this.current = null
-    if (c) await this.end(c.recorder.transcript, () => c.recorder.close())
+    if (c) await this.end(c.record.writer, () => c.record.close())
   }
 
   /** Ends a record with its last lines; it stays the last record, printable, even if they fail. */
-  private async end(transcript: Transcript, last: () => Promise<string>): Promise<void> {
-    this.last = { path: transcript.path, finalHash: transcript.finalHash }
+  private async end(writer: RecordWriter, last: () => Promise<string>): Promise<void> {
+    this.last = { path: writer.path, finalHash: writer.finalHash }
     try {
       this.last.finalHash = await last()
     } catch (err) {
       // The file keeps its valid prefix; its handle is not left open.
-      await transcript.abandon()
+      await writer.abandon()
       throw err
     }
   }
 
   /** The process is going away: the records stay valid prefixes, without a closing line. */
   abandon(): void {
-    void this.current?.recorder.transcript.abandon()
-    void this.initRecord?.transcript.abandon()
+    void this.current?.record.writer.abandon()
+    void this.initRecord?.writer.abandon()
     this.current = null
     this.initRecord = null
   }
 
   /** Prints the record to a PDF file the operator picks (the desktop app); the path, or null when they cancelled. */
-  async print(pageSize: 'A4' | 'Letter'): Promise<{ saved: string | null }> {
+  async printPdf(pageSize: 'A4' | 'Letter'): Promise<{ saved: string | null }> {
     if (!this.printer) throw new TesseraError(501, 'this window prints the record through the browser, not through Tessera', 'unsupported')
-    return { saved: await this.printer.printToPdf((await this.report()).html, pageSize) }
+    return { saved: await this.printer.printToPdf((await this.printable()).html, pageSize) }
   }
 
   /** The print-ready record of the current or last ceremony, from its file as verified now. */
-  async report(): Promise<{ html: string; path: string; finalHash: string; verified: boolean }> {
+  async printable(): Promise<{ html: string; path: string; finalHash: string; verified: boolean }> {
     const path = this.state.path
     if (!path) throw new TesseraError(404, 'no ceremony has been recorded in this session yet', 'no_record')
     let text: string
     try {
-      text = (await readRegularFile(path, TRANSCRIPT_LIMIT)).toString('utf8')
+      text = (await readRegularFile(path, RECORD_LIMIT)).toString('utf8')
     } catch (err) {
-      throw new TesseraError(500, `could not read the ceremony record ${path}: ${readFailure(err)}`, 'transcript_read')
+      throw new TesseraError(500, `could not read the ceremony record ${path}: ${readFailure(err)}`, 'record_read')
     }
-    const v = verifyTranscript(text)
+    const v = verifyRecord(text)
     const chain = v.ok ? v : v.prefix
-    const html = renderReport(chain.lines, chain.finalHash, v.ok ? {} : { problem: v.problem })
+    const html = printRecord(chain.lines, chain.finalHash, v.ok ? {} : { problem: v.problem })
     return { html, path, finalHash: chain.finalHash, verified: v.ok }
   }
 }

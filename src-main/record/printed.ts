@@ -1,12 +1,12 @@
 import { groupHash } from './chain'
-import type { LegacyEvent, TranscriptEvent } from './events'
+import type { LegacyEvent, RecordEvent } from './events'
 import type { VerifiedLine } from './verify'
 
 /**
  * The printable ceremony record: one self-contained HTML page (no script, no
  * remote content, its CSS inline) with the ceremony's facts, every event in
  * order, the final hash in large type, and lines for the lead and witnesses to
- * sign. Every piece of text from the transcript is HTML-escaped.
+ * sign. Every piece of text from the record is HTML-escaped.
  */
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
@@ -17,7 +17,7 @@ const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
 
 const FLOW_NAMES = { root: 'Root token', share: 'New key share', recovery: 'Recovery token' } as const
 
-function protectionText(p: Extract<TranscriptEvent, { type: 'attempt_started' }>['data']['protection']): string {
+function protectionText(p: Extract<RecordEvent, { type: 'attempt_started' }>['data']['protection']): string {
   switch (p.kind) {
     case 'otp':
       return `one-time password (${p.length} characters)`
@@ -43,15 +43,15 @@ const shareWords = (n: number | undefined) => (n ? `Share ${n}` : 'The new share
 const numbers = (ns: readonly number[]) => (ns.length === 1 ? `share ${ns[0]}` : `shares ${ns.join(', ')}`)
 
 /** One event in words, for the table. */
-function describe(e: TranscriptEvent | LegacyEvent): string {
+function describe(e: RecordEvent | LegacyEvent): string {
   switch (e.type) {
     case 'header':
-      return `Tessera ${e.data.version}, transcript format ${e.data.format}`
+      return `Tessera ${e.data.version}, record format ${e.data.format}`
     case 'backend_opened': {
       const on = e.data.backend === 'local'
         ? `Local keyset ${e.data.keyset_fingerprint ? shortFingerprint(e.data.keyset_fingerprint) : ''} (${e.data.threshold} of ${e.data.shares ?? '?'}${e.data.recovery_mode ? ', recovery mode' : ''})`
         : `Server ${e.data.server ?? ''}${e.data.server_version ? ` (version ${e.data.server_version})` : ''}, threshold ${e.data.threshold}`
-      return 'version' in e.data ? `${on}; recorded by Tessera ${e.data.version}, transcript format ${e.data.format}` : on
+      return 'version' in e.data ? `${on}; recorded by Tessera ${e.data.version}, record format ${e.data.format}` : on
     }
     case 'keyset_created':
       return `New keyset ${shortFingerprint(e.data.keyset_fingerprint)}: ${e.data.shares} shares, threshold ${e.data.threshold}, scheme ${e.data.scheme}${e.data.encrypted_to?.length ? `; ${numbers(e.data.encrypted_to.map((r) => r.share_number))} encrypted to PGP keys` : ''}`
@@ -86,7 +86,7 @@ function describe(e: TranscriptEvent | LegacyEvent): string {
     case 'wiped':
       return 'Every secret wiped from memory'
     case 'closed':
-      return 'Transcript closed'
+      return 'Record closed'
     default:
       return missingCase(e)
   }
@@ -247,10 +247,10 @@ const NOT_CLOSED = `<p class="unclosed">NOT CLOSED: the ceremony was still runni
 
 /**
  * Renders the record of a verified chain. `problem` is set when the chain is
- * broken and the operator asked for a report of its valid part anyway. Only a
+ * broken and the operator asked for its valid part printed anyway. Only a
  * record that verifies and ends with its closing line gets signature lines.
  */
-export function renderReport(lines: VerifiedLine[], finalHash: string, opts: { problem?: string } = {}): string {
+export function printRecord(lines: VerifiedLine[], finalHash: string, opts: { problem?: string } = {}): string {
   const facts = gather(lines)
   const closed = lines.at(-1)?.type === 'closed'
   const signable = closed && !opts.problem
@@ -266,8 +266,8 @@ export function renderReport(lines: VerifiedLine[], finalHash: string, opts: { p
 </head>
 <body>
 <h1>Key ceremony record</h1>
-<p class="sub">Printed from a Tessera transcript of ${lines.length} events.${signable ? ' Check the final hash against <span class="mono">tessera transcript verify</span> before signing.' : ''}</p>
-${opts.problem ? `<p class="broken">This transcript does not verify: ${esc(opts.problem)}. Only the events before the damage are shown; the hash below is theirs.</p>` : ''}
+<p class="sub">Printed from a Tessera record of ${lines.length} events.${signable ? ' Check the final hash against <span class="mono">tessera record verify</span> before signing.' : ''}</p>
+${opts.problem ? `<p class="broken">This record does not verify: ${esc(opts.problem)}. Only the events before the damage are shown; the hash below is theirs.</p>` : ''}
 ${closed ? '' : NOT_CLOSED}
 <section class="final">
 <div>Final hash (SHA-256 of the last line)</div>
@@ -287,7 +287,7 @@ ${lines.map((e) => `<tr><td>${e.seq}</td><td class="mono">${esc(e.time.slice(0, 
 </tbody></table>
 ${signable ? `<section class="signatures">
 <h2>Signatures</h2>
-<p>We witnessed this ceremony and checked that the transcript verifies to this final hash:</p>
+<p>We witnessed this ceremony and checked that the record verifies to this final hash:</p>
 <p class="mono"><strong>${esc(groupHash(finalHash))}</strong></p>
 <table><tbody>
 ${signer('Ceremony lead')}

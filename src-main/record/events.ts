@@ -3,7 +3,7 @@ import { FLOWS, NONCE, NONCE_RULE } from '../backend'
 import { HolderName } from '../engine/holders'
 
 /**
- * The closed set of events a ceremony transcript holds, one valibot schema per
+ * The closed set of events a ceremony record holds, one valibot schema per
  * type. Every object is strict, so an event carries only the fields its type
  * allows; text is either a bounded name, a code from a closed list, or hex of a
  * fixed length. Nothing here can hold a share, OTP, token, passphrase or key.
@@ -154,7 +154,7 @@ export const EventSchema = v.variant('type', [
   /** Tessera was stopped holding a finished result that was never decoded nor handed out: nobody may hold it now. */
   event('result_dropped', { flow }),
   event('wiped', {}),
-  /** The last line of a transcript that was closed in order; nothing may follow it. */
+  /** The last line of a record that was closed in order; nothing may follow it. */
   event('closed', {}),
 ])
 
@@ -168,12 +168,12 @@ export const LegacySchema = v.variant('type', [
 ])
 export type LegacyEvent = v.InferOutput<typeof LegacySchema>
 
-export type TranscriptEvent = v.InferOutput<typeof EventSchema>
-export type EventType = TranscriptEvent['type'] | LegacyEvent['type']
+export type RecordEvent = v.InferOutput<typeof EventSchema>
+export type EventType = RecordEvent['type'] | LegacyEvent['type']
 /** An event as callers give it: the writer makes the first line and the closing one. */
-export type CeremonyEvent = Exclude<TranscriptEvent, { type: 'backend_opened' | 'closed' }>
+export type CeremonyEvent = Exclude<RecordEvent, { type: 'backend_opened' | 'closed' }>
 /** What the first line records beside the tool's name and version. */
-export type BackendFacts = Omit<Extract<TranscriptEvent, { type: 'backend_opened' }>['data'], 'tool' | 'version' | 'format'>
+export type BackendFacts = Omit<Extract<RecordEvent, { type: 'backend_opened' }>['data'], 'tool' | 'version' | 'format'>
 
 /** Fields whose schema admits only hex or a nonce: the secret guard skips them, the schema already fixed their shape. */
 export const SHAPED_FIELDS = new Set(['keyset_fingerprint', 'nonce', 'fingerprint', 'result_sha256', 'checksum'])
@@ -191,7 +191,7 @@ export interface Line {
   seq: number
   time: string
   type: EventType
-  data: TranscriptEvent['data'] | LegacyEvent['data']
+  data: RecordEvent['data'] | LegacyEvent['data']
   prev: string
 }
 

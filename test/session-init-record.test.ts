@@ -4,8 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
-import { keysetFingerprint } from '../src-main/transcript/recorder'
-import { verifyTranscript } from '../src-main/transcript/verify'
+import { keysetFingerprint } from '../src-main/record/attempt-record'
+import { verifyRecord } from '../src-main/record/verify'
 import { Gpg } from './helpers/gnupg'
 import { ipcCalls } from './helpers/ipc'
 import { makeKeyset, tempDir } from './helpers/keysets'
@@ -25,7 +25,7 @@ beforeEach(async () => {
 afterEach(() => cleanup())
 
 const events = (text: string) => {
-  const v = verifyTranscript(text)
+  const v = verifyRecord(text)
   if (!v.ok) throw new Error(v.problem)
   return v
 }
@@ -36,8 +36,8 @@ describe('an init ceremony in the app leaves a record', () => {
     await call('backend.initKeyset', { path, shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
     const record = (await call('session.state')).record
     const fingerprint = keysetFingerprint(await readFile(path, 'utf8'))
-    expect(record).toMatchObject({ open: true, directory: join(dir, 'config', 'transcripts') })
-    expect(record.path).toBe(join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-init-${fingerprint.slice(0, 16)}.jsonl`))
+    expect(record).toMatchObject({ open: true, directory: join(dir, 'config', 'records') })
+    expect(record.path).toBe(join(dir, 'config', 'records', `${new Date().toISOString().slice(0, 10)}-init-${fingerprint.slice(0, 16)}.jsonl`))
 
     const secrets: Secret[] = []
     const alice = await call('init.revealShare', { index: 0 })
@@ -70,13 +70,13 @@ describe('an init ceremony in the app leaves a record', () => {
       { share_number: 3, holder: 'Carol', how: 'revealed' },
     ])
     expect(v.lines[6]!.data).toEqual({ how: 'revealed' })
-    expect(leaks(secrets, [{ name: 'transcript', content: text }])).toEqual([])
+    expect(leaks(secrets, [{ name: 'record', content: text }])).toEqual([])
 
     // "Print ceremony record" prints this record.
-    const report = await call('transcript.report')
-    expect(report).toMatchObject({ path: record.path, finalHash: v.finalHash, verified: true })
-    expect(report.html).toContain('Keyset created')
-    expect(report.html).toContain('printed on a share card')
+    const printable = await call('record.printable')
+    expect(printable).toMatchObject({ path: record.path, finalHash: v.finalHash, verified: true })
+    expect(printable.html).toContain('Keyset created')
+    expect(printable.html).toContain('printed on a share card')
   })
 
   it('records which shares were never handed out when the operator abandons them, and a wipe mid-hand-out the same way', async () => {
@@ -125,13 +125,13 @@ describe('an init ceremony in the app leaves a record', () => {
   })
 
   it('creates no keyset when its record cannot be opened', async () => {
-    // A file where the transcript directory should be: the record cannot be created.
+    // A file where the record directory should be: the record cannot be created.
     const blocked = join(dir, 'not-a-directory')
-    await call('transcript.setDirectory', { path: join(blocked, 'transcripts') })
+    await call('record.setDirectory', { path: join(blocked, 'records') })
     await writeFile(blocked, 'x')
     const path = join(dir, 'unrecorded.json')
     const err = await refusal('backend.initKeyset', { path, shares: 2, threshold: 2 })
-    expect(err.code).toBe('transcript_write')
+    expect(err.code).toBe('record_write')
     expect(await readdir(dir)).not.toContain(basename(path))
     expect((await call('session.state')).init).toBeNull()
   })

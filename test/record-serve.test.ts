@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeWithOtp } from '../src-main/decode/decode'
-import { verifyTranscript } from '../src-main/transcript/verify'
+import { verifyRecord } from '../src-main/record/verify'
 import { runCli, startServe } from './helpers/cli'
 import { makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
 import { leaks, secret } from './helpers/secret-forms'
@@ -11,13 +11,13 @@ import { callApi } from './helpers/server'
 /** One character changed, so that the share is of the right length but wrong. */
 const mistype = (hex: string) => mistypeAt(hex, 10)
 
-describe('tessera serve --transcript', () => {
-  it('records an API-driven ceremony in a transcript that verifies and holds no secret', async () => {
-    const dir = await tempDir('tessera-serve-transcript-')
+describe('tessera serve --record', () => {
+  it('records an API-driven ceremony in a record that verifies and holds no secret', async () => {
+    const dir = await tempDir('tessera-serve-record-')
     try {
       const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
       const file = join(dir.dir, 'ceremony.jsonl')
-      const serve = await startServe(['--keyset', ks.path, '--transcript', file])
+      const serve = await startServe(['--keyset', ks.path, '--record', file])
       expect(serve.output()).toContain('warning: without --require-token, any process on this machine can start, update or cancel an attempt')
       let token = ''
       let encoded = ''
@@ -37,10 +37,10 @@ describe('tessera serve --transcript', () => {
       } finally {
         await serve.stop()
       }
-      expect(serve.output()).toMatch(/transcript .*ceremony\.jsonl closed, final hash [0-9a-f]{64}/)
+      expect(serve.output()).toMatch(/record .*ceremony\.jsonl closed, final hash [0-9a-f]{64}/)
 
       const text = await readFile(file, 'utf8')
-      const r = verifyTranscript(text)
+      const r = verifyRecord(text)
       expect(r.ok).toBe(true)
       if (!r.ok) return
       expect(r.closed).toBe(true)
@@ -52,7 +52,7 @@ describe('tessera serve --transcript', () => {
       // Each share accepted is named as the keyset knows it: its number and its holder.
       expect(r.lines[2]!.data).toEqual({ holder: 'Carol', share_number: 3, progress: 1, required: 2 })
       expect(r.lines[4]!.data).toEqual({ holder: 'Bob', share_number: 2, progress: 2, required: 2 })
-      const cli = await runCli(['transcript', 'verify', file])
+      const cli = await runCli(['record', 'verify', file])
       expect(cli.code).toBe(0)
       expect(cli.stdout).toContain(`9 events, final hash ${r.finalHash}`)
 
@@ -63,19 +63,19 @@ describe('tessera serve --transcript', () => {
         secret('new root token', token),
         secret('initial root token', ks.rootToken),
       ]
-      expect(leaks(secrets, [{ name: 'transcript', content: text }, { name: 'serve output', content: serve.output() }])).toEqual([])
+      expect(leaks(secrets, [{ name: 'record', content: text }, { name: 'serve output', content: serve.output() }])).toEqual([])
     } finally {
       await dir.cleanup()
     }
   })
 
-  it('never overwrites a transcript: an existing file is refused before the server listens', async () => {
-    const dir = await tempDir('tessera-serve-transcript-')
+  it('never overwrites a record: an existing file is refused before the server listens', async () => {
+    const dir = await tempDir('tessera-serve-record-')
     try {
       const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
       const file = join(dir.dir, 'ceremony.jsonl')
       await (await import('node:fs/promises')).writeFile(file, 'kept\n')
-      const r = await runCli(['serve', '--keyset', ks.path, '--port', '0', '--transcript', file])
+      const r = await runCli(['serve', '--keyset', ks.path, '--port', '0', '--record', file])
       expect(r.code).toBe(1)
       expect(r.stderr).toMatch(/^tessera serve: .*exists/)
       expect(await readFile(file, 'utf8')).toBe('kept\n')
@@ -89,7 +89,7 @@ describe('tessera serve --transcript', () => {
     try {
       const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
       const file = join(dir.dir, 'flood.jsonl')
-      const serve = await startServe(['--keyset', ks.path, '--transcript', file, '--require-token'])
+      const serve = await startServe(['--keyset', ks.path, '--record', file, '--require-token'])
       const token = { 'X-Vault-Token': ks.rootToken }
       const api = (method: string, path: string, body?: unknown) => callApi(serve.url, method, path, body, token)
       // Enough for a run far longer than the three refusals kept in full; each mistyped share costs a slow check.
@@ -113,7 +113,7 @@ describe('tessera serve --transcript', () => {
         await serve.stop()
       }
       const text = await readFile(file, 'utf8')
-      const r = verifyTranscript(text)
+      const r = verifyRecord(text)
       if (!r.ok) throw new Error(r.problem)
       expect(r.closed).toBe(true)
       expect(r.lines.map((l) => l.type)).toEqual([
@@ -139,7 +139,7 @@ describe('tessera serve --transcript', () => {
       expect(r.lines[6]!.data).toEqual({ holder: 'Alice', share_number: 1, progress: 1, required: 2 })
       expect(r.lines[10]!.data).toEqual({ counts: [{ reason: 'duplicate_key', count: 7 }] })
       expect(text.length).toBeLessThan(4096)
-      expect((await runCli(['transcript', 'verify', file])).code).toBe(0)
+      expect((await runCli(['record', 'verify', file])).code).toBe(0)
     } finally {
       await dir.cleanup()
     }

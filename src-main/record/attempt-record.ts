@@ -5,7 +5,7 @@ import { KEYSET_LIMIT, type Keyset } from '../engine/keyset'
 import { readRegularFile } from '../support/bounded-read'
 import { TesseraError } from '../support/errors'
 import { reasonFor, type BackendFacts, type CeremonyEvent, type DecodedKind, type HAND_OUTS, type Reason } from './events'
-import { Transcript } from './writer'
+import { RecordWriter } from './writer'
 
 export type { BackendFacts }
 
@@ -81,7 +81,7 @@ const REFUSALS_IN_FULL = 3
  * other kind, or at the close. A refusal that resets the progress is always
  * recorded in full.
  */
-export class CeremonyRecorder {
+export class AttemptRecord {
   /** The progress last seen, to notice a reset. */
   private progress = 0
   /** Refusals since the last event of another kind. */
@@ -90,13 +90,13 @@ export class CeremonyRecorder {
   private counted = new Map<Reason, number>()
 
   constructor(
-    readonly transcript: Transcript,
+    readonly writer: RecordWriter,
     private readonly backend: Pick<Backend, 'status'>,
   ) {}
 
-  /** Creates the transcript at `path` and records the backend the ceremony runs on. */
-  static async open(path: string, backend: Pick<Backend, 'status'>, facts: BackendFacts): Promise<CeremonyRecorder> {
-    return new CeremonyRecorder(await Transcript.create(path, facts), backend)
+  /** Creates the record at `path` and records the backend the ceremony runs on. */
+  static async open(path: string, backend: Pick<Backend, 'status'>, facts: BackendFacts): Promise<AttemptRecord> {
+    return new AttemptRecord(await RecordWriter.create(path, facts), backend)
   }
 
   /** Records an attempt just started, or already running (started before the record was opened, or elsewhere). */
@@ -159,7 +159,7 @@ export class CeremonyRecorder {
   /** The share flow's new share reached its holder, and how; never the share. */
   async shareHandedOut(share: { number: number | null; holder: string | null }, how: (typeof HAND_OUTS)[number]): Promise<void> {
     const data = { ...(share.number ? { share_number: share.number } : {}), ...(share.holder ? { holder: share.holder } : {}), how }
-    await this.transcript.append({ type: 'share_handed_out', data })
+    await this.writer.append({ type: 'share_handed_out', data })
   }
 
   /** `checksum` is what the screen shows beside the decoded value. */
@@ -169,20 +169,20 @@ export class CeremonyRecorder {
 
   /** Tessera is stopping with this attempt's finished result never decoded nor handed out. */
   async dropped(flow: Flow): Promise<void> {
-    await this.transcript.append({ type: 'result_dropped', data: { flow } })
+    await this.writer.append({ type: 'result_dropped', data: { flow } })
   }
 
   /** The operator dropped every secret: the ceremony is over and its record is closed. */
   async wiped(): Promise<string> {
     await this.record({ type: 'wiped', data: {} })
-    return this.transcript.close()
+    return this.writer.close()
   }
 
   /** Writes the counts of a run of refusals still open, then the closing line; resolves with the final hash. */
   async close(): Promise<string> {
     const summary = this.summary()
-    if (summary) await this.transcript.append(summary)
-    return this.transcript.close()
+    if (summary) await this.writer.append(summary)
+    return this.writer.close()
   }
 
   /**
@@ -195,7 +195,7 @@ export class CeremonyRecorder {
     const endsRun = event.type !== 'share_refused' && event.type !== 'progress_reset'
     const summary = endsRun ? this.summary() : undefined
     if (endsRun) this.run = 0
-    await Promise.all([summary && this.transcript.append(summary), this.transcript.append(event)])
+    await Promise.all([summary && this.writer.append(summary), this.writer.append(event)])
   }
 
   /** The counts of the refusals counted so far, if any, as one line. */

@@ -9,12 +9,12 @@ import { randomBase62 } from '../src-main/crypto/base62'
 import { TesseraError } from '../src-main/support/errors'
 import { VERSION } from '../src-main/version'
 import { looksSecret } from '../src-main/support/redact'
-import { GENESIS, lineHash, MAX_FILE_BYTES, serializeLine } from '../src-main/transcript/chain'
-import { CeremonyRecorder, keysetFingerprint } from '../src-main/transcript/recorder'
-import { oneRecord, recording, RecordingBackend } from '../src-main/transcript/recording-backend'
-import { renderReport } from '../src-main/transcript/report'
-import { verifyTranscript } from '../src-main/transcript/verify'
-import { defaultTranscriptPath, Transcript } from '../src-main/transcript/writer'
+import { GENESIS, lineHash, MAX_FILE_BYTES, serializeLine } from '../src-main/record/chain'
+import { AttemptRecord, keysetFingerprint } from '../src-main/record/attempt-record'
+import { oneRecord, recording, RecordingBackend } from '../src-main/record/recording-backend'
+import { printRecord } from '../src-main/record/printed'
+import { verifyRecord } from '../src-main/record/verify'
+import { defaultRecordPath, RecordWriter } from '../src-main/record/writer'
 import { runCli } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { callApi } from './helpers/server'
@@ -23,12 +23,12 @@ import { decodeWithOtp } from '../src-main/decode/decode'
 import { createApiServer } from '../src-main/server/http-api'
 import { listen } from '../src-main/server/listen'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
-import { FACTS, HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
+import { FACTS, HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/records'
 
-describe('the transcript writer', () => {
+describe('the record writer', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   beforeAll(async () => {
-    dir = await tempDir('tessera-transcript-')
+    dir = await tempDir('tessera-record-')
   })
   afterAll(() => dir.cleanup())
 
@@ -37,7 +37,7 @@ describe('the transcript writer', () => {
     const t = await syntheticCeremony(path)
     expect((await stat(path)).mode & 0o777).toBe(0o600)
     const text = await readFile(path, 'utf8')
-    const result = verifyTranscript(text)
+    const result = verifyRecord(text)
     expect(result.ok).toBe(true)
     if (!result.ok) return
     expect(result.lines).toHaveLength(text.split('\n').length - 1)
@@ -57,36 +57,36 @@ describe('the transcript writer', () => {
   it('names a server by its origin, however random its host name looks, and still guards the rest of an address', async () => {
     const remote = { backend: 'remote' as const, threshold: 3, recovery_mode: false }
     const cloud = 'https://vault-cluster-public-vault-8f3a2b1c.5d6e7f80.z1.hashicorp.cloud:8200'
-    const t = await Transcript.create(join(dir.dir, 'cloud.jsonl'), { ...remote, server: cloud })
+    const t = await RecordWriter.create(join(dir.dir, 'cloud.jsonl'), { ...remote, server: cloud })
     await t.close()
     expect(JSON.parse((await readFile(join(dir.dir, 'cloud.jsonl'), 'utf8')).split('\n')[0]!).data.server).toBe(cloud)
     const share = randomBytes(33).toString('hex')
-    await expect(Transcript.create(join(dir.dir, 'path.jsonl'), { ...remote, server: `${cloud}/${share}` })).rejects.toMatchObject({ code: 'transcript_secret' })
+    await expect(RecordWriter.create(join(dir.dir, 'path.jsonl'), { ...remote, server: `${cloud}/${share}` })).rejects.toMatchObject({ code: 'record_secret' })
     await expect(stat(join(dir.dir, 'path.jsonl'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
-  it('never overwrites a transcript', async () => {
+  it('never overwrites a record', async () => {
     const path = join(dir.dir, 'once.jsonl')
-    await (await Transcript.create(path, FACTS)).close()
+    await (await RecordWriter.create(path, FACTS)).close()
     const before = await readFile(path, 'utf8')
-    await expect(Transcript.create(path, FACTS)).rejects.toMatchObject({ code: 'transcript_exists' })
+    await expect(RecordWriter.create(path, FACTS)).rejects.toMatchObject({ code: 'record_exists' })
     expect(await readFile(path, 'utf8')).toBe(before)
   })
 
   it('serializes appends made at once, in call order', async () => {
     const path = join(dir.dir, 'concurrent.jsonl')
-    const t = await Transcript.create(path, FACTS)
+    const t = await RecordWriter.create(path, FACTS)
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => t.append({ type: 'share_accepted', data: { progress: i % 255, required: 3 } })),
     )
-    const result = verifyTranscript(await readFile(path, 'utf8'))
+    const result = verifyRecord(await readFile(path, 'utf8'))
     expect(result.ok).toBe(true)
     if (result.ok) expect(result.lines.slice(1).map((l) => (l.data as { progress: number }).progress)).toEqual([...Array(40).keys()])
   })
 
   it('stops before the size verify reads, and still closes in order: the record it leaves verifies', async () => {
     const path = join(dir.dir, 'full-size.jsonl')
-    const t = await Transcript.create(path, FACTS)
+    const t = await RecordWriter.create(path, FACTS)
     // The largest events there are: a keyset of 255 named holders, each share encrypted to a key.
     const name = (i: number) => `Konstantinopoulou Featherstonehaugh Maximiliana of Wessex ${String(i).padStart(3, '0')}`
     const big = {
@@ -99,26 +99,26 @@ describe('the transcript writer', () => {
     }
     let err: unknown
     for (let i = 0; i < 1000 && !err; i++) err = await t.append(big).then(() => undefined, (e) => e)
-    expect(err).toMatchObject({ code: 'transcript_full' })
-    expect((err as Error).message).toMatch(/^the transcript is full \(16 MiB, the most tessera transcript verify reads\)/)
+    expect(err).toMatchObject({ code: 'record_full' })
+    expect((err as Error).message).toMatch(/^the record is full \(16 MiB, the most tessera record verify reads\)/)
     // What room is left takes small events, up to the room kept for the ending.
     let small: unknown
     for (let i = 0; i < 1000 && !small; i++) small = await t.append({ type: 'share_accepted', data: { progress: 1, required: 2 } }).then(() => undefined, (e) => e)
-    expect(small).toMatchObject({ code: 'transcript_full' })
+    expect(small).toMatchObject({ code: 'record_full' })
     await t.append({ type: 'wiped', data: {} })
     const hash = await t.close()
     expect((await stat(path)).size).toBeLessThanOrEqual(MAX_FILE_BYTES)
-    expect(verifyTranscript(await readFile(path, 'utf8'))).toMatchObject({ ok: true, closed: true, finalHash: hash })
-    expect((await runCli(['transcript', 'verify', path])).code).toBe(0)
+    expect(verifyRecord(await readFile(path, 'utf8'))).toMatchObject({ ok: true, closed: true, finalHash: hash })
+    expect((await runCli(['record', 'verify', path])).code).toBe(0)
   }, 120_000)
 
   it('names the default file by date and nonce under the data directory', () => {
     const nonce = randomUUID()
-    expect(defaultTranscriptPath('/cfg/transcripts', nonce, new Date('2026-11-25T10:00:00Z'))).toBe(`/cfg/transcripts/2026-11-25-${nonce}.jsonl`)
-    expect(defaultTranscriptPath('/cfg/transcripts', 'init-0a1b2c3d4e5f6789', new Date('2026-11-25T10:00:00Z'))).toBe('/cfg/transcripts/2026-11-25-init-0a1b2c3d4e5f6789.jsonl')
+    expect(defaultRecordPath('/cfg/records', nonce, new Date('2026-11-25T10:00:00Z'))).toBe(`/cfg/records/2026-11-25-${nonce}.jsonl`)
+    expect(defaultRecordPath('/cfg/records', 'init-0a1b2c3d4e5f6789', new Date('2026-11-25T10:00:00Z'))).toBe('/cfg/records/2026-11-25-init-0a1b2c3d4e5f6789.jsonl')
     // A server's nonce names the file too, never a path out of the directory.
-    expect(defaultTranscriptPath('/cfg/transcripts', '../../etc/passwd', new Date('2026-11-25T10:00:00Z'))).toBe('/cfg/transcripts/2026-11-25-.._.._etc_passwd.jsonl')
-    expect(() => defaultTranscriptPath('/cfg/transcripts', 'two words')).toThrow(TesseraError)
+    expect(defaultRecordPath('/cfg/records', '../../etc/passwd', new Date('2026-11-25T10:00:00Z'))).toBe('/cfg/records/2026-11-25-.._.._etc_passwd.jsonl')
+    expect(() => defaultRecordPath('/cfg/records', 'two words')).toThrow(TesseraError)
   })
 })
 
@@ -138,27 +138,27 @@ describe('format 2: the first line is backend_opened', () => {
   const started = { type: 'attempt_started', data: { flow: 'root', nonce, protection: { kind: 'otp', length: 28 }, required: 3 } }
   const opened = { type: 'backend_opened', data: { tool: 'tessera', version: VERSION, format: 2, ...FACTS } }
   const fail = (text: string) => {
-    const r = verifyTranscript(text)
+    const r = verifyRecord(text)
     if (r.ok) throw new Error('verified')
     return r.problem
   }
 
   it('refuses a file that starts anywhere else, or opens twice', () => {
-    expect(fail(handChain([started, { type: 'closed', data: {} }]))).toBe('line 1: not where a transcript starts (its first line is backend_opened)')
-    expect(fail(handChain([opened, started, opened]))).toBe("line 3: a second backend_opened (only a transcript's first line is one)")
-    expect(fail(handChain([opened, { type: 'header', data: { format: 1, tool: 'tessera', version: '0.1.0' } }]))).toBe("line 2: a second header (only a transcript's first line is one)")
+    expect(fail(handChain([started, { type: 'closed', data: {} }]))).toBe('line 1: not where a record starts (its first line is backend_opened)')
+    expect(fail(handChain([opened, started, opened]))).toBe("line 3: a second backend_opened (only a record's first line is one)")
+    expect(fail(handChain([opened, { type: 'header', data: { format: 1, tool: 'tessera', version: '0.1.0' } }]))).toBe("line 2: a second header (only a record's first line is one)")
     // The first line names the tool: without it, it is not a format-2 opening.
     const { tool: _tool, version: _version, format: _format, ...bare } = opened.data
     expect(fail(handChain([{ type: 'backend_opened', data: bare }]))).toMatch(/^line 1: changed or damaged \(not a valid backend_opened event: data\.tool: /)
   })
 
   it('lets only the writer write the first and the closing line', async () => {
-    const dir = await tempDir('tessera-transcript-opening-')
-    const t = await Transcript.create(join(dir.dir, 't.jsonl'), FACTS)
+    const dir = await tempDir('tessera-record-opening-')
+    const t = await RecordWriter.create(join(dir.dir, 't.jsonl'), FACTS)
     for (const event of [opened, { type: 'closed', data: {} }]) {
-      await expect(t.append(event as never)).rejects.toMatchObject({ code: 'transcript_event', message: `refused to record a ${event.type} event: only the transcript itself writes it` })
+      await expect(t.append(event as never)).rejects.toMatchObject({ code: 'record_event', message: `refused to record a ${event.type} event: only the record itself writes it` })
     }
-    expect(verifyTranscript(await readFile(t.path, 'utf8'))).toMatchObject({ ok: true, format: 2 })
+    expect(verifyRecord(await readFile(t.path, 'utf8'))).toMatchObject({ ok: true, format: 2 })
     await t.close()
     await dir.cleanup()
   })
@@ -171,18 +171,18 @@ describe('format 2: the first line is backend_opened', () => {
       { type: 'cancelled', data: { flow: 'root' } },
       { type: 'closed', data: {} },
     ])
-    const r = verifyTranscript(old)
+    const r = verifyRecord(old)
     expect(r).toMatchObject({ ok: true, format: 1, closed: true })
-    // Its report names the tool from the header.
-    const report = r.ok ? renderReport(r.lines, r.finalHash) : ''
-    expect(report).toContain('Tessera 0.1.0, transcript format 1')
-    expect(report).toMatch(/Recorded by<\/th><td[^>]*>Tessera 0\.1\.0/)
+    // Its printed form names the tool from the header.
+    const printed = r.ok ? printRecord(r.lines, r.finalHash) : ''
+    expect(printed).toContain('Tessera 0.1.0, record format 1')
+    expect(printed).toMatch(/Recorded by<\/th><td[^>]*>Tessera 0\.1\.0/)
     // In format 1 the tool's fields belong to the header, not to backend_opened.
     expect(fail(old.replace('"data":{"backend"', '"data":{"tool":"tessera","backend"'))).toMatch(/^line 2: changed or damaged/)
-    const dir = await tempDir('tessera-transcript-format1-')
+    const dir = await tempDir('tessera-record-format1-')
     const file = join(dir.dir, 'old.jsonl')
     await writeFile(file, old)
-    const cli = await runCli(['transcript', 'verify', file])
+    const cli = await runCli(['record', 'verify', file])
     expect(cli.code, cli.stderr).toBe(0)
     expect(cli.stdout).toBe(
       `5 events, final hash ${r.ok ? r.finalHash : ''}\nnote: format 1 (a header line before backend_opened, written by Tessera before format 2); its chain is checked the same way\n`,
@@ -193,12 +193,12 @@ describe('format 2: the first line is backend_opened', () => {
 
 describe('the secret guard', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
-  let t: Transcript
+  let t: RecordWriter
   let path: string
   beforeAll(async () => {
-    dir = await tempDir('tessera-transcript-guard-')
+    dir = await tempDir('tessera-record-guard-')
     path = join(dir.dir, 'guard.jsonl')
-    t = await Transcript.create(path, FACTS)
+    t = await RecordWriter.create(path, FACTS)
   })
   afterAll(() => dir.cleanup())
 
@@ -216,7 +216,7 @@ describe('the secret guard', () => {
     const before = await readFile(path, 'utf8')
     const err = await t.append({ type: 'nonce_confirmed', data: { holder: value.slice(0, 80), nonce: randomUUID() } }).catch((e) => e)
     expect(err).toBeInstanceOf(TesseraError)
-    expect(err.code).toBe('transcript_secret')
+    expect(err.code).toBe('record_secret')
     expect(err.message).toBe('refused to record a nonce_confirmed event: data.holder looks like a secret')
     expect(err.message).not.toContain(value.slice(0, 12))
     expect(await readFile(path, 'utf8')).toBe(before)
@@ -226,7 +226,7 @@ describe('the secret guard', () => {
     const before = await readFile(path, 'utf8')
     const data = { keyset_fingerprint: lineHash('k'), scheme: 'vault' as const, shares: 2, threshold: 2, holders: ['Alice', value.slice(0, 80)] }
     const err = await t.append({ type: 'keyset_created', data }).catch((e) => e)
-    expect(err).toMatchObject({ code: 'transcript_secret', message: 'refused to record a keyset_created event: data.holders.1 looks like a secret' })
+    expect(err).toMatchObject({ code: 'record_secret', message: 'refused to record a keyset_created event: data.holders.1 looks like a secret' })
     expect(await readFile(path, 'utf8')).toBe(before)
   })
 
@@ -234,9 +234,9 @@ describe('the secret guard', () => {
     const before = await readFile(path, 'utf8')
     const event = { type: 'share_accepted', data: { progress: 1, required: 3, key: 'abc' } }
     const err = await t.append(event as never).catch((e) => e)
-    expect(err).toMatchObject({ code: 'transcript_event', message: 'refused to record a share_accepted event: data: a field this event does not have' })
+    expect(err).toMatchObject({ code: 'record_event', message: 'refused to record a share_accepted event: data: a field this event does not have' })
     const hash = await t.append({ type: 'share_refused', data: { holder: 'Dana', reason: 'wrong_nonce' } })
-    expect(verifyTranscript(await readFile(path, 'utf8'))).toMatchObject({ ok: true, finalHash: hash })
+    expect(verifyRecord(await readFile(path, 'utf8'))).toMatchObject({ ok: true, finalHash: hash })
     expect((await readFile(path, 'utf8')).startsWith(before)).toBe(true)
   })
 
@@ -253,11 +253,11 @@ describe('the secret guard', () => {
   })
 })
 
-describe('verifying a tampered transcript', () => {
+describe('verifying a tampered record', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   let lines: string[]
   beforeAll(async () => {
-    dir = await tempDir('tessera-transcript-tamper-')
+    dir = await tempDir('tessera-record-tamper-')
     const path = join(dir.dir, 't.jsonl')
     await syntheticCeremony(path)
     lines = (await readFile(path, 'utf8')).trimEnd().split('\n')
@@ -266,7 +266,7 @@ describe('verifying a tampered transcript', () => {
 
   const file = (ls: string[]) => `${ls.join('\n')}\n`
   const problem = (text: string) => {
-    const r = verifyTranscript(text)
+    const r = verifyRecord(text)
     if (r.ok) throw new Error('verified')
     return r
   }
@@ -310,7 +310,7 @@ describe('verifying a tampered transcript', () => {
     expect(problem(file([...lines, forged])).problem).toBe(`line ${lines.length + 1}: not in the chain (it follows the closing line)`)
   })
 
-  it('names a forged line appended to an open transcript with a made-up prev', () => {
+  it('names a forged line appended to an open record with a made-up prev', () => {
     const open = lines.slice(0, -1)
     const forged = JSON.stringify({ seq: open.length, time: new Date().toISOString(), type: 'cancelled', data: { flow: 'root' }, prev: createHash('sha256').update('x').digest('hex') })
     expect(problem(file([...open, forged])).problem).toBe(
@@ -349,7 +349,7 @@ describe('verifying a tampered transcript', () => {
     fc.assert(
       fc.property(fc.nat({ max: lastLineStart - 1 }), fc.integer({ min: 32, max: 126 }), (at, code) => {
         fc.pre(text.charCodeAt(at) !== code && text[at] !== '\n')
-        const r = verifyTranscript(text.slice(0, at) + String.fromCharCode(code) + text.slice(at + 1))
+        const r = verifyRecord(text.slice(0, at) + String.fromCharCode(code) + text.slice(at + 1))
         const edited = text.slice(0, at).split('\n').length
         if (r.ok) return false
         // Only the last line's prev can say "changed" of the line before it: the chain
@@ -360,7 +360,7 @@ describe('verifying a tampered transcript', () => {
     )
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom(...lines)), { maxLength: 20 }), (ls) => {
-        const r = verifyTranscript(ls.join('\n'))
+        const r = verifyRecord(ls.join('\n'))
         return r.ok ? r.lines.length > 0 : /^line \d+: /.test(r.problem)
       }),
       { numRuns: 300 },
@@ -368,7 +368,7 @@ describe('verifying a tampered transcript', () => {
   })
 
   it('refuses oversized input before reading it line by line', () => {
-    expect(() => verifyTranscript('x'.repeat(16 * 1024 * 1024 + 1))).toThrow(/larger than 16 MiB/)
+    expect(() => verifyRecord('x'.repeat(16 * 1024 * 1024 + 1))).toThrow(/larger than 16 MiB/)
     const long = [...lines]
     long[1] = 'x'.repeat(70_000)
     expect(problem(file(long)).problem).toBe('line 2: longer than 64 KiB; no event is')
@@ -378,11 +378,11 @@ describe('verifying a tampered transcript', () => {
 describe('a real ceremony against the local engine', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   const secrets: Secret[] = []
-  let transcriptText = ''
+  let recordText = ''
   let resultSha = ''
 
   beforeAll(async () => {
-    dir = await tempDir('tessera-transcript-real-')
+    dir = await tempDir('tessera-record-real-')
     const keysetPath = join(dir.dir, 'keyset.json')
     const init = await runCli(['init', '--keyset', keysetPath, '--shares', '5', '--threshold', '3', '--format', 'json'])
     expect(init.code, init.stderr).toBe(0)
@@ -396,12 +396,12 @@ describe('a real ceremony against the local engine', () => {
     const done = await recordedCeremony({ keysetPath, keys: out.keys, foreignKeys, path: join(dir.dir, 'ceremony.jsonl') })
     secrets.push(...done.secrets)
     resultSha = done.resultSha
-    transcriptText = done.text
+    recordText = done.text
   })
   afterAll(() => dir.cleanup())
 
   it('verifies, with every event the ceremony went through', () => {
-    const r = verifyTranscript(transcriptText)
+    const r = verifyRecord(recordText)
     expect(r.ok).toBe(true)
     if (!r.ok) return
     expect(r.closed).toBe(true)
@@ -421,18 +421,18 @@ describe('a real ceremony against the local engine', () => {
 
   it('holds no share, OTP or token in any spelling', () => {
     expect(secrets.length).toBeGreaterThan(10)
-    expect(leaks(secrets, [{ name: 'transcript', content: transcriptText }])).toEqual([])
+    expect(leaks(secrets, [{ name: 'record', content: recordText }])).toEqual([])
   })
 })
 
-describe('what the recorder leaves out', () => {
+describe('what the record leaves out', () => {
   it('records no update or cancel made with no attempt running, and counts a run of refusals past the first few', async () => {
-    const dir = await tempDir('tessera-transcript-noise-')
+    const dir = await tempDir('tessera-record-noise-')
     try {
       const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
       const engine = await LocalEngine.open(ks.path)
-      const recorder = await CeremonyRecorder.open(join(dir.dir, 'noise.jsonl'), engine, FACTS)
-      const recorded = new RecordingBackend(engine, oneRecord(recorder))
+      const record = await AttemptRecord.open(join(dir.dir, 'noise.jsonl'), engine, FACTS)
+      const recorded = new RecordingBackend(engine, oneRecord(record))
       const update = (key: string, nonce: string) => recorded.update('root', { key: Buffer.from(key), nonce, holder: 'Dana' })
       await expect(update(ks.keys[0]!, randomUUID())).rejects.toMatchObject({ code: 'no_attempt' })
       await recorded.cancel('root')
@@ -443,8 +443,8 @@ describe('what the recorder leaves out', () => {
       await recorded.cancel('root')
       await recorded.cancel('root')
       for (let i = 0; i < 4; i++) await expect(update(ks.keys[1]!, status.nonce)).rejects.toMatchObject({ code: 'no_attempt' })
-      await recorder.close()
-      const r = verifyTranscript(await readFile(recorder.transcript.path, 'utf8'))
+      await record.close()
+      const r = verifyRecord(await readFile(record.writer.path, 'utf8'))
       if (!r.ok) throw new Error(r.problem)
       expect(r.lines.map((l) => l.type)).toEqual([
         'backend_opened', 'attempt_started',
@@ -462,13 +462,13 @@ describe('what the recorder leaves out', () => {
 
 describe('Vault\'s HTTP API over a recorded engine', () => {
   it('records an API-driven ceremony, answers exactly as before, and keeps no secret', async () => {
-    const dir = await tempDir('tessera-transcript-api-')
+    const dir = await tempDir('tessera-record-api-')
     const ks = await makeKeyset(dir.dir)
     const engine = await LocalEngine.open(ks.path)
-    const recorder = await CeremonyRecorder.open(join(dir.dir, 'api.jsonl'), engine, {
+    const record = await AttemptRecord.open(join(dir.dir, 'api.jsonl'), engine, {
       backend: 'local', keyset_fingerprint: keysetFingerprint(await readFile(ks.path, 'utf8')), threshold: 3, shares: 5, recovery_mode: false,
     })
-    const server = createApiServer(recording(engine, recorder))
+    const server = createApiServer(recording(engine, record))
     const { port } = await listen(server, '127.0.0.1', 0)
     const call = (method: string, path: string, body?: unknown) => callApi(`http://127.0.0.1:${port}`, method, path, body)
     try {
@@ -486,10 +486,10 @@ describe('Vault\'s HTTP API over a recorded engine', () => {
       expect((await engine.lookupToken(token))?.type).toBe('root')
       await call('PUT', 'sys/generate-root/attempt', {})
       expect((await call('DELETE', 'sys/generate-root/attempt')).status).toBe(204)
-      await recorder.transcript.close()
+      await record.writer.close()
 
-      const text = await readFile(recorder.transcript.path, 'utf8')
-      const r = verifyTranscript(text)
+      const text = await readFile(record.writer.path, 'utf8')
+      const r = verifyRecord(text)
       if (!r.ok) throw new Error(r.problem)
       expect(r.lines.map((l) => l.type)).toEqual([
         'backend_opened', 'attempt_started', 'share_accepted', 'share_refused', 'share_accepted', 'share_accepted', 'completed',
@@ -502,7 +502,7 @@ describe('Vault\'s HTTP API over a recorded engine', () => {
         ...ks.keys.map((k, i) => secret(`share ${i + 1}`, k)),
         secret('otp', otp), secret('encoded token', done.json.encoded_token), secret('new root token', token), secret('initial root token', ks.rootToken),
       ]
-      expect(leaks(secrets, [{ name: 'transcript', content: text }])).toEqual([])
+      expect(leaks(secrets, [{ name: 'record', content: text }])).toEqual([])
     } finally {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
@@ -514,7 +514,7 @@ describe('Vault\'s HTTP API over a recorded engine', () => {
 /** Bundles a small script that uses the real writer into one file plain Node runs. */
 async function bundleChild(dir: string, body: string): Promise<string> {
   const entry = join(dir, 'child.ts')
-  await writeFile(entry, `import { Transcript } from ${JSON.stringify(join(import.meta.dirname, '../src-main/transcript/writer'))}\n${body}`)
+  await writeFile(entry, `import { RecordWriter } from ${JSON.stringify(join(import.meta.dirname, '../src-main/record/writer'))}\n${body}`)
   await build({
     logLevel: 'silent',
     configFile: false,
@@ -527,14 +527,14 @@ async function bundleChild(dir: string, body: string): Promise<string> {
 describe('a process killed mid-ceremony', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   beforeAll(async () => {
-    dir = await tempDir('tessera-transcript-kill-')
+    dir = await tempDir('tessera-record-kill-')
   })
   afterAll(() => dir.cleanup())
 
-  it('leaves a transcript that verifies up to the last append it reported', async () => {
+  it('leaves a record that verifies up to the last append it reported', async () => {
     const script = await bundleChild(
       dir.dir,
-      `const t = await Transcript.create(process.argv[2], { backend: 'remote', threshold: 3, recovery_mode: false })
+      `const t = await RecordWriter.create(process.argv[2], { backend: 'remote', threshold: 3, recovery_mode: false })
 for (let i = 0; ; i++) {
   await t.append({ type: 'share_accepted', data: { holder: 'Holder ' + (i % 9), progress: i % 255, required: 255 } })
   process.stdout.write('appended ' + (i + 1) + '\\n')
@@ -553,7 +553,7 @@ for (let i = 0; ; i++) {
       child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited without SIGKILL (${signal})`))))
     })
     const text = await readFile(path, 'utf8')
-    const r = verifyTranscript(text)
+    const r = verifyRecord(text)
     // SIGKILL lands between or during appends: a valid chain, or a valid prefix and a cut-off last line.
     const chain = r.ok ? r : r.prefix
     if (!r.ok) expect(r.problem).toMatch(/cut off/)
@@ -562,10 +562,10 @@ for (let i = 0; ; i++) {
   })
 
   it('turns a failed write into a sentence, and refuses every append after it', async () => {
-    const sub = await tempDir('tessera-transcript-full-')
+    const sub = await tempDir('tessera-record-full-')
     const script = await bundleChild(
       sub.dir,
-      `const t = await Transcript.create(process.argv[2], { backend: 'remote', threshold: 3, recovery_mode: false })
+      `const t = await RecordWriter.create(process.argv[2], { backend: 'remote', threshold: 3, recovery_mode: false })
 const said = []
 for (let i = 0; i < 100 && said.length < 2; i++) {
   try {
@@ -588,10 +588,10 @@ process.stdout.write(JSON.stringify(said))
     })
     const said = JSON.parse(out) as string[]
     expect(said).toEqual([
-      'TesseraError transcript_write: could not write the transcript: file too large',
-      'TesseraError transcript_write: could not write the transcript: file too large',
+      'TesseraError record_write: could not write the record: file too large',
+      'TesseraError record_write: could not write the record: file too large',
     ])
-    const r = verifyTranscript(await readFile(path, 'utf8'))
+    const r = verifyRecord(await readFile(path, 'utf8'))
     expect(r.ok).toBe(false)
     if (!r.ok) {
       expect(r.problem).toMatch(/cut off/)

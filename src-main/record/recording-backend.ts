@@ -2,29 +2,29 @@ import type { AttemptStatus, Flow, SealStatus } from '../backend'
 import type { Backend, Started, StartInput, Updated, UpdateInput } from '../backend-interface'
 import type { LocalEngine } from '../engine/local-engine'
 import { wipe } from '../crypto/wipe'
-import type { CeremonyRecorder, Identify } from './recorder'
+import type { AttemptRecord, Identify } from './attempt-record'
 
 /**
  * Where a recording backend finds the record of an attempt: one record for
- * every attempt (`tessera serve --transcript`), or one file per attempt (the app).
+ * every attempt (`tessera serve --record`), or one file per attempt (the app).
  */
 export interface AttemptRecords {
   /** The record of an attempt just started; null when nothing is recorded. */
-  started(flow: Flow, status: AttemptStatus): Promise<CeremonyRecorder | null>
+  started(flow: Flow, status: AttemptStatus): Promise<AttemptRecord | null>
   /** The record of the running attempt a call acts on; null when nothing is recorded. */
-  running(flow: Flow, nonce: string): Promise<CeremonyRecorder | null>
+  running(flow: Flow, nonce: string): Promise<AttemptRecord | null>
   /** The record a cancel of `flow` goes to; null when nothing is recorded. */
-  cancelling(flow: Flow): CeremonyRecorder | null
+  cancelling(flow: Flow): AttemptRecord | null
   /** The cancel was recorded: a record per attempt ends here. */
   cancelled(flow: Flow): Promise<void>
 }
 
 /** Every attempt recorded in one record. */
-export function oneRecord(recorder: CeremonyRecorder): AttemptRecords {
+export function oneRecord(record: AttemptRecord): AttemptRecords {
   return {
-    started: async () => recorder,
-    running: async () => recorder,
-    cancelling: () => recorder,
+    started: async () => record,
+    running: async () => record,
+    cancelling: () => record,
     cancelled: async () => undefined,
   }
 }
@@ -57,8 +57,8 @@ export class RecordingBackend implements Backend {
   async start(flow: Flow, input: StartInput): Promise<Started> {
     const started = await this.inner.start(flow, input)
     try {
-      const recorder = await this.records.started(flow, started.status)
-      await recorder?.started(flow, started.status, started.sharedKey)
+      const record = await this.records.started(flow, started.status)
+      await record?.started(flow, started.status, started.sharedKey)
     } catch (err) {
       // A ceremony that leaves no record does not go on.
       wipe(started.otp)
@@ -69,34 +69,34 @@ export class RecordingBackend implements Backend {
   }
 
   async update(flow: Flow, input: UpdateInput): Promise<Updated> {
-    const recorder = await this.records.running(flow, input.nonce)
-    if (!recorder) return this.inner.update(flow, input)
+    const record = await this.records.running(flow, input.nonce)
+    if (!record) return this.inner.update(flow, input)
     // A refused share is named only when its check value says which it is: the call
     // itself may be what was wrong (a stale nonce, a share given twice).
     const identify: Identify | undefined = this.identify && (() => this.identify!(input.key))
-    return recorder.update(flow, input.holder, () => this.inner.update(flow, input), identify)
+    return record.update(flow, input.holder, () => this.inner.update(flow, input), identify)
   }
 
   async cancel(flow: Flow): Promise<void> {
-    const recorder = this.records.cancelling(flow)
-    if (!recorder) return this.inner.cancel(flow)
-    await recorder.cancel(flow, () => this.inner.cancel(flow))
+    const record = this.records.cancelling(flow)
+    if (!record) return this.inner.cancel(flow)
+    await record.cancel(flow, () => this.inner.cancel(flow))
     await this.records.cancelled(flow)
   }
 }
 
 /**
  * The local engine with its attempt calls recorded in one record: what
- * `tessera serve --transcript` needs. Every other member is the engine's own,
+ * `tessera serve --record` needs. Every other member is the engine's own,
  * so a LocalEngine stays one.
  */
-export function recording(engine: LocalEngine, recorder: CeremonyRecorder): LocalEngine {
+export function recording(engine: LocalEngine, record: AttemptRecord): LocalEngine {
   const identify = async (key: Buffer) => {
     if (!Buffer.isBuffer(key) || key.length === 0) return null
     const known = await engine.keyset.check(key).catch(() => null)
     return known?.valid ? known : null
   }
-  const recorded = new RecordingBackend(engine, oneRecord(recorder), identify)
+  const recorded = new RecordingBackend(engine, oneRecord(record), identify)
   const calls: Partial<LocalEngine> = {
     start: (flow, input) => recorded.start(flow, input),
     update: (flow, input) => recorded.update(flow, input),

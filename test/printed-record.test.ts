@@ -5,11 +5,11 @@ import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { chromium, type Browser } from 'playwright-core'
-import { groupHash, lineHash } from '../src-main/transcript/chain'
-import { renderReport } from '../src-main/transcript/report'
-import { verifyTranscript, type VerifiedLine } from '../src-main/transcript/verify'
-import { Transcript } from '../src-main/transcript/writer'
-import { keysetFingerprint } from '../src-main/transcript/recorder'
+import { groupHash, lineHash } from '../src-main/record/chain'
+import { printRecord } from '../src-main/record/printed'
+import { verifyRecord, type VerifiedLine } from '../src-main/record/verify'
+import { RecordWriter } from '../src-main/record/writer'
+import { keysetFingerprint } from '../src-main/record/attempt-record'
 import { createRouter } from '../src-main/ipc/router'
 import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
@@ -17,7 +17,7 @@ import { ipcCalls } from './helpers/ipc'
 import { runCli } from './helpers/cli'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { leaks, secret, type Secret } from './helpers/secret-forms'
-import { FACTS, HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/transcripts'
+import { FACTS, HOLDERS, recordedCeremony, syntheticCeremony } from './helpers/records'
 
 const run = promisify(execFile)
 /** Debian's Chromium, launched as TOOLCHAIN.md says. */
@@ -36,17 +36,17 @@ describe('the printed ceremony record', () => {
   const secrets: Secret[] = []
 
   beforeAll(async () => {
-    dir = await tempDir('tessera-report-')
+    dir = await tempDir('tessera-printed-')
     const keyset = await makeKeyset(dir.dir)
     const foreign = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
     keyset.keys.forEach((k, i) => secrets.push(secret(`share ${i + 1}`, k), secret(`share ${i + 1} b64`, keyset.keys_base64[i]!)))
     secrets.push(secret('root token', keyset.rootToken), ...foreign.keys.map((k, i) => secret(`foreign share ${i + 1}`, k)))
     const done = await recordedCeremony({ keysetPath: keyset.path, keys: keyset.keys, foreignKeys: foreign.keys, path: join(dir.dir, 'c.jsonl') })
     secrets.push(...done.secrets)
-    const r = verifyTranscript(done.text)
+    const r = verifyRecord(done.text)
     if (!r.ok) throw new Error(r.problem)
     ;({ lines, finalHash } = r)
-    html = renderReport(lines, finalHash)
+    html = printRecord(lines, finalHash)
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
   })
   afterAll(async () => {
@@ -58,25 +58,25 @@ describe('the printed ceremony record', () => {
     expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|url\(|@import/i)
     expect(html).toContain("content=\"default-src 'none'; style-src 'unsafe-inline'\"")
     // A server's address is the one text a record takes that may hold markup.
-    const t = await Transcript.create(join(dir.dir, 'escape.jsonl'), { backend: 'remote', server: `Zoë <b onmouseover="x">O'Brien</b> & Co`, threshold: 3, recovery_mode: false })
-    const r = verifyTranscript(await readFile(t.path, 'utf8'))
+    const t = await RecordWriter.create(join(dir.dir, 'escape.jsonl'), { backend: 'remote', server: `Zoë <b onmouseover="x">O'Brien</b> & Co`, threshold: 3, recovery_mode: false })
+    const r = verifyRecord(await readFile(t.path, 'utf8'))
     if (!r.ok) throw new Error(r.problem)
-    const page = renderReport(r.lines, r.finalHash)
+    const page = printRecord(r.lines, r.finalHash)
     expect(page).toContain('Zoë &lt;b onmouseover=&quot;x&quot;&gt;O&#39;Brien&lt;/b&gt; &amp; Co')
     expect(page).not.toContain('<b onmouseover')
   })
 
   it('states a remote ceremony\'s server, its PGP key and its cancel', async () => {
-    const t = await Transcript.create(join(dir.dir, 'remote.jsonl'), { backend: 'remote', server: 'https://vault.example.com:8200', server_version: '1.17.2', threshold: 3, recovery_mode: false })
+    const t = await RecordWriter.create(join(dir.dir, 'remote.jsonl'), { backend: 'remote', server: 'https://vault.example.com:8200', server_version: '1.17.2', threshold: 3, recovery_mode: false })
     const nonce = '0d9b8a7c-6e5f-4a3b-9c1d-2e3f4a5b6c7d'
     await t.append({ type: 'attempt_started', data: { flow: 'recovery', nonce, protection: { kind: 'pgp', fingerprint: 'c0ffee'.repeat(6) + 'abcd' }, required: 3 } })
     await t.append({ type: 'share_refused', data: { holder: 'Dana Kim', reason: 'wrong_nonce' } })
     await t.append({ type: 'cancelled', data: { flow: 'recovery' } })
     await t.append({ type: 'attempt_started', data: { flow: 'share', nonce, protection: { kind: 'none' }, required: 3 } })
     await t.close()
-    const r = verifyTranscript(await readFile(t.path, 'utf8'))
+    const r = verifyRecord(await readFile(t.path, 'utf8'))
     if (!r.ok) throw new Error(r.problem)
-    const page = renderReport(r.lines, r.finalHash)
+    const page = printRecord(r.lines, r.finalHash)
     for (const fact of ['https://vault.example.com:8200 (version 1.17.2)', 'Recovery token', 'PGP key C0FF EEC0 FFEE', 'Dana Kim', 'refused (wrong_nonce)', 'Recovery token attempt cancelled', 'none: the result is the new share itself', groupHash(r.finalHash)]) {
       expect(page).toContain(fact)
     }
@@ -86,7 +86,7 @@ describe('the printed ceremony record', () => {
     it(`prints on ${format}: the final hash, the holders, every event, and nothing secret`, async () => {
       const page = await browser.newPage()
       await page.setContent(html)
-      const pdfPath = join(dir.dir, `report-${format}.pdf`)
+      const pdfPath = join(dir.dir, `record-${format}.pdf`)
       await page.pdf({ path: pdfPath, format, printBackground: true })
       await page.close()
       const { stdout: info } = await run('pdfinfo', [pdfPath])
@@ -104,7 +104,7 @@ describe('the printed ceremony record', () => {
       expect(squash(text)).toContain(completed.result_sha256)
       expect(text).toContain(completed.nonce)
       for (const label of ['Ceremony lead', 'Witness', 'Signature', 'Root token', 'Keyset fingerprint']) expect(text).toContain(label)
-      expect(leaks(secrets, [{ name: `${format} PDF text`, content: text }, { name: 'report HTML', content: html }])).toEqual([])
+      expect(leaks(secrets, [{ name: `${format} PDF text`, content: text }, { name: 'printed HTML', content: html }])).toEqual([])
       // The page's content fits the paper's width: nothing is cut at the right edge.
       const widthPx = ((format === 'A4' ? 210 : 215.9) - 28) * (96 / 25.4)
       const fit = await browser.newPage({ viewport: { width: Math.floor(widthPx), height: 1000 } })
@@ -124,7 +124,7 @@ describe('the printed record of an init ceremony', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   let browser: Browser
   beforeAll(async () => {
-    dir = await tempDir('tessera-report-init-')
+    dir = await tempDir('tessera-printed-init-')
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
   })
   afterAll(async () => {
@@ -142,7 +142,7 @@ describe('the printed record of an init ceremony', () => {
     await call('init.cardPrinted', { index: 1 })
     const token = await call('init.revealRootToken')
     await call('init.finish', { abandon: true })
-    const { html, finalHash, verified } = await call('transcript.report')
+    const { html, finalHash, verified } = await call('record.printable')
     expect(verified).toBe(true)
 
     const page = await browser.newPage()
@@ -164,11 +164,11 @@ describe('the printed record of an init ceremony', () => {
     for (const type of ['backend_opened', 'keyset_created', 'share_handed_out', 'root_token_revealed', 'init_abandoned', 'wiped', 'closed']) expect(text).toContain(type)
     const bob = card.lines.map((l: string) => l.slice(4, -6).replace(/ /g, '')).join('')
     const secrets = [secret('share 1', alice.key), secret('share 2', bob), secret('root token', token.value)]
-    expect(leaks(secrets, [{ name: 'PDF text', content: text }, { name: 'report HTML', content: html }])).toEqual([])
+    expect(leaks(secrets, [{ name: 'PDF text', content: text }, { name: 'printed HTML', content: html }])).toEqual([])
   })
 })
 
-describe('tessera transcript', () => {
+describe('tessera record', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>
   let good: string
   let broken: string
@@ -176,7 +176,7 @@ describe('tessera transcript', () => {
   let lineCount: number
 
   beforeAll(async () => {
-    dir = await tempDir('tessera-transcript-cli-')
+    dir = await tempDir('tessera-record-cli-')
     good = join(dir.dir, 'good.jsonl')
     finalHash = (await syntheticCeremony(good)).finalHash
     const lines = (await readFile(good, 'utf8')).trimEnd().split('\n')
@@ -188,45 +188,60 @@ describe('tessera transcript', () => {
   afterAll(() => dir.cleanup())
 
   it('verify prints the number of events and the final hash', async () => {
-    const r = await runCli(['transcript', 'verify', good])
+    const r = await runCli(['record', 'verify', good])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toBe(`${lineCount} events, final hash ${finalHash}\n`)
   })
 
+  it('answers to its old name, tessera transcript verify|report, named once in --help', async () => {
+    expect(await runCli(['transcript', 'verify', good])).toMatchObject({ code: 0, stdout: `${lineCount} events, final hash ${finalHash}\n` })
+    const printed = join(dir.dir, 'printed-new.html')
+    const reported = join(dir.dir, 'printed-old.html')
+    expect((await runCli(['record', 'print', good, '--out', printed])).code).toBe(0)
+    expect((await runCli(['transcript', 'report', good, '--out', reported])).code).toBe(0)
+    const html = await readFile(printed, 'utf8')
+    expect(html).toContain('tessera record verify')
+    expect(await readFile(reported, 'utf8')).toBe(html)
+    const overview = (await runCli(['--help'])).stdout
+    expect(overview).toMatch(/^ {2}record {2,}verify a ceremony record/m)
+    expect(overview.match(/transcript/g)).toEqual(['transcript'])
+    expect(overview).toMatch(/^ {2}transcript {2,}old name of record$/m)
+  })
+
   it('verify exits 1 naming the first bad line', async () => {
-    const r = await runCli(['transcript', 'verify', broken])
+    const r = await runCli(['record', 'verify', broken])
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
     const prefixHash = lineHash((await readFile(good, 'utf8')).split('\n')[6]!)
-    expect(r.stderr).toBe(`tessera transcript: ${broken}: line 8: reordered (seq 8 follows seq 6; seq 7 is on line 9); lines 1–7 verify, final hash ${prefixHash}\n`)
+    expect(r.stderr).toBe(`tessera record: ${broken}: line 8: reordered (seq 8 follows seq 6; seq 7 is on line 9); lines 1–7 verify, final hash ${prefixHash}\n`)
   })
 
   it('verify exits 3 for an intact record without its closing line (a crash, or lines cut at a line end), naming its final hash', async () => {
     const open = join(dir.dir, 'open.jsonl')
-    const t = await Transcript.create(open, FACTS)
+    const t = await RecordWriter.create(open, FACTS)
     await t.append({ type: 'wiped', data: {} })
-    const r = await runCli(['transcript', 'verify', open])
+    const r = await runCli(['record', 'verify', open])
     expect(r.code).toBe(3)
     expect(r.stdout).toBe(`2 events, final hash ${t.finalHash}\n`)
     expect(r.stderr).toBe(
-      `tessera transcript: ${open} is not closed: its 2 lines verify, final hash ${t.finalHash}, but the closing line is missing (the ceremony was still running, its process stopped, or lines after these were cut off)\n`,
+      `tessera record: ${open} is not closed: its 2 lines verify, final hash ${t.finalHash}, but the closing line is missing (the ceremony was still running, its process stopped, or lines after these were cut off)\n`,
     )
     // A closed record cut at a line end: the same status, and the hash of what is left.
     const lines = (await readFile(good, 'utf8')).split('\n')
     const cut = join(dir.dir, 'cut.jsonl')
     await writeFile(cut, `${lines.slice(0, 5).join('\n')}\n`)
-    const c = await runCli(['transcript', 'verify', cut])
+    const c = await runCli(['record', 'verify', cut])
     expect(c.code).toBe(3)
     expect(c.stderr).toContain(`its 5 lines verify, final hash ${lineHash(lines[4]!)}`)
   })
 
-  it('report marks a record without its closing line NOT CLOSED, in large type, with no signature lines', async () => {
+  it('print marks a record without its closing line NOT CLOSED, in large type, with no signature lines', async () => {
     const open = join(dir.dir, 'running.jsonl')
-    const t = await Transcript.create(open, FACTS)
+    const t = await RecordWriter.create(open, FACTS)
     await t.append({ type: 'attempt_started', data: { flow: 'root', nonce: randomUUID(), protection: { kind: 'otp', length: 28 }, required: 3 } })
     const out = join(dir.dir, 'running.html')
-    const r = await runCli(['transcript', 'report', open, '--out', out])
+    const r = await runCli(['record', 'print', open, '--out', out])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toContain('is not closed')
     const html = await readFile(out, 'utf8')
@@ -235,47 +250,47 @@ describe('tessera transcript', () => {
     expect(html).not.toContain('Signature')
     expect(html).not.toContain('We witnessed this ceremony')
     // The closed record of the same kind is the one to sign.
-    expect((await runCli(['transcript', 'report', good, '--out', join(dir.dir, 'closed.html')])).code).toBe(0)
+    expect((await runCli(['record', 'print', good, '--out', join(dir.dir, 'closed.html')])).code).toBe(0)
     const closed = await readFile(join(dir.dir, 'closed.html'), 'utf8')
     expect(closed).toContain('We witnessed this ceremony')
     expect(closed).not.toContain('NOT CLOSED')
   })
 
-  it('report writes the record of a chain that verifies, and never over a file', async () => {
+  it('print writes the record of a chain that verifies, and never over a file', async () => {
     const out = join(dir.dir, 'report.html')
-    const r = await runCli(['transcript', 'report', good, '--out', out])
+    const r = await runCli(['record', 'print', good, '--out', out])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toBe(`wrote ${out}: ${lineCount} events, final hash ${finalHash}\n`)
     const html = await readFile(out, 'utf8')
     expect(html).toContain(groupHash(finalHash))
-    const again = await runCli(['transcript', 'report', good, '--out', out])
+    const again = await runCli(['record', 'print', good, '--out', out])
     expect(again.code).toBe(1)
     expect(again.stderr).toContain('it already exists (--force replaces it)')
-    expect((await runCli(['transcript', 'report', good, '--out', out, '--force'])).code).toBe(0)
+    expect((await runCli(['record', 'print', good, '--out', out, '--force'])).code).toBe(0)
   })
 
-  it('report refuses a broken chain unless --allow-broken, which prints its valid part under a warning', async () => {
+  it('print refuses a broken chain unless --allow-broken, which prints its valid part under a warning', async () => {
     const out = join(dir.dir, 'broken.html')
-    const refused = await runCli(['transcript', 'report', broken, '--out', out])
+    const refused = await runCli(['record', 'print', broken, '--out', out])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('line 8: reordered')
-    expect(refused.stderr).toContain('no report written')
+    expect(refused.stderr).toContain('nothing printed')
     await expect(access(out)).rejects.toThrow()
-    const allowed = await runCli(['transcript', 'report', broken, '--out', out, '--allow-broken'])
+    const allowed = await runCli(['record', 'print', broken, '--out', out, '--allow-broken'])
     expect(allowed.code, allowed.stderr).toBe(0)
     expect(allowed.stderr).toContain('warning:')
     const html = await readFile(out, 'utf8')
-    expect(html).toContain('This transcript does not verify: line 8: reordered')
+    expect(html).toContain('This record does not verify: line 8: reordered')
     expect(html).not.toContain('We witnessed this ceremony')
     expect(html.match(/<tr><td>\d+<\/td>/g)).toHaveLength(7)
   })
 
   it('usage mistakes exit 2', async () => {
-    expect((await runCli(['transcript'])).code).toBe(2)
-    expect((await runCli(['transcript', 'check', good])).code).toBe(2)
-    expect((await runCli(['transcript', 'report', good])).code).toBe(2)
-    expect((await runCli(['transcript', 'verify', good, '--out', 'x.html'])).code).toBe(2)
-    const missing = await runCli(['transcript', 'verify', join(dir.dir, 'none.jsonl')])
+    expect((await runCli(['record'])).code).toBe(2)
+    expect((await runCli(['record', 'check', good])).code).toBe(2)
+    expect((await runCli(['record', 'print', good])).code).toBe(2)
+    expect((await runCli(['record', 'verify', good, '--out', 'x.html'])).code).toBe(2)
+    const missing = await runCli(['record', 'verify', join(dir.dir, 'none.jsonl')])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('no such file or directory')
   })

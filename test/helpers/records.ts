@@ -3,10 +3,10 @@ import { createHash, randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { LocalEngine } from '../../src-main/engine/local-engine'
 import { decodeWithOtp } from '../../src-main/decode/decode'
-import { lineHash } from '../../src-main/transcript/chain'
-import { CeremonyRecorder, keysetFingerprint } from '../../src-main/transcript/recorder'
-import { recording } from '../../src-main/transcript/recording-backend'
-import { Transcript } from '../../src-main/transcript/writer'
+import { lineHash } from '../../src-main/record/chain'
+import { AttemptRecord, keysetFingerprint } from '../../src-main/record/attempt-record'
+import { recording } from '../../src-main/record/recording-backend'
+import { RecordWriter } from '../../src-main/record/writer'
 import { secret, type Secret } from './secret-forms'
 
 export const HOLDERS = ['Alice Martin', 'Bob Okafor', 'Chloé Dubois']
@@ -15,8 +15,8 @@ export const HOLDERS = ['Alice Martin', 'Bob Okafor', 'Chloé Dubois']
 export const FACTS = { backend: 'local', keyset_fingerprint: lineHash('keyring'), scheme: 'vault', shares: 5, threshold: 3, recovery_mode: false } as const
 
 /** A realistic local root-token ceremony, with a refusal and a reset on the way, closed in order. */
-export async function syntheticCeremony(path: string): Promise<Transcript> {
-  const t = await Transcript.create(path, FACTS)
+export async function syntheticCeremony(path: string): Promise<RecordWriter> {
+  const t = await RecordWriter.create(path, FACTS)
   const nonce = randomUUID()
   await t.append({ type: 'attempt_started', data: { flow: 'root', nonce, protection: { kind: 'otp', length: 28 }, required: 3 } })
   for (const [i, holder] of HOLDERS.entries()) {
@@ -34,7 +34,7 @@ export async function syntheticCeremony(path: string): Promise<Transcript> {
 /**
  * A root-token ceremony against the local engine, recorded as the app records
  * one: a duplicate share, a foreign last share that resets the progress, then
- * three good shares, the decode and the wipe. Returns the transcript's text and
+ * three good shares, the decode and the wipe. Returns the record's text and
  * every secret that went through, for the scans.
  */
 export async function recordedCeremony(opts: { keysetPath: string; keys: string[]; foreignKeys: string[]; path: string }) {
@@ -42,7 +42,7 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
   const secrets: Secret[] = []
   const engine = await LocalEngine.open(opts.keysetPath)
   const seal = await engine.sealStatus()
-  const t = await Transcript.create(opts.path, {
+  const t = await RecordWriter.create(opts.path, {
     backend: 'local',
     keyset_fingerprint: keysetFingerprint(await readFile(opts.keysetPath, 'utf8')),
     scheme: engine.keyset.scheme,
@@ -50,7 +50,7 @@ export async function recordedCeremony(opts: { keysetPath: string; keys: string[
     threshold: seal.t,
     recovery_mode: false,
   })
-  const rec = new CeremonyRecorder(t, engine)
+  const rec = new AttemptRecord(t, engine)
   const recorded = recording(engine, rec)
   const started = await recorded.start('root', {})
   secrets.push(secret('otp', started.otp!.toString('ascii')))

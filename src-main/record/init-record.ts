@@ -1,9 +1,9 @@
 import { sharedKey } from '../engine/holder-keys'
 import type { CeremonyEvent, HAND_OUTS } from './events'
-import { keyringFingerprint } from './recorder'
-import { Transcript } from './writer'
+import { keyringFingerprint } from './attempt-record'
+import { RecordWriter } from './writer'
 
-export type HandOut = (typeof HAND_OUTS)[number]
+export type HandOutHow = (typeof HAND_OUTS)[number]
 export type AbandonReason = Extract<CeremonyEvent, { type: 'init_abandoned' }>['data']['reason']
 
 /** What an init ceremony's record says of the keyset it created. */
@@ -41,16 +41,16 @@ export function initFacts(
  * ended. It names shares by number and holders by name; never a share, the
  * token or a key. A recording failure fails the step that was being recorded.
  */
-export class InitRecorder {
+export class InitRecord {
   private readonly handedOut = new Set<number>()
 
   private constructor(
-    readonly transcript: Transcript,
+    readonly writer: RecordWriter,
     private readonly facts: InitFacts,
   ) {}
 
-  static async open(path: string, facts: InitFacts): Promise<InitRecorder> {
-    const transcript = await Transcript.create(path, {
+  static async open(path: string, facts: InitFacts): Promise<InitRecord> {
+    const writer = await RecordWriter.create(path, {
       backend: 'local',
       keyset_fingerprint: facts.keysetFingerprint,
       scheme: facts.scheme,
@@ -61,7 +61,7 @@ export class InitRecorder {
     const holders = facts.handed.map((s) => s.holder)
     const encrypted = facts.handed.flatMap((s) => (s.recipient ? [{ share_number: s.number, fingerprint: s.recipient }] : []))
     try {
-      await transcript.append({
+      await writer.append({
         type: 'keyset_created',
         data: {
           keyset_fingerprint: facts.keysetFingerprint,
@@ -74,20 +74,20 @@ export class InitRecorder {
         },
       })
     } catch (err) {
-      await transcript.abandon()
+      await writer.abandon()
       throw err
     }
-    return new InitRecorder(transcript, facts)
+    return new InitRecord(writer, facts)
   }
 
-  async shareHandedOut(number: number, how: HandOut): Promise<void> {
+  async shareHandedOut(number: number, how: HandOutHow): Promise<void> {
     const holder = this.facts.handed.find((s) => s.number === number)?.holder
-    await this.transcript.append({ type: 'share_handed_out', data: { share_number: number, ...(holder ? { holder } : {}), how } })
+    await this.writer.append({ type: 'share_handed_out', data: { share_number: number, ...(holder ? { holder } : {}), how } })
     this.handedOut.add(number)
   }
 
   async rootTokenRevealed(how: 'revealed' | 'written_to_output'): Promise<void> {
-    await this.transcript.append({ type: 'root_token_revealed', data: { how } })
+    await this.writer.append({ type: 'root_token_revealed', data: { how } })
   }
 
   /**
@@ -98,12 +98,12 @@ export class InitRecorder {
    */
   async ended(reason: AbandonReason = 'operator'): Promise<string> {
     const missing = this.facts.handed.map((s) => s.number).filter((n) => !this.handedOut.has(n))
-    await this.transcript.append(
+    await this.writer.append(
       missing.length === 0 && reason === 'operator'
         ? { type: 'init_finished', data: {} }
         : { type: 'init_abandoned', data: { reason, not_handed_out: missing } },
     )
-    await this.transcript.append({ type: 'wiped', data: {} })
-    return this.transcript.close()
+    await this.writer.append({ type: 'wiped', data: {} })
+    return this.writer.close()
   }
 }

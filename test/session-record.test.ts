@@ -5,8 +5,8 @@ import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { handlersFor } from '../src-main/ipc/handlers'
 import { ipcCalls } from './helpers/ipc'
 import { Session } from '../src-main/session/session'
-import type { RecordPrinter } from '../src-main/session/ceremony-records'
-import { verifyTranscript } from '../src-main/transcript/verify'
+import type { RecordPrinter } from '../src-main/session/records'
+import { verifyRecord } from '../src-main/record/verify'
 import { VERSION } from '../src-main/version'
 import { makeKeyset, mistypeAt, tempDir, type TestKeyset } from './helpers/keysets'
 import { leaks, secret } from './helpers/secret-forms'
@@ -42,11 +42,11 @@ beforeEach(async () => {
 afterEach(() => cleanup())
 
 describe('the app records every ceremony', () => {
-  it('leaves a verified transcript of a whole root ceremony, with nonce confirmations, a refused share, the decode and the wipe, and no secret', async () => {
+  it('leaves a verified record of a whole root ceremony, with nonce confirmations, a refused share, the decode and the wipe, and no secret', async () => {
     const start = await call('attempt.start', { flow: 'root' })
     const open = (await call('session.state')).record
     expect(open.open).toBe(true)
-    expect(open.path).toBe(join(dir, 'config', 'transcripts', `${new Date().toISOString().slice(0, 10)}-${start.nonce}.jsonl`))
+    expect(open.path).toBe(join(dir, 'config', 'records', `${new Date().toISOString().slice(0, 10)}-${start.nonce}.jsonl`))
 
     expect(await call('attempt.confirmNonce', { flow: 'root', nonce: start.nonce, holder: 'Alice' })).toEqual({ recorded: true })
     await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
@@ -61,7 +61,7 @@ describe('the app records every ceremony', () => {
     expect(record.open).toBe(false)
     expect(record.path).toBe(open.path)
     const text = await readFile(record.path, 'utf8')
-    const v = verifyTranscript(text)
+    const v = verifyRecord(text)
     if (!v.ok) throw new Error(v.problem)
     expect(v.closed).toBe(true)
     expect(record.finalHash).toBe(v.finalHash)
@@ -98,7 +98,7 @@ describe('the app records every ceremony', () => {
       secret('root token', decoded.value),
       secret('encoded token', done.encoded_token),
     ]
-    expect(leaks(secrets, [{ name: 'transcript', content: text }])).toEqual([])
+    expect(leaks(secrets, [{ name: 'record', content: text }])).toEqual([])
   })
 
   it('closes the record of a cancelled attempt, and opens a new file for the next', async () => {
@@ -106,7 +106,7 @@ describe('the app records every ceremony', () => {
     await call('attempt.cancel', { flow: 'root' })
     const cancelled = (await call('session.state')).record
     expect(cancelled.open).toBe(false)
-    const v = verifyTranscript(await readFile(cancelled.path, 'utf8'))
+    const v = verifyRecord(await readFile(cancelled.path, 'utf8'))
     expect(v.ok && v.closed).toBe(true)
     expect(v.ok && v.lines.map((l) => l.type).slice(-2)).toEqual(['cancelled', 'closed'])
     const second = await call('attempt.start', { flow: 'root' })
@@ -126,19 +126,19 @@ describe('the app records every ceremony', () => {
     await call('attempt.confirmNonce', { flow: 'root', nonce: started.nonce, holder: 'Carol' })
     const record = (await call('session.state')).record
     expect(record.path).toBe(first.replace(/\.jsonl$/, '-2.jsonl'))
-    const v = verifyTranscript(await readFile(record.path, 'utf8'))
+    const v = verifyRecord(await readFile(record.path, 'utf8'))
     if (!v.ok) throw new Error(v.problem)
     expect(v.lines.map((l) => l.type)).toEqual(['backend_opened', 'attempt_started', 'nonce_confirmed'])
   })
 
   it('writes to the directory the operator chose, and records no confirmation of a nonce no attempt has', async () => {
     const chosen = join(dir, 'records')
-    expect((await call('transcript.setDirectory', { path: chosen })).directory).toBe(chosen)
+    expect((await call('record.setDirectory', { path: chosen })).directory).toBe(chosen)
     const start = await call('attempt.start', { flow: 'root' })
     expect(dirname((await call('session.state')).record.path)).toBe(chosen)
     expect(await call('attempt.confirmNonce', { flow: 'root', nonce: '00000000-0000-4000-8000-000000000000', holder: 'Alice' })).toEqual({ recorded: false })
     await call('attempt.confirmNonce', { flow: 'root', nonce: start.nonce, holder: 'Bob' })
-    const v = verifyTranscript(await readFile((await call('session.state')).record.path, 'utf8'))
+    const v = verifyRecord(await readFile((await call('session.state')).record.path, 'utf8'))
     if (!v.ok) throw new Error(v.problem)
     expect(v.lines.filter((l) => l.type === 'nonce_confirmed').map((l) => l.data)).toEqual([{ holder: 'Bob', nonce: start.nonce }])
   })
@@ -146,10 +146,10 @@ describe('the app records every ceremony', () => {
   it('stops the ceremony when its record cannot be written, with the writer’s sentence', async () => {
     const blocker = join(dir, 'not-a-directory')
     await writeFile(blocker, 'x')
-    await call('transcript.setDirectory', { path: join(blocker, 'records') })
+    await call('record.setDirectory', { path: join(blocker, 'records') })
     const err = await refusal('attempt.start', { flow: 'root' })
-    expect(err.code).toBe('transcript_write')
-    expect(err.message).toContain('Could not create the transcript')
+    expect(err.code).toBe('record_write')
+    expect(err.message).toContain('Could not create the record')
     expect((await call('attempt.status', { flow: 'root' })).started).toBe(false)
   })
 })
@@ -168,7 +168,7 @@ describe('a remote ceremony is recorded too', () => {
       const done = await call('attempt.update', { flow: 'root', key: ks.keys[1], nonce: start.nonce, holder: 'Bob' })
       expect(done.complete).toBe(true)
       await call('session.wipe')
-      const v = verifyTranscript(await readFile((await call('session.state')).record.path, 'utf8'))
+      const v = verifyRecord(await readFile((await call('session.state')).record.path, 'utf8'))
       if (!v.ok) throw new Error(v.problem)
       expect(v.lines[0]!.data).toEqual({ tool: 'tessera', version: VERSION, format: 2, backend: 'remote', server: server.url, server_version: expect.any(String), shares: 3, threshold: 2, recovery_mode: false })
       expect(v.lines.map((l) => l.type).slice(1)).toEqual(['attempt_started', 'nonce_confirmed', 'share_accepted', 'share_accepted', 'completed', 'wiped', 'closed'])
@@ -180,11 +180,11 @@ describe('a remote ceremony is recorded too', () => {
 })
 
 describe('the ceremony record prints', () => {
-  it('returns the report of the current and, after the wipe, the last ceremony, and hands it to the printer', async () => {
-    expect((await refusal('transcript.report')).code).toBe('no_record')
+  it('returns the printable record of the current and, after the wipe, the last ceremony, and hands it to the printer', async () => {
+    expect((await refusal('record.printable')).code).toBe('no_record')
     const start = await call('attempt.start', { flow: 'root' })
     await call('attempt.update', { flow: 'root', key: ks.keys[0], nonce: start.nonce, holder: 'Alice' })
-    const during = await call('transcript.report')
+    const during = await call('record.printable')
     expect(during.verified).toBe(true)
     expect(during.html).toContain('Alice')
     // Printed mid-ceremony: it says so in large type, and offers no place to sign.
@@ -192,13 +192,13 @@ describe('the ceremony record prints', () => {
     expect(during.html).not.toContain('We witnessed this ceremony')
     await call('attempt.update', { flow: 'root', key: ks.keys[2], nonce: start.nonce, holder: 'Carol' })
     await call('session.wipe')
-    const after = await call('transcript.report')
+    const after = await call('record.printable')
     expect(after.finalHash).toBe((await call('session.state')).record.finalHash)
     expect(after.html).toContain('Carol')
     expect(after.html).toContain(start.nonce)
     expect(after.html).toContain('We witnessed this ceremony')
     expect(after.html).not.toContain('NOT CLOSED')
-    expect(await call('transcript.print', { pageSize: 'Letter' })).toEqual({ saved: join(dir, 'record.pdf') })
+    expect(await call('record.printPdf', { pageSize: 'Letter' })).toEqual({ saved: join(dir, 'record.pdf') })
     expect(printed).toEqual([{ html: after.html, pageSize: 'Letter' }])
   })
 
@@ -209,14 +209,14 @@ describe('the ceremony record prints', () => {
     const lines = (await readFile(path, 'utf8')).split('\n')
     lines[1] = lines[1]!.replace('"root"', '"share"')
     await writeFile(path, lines.join('\n'))
-    const report = await call('transcript.report')
-    expect(report.verified).toBe(false)
-    expect(report.html).toContain('does not verify')
+    const printable = await call('record.printable')
+    expect(printable.verified).toBe(false)
+    expect(printable.html).toContain('does not verify')
   })
 
   it('is printed by the page where there is no printer (a browser)', async () => {
     const web = createRouter(handlersFor(new Session()))
-    const r = await web('transcript.print', { pageSize: 'A4' })
+    const r = await web('record.printPdf', { pageSize: 'A4' })
     expect(r.ok).toBe(false)
     expect((r as any).error.code).toBe('unsupported')
   })

@@ -1,14 +1,14 @@
 import * as v from 'valibot'
 import { TesseraError } from '../support/errors'
 import { GENESIS, lineHash, MAX_FILE_BYTES, MAX_LINE_BYTES } from './chain'
-import { EventSchema, firstIssue, FORMAT_VERSION, LegacySchema, LineSchema, type LegacyEvent, type Line, type TranscriptEvent } from './events'
+import { EventSchema, firstIssue, FORMAT_VERSION, LegacySchema, LineSchema, type LegacyEvent, type Line, type RecordEvent } from './events'
 
 /** A line that passed every check, with its hash. */
-export type VerifiedLine = Line & (TranscriptEvent | LegacyEvent) & { hash: string }
+export type VerifiedLine = Line & (RecordEvent | LegacyEvent) & { hash: string }
 
 export interface ValidChain {
   lines: VerifiedLine[]
-  /** The hash of the last valid line (64 zeros for none): what the signed report shows. */
+  /** The hash of the last valid line (64 zeros for none): what the signed printed record shows. */
   finalHash: string
   /** True when the chain ends with the closing line the writer adds when a ceremony ends in order. */
   closed: boolean
@@ -43,13 +43,13 @@ function splitLines(text: string): Raw[] {
 }
 
 /**
- * Checks a transcript line by line in one pass: JSON, each event's schema, seq
+ * Checks a record line by line in one pass: JSON, each event's schema, seq
  * continuity and the hash chain. Returns the valid chain, or the first bad
  * line, what is wrong with it, and the valid chain before it.
  */
-export function verifyTranscript(text: string): Verification {
+export function verifyRecord(text: string): Verification {
   if (Buffer.byteLength(text, 'utf8') > MAX_FILE_BYTES) {
-    throw new TesseraError(400, `the transcript is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; no ceremony writes that much`, 'transcript_too_large')
+    throw new TesseraError(400, `the record is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; no ceremony writes that much`, 'record_too_large')
   }
   const raws = splitLines(text)
   // Where each seq sits, to tell a missing line from a reordered one.
@@ -61,7 +61,7 @@ export function verifyTranscript(text: string): Verification {
   const prefix = (): ValidChain => ({ lines, finalHash: lines.at(-1)?.hash ?? GENESIS, closed: false, format: format() })
   const bad = (line: number, problem: string): Verification => ({ ok: false, line, problem: `line ${line}: ${problem}`, prefix: prefix() })
 
-  if (raws.length === 0) return bad(1, 'missing (the file is empty; a transcript starts with a backend_opened line)')
+  if (raws.length === 0) return bad(1, 'missing (the file is empty; a record starts with a backend_opened line)')
   for (let i = 0; i < raws.length; i++) {
     const n = i + 1
     const raw = raws[i]!
@@ -98,8 +98,8 @@ export function verifyTranscript(text: string): Verification {
     // Where an opening line may stand: line 1 (a header in format 1), and in format 1 line 2.
     const opens = i === 0 ? ['backend_opened', 'header'] : i === 1 && format() === 1 ? ['backend_opened'] : []
     if (opens.length > 0 ? !opens.includes(type) : type === 'backend_opened' || type === 'header') {
-      if (opens.length === 0) return bad(n, `a second ${type} (only a transcript's first line is one)`)
-      return bad(n, i === 0 ? 'not where a transcript starts (its first line is backend_opened)' : 'not a backend_opened line after the header of a format-1 transcript')
+      if (opens.length === 0) return bad(n, `a second ${type} (only a record's first line is one)`)
+      return bad(n, i === 0 ? 'not where a record starts (its first line is backend_opened)' : 'not a backend_opened line after the header of a format-1 record')
     }
     const hash = lineHash(raw.text)
     const expected = lines.at(-1)?.hash ?? GENESIS

@@ -8,15 +8,15 @@ import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { handlersFor } from '../src-main/ipc/handlers'
 import { Session } from '../src-main/session/session'
 import { looksLikeSecret } from '../src-main/support/secret-shape'
-import { lineHash } from '../src-main/transcript/chain'
-import { renderReport } from '../src-main/transcript/report'
-import { verifyTranscript } from '../src-main/transcript/verify'
-import { Transcript } from '../src-main/transcript/writer'
+import { lineHash } from '../src-main/record/chain'
+import { printRecord } from '../src-main/record/printed'
+import { verifyRecord } from '../src-main/record/verify'
+import { RecordWriter } from '../src-main/record/writer'
 import { runCli } from './helpers/cli'
 import { ipcCalls } from './helpers/ipc'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { filesUnder, leaks, secret, type Secret } from './helpers/secret-forms'
-import { FACTS } from './helpers/transcripts'
+import { FACTS } from './helpers/records'
 
 /** Every way Tessera shows a secret, and the separators a holder might type between its groups. */
 function displayedForms(value: string): string[] {
@@ -88,7 +88,7 @@ describe('a secret typed where a name goes', () => {
 
   it('is refused in every displayed form, by every entry that takes a name and by the record, and reaches no file', async () => {
     const secrets: Secret[] = values.map((s) => secret(s.label, s.value))
-    const writer = await Transcript.create(join(dir, 'config', 'transcripts', 'fields.jsonl'), FACTS)
+    const writer = await RecordWriter.create(join(dir, 'config', 'records', 'fields.jsonl'), FACTS)
     const tried: string[] = []
     for (const { label, value } of values) {
       for (const [f, form] of displayedForms(value).entries()) {
@@ -113,11 +113,11 @@ describe('a secret typed where a name goes', () => {
           () => writer.append({ type: 'share_refused', data: { holder: form, reason: 'wrong_nonce' } }),
           () => writer.append({ type: 'share_handed_out', data: { share_number: 1, holder: form, how: 'revealed' } }),
           () => writer.append({ type: 'keyset_created', data: { keyset_fingerprint: lineHash('k'), scheme: 'vault', shares: 2, threshold: 2, holders: ['Dana', form] } }),
-          () => Transcript.create(join(dir, 'config', 'transcripts', `server-${tried.length}.jsonl`), { backend: 'remote', server: `https://vault.example.com/${form}`, threshold: 2, recovery_mode: false }),
-          () => Transcript.create(join(dir, 'config', 'transcripts', `version-${tried.length}.jsonl`), { backend: 'remote', server: 'https://vault.example.com', server_version: form.slice(0, 80), threshold: 2, recovery_mode: false }),
+          () => RecordWriter.create(join(dir, 'config', 'records', `server-${tried.length}.jsonl`), { backend: 'remote', server: `https://vault.example.com/${form}`, threshold: 2, recovery_mode: false }),
+          () => RecordWriter.create(join(dir, 'config', 'records', `version-${tried.length}.jsonl`), { backend: 'remote', server: 'https://vault.example.com', server_version: form.slice(0, 80), threshold: 2, recovery_mode: false }),
         ]
         for (const [i, write] of fields.entries()) {
-          await expect(write(), `${where}, field ${i + 1}`).rejects.toMatchObject({ code: 'transcript_secret' })
+          await expect(write(), `${where}, field ${i + 1}`).rejects.toMatchObject({ code: 'record_secret' })
         }
       }
     }
@@ -129,17 +129,17 @@ describe('a secret typed where a name goes', () => {
     expect(cli.code).toBe(2)
     expect(cli.stderr).toContain('holder name 2 looks like a share, token, OTP or key, not a name')
 
-    // Nothing anywhere: the records, the report of each, the holder log.
+    // Nothing anywhere: the records, the printed form of each, the holder log.
     await call('attempt.cancel', { flow: 'root' })
     const files = await filesUnder(join(dir, 'config'))
-    const reports = files.filter((f) => f.name.endsWith('.jsonl')).map((f) => {
-      const r = verifyTranscript(f.content.toString('utf8'))
+    const printed = files.filter((f) => f.name.endsWith('.jsonl')).map((f) => {
+      const r = verifyRecord(f.content.toString('utf8'))
       const chain = r.ok ? r : r.prefix
-      return { name: `report of ${f.name}`, content: renderReport(chain.lines, chain.finalHash) }
+      return { name: `printed ${f.name}`, content: printRecord(chain.lines, chain.finalHash) }
     })
-    expect(reports.length).toBeGreaterThan(3)
+    expect(printed.length).toBeGreaterThan(3)
     const state = await call('session.state')
-    expect(leaks(secrets, [...files, ...reports, { name: 'holder log', content: JSON.stringify(state.log) }, { name: 'cli', content: cli.stdout + cli.stderr }])).toEqual([])
+    expect(leaks(secrets, [...files, ...printed, { name: 'holder log', content: JSON.stringify(state.log) }, { name: 'cli', content: cli.stdout + cli.stderr }])).toEqual([])
   }, 300_000)
 
   it('every channel that takes a name refuses one outside the rule with the rule\'s sentence, never the name', async () => {

@@ -7,8 +7,8 @@ export const GENESIS = '0'.repeat(64)
 /** Bounds that keep writing and verifying linear and small. */
 export const MAX_LINE_BYTES = 64 * 1024
 export const MAX_FILE_BYTES = 16 * 1024 * 1024
-/** What a reader of a transcript file takes at most. */
-export const TRANSCRIPT_LIMIT = { bytes: MAX_FILE_BYTES, what: 'a transcript' }
+/** What a reader of a record file takes at most. */
+export const RECORD_LIMIT = { bytes: MAX_FILE_BYTES, what: 'a record' }
 
 /** SHA-256 of a line's UTF-8 bytes without its newline: what the next line's `prev` holds. */
 export function lineHash(text: string): string {

@@ -3,31 +3,31 @@ import { readFailure, readRegularFile } from '../support/bounded-read'
 import { writeFileAtomic } from '../support/files'
 import { systemReason } from '../support/errors'
 import { CliError, UsageError, type Io } from './args'
-import { TRANSCRIPT_LIMIT } from '../transcript/chain'
-import { renderReport } from '../transcript/report'
-import { verifyTranscript, type ValidChain, type Verification } from '../transcript/verify'
+import { RECORD_LIMIT } from '../record/chain'
+import { printRecord } from '../record/printed'
+import { verifyRecord, type ValidChain, type Verification } from '../record/verify'
 
-export const usage = `Usage: tessera transcript verify FILE
-       tessera transcript report FILE --out REPORT.html [--allow-broken] [--force]
+export const usage = `Usage: tessera record verify FILE
+       tessera record print FILE --out RECORD.html [--allow-broken] [--force]
 
-verify   checks a ceremony transcript's hash chain; prints the number of events
+verify   checks a ceremony record's hash chain; prints the number of events
          and the final hash, or names the first line that was changed, removed,
          reordered, cut off or added out of chain.
-report   verifies the transcript, then writes a printable HTML record (A4 or
-         Letter) with the facts, every event and the final hash for witnesses to
-         sign. A transcript that does not verify gets no report unless
-         --allow-broken, which prints the valid part under a warning. A record
-         without its closing line is marked NOT CLOSED and has no signature
-         lines. The report is never written over an existing file unless --force.
+print    verifies the record, then writes it as printable HTML (A4 or Letter)
+         with the facts, every event and the final hash for witnesses to sign.
+         A record that does not verify is not printed unless --allow-broken,
+         which prints the valid part under a warning. A record without its
+         closing line is marked NOT CLOSED and has no signature lines. The
+         HTML is never written over an existing file unless --force.
 
 Exit status of verify: 0 the chain is intact and ends with its closing line;
 3 the chain is intact but has no closing line (the ceremony was still running,
 or its process stopped, or lines were cut off at a line's end): it names the
 final hash of what is there; 1 a line is damaged; 2 a usage mistake.`
 
-async function readTranscript(path: string): Promise<string> {
+async function readRecord(path: string): Promise<string> {
   try {
-    return (await readRegularFile(path, TRANSCRIPT_LIMIT)).toString('utf8')
+    return (await readRegularFile(path, RECORD_LIMIT)).toString('utf8')
   } catch (err) {
     throw new CliError(`cannot read ${path}: ${readFailure(err)}`)
   }
@@ -52,7 +52,7 @@ function brokenText(path: string, r: Extract<Verification, { ok: false }>): stri
   return `${path}: ${r.problem}${before > 0 ? `; lines 1–${before} verify, final hash ${r.prefix.finalHash}` : ''}`
 }
 
-export async function transcript(argv: string[], io: Io): Promise<void> {
+export async function record(argv: string[], io: Io): Promise<void> {
   let parsed
   try {
     parsed = parseArgs({
@@ -64,15 +64,17 @@ export async function transcript(argv: string[], io: Io): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  const [action, file, ...extra] = parsed.positionals
-  if (action !== 'verify' && action !== 'report') throw new UsageError('give verify or report')
-  if (!file) throw new UsageError('give the transcript FILE')
+  const [given, file, ...extra] = parsed.positionals
+  // `report` is the old name of `print`, from when the command was `tessera transcript`.
+  const action = given === 'report' ? 'print' : given
+  if (action !== 'verify' && action !== 'print') throw new UsageError('give verify or print')
+  if (!file) throw new UsageError('give the record FILE')
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`)
   const flags = parsed.values
   if (action === 'verify' && (flags.out || flags['allow-broken'] || flags.force)) {
-    throw new UsageError('--out, --allow-broken and --force go with report')
+    throw new UsageError('--out, --allow-broken and --force go with print')
   }
-  const result = verifyTranscript(await readTranscript(file))
+  const result = verifyRecord(await readRecord(file))
 
   if (action === 'verify') {
     if (!result.ok) throw new CliError(brokenText(file, result))
@@ -82,10 +84,10 @@ export async function transcript(argv: string[], io: Io): Promise<void> {
   }
   if (!flags.out) throw new UsageError('--out is required')
   if (!result.ok && !flags['allow-broken']) {
-    throw new CliError(`${brokenText(file, result)}; no report written (--allow-broken prints the valid part under a warning)`)
+    throw new CliError(`${brokenText(file, result)}; nothing printed (--allow-broken prints the valid part under a warning)`)
   }
   const chain = result.ok ? result : result.prefix
-  const html = renderReport(chain.lines, chain.finalHash, result.ok ? {} : { problem: result.problem })
+  const html = printRecord(chain.lines, chain.finalHash, result.ok ? {} : { problem: result.problem })
   try {
     await writeFileAtomic(flags.out, html, { overwrite: flags.force === true })
   } catch (err) {
@@ -93,6 +95,6 @@ export async function transcript(argv: string[], io: Io): Promise<void> {
     throw new CliError(`cannot write ${flags.out}: ${why}`)
   }
   if (!result.ok) io.stderr(`warning: ${brokenText(file, result)}\n`)
-  else if (!result.closed) io.stderr(`warning: ${notClosedText(file, result)}; the report says so and has no signature lines\n`)
+  else if (!result.closed) io.stderr(`warning: ${notClosedText(file, result)}; the printed record says so and has no signature lines\n`)
   io.stdout(`wrote ${flags.out}: ${summary(chain)}`)
 }
