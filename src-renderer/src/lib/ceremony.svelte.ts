@@ -16,7 +16,7 @@ import type {
 import { ApiError, shownError, type ShownError } from './api-error'
 import { BackendChoice } from './backend-choice.svelte'
 import { Decoder } from './decoder'
-import { Handout } from './handout'
+import { HandOut } from './hand-out'
 import { saveRecord } from './print-record'
 import { Profiles } from './profiles'
 import { ShareChecks } from './share-checks.svelte'
@@ -67,13 +67,13 @@ export class Ceremony {
 
   readonly profiles: Profiles
   readonly decoder: Decoder
-  readonly handout: Handout
+  readonly handOut: HandOut
   readonly backendChoice: BackendChoice
 
   constructor(private readonly api: TesseraApi) {
     this.profiles = new Profiles(api)
     this.decoder = new Decoder(api)
-    this.handout = new Handout(api, this)
+    this.handOut = new HandOut(api, this)
     this.backendChoice = new BackendChoice(api, this)
   }
 

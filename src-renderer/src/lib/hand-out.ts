@@ -2,7 +2,7 @@ import type { DecodedValue, NewShare, RevealedShare, ShareCard, TesseraApi } fro
 import type { Place } from './ceremony.svelte'
 
 /** What the hand-out needs of the ceremony: its error places and who has their share. */
-export interface HandoutHost {
+export interface HandOutHost {
   run<T>(task: () => Promise<T>, place: Place): Promise<T | undefined>
   shareHandedOut(index: number): void
   newShareHandedOut(): void
@@ -15,10 +15,10 @@ export interface HandoutHost {
  * refusal shows where the hand-out is ('handout', or 'result' for the new share).
  * An encrypted share counts as handed out once the page saved its file.
  */
-export class Handout {
+export class HandOut {
   constructor(
     private readonly api: TesseraApi,
-    private readonly c: HandoutHost,
+    private readonly c: HandOutHost,
   ) {}
 
   /** One holder's share, shown on screen: handed out. */
