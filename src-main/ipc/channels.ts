@@ -97,7 +97,7 @@ export interface Contract {
    */
   'attempt.start': { input: { flow: Flow; pgpKey?: string; newHolder?: string; allowSharedKey?: boolean }; output: UiAttemptStatus }
   'attempt.cancel': { input: { flow: Flow }; output: { cancelled: true } }
-  /** A holder ticked that the nonce on screen is the one announced: recorded in the record (`recorded` false when no running attempt has that nonce). */
+  /** A holder ticked that the nonce on screen is the one announced: written to the record (`recorded` false when no running attempt has that nonce). */
   'attempt.confirmNonce': { input: { flow: Flow; nonce: string; holder: string }; output: { recorded: boolean } }
   /**
    * `holder`: who enters the share, for the log; a named holder entering another named holder's share is refused.
