@@ -1,5 +1,5 @@
 import type { BackendInfo, BackendView, Flow, InitProgress, Input, RecentKeyset, ShareList, TesseraApi, UiAttemptStatus } from '../../../src-main/ipc/channels'
-import type { Place } from './ceremony.svelte'
+import type { Place } from './places'
 
 /** What choosing a backend needs of the ceremony: its error places, and a clean slate once another backend is open. */
 export interface BackendChoiceHost {

@@ -17,15 +17,12 @@ import { ApiError, shownError, type ShownError } from './api-error'
 import { BackendChoice } from './backend-choice.svelte'
 import { Decoder } from './decoder'
 import { HandOut } from './hand-out'
+import type { Place, Step } from './places'
 import { saveRecord } from './print-record'
 import { Profiles } from './profiles'
 import { ShareChecks } from './share-checks.svelte'
 import { shareLabel } from '../../../src-shared/share-grammar'
 
-export type Step = 'backend' | 'init' | 'operation' | 'check' | 'protection' | 'collect' | 'result'
-
-/** Where an error is shown: next to the control whose action failed. */
-export type Place = 'open' | 'create' | 'remote' | 'operation' | 'protection' | 'collect' | 'cancel' | 'handout' | 'result' | 'record'
 
 export const FLOW_LABEL: Record<Flow, string> = {
   root: 'Root token',

@@ -1,5 +1,5 @@
 import type { DecodedValue, NewShare, RevealedShare, ShareCard, TesseraApi } from '../../../src-main/ipc/channels'
-import type { Place } from './ceremony.svelte'
+import type { Place } from './places'
 
 /** What the hand-out needs of the ceremony: its error places and who has their share. */
 export interface HandOutHost {
