@@ -4,7 +4,7 @@ import type { Backend, Updated } from '../backend-interface'
 import { KEYSET_LIMIT, type Keyset } from '../engine/keyset'
 import { readRegularFile } from '../support/bounded-read'
 import { TesseraError } from '../support/errors'
-import { reasonFor, type BackendFacts, type CeremonyEvent, type DecodedKind, type HAND_OUTS, type Reason } from './events'
+import { reasonFor, type BackendFacts, type CeremonyEvent, type DecodedKind, type HandOutHow, type Reason } from './events'
 import { RecordWriter } from './writer'
 
 export type { BackendFacts }
@@ -157,7 +157,7 @@ export class AttemptRecord {
   }
 
   /** The share flow's new share reached its holder, and how; never the share. */
-  async shareHandedOut(share: { number: number | null; holder: string | null }, how: (typeof HAND_OUTS)[number]): Promise<void> {
+  async shareHandedOut(share: { number: number | null; holder: string | null }, how: HandOutHow): Promise<void> {
     const data = { ...(share.number ? { share_number: share.number } : {}), ...(share.holder ? { holder: share.holder } : {}), how }
     await this.writer.append({ type: 'share_handed_out', data })
   }

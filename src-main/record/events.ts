@@ -99,6 +99,8 @@ const backendFacts = {
  * out by `tessera init`.
  */
 export const HAND_OUTS = ['revealed', 'card_shown', 'card_printed', 'encrypted_file_saved', 'written_to_output'] as const
+/** How a share reached its holder, as a `share_handed_out` line says. */
+export type HandOutHow = (typeof HAND_OUTS)[number]
 
 export const EventSchema = v.variant('type', [
   /** Line 1, always: what wrote the file, and what the ceremony runs on. */

@@ -1,9 +1,8 @@
 import { sharedKey } from '../engine/holder-keys'
-import type { CeremonyEvent, HAND_OUTS } from './events'
+import type { CeremonyEvent, HandOutHow } from './events'
 import { keyringFingerprint } from './attempt-record'
 import { RecordWriter } from './writer'
 
-export type HandOutHow = (typeof HAND_OUTS)[number]
 export type AbandonReason = Extract<CeremonyEvent, { type: 'init_abandoned' }>['data']['reason']
 
 /** What an init ceremony's record says of the keyset it created. */

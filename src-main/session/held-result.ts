@@ -5,7 +5,7 @@ import type { DecodedValue } from '../decode/views'
 import type { Reference } from '../decode/verify'
 import type { NewShare, ShareCard } from '../engine/views'
 import { TesseraError } from '../support/errors'
-import type { DecodedKind } from '../record/events'
+import type { DecodedKind, HandOutHow } from '../record/events'
 import type { Records } from './records'
 import type { OpenBackend } from './open-backend'
 import { shareCard } from './share-cards'
@@ -50,7 +50,8 @@ export interface Completed {
 
 const RESULT_NAMES: Record<Flow, string> = { root: 'root token', share: 'new key share', recovery: 'recovery token' }
 
-type HandOutHow = 'revealed' | 'card_shown' | 'card_printed' | 'encrypted_file_saved'
+/** A new share reaches its holder on screen, on its card or in its saved file; only the CLI writes a share to its output. */
+type NewShareHandOut = Exclude<HandOutHow, 'written_to_output'>
 
 /**
  * The finished result of an attempt, held until the operator wipes it: its
@@ -187,7 +188,7 @@ export class ResultKeeper {
   }
 
   /** The new share left main for its holder: recorded first, so that a hand-out that cannot be recorded stops. */
-  private async handedOut(how: HandOutHow): Promise<void> {
+  private async handedOut(how: NewShareHandOut): Promise<void> {
     const share = this.newShare()
     await this.records.open?.shareHandedOut(share, how)
     share.handedOut = true
