@@ -14,9 +14,35 @@ interface Allowed {
   reason: string
 }
 
-/** One CSV record: quoted fields may hold commas and doubled quotes. */
-function fields(line: string): string[] {
-  return [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => m[1]!.replace(/^"|"$/g, '').replace(/""/g, '"').trim()).slice(0, -1)
+/** CSV records: a quoted field may hold commas, doubled quotes and line breaks (a finding's sample can span lines). */
+function records(text: string): string[][] {
+  const out: string[][] = []
+  let record: string[] = []
+  let field = ''
+  let quoted = false
+  const endField = () => {
+    record.push(field.trim())
+    field = ''
+  }
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!
+    if (quoted && ch === '"' && text[i + 1] === '"') {
+      field += '"'
+      i++
+    } else if (ch === '"') quoted = !quoted
+    else if (quoted) field += ch
+    else if (ch === ',') endField()
+    else if (ch === '\n') {
+      endField()
+      out.push(record)
+      record = []
+    } else field += ch
+  }
+  if (field !== '' || record.length > 0) {
+    endField()
+    out.push(record)
+  }
+  return out
 }
 
 // Electronegativity (Doyensec's Electron security scanner) over the main-process
@@ -28,9 +54,9 @@ describe('Electronegativity', () => {
       const { version } = JSON.parse(await readFile(join(ROOT, 'node_modules/electron/package.json'), 'utf8')) as { version: string }
       const csv = join(dir, 'findings.csv')
       await run('npx', ['electronegativity', '-i', 'src-main', '-e', version, '-o', csv], { cwd: ROOT, maxBuffer: 8 * 1024 * 1024 })
-      const [header, ...rows] = (await readFile(csv, 'utf8')).trim().split('\n')
-      expect(fields(header!).slice(0, 4)).toEqual(['issue', 'severity', 'confidence', 'filename'])
-      const findings = rows.map(fields).map(([check, severity, , file]) => ({ check: check!, severity: severity!, file: relative(ROOT, file!) }))
+      const [header, ...rows] = records((await readFile(csv, 'utf8')).trim())
+      expect(header!.slice(0, 4)).toEqual(['issue', 'severity', 'confidence', 'filename'])
+      const findings = rows.map(([check, severity, , file]) => ({ check: check!, severity: severity!, file: relative(ROOT, file!) }))
       const { allowed } = JSON.parse(await readFile(join(import.meta.dirname, 'electronegativity-allowlist.json'), 'utf8')) as { allowed: Allowed[] }
       for (const a of allowed) expect(a.reason.length, `${a.check}: say why it is accepted`).toBeGreaterThan(40)
       const unexplained = findings.filter(
