@@ -61,7 +61,7 @@ export function electronBinary(): { path?: string; reason?: string } {
     : { reason: `no Electron binary at ${path} (set ELECTRON_OVERRIDE_DIST_PATH to a local Electron build)` }
 }
 
-function startWeb(keysetPath: string, configDir: string): Promise<{ child: ChildProcess; url: string; origin: string; token: string }> {
+function startWeb(keysetPath: string, configDir: string): Promise<{ child: ChildProcess; url: string; origin: string; token: string; output: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', keysetPath, '--port', '0'], {
       env: { ...process.env, TESSERA_CONFIG_DIR: configDir },
@@ -70,7 +70,7 @@ function startWeb(keysetPath: string, configDir: string): Promise<{ child: Child
     child.stdout!.on('data', (d) => {
       out += d
       const m = /open (http:\/\/127\.0\.0\.1:\d+)\/#access=([A-Za-z0-9_-]+)/.exec(out)
-      if (m) resolve({ child, url: `${m[1]}/#access=${m[2]}`, origin: m[1]!, token: m[2]! })
+      if (m) resolve({ child, url: `${m[1]}/#access=${m[2]}`, origin: m[1]!, token: m[2]!, output: () => out })
     })
     child.stderr!.on('data', (d) => (out += d))
     child.on('close', (code) => reject(new Error(`tessera web exited ${code}: ${out}`)))
@@ -110,6 +110,8 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
     let rpc: Tessera['rpc'] = null
     let address: string | null = null
     let reopen: Tessera['reopen']
+    /** What a failed journey leaves behind to explain itself: the host's output, the calls still unanswered. */
+    let diagnose: () => Promise<string> = async () => ''
     if (transport === 'electron') {
       const app = await _electron.launch({
         executablePath: electronPath,
@@ -128,6 +130,21 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.origin })
       page = await context.newPage()
+      const pending = new Map<object, string>()
+      const console: string[] = []
+      page.on('request', (r) => {
+        if (r.url().includes('/rpc/')) pending.set(r, `${new URL(r.url()).pathname} at ${new Date().toISOString()}`)
+      })
+      page.on('requestfinished', (r) => pending.delete(r))
+      page.on('requestfailed', (r) => pending.set(r, `${pending.get(r)} failed: ${r.failure()?.errorText}`))
+      page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`))
+      page.on('pageerror', (e) => console.push(`page error: ${e.message}`))
+      diagnose = async () =>
+        [
+          `calls unanswered or failed: ${[...pending.values()].join('; ') || 'none'}`,
+          `console: ${console.join(' | ') || 'nothing'}`,
+          `tessera web output: ${web.output().replace(/#access=\S+/g, "#access=(token)")}`,
+        ].join('\n')
       await page.goto(web.url)
       // A fresh load: going to the same address would only change the fragment.
       reopen = async () => {
@@ -163,6 +180,13 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
         },
       })
     } finally {
+      if (testInfo.status !== testInfo.expectedStatus) {
+        await page.screenshot({ path: testInfo.outputPath('failed.png'), fullPage: true }).catch(() => undefined)
+        const text = await diagnose()
+        // Printed as well as attached: CI keeps its log, not the test's output folder.
+        if (text) process.stdout.write(`[diagnosis] ${testInfo.title}\n${text}\n`)
+        await testInfo.attach('diagnosis', { body: text, contentType: 'text/plain' })
+      }
       for (const step of cleanup) await step().catch(() => undefined)
     }
   },
