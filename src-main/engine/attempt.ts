@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { AttemptStatus, Flow } from '../backend'
 import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
 import { xorBytes } from '../crypto/otp'
-import { sameBytes } from '../crypto/same-bytes'
 import { wipe } from '../crypto/wipe'
 import { badRequest, TesseraError } from '../support/errors'
 import type { ShareIdentity } from './keyset'
+import { ShareProgress } from './share-progress'
 
 /** What one flow contributes to the shared attempt machine (Vault's GenerateRootStrategy). */
 export interface Strategy {
@@ -55,8 +55,7 @@ interface Attempt {
   strategy: Strategy
   nonce: string
   protection: Protection
-  /** Canonical share bytes given so far; wiped whenever progress is cleared. */
-  progress: Buffer[]
+  progress: ShareProgress
 }
 
 /**
@@ -82,7 +81,7 @@ export class AttemptMachine {
     return {
       nonce: a?.nonce ?? '',
       started: a !== null,
-      progress: a?.progress.length ?? 0,
+      progress: a?.progress.count ?? 0,
       required: this.threshold(),
       complete: false,
       encoded_token: '',
@@ -99,13 +98,13 @@ export class AttemptMachine {
       throw badRequest(`${this.current.strategy.noun} already in progress`, 'attempt_in_progress')
     }
     const nonce = randomUUID()
-    this.current = { strategy, nonce, protection, progress: [] }
+    this.current = { strategy, nonce, protection, progress: new ShareProgress() }
     return nonce
   }
 
   cancel(): void {
     if (this.current) {
-      wipe(...this.current.progress)
+      this.current.progress.clear()
       wipeProtection(this.current.protection)
       this.current = null
     }
@@ -143,7 +142,7 @@ export class AttemptMachine {
         'wrong_flow',
       )
     }
-    if (a.progress.some((given) => sameBytes(given, key))) {
+    if (a.progress.has(key)) {
       wipe(key)
       throw badRequest('given key has already been provided during this generation operation', 'duplicate_key')
     }
@@ -154,16 +153,13 @@ export class AttemptMachine {
       wipe(key)
       throw err
     }
-    a.progress.push(key)
+    const progress = a.progress.add(key)
     const required = this.threshold()
-    const progress = a.progress.length
     const base = { ...this.status(strategy), nonce: a.nonce, progress, required }
     if (progress < required) return { status: base, share }
 
-    // Vault empties the progress before combining: whatever happens next, the
-    // holders start over while the attempt (nonce, OTP or PGP key) stays.
-    const shares = a.progress
-    a.progress = []
+    // Whatever happens next, the holders start over while the attempt (nonce, OTP or PGP key) stays.
+    const shares = a.progress.takeAll()
     let combined: Buffer | undefined
     let value: Buffer | undefined
     try {

@@ -129,11 +129,7 @@ export class LocalEngine implements Backend, StrategyHost {
     await this.serial.run(() => this.machine.cancel())
   }
 
-  /**
-   * Adds a share, and says which share it recognized. With `holder`, a holder
-   * who enters another named holder's share is refused, so the record of who
-   * gave which share stays true.
-   */
+  /** Adds a share, and says which share it recognized (see `admitShare`). */
   async update(flow: Flow, input: UpdateInput): Promise<Updated> {
     const holder = input.holder
     const strategy = this.strategy(flow)
@@ -141,19 +137,7 @@ export class LocalEngine implements Backend, StrategyHost {
       throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
     }
     const key = this.keyset.parseShare(input.key)
-    // Refused only when the name given is another holder's: a name the keyset
-    // does not know ("Carol S.") is a spelling, not a claim to someone's share.
-    const ownedBy = (known: ShareIdentity): ShareIdentity => {
-      const claimed = holder?.trim().toLowerCase()
-      const claimsAnother =
-        claimed && known.holder && known.holder.toLowerCase() !== claimed &&
-        this.keyset.listShares().some((s) => s.holder?.toLowerCase() === claimed)
-      if (claimsAnother) {
-        throw badRequest(`this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`, 'share_other_holder')
-      }
-      return known
-    }
-    const admit = async (share: Buffer): Promise<ShareIdentity> => ownedBy(await this.keyset.recognize(share))
+    const admit = (share: Buffer) => this.admitShare(share, holder)
     return this.serial.run(async () => {
       try {
         this.assertOpen()
@@ -167,6 +151,25 @@ export class LocalEngine implements Backend, StrategyHost {
       const one = flow === 'share' && updated.status.complete && !updated.issued && updated.share.number !== null
       return one ? { ...updated, issued: { number: updated.share.number!, holder: updated.share.holder } } : updated
     })
+  }
+
+  /**
+   * Tells which share of the keyset `share` is, or refuses it: what every
+   * quorum operation does with each share as it is given. With `holder`, a
+   * holder who enters another named holder's share is refused, so the record
+   * of who gave which share stays true. A name the keyset does not know
+   * ("Carol S.") is a spelling, not a claim to someone's share.
+   */
+  async admitShare(share: Buffer, holder?: string): Promise<ShareIdentity> {
+    const known = await this.keyset.recognize(share)
+    const claimed = holder?.trim().toLowerCase()
+    const claimsAnother =
+      claimed && known.holder && known.holder.toLowerCase() !== claimed &&
+      this.keyset.listShares().some((s) => s.holder?.toLowerCase() === claimed)
+    if (claimsAnother) {
+      throw badRequest(`this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`, 'share_other_holder')
+    }
+    return known
   }
 
   /** Looks a presented token up among the keyset's root tokens and this run's recovery tokens. */
