@@ -126,6 +126,7 @@ test('one attempt at a time: the other operation says which one holds it', async
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await enterShare(page, 'Alice', keyset.keys[0]!)
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
   await tessera.reopen()
   // Reopening the app loses nothing: the attempt is resumed where it stood.
   await expect(page.getByText(/An attempt is running: 1 of 2 shares given/)).toBeVisible()

@@ -117,3 +117,21 @@ test('a share card shown is recorded as shown, and as printed only after the pag
   expect((await handOuts(record)).slice(2)).toEqual([{ share_number: 2, holder: 'Frank', how: 'card_shown' }])
   await expect(page.getByTestId('record-hash')).toHaveText(await recordFileHash(record))
 })
+
+test('Finish waits for a root token being shown: no "never shown" while it is on its way', async ({ tessera }) => {
+  const { page, dir } = tessera
+  await createNamed(page, dir)
+  for (const n of [1, 2, 3]) {
+    await page.getByRole('button', { name: `Show share ${n}` }).click()
+    await page.getByRole('button', { name: `I have recorded share ${n}: hide it` }).click()
+  }
+  // A slow main: the token is on its way when Finish is pressed.
+  await page.route('**/rpc/init.revealRootToken', async (route) => {
+    await new Promise((r) => setTimeout(r, 1500))
+    await route.continue()
+  })
+  await page.getByRole('button', { name: 'Show the root token' }).click()
+  await page.getByRole('button', { name: /Finish — wipe/ }).click()
+  await expect(page.getByText('The initial root token was never shown')).toHaveCount(0)
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+})

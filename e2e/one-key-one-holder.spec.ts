@@ -72,3 +72,25 @@ async function recorded(dir: string, type: string): Promise<any[]> {
   const lines = await Promise.all(files.map(async (f) => (await readFile(join(folder, f), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))))
   return lines.flat().filter((l) => l.type === type)
 }
+
+test('Create waits for every key file still being read, and sends each key for its own holder', async ({ tessera }) => {
+  const { page, dir } = tessera
+  const armored = join(dir, 'alice.asc')
+  await writeFile(armored, gpg.exportPublic('alice@example.org', true))
+  // The first key's check is slow, the second's fast: they come back in the other order.
+  let calls = 0
+  await page.route('**/rpc/pgp.inspect', async (route) => {
+    if (calls++ === 0) await new Promise((r) => setTimeout(r, 1500))
+    await route.continue()
+  })
+  await page.getByRole('button', { name: 'Change' }).click()
+  await page.getByLabel('New keyset file').fill(join(dir, 'slow.json'))
+  await page.getByLabel('Shares').fill('2')
+  await page.getByLabel('Threshold').fill('2')
+  await page.getByLabel(/Encrypt each share/).check()
+  await page.getByLabel('Holder 1 public key').setInputFiles(armored)
+  await page.getByLabel('Holder 2 public key').setInputFiles(armored)
+  await page.getByRole('button', { name: 'Create keyset' }).click()
+  // Both keys were sent: main names the one key given for two holders, not a missing one.
+  await expect(page.getByTestId('create-error')).toContainText('Share 2 and share 1 have the same PGP key')
+})

@@ -29,6 +29,7 @@ test('the backend screen: one way back, only keysets that exist, words that do n
   await page.getByLabel(/Recovery mode/).uncheck()
   await page.getByLabel('Keyset file', { exact: true }).fill(tessera.keysetPath)
   await page.getByRole('button', { name: 'Open keyset' }).click()
+  await expect(page.getByTestId('backend-label')).toContainText(tessera.keysetPath)
   await rm(gone)
   await tessera.reopen()
   await page.getByRole('button', { name: 'Change' }).click()
