@@ -130,6 +130,15 @@ export const test = base.extend<{ keysetOptions: KeysetOptions; tessera: Tessera
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.origin })
       page = await context.newPage()
+      // A slow main (the project's slowRpc, or TESSERA_E2E_SLOW_RPC=MS for any run) answers each
+      // call up to MS later, at random: a page that races its own calls then fails its journeys.
+      const slow = Number(testInfo.project.metadata.slowRpc ?? process.env.TESSERA_E2E_SLOW_RPC ?? 0)
+      if (slow > 0) {
+        await page.route('**/rpc/**', async (route) => {
+          await new Promise((r) => setTimeout(r, Math.random() * slow))
+          await route.continue()
+        })
+      }
       const pending = new Map<object, string>()
       const console: string[] = []
       page.on('request', (r) => {
