@@ -1,10 +1,11 @@
+import { GPG_TIMEOUT_MS } from '../crypto/gpg'
 import { KEY_LIMIT, readPrivateKey } from '../crypto/pgp'
-import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
+import { decodeWithGpg, decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { verifyDecoded, type Reference } from '../decode/verify'
 import type { Keyset } from '../engine/keyset'
 import { formatFlag, parseFlags, SecretSource, UsageError, type Io } from './args'
 
-export const usage = `Usage: tessera decode --encoded STR|- (--otp STR | --otp-file FILE|- | --pgp-key FILE [--passphrase-file FILE|-])
+export const usage = `Usage: tessera decode --encoded STR|- (--otp STR | --otp-file FILE|- | --pgp-key FILE [--passphrase-file FILE|-] | --gpg)
                       [--keyset FILE] [--format text|json]
 
 Decodes a generate-root, generate-share or generate-recovery-token result offline.
@@ -12,6 +13,12 @@ Decodes a generate-root, generate-share or generate-recovery-token result offlin
 and shell history. The OTP may be a base62 OTP of any length or a legacy base64
 16-byte OTP (whose result is a UUID token, which no check can confirm: the
 output says so). A value that is not exactly a token or a share is an error.
+
+--gpg           decrypts with the system's gpg (gpg --decrypt; GNUPGHOME is
+                respected): the private key stays in gpg-agent or on a
+                smartcard, and its PIN or passphrase is asked by gpg-agent's
+                pinentry (in a terminal, set GPG_TTY=$(tty)). A PIN entry left
+                open ends after ${GPG_TIMEOUT_MS / 1000} s.
 
 --keyset FILE   checks the value against the keyset that made it: a token
                 against its token hashes, a share against its check values.
@@ -32,13 +39,14 @@ export async function decode(argv: string[], io: Io): Promise<void> {
     'otp-file': { type: 'string' },
     'pgp-key': { type: 'string' },
     'passphrase-file': { type: 'string' },
+    gpg: { type: 'boolean' },
     keyset: { type: 'string' },
     format: { type: 'string' },
   })
   const format = formatFlag(flags.format)
   if (!flags.encoded) throw new UsageError('--encoded is required')
-  const methods = [flags.otp, flags['otp-file'], flags['pgp-key']].filter((m) => m !== undefined)
-  if (methods.length !== 1) throw new UsageError('give exactly one of --otp, --otp-file or --pgp-key')
+  const methods = [flags.otp, flags['otp-file'], flags['pgp-key'], flags.gpg].filter((m) => m !== undefined)
+  if (methods.length !== 1) throw new UsageError('give exactly one of --otp, --otp-file, --pgp-key or --gpg')
   if (flags['passphrase-file'] && !flags['pgp-key']) throw new UsageError('--passphrase-file goes with --pgp-key')
 
   // Opened first, so that a keyset that cannot be read fails before any secret is read;
@@ -55,6 +63,8 @@ export async function decode(argv: string[], io: Io): Promise<void> {
     const key = await readPrivateKey(keyBytes, passphrase)
     keyBytes.fill(0)
     decoded = await decodeWithPgp(encoded, key)
+  } else if (flags.gpg) {
+    decoded = await decodeWithGpg(encoded)
   } else {
     // Bytes from standard input or the file, never made a string; an --otp value
     // arrives as a string from the command line, and is copied once.

@@ -1,6 +1,7 @@
 import { xorBytes } from '../crypto/otp'
 import { TesseraError } from '../support/errors'
 import { decryptWith, type PrivateKeyInfo } from '../crypto/pgp'
+import { decryptWithGpg, type GpgOptions } from '../crypto/gpg'
 import { wipe } from '../crypto/wipe'
 import { decodeBase64Text } from '../crypto/base64'
 import { base64Bytes as strictBase64Bytes, trimBytes } from '../crypto/text-bytes'
@@ -133,11 +134,18 @@ export function decodeWithOtp(encoded: string, otp: Buffer): Decoded {
   return { ...recognise(value, 'decoding gave no token or share: this OTP belongs to another attempt'), method: 'otp' }
 }
 
+const NOT_A_RESULT = 'the decrypted message is not a token or a share'
+
 /** Decrypts a PGP-protected result (base64 of a binary OpenPGP message) with an unlocked key. */
 export async function decodeWithPgp(encoded: string, key: PrivateKeyInfo): Promise<Decoded> {
-  const message = base64Bytes(encoded, 'the encoded value')
-  const data = await decryptWith(key, message)
+  const data = await decryptWith(key, base64Bytes(encoded, 'the encoded value'))
   const plain = Buffer.from(data)
   wipe(data)
-  return { ...recognise(plain, 'the decrypted message is not a token or a share'), method: 'pgp' }
+  return { ...recognise(plain, NOT_A_RESULT), method: 'pgp' }
+}
+
+/** Decrypts a PGP-protected result with the system's gpg: the private key stays in its agent or on its card. */
+export async function decodeWithGpg(encoded: string, opts?: GpgOptions): Promise<Decoded> {
+  const plain = await decryptWithGpg(base64Bytes(encoded, 'the encoded value'), opts)
+  return { ...recognise(plain, NOT_A_RESULT), method: 'pgp' }
 }

@@ -37,7 +37,7 @@ export const CHANNEL_GROUPS = {
   attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
   result: ['revealShare', 'shareSaved', 'shareCard', 'cardPrinted'],
   shares: ['list', 'check'],
-  decode: ['held', 'otp', 'pgp'],
+  decode: ['held', 'otp', 'pgp', 'gpg'],
   pgp: ['inspect'],
   clipboard: ['copy'],
   record: ['setDirectory', 'printable', 'printPdf'],
@@ -122,6 +122,8 @@ export interface Contract {
   /** `verify` (default true): a decoded token or share must be one the open keyset knows. */
   'decode.otp': { input: { encoded: string; otp: string; verify?: boolean }; output: DecodedValue }
   'decode.pgp': { input: { encoded: string; privateKey: string; passphrase?: string; verify?: boolean }; output: DecodedValue }
+  /** Decrypts with the system's gpg, run by main: the private key stays in gpg-agent or on a smartcard, whose PIN its pinentry asks. */
+  'decode.gpg': { input: { encoded: string; verify?: boolean }; output: DecodedValue }
 
   'pgp.inspect': { input: { key: string }; output: KeyInfo }
 

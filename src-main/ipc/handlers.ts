@@ -44,6 +44,7 @@ export function handlersFor(s: Session): Handlers {
     'decode.held': ({ flow, encoded }) => s.decoding.held(flow, encoded),
     'decode.otp': ({ encoded, otp, verify }) => s.decoding.otp(encoded, otp, verify),
     'decode.pgp': ({ encoded, privateKey, passphrase, verify }) => s.decoding.pgp(encoded, privateKey, passphrase, verify),
+    'decode.gpg': ({ encoded, verify }) => s.decoding.gpg(encoded, verify),
     'pgp.inspect': ({ key }) => inspectKey(key),
 
     'clipboard.copy': ({ text }) => s.clipboard.copy(text),

@@ -78,6 +78,8 @@ export const schemas = {
     verify: v.optional(v.boolean(), true),
   }),
 
+  'decode.gpg': v.strictObject({ encoded: text(64 * 1024), verify: v.optional(v.boolean(), true) }),
+
   'pgp.inspect': v.strictObject({ key: text(1024 * 1024) }),
 
   'clipboard.copy': v.strictObject({ text: text(4096) }),

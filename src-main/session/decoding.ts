@@ -1,7 +1,7 @@
 import type { Flow } from '../backend'
 import { readPrivateKey } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
-import { decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
+import { decodeWithGpg, decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { verifyDecoded, type Reference } from '../decode/verify'
 import type { DecodedValue } from '../decode/views'
 import { TesseraError } from '../support/errors'
@@ -27,9 +27,12 @@ async function shown(decoded: Decoded, reference: Reference | null): Promise<Dec
 
 /**
  * Decodes an encoded token or share on screen: with the OTP held here, one the
- * operator types, or a PGP private key. A decode of the held result is recorded.
+ * operator types, a PGP private key, or the system's gpg. A decode of the held result is recorded.
  */
 export class Decoding {
+  /** A gpg decryption waiting for its holder's PIN entry: a second one would open a second PIN entry. */
+  private gpgRunning = false
+
   constructor(
     private readonly ceremony: CeremonySession,
     private readonly result: ResultKeeper,
@@ -61,6 +64,21 @@ export class Decoding {
 
   async pgp(encoded: string, privateKey: string, passphrase: string | undefined, verify: boolean): Promise<DecodedValue> {
     const decoded = await decodeWithPgp(encoded, await readPrivateKey(privateKey, passphrase))
+    return this.recorded(encoded, await shown(decoded, this.checker(encoded, verify)))
+  }
+
+  /** With the system's gpg, run here in main: the private key never reaches Tessera. */
+  async gpg(encoded: string, verify: boolean): Promise<DecodedValue> {
+    if (this.gpgRunning) {
+      throw new TesseraError(409, 'a gpg decryption is already running (its PIN entry may be waiting on screen): answer or cancel it, then decode again', 'gpg_busy')
+    }
+    this.gpgRunning = true
+    let decoded: Decoded
+    try {
+      decoded = await decodeWithGpg(encoded)
+    } finally {
+      this.gpgRunning = false
+    }
     return this.recorded(encoded, await shown(decoded, this.checker(encoded, verify)))
   }
 

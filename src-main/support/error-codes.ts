@@ -117,6 +117,17 @@ export const ERRORS = {
   bad_request: { status: 400, sentence: 'The request was refused: the message names the field and what is wrong with it.', ...AS_WRITTEN },
   internal: { status: 500, sentence: 'Something went wrong inside Tessera.' },
 
+  // Decrypting with the holder's gpg (its agent, or a smartcard): the throw site names the key id the message is for.
+  gpg_missing: { status: 400, sentence: 'GnuPG (gpg) is not installed here: install GnuPG 2.2 or later, or decode with the private key file.', ...AS_WRITTEN },
+  gpg_no_secret_key: { status: 400, sentence: 'No secret key for this message is in gpg: the message names the key id it is encrypted to.', ...AS_WRITTEN },
+  gpg_card: { status: 400, sentence: 'The secret key is on a smartcard gpg cannot use (no card, another card, or a blocked PIN): the message says which and what to do.', ...AS_WRITTEN },
+  gpg_cancelled: { status: 400, sentence: 'The PIN or passphrase entry was cancelled: nothing was decrypted; decode again to enter it.', ...AS_WRITTEN },
+  gpg_bad_passphrase: { status: 400, sentence: 'The passphrase or PIN was wrong: nothing was decrypted; decode again.', ...AS_WRITTEN },
+  gpg_bad_data: { status: 400, sentence: 'The encoded value is not a message gpg can decrypt: it is damaged, cut short, or not a Vault result.', ...AS_WRITTEN },
+  gpg_timeout: { status: 504, sentence: 'Decrypting with gpg took too long (a PIN entry left open?): gpg was stopped; decode again and answer the PIN entry.', ...AS_WRITTEN },
+  gpg_busy: { status: 409, sentence: 'A gpg decryption is already running (its PIN entry may be waiting): answer or cancel it, then decode again.', ...AS_WRITTEN },
+  gpg_failed: { status: 400, sentence: "Decrypting with gpg failed: the message gives gpg's reason.", ...AS_WRITTEN },
+
   // The ceremony record.
   no_record: { status: 404, sentence: 'There is no ceremony record to show: none was started, or it was closed.', ...AS_WRITTEN },
   record_read: { status: 500, sentence: 'The ceremony record could not be read: the message names the file and the reason.', ...AS_WRITTEN },

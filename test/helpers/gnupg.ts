@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -7,7 +7,7 @@ import { join } from 'node:path'
 export class Gpg {
   readonly home = mkdtempSync(join(tmpdir(), 'tessera-gnupg-'))
 
-  private env(): NodeJS.ProcessEnv {
+  env(): NodeJS.ProcessEnv {
     return { ...process.env, GNUPGHOME: this.home }
   }
 
@@ -76,16 +76,92 @@ export class Gpg {
     return sub[2]!.toLowerCase()
   }
 
-  encryptTo(uid: string, plaintext: string): Buffer {
-    return this.run(['--trust-model', 'always', '-e', '-r', uid], plaintext)
+  /** The encryption subkey's keygrip (the agent's name for its secret) and long key id (what a message names). */
+  encryptionKey(uid: string): { keygrip: string; keyId: string } {
+    const colons = this.run(['--with-colons', '--with-keygrip', '--list-secret-keys', uid]).toString()
+    const ssb = /^ssb:[^:]*:[^:]*:[^:]*:([0-9A-F]{16}):[^\n]*\nfpr:+[0-9A-F]{40}:\ngrp:+([0-9A-F]{40}):/m.exec(colons)
+    if (!ssb) throw new Error(`no encryption subkey for ${uid}`)
+    return { keyId: ssb[1]!, keygrip: ssb[2]! }
   }
 
-  close(): void {
+  /**
+   * Makes the agent ask for PINs and passphrases through a scripted pinentry,
+   * as a holder's desktop would: it answers `passphrase`, cancels, or never
+   * answers (`hang`, ending on its own after 5 s). Presets are allowed, so that a
+   * passphrase can sit in the agent alone. The agent restarts to read this.
+   */
+  pinentry(answer: { passphrase: string } | 'cancel' | 'hang'): void {
+    writeFileSync(join(this.home, 'pinentry.answer'), typeof answer === 'string' ? answer : `pass ${answer.passphrase}`)
+    const script = join(this.home, 'pinentry.sh')
+    writeFileSync(
+      script,
+      `#!/bin/sh
+echo "OK Pleased to meet you"
+while read -r cmd rest; do
+  case "$cmd" in
+    GETPIN)
+      answer=$(cat '${this.home}/pinentry.answer')
+      case "$answer" in
+        cancel) echo "ERR 83886179 Operation cancelled <Pinentry>";;
+        hang) echo $$ > '${this.home}/pinentry.pid'; exec sleep 5;;
+        *) echo "D \${answer#pass }"; echo OK;;
+      esac;;
+    BYE) echo OK; exit 0;;
+    *) echo OK;;
+  esac
+done
+`,
+      { mode: 0o700 },
+    )
+    writeFileSync(join(this.home, 'gpg-agent.conf'), `pinentry-program ${script}\nallow-preset-passphrase\n`)
+    this.killAgent()
+  }
+
+  /** The pid of a pinentry left hanging, if one is. */
+  hangingPinentry(): number | undefined {
+    try {
+      return Number(readFileSync(join(this.home, 'pinentry.pid'), 'utf8'))
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Puts a passphrase into the agent's cache for `uid`'s encryption key, as gpg-preset-passphrase does for a holder. */
+  presetPassphrase(uid: string, passphrase: string): void {
+    const libexec = execFileSync('gpgconf', ['--list-dirs', 'libexecdir'], { env: this.env() }).toString().trim()
+    execFileSync(join(libexec, 'gpg-preset-passphrase'), ['--preset', this.encryptionKey(uid).keygrip], { env: this.env(), input: passphrase })
+  }
+
+  /**
+   * Turns `uid`'s encryption key into a smartcard stub, as keytocard leaves it:
+   * the agent keeps only the public part and the card's serial number, and must
+   * ask the card (through scdaemon) to decrypt.
+   */
+  moveToCard(uid: string): void {
+    const file = join(this.home, 'private-keys-v1.d', `${this.encryptionKey(uid).keygrip}.key`)
+    const q = /\(q#([0-9A-F]+)#\)/.exec(readFileSync(file, 'utf8').replace(/\s+/g, ''))
+    if (!q) throw new Error(`no public point in the key file of ${uid}`)
+    writeFileSync(
+      file,
+      `Key: (shadowed-private-key (ecc (curve Curve25519)(flags djb-tweak)(q #${q[1]}#)(shadowed t1-v1 (#D2760001240103040006123456780000# "OPENPGP.2"))))\n`,
+    )
+    this.killAgent()
+  }
+
+  killAgent(): void {
     try {
       execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: this.env(), stdio: 'ignore' })
     } catch {
       // no agent was started
     }
+  }
+
+  encryptTo(uid: string, plaintext: string): Buffer {
+    return this.run(['--trust-model', 'always', '-e', '-r', uid], plaintext)
+  }
+
+  close(): void {
+    this.killAgent()
     rmSync(this.home, { recursive: true, force: true })
   }
 }
