@@ -1,6 +1,6 @@
 import type { DecodedValue, Flow, TesseraApi } from '../../../src-main/ipc/channels'
 
-/** Decodes an encoded result or share in main: with the OTP Tessera holds, a typed OTP, or a PGP private key. */
+/** Decodes an encoded result or share in main: with the OTP Tessera holds, a typed OTP, a PGP private key, or the system's gpg. */
 export class Decoder {
   constructor(private readonly api: TesseraApi) {}
 
@@ -16,5 +16,10 @@ export class Decoder {
 
   pgp(encoded: string, privateKey: string, passphrase: string, verify: boolean): Promise<DecodedValue> {
     return this.api.decode.pgp({ encoded, privateKey, verify, ...(passphrase ? { passphrase } : {}) })
+  }
+
+  /** Main asks the system's gpg: the private key stays in gpg-agent or on the card, whose PIN entry gpg-agent shows. */
+  gpg(encoded: string, verify: boolean): Promise<DecodedValue> {
+    return this.api.decode.gpg({ encoded, verify })
   }
 }

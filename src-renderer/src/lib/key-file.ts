@@ -1,4 +1,4 @@
-/** A key file as the operator gave it, and the text main can parse. */
+/** An OpenPGP file as the operator gave it, and the text main can parse. */
 export interface KeyFile {
   /** Armored text as is; binary keys as base64. */
   text: string
@@ -7,8 +7,9 @@ export interface KeyFile {
 }
 
 /**
- * Reads an OpenPGP key file picked by the operator. Public keys are not secret; a
- * private key read here is sent to main for decoding and dropped afterwards.
+ * Reads an OpenPGP file picked by the operator: a key, or a share or result saved
+ * encrypted. Public keys and encrypted messages are not secret; a private key
+ * read here is sent to main for decoding and dropped afterwards.
  */
 export async function readKeyFile(file: File): Promise<KeyFile> {
   const bytes = new Uint8Array(await file.arrayBuffer())
