@@ -79,3 +79,49 @@ test('a root token encrypted to a holder\'s key is decrypted by their gpg', asyn
   await page.getByRole('button', { name: 'Reveal' }).click()
   await expect(page.getByTestId('secret-value')).toHaveText(token)
 })
+
+test('a holder checks their encrypted hand-out file with their gpg', async ({ tessera }) => {
+  test.slow()
+  const { page, dir, shot } = tessera
+  gpg.generate('Second Holder <second@example.org>')
+  const keys = await Promise.all(
+    ['holder', 'second'].map(async (h) => {
+      const path = join(dir, `${h}.asc`)
+      await writeFile(path, gpg.exportPublic(`${h}@example.org`, true))
+      return path
+    }),
+  )
+  await page.getByRole('button', { name: 'Change' }).click()
+  await page.getByLabel('New keyset file').fill(join(dir, 'pgp-created.json'))
+  await page.getByLabel('Shares').fill('2')
+  await page.getByLabel('Threshold').fill('2')
+  await page.getByLabel(/Encrypt each share/).check()
+  for (const [i, key] of keys.entries()) await page.getByLabel(`Holder ${i + 1} public key`).setInputFiles(key)
+  await page.getByRole('button', { name: 'Create keyset' }).click()
+  const files: string[] = []
+  for (let i = 0; i < 2; i++) {
+    const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Save holder ${i + 1}'s file`, exact: true }).click()])
+    files.push(join(dir, file.suggestedFilename()))
+    await file.saveAs(files[i]!)
+  }
+  await page.getByRole('button', { name: 'Continue to the root token' }).click()
+  await page.getByRole('button', { name: /Finish — wipe/ }).click()
+  await page.getByRole('button', { name: 'Finish without the root token' }).click()
+
+  // Holder 2 opens their file in the Decode tool; their gpg decrypts it, and the new keyset knows the share.
+  gpg.pinentry('cancel')
+  await page.getByRole('button', { name: 'Decode tool' }).click()
+  await page.getByLabel(/Or open an encrypted file/).setInputFiles(files[1]!)
+  await page.getByRole('radio', { name: 'Decrypt with gpg (agent or smartcard)' }).check()
+  await page.getByRole('button', { name: 'Decode', exact: true }).click()
+  await expect(page.getByTestId('decode-verified')).toHaveText('Checked: this unseal key share belongs to the keyset.')
+  await photograph(tessera, 'gpg-handout-file-checked')
+  await page.getByRole('button', { name: 'Decode another' }).click()
+
+  // A file that is not an encrypted result is refused before it is read.
+  const large = join(dir, 'large.gpg')
+  await writeFile(large, Buffer.alloc(64 * 1024, 0x85))
+  await page.getByLabel(/Or open an encrypted file/).setInputFiles(large)
+  await expect(page.getByTestId('decode-error')).toHaveText('large.gpg is larger than an encrypted share or result can be (48 KiB): pick the file saved at the hand-out.')
+  await shot('gpg-file-too-large')
+})
