@@ -593,8 +593,8 @@ describe('tessera decode', () => {
 
   it.concurrent.for([
     ['no --encoded', ['--otp', 'x'], /--encoded is required/],
-    ['no protection given', ['--encoded', 'x'], /give exactly one of --otp, --otp-file or --pgp-key/],
-    ['both --otp and --pgp-key', ['--encoded', 'x', '--otp', 'y', '--pgp-key', 'k.asc'], /give exactly one of --otp, --otp-file or --pgp-key/],
+    ['no protection given', ['--encoded', 'x'], /give exactly one of --otp, --otp-file, --pgp-key or --gpg/],
+    ['both --otp and --pgp-key', ['--encoded', 'x', '--otp', 'y', '--pgp-key', 'k.asc'], /give exactly one of --otp, --otp-file, --pgp-key or --gpg/],
     ['both --otp and --otp-file', ['--encoded', 'x', '--otp', 'y', '--otp-file', 'o.txt'], /give exactly one of/],
     ['--passphrase-file without --pgp-key', ['--encoded', 'x', '--otp', 'y', '--passphrase-file', 'p'], /--passphrase-file goes with --pgp-key/],
     ['--encoded and --otp both from stdin', ['--encoded', '-', '--otp', '-'], /--encoded already reads standard input; --otp cannot too/],

@@ -168,6 +168,16 @@ describe('tessera decode --gpg', () => {
     }
   })
 
+  it('refuses a message that decompresses beyond 64 KiB, within seconds', async () => {
+    const bomb = gpg.run(['--trust-model', 'always', '-z', '9', '-e', '-r', 'alice@example.org'], Buffer.alloc(20 * 1024 * 1024))
+    expect(bomb.length).toBeLessThan(64 * 1024)
+    const started = Date.now()
+    const r = await decodeGpg(bomb.toString('base64'))
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('tessera decode: the message decrypts to more than 64 KiB: a Vault result is a token or a share, so this is not one\n')
+    expect(Date.now() - started).toBeLessThan(10_000)
+  })
+
   it('is one method among --otp, --otp-file and --pgp-key', async () => {
     const r = await runCli(['decode', '--encoded', 'x', '--gpg', '--otp', 'y'])
     expect(r.code).toBe(2)

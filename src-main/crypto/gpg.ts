@@ -85,7 +85,8 @@ export function decryptWithGpg(message: Uint8Array, opts: GpgOptions = {}): Prom
     const timer = setTimeout(() => stop(timeoutError(timeoutMs)), timeoutMs)
 
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (used + chunk.length > plain.length) stop(tooLarge())
+      // gpg stops at --max-output, the buffer's size: output that fills it was cut there.
+      if (used + chunk.length >= plain.length) stop(tooLarge())
       else plain.set(chunk, used)
       used = Math.min(used + chunk.length, plain.length)
       wipe(chunk)
