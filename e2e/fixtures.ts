@@ -209,6 +209,16 @@ export async function enterShare(page: Page, operator: string, share: string): P
   await page.getByRole('button', { name: 'Submit share' }).click()
 }
 
+/** Fills the Create form for a keyset at `path` whose shares are encrypted to `keyFiles`, one a holder (Create is left to the caller). */
+export async function fillEncryptedKeyset(page: Page, path: string, keyFiles: string[]): Promise<void> {
+  await page.getByRole('button', { name: 'Change' }).click()
+  await page.getByLabel('New keyset file').fill(path)
+  await page.getByLabel('Shares').fill(String(keyFiles.length))
+  await page.getByLabel('Threshold').fill(String(keyFiles.length))
+  await page.getByLabel(/Encrypt each share/).check()
+  for (const [i, file] of keyFiles.entries()) await page.getByLabel(`Holder ${i + 1} public key`).setInputFiles(file)
+}
+
 /** Photographs the current screen in the light and the dark theme, each checked with axe. */
 export async function photograph(tessera: Tessera, step: string): Promise<void> {
   const { page } = tessera

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test, expect, enterShare, photograph } from './fixtures'
+import { test, expect, enterShare, fillEncryptedKeyset, photograph } from './fixtures'
 import { Gpg } from '../test/helpers/gnupg'
 
 // A PGP-protected result decoded by the holder's gpg: main runs gpg, whose
@@ -91,12 +91,7 @@ test('a holder checks their encrypted hand-out file with their gpg', async ({ te
       return path
     }),
   )
-  await page.getByRole('button', { name: 'Change' }).click()
-  await page.getByLabel('New keyset file').fill(join(dir, 'pgp-created.json'))
-  await page.getByLabel('Shares').fill('2')
-  await page.getByLabel('Threshold').fill('2')
-  await page.getByLabel(/Encrypt each share/).check()
-  for (const [i, key] of keys.entries()) await page.getByLabel(`Holder ${i + 1} public key`).setInputFiles(key)
+  await fillEncryptedKeyset(page, join(dir, 'pgp-created.json'), keys)
   await page.getByRole('button', { name: 'Create keyset' }).click()
   const files: string[] = []
   for (let i = 0; i < 2; i++) {

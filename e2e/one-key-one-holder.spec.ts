@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test, expect, photograph } from './fixtures'
+import { test, expect, fillEncryptedKeyset, photograph } from './fixtures'
 import { Gpg } from '../test/helpers/gnupg'
 
 let gpg: Gpg
@@ -18,14 +18,8 @@ test('one PGP key for two holders is refused at create and in the share flow, un
   await writeFile(armored, gpg.exportPublic('alice@example.org', true))
   await writeFile(binary, gpg.exportPublic('alice@example.org'))
 
-  await page.getByRole('button', { name: 'Change' }).click()
   const created = join(dir, 'shared.json')
-  await page.getByLabel('New keyset file').fill(created)
-  await page.getByLabel('Shares').fill('2')
-  await page.getByLabel('Threshold').fill('2')
-  await page.getByLabel(/Encrypt each share/).check()
-  await page.getByLabel('Holder 1 public key').setInputFiles(armored)
-  await page.getByLabel('Holder 2 public key').setInputFiles(binary)
+  await fillEncryptedKeyset(page, created, [armored, binary])
   await page.getByRole('button', { name: 'Create keyset' }).click()
   await expect(page.getByTestId('create-error')).toContainText(/Share 2 and share 1 have the same PGP key \(fingerprint ([0-9A-F]{4} ){9}[0-9A-F]{4}\): one person would hold both shares/)
   await expect(page.getByTestId('create-error')).toContainText('tick "One person holds several of these shares"')
@@ -83,13 +77,7 @@ test('Create waits for every key file still being read, and sends each key for i
     if (calls++ === 0) await new Promise((r) => setTimeout(r, 1500))
     await route.continue()
   })
-  await page.getByRole('button', { name: 'Change' }).click()
-  await page.getByLabel('New keyset file').fill(join(dir, 'slow.json'))
-  await page.getByLabel('Shares').fill('2')
-  await page.getByLabel('Threshold').fill('2')
-  await page.getByLabel(/Encrypt each share/).check()
-  await page.getByLabel('Holder 1 public key').setInputFiles(armored)
-  await page.getByLabel('Holder 2 public key').setInputFiles(armored)
+  await fillEncryptedKeyset(page, join(dir, 'slow.json'), [armored, armored])
   await page.getByRole('button', { name: 'Create keyset' }).click()
   // Both keys were sent: main names the one key given for two holders, not a missing one.
   await expect(page.getByTestId('create-error')).toContainText('Share 2 and share 1 have the same PGP key')

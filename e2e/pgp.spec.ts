@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test, expect, enterShare, photograph } from './fixtures'
+import { test, expect, enterShare, fillEncryptedKeyset, photograph } from './fixtures'
 import { Gpg } from '../test/helpers/gnupg'
 
 let gpg: Gpg
@@ -116,15 +116,8 @@ test('the init ceremony encrypts each share to its holder and saves the files', 
       return path
     }),
   )
-  await page.getByRole('button', { name: 'Change' }).click()
-  await page.getByLabel('New keyset file').fill(join(dir, 'pgp-created.json'))
-  await page.getByLabel('Shares').fill('2')
-  await page.getByLabel('Threshold').fill('2')
-  await page.getByLabel(/Encrypt each share/).check()
-  for (const [i, file] of files.entries()) {
-    await page.getByLabel(`Holder ${i + 1} public key`).setInputFiles(file)
-    await expect(page.getByTestId(`holder-key-${i}`)).toContainText(fingerprints[i]!)
-  }
+  await fillEncryptedKeyset(page, join(dir, 'pgp-created.json'), files)
+  for (const [i, fingerprint] of fingerprints.entries()) await expect(page.getByTestId(`holder-key-${i}`)).toContainText(fingerprint)
   await shot('init-pgp-form')
   await axe()
   await page.getByRole('button', { name: 'Create keyset' }).click()
