@@ -73,6 +73,38 @@ describe('format 3: a share\'s check value is scrypt, slow on purpose', () => {
     }
   })
 
+  it.each(SCHEMES)('proves the share that completes the set by the combination, and checks it alone only to refuse it (%s shares)', async (scheme) => {
+    const ks = await makeKeyset(tmp.dir, { scheme, shares: 5, threshold: 3, holders: ['Ann', 'Ben', 'Cy', 'Di', 'Ed'] })
+    const engine = await LocalEngine.open(ks.path)
+    derived.count = 0
+    try {
+      const { status: { nonce } } = await engine.start('root', {})
+      await engine.update('root', { key: Buffer.from(ks.keys[0]!), nonce })
+      await engine.update('root', { key: Buffer.from(ks.keys[3]!), nonce })
+      expect(derived.count).toBe(2)
+
+      // A mistyped last share, and a mistyped copy of a share already given: the
+      // combination fails, the share's own check names it, and the progress stays.
+      for (const typo of [mistypeAt(ks.keys[2]!, 8), mistypeAt(ks.keys[0]!, 8)]) {
+        const before = derived.count
+        await expect(engine.update('root', { key: Buffer.from(typo), nonce })).rejects.toMatchObject({ code: 'share_mismatch' })
+        expect(derived.count).toBe(before + 1)
+        expect((await engine.status('root')).progress).toBe(2)
+      }
+      // Another holder's share is refused by its number alone, before anything is combined.
+      const before = derived.count
+      await expect(engine.update('root', { key: Buffer.from(ks.keys[2]!), nonce, holder: 'Ed' })).rejects.toMatchObject({ code: 'share_other_holder' })
+
+      // The right last share: no check value derived, its number and holder from the keyset, proven.
+      const done = await engine.update('root', { key: Buffer.from(ks.keys[2]!), nonce, holder: 'Cy' })
+      expect(derived.count).toBe(before)
+      expect(done.status.complete).toBe(true)
+      expect(done.share).toEqual({ number: 3, holder: 'Cy', checked: true })
+    } finally {
+      await engine.close()
+    }
+  })
+
   it('derives the check value of a share the share flow issues with the keyset\'s own parameters', async () => {
     const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
     const engine = await LocalEngine.open(ks.path)

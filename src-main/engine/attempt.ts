@@ -49,6 +49,19 @@ export interface ProtectedResult {
   clear: boolean
 }
 
+/**
+ * How the machine learns which issued share a key is, refusing one it must not
+ * take (a wrong length, a number never issued, another holder's share).
+ */
+export interface Admit {
+  /** The share proven by its own check value, where the keyset keeps one (slow on purpose: see docs/security.md). */
+  checked(key: Buffer): Promise<ShareIdentity>
+  /** The share its number names, its check value not derived: for the share that completes the set, which the combination proves. */
+  named(key: Buffer): Promise<ShareIdentity>
+  /** Whether `checked` proves a share one by one (format 1 keeps no check values). */
+  readonly provesEachShare: boolean
+}
+
 export type Protection = { otp: Buffer } | { pgp: PublicKeyInfo } | { clear: true }
 
 interface Attempt {
@@ -116,12 +129,18 @@ export class AttemptMachine {
    * given (compared in constant time, as Vault does). Only then does `admit`
    * tell which share it is or refuse it. A refused share never counts, and
    * progress and nonce stay.
+   *
+   * The share that completes the set is not checked on its own first: the
+   * combination proves every share in it (the keyring opens only under the
+   * root key the right shares make, and a changed share changes what they
+   * make). Its own check runs only when the combination fails, to name it
+   * and refuse it as any other mistyped share is refused.
    */
   async update(
     strategy: Strategy,
     key: Buffer,
     nonce: string,
-    admit: (key: Buffer) => Promise<ShareIdentity>,
+    admit: Admit,
   ): Promise<{ status: AttemptStatus; share: ShareIdentity; issued?: Issued }> {
     const a = this.current
     if (a === null) {
@@ -146,29 +165,44 @@ export class AttemptMachine {
       wipe(key)
       throw badRequest('given key has already been provided during this generation operation', 'duplicate_key')
     }
+    const required = this.threshold()
+    const progress = a.progress.count + 1
+    const completes = progress >= required
     let share: ShareIdentity
     try {
-      share = await admit(key)
+      share = completes ? await admit.named(key) : await admit.checked(key)
     } catch (err) {
       wipe(key)
       throw err
     }
-    const progress = a.progress.add(key)
-    const required = this.threshold()
     const base = { ...this.status(strategy), nonce: a.nonce, progress, required }
-    if (progress < required) return { status: base, share }
+    if (!completes) {
+      a.progress.add(key)
+      return { status: base, share }
+    }
 
-    // Whatever happens next, the holders start over while the attempt (nonce, OTP or PGP key) stays.
-    const shares = a.progress.takeAll()
-    let combined: Buffer | undefined
+    const shares = [...a.progress.peek(), key]
+    let combined: Buffer
+    try {
+      combined = await this.proven(strategy, shares)
+    } catch (err) {
+      // A mistyped last share is refused on its own, as anywhere else, and the progress stays.
+      await admit.checked(key).catch((refusal: unknown) => {
+        wipe(key)
+        throw refusal
+      })
+      // Every share is right, yet they do not make the root key: as Vault
+      // does, the holders start over while the attempt (nonce, OTP or PGP key) stays.
+      a.progress.clear()
+      wipe(key)
+      throw err
+    }
+    // Once combined, whatever happens next, the holders start over: the shares
+    // are this call's now, wiped below with the rest.
+    a.progress.takeAll()
+    share = { ...share, checked: admit.provesEachShare }
     let value: Buffer | undefined
     try {
-      combined = await this.combine(shares)
-      try {
-        await strategy.authenticate(combined)
-      } catch (err) {
-        throw badRequest(`${strategy.noun} aborted: ${(err as Error).message}`, 'authentication_failed')
-      }
       const generated = await strategy.generate(shares, combined, 'pgp' in a.protection ? a.protection.pgp : undefined)
       value = generated.value
       const bytes = await protect(value, a.protection)
@@ -177,7 +211,7 @@ export class AttemptMachine {
       this.cancel()
       const status = {
         ...base,
-        complete: progress === required,
+        complete: true,
         encoded_token: encoded,
         ...strategy.resultFields({ bytes, encoded, clear: 'clear' in a.protection }),
       }
@@ -185,6 +219,18 @@ export class AttemptMachine {
       return { status, share, ...(generated.issued ? { issued: generated.issued } : {}) }
     } finally {
       wipe(...shares, combined, value)
+    }
+  }
+
+  /** The root key `shares` make, once the strategy accepted it; wiped and refused otherwise. */
+  private async proven(strategy: Strategy, shares: Buffer[]): Promise<Buffer> {
+    const combined = await this.combine(shares)
+    try {
+      await strategy.authenticate(combined)
+      return combined
+    } catch (err) {
+      wipe(combined)
+      throw badRequest(`${strategy.noun} aborted: ${(err as Error).message}`, 'authentication_failed')
     }
   }
 }

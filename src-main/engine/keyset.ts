@@ -7,7 +7,7 @@ import { wipe } from '../crypto/wipe'
 import { opensKeyring, ROOT_KEY_BYTES, sameKeyring, sealKeyring } from './keyring'
 import { checkHolderName, checkHolders, checkShareConfig, serialize, type KeysetData, type TokenRecord } from './keyset-format'
 import { createKeysetFile, openKeysetFile, readKeysetIfChanged, rewriteKeysetFile, type KeysetSource } from './keyset-file'
-import { freeX, holderKeys, listShares, newRegistry, recognizeShare, recordShare, type IssuedShare, type ShareCheck, type ShareIdentity } from './share-registry'
+import { freeX, holderKeys, identifyShare, listShares, newRegistry, recognizeShare, recordShare, type IssuedShare, type ShareCheck, type ShareIdentity } from './share-registry'
 import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
 
 export { checkHolders, checkShareConfig, KEYSET_LIMIT, KeysetError, type TokenRecord } from './keyset-format'
@@ -115,18 +115,34 @@ export class Keyset {
   }
 
   /**
-   * Tells which issued share `share` (canonical bytes) is, or refuses it with
-   * the reason (see recognizeShare). A number unknown here is looked up again
-   * in the file when it changed since: another program on this keyset may have
-   * issued that share.
+   * Tells which issued share `share` (canonical bytes) is, its check value
+   * derived and compared, or refuses it with the reason (see recognizeShare).
    */
-  async recognize(share: Buffer): Promise<ShareIdentity> {
+  recognize(share: Buffer): Promise<ShareIdentity> {
+    return this.fromCurrentFile(() => recognizeShare(this.data, this.codec, share))
+  }
+
+  /**
+   * Which issued share `share` says it is, from its number alone, its check
+   * value not derived (see identifyShare): for a share that something else
+   * proves, as a combination that opens the keyring proves every share in it.
+   */
+  identify(share: Buffer): Promise<ShareIdentity> {
+    return this.fromCurrentFile(async () => identifyShare(this.data, this.codec, share))
+  }
+
+  /**
+   * A share lookup, run again on the file as it is now when the share's number
+   * is unknown here and the file changed since: another program on this keyset
+   * may have issued that share.
+   */
+  private async fromCurrentFile(lookup: () => Promise<ShareIdentity>): Promise<ShareIdentity> {
     try {
-      return await recognizeShare(this.data, this.codec, share)
+      return await lookup()
     } catch (err) {
       if (!(err instanceof TesseraError) || err.code !== 'share_unknown') throw err
       await this.refresh()
-      return recognizeShare(this.data, this.codec, share)
+      return lookup()
     }
   }
 

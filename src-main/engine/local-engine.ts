@@ -4,7 +4,7 @@ import { randomBase62 } from '../crypto/base62'
 import { readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkOneKeyOneHolder } from './holder-keys'
 import { VERSION } from '../version'
-import { AttemptMachine, type Protection, type Strategy } from './attempt'
+import { AttemptMachine, type Admit, type Protection, type Strategy } from './attempt'
 import { badRequest, hasCode, TesseraError } from '../support/errors'
 import { Keyset, type ShareIdentity, type TokenRecord } from './keyset'
 import { shareLabel } from '../../src-shared/share-grammar'
@@ -129,7 +129,7 @@ export class LocalEngine implements Backend, StrategyHost {
     await this.serial.run(() => this.machine.cancel())
   }
 
-  /** Adds a share, and says which share it recognized (see `admitShare`). */
+  /** Adds a share, and says which share it recognized (see `ownedBy`). */
   async update(flow: Flow, input: UpdateInput): Promise<Updated> {
     const holder = input.holder
     const strategy = this.strategy(flow)
@@ -137,7 +137,11 @@ export class LocalEngine implements Backend, StrategyHost {
       throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
     }
     const key = this.keyset.parseShare(input.key)
-    const admit = (share: Buffer) => this.admitShare(share, holder)
+    const admit: Admit = {
+      checked: (share) => this.admitShare(share, holder),
+      named: async (share) => this.ownedBy(await this.keyset.identify(share), holder),
+      provesEachShare: this.keyset.canCheckShares,
+    }
     return this.serial.run(async () => {
       try {
         this.assertOpen()
@@ -154,14 +158,19 @@ export class LocalEngine implements Backend, StrategyHost {
   }
 
   /**
-   * Tells which share of the keyset `share` is, or refuses it: what every
-   * quorum operation does with each share as it is given. With `holder`, a
-   * holder who enters another named holder's share is refused, so the record
-   * of who gave which share stays true. A name the keyset does not know
-   * ("Carol S.") is a spelling, not a claim to someone's share.
+   * Tells which share of the keyset `share` is, proven by its check value, or
+   * refuses it: what every quorum operation does with each share as it is given.
    */
   async admitShare(share: Buffer, holder?: string): Promise<ShareIdentity> {
-    const known = await this.keyset.recognize(share)
+    return this.ownedBy(await this.keyset.recognize(share), holder)
+  }
+
+  /**
+   * With `holder`, a holder who enters another named holder's share is refused,
+   * so the record of who gave which share stays true. A name the keyset does not
+   * know ("Carol S.") is a spelling, not a claim to someone's share.
+   */
+  private ownedBy(known: ShareIdentity, holder?: string): ShareIdentity {
     const claimed = holder?.trim().toLowerCase()
     const claimsAnother =
       claimed && known.holder && known.holder.toLowerCase() !== claimed &&

@@ -18,6 +18,11 @@ export class ShareProgress {
     return this.parts.some((given) => sameBytes(given, key))
   }
 
+  /** The shares given so far, still owned here: for a combination that may yet be refused. */
+  peek(): readonly Buffer[] {
+    return [...this.parts]
+  }
+
   /** Takes ownership of `key`. */
   add(key: Buffer): number {
     this.parts.push(key)

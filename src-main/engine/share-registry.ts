@@ -93,12 +93,12 @@ export async function newRegistry(shares: ReadonlyArray<{ share: Uint8Array; fac
 }
 
 /**
- * Tells which issued share `share` (canonical bytes) is, or refuses it with the
- * reason: a wrong length, a number this keyset never issued ('share_unknown'),
- * or a check value that does not match (a typing mistake). Format 1 checks only
- * the length.
+ * Which issued share `share` (canonical bytes) says it is, from its number
+ * alone (its x coordinate), its check value not derived: refused for a wrong
+ * length or a number this keyset never issued ('share_unknown'). `checked` is
+ * false: nothing proved the share yet.
  */
-export async function recognizeShare(data: KeysetData, codec: ShareCodec, share: Buffer): Promise<ShareIdentity> {
+export function identifyShare(data: KeysetData, codec: ShareCodec, share: Buffer): ShareIdentity {
   const expected = codec.shareLength(ROOT_KEY_BYTES)
   if (share.length !== expected) {
     throw badRequest(
@@ -113,8 +113,18 @@ export async function recognizeShare(data: KeysetData, codec: ShareCodec, share:
   }
   const at = data.issued_shares.findIndex((r) => r.x === x)
   if (at < 0) throw badRequest('this share is not from this keyset: it carries a share number this keyset never issued', 'share_unknown')
-  const record = data.issued_shares[at]!
-  const identity = { number: at + 1, holder: record.holder }
+  return { number: at + 1, holder: data.issued_shares[at]!.holder, checked: false }
+}
+
+/**
+ * Tells which issued share `share` (canonical bytes) is, or refuses it with the
+ * reason: those of identifyShare, or a check value that does not match (a
+ * typing mistake). Format 1 records no check values: only the length is checked.
+ */
+export async function recognizeShare(data: KeysetData, codec: ShareCodec, share: Buffer): Promise<ShareIdentity> {
+  const identity = identifyShare(data, codec, share)
+  if (data.tessera_keyset === 1) return identity
+  const record = data.issued_shares[identity.number! - 1]!
   // The share's number is in the share: only that one share's check value is derived.
   if (!sameBytes(Buffer.from(record.check, 'base64'), await checkValue(data, share))) {
     throw badRequest(`this does not match ${shareLabel(identity)} — probably a typing mistake`, 'share_mismatch')
