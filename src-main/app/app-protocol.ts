@@ -17,7 +17,7 @@ export function appProtocolHandler(rendererDir: string): (request: Request) => P
   return async (request) => {
     const url = new URL(request.url)
     const file = url.protocol === `${APP_SCHEME}:` && url.host === 'app' ? rendererFile(rendererDir, url.pathname) : null
-    const found = file && request.method === 'GET' ? await files.get(file, undefined) : null
+    const found = file && request.method === 'GET' ? await files.get(file) : null
     if (!found) return new Response('not found', { status: 404 })
     return new Response(new Uint8Array(found.body), {
       headers: { 'Content-Type': found.type, 'Content-Security-Policy': RENDERER_CSP, 'X-Content-Type-Options': 'nosniff' },

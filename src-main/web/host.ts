@@ -107,15 +107,13 @@ export function createWebHost(opts: WebHostOptions): Server {
     }
     const file = rendererFile(root, pathname)
     if (!file) return refuse(res, 'not_found', 'not found')
-    const found = await files.get(file, req.headers['accept-encoding'])
+    const found = await files.get(file)
     if (!found) return refuse(res, 'not_found', 'not found')
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': found.type,
       'Content-Length': String(found.body.length),
       'Content-Security-Policy': RENDERER_CSP,
-      Vary: 'Accept-Encoding',
-      ...(found.encoding ? { 'Content-Encoding': found.encoding } : {}),
     })
     res.end(req.method === 'HEAD' ? undefined : found.body)
   }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises'
 import { extname, resolve, sep } from 'node:path'
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 
 export const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -10,23 +9,6 @@ export const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.woff2': 'font/woff2',
   '.json': 'application/json',
-}
-
-const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json'])
-
-export type Encoding = 'br' | 'gzip'
-
-/** The encoding to send: brotli where accepted, else gzip, else none (q=0 refuses one). */
-export function negotiate(acceptEncoding: string | undefined): Encoding | undefined {
-  const accepted = new Set<string>()
-  for (const part of (acceptEncoding ?? '').slice(0, 1024).split(',')) {
-    const [name, ...params] = part.trim().toLowerCase().split(';')
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
-    if (name && !(q && Number(q.slice(2)) === 0)) accepted.add(name)
-  }
-  if (accepted.has('br')) return 'br'
-  if (accepted.has('gzip') || accepted.has('*')) return 'gzip'
-  return undefined
 }
 
 /**
@@ -48,47 +30,28 @@ export function rendererFile(root: string, pathname: string): string | null {
 export interface StaticFile {
   body: Buffer
   type: string
-  encoding?: Encoding
 }
 
 /**
- * The built renderer's files, read once and kept with their compressed forms:
- * they do not change while Tessera runs, and they hold no secret. Each file is
- * compressed on its first request, which the page waits for: brotli's quality 5
- * costs a few milliseconds where its best (11) costs hundreds, for a few percent
- * more bytes over loopback.
+ * The built renderer's files, read once and kept: they do not change while
+ * Tessera runs, and they hold no secret. They are sent as they are: the page
+ * is served over loopback only, where compressing them would cost the server
+ * more time than the bytes it saves.
  */
 export class StaticFiles {
-  private readonly cache = new Map<string, Promise<Record<'identity' | Encoding, Buffer> | null>>()
+  private readonly cache = new Map<string, Promise<Buffer | null>>()
 
-  async get(file: string, acceptEncoding: string | undefined): Promise<StaticFile | null> {
+  async get(file: string): Promise<StaticFile | null> {
     let entry = this.cache.get(file)
     if (!entry) {
-      entry = this.load(file)
+      entry = readFile(file).catch(() => null)
       this.cache.set(file, entry)
     }
-    const forms = await entry
-    if (!forms) {
+    const body = await entry
+    if (!body) {
       this.cache.delete(file)
       return null
     }
-    const type = TYPES[extname(file)] ?? 'application/octet-stream'
-    const encoding = COMPRESSIBLE.has(extname(file)) ? negotiate(acceptEncoding) : undefined
-    return encoding ? { body: forms[encoding], type, encoding } : { body: forms.identity, type }
-  }
-
-  private async load(file: string): Promise<Record<'identity' | Encoding, Buffer> | null> {
-    let body: Buffer
-    try {
-      body = await readFile(file)
-    } catch {
-      return null
-    }
-    if (!COMPRESSIBLE.has(extname(file))) return { identity: body, br: body, gzip: body }
-    return {
-      identity: body,
-      br: brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }),
-      gzip: gzipSync(body),
-    }
+    return { body, type: TYPES[extname(file)] ?? 'application/octet-stream' }
   }
 }
