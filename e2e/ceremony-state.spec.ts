@@ -23,6 +23,30 @@ test('the first screen costs the page one call to main', async ({ tessera }) => 
   expect(calls).toEqual(['session.snapshot'])
 })
 
+test('the first screen is drawn before the screens after it are fetched', async ({ tessera }) => {
+  const { page } = tessera
+  // In the page, from its first byte: the later screens' files as the page adds
+  // them, and the moment the first screen's button appears.
+  await page.addInitScript(() => {
+    const seen: string[] = []
+    ;(window as unknown as { seen: string[] }).seen = seen
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        for (const node of change.addedNodes) {
+          if (node instanceof HTMLLinkElement && /\/assets\/(?!index-)/.test(node.href)) seen.push(`fetch ${node.href}`)
+        }
+      }
+      if (!seen.includes('first screen') && [...document.querySelectorAll('button')].some((b) => b.textContent === 'Start: root token')) seen.push('first screen')
+    }).observe(document, { childList: true, subtree: true })
+  })
+  await page.reload()
+  await expect(page.getByRole('button', { name: 'Start: root token' })).toBeVisible()
+  const seen = () => page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+  // The later screens are still fetched while the first is read.
+  await expect.poll(async () => (await seen()).some((s) => /CollectStep-[^/]+\.css$/.test(s))).toBe(true)
+  expect((await seen())[0]).toBe('first screen')
+})
+
 for (const flow of ['root token', 'new key share'] as const) {
 test(`an accepted share costs the page one call to main (${flow})`, async ({ tessera }) => {
   const { page, keyset, rpc } = tessera
