@@ -277,23 +277,6 @@ test('"Change" is a round trip: back in one click, recent keysets one click away
   await expect(page.getByTestId('backend-label')).toContainText(keysetPath)
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
 })
-
-test('a screen that cannot be fetched says so, and loads once the page is reloaded', async ({ tessera }) => {
-  test.skip(tessera.rpc === null, 'only the browser transport fetches its screens over the network')
-  const { page } = tessera
-  // The first screen's page loads only its own module; the decode tool comes later.
-  const blocked = /\/assets\/DecodeTool-[^/]+\.js$/
-  await page.route(blocked, (route) => route.abort())
-  await page.reload()
-  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
-  await page.getByRole('button', { name: 'Decode tool' }).click()
-  await expect(page.getByTestId('screen-load-error')).toContainText('could not be loaded')
-  await page.unroute(blocked)
-  await page.reload()
-  await page.getByRole('button', { name: 'Decode tool' }).click()
-  await expect(page.getByRole('heading', { name: 'Decode tool' })).toBeVisible()
-})
-
 test('a slow main never mixes two holders: what is sent is what the form held at the press, under that name', async ({ tessera }) => {
   const { page, keyset } = tessera
   await page.getByRole('button', { name: 'Start: root token' }).click()
