@@ -91,9 +91,17 @@ describe('format 3: a share\'s check value is scrypt, slow on purpose', () => {
         expect(derived.count).toBe(before + 1)
         expect((await engine.status('root')).progress).toBe(2)
       }
-      // Another holder's share is refused by its number alone, before anything is combined.
-      const before = derived.count
+      // A typing mistake in the share's number that makes it another holder's
+      // number is a mistyped share, not someone else's: its own check says so.
+      const numberOf = (share: string, other: string) => (scheme === 'vault' ? share.slice(0, -2) + other.slice(-2) : share[0] + other.slice(1, 3) + share.slice(3))
+      await expect(engine.update('root', { key: Buffer.from(numberOf(ks.keys[2]!, ks.keys[4]!)), nonce, holder: 'Cy' })).rejects.toMatchObject({
+        code: 'share_mismatch',
+        message: 'this does not match share 5 (Ed) — probably a typing mistake',
+      })
+      // Another holder's share is refused, once its own check proved it is theirs.
       await expect(engine.update('root', { key: Buffer.from(ks.keys[2]!), nonce, holder: 'Ed' })).rejects.toMatchObject({ code: 'share_other_holder' })
+      expect((await engine.status('root')).progress).toBe(2)
+      const before = derived.count
 
       // The right last share: no check value derived, its number and holder from the keyset, proven.
       const done = await engine.update('root', { key: Buffer.from(ks.keys[2]!), nonce, holder: 'Cy' })

@@ -51,12 +51,16 @@ export interface ProtectedResult {
 
 /**
  * How the machine learns which issued share a key is, refusing one it must not
- * take (a wrong length, a number never issued, another holder's share).
+ * take (a wrong length, a number never issued, a mistyped share, another holder's share).
  */
 export interface Admit {
   /** The share proven by its own check value, where the keyset keeps one (slow on purpose: see docs/security.md). */
   checked(key: Buffer): Promise<ShareIdentity>
-  /** The share its number names, its check value not derived: for the share that completes the set, which the combination proves. */
+  /**
+   * The share its number names, its check value not derived: for the share that
+   * completes the set, which the combination proves. A refusal it makes must hold
+   * of the share as typed, not of the number a typing mistake may have made.
+   */
   named(key: Buffer): Promise<ShareIdentity>
   /** Whether `checked` proves a share one by one (format 1 keeps no check values). */
   readonly provesEachShare: boolean

@@ -139,7 +139,12 @@ export class LocalEngine implements Backend, StrategyHost {
     const key = this.keyset.parseShare(input.key)
     const admit: Admit = {
       checked: (share) => this.admitShare(share, holder),
-      named: async (share) => this.ownedBy(await this.keyset.identify(share), holder),
+      // A share whose number says it is another holder's is checked first: a
+      // typing mistake in its number is a mistyped share, not someone else's.
+      named: async (share) => {
+        const known = await this.keyset.identify(share)
+        return this.claimsAnother(known, holder) ? this.admitShare(share, holder) : known
+      },
       provesEachShare: this.keyset.canCheckShares,
     }
     return this.serial.run(async () => {
@@ -171,15 +176,18 @@ export class LocalEngine implements Backend, StrategyHost {
    * know ("Carol S.") is a spelling, not a claim to someone's share.
    */
   private ownedBy(known: ShareIdentity, holder?: string): ShareIdentity {
-    const claimed = holder?.trim().toLowerCase()
-    const claimsAnother =
-      claimed && known.holder && known.holder.toLowerCase() !== claimed &&
-      this.keyset.listShares().some((s) => s.holder?.toLowerCase() === claimed)
-    if (claimsAnother) {
+    if (this.claimsAnother(known, holder)) {
       throw badRequest(`this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`, 'share_other_holder')
     }
     return known
   }
+
+  private claimsAnother(known: ShareIdentity, holder?: string): boolean {
+    const claimed = holder?.trim().toLowerCase()
+    return !!claimed && !!known.holder && known.holder.toLowerCase() !== claimed &&
+      this.keyset.listShares().some((s) => s.holder?.toLowerCase() === claimed)
+  }
+
 
   /** Looks a presented token up among the keyset's root tokens and this run's recovery tokens. */
   async lookupToken(token: string): Promise<TokenInfo | undefined> {
