@@ -1,19 +1,42 @@
 import { describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
-import { TesseraError, badRequest } from '../src-main/support/errors'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { TesseraError, type RaisedCode } from '../src-main/support/errors'
 import { ERRORS, type ErrorCode, type ErrorEntry } from '../src-main/support/error-codes'
 import { asSentence, forOperator } from '../src-main/support/plain-errors'
 import { toIpcError } from '../src-main/ipc/router'
+import { REASONS, reasonFor } from '../src-main/record/events'
 
 const codes = Object.keys(ERRORS) as ErrorCode[]
 
 describe('one table of error codes, each with its sentence', () => {
   it('refuses a mistyped code at compile time (npm run typecheck checks these lines)', () => {
+    // @ts-expect-error: not a code (at run time it has no entry, so no status)
+    expect(() => new TesseraError('bad_requets', 'x')).toThrow(TypeError)
+    // @ts-expect-error: a code only the page gives itself, which no Tessera server answers with
+    expect(new TesseraError('offline', 'x').status).toBeNull()
+    expect(new TesseraError('bad_request', 'x').code).toBe('bad_request')
+  })
+
+  it('answers each code with the status the table gives it, wherever it is raised', () => {
+    for (const code of codes) {
+      const { status } = ERRORS[code] as ErrorEntry
+      if (status === null) continue
+      expect(new TesseraError(code as RaisedCode, 'x').status, code).toBe(status)
+    }
+  })
+
+  it('is the one error class main raises: no other class extends an error', () => {
+    const files = readdirSync('src-main', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))
+    const classes = files.flatMap((f) => [...readFileSync(join('src-main', f), 'utf8').matchAll(/class (\w+) extends (\w*Error)\b/g)].map((m) => `${f}: ${m[1]}`))
+    expect(classes).toEqual([join('support', 'errors.ts: TesseraError')])
+  })
+
+  it("types the record's refusal reasons by the table (npm run typecheck checks these lines)", () => {
     // @ts-expect-error: not a code
-    expect(new TesseraError(400, 'x', 'bad_requets').code).toBe('bad_requets')
-    // @ts-expect-error: not a code
-    expect(badRequest('x', 'share_lenght').code).toBe('share_lenght')
-    expect(new TesseraError(400, 'x', 'bad_request').code).toBe('bad_request')
+    expect(reasonFor('share_lenght')).toBe('other')
+    expect(reasonFor('share_length')).toBe('share_length')
+    expect(REASONS.filter((r) => r !== 'other' && !(r in ERRORS))).toEqual([])
   })
 
   it('refuses an entry without its sentence at compile time', () => {
@@ -46,7 +69,7 @@ describe('one table of error codes, each with its sentence', () => {
 
 describe('an error as the app shows it', () => {
   it('puts the engine\'s Vault wording under the sentence, never as the headline', () => {
-    const err = new TesseraError(400, 'given key has already been provided during this generation operation', 'duplicate_key')
+    const err = new TesseraError('duplicate_key', 'given key has already been provided during this generation operation')
     expect(toIpcError(err)).toEqual({
       code: 'duplicate_key',
       message: ERRORS.duplicate_key.sentence,
@@ -56,13 +79,13 @@ describe('an error as the app shows it', () => {
 
   it('labels a server\'s words as the server\'s, redacted', () => {
     const token = 'hvs.AbCdEfGh1234567890XyZaBcDe'
-    const err = new TesseraError(400, 'duplicate unseal key provided', 'duplicate_key', `duplicate unseal key provided: ${token}`)
+    const err = new TesseraError('duplicate_key', 'duplicate unseal key provided', `duplicate unseal key provided: ${token}`)
     const shown = forOperator(err)
     expect(shown).toEqual({ code: 'duplicate_key', message: ERRORS.duplicate_key.sentence, detail: 'Server said: duplicate unseal key provided: [redacted]' })
   })
 
   it('shows a sentence Tessera wrote where it was raised as written, as a sentence', () => {
-    expect(forOperator(new TesseraError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend'))).toEqual({
+    expect(forOperator(new TesseraError('no_backend', 'no backend is open: open or create a keyset, or connect to a server'))).toEqual({
       code: 'no_backend',
       message: 'No backend is open: open or create a keyset, or connect to a server.',
     })

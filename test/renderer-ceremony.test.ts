@@ -26,7 +26,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
   let session: SessionState = { result: null, init: null, log: [], record, ...state }
   const answer = async <T>(name: string, value: () => T): Promise<T> => {
     calls.push(name)
-    if (refuse[name]) throw new ApiError('refused', refuse[name], name === 'attempt.update' ? 'Engine said: refused' : undefined)
+    if (refuse[name]) throw new ApiError('bad_request', refuse[name], name === 'attempt.update' ? 'Engine said: refused' : undefined)
     return value()
   }
   const api = {

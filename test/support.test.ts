@@ -30,13 +30,13 @@ describe('address rules', () => {
 
 describe('the one error base', () => {
   it('bounds every message, whatever it is given', () => {
-    const err = new TesseraError(400, 'x'.repeat(50_000_000))
+    const err = new TesseraError('bad_request', 'x'.repeat(50_000_000))
     expect(err.message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS)
   })
 
   it('hides anything that is not ours', () => {
     expect(publicError(new Error('share 0123abcd'))).toEqual({ status: 500, code: 'internal', message: 'internal error' })
-    expect(publicError(new TesseraError(404, 'no such thing', 'no_record'))).toEqual({ status: 404, code: 'no_record', message: 'no such thing' })
+    expect(publicError(new TesseraError('no_record', 'no such thing'))).toEqual({ status: 404, code: 'no_record', message: 'no such thing' })
   })
 })
 

@@ -1,21 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { TesseraError } from '../support/errors'
+import { hasCode, TesseraError } from '../support/errors'
 import { readFailure, readRegularFile, type ReadLimit } from '../support/bounded-read'
-
-/** A mistake in how the command was called: exit code 2, with the command's usage. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
-
-/** An operational failure: exit code 1 (or the command's own code for a finding), message printed as is. */
-export class CliError extends TesseraError {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(400, message, 'cli')
-  }
-}
 
 export interface Io {
   stdout: (text: string) => void
@@ -37,7 +22,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O) {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw new TesseraError('usage', (err as Error).message)
   }
 }
 
@@ -46,28 +31,28 @@ export const RECORD_FLAGS = { record: { type: 'string' }, transcript: { type: 's
 
 /** The record path given by `--record` or its alias `--transcript`; both at once is a usage mistake. */
 export function recordFlag(flags: { record?: string; transcript?: string }): string | undefined {
-  if (flags.record !== undefined && flags.transcript !== undefined) throw new UsageError('give --record once (--transcript is its old name)')
+  if (flags.record !== undefined && flags.transcript !== undefined) throw new TesseraError('usage', 'give --record once (--transcript is its old name)')
   return flags.record ?? flags.transcript
 }
 
 export function requireFlag<T>(value: T | undefined, flag: string): T {
-  if (value === undefined || value === '') throw new UsageError(`${flag} is required`)
+  if (value === undefined || value === '') throw new TesseraError('usage', `${flag} is required`)
   return value
 }
 
 export function intFlag(value: string | undefined, flag: string, fallback?: number): number {
   if (value === undefined) {
-    if (fallback === undefined) throw new UsageError(`${flag} is required`)
+    if (fallback === undefined) throw new TesseraError('usage', `${flag} is required`)
     return fallback
   }
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number, got "${value}"`)
+  if (!/^\d+$/.test(value)) throw new TesseraError('usage', `${flag} must be a whole number, got "${value}"`)
   return Number(value)
 }
 
 export function formatFlag(value: string | undefined): 'text' | 'json' {
   if (value === undefined || value === 'text') return 'text'
   if (value === 'json') return 'json'
-  throw new UsageError(`--format must be text or json, got "${value}"`)
+  throw new TesseraError('usage', `--format must be text or json, got "${value}"`)
 }
 
 /**
@@ -88,13 +73,13 @@ export class SecretSource {
     try {
       return path === '-' ? await this.stdin(flag, limit) : await readRegularFile(path, limit)
     } catch (err) {
-      if (err instanceof UsageError) throw err
-      throw new CliError(`cannot read ${flag} ${path === '-' ? 'from standard input' : path}: ${readFailure(err)}`)
+      if (hasCode(err, 'usage')) throw err
+      throw new TesseraError('cli', `cannot read ${flag} ${path === '-' ? 'from standard input' : path}: ${readFailure(err)}`)
     }
   }
 
   private async stdin(flag: string, limit: ReadLimit): Promise<Buffer> {
-    if (this.stdinUsedBy) throw new UsageError(`${this.stdinUsedBy} already reads standard input; ${flag} cannot too`)
+    if (this.stdinUsedBy) throw new TesseraError('usage', `${this.stdinUsedBy} already reads standard input; ${flag} cannot too`)
     this.stdinUsedBy = flag
     return this.io.stdin(limit)
   }

@@ -3,7 +3,8 @@ import { KEY_LIMIT, readPrivateKey } from '../crypto/pgp'
 import { decodeWithGpg, decodeWithOtp, decodeWithPgp, type Decoded } from '../decode/decode'
 import { verifyDecoded, type Reference } from '../decode/verify'
 import type { Keyset } from '../engine/keyset'
-import { formatFlag, parseFlags, SecretSource, UsageError, type Io } from './args'
+import { formatFlag, parseFlags, SecretSource, type Io } from './args'
+import { TesseraError } from '../support/errors'
 
 export const usage = `Usage: tessera decode --encoded STR|- (--otp STR | --otp-file FILE|- | --pgp-key FILE [--passphrase-file FILE|-] | --gpg)
                       [--keyset FILE] [--format text|json]
@@ -44,10 +45,10 @@ export async function decode(argv: string[], io: Io): Promise<void> {
     format: { type: 'string' },
   })
   const format = formatFlag(flags.format)
-  if (!flags.encoded) throw new UsageError('--encoded is required')
+  if (!flags.encoded) throw new TesseraError('usage', '--encoded is required')
   const methods = [flags.otp, flags['otp-file'], flags['pgp-key'], flags.gpg].filter((m) => m !== undefined)
-  if (methods.length !== 1) throw new UsageError('give exactly one of --otp, --otp-file, --pgp-key or --gpg')
-  if (flags['passphrase-file'] && !flags['pgp-key']) throw new UsageError('--passphrase-file goes with --pgp-key')
+  if (methods.length !== 1) throw new TesseraError('usage', 'give exactly one of --otp, --otp-file, --pgp-key or --gpg')
+  if (flags['passphrase-file'] && !flags['pgp-key']) throw new TesseraError('usage', '--passphrase-file goes with --pgp-key')
 
   // Opened first, so that a keyset that cannot be read fails before any secret is read;
   // loaded only here, so that a decode without it loads no keyset code.

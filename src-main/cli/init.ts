@@ -5,8 +5,8 @@ import { checkHolders, checkShareConfig } from '../engine/keyset'
 import { SCHEMES, type Scheme } from '../engine/schemes'
 import { outputFailure } from './output'
 import { initFacts, InitRecord } from '../record/init-record'
-import { CliError, formatFlag, intFlag, parseFlags, requireFlag, SecretSource, UsageError, RECORD_FLAGS, recordFlag, type Io } from './args'
-import { hasCode } from '../support/errors'
+import { formatFlag, intFlag, parseFlags, requireFlag, SecretSource, RECORD_FLAGS, recordFlag, type Io } from './args'
+import { hasCode, TesseraError } from '../support/errors'
 
 export const usage = `Usage: tessera init --keyset FILE --shares N --threshold T
                     [--holders alice,bob,...] [--pgp-keys a.asc,b.gpg,...]
@@ -48,19 +48,19 @@ export async function init(argv: string[], io: Io): Promise<void> {
   const threshold = intFlag(flags.threshold, '--threshold')
   const format = formatFlag(flags.format)
   const scheme = (flags.scheme ?? 'vault') as Scheme
-  if (!SCHEMES.includes(scheme)) throw new UsageError(`--scheme must be vault or secretsjs, got "${flags.scheme}"`)
+  if (!SCHEMES.includes(scheme)) throw new TesseraError('usage', `--scheme must be vault or secretsjs, got "${flags.scheme}"`)
 
   const holders = flags.holders === undefined ? undefined : flags.holders.split(',').map((h) => h.trim())
   try {
     checkShareConfig(shares, threshold)
     if (holders) checkHolders(holders, shares)
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw new TesseraError('usage', (err as Error).message)
   }
   // Once --pgp-keys is given, shares are never printed in plain text: it must name every key.
   const keyFiles = flags['pgp-keys'] === undefined ? [] : flags['pgp-keys'].split(',').filter(Boolean)
   if (flags['pgp-keys'] !== undefined && keyFiles.length !== shares) {
-    throw new UsageError(`--pgp-keys names ${keyFiles.length} keys for ${shares} shares: give one key per share`)
+    throw new TesseraError('usage', `--pgp-keys names ${keyFiles.length} keys for ${shares} shares: give one key per share`)
   }
   const recipients = await readRecipients(keyFiles, new SecretSource(io))
   const allowSharedKey = flags['allow-shared-key'] === true
@@ -89,7 +89,7 @@ export async function init(argv: string[], io: Io): Promise<void> {
     try {
       await io.writeOut(text)
     } catch (err) {
-      throw new CliError(`could not print the shares (standard output: ${outputFailure(err)}); no keyset was created`)
+      throw new TesseraError('cli', `could not print the shares (standard output: ${outputFailure(err)}); no keyset was created`)
     }
     printed = true
     for (const s of handed) await record?.shareHandedOut(s.number, 'written_to_output')
@@ -121,7 +121,7 @@ async function readRecipients(files: string[], source: SecretSource): Promise<Pu
     try {
       keys.push(await readPublicKey(bytes))
     } catch (err) {
-      if (hasCode(err, 'pgp')) throw new CliError(`${file}: ${err.message}`)
+      if (hasCode(err, 'pgp')) throw new TesseraError('cli', `${file}: ${err.message}`)
       throw err
     }
   }

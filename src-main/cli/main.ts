@@ -1,6 +1,7 @@
-import { CliError, UsageError, type Io } from './args'
+import type { Io } from './args'
 import { Output, outputFailure } from './output'
 import { readStdin } from '../support/bounded-read'
+import { ERRORS, type ErrorEntry } from '../support/error-codes'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
 import { VERSION } from '../version'
@@ -67,13 +68,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     await fn(rest, io)
     return 0
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`tessera ${name}: ${err.message}\n\n${usage}\n`)
-      return 2
-    }
     if (err instanceof TesseraError) {
-      io.stderr(`tessera ${name}: ${(err as Error).message}\n`)
-      return err instanceof CliError ? err.exitCode : 1
+      // A usage mistake is answered with the command's usage below it.
+      io.stderr(`tessera ${name}: ${err.message}\n${err.code === 'usage' ? `\n${usage}\n` : ''}`)
+      const entry: ErrorEntry = ERRORS[err.code]
+      return entry.exit ?? 1
     }
     // A bug: say so, in one redacted line; the input that caused it is never echoed.
     io.stderr(`tessera ${name}: unexpected error (${(err as Error)?.name ?? 'unknown'}): ${redact(String((err as Error)?.message ?? ''))}\n`)

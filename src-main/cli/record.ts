@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util'
 import { readFailure, readRegularFile } from '../support/bounded-read'
 import { writeFileAtomic } from '../support/files'
-import { systemReason } from '../support/errors'
-import { CliError, UsageError, type Io } from './args'
+import { systemReason, TesseraError } from '../support/errors'
+import type { Io } from './args'
 import { RECORD_LIMIT } from '../record/chain'
 import { printRecord } from '../record/printed'
 import { verifyRecord, type ValidChain, type Verification } from '../record/verify'
@@ -29,12 +29,9 @@ async function readRecord(path: string): Promise<string> {
   try {
     return (await readRegularFile(path, RECORD_LIMIT)).toString('utf8')
   } catch (err) {
-    throw new CliError(`cannot read ${path}: ${readFailure(err)}`)
+    throw new TesseraError('cli', `cannot read ${path}: ${readFailure(err)}`)
   }
 }
-
-/** Exit status of `verify` for a chain that is intact up to its end, but has no closing line. */
-export const EXIT_NOT_CLOSED = 3
 
 function summary(chain: ValidChain): string {
   const note = chain.format === 1 ? 'note: format 1 (a header line before backend_opened, written by Tessera before format 2); its chain is checked the same way\n' : ''
@@ -62,29 +59,29 @@ export async function record(argv: string[], io: Io): Promise<void> {
       allowPositionals: true,
     })
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw new TesseraError('usage', (err as Error).message)
   }
   const [given, file, ...extra] = parsed.positionals
   // `report` is the old name of `print`, from when the command was `tessera transcript`.
   const action = given === 'report' ? 'print' : given
-  if (action !== 'verify' && action !== 'print') throw new UsageError('give verify or print')
-  if (!file) throw new UsageError('give the record FILE')
-  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`)
+  if (action !== 'verify' && action !== 'print') throw new TesseraError('usage', 'give verify or print')
+  if (!file) throw new TesseraError('usage', 'give the record FILE')
+  if (extra.length > 0) throw new TesseraError('usage', `unexpected argument "${extra[0]}"`)
   const flags = parsed.values
   if (action === 'verify' && (flags.out || flags['allow-broken'] || flags.force)) {
-    throw new UsageError('--out, --allow-broken and --force go with print')
+    throw new TesseraError('usage', '--out, --allow-broken and --force go with print')
   }
   const result = verifyRecord(await readRecord(file))
 
   if (action === 'verify') {
-    if (!result.ok) throw new CliError(brokenText(file, result))
+    if (!result.ok) throw new TesseraError('cli', brokenText(file, result))
     io.stdout(summary(result))
-    if (!result.closed) throw new CliError(notClosedText(file, result), EXIT_NOT_CLOSED)
+    if (!result.closed) throw new TesseraError('record_not_closed', notClosedText(file, result))
     return
   }
-  if (!flags.out) throw new UsageError('--out is required')
+  if (!flags.out) throw new TesseraError('usage', '--out is required')
   if (!result.ok && !flags['allow-broken']) {
-    throw new CliError(`${brokenText(file, result)}; nothing printed (--allow-broken prints the valid part under a warning)`)
+    throw new TesseraError('cli', `${brokenText(file, result)}; nothing printed (--allow-broken prints the valid part under a warning)`)
   }
   const chain = result.ok ? result : result.prefix
   const html = printRecord(chain.lines, chain.finalHash, result.ok ? {} : { problem: result.problem })
@@ -92,7 +89,7 @@ export async function record(argv: string[], io: Io): Promise<void> {
     await writeFileAtomic(flags.out, html, { overwrite: flags.force === true })
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'it already exists (--force replaces it)' : systemReason(err)
-    throw new CliError(`cannot write ${flags.out}: ${why}`)
+    throw new TesseraError('cli', `cannot write ${flags.out}: ${why}`)
   }
   if (!result.ok) io.stderr(`warning: ${brokenText(file, result)}\n`)
   else if (!result.closed) io.stderr(`warning: ${notClosedText(file, result)}; the printed record says so and has no signature lines\n`)

@@ -6,7 +6,8 @@ import { hostPort, isLoopback } from '../support/address'
 import { redactingLog } from '../support/redact'
 import { AttemptRecord, keysetFacts } from '../record/attempt-record'
 import { recording } from '../record/recording-backend'
-import { cancelledOnStop, CliError, intFlag, parseFlags, requireFlag, UsageError, RECORD_FLAGS, recordFlag, type Io } from './args'
+import { cancelledOnStop, intFlag, parseFlags, requireFlag, RECORD_FLAGS, recordFlag, type Io } from './args'
+import { TesseraError } from '../support/errors'
 
 export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
                      [--tls-cert FILE --tls-key FILE] [--require-token] [--record FILE]
@@ -39,11 +40,11 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const path = requireFlag(flags.keyset, '--keyset')
   const recordPath = recordFlag(flags)
   const port = intFlag(flags.port, '--port', 8200)
-  if (port > 65535) throw new UsageError('--port must be from 0 to 65535')
+  if (port > 65535) throw new TesseraError('usage', '--port must be from 0 to 65535')
   const host = flags.host
 
   if (Boolean(flags['tls-cert']) !== Boolean(flags['tls-key'])) {
-    throw new UsageError('--tls-cert and --tls-key go together')
+    throw new TesseraError('usage', '--tls-cert and --tls-key go together')
   }
   const tls = flags['tls-cert'] ? { cert: await readPem(flags['tls-cert'], '--tls-cert'), key: await readPem(flags['tls-key']!, '--tls-key') } : undefined
 
@@ -53,13 +54,13 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   try {
     server = createApiServer(record ? recording(engine, record) : engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls, bindHost: host })
   } catch (err) {
-    throw new CliError(`cannot use the TLS certificate and key: ${(err as Error).message}`)
+    throw new TesseraError('cli', `cannot use the TLS certificate and key: ${(err as Error).message}`)
   }
   let bound: { host: string; port: number }
   try {
     bound = await listen(server, host, port)
   } catch (err) {
-    throw new CliError(`cannot listen on ${hostPort(host, port)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    throw new TesseraError('cli', `cannot listen on ${hostPort(host, port)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   if (record && !flags['require-token']) {
     io.stderr('warning: without --require-token, any process on this machine can start, update or cancel an attempt, and the record holds what it does as part of the ceremony\n')
@@ -85,6 +86,6 @@ async function readPem(path: string, flag: string): Promise<Buffer> {
   try {
     return await readRegularFile(path, PEM_LIMIT)
   } catch (err) {
-    throw new CliError(`cannot read ${flag} ${path}: ${readFailure(err)}`)
+    throw new TesseraError('cli', `cannot read ${flag} ${path}: ${readFailure(err)}`)
   }
 }

@@ -1,6 +1,7 @@
 import { trimBytes } from '../crypto/text-bytes'
 import { Keyset, type ShareCheck } from '../engine/keyset'
-import { CliError, parseFlags, requireFlag, SecretSource, UsageError, type Io } from './args'
+import { parseFlags, requireFlag, SecretSource, type Io } from './args'
+import { TesseraError } from '../support/errors'
 
 export const usage = `Usage: tessera verify-share --keyset FILE [--share-file FILE|-]
 
@@ -22,13 +23,13 @@ export async function verifyShare(argv: string[], io: Io): Promise<void> {
   try {
     // The share stays bytes, wiped after the check: a string could not be.
     const typed = trimBytes(raw)
-    if (typed.length === 0) throw new UsageError(source === '-' ? 'no share on standard input' : `no share in ${source}`)
+    if (typed.length === 0) throw new TesseraError('usage', source === '-' ? 'no share on standard input' : `no share in ${source}`)
     keyset = await Keyset.open(path)
     result = await keyset.check(typed)
   } finally {
     raw.fill(0)
   }
-  if (!result.valid) throw new CliError(result.reason ?? 'this share is not valid')
+  if (!result.valid) throw new TesseraError('cli', result.reason ?? 'this share is not valid')
   const holder = result.holder ? ` (${result.holder})` : ''
   // Of the shares out, as seal status counts them (the share flow adds to them).
   io.stdout(`share ${result.number} of ${keyset.shares}${holder}: valid\n`)

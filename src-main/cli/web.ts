@@ -5,7 +5,8 @@ import { sessionRouter } from '../ipc/handlers'
 import { createWebHost, newAccessToken } from '../web/host'
 import { closeOnSignal, listen } from '../server/listen'
 import { redact } from '../support/redact'
-import { cancelledOnStop, CliError, intFlag, parseFlags, UsageError, type Io } from './args'
+import { cancelledOnStop, intFlag, parseFlags, type Io } from './args'
+import { TesseraError } from '../support/errors'
 
 export const usage = `Usage: tessera web [--keyset FILE] [--port P]
 
@@ -21,8 +22,8 @@ const RENDERER_DIR = fileURLToPath(new URL('../renderer/', import.meta.url))
 export async function web(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, { keyset: { type: 'string' }, port: { type: 'string' } })
   const port = intFlag(flags.port, '--port', 0)
-  if (port > 65535) throw new UsageError('--port must be from 0 to 65535')
-  if (!existsSync(RENDERER_DIR)) throw new CliError('the UI is not built: run "npm run build" first')
+  if (port > 65535) throw new TesseraError('usage', '--port must be from 0 to 65535')
+  if (!existsSync(RENDERER_DIR)) throw new TesseraError('cli', 'the UI is not built: run "npm run build" first')
 
   const { session, dispatch } = sessionRouter({ connections: await openConnections(), configDir: defaultConfigDir() }, (channel, err) =>
     io.stderr(`${redact(`internal error on ${channel}: ${(err as Error)?.name ?? 'unknown'}`)}\n`),
@@ -40,7 +41,7 @@ export async function web(argv: string[], io: Io): Promise<void> {
   try {
     bound = (await listen(server, '127.0.0.1', port)).port
   } catch (err) {
-    throw new CliError(`cannot listen on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    throw new TesseraError('cli', `cannot listen on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   const stopped = closeOnSignal(server, async () => {
     const { cancelled, dropped } = await session.close()

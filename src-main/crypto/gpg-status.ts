@@ -92,37 +92,25 @@ export function gpgFailure(status: GpgStatus, stderr: string): TesseraError {
   const forKey = keyIds(status.recipients)
   const has = (...codes: number[]) => status.errors.some((e) => codes.includes(e))
   if (has(GPG_ERR.CANCELED, GPG_ERR.FULLY_CANCELED)) {
-    return new TesseraError(400, `the PIN or passphrase entry for ${forKey} was cancelled: nothing was decrypted; decode again to enter it`, 'gpg_cancelled')
+    return new TesseraError('gpg_cancelled', `the PIN or passphrase entry for ${forKey} was cancelled: nothing was decrypted; decode again to enter it`)
   }
   const card = cardSentence(status, forKey)
-  if (card) return new TesseraError(400, card, 'gpg_card')
+  if (card) return new TesseraError('gpg_card', card)
   if (has(GPG_ERR.BAD_PASSPHRASE, GPG_ERR.BAD_PIN)) {
-    return new TesseraError(
-      400,
-      `the passphrase or PIN for ${forKey} was wrong: nothing was decrypted; decode again (a smartcard blocks its PIN after three wrong tries in a row: gpg --card-status shows the tries left)`,
-      'gpg_bad_passphrase',
-    )
+    return new TesseraError('gpg_bad_passphrase', `the passphrase or PIN for ${forKey} was wrong: nothing was decrypted; decode again (a smartcard blocks its PIN after three wrong tries in a row: gpg --card-status shows the tries left)`)
   }
   if (has(GPG_ERR.NO_PIN_ENTRY, GPG_ERR.PIN_ENTRY)) {
-    return new TesseraError(
-      400,
-      `the PIN entry for ${forKey} could not be shown by gpg-agent (pinentry is missing or has no screen; for a terminal, set GPG_TTY=$(tty)): nothing was decrypted`,
-      'gpg_failed',
-    )
+    return new TesseraError('gpg_failed', `the PIN entry for ${forKey} could not be shown by gpg-agent (pinentry is missing or has no screen; for a terminal, set GPG_TTY=$(tty)): nothing was decrypted`)
   }
   const missing = status.recipients.filter((id) => id !== HIDDEN)
   if ((status.recipients.length > 0 && status.noSecretKey.length >= missing.length) || has(GPG_ERR.NO_SECKEY)) {
-    return new TesseraError(
-      400,
-      `no secret key for this message is in gpg: it is encrypted to ${forKey}; gpg --list-secret-keys shows the keys this gpg holds (is the holder's card inserted, or GNUPGHOME the right one?)`,
-      'gpg_no_secret_key',
-    )
+    return new TesseraError('gpg_no_secret_key', `no secret key for this message is in gpg: it is encrypted to ${forKey}; gpg --list-secret-keys shows the keys this gpg holds (is the holder's card inserted, or GNUPGHOME the right one?)`)
   }
   if (status.noData || status.recipients.length === 0) {
-    return new TesseraError(400, 'the encoded value is not an OpenPGP message encrypted to a key (it is damaged, cut short, or not one): gpg found nothing to decrypt', 'gpg_bad_data')
+    return new TesseraError('gpg_bad_data', 'the encoded value is not an OpenPGP message encrypted to a key (it is damaged, cut short, or not one): gpg found nothing to decrypt')
   }
   const words = gpgWords(stderr)
   const said = words ? ` (gpg said: ${words})` : ''
-  if (status.errors.length > 0) return new TesseraError(400, `the message to ${forKey} could not be decrypted by gpg${said}`, 'gpg_failed')
-  return new TesseraError(400, `the message to ${forKey} could not be decrypted by gpg: it is damaged or failed its integrity check${said}`, 'gpg_bad_data')
+  if (status.errors.length > 0) return new TesseraError('gpg_failed', `the message to ${forKey} could not be decrypted by gpg${said}`)
+  return new TesseraError('gpg_bad_data', `the message to ${forKey} could not be decrypted by gpg: it is damaged or failed its integrity check${said}`)
 }

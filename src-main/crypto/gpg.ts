@@ -34,28 +34,16 @@ const ARGS = [
 ]
 
 const timeoutError = (ms: number) =>
-  new TesseraError(
-    504,
-    `decrypting with gpg took longer than ${Math.round(ms / 1000)} s (a PIN entry left open, or a card waiting for a touch): gpg was stopped, and nothing was decrypted; close the PIN entry if it is still on screen, then decode again`,
-    'gpg_timeout',
-  )
+  new TesseraError('gpg_timeout', `decrypting with gpg took longer than ${Math.round(ms / 1000)} s (a PIN entry left open, or a card waiting for a touch): gpg was stopped, and nothing was decrypted; close the PIN entry if it is still on screen, then decode again`)
 
 const tooLarge = () =>
-  new TesseraError(
-    400,
-    `the message decrypts to more than ${MAX_DECOMPRESSED_BYTES / 1024} KiB: a Vault result is a token or a share, so this is not one`,
-    'gpg_bad_data',
-  )
+  new TesseraError('gpg_bad_data', `the message decrypts to more than ${MAX_DECOMPRESSED_BYTES / 1024} KiB: a Vault result is a token or a share, so this is not one`)
 
 function startError(err: NodeJS.ErrnoException): TesseraError {
   if (err.code === 'ENOENT') {
-    return new TesseraError(
-      400,
-      'GnuPG is not installed here (no gpg on the PATH): install GnuPG 2.2 or later (apt install gnupg, brew install gnupg), or decode with the private key file',
-      'gpg_missing',
-    )
+    return new TesseraError('gpg_missing', 'GnuPG is not installed here (no gpg on the PATH): install GnuPG 2.2 or later (apt install gnupg, brew install gnupg), or decode with the private key file')
   }
-  return new TesseraError(400, `GnuPG could not be started (${err.code ?? 'unknown error'})`, 'gpg_failed')
+  return new TesseraError('gpg_failed', `GnuPG could not be started (${err.code ?? 'unknown error'})`)
 }
 
 /** Appends text to `into` up to MAX_TEXT_BYTES. */

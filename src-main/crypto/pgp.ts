@@ -17,7 +17,7 @@ export interface PublicKeyInfo {
 }
 
 /** A key or message refused, in words that name which and why. */
-const pgpError = (message: string) => new TesseraError(400, message, 'pgp')
+const pgpError = (message: string) => new TesseraError('pgp', message)
 
 /**
  * openpgp, loaded on first use: a command or a server start that needs no PGP

@@ -19,7 +19,7 @@ export interface Decoded {
   note?: string
 }
 
-const decodeError = (message: string) => new TesseraError(400, message, 'decode')
+const decodeError = (message: string) => new TesseraError('decode', message)
 
 /** Vault's legacy OTP: base64 of 16 bytes, 24 characters ending in "==". */
 const LEGACY_OTP_CHARS = 24

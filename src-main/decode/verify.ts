@@ -58,10 +58,7 @@ export async function verifyDecoded(decoded: Decoded, ref: Reference | null, how
       return { verified: false, note: uncheckedNote(decoded, how, `${ref.name} does not keep ${decoded.kind}s`) }
     }
     if (!known) {
-      throw new TesseraError(422, 
-        `not a token of this keyset (${ref.name}): the OTP or the encoded value is probably mistyped`,
-        'token_mismatch',
-      )
+      throw new TesseraError('token_mismatch', `not a token of this keyset (${ref.name}): the OTP or the encoded value is probably mistyped`)
     }
     return { verified: true }
   }
@@ -70,5 +67,5 @@ export async function verifyDecoded(decoded: Decoded, ref: Reference | null, how
   if (check.code === 'cannot_check') return { verified: false, note: uncheckedNote(decoded, how, check.reason) }
   // The keyset's reason points at a typing mistake, which only an OTP can make: a PGP message decrypts intact or not at all.
   const why = decoded.method === 'pgp' ? 'it was decrypted intact, so it is a share of another keyset' : check.reason
-  throw new TesseraError(422, `not a share of this keyset (${ref.name}): ${why ?? 'it does not match'}`, 'share_mismatch')
+  throw new TesseraError('share_mismatch', `not a share of this keyset (${ref.name}): ${why ?? 'it does not match'}`)
 }

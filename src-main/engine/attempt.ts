@@ -3,7 +3,7 @@ import type { AttemptStatus, Flow } from '../backend'
 import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
 import { xorBytes } from '../crypto/otp'
 import { wipe } from '../crypto/wipe'
-import { badRequest, TesseraError } from '../support/errors'
+import { TesseraError } from '../support/errors'
 import type { ShareIdentity } from './keyset'
 import { ShareProgress } from './share-progress'
 
@@ -112,7 +112,7 @@ export class AttemptMachine {
   start(strategy: Strategy, protection: Protection): string {
     if (this.current !== null) {
       wipeProtection(protection)
-      throw badRequest(`${this.current.strategy.noun} already in progress`, 'attempt_in_progress')
+      throw new TesseraError('attempt_in_progress', `${this.current.strategy.noun} already in progress`)
     }
     const nonce = randomUUID()
     this.current = { strategy, nonce, protection, progress: new ShareProgress() }
@@ -149,25 +149,19 @@ export class AttemptMachine {
     const a = this.current
     if (a === null) {
       wipe(key)
-      throw badRequest(`no ${strategy.noun} in progress`, 'no_attempt')
+      throw new TesseraError('no_attempt', `no ${strategy.noun} in progress`)
     }
     if (nonce !== a.nonce && !(nonce === '' && strategy.nonceOptional && a.strategy === strategy)) {
       wipe(key)
-      throw badRequest(
-        `incorrect nonce supplied; nonce for this ${a.strategy.noun} operation is "${a.nonce}"`,
-        'wrong_nonce',
-      )
+      throw new TesseraError('wrong_nonce', `incorrect nonce supplied; nonce for this ${a.strategy.noun} operation is "${a.nonce}"`)
     }
     if (strategy !== a.strategy) {
       wipe(key)
-      throw badRequest(
-        'incorrect strategy supplied; a generate root operation of another type is already in progress',
-        'wrong_flow',
-      )
+      throw new TesseraError('wrong_flow', 'incorrect strategy supplied; a generate root operation of another type is already in progress')
     }
     if (a.progress.has(key)) {
       wipe(key)
-      throw badRequest('given key has already been provided during this generation operation', 'duplicate_key')
+      throw new TesseraError('duplicate_key', 'given key has already been provided during this generation operation')
     }
     const required = this.threshold()
     const progress = a.progress.count + 1
@@ -234,7 +228,7 @@ export class AttemptMachine {
       return combined
     } catch (err) {
       wipe(combined)
-      throw badRequest(`${strategy.noun} aborted: ${(err as Error).message}`, 'authentication_failed')
+      throw new TesseraError('authentication_failed', `${strategy.noun} aborted: ${(err as Error).message}`)
     }
   }
 }
@@ -248,7 +242,7 @@ async function protect(value: Buffer, protection: Protection): Promise<Buffer> {
   if ('clear' in protection) return Buffer.from(value)
   if ('otp' in protection) {
     if (value.length !== protection.otp.length) {
-      throw new TesseraError(500, 'internal error: OTP length does not match the protected value', 'internal')
+      throw new TesseraError('internal', 'internal error: OTP length does not match the protected value')
     }
     return xorBytes(value, protection.otp)
   }

@@ -45,10 +45,9 @@ export function checkOneKeyOneHolder(
   const found = sharedKey(held, added)
   if (found && !allowShared) {
     throw new TesseraError(
-      409,
+      'shared_pgp_key',
       `${found.second.label} and ${found.first.label} have the same PGP key (fingerprint ${asGpgShows(found.fingerprint)}): ` +
         `one person would hold both shares; give each holder their own key, or ${howToAllow}`,
-      'shared_pgp_key',
     )
   }
   return found !== undefined

@@ -3,10 +3,10 @@ import { access, lstat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { encryptTo, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
-import { systemReason } from '../support/errors'
+import { systemReason, TesseraError } from '../support/errors'
 import { withFileLock } from '../support/files'
 import { checkOneKeyOneHolder, type HolderKey } from './holder-keys'
-import { checkHolders, checkShareConfig, Keyset, KeysetError } from './keyset'
+import { checkHolders, checkShareConfig, Keyset } from './keyset'
 import { shareLabel } from '../../src-shared/share-grammar'
 import type { ShareCodec } from './share-codec'
 import type { Scheme } from './schemes'
@@ -57,7 +57,7 @@ export async function initKeyset<T>(
   if (req.holders) checkHolders(req.holders, req.shares)
   const recipients = req.recipients ?? []
   if (recipients.length > 0 && recipients.length !== req.shares) {
-    throw new KeysetError(`${recipients.length} PGP keys for ${req.shares} shares: give one key per share`)
+    throw new TesseraError('keyset', `${recipients.length} PGP keys for ${req.shares} shares: give one key per share`)
   }
   checkOneKeyOneHolder([], recipientKeys(recipients, req.holders), req.allowSharedKey === true)
   await assertCreatable(req.path)
@@ -108,12 +108,14 @@ function encryptedShare(number: number, holder: string | null, message: Buffer):
 
 /** The path must name nothing yet, not even a dangling symlink, in a directory Tessera can write. */
 async function assertCreatable(path: string): Promise<void> {
-  try {
-    await lstat(path)
-    throw new KeysetError(`${path} already exists; Tessera never overwrites a keyset`, 409, 'keyset_exists')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err instanceof KeysetError ? err : createError(path, err)
-  }
+  const taken = await lstat(path).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false
+      throw createError(path, err)
+    },
+  )
+  if (taken) throw new TesseraError('keyset_exists', `${path} already exists; Tessera never overwrites a keyset`)
   try {
     await access(dirname(path), constants.W_OK)
   } catch (err) {
@@ -121,6 +123,6 @@ async function assertCreatable(path: string): Promise<void> {
   }
 }
 
-function createError(path: string, err: unknown): KeysetError {
-  return new KeysetError(`could not write the keyset ${path}: ${systemReason(err)}`, 500, 'keyset_write')
+function createError(path: string, err: unknown): TesseraError {
+  return new TesseraError('keyset_write', `could not write the keyset ${path}: ${systemReason(err)}`)
 }

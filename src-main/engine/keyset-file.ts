@@ -2,9 +2,9 @@ import { stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { clearLitter, withFileLock, writeFileAtomic } from '../support/files'
 import { readFailure, readRegularFile } from '../support/bounded-read'
-import { systemReason } from '../support/errors'
+import { systemReason, TesseraError } from '../support/errors'
 import { sameKeyring } from './keyring'
-import { KEYSET_LIMIT, KeysetError, parseKeysetText, serialize, type KeysetData, type KeysetText } from './keyset-format'
+import { KEYSET_LIMIT, parseKeysetText, serialize, type KeysetData, type KeysetText } from './keyset-format'
 
 /**
  * The keyset file on disk: read bounded, written atomically (a new file renamed
@@ -33,8 +33,8 @@ async function readBounded(path: string): Promise<string> {
   try {
     return (await readRegularFile(path, KEYSET_LIMIT)).toString('utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeysetError(`no keyset at ${path}; create one with tessera init`)
-    throw new KeysetError(`could not read keyset ${path}: ${readFailure(err)}`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TesseraError('keyset_missing', `no keyset at ${path}; create one with tessera init`)
+    throw new TesseraError('keyset', `could not read keyset ${path}: ${readFailure(err)}`)
   }
 }
 
@@ -64,8 +64,8 @@ export async function readKeysetIfChanged(path: string, known?: KeysetSource): P
   return readKeyset(path)
 }
 
-function writeError(path: string, err: unknown): KeysetError {
-  return new KeysetError(`could not write the keyset ${path}: ${systemReason(err)}`, 500, 'keyset_write')
+function writeError(path: string, err: unknown): TesseraError {
+  return new TesseraError('keyset_write', `could not write the keyset ${path}: ${systemReason(err)}`)
 }
 
 /** Writes a new keyset file; an existing file at `path` is never overwritten. */
@@ -74,7 +74,7 @@ export async function createKeysetFile(path: string, content: KeysetText): Promi
     await writeFileAtomic(path, content.text, { overwrite: false })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new KeysetError(`${path} already exists; Tessera never overwrites a keyset`, 409, 'keyset_exists')
+      throw new TesseraError('keyset_exists', `${path} already exists; Tessera never overwrites a keyset`)
     }
     throw writeError(path, err)
   }
@@ -97,7 +97,7 @@ export async function rewriteKeysetFile(
   return withFileLock(path, async (target) => {
     const fresh = await readKeyset(target)
     if (!sameKeyring(fresh.data.keyring, opened.keyring)) {
-      throw new KeysetError(`${path} now holds another keyset than the one opened; open it again`, 409, 'keyset_replaced')
+      throw new TesseraError('keyset_replaced', `${path} now holds another keyset than the one opened; open it again`)
     }
     const next = serialize(await apply(fresh.data))
     try {

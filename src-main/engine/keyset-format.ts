@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import * as v from 'valibot'
-import { TesseraError, type ErrorCode } from '../support/errors'
+import { TesseraError } from '../support/errors'
 import { describeIssue } from '../support/issues'
 import { MAX_SUBKEYS } from '../crypto/pgp'
 import { MAX_SHARE_ID } from './share-codec'
@@ -19,12 +19,6 @@ import { SCHEMES } from './schemes'
 export const KEYSET_FORMAT_VERSION = 3
 /** A keyset is a few KB; anything this large is not one. */
 export const KEYSET_LIMIT = { bytes: 1024 * 1024, what: 'a keyset file' }
-
-export class KeysetError extends TesseraError {
-  constructor(message: string, status = 400, code: ErrorCode = 'keyset') {
-    super(status, message, code)
-  }
-}
 
 const b64 = v.pipe(v.string(), v.maxLength(4096, 'is too long'), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'))
 const shortText = v.pipe(v.string(), v.maxLength(256, 'is too long'))
@@ -116,27 +110,27 @@ export type KeysetData = KeysetV1 | CheckedKeyset
 /** Vault's sys/init limits, with its own wording. */
 export function checkShareConfig(shares: number, threshold: number): void {
   if (!Number.isInteger(shares) || shares < 1 || shares > 255) {
-    throw new KeysetError('shares must be a whole number from 1 to 255')
+    throw new TesseraError('keyset', 'shares must be a whole number from 1 to 255')
   }
-  if (!Number.isInteger(threshold) || threshold < 1) throw new KeysetError('threshold must be a whole number of at least 1')
-  if (threshold > shares) throw new KeysetError('threshold cannot be larger than the number of shares')
-  if (shares > 1 && threshold === 1) throw new KeysetError('threshold must be greater than one for multiple shares')
+  if (!Number.isInteger(threshold) || threshold < 1) throw new TesseraError('keyset', 'threshold must be a whole number of at least 1')
+  if (threshold > shares) throw new TesseraError('keyset', 'threshold cannot be larger than the number of shares')
+  if (shares > 1 && threshold === 1) throw new TesseraError('keyset', 'threshold must be greater than one for multiple shares')
 }
 
 /** A holder's name as the file's schema takes it; `what` names the name in the error ("holder name 3"). */
 export function checkHolderName(name: unknown, what: string): void {
   const parsed = v.safeParse(HolderName, name)
-  if (!parsed.success) throw new KeysetError(describeIssue(parsed.issues, what))
+  if (!parsed.success) throw new TesseraError('keyset', describeIssue(parsed.issues, what))
 }
 
 /** Holder names: one per share, each valid and told apart from the others regardless of case. */
 export function checkHolders(holders: readonly string[], shares: number): void {
-  if (holders.length !== shares) throw new KeysetError(`${holders.length} holder names for ${shares} shares: give one name per share`)
+  if (holders.length !== shares) throw new TesseraError('keyset', `${holders.length} holder names for ${shares} shares: give one name per share`)
   const seen = new Set<string>()
   for (const [i, name] of holders.entries()) {
     checkHolderName(name, `holder name ${i + 1}`)
     const folded = name.toLowerCase()
-    if (seen.has(folded)) throw new KeysetError(`holder name ${i + 1} repeats an earlier one: each holder needs their own name`)
+    if (seen.has(folded)) throw new TesseraError('keyset', `holder name ${i + 1} repeats an earlier one: each holder needs their own name`)
     seen.add(folded)
   }
 }
@@ -185,28 +179,25 @@ export function parseKeysetText(path: string, text: string): KeysetData {
   try {
     json = JSON.parse(text)
   } catch {
-    throw new KeysetError(`${path} is corrupt: not valid JSON`)
+    throw new TesseraError('keyset', `${path} is corrupt: not valid JSON`)
   }
   const record = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : null
   const version = record?.tessera_keyset
   if (typeof version === 'number' && version > KEYSET_FORMAT_VERSION) {
-    throw new KeysetError(
-      `${path} uses keyset format ${version}; this Tessera reads formats 1 to ${KEYSET_FORMAT_VERSION}: upgrade Tessera`,
-    )
+    throw new TesseraError('keyset', `${path} uses keyset format ${version}; this Tessera reads formats 1 to ${KEYSET_FORMAT_VERSION}: upgrade Tessera`)
   }
   if (record && (version === 2 || version === 3)) {
     if (typeof record.integrity !== 'string') {
-      throw new KeysetError(`the keyset file is damaged: ${path} has lost its integrity check; restore it from a backup`, 400, 'keyset_damaged')
+      throw new TesseraError('keyset_damaged', `the keyset file is damaged: ${path} has lost its integrity check; restore it from a backup`)
     }
     if (record.integrity !== integrityOf(record)) {
-      throw new KeysetError(
-        `the keyset file is damaged: ${path} does not match its integrity check (a changed byte or an edit); restore it from a backup`,
-        400,
+      throw new TesseraError(
         'keyset_damaged',
+        `the keyset file is damaged: ${path} does not match its integrity check (a changed byte or an edit); restore it from a backup`,
       )
     }
   }
   const parsed = v.safeParse(KeysetFile, json)
-  if (!parsed.success) throw new KeysetError(`${path} is not a valid Tessera keyset: ${describeIssue(parsed.issues, 'file')}`)
+  if (!parsed.success) throw new TesseraError('keyset', `${path} is not a valid Tessera keyset: ${describeIssue(parsed.issues, 'file')}`)
   return parsed.output
 }

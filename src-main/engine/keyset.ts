@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { needsGrammar, readShareText } from './share-card'
-import { badRequest, TesseraError } from '../support/errors'
+import { TesseraError } from '../support/errors'
 import { codecFor, type ShareCodec } from './share-codec'
 import type { Scheme } from './schemes'
 import { wipe } from '../crypto/wipe'
@@ -10,7 +10,7 @@ import { createKeysetFile, openKeysetFile, readKeysetIfChanged, rewriteKeysetFil
 import { freeX, holderKeys, identifyShare, listShares, newRegistry, recognizeShare, recordShare, type IssuedShare, type ShareCheck, type ShareIdentity } from './share-registry'
 import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
 
-export { checkHolders, checkShareConfig, KEYSET_LIMIT, KeysetError, type TokenRecord } from './keyset-format'
+export { checkHolders, checkShareConfig, KEYSET_LIMIT, type TokenRecord } from './keyset-format'
 export type { ShareCheck, ShareIdentity } from './share-registry'
 
 /**
@@ -243,7 +243,7 @@ export class Keyset {
     let recorded: { number: number; holder: string | null } | undefined
     await this.change(async (d) => {
       const x = freeX(d, exclude)
-      if (x === undefined) throw badRequest('all 255 share numbers of this keyset are in use; no new share can be made', 'no_share_slot')
+      if (x === undefined) throw new TesseraError('no_share_slot', 'all 255 share numbers of this keyset are in use; no new share can be made')
       share = await make(x)
       const next = await recordShare(d, share, { x, holder, pgpKeys: to.pgpKeys })
       recorded = next

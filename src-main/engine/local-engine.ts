@@ -5,7 +5,7 @@ import { readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkOneKeyOneHolder } from './holder-keys'
 import { VERSION } from '../version'
 import { AttemptMachine, type Admit, type Protection, type Strategy } from './attempt'
-import { badRequest, hasCode, TesseraError } from '../support/errors'
+import { hasCode, TesseraError } from '../support/errors'
 import { Keyset, type ShareIdentity, type TokenRecord } from './keyset'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { Serial } from './serial'
@@ -134,7 +134,7 @@ export class LocalEngine implements Backend, StrategyHost {
     const holder = input.holder
     const strategy = this.strategy(flow)
     if (!Buffer.isBuffer(input.key) || input.key.length === 0) {
-      throw badRequest("'key' must be specified in request body as JSON", 'missing_key')
+      throw new TesseraError('missing_key', "'key' must be specified in request body as JSON")
     }
     const key = this.keyset.parseShare(input.key)
     const admit: Admit = {
@@ -177,7 +177,7 @@ export class LocalEngine implements Backend, StrategyHost {
    */
   private ownedBy(known: ShareIdentity, holder?: string): ShareIdentity {
     if (this.claimsAnother(known, holder)) {
-      throw badRequest(`this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`, 'share_other_holder')
+      throw new TesseraError('share_other_holder', `this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`)
     }
     return known
   }
@@ -229,7 +229,7 @@ export class LocalEngine implements Backend, StrategyHost {
 
   private assertOpen(): void {
     if (this.closed) {
-      throw new TesseraError(409, `the keyset ${this.keyset.path} was closed (another backend was opened, or Tessera is stopping): open it again`, 'backend_closed')
+      throw new TesseraError('backend_closed', `the keyset ${this.keyset.path} was closed (another backend was opened, or Tessera is stopping): open it again`)
     }
   }
 
@@ -239,7 +239,7 @@ export class LocalEngine implements Backend, StrategyHost {
     if (!strategy || !this.flows.includes(flow)) {
       // Raising the flow's own refusal keeps one wording per flow.
       strategy?.assertAvailable()
-      throw new TesseraError(404, `unknown flow "${String(flow)}"`, 'unsupported_flow')
+      throw new TesseraError('unsupported_flow', `unknown flow "${String(flow)}"`)
     }
     return strategy
   }
@@ -248,19 +248,16 @@ export class LocalEngine implements Backend, StrategyHost {
     const otp = input.otp ?? Buffer.alloc(0)
     const pgpKey = input.pgp_key ?? ''
     if (!Buffer.isBuffer(otp) || typeof pgpKey !== 'string') {
-      throw badRequest("'otp' and 'pgp_key' must be strings", 'invalid_input')
+      throw new TesseraError('invalid_input', "'otp' and 'pgp_key' must be strings")
     }
     if (otp.length > 0 && strategy.unencrypted === 'clear') {
-      throw badRequest(
-        `${strategy.noun} takes no otp: the result is returned as sys/init returns keys, or encrypted to a pgp_key`,
-        'otp_not_accepted',
-      )
+      throw new TesseraError('otp_not_accepted', `${strategy.noun} takes no otp: the result is returned as sys/init returns keys, or encrypted to a pgp_key`)
     }
     if (otp.length > 0 && pgpKey) {
-      throw badRequest('give either otp or pgp_key, not both: the result can be protected one way only', 'invalid_input')
+      throw new TesseraError('invalid_input', 'give either otp or pgp_key, not both: the result can be protected one way only')
     }
     if (otp.length > 0) {
-      if (otp.length !== strategy.otpLength()) throw badRequest('OTP string is wrong length', 'otp_length')
+      if (otp.length !== strategy.otpLength()) throw new TesseraError('otp_length', 'OTP string is wrong length')
       // The attempt's own copy: the caller wipes what it gave.
       return { otp: Buffer.from(otp) }
     }
@@ -269,7 +266,7 @@ export class LocalEngine implements Backend, StrategyHost {
         return { pgp: await readPublicKey(pgpKey) }
       } catch (err) {
         const reason = hasCode(err, 'pgp') ? err.message : 'unreadable key'
-        throw badRequest(`error parsing PGP key: ${reason}`, 'invalid_pgp_key')
+        throw new TesseraError('invalid_pgp_key', `error parsing PGP key: ${reason}`)
       }
     }
     return strategy.unencrypted === 'clear' ? { clear: true } : { otp: randomBase62(strategy.otpLength()) }

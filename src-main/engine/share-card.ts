@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { badRequest } from '../support/errors'
+import { TesseraError } from '../support/errors'
 import { isSpace } from '../crypto/text-bytes'
 import { CARD_CHECK_CHARS, CARD_GROUP_CHARS, CARD_LINE_CHARS, cardProblem, cardRows, readTyped, type CardLine, type Scheme } from '../../src-shared/share-grammar'
 
@@ -27,15 +27,15 @@ export function cardLines(text: string): string[] {
 /** A card's share text: its shape by the grammar, each line against its check, the whole against this keyset's share length. */
 function cardText(lines: CardLine[], scheme: Scheme, textLength: number): string {
   const bad = cardProblem(lines, scheme)
-  if (bad) throw badRequest(bad.message, bad.code)
+  if (bad) throw new TesseraError(bad.code, bad.message)
   for (const line of lines) {
     if (line.check !== undefined && lineCheck(line.number, line.chars.toLowerCase()) !== line.check.toLowerCase()) {
-      throw badRequest(`line ${line.number} of the share card does not match its check: a character on that line is mistyped`, 'card_line')
+      throw new TesseraError('card_line', `line ${line.number} of the share card does not match its check: a character on that line is mistyped`)
     }
   }
   const text = lines.map((l) => l.chars).join('')
   if (text.length !== textLength) {
-    throw badRequest(`the share card holds ${text.length} characters; a share of this keyset has ${textLength}: a line is missing or mistyped`, 'share_length')
+    throw new TesseraError('share_length', `the share card holds ${text.length} characters; a share of this keyset has ${textLength}: a line is missing or mistyped`)
   }
   return text
 }

@@ -1,6 +1,6 @@
 import * as shamir from 'shamir-secret-sharing'
 import secrets from 'secrets.js-grempe'
-import { badRequest, TesseraError } from '../support/errors'
+import { TesseraError } from '../support/errors'
 import { wipe } from '../crypto/wipe'
 import { base64Bytes, hexBytes } from '../crypto/text-bytes'
 
@@ -51,17 +51,17 @@ function decodeHexOrBase64(input: Uint8Array): Buffer {
   }
   const base64 = base64Bytes(input)
   if (base64) return base64
-  throw badRequest("'key' must be a valid hex or base64 string", 'invalid_key')
+  throw new TesseraError('invalid_key', "'key' must be a valid hex or base64 string")
 }
 
 function checkBounds(key: Buffer): Buffer {
   if (key.length < SHARE_MIN_BYTES) {
     wipe(key)
-    throw badRequest(`key is shorter than minimum ${SHARE_MIN_BYTES} bytes`, 'invalid_key')
+    throw new TesseraError('invalid_key', `key is shorter than minimum ${SHARE_MIN_BYTES} bytes`)
   }
   if (key.length > SHARE_MAX_BYTES) {
     wipe(key)
-    throw badRequest(`key is longer than maximum ${SHARE_MAX_BYTES} bytes`, 'invalid_key')
+    throw new TesseraError('invalid_key', `key is longer than maximum ${SHARE_MAX_BYTES} bytes`)
   }
   return key
 }
@@ -80,7 +80,7 @@ const vaultShamir: ShareCodec = {
     try {
       return own(await shamir.combine(shares.map(view)))
     } catch (err) {
-      throw badRequest(`failed to compute root key: ${(err as Error).message}`, 'combine_failed')
+      throw new TesseraError('combine_failed', `failed to compute root key: ${(err as Error).message}`)
     }
   },
   id: (share) => share[share.length - 1]!,
@@ -111,7 +111,7 @@ const vaultShamir: ShareCodec = {
 /** Threshold 1: the single key is the secret itself, as Vault hands it out. */
 const singleKey: ShareCodec = {
   async split(secret, n, t) {
-    if (n !== 1 || t !== 1) throw new TesseraError(500, 'internal error: a single key cannot be split', 'internal')
+    if (n !== 1 || t !== 1) throw new TesseraError('internal', 'internal error: a single key cannot be split')
     return [Buffer.from(secret)]
   },
   parse: vaultShamir.parse,
@@ -173,7 +173,7 @@ const secretsJs: ShareCodec = {
       wipe(decoded)
     }
     if (share === null) {
-      throw badRequest("'key' must be a valid secrets.js share or its base64", 'invalid_key')
+      throw new TesseraError('invalid_key', "'key' must be a valid secrets.js share or its base64")
     }
     return share
   },
@@ -181,7 +181,7 @@ const secretsJs: ShareCodec = {
     try {
       return Buffer.from(secrets.combine(shares.map((s) => s.toString('ascii'))), 'hex')
     } catch (err) {
-      throw badRequest(`failed to compute root key: ${(err as Error).message}`, 'combine_failed')
+      throw new TesseraError('combine_failed', `failed to compute root key: ${(err as Error).message}`)
     }
   },
   id: (share) => secrets.extractShareComponents(share.toString('ascii')).id,

@@ -1,6 +1,6 @@
 import { scrypt } from 'node:crypto'
 import { promisify } from 'node:util'
-import { badRequest } from '../support/errors'
+import { TesseraError } from '../support/errors'
 import { sameBytes } from '../crypto/same-bytes'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { MAX_SHARE_ID, type ShareCodec } from './share-codec'
@@ -8,6 +8,7 @@ import { ROOT_KEY_BYTES } from './keyring'
 import { SCRYPT_WRITTEN, type CheckedKeyset, type KeysetData, type ScryptParams, type ShareRecord } from './keyset-format'
 import { Serial } from './serial'
 import { hashToken, newSalt } from './tokens'
+import type { ShareCheckCode } from './views'
 
 /**
  * The keyset's record of the shares it issued: which number and holder a share
@@ -27,9 +28,9 @@ export interface ShareIdentity {
 /** The answer to "is this share one of ours?" */
 export interface ShareCheck extends ShareIdentity {
   valid: boolean
-  /** Why not, in words; `code` is stable ('share_unknown', 'share_mismatch', 'share_length', …). */
+  /** Why not, in words. */
   reason?: string
-  code?: string
+  code?: ShareCheckCode
 }
 
 /** One share as the keyset issues it: canonical bytes (wiped by the caller) and its place and holder. */
@@ -101,10 +102,7 @@ export async function newRegistry(shares: ReadonlyArray<{ share: Uint8Array; fac
 export function identifyShare(data: KeysetData, codec: ShareCodec, share: Buffer): ShareIdentity {
   const expected = codec.shareLength(ROOT_KEY_BYTES)
   if (share.length !== expected) {
-    throw badRequest(
-      `this share is ${share.length < expected ? 'too short' : 'too long'} for this keyset (${share.length} bytes; its shares have ${expected}): a character is missing or extra`,
-      'share_length',
-    )
+    throw new TesseraError('share_length', `this share is ${share.length < expected ? 'too short' : 'too long'} for this keyset (${share.length} bytes; its shares have ${expected}): a character is missing or extra`)
   }
   const x = codec.id(share)
   if (data.tessera_keyset === 1) {
@@ -112,7 +110,7 @@ export function identifyShare(data: KeysetData, codec: ShareCodec, share: Buffer
     return { number: at >= 0 ? at + 1 : null, holder: null, checked: false }
   }
   const at = data.issued_shares.findIndex((r) => r.x === x)
-  if (at < 0) throw badRequest('this share is not from this keyset: it carries a share number this keyset never issued', 'share_unknown')
+  if (at < 0) throw new TesseraError('share_unknown', 'this share is not from this keyset: it carries a share number this keyset never issued')
   return { number: at + 1, holder: data.issued_shares[at]!.holder, checked: false }
 }
 
@@ -127,7 +125,7 @@ export async function recognizeShare(data: KeysetData, codec: ShareCodec, share:
   const record = data.issued_shares[identity.number! - 1]!
   // The share's number is in the share: only that one share's check value is derived.
   if (!sameBytes(Buffer.from(record.check, 'base64'), await checkValue(data, share))) {
-    throw badRequest(`this does not match ${shareLabel(identity)} — probably a typing mistake`, 'share_mismatch')
+    throw new TesseraError('share_mismatch', `this does not match ${shareLabel(identity)} — probably a typing mistake`)
   }
   return { ...identity, checked: true }
 }

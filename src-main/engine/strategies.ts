@@ -1,6 +1,6 @@
 import type { Flow } from '../backend'
 import type { Strategy } from './attempt'
-import { badRequest, TesseraError } from '../support/errors'
+import { TesseraError } from '../support/errors'
 import type { Keyset } from './keyset'
 import { wipe } from '../crypto/wipe'
 import { newToken, RECOVERY_TOKEN_PREFIX, ROOT_TOKEN_PREFIX, TOKEN_LENGTH } from './tokens'
@@ -27,7 +27,7 @@ function verifyRootKey(host: StrategyHost, combined: Buffer): void {
 
 function notInRecoveryMode(host: StrategyHost, path: string): void {
   if (host.recoveryMode) {
-    throw new TesseraError(404, `${path} is not available while the engine runs in recovery mode`, 'unsupported_flow')
+    throw new TesseraError('unsupported_flow', `${path} is not available while the engine runs in recovery mode`)
   }
 }
 
@@ -58,7 +58,7 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
     assertAvailable() {
       notInRecoveryMode(host, 'sys/generate-share')
       if (host.keyset.threshold > 1 && !host.keyset.hasFreeShareNumber()) {
-        throw badRequest('all 255 share numbers of this keyset are in use; no new share can be made', 'no_share_slot')
+        throw new TesseraError('no_share_slot', 'all 255 share numbers of this keyset are in use; no new share can be made')
       }
     },
     authenticate: (combined) => verifyRootKey(host, combined),
@@ -104,13 +104,9 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
     nonceOptional: false,
     assertAvailable() {
       if (!host.recoveryMode) {
-        throw new TesseraError(
-          404,
-          'sys/generate-recovery-token is available only in recovery mode (tessera serve --recovery)',
-          'unsupported_flow',
-        )
+        throw new TesseraError('unsupported_flow', 'sys/generate-recovery-token is available only in recovery mode (tessera serve --recovery)')
       }
-      if (!host.sealed) throw badRequest('attempt to generate recovery operation token when already unsealed', 'unsealed')
+      if (!host.sealed) throw new TesseraError('unsealed', 'attempt to generate recovery operation token when already unsealed')
     },
     authenticate(combined) {
       verifyRootKey(host, combined)

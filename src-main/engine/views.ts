@@ -3,6 +3,7 @@
 // not pull in Shamir or Node through it.
 import type { KeyInfo } from '../crypto/views'
 import type { SCHEMES } from './schemes'
+import type { ErrorCode } from '../support/error-codes'
 
 /** A share as a keyset knows it: its place from 1 (null where a format-1 keyset cannot tell) and its holder. */
 export interface ShareRef {
@@ -10,11 +11,14 @@ export interface ShareRef {
   holder: string | null
 }
 
-/** One share checked with no ceremony; `code` is stable ('share_unknown', 'share_mismatch', 'share_length', …). */
+/** Why a share checked with no ceremony is not valid: the refusal's code, or that this keyset cannot tell. */
+export type ShareCheckCode = ErrorCode | 'cannot_check'
+
+/** One share checked with no ceremony. */
 export interface ShareCheckResult extends ShareRef {
   valid: boolean
   reason?: string
-  code?: string
+  code?: ShareCheckCode
 }
 
 export interface ShareList {

@@ -67,7 +67,7 @@ export class Connections {
       try {
         ca = await readRegularFile(profile.caFile, CA_LIMIT)
       } catch (err) {
-        throw new TesseraError(400, `cannot read the CA file ${profile.caFile}: ${readFailure(err)}`, 'bad_ca')
+        throw new TesseraError('bad_ca', `cannot read the CA file ${profile.caFile}: ${readFailure(err)}`)
       }
     }
     return {

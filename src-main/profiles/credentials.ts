@@ -1,3 +1,5 @@
+import { TesseraError } from '../support/errors'
+
 /**
  * Where profile tokens live: the OS keychain through keytar, and nowhere else.
  * Without a keychain (no D-Bus session, no secret service) tokens are kept for
@@ -16,10 +18,6 @@ type Keytar = {
   getPassword(service: string, account: string): Promise<string | null>
   setPassword(service: string, account: string, password: string): Promise<void>
   deletePassword(service: string, account: string): Promise<boolean>
-}
-
-export class KeychainUnavailable extends Error {
-  override name = 'KeychainUnavailable'
 }
 
 class KeychainStore implements CredentialStore {
@@ -54,19 +52,19 @@ export class SessionCredentials implements CredentialStore {
   }
 }
 
-/** Opens the OS keychain and proves it answers; throws KeychainUnavailable with the reason. */
+/** Opens the OS keychain and proves it answers; throws `keychain_unavailable` with the reason. */
 export async function openKeychain(service = SERVICE): Promise<CredentialStore> {
   let keytar: Keytar
   try {
     const mod = (await import('keytar')) as unknown as Keytar & { default?: Keytar }
     keytar = mod.default ?? mod
   } catch (err) {
-    throw new KeychainUnavailable(`the keychain module could not be loaded (${(err as Error).message.split('\n')[0]})`)
+    throw new TesseraError('keychain_unavailable', `the keychain module could not be loaded (${(err as Error).message.split('\n')[0]})`)
   }
   try {
     await keytar.getPassword(service, '__tessera_probe__')
   } catch (err) {
-    throw new KeychainUnavailable(`the secret service did not answer (${(err as Error).message.split('\n')[0]})`)
+    throw new TesseraError('keychain_unavailable', `the secret service did not answer (${(err as Error).message.split('\n')[0]})`)
   }
   return new KeychainStore(keytar, service)
 }

@@ -16,7 +16,7 @@ const PROFILES_LIMIT = { bytes: 1024 * 1024, what: 'a profiles file' }
 
 const ProfilesFile = v.strictObject({ tessera_profiles: v.literal(1), profiles: v.array(Profile) })
 
-const profileError = (message: string) => new TesseraError(400, message, 'profile')
+const profileError = (message: string) => new TesseraError('profile', message)
 
 /**
  * A file that cannot be read as profiles: named with the field and what was

@@ -45,7 +45,7 @@ export function keysetFingerprint(keysetFileText: string): string {
   } catch {
     // Not JSON: the sentence below says so.
   }
-  if (typeof ciphertext !== 'string') throw new TesseraError(400, 'the keyset has no keyring to take a fingerprint of', 'keyset')
+  if (typeof ciphertext !== 'string') throw new TesseraError('keyset', 'the keyset has no keyring to take a fingerprint of')
   return keyringFingerprint(ciphertext)
 }
 

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { FLOWS, NONCE, NONCE_RULE } from '../backend'
 import { HolderName } from '../engine/holders'
+import type { ErrorCode } from '../support/error-codes'
 
 /**
  * The closed set of events a ceremony record holds, one valibot schema per
@@ -52,11 +53,11 @@ export const REASONS = [
   'timeout',
   'bad_reply',
   'other',
-] as const
+] as const satisfies ReadonlyArray<ErrorCode | 'other'>
 export type Reason = (typeof REASONS)[number]
 const reason = v.picklist(REASONS)
 
-export function reasonFor(code: string | undefined): Reason {
+export function reasonFor(code: ErrorCode | undefined): Reason {
   return (REASONS as readonly string[]).includes(code ?? '') ? (code as Reason) : 'other'
 }
 

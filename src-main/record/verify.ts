@@ -49,7 +49,7 @@ function splitLines(text: string): Raw[] {
  */
 export function verifyRecord(text: string): Verification {
   if (Buffer.byteLength(text, 'utf8') > MAX_FILE_BYTES) {
-    throw new TesseraError(400, `the record is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; no ceremony writes that much`, 'record_too_large')
+    throw new TesseraError('record_too_large', `the record is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; no ceremony writes that much`)
   }
   const raws = splitLines(text)
   // Where each seq sits, to tell a missing line from a reordered one.

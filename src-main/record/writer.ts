@@ -14,7 +14,7 @@ import { looksLikeSecret } from '../support/secret-shape'
  * `init-` and the new keyset's fingerprint prefix).
  */
 export function defaultRecordPath(dir: string, id: string, date = new Date()): string {
-  if (!NONCE.test(id)) throw new TesseraError(500, 'a record is named by an attempt nonce or a keyset fingerprint', 'record_event')
+  if (!NONCE.test(id)) throw new TesseraError('record_event', 'a record is named by an attempt nonce or a keyset fingerprint')
   // A server's nonce may hold '/' or ':', which have no place in a file name.
   return join(dir, `${date.toISOString().slice(0, 10)}-${id.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`)
 }
@@ -23,7 +23,7 @@ export function defaultRecordPath(dir: string, id: string, date = new Date()): s
 function refuseSecrets(type: string, value: unknown, path: string): void {
   if (typeof value === 'string') {
     if (looksLikeSecret(value)) {
-      throw new TesseraError(500, `refused to record a ${type} event: ${path} looks like a secret`, 'record_secret')
+      throw new TesseraError('record_secret', `refused to record a ${type} event: ${path} looks like a secret`)
     }
   } else if (value !== null && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
@@ -47,7 +47,7 @@ function checked(event: RecordEvent): RecordEvent {
   refuseSecrets(type, (event as { data?: unknown })?.data, 'data')
   const parsed = v.safeParse(EventSchema, event)
   if (!parsed.success) {
-    throw new TesseraError(500, `refused to record a ${type} event: ${firstIssue(parsed.issues)}`, 'record_event')
+    throw new TesseraError('record_event', `refused to record a ${type} event: ${firstIssue(parsed.issues)}`)
   }
   return parsed.output
 }
@@ -80,9 +80,9 @@ export class RecordWriter {
       handle = await open(path, 'wx', 0o600)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new TesseraError(409, `a record already exists at ${path}; Tessera never overwrites one`, 'record_exists')
+        throw new TesseraError('record_exists', `a record already exists at ${path}; Tessera never overwrites one`)
       }
-      throw new TesseraError(500, `could not create the record ${path}: ${systemReason(err)}`, 'record_write')
+      throw new TesseraError('record_write', `could not create the record ${path}: ${systemReason(err)}`)
     }
     const writer = new RecordWriter(path, handle, 0, GENESIS)
     try {
@@ -108,7 +108,7 @@ export class RecordWriter {
   append(event: CeremonyEvent): Promise<string> {
     const type: string = event.type
     if (type === 'backend_opened' || type === 'closed') {
-      return Promise.reject(new TesseraError(500, `refused to record a ${type} event: only the record itself writes it`, 'record_event'))
+      return Promise.reject(new TesseraError('record_event', `refused to record a ${type} event: only the record itself writes it`))
     }
     return this.enqueue(() => this.write(event))
   }
@@ -139,19 +139,15 @@ export class RecordWriter {
 
   private async write(event: RecordEvent): Promise<string> {
     if (this.failure) throw this.failure
-    if (this.closed) throw new TesseraError(500, 'the record is closed; nothing more can be recorded', 'record_closed')
+    if (this.closed) throw new TesseraError('record_closed', 'the record is closed; nothing more can be recorded')
     const ok = checked(event)
     const text = serializeLine({ seq: this.seq, time: new Date().toISOString(), type: ok.type, data: ok.data, prev: this.prev })
     const size = Buffer.byteLength(text) + 1
     if (size > MAX_LINE_BYTES) {
-      throw new TesseraError(500, `refused to record a ${ok.type} event: longer than a record line may be`, 'record_event')
+      throw new TesseraError('record_event', `refused to record a ${ok.type} event: longer than a record line may be`)
     }
     if (this.bytes + size > MAX_FILE_BYTES - (ENDINGS.has(ok.type) ? 0 : ENDING_ROOM)) {
-      throw new TesseraError(
-        507,
-        `the record is full (${MAX_FILE_BYTES / 1024 / 1024} MiB, the most tessera record verify reads): nothing more can be recorded; cancel or wipe to close it`,
-        'record_full',
-      )
+      throw new TesseraError('record_full', `the record is full (${MAX_FILE_BYTES / 1024 / 1024} MiB, the most tessera record verify reads): nothing more can be recorded; cancel or wipe to close it`)
     }
     try {
       // writeFile, unlike write, carries on after a partial write until all is written or it fails.
@@ -169,5 +165,5 @@ export class RecordWriter {
 }
 
 function writeError(err: unknown): TesseraError {
-  return new TesseraError(500, `could not write the record: ${systemReason(err)}`, 'record_write')
+  return new TesseraError('record_write', `could not write the record: ${systemReason(err)}`)
 }

@@ -1,4 +1,4 @@
-import { TesseraError, type ErrorCode } from '../support/errors'
+import { TesseraError, type RaisedCode } from '../support/errors'
 import { redact } from '../support/redact'
 
 export interface RefusalContext {
@@ -17,7 +17,7 @@ const CAPABILITY: Record<string, string> = { GET: 'read', PUT: 'update', POST: '
  * versions and forks), as the engine's stable codes: the app then says the same
  * plain sentence for a remote server as for the local engine.
  */
-const VAULT_400: Array<[RegExp, ErrorCode]> = [
+const VAULT_400: Array<[RegExp, RaisedCode]> = [
   [/already been provided|duplicate (unseal )?key/i, 'duplicate_key'],
   [/nonce/i, 'wrong_nonce'],
   [/incorrect strategy|another type/i, 'wrong_flow'],
@@ -40,70 +40,65 @@ export function explainRefusal(r: RefusalContext): TesseraError {
   // A server may echo what it was sent (a share): its words are redacted wherever they go.
   const said = redact(r.errors.filter(Boolean).join('; '))
   const refusal = explain(r, said)
-  return new TesseraError(refusal.status, refusal.message, refusal.code, said || `HTTP ${r.status}, no message`)
+  return new TesseraError(refusal.code, refusal.message, said || `HTTP ${r.status}, no message`)
 }
 
 interface Refusal {
-  status: number
   message: string
-  code: ErrorCode
+  code: RaisedCode
 }
 
-const refused = (status: number, message: string, code: ErrorCode): Refusal => ({ status, message, code })
+const refused = (message: string, code: RaisedCode): Refusal => ({ message, code })
 
 function explain(r: RefusalContext, said: string): Refusal {
   const endpoint = r.path.replace(/\/(attempt|update)$/, '')
   if (/disabled/i.test(said) && r.status >= 400 && r.status < 500) {
     return refused(
-      r.status,
       `The server has ${endpoint} switched off ("${said}"): on OpenBao, disable_unauthed_generate_root_endpoints turns it off on listeners (use a token with sys/generate-root-token on 2.6+); on Vault, enable_unauthenticated_access must list "generate-root".`,
       'disabled',
     )
   }
   switch (r.status) {
     case 400:
-      if (/not yet initialized/i.test(said)) return refused(400, 'The server is not initialized yet: run its init first.', 'uninitialized')
-      return refused(400, said || `The server rejected the request to ${r.path}.`, VAULT_400.find(([words]) => words.test(said))?.[1] ?? 'server_refused')
+      if (/not yet initialized/i.test(said)) return refused('The server is not initialized yet: run its init first.', 'uninitialized')
+      return refused(said || `The server rejected the request to ${r.path}.`, VAULT_400.find(([words]) => words.test(said))?.[1] ?? 'server_refused')
     case 401:
     case 403:
       if (!r.hasToken) {
         if (endpoint === 'sys/generate-root-token') {
-          return refused(403, 'This server offers sys/generate-root-token, which needs a Vault token: add a token to the profile (its policy must allow read, update and delete on sys/generate-root-token/*).', 'token_required')
+          return refused('This server offers sys/generate-root-token, which needs a Vault token: add a token to the profile (its policy must allow read, update and delete on sys/generate-root-token/*).', 'token_required')
         }
         return refused(
-          403,
           `The server refuses unauthenticated ${endpoint}: Vault 2.x needs a token unless its enable_unauthenticated_access setting lists "generate-root", and OpenBao 2.5.3+ turns these endpoints off on listeners (disable_unauthed_generate_root_endpoints). Add a token to the profile.`,
           'token_required',
         )
       }
       return refused(
-        403,
         `The server refused the profile's token for ${r.path}: the token has expired or its policy does not allow ${CAPABILITY[r.method] ?? r.method} on ${endpoint}/*.`,
         'permission_denied',
       )
     case 404:
-      if (endpoint === 'sys/generate-share') return refused(404, 'This server does not support sys/generate-share: only some Vault forks offer it.', 'unsupported_flow')
+      if (endpoint === 'sys/generate-share') return refused('This server does not support sys/generate-share: only some Vault forks offer it.', 'unsupported_flow')
       if (endpoint === 'sys/generate-recovery-token') {
-        return refused(404, 'This server does not offer sys/generate-recovery-token: only a server started in recovery mode does.', 'unsupported_flow')
+        return refused('This server does not offer sys/generate-recovery-token: only a server started in recovery mode does.', 'unsupported_flow')
       }
-      if (endpoint === 'sys/generate-root-token') return refused(404, 'This server does not offer sys/generate-root-token (OpenBao 2.6 and later do).', 'unsupported_flow')
-      return refused(404, `This server has no ${r.path}.`, 'not_found')
+      if (endpoint === 'sys/generate-root-token') return refused('This server does not offer sys/generate-root-token (OpenBao 2.6 and later do).', 'unsupported_flow')
+      return refused(`This server has no ${r.path}.`, 'not_found')
     case 405:
       return refused(
-        405,
         `The server does not allow ${r.method} on ${r.path}: the endpoint is switched off on this listener (OpenBao: disable_unauthed_generate_root_endpoints; Vault: enable_unauthenticated_access).`,
         'disabled',
       )
     case 429:
     case 472:
     case 473:
-      return refused(503, 'The server is a standby and did not redirect to the active node: point the profile at the active node.', 'standby')
+      return refused('The server is a standby and did not redirect to the active node: point the profile at the active node.', 'standby')
     case 503:
       if (/sealed/i.test(said)) {
-        return refused(503, 'The server is sealed: generate-root needs an unsealed server (a recovery token needs a server in recovery mode).', 'sealed')
+        return refused('The server is sealed: generate-root needs an unsealed server (a recovery token needs a server in recovery mode).', 'sealed')
       }
-      return refused(503, `The server is unavailable${said ? `: ${said}` : ''}.`, 'unavailable')
+      return refused(`The server is unavailable${said ? `: ${said}` : ''}.`, 'unavailable')
     default:
-      return refused(502, `The server failed on ${r.path} (HTTP ${r.status})${said ? `: ${said}` : ''}.`, 'server_error')
+      return refused(`The server failed on ${r.path} (HTTP ${r.status})${said ? `: ${said}` : ''}.`, 'server_error')
   }
 }

@@ -35,14 +35,10 @@ const MAX_REPLY_BYTES = 1024 * 1024
 /** The address rules, for the profile's own address and for every hop a redirect leads to. */
 function checkUrl(url: URL, allowInsecureHttp: boolean | undefined, shown: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TesseraError(400, `${shown} is not an http(s) address`, 'bad_address')
+    throw new TesseraError('bad_address', `${shown} is not an http(s) address`)
   }
   if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
-    throw new TesseraError(
-      400,
-      `${url.host} is reached over plain http: shares would cross the network unencrypted. Use https, or allow plain http in the profile.`,
-      'insecure_http',
-    )
+    throw new TesseraError('insecure_http', `${url.host} is reached over plain http: shares would cross the network unencrypted. Use https, or allow plain http in the profile.`)
   }
   return url
 }
@@ -56,16 +52,16 @@ function checkUrl(url: URL, allowInsecureHttp: boolean | undefined, shown: strin
  */
 export function checkAddress(target: Pick<ServerTarget, 'address' | 'allowInsecureHttp'>): URL {
   if (/[\p{Cc}\p{Cf}\s]/u.test(target.address)) {
-    throw new TesseraError(400, 'the server address holds a space, line break or control character: type it again', 'bad_address')
+    throw new TesseraError('bad_address', 'the server address holds a space, line break or control character: type it again')
   }
   let url: URL
   try {
     url = new URL(target.address)
   } catch {
-    throw new TesseraError(400, 'the server address is not an http(s) address: expected https://host:port', 'bad_address')
+    throw new TesseraError('bad_address', 'the server address is not an http(s) address: expected https://host:port')
   }
   if (url.username || url.password) {
-    throw new TesseraError(400, 'the server address holds a user name or password: a profile keeps no secret; give a token instead', 'bad_address')
+    throw new TesseraError('bad_address', 'the server address holds a user name or password: a profile keeps no secret; give a token instead')
   }
   return checkUrl(url, target.allowInsecureHttp, 'the server address')
 }
@@ -84,7 +80,7 @@ export function checkHeaderValues(values: { namespace?: string; token?: string }
     if (!text || /^[\x20-\x7e]*$/.test(text)) continue
     // eslint-disable-next-line no-control-regex -- control characters are what this looks for
     const what = /[\u0000-\u001f\u007f]/.test(text) ? 'a line break or control character' : 'a character outside ASCII'
-    throw new TesseraError(400, `the ${field} holds ${what}, which its ${headers[field]} header cannot carry: type it again`, 'bad_header')
+    throw new TesseraError('bad_header', `the ${field} holds ${what}, which its ${headers[field]} header cannot carry: type it again`)
   }
 }
 
@@ -105,14 +101,10 @@ function sameNode(a: URL, b: URL): boolean {
 function checkHop(profile: URL, from: URL, next: URL, target: ServerTarget): void {
   checkUrl(next, target.allowInsecureHttp, next.host)
   if (from.protocol === 'https:' && next.protocol !== 'https:') {
-    throw new TesseraError(502, `${from.host} redirected to plain http (${next.host}); Tessera does not follow that.`, 'insecure_redirect')
+    throw new TesseraError('insecure_redirect', `${from.host} redirected to plain http (${next.host}); Tessera does not follow that.`)
   }
   if (next.protocol === 'http:' && !sameNode(next, profile)) {
-    throw new TesseraError(
-      502,
-      `${from.host} redirected to ${next.host} over plain http; Tessera follows plain http only on the profile's own host and port (another node must be reached over https).`,
-      'insecure_redirect',
-    )
+    throw new TesseraError('insecure_redirect', `${from.host} redirected to ${next.host} over plain http; Tessera follows plain http only on the profile's own host and port (another node must be reached over https).`)
   }
 }
 
@@ -136,19 +128,15 @@ function networkError(err: NodeJS.ErrnoException, url: URL): TesseraError {
   if (err instanceof TesseraError) return err
   const tls = err.code ? TLS_REASONS[err.code] : undefined
   if (tls) {
-    return new TesseraError(
-      502,
-      `The TLS certificate of ${url.host} is not trusted: ${tls}. Add the server's CA file to the profile, or set its TLS server name.`,
-      'tls',
-    )
+    return new TesseraError('tls', `The TLS certificate of ${url.host} is not trusted: ${tls}. Add the server's CA file to the profile, or set its TLS server name.`)
   }
-  if (err.code === 'ECONNREFUSED') return new TesseraError(502, `Cannot reach ${url.host}: connection refused. Is the server running?`, 'unreachable')
-  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return new TesseraError(502, `Cannot resolve ${url.hostname}.`, 'unreachable')
-  if (err.code === 'ECONNRESET') return new TesseraError(502, `${url.host} closed the connection.`, 'unreachable')
+  if (err.code === 'ECONNREFUSED') return new TesseraError('unreachable', `Cannot reach ${url.host}: connection refused. Is the server running?`)
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return new TesseraError('unreachable', `Cannot resolve ${url.hostname}.`)
+  if (err.code === 'ECONNRESET') return new TesseraError('unreachable', `${url.host} closed the connection.`)
   if (err.code === 'EPROTO' || err.code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    return new TesseraError(502, `${url.host} did not answer with TLS: is it an http:// address?`, 'tls')
+    return new TesseraError('tls', `${url.host} did not answer with TLS: is it an http:// address?`)
   }
-  return new TesseraError(502, `Cannot reach ${url.host}: ${err.code ?? 'network error'}`, 'unreachable')
+  return new TesseraError('unreachable', `Cannot reach ${url.host}: ${err.code ?? 'network error'}`)
 }
 
 function parseBody(text: string): unknown {
@@ -168,11 +156,11 @@ function readReply(res: IncomingMessage, url: URL): Promise<{ status: number; bo
     res.on('data', (c: Buffer) => {
       size += c.length
       if (size > MAX_REPLY_BYTES) {
-        res.destroy(new TesseraError(502, `${url.host} sent a reply larger than 1 MiB; Tessera does not read it.`, 'bad_reply'))
+        res.destroy(new TesseraError('bad_reply', `${url.host} sent a reply larger than 1 MiB; Tessera does not read it.`))
       } else chunks.push(c)
     })
     const fail = (err?: Error) =>
-      reject(err instanceof TesseraError ? err : new TesseraError(502, `${url.host} cut its reply off before the end.`, 'bad_reply'))
+      reject(err instanceof TesseraError ? err : new TesseraError('bad_reply', `${url.host} cut its reply off before the end.`))
     res.on('error', fail)
     res.on('close', () => {
       if (!res.complete) fail()
@@ -197,8 +185,8 @@ interface Deadline {
 }
 
 function timeoutError(url: URL, deadline: Deadline): TesseraError {
-  if (deadline.closed()) return new TesseraError(409, `the call to ${url.host} was stopped: the connection was closed`, 'backend_closed')
-  return new TesseraError(504, `${url.host} did not answer within ${deadline.seconds} s.`, 'timeout')
+  if (deadline.closed()) return new TesseraError('backend_closed', `the call to ${url.host} was stopped: the connection was closed`)
+  return new TesseraError('timeout', `${url.host} did not answer within ${deadline.seconds} s.`)
 }
 
 /** Reads are retried on a dropped connection; writes never are (a lost reply may hold a result). */
@@ -310,10 +298,10 @@ async function followHops(
     try {
       next = new URL(reply.location, url)
     } catch {
-      throw new TesseraError(502, `${url.host} redirected to something that is not an address.`, 'bad_redirect')
+      throw new TesseraError('bad_redirect', `${url.host} redirected to something that is not an address.`)
     }
     checkHop(profile, url, next, target)
     url = next
   }
-  throw new TesseraError(502, `${target.address} redirected more than ${MAX_REDIRECTS} times.`, 'redirect_loop')
+  throw new TesseraError('redirect_loop', `${target.address} redirected more than ${MAX_REDIRECTS} times.`)
 }

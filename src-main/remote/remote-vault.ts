@@ -47,7 +47,7 @@ export class RemoteVault implements Backend {
   /** Every request of this backend, unless it was closed. */
   private request(method: string, path: string, body?: unknown) {
     if (this.calls.signal.aborted) {
-      throw new TesseraError(409, `the connection to ${this.target.address} was closed: connect again`, 'backend_closed')
+      throw new TesseraError('backend_closed', `the connection to ${this.target.address} was closed: connect again`)
     }
     return vaultRequest(this.target, method, path, { body, token: this.token, signal: this.calls.signal })
   }
@@ -128,7 +128,7 @@ export class RemoteVault implements Backend {
       const status = await this.attempt('PUT', `${path}/attempt`, { otp: otp.toString('ascii') })
       // The nonce is shown and recorded as the server gives it: never when it carries the OTP back.
       if (Buffer.from(status.nonce, 'ascii').includes(otp)) {
-        throw new TesseraError(502, `The server's reply to PUT ${path}/attempt is not what Vault sends: its nonce repeats the one-time password.`, 'bad_reply')
+        throw new TesseraError('bad_reply', `The server's reply to PUT ${path}/attempt is not what Vault sends: its nonce repeats the one-time password.`)
       }
       return { status, otp: otp === input.otp ? null : otp }
     } catch (err) {
@@ -153,7 +153,7 @@ export class RemoteVault implements Backend {
 
   /** A server does not say which share it took: only the status comes back. */
   async update(flow: Flow, input: UpdateInput): Promise<Updated> {
-    if (!input.key?.length) throw new TesseraError(400, "'key' must be specified in request body as JSON", 'missing_key')
+    if (!input.key?.length) throw new TesseraError('missing_key', "'key' must be specified in request body as JSON")
     const path = await this.path(flow)
     // Vault's API takes the share as a JSON string: made here, once, for the request body.
     // A server reads a share as it stands: the spaces and line breaks of a pasted share are not part of it.

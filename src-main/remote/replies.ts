@@ -77,8 +77,8 @@ export const LookupSelfReply = object({ data: object({}) })
 
 /** The reply's body as the schema has it, or a sentence naming what the server got wrong. */
 export function parseReply<S extends v.GenericSchema>(schema: S, body: unknown, what: string): v.InferOutput<S> {
-  const wrong = (problem: string) => new TesseraError(502, `The server's reply to ${what} is not what Vault sends: ${problem}.`, 'bad_reply')
-  if (body === undefined) throw new TesseraError(502, `The server's reply to ${what} is not JSON.`, 'bad_reply')
+  const wrong = (problem: string) => new TesseraError('bad_reply', `The server's reply to ${what} is not what Vault sends: ${problem}.`)
+  if (body === undefined) throw new TesseraError('bad_reply', `The server's reply to ${what} is not JSON.`)
   // valibot takes an array for an object with optional fields.
   if (Array.isArray(body)) throw wrong('it should be a JSON object')
   const parsed = v.safeParse(schema, body)

@@ -123,7 +123,7 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
 
 async function readJsonBody(req: IncomingMessage): Promise<Json> {
   const raw = await readBoundedBody(req, MAX_BODY_BYTES)
-  if (raw === null) throw new TesseraError(413, 'http: request body too large', 'too_large')
+  if (raw === null) throw new TesseraError('too_large', 'http: request body too large')
   const text = raw.toString('utf8')
   raw.fill(0)
   if (text.trim() === '') return {}
@@ -133,10 +133,10 @@ async function readJsonBody(req: IncomingMessage): Promise<Json> {
   } catch (err) {
     // V8's message quotes the body, which may hold a share: keep only the position.
     const at = /position (\d+)/.exec((err as Error).message)?.[1]
-    throw new TesseraError(400, `failed to parse JSON input: invalid JSON${at ? ` at position ${at}` : ''}`, 'invalid_json')
+    throw new TesseraError('invalid_json', `failed to parse JSON input: invalid JSON${at ? ` at position ${at}` : ''}`)
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new TesseraError(400, 'failed to parse JSON input: the body must be a JSON object', 'invalid_json')
+    throw new TesseraError('invalid_json', 'failed to parse JSON input: the body must be a JSON object')
   }
   return parsed as Json
 }
@@ -151,7 +151,7 @@ function field(body: Json, name: string): unknown {
 function stringField(body: Json, name: string): string | undefined {
   const value = field(body, name)
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'string') throw new TesseraError(400, `failed to parse JSON input: '${name}' must be a string`, 'invalid_input')
+  if (typeof value !== 'string') throw new TesseraError('invalid_input', `failed to parse JSON input: '${name}' must be a string`)
   return value
 }
 
@@ -188,7 +188,7 @@ function withToken(engine: LocalEngine, flow: Flow, handlers: Record<string, Han
       (async (req, body, search) => {
         engine.assertOffered(flow)
         const token = tokenOf(req)
-        if (!token || (await engine.lookupToken(token)) === undefined) throw new TesseraError(403, 'permission denied', 'permission_denied')
+        if (!token || (await engine.lookupToken(token)) === undefined) throw new TesseraError('permission_denied', 'permission denied')
         return handler(req, body, search)
       }) satisfies Handler,
     ]),
@@ -293,7 +293,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
     const b = await body()
     const encoded = stringField(b, 'encoded_token')
     const otp = secretField(b, 'otp')
-    if (!encoded || !otp) throw new TesseraError(400, 'encoded_token and otp are both required', 'invalid_input')
+    if (!encoded || !otp) throw new TesseraError('invalid_input', 'encoded_token and otp are both required')
     let value: Buffer
     try {
       value = decodeWithOtp(encoded, otp).value
@@ -309,7 +309,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   const lookupSelf: Handler = async (req) => {
     const token = tokenOf(req)
     const info = token ? await engine.lookupToken(token) : undefined
-    if (!token || !info) throw new TesseraError(403, 'permission denied', 'permission_denied')
+    if (!token || !info) throw new TesseraError('permission_denied', 'permission denied')
     return [
       200,
       secretResponse({
@@ -336,7 +336,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
 
   const revokeSelf: Handler = async (req) => {
     const token = tokenOf(req)
-    if (!token || !(await engine.revokeToken(token))) throw new TesseraError(403, 'permission denied', 'permission_denied')
+    if (!token || !(await engine.revokeToken(token))) throw new TesseraError('permission_denied', 'permission denied')
     return [204]
   }
   routes.set('auth/token/revoke-self', { PUT: revokeSelf, POST: revokeSelf })

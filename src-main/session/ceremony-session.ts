@@ -28,8 +28,8 @@ interface Opened {
   recorded: Backend
 }
 
-export const notReady = () => new TesseraError(409, 'no backend is open: open or create a keyset, or connect to a server', 'no_backend')
-export const noProfiles = () => new TesseraError(409, 'server profiles are not available in this window', 'no_profiles')
+export const notReady = () => new TesseraError('no_backend', 'no backend is open: open or create a keyset, or connect to a server')
+export const noProfiles = () => new TesseraError('no_profiles', 'server profiles are not available in this window')
 
 /**
  * The ceremony on the open backend: which backend is open, its running
@@ -103,7 +103,7 @@ export class CeremonySession {
 
   async start(flow: Flow, opts: { pgpKey?: string; newHolder?: string; allowSharedKey?: boolean }): Promise<UiAttemptStatus> {
     if (this.result.held) {
-      throw new TesseraError(409, 'a finished result is still held: store it, then wipe it, before starting another attempt', 'result_held')
+      throw new TesseraError('result_held', 'a finished result is still held: store it, then wipe it, before starting another attempt')
     }
     const { status, otp } = await this.backend().start(flow, {
       ...(opts.pgpKey ? { pgp_key: opts.pgpKey } : {}),
@@ -262,7 +262,7 @@ export class CeremonySession {
 
   private keyset(): Keyset {
     const keyset = this.opened?.open.keyset
-    if (!keyset) throw new TesseraError(409, 'checking shares needs a local keyset: open one first', 'no_keyset')
+    if (!keyset) throw new TesseraError('no_keyset', 'checking shares needs a local keyset: open one first')
     return keyset
   }
 

@@ -20,7 +20,7 @@ export class ClipboardCopier {
 
   async copy(text: string): Promise<{ clearsInSeconds: number }> {
     const clipboard = this.clipboard
-    if (!clipboard) throw new TesseraError(501, 'this window copies through the browser, not through Tessera', 'unsupported')
+    if (!clipboard) throw new TesseraError('unsupported', 'this window copies through the browser, not through Tessera')
     await clipboard.writeText(text)
     this.result.copied(text)
     // Cleared only if it still holds our value: never wipe what the operator copied since.

@@ -42,11 +42,7 @@ export class Decoding {
   async held(flow: Flow, encoded: string): Promise<DecodedValue> {
     const otp = this.result.otpFor(flow) ?? this.ceremony.heldOtp(flow)
     if (!otp) {
-      throw new TesseraError(
-        409,
-        'Tessera holds no OTP for this attempt (it was started elsewhere, or its result was wiped): enter the OTP or use a PGP key',
-        'no_held_otp',
-      )
+      throw new TesseraError('no_held_otp', 'Tessera holds no OTP for this attempt (it was started elsewhere, or its result was wiped): enter the OTP or use a PGP key')
     }
     return this.recorded(encoded, await shown(decodeWithOtp(encoded, otp), this.checker(encoded, true)))
   }
@@ -70,7 +66,7 @@ export class Decoding {
   /** With the system's gpg, run here in main: the private key never reaches Tessera. */
   async gpg(encoded: string, verify: boolean): Promise<DecodedValue> {
     if (this.gpgRunning) {
-      throw new TesseraError(409, 'a gpg decryption is already running (its PIN entry may be waiting on screen): answer or cancel it, then decode again', 'gpg_busy')
+      throw new TesseraError('gpg_busy', 'a gpg decryption is already running (its PIN entry may be waiting on screen): answer or cancel it, then decode again')
     }
     this.gpgRunning = true
     let decoded: Decoded

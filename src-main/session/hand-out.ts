@@ -3,10 +3,9 @@ import { wipe } from '../crypto/wipe'
 import type { DecodedValue } from '../decode/views'
 import { checkOneKeyOneHolder } from '../engine/holder-keys'
 import { initKeyset, recipientKeys } from '../engine/init'
-import { KeysetError } from '../engine/keyset'
 import type { Scheme } from '../engine/schemes'
 import type { InitSummary, RevealedShare, ShareCard } from '../engine/views'
-import { TesseraError } from '../support/errors'
+import { hasCode, TesseraError } from '../support/errors'
 import { initFacts, type InitRecord } from '../record/init-record'
 import { shareLabel } from '../../src-shared/share-grammar'
 import type { Records } from './records'
@@ -79,13 +78,13 @@ export class HandOut {
 
   /** Creates the keyset, opens it, and holds its shares for the hand-out. */
   async initKeyset({ path, shares, threshold, scheme, pgpKeys, holders, allowSharedKey }: InitInput): Promise<InitSummary> {
-    if (this.running) throw new TesseraError(409, 'the shares of the keyset just created are still being handed out: finish that first', 'init_running')
+    if (this.running) throw new TesseraError('init_running', 'the shares of the keyset just created are still being handed out: finish that first')
     const recipients: PublicKeyInfo[] = []
     for (const [i, key] of (pgpKeys ?? []).entries()) {
       try {
         recipients.push(await readPublicKey(key))
       } catch (err) {
-        throw new TesseraError(400, `key for holder ${i + 1}: ${(err as Error).message}`, 'invalid_pgp_key')
+        throw new TesseraError('invalid_pgp_key', `key for holder ${i + 1}: ${(err as Error).message}`)
       }
     }
     checkOneKeyOneHolder([], recipientKeys(recipients, holders), allowSharedKey === true, 'tick "One person holds several of these shares"')
@@ -104,7 +103,7 @@ export class HandOut {
     } catch (err) {
       if (made) wipeShares(made)
       await endUnwritten(record)
-      if (err instanceof KeysetError && err.code === 'keyset') throw new TesseraError(400, err.message, 'invalid_input')
+      if (hasCode(err, 'keyset')) throw new TesseraError('invalid_input', err.message)
       throw err
     }
     try {
@@ -138,7 +137,7 @@ export class HandOut {
 
   async shareSaved(index: number): Promise<{ recorded: true }> {
     const { c, item } = this.item(index, 'save')
-    if (!item.encrypted) throw new TesseraError(409, `share ${index + 1} is not encrypted: it is shown on screen, not saved to a file`, 'share_not_encrypted')
+    if (!item.encrypted) throw new TesseraError('share_not_encrypted', `share ${index + 1} is not encrypted: it is shown on screen, not saved to a file`)
     await this.records.init?.shareHandedOut(item.number, 'encrypted_file_saved')
     c.handedOut[index] = true
     return { recorded: true }
@@ -147,7 +146,7 @@ export class HandOut {
   /** The card of one holder's share: showing it reveals the share, though it is not (yet) printed. */
   async shareCard(index: number): Promise<ShareCard> {
     const { c, item } = this.item(index, 'print')
-    if (item.encrypted) throw new TesseraError(409, `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`, 'share_encrypted')
+    if (item.encrypted) throw new TesseraError('share_encrypted', `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`)
     const card = await shareCard(c.summary, { number: item.number, holder: c.summary.holders[index] || null, text: item.bytes.toString('utf8') })
     await this.records.init?.shareHandedOut(item.number, 'card_shown')
     c.handedOut[index] = true
@@ -163,7 +162,7 @@ export class HandOut {
 
   /** Prints the window through the system dialog: only a card main showed goes to the printer, recorded once the printer took it. */
   async printCard(index: number): Promise<{ printed: boolean }> {
-    if (!this.printWindow) throw new TesseraError(501, 'this window prints the card through the browser, not through Tessera', 'unsupported')
+    if (!this.printWindow) throw new TesseraError('unsupported', 'this window prints the card through the browser, not through Tessera')
     this.shownCard(index)
     const printed = await this.printWindow()
     if (printed) await this.cardPrinted(index)
@@ -171,7 +170,7 @@ export class HandOut {
   }
 
   async revealRootToken(): Promise<DecodedValue> {
-    if (!this.running) throw new TesseraError(404, 'the init ceremony is over', 'no_share')
+    if (!this.running) throw new TesseraError('no_share', 'the init ceremony is over')
     await this.records.init?.rootTokenRevealed('revealed')
     const value = this.running.rootToken
     return { value: value.toString('ascii'), kind: 'root token', checksum: checksum(value), verified: true }
@@ -182,11 +181,7 @@ export class HandOut {
     const c = this.running
     if (!c || abandon || !c.handedOut.includes(false)) return
     const them = c.handedOut.filter((done) => !done).length === 1 ? 'it' : 'them'
-    throw new TesseraError(
-      409,
-      `${missing(c)} never handed out: finishing now loses ${them} for good. Hand ${them} out, or confirm abandoning ${them}.`,
-      'shares_not_handed_out',
-    )
+    throw new TesseraError('shares_not_handed_out', `${missing(c)} never handed out: finishing now loses ${them} for good. Hand ${them} out, or confirm abandoning ${them}.`)
   }
 
   view(): InitProgress | null {
@@ -207,7 +202,7 @@ export class HandOut {
   /** Share `index` of the hand-out, whose card main showed; refused for a card never shown. */
   private shownCard(index: number): Item {
     const { c, item } = this.item(index, 'print')
-    if (!c.cards.has(index)) throw new TesseraError(409, `share ${index + 1}'s card was never shown: show it, then print it`, 'no_card')
+    if (!c.cards.has(index)) throw new TesseraError('no_card', `share ${index + 1}'s card was never shown: show it, then print it`)
     return item
   }
 
@@ -215,7 +210,7 @@ export class HandOut {
   private item(index: number, what: string): { c: Running; item: Item } {
     const c = this.running
     const item = c?.items[index]
-    if (!c || !item) throw new TesseraError(404, `no share ${index + 1} to ${what}: the init ceremony is over or has fewer shares`, 'no_share')
+    if (!c || !item) throw new TesseraError('no_share', `no share ${index + 1} to ${what}: the init ceremony is over or has fewer shares`)
     return { c, item }
   }
 }

@@ -121,7 +121,7 @@ export class ResultKeeper {
   /** The page saved the new share's encrypted file: now it is handed out. */
   async shareSaved(): Promise<{ recorded: true }> {
     if (!this.newShare().encrypted) {
-      throw new TesseraError(409, 'the new share is not encrypted: it is shown on screen, not saved to a file', 'share_not_encrypted')
+      throw new TesseraError('share_not_encrypted', 'the new share is not encrypted: it is shown on screen, not saved to a file')
     }
     await this.handedOut('encrypted_file_saved')
     return { recorded: true }
@@ -131,7 +131,7 @@ export class ResultKeeper {
   async shareCard(): Promise<ShareCard> {
     const f = this.finished
     if (!f?.share || !cardable(f)) {
-      throw new TesseraError(409, 'no card can be printed: no new share of a local keyset is held in the clear', 'no_card')
+      throw new TesseraError('no_card', 'no card can be printed: no new share of a local keyset is held in the clear')
     }
     const share = f.share
     const card = await shareCard(f.origin.keyset!, { number: share.number!, holder: share.holder, text: share.key.toString('utf8') })
@@ -141,7 +141,7 @@ export class ResultKeeper {
   }
 
   async cardPrinted(): Promise<{ recorded: true }> {
-    if (!this.finished?.share?.cardShown) throw new TesseraError(409, 'no card of a new share was shown: show it before recording that it printed', 'no_card')
+    if (!this.finished?.share?.cardShown) throw new TesseraError('no_card', 'no card of a new share was shown: show it before recording that it printed')
     await this.handedOut('card_printed')
     return { recorded: true }
   }
@@ -183,7 +183,7 @@ export class ResultKeeper {
 
   private newShare(): NewShareHeld {
     const share = this.finished?.share
-    if (!share) throw new TesseraError(404, 'no new share is held: the share ceremony is not finished, or its result was wiped', 'no_share')
+    if (!share) throw new TesseraError('no_share', 'no new share is held: the share ceremony is not finished, or its result was wiped')
     return share
   }
 

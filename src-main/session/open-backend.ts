@@ -36,7 +36,7 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
   const engine = await LocalEngine.open(path, { recovery }).catch(async (err: unknown) => {
     if (await access(path).then(() => false, () => true)) {
       const from = path === typed ? '' : ` (${typed}, read from the folder Tessera was started in)`
-      throw new TesseraError(404, `there is no keyset at ${path}${from}: check the path, or create a new keyset with "Create a keyset"`, 'keyset_missing')
+      throw new TesseraError('keyset_missing', `there is no keyset at ${path}${from}: check the path, or create a new keyset with "Create a keyset"`)
     }
     throw err
   })

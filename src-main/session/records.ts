@@ -196,19 +196,19 @@ export class Records {
 
   /** Prints the record to a PDF file the operator picks (the desktop app); the path, or null when they cancelled. */
   async printPdf(pageSize: 'A4' | 'Letter'): Promise<{ saved: string | null }> {
-    if (!this.printer) throw new TesseraError(501, 'this window prints the record through the browser, not through Tessera', 'unsupported')
+    if (!this.printer) throw new TesseraError('unsupported', 'this window prints the record through the browser, not through Tessera')
     return { saved: await this.printer.printToPdf((await this.printable()).html, pageSize) }
   }
 
   /** The print-ready record of the current or last ceremony, from its file as verified now. */
   async printable(): Promise<{ html: string; path: string; finalHash: string; verified: boolean }> {
     const path = this.state.path
-    if (!path) throw new TesseraError(404, 'no ceremony has been recorded in this session yet', 'no_record')
+    if (!path) throw new TesseraError('no_record', 'no ceremony has been recorded in this session yet')
     let text: string
     try {
       text = (await readRegularFile(path, RECORD_LIMIT)).toString('utf8')
     } catch (err) {
-      throw new TesseraError(500, `could not read the ceremony record ${path}: ${readFailure(err)}`, 'record_read')
+      throw new TesseraError('record_read', `could not read the ceremony record ${path}: ${readFailure(err)}`)
     }
     const v = verifyRecord(text)
     const chain = v.ok ? v : v.prefix

@@ -3,7 +3,7 @@ import { TesseraError } from './errors'
 import { isClientGone } from './request'
 
 /** The client closed the connection before its body was complete: not a server fault, and nobody to answer. */
-const clientGone = () => new TesseraError(400, 'the client closed the connection before the request body was complete', 'client_gone')
+const clientGone = () => new TesseraError('client_gone', 'the client closed the connection before the request body was complete')
 
 /**
  * Reads a request body of at most `max` bytes; null when it is larger (the

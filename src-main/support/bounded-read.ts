@@ -10,7 +10,7 @@ export interface ReadLimit {
 }
 
 /** A file or stream refused before it could cost anything: not a regular file, or above its limit. */
-const readRefused = (message: string) => new TesseraError(400, message, 'read_refused')
+const readRefused = (message: string) => new TesseraError('read_refused', message)
 
 /** Why a read failed, in words: a refusal as it was said, a system fault by name. */
 export function readFailure(err: unknown): string {

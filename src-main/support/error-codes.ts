@@ -13,6 +13,8 @@ export interface ErrorEntry {
   readonly status: number | null
   readonly sentence: string
   readonly headline?: 'message'
+  /** The command line's exit status for it, where not 1. */
+  readonly exit?: number
 }
 
 const SET_FAILURE =
@@ -95,6 +97,7 @@ export const ERRORS = {
   tls: { status: 502, sentence: "The TLS connection to the server failed (its certificate is not trusted or does not name it): add its CA file to the profile.", ...AS_WRITTEN },
   bad_reply: { status: 502, sentence: 'The server answered with something that is not a Vault reply: check that the address points at Vault or OpenBao.', ...AS_WRITTEN },
   profile: { status: 400, sentence: 'The server profiles file or a profile in it was refused: the message names the field and what is expected.', ...AS_WRITTEN },
+  keychain_unavailable: { status: 503, sentence: 'No system keychain answers: profile tokens are kept in memory until Tessera stops.', ...AS_WRITTEN },
 
   // The app's steps: the throw site names the share, the file or the next step.
   no_backend: { status: 409, sentence: 'No backend is open: open or create a keyset, or connect to a server.', ...AS_WRITTEN },
@@ -140,7 +143,14 @@ export const ERRORS = {
   record_too_large: { status: 400, sentence: 'The file is larger than any ceremony record Tessera writes: check that it is the right file.', ...AS_WRITTEN },
 
   // The command line.
-  cli: { status: 400, sentence: 'The command failed: its message says why; the exit code is 1 (3 for a record that is not closed).', ...AS_WRITTEN },
+  cli: { status: 400, sentence: 'The command failed: its message says why; the exit code is 1.', ...AS_WRITTEN },
+  usage: { status: 400, exit: 2, sentence: "The command was called wrongly: its message says how, above the command's usage; the exit code is 2.", ...AS_WRITTEN },
+  record_not_closed: {
+    status: 400,
+    exit: 3,
+    sentence: 'The ceremony record verifies but has no closing line: the ceremony was still running, or lines were cut off; the exit code is 3.',
+    ...AS_WRITTEN,
+  },
 
   // The transports: tessera serve, the web host, the Electron window.
   client_gone: { status: 400, sentence: 'The client closed the connection before its request was complete: nobody is left to answer.', ...AS_WRITTEN },

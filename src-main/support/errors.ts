@@ -1,13 +1,17 @@
-import type { ErrorCode } from './error-codes'
+import { ERRORS, type ErrorCode } from './error-codes'
 import { redact } from './redact'
 
 export type { ErrorCode } from './error-codes'
 
+/** The codes main raises: all but those the page gives itself (no status: no Tessera server answered). */
+export type RaisedCode = { [C in ErrorCode]: (typeof ERRORS)[C]['status'] extends number ? C : never }[ErrorCode]
+
 /**
  * The one error for everything an operator may read; its code is one of
- * error-codes.ts. Every transport maps it in one place: the HTTP API to
- * `{"errors": [message]}` with `status`, the IPC router and the web host to
- * `{code, message, detail?}`, the CLI to exit code 1 with the message.
+ * error-codes.ts, which gives its status and sentence. Every transport maps it
+ * in one place: the HTTP API to `{"errors": [message]}` with `status`, the IPC
+ * router and the web host to `{code, message, detail?}`, the CLI to the code's
+ * exit status with the message.
  * Messages are written by Tessera and never carry a value that was sent; they
  * are bounded so that no caller can turn an error into a flood.
  */
@@ -27,14 +31,14 @@ export class TesseraError extends Error {
    */
   readonly detail?: string
 
-  constructor(status: number, message: string, code: ErrorCode = 'bad_request', detail?: string) {
+  constructor(code: RaisedCode, message: string, detail?: string) {
     // A refusal is an answer, not a bug: it carries no stack. Capturing one was
     // the largest cost of a refused update (docs/benchmarks.md, "Kept for speed").
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = 0
     super(bounded(message, MAX_MESSAGE_CHARS))
     Error.stackTraceLimit = limit
-    this.status = status
+    this.status = ERRORS[code].status
     this.code = code
     const words = detail === undefined ? '' : bounded(redact(detail), MAX_DETAIL_CHARS).trim()
     if (words) this.detail = words
@@ -44,8 +48,6 @@ export class TesseraError extends Error {
 
 /** Whether an error is Tessera's with this code: the one test a caller needs where it handles one kind. */
 export const hasCode = (err: unknown, code: ErrorCode): err is TesseraError => err instanceof TesseraError && err.code === code
-
-export const badRequest = (message: string, code: ErrorCode = 'bad_request') => new TesseraError(400, message, code)
 
 /**
  * The operator-facing view of any error: ours pass through; a system fault

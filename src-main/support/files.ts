@@ -168,9 +168,9 @@ export async function withFileLock<T>(path: string, task: (target: string) => Pr
     })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new TesseraError(409, `${path} is being changed by another process; try again`, 'locked')
+      throw new TesseraError('locked', `${path} is being changed by another process; try again`)
     }
-    throw new TesseraError(500, `could not lock ${path}: ${systemReason(err)}`, 'file_error')
+    throw new TesseraError('file_error', `could not lock ${path}: ${systemReason(err)}`)
   }
   try {
     for (const temp of await deadTemps(target)) await unlink(temp).catch(() => undefined)

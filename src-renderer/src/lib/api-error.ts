@@ -1,7 +1,9 @@
+import type { IpcError } from '../../../src-main/ipc/channels'
+
 /** A refusal from main, with its code: messages never carry a secret. */
 export class ApiError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: IpcError['code'],
     message: string,
     /** The server's own words or the engine's wording, shown under the message in smaller type. */
     readonly detail?: string,
