@@ -234,7 +234,7 @@ describe('the secret guard', () => {
     const before = await readFile(path, 'utf8')
     const event = { type: 'share_accepted', data: { progress: 1, required: 3, key: 'abc' } }
     const err = await t.append(event as never).catch((e) => e)
-    expect(err).toMatchObject({ code: 'record_event', message: 'refused to record a share_accepted event: data: a field this event does not have' })
+    expect(err).toMatchObject({ code: 'record_event', message: 'refused to record a share_accepted event: data: unexpected field' })
     const hash = await t.append({ type: 'share_refused', data: { holder: 'Dana', reason: 'wrong_nonce' } })
     expect(verifyRecord(await readFile(path, 'utf8'))).toMatchObject({ ok: true, finalHash: hash })
     expect((await readFile(path, 'utf8')).startsWith(before)).toBe(true)
@@ -331,10 +331,10 @@ describe('verifying a tampered record', () => {
   it('names the line and the problem of an unknown field or event type, never its name as found in the file', () => {
     const field = [...lines]
     field[2] = field[2]!.replace('"data":{', '"data":{"hvs_K7pQ2xZ9wL":1,')
-    expect(problem(file(field)).problem).toBe('line 3: changed or damaged (not a valid nonce_confirmed event: data: a field this event does not have)')
+    expect(problem(file(field)).problem).toBe('line 3: changed or damaged (not a valid nonce_confirmed event: data: unexpected field)')
     const top = [...lines]
     top[2] = top[2]!.replace('{"seq"', '{"Zq7_note":1,"seq"')
-    expect(problem(file(top)).problem).toBe('line 3: changed or damaged (line: a field this event does not have)')
+    expect(problem(file(top)).problem).toBe('line 3: changed or damaged (line: unexpected field)')
     const type = [...lines]
     type[2] = type[2]!.replace('"type":"nonce_confirmed"', '"type":"Xk9_forged"')
     expect(problem(file(type)).problem).toMatch(/^line 3: changed or damaged \(not an event type Tessera writes: /)

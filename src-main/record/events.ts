@@ -205,19 +205,3 @@ export const LineSchema = v.strictObject({
   data: v.unknown(),
   prev: sha256Hex,
 })
-
-/**
- * The first issue of a failed parse, as "field: problem". Built from what was
- * expected, never from valibot's message, which quotes the value received. A
- * field the schema does not have is not named: its name is the file's text.
- */
-export function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
-  const issue = issues[0]!
-  const path = issue.path ?? []
-  if (issue.expected === 'never') {
-    return `${path.slice(0, -1).map((p) => String(p.key)).join('.') || 'line'}: a field this event does not have`
-  }
-  const where = path.map((p) => String(p.key)).join('.') || 'event'
-  if (issue.type === 'regex' || issue.type === 'uuid') return `${where}: ${issue.message}`
-  return `${where}: expected ${issue.expected ?? issue.type}`
-}

@@ -1,7 +1,8 @@
 import * as v from 'valibot'
 import { TesseraError } from '../support/errors'
+import { describeIssue } from '../support/issues'
 import { GENESIS, lineHash, MAX_FILE_BYTES, MAX_LINE_BYTES } from './chain'
-import { EventSchema, firstIssue, FORMAT_VERSION, LegacySchema, LineSchema, type LegacyEvent, type Line, type RecordEvent } from './events'
+import { EventSchema, FORMAT_VERSION, LegacySchema, LineSchema, type LegacyEvent, type Line, type RecordEvent } from './events'
 
 /** A line that passed every check, with its hash. */
 export type VerifiedLine = Line & (RecordEvent | LegacyEvent) & { hash: string }
@@ -77,7 +78,7 @@ export function verifyRecord(text: string): Verification {
       return bad(n, raw.text === '' ? 'empty (a line was blanked or removed)' : 'changed or damaged (not valid JSON)')
     }
     const parsed = v.safeParse(LineSchema, json)
-    if (!parsed.success) return bad(n, `changed or damaged (${firstIssue(parsed.issues)})`)
+    if (!parsed.success) return bad(n, `changed or damaged (${describeIssue(parsed.issues, 'line')})`)
     const line = parsed.output
     if (line.seq !== i) {
       if (line.seq < i) return bad(n, `repeated or reordered (seq ${line.seq} follows seq ${i - 1})`)
@@ -92,7 +93,7 @@ export function verifyRecord(text: string): Verification {
     if (!event.success) {
       // The type is named only when it is one Tessera writes: otherwise it is the file's text.
       const what = EVENT_TYPES.has(line.type) ? `a valid ${line.type} event` : 'an event type Tessera writes'
-      return bad(n, `changed or damaged (not ${what}: ${firstIssue(event.issues)})`)
+      return bad(n, `changed or damaged (not ${what}: ${describeIssue(event.issues, 'event')})`)
     }
     const type = event.output.type
     // Where an opening line may stand: line 1 (a header in format 1), and in format 1 line 2.

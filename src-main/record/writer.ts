@@ -5,7 +5,8 @@ import { NONCE } from '../backend'
 import { systemReason, TesseraError } from '../support/errors'
 import { VERSION } from '../version'
 import { GENESIS, lineHash, MAX_FILE_BYTES, MAX_LINE_BYTES, serializeLine } from './chain'
-import { EventSchema, firstIssue, FORMAT_VERSION, SERVER_ORIGIN, SHAPED_FIELDS, type BackendFacts, type CeremonyEvent, type RecordEvent } from './events'
+import { EventSchema, FORMAT_VERSION, SERVER_ORIGIN, SHAPED_FIELDS, type BackendFacts, type CeremonyEvent, type RecordEvent } from './events'
+import { describeIssue } from '../support/issues'
 import { looksLikeSecret } from '../support/secret-shape'
 
 /**
@@ -47,7 +48,7 @@ function checked(event: RecordEvent): RecordEvent {
   refuseSecrets(type, (event as { data?: unknown })?.data, 'data')
   const parsed = v.safeParse(EventSchema, event)
   if (!parsed.success) {
-    throw new TesseraError('record_event', `refused to record a ${type} event: ${firstIssue(parsed.issues)}`)
+    throw new TesseraError('record_event', `refused to record a ${type} event: ${describeIssue(parsed.issues, 'event')}`)
   }
   return parsed.output
 }

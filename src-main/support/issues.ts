@@ -7,8 +7,9 @@ const MAX_PART_CHARS = 120
  * Why a parse failed, as "field: expected X": the field and what was expected,
  * never anything received. Not a value (it may be a share), and not an unknown
  * key either (a key is as much the sender's text as a value is): only keys the
- * schema itself declares are named. For IPC input, the files Tessera reads and
- * a server's replies.
+ * schema itself declares are named. The one describer of a schema's refusal:
+ * IPC input, the files Tessera reads (keysets, profiles, ceremony records), a
+ * server's replies and the events the ceremony record writes.
  */
 export function describeIssue(issues: readonly [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]], whole = 'input'): string {
   const issue = issues[0]
