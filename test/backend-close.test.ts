@@ -116,6 +116,31 @@ describe('closing the local engine', () => {
   })
 })
 
+describe('the local engine in order', () => {
+  it('answers a status asked during an update once the update is done, never half way', async () => {
+    const engine = await LocalEngine.open(ks.path)
+    const { status } = await engine.start('root', {})
+    await engine.update('root', { key: Buffer.from(ks.keys[0]!), nonce: status.nonce })
+    // Another program holds the keyset's lock: the last share's update waits inside the engine.
+    let release: (() => void) | undefined
+    const held = withFileLock(ks.path, () => new Promise<void>((r) => (release = r)))
+    await vi.waitFor(() => expect(release).toBeDefined())
+    const last = engine.update('root', { key: Buffer.from(ks.keys[1]!), nonce: status.nonce })
+    await new Promise((r) => setTimeout(r, 200))
+    let seen: Awaited<ReturnType<LocalEngine['status']>> | undefined
+    const asked = engine.status('root').then((s) => (seen = s))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(seen).toBeUndefined()
+    release!()
+    await held
+    await asked
+    // After the update: the attempt is finished, as Vault's status shows it, not one share in.
+    expect((await last).status.complete).toBe(true)
+    expect(seen).toMatchObject({ started: false, progress: 0 })
+    await engine.close()
+  })
+})
+
 describe('closing a remote backend', () => {
   it('aborts a call in flight at once and refuses later ones', async () => {
     const silent = createServer(() => undefined)

@@ -77,7 +77,7 @@ export class LocalEngine implements Backend, StrategyHost {
   }
 
   status(flow: Flow): Promise<AttemptStatus> {
-    return this.serial.read(() => this.machine.status(this.strategy(flow)))
+    return this.serial.run(() => this.machine.status(this.strategy(flow)))
   }
 
   async start(flow: Flow, input: StartInput): Promise<Started> {
