@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { TesseraError, type RaisedCode } from '../src-main/support/errors'
 import { ERRORS, type ErrorCode, type ErrorEntry } from '../src-main/support/error-codes'
 import { asSentence, forOperator } from '../src-main/support/plain-errors'
-import { toIpcError } from '../src-main/ipc/router'
 import { REASONS, reasonFor } from '../src-main/record/events'
 
 const codes = Object.keys(ERRORS) as ErrorCode[]
@@ -70,7 +69,7 @@ describe('one table of error codes, each with its sentence', () => {
 describe('an error as the app shows it', () => {
   it('puts the engine\'s Vault wording under the sentence, never as the headline', () => {
     const err = new TesseraError('duplicate_key', 'given key has already been provided during this generation operation')
-    expect(toIpcError(err)).toEqual({
+    expect(forOperator(err)).toEqual({
       code: 'duplicate_key',
       message: ERRORS.duplicate_key.sentence,
       detail: 'Engine said: given key has already been provided during this generation operation',
@@ -95,6 +94,6 @@ describe('an error as the app shows it', () => {
   })
 
   it('hides what was not written for operators', () => {
-    expect(toIpcError(new Error('share 0123abcd leaked'))).toEqual({ code: 'internal', message: ERRORS.internal.sentence })
+    expect(forOperator(new Error('share 0123abcd leaked'))).toEqual({ code: 'internal', message: ERRORS.internal.sentence })
   })
 })

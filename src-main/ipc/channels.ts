@@ -5,7 +5,7 @@ import type { Scheme } from '../engine/schemes'
 import type { InitSummary, NewShare, RevealedShare, ShareCard, ShareCheckResult, ShareList, ShareRef } from '../engine/views'
 import type { ProfileInput } from '../profiles/profile-schema'
 import type { ConnectionTest, ProfileList, ProfileView, Risk } from '../profiles/views'
-import type { ErrorCode } from '../support/error-codes'
+import type { OperatorError } from '../support/error-codes'
 import type {
   BackendInfo,
   BackendView,
@@ -196,14 +196,8 @@ export function channelCalls<F>(call: (channel: Channel) => F): { readonly [G in
 }
 
 /** Errors cross IPC as data, never carrying a secret. */
-export interface IpcError {
-  code: ErrorCode
-  /** A plain sentence: what happened and what to do. */
-  message: string
-  /** The server's own words or the engine's Vault wording, bounded and redacted; shown under the sentence. */
-  detail?: string
-}
-export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError }
+export type { OperatorError }
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: OperatorError }
 
 type Method<C extends Channel, R> = (...args: undefined extends Input<C> ? [input?: Input<C>] : [input: Input<C>]) => Promise<R>
 
@@ -212,7 +206,7 @@ export type TesseraBridge = {
   [G in Group]: { [C in Channel as C extends `${G}.${infer M}` ? M : never]: Method<C, IpcResult<Output<C>>> }
 }
 
-/** The renderer's view: the same calls, resolving the value and throwing the IpcError. */
+/** The renderer's view: the same calls, resolving the value and throwing the OperatorError. */
 export type TesseraApi = {
   [G in Group]: { [C in Channel as C extends `${G}.${infer M}` ? M : never]: Method<C, Output<C>> }
 }

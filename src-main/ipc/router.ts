@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import type { Channel, IpcError, IpcResult, Output } from './channels'
+import type { Channel, IpcResult, Output } from './channels'
 import { schemas, type Schemas } from './schemas'
 import { describeIssue } from '../support/issues'
 import { forOperator } from '../support/plain-errors'
@@ -10,15 +10,6 @@ export type Handlers = {
 }
 
 export type Dispatch = (channel: string, input: unknown) => Promise<IpcResult<unknown>>
-
-/**
- * An error as the app shows it: the plain sentence for its code, with the
- * engine's or the server's own words as the detail; anything not written for
- * operators is hidden.
- */
-export function toIpcError(err: unknown): IpcError {
-  return forOperator(err)
-}
 
 /** The transport-free router that Electron's ipcMain and the web host both serve. */
 export function createRouter(handlers: Handlers, opts: { onInternalError?: (channel: string, err: unknown) => void } = {}): Dispatch {
@@ -34,7 +25,7 @@ export function createRouter(handlers: Handlers, opts: { onInternalError?: (chan
       const handler = handlers[name] as (i: unknown) => Promise<unknown>
       return { ok: true, value: await handler(parsed.output) }
     } catch (err) {
-      const error = toIpcError(err)
+      const error = forOperator(err)
       if (error.code === 'internal' || error.code === 'system_error') opts.onInternalError?.(name, err)
       return { ok: false, error }
     }

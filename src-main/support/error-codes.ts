@@ -165,3 +165,12 @@ export const ERRORS = {
 } as const satisfies Record<string, ErrorEntry>
 
 export type ErrorCode = keyof typeof ERRORS
+
+/** An error as the app shows it (support/plain-errors.ts), and as it crosses IPC and the web host. */
+export interface OperatorError {
+  code: ErrorCode
+  /** A plain sentence: what happened and what to do. */
+  message: string
+  /** The server's own words, or the engine's Vault wording, labelled, bounded and redacted; never the headline. */
+  detail?: string
+}

@@ -1,4 +1,4 @@
-import { ERRORS, type ErrorCode, type ErrorEntry } from './error-codes'
+import { ERRORS, type ErrorCode, type ErrorEntry, type OperatorError } from './error-codes'
 import { publicError } from './errors'
 
 /**
@@ -18,13 +18,6 @@ export function asSentence(text: string): string {
   // Only a plain first word is capitalized: a path or a host keeps its case.
   const capital = /^[a-z][a-z']*[ ,:;]/.test(text) ? text[0]!.toUpperCase() + text.slice(1) : text
   return /[.!?…]$/.test(capital) ? capital : `${capital}.`
-}
-
-export interface OperatorError {
-  code: ErrorCode
-  message: string
-  /** The server's own words, or the engine's Vault wording, labelled; never the headline. */
-  detail?: string
 }
 
 /** Any error as the app shows it: the plain sentence first, someone else's words as the detail. */

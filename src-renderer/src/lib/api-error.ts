@@ -1,9 +1,9 @@
-import type { IpcError } from '../../../src-main/ipc/channels'
+import type { OperatorError } from '../../../src-main/ipc/channels'
 
 /** A refusal from main, with its code: messages never carry a secret. */
 export class ApiError extends Error {
   constructor(
-    readonly code: IpcError['code'],
+    readonly code: OperatorError['code'],
     message: string,
     /** The server's own words or the engine's wording, shown under the message in smaller type. */
     readonly detail?: string,

@@ -1,4 +1,4 @@
-import type { Channel, IpcError, IpcResult, TesseraApi, TesseraBridge } from '../../../src-main/ipc/channels'
+import type { Channel, IpcResult, OperatorError, TesseraApi, TesseraBridge } from '../../../src-main/ipc/channels'
 import { createApi, type Invoke } from './api-client'
 
 export { ApiError, errorText, shownError, type ShownError } from './api-error'
@@ -47,7 +47,7 @@ function webTransport(): Invoke {
     }
     const body = (await res.json().catch(() => null)) as unknown
     if (res.ok) return { ok: true, value: body }
-    const error = body as IpcError | null
+    const error = body as OperatorError | null
     if (res.status === 401) {
       return { ok: false, error: { code: 'unauthorized', message: 'This page has no valid access key. Open the address that the tessera web command printed (it ends in #access=…) in this tab.' } }
     }
