@@ -7,6 +7,10 @@ import { TesseraError } from '../support/errors'
 import type { ShareIdentity } from './keyset'
 import { ShareProgress } from './share-progress'
 
+/** Why shares that combine are refused when they do not open the keyset, after Vault's "aborted". */
+const MISMATCH =
+  "the shares given do not reconstruct this keyset's root key (a foreign or mistyped share); progress was reset, the attempt and its nonce remain: enter the shares again"
+
 /** What one flow contributes to the shared attempt machine (Vault's GenerateRootStrategy). */
 export interface Strategy {
   readonly flow: Flow
@@ -24,8 +28,8 @@ export interface Strategy {
   readonly nonceOptional: boolean
   /** Refuses a start or an update when the flow cannot run now; throws an TesseraError. */
   assertAvailable(): void
-  /** Throws with the reason when the combined key is not the keyset's. */
-  authenticate(combined: Buffer): void | Promise<void>
+  /** Whether the combined key is the keyset's (a recovery token's flow then unseals). */
+  authenticate(combined: Buffer): boolean
   /**
    * Makes the value to protect (for `recipient`'s PGP key, if given); `commit`
    * persists its effects once it is protected. A new share says its number and
@@ -223,13 +227,9 @@ export class AttemptMachine {
   /** The root key `shares` make, once the strategy accepted it; wiped and refused otherwise. */
   private async proven(strategy: Strategy, shares: Buffer[]): Promise<Buffer> {
     const combined = await this.combine(shares)
-    try {
-      await strategy.authenticate(combined)
-      return combined
-    } catch (err) {
-      wipe(combined)
-      throw new TesseraError('authentication_failed', `${strategy.noun} aborted: ${(err as Error).message}`)
-    }
+    if (strategy.authenticate(combined)) return combined
+    wipe(combined)
+    throw new TesseraError('authentication_failed', `${strategy.noun} aborted: ${MISMATCH}`)
   }
 }
 

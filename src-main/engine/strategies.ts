@@ -18,13 +18,6 @@ export interface StrategyHost {
 
 const TOKEN_OTP_LENGTH = TOKEN_LENGTH + ROOT_TOKEN_PREFIX.length
 
-const MISMATCH = 'the shares given do not reconstruct this keyset\'s root key (a foreign or mistyped share); ' +
-  'progress was reset, the attempt and its nonce remain: enter the shares again'
-
-function verifyRootKey(host: StrategyHost, combined: Buffer): void {
-  if (!host.keyset.verify(combined)) throw new Error(MISMATCH)
-}
-
 function notInRecoveryMode(host: StrategyHost, path: string): void {
   if (host.recoveryMode) {
     throw new TesseraError('unsupported_flow', `${path} is not available while the engine runs in recovery mode`)
@@ -41,7 +34,7 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
     unencrypted: 'otp',
     nonceOptional: false,
     assertAvailable: () => notInRecoveryMode(host, 'sys/generate-root'),
-    authenticate: (combined) => verifyRootKey(host, combined),
+    authenticate: (combined) => host.keyset.verify(combined),
     async generate() {
       const token = newToken(ROOT_TOKEN_PREFIX)
       return { value: token, commit: async () => void (await host.keyset.addRootToken(token)) }
@@ -61,7 +54,7 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
         throw new TesseraError('no_share_slot', 'all 255 share numbers of this keyset are in use; no new share can be made')
       }
     },
-    authenticate: (combined) => verifyRootKey(host, combined),
+    authenticate: (combined) => host.keyset.verify(combined),
     async generate(shares, _combined, recipient) {
       if (host.keyset.threshold === 1) {
         // A threshold-1 keyset has exactly one valid share: the key itself.
@@ -109,8 +102,9 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
       if (!host.sealed) throw new TesseraError('unsealed', 'attempt to generate recovery operation token when already unsealed')
     },
     authenticate(combined) {
-      verifyRootKey(host, combined)
+      if (!host.keyset.verify(combined)) return false
       host.sealed = false
+      return true
     },
     async generate() {
       const token = newToken(RECOVERY_TOKEN_PREFIX)
