@@ -51,6 +51,26 @@ afterEach(async () => {
   await cleanup()
 })
 
+/**
+ * Starts an attempt, gives the first share, and gives the last while another
+ * program holds the keyset's lock: that update waits inside the engine until
+ * `release`.
+ */
+async function lastUpdateWaitingOnLock(engine: LocalEngine, flow: 'root' | 'share') {
+  const { status } = await engine.start(flow, {})
+  await engine.update(flow, { key: Buffer.from(ks.keys[0]!), nonce: status.nonce })
+  let unlock: (() => void) | undefined
+  const held = withFileLock(ks.path, () => new Promise<void>((r) => (unlock = r)))
+  await vi.waitFor(() => expect(unlock).toBeDefined())
+  const last = engine.update(flow, { key: Buffer.from(ks.keys[1]!), nonce: status.nonce })
+  await new Promise((r) => setTimeout(r, 200))
+  const release = async () => {
+    unlock!()
+    await held
+  }
+  return { last, release }
+}
+
 describe('closing the local engine', () => {
   it('wipes the shares it collected and the OTP it keeps', async () => {
     const engine = await LocalEngine.open(ks.path)
@@ -95,20 +115,12 @@ describe('closing the local engine', () => {
 
   it('lets an update already under way finish before it closes: a result is never cut in half', async () => {
     const engine = await LocalEngine.open(ks.path)
-    const { status } = await engine.start('share', {})
-    await engine.update('share', { key: Buffer.from(ks.keys[0]!), nonce: status.nonce })
-    // Another program holds the keyset's lock: the last share's update waits inside the engine.
-    let release: (() => void) | undefined
-    const held = withFileLock(ks.path, () => new Promise<void>((r) => (release = r)))
-    await vi.waitFor(() => expect(release).toBeDefined())
-    const last = engine.update('share', { key: Buffer.from(ks.keys[1]!), nonce: status.nonce })
-    await new Promise((r) => setTimeout(r, 200))
+    const { last, release } = await lastUpdateWaitingOnLock(engine, 'share')
     let closed = false
     const closing = engine.close().then(() => (closed = true))
     await new Promise((r) => setTimeout(r, 50))
     expect(closed).toBe(false)
-    release!()
-    await held
+    await release()
     const { status: done } = await last
     expect(done).toMatchObject({ complete: true, key: expect.stringMatching(/^[0-9a-f]{66}$/) })
     await closing
@@ -119,20 +131,12 @@ describe('closing the local engine', () => {
 describe('the local engine in order', () => {
   it('answers a status asked during an update once the update is done, never half way', async () => {
     const engine = await LocalEngine.open(ks.path)
-    const { status } = await engine.start('root', {})
-    await engine.update('root', { key: Buffer.from(ks.keys[0]!), nonce: status.nonce })
-    // Another program holds the keyset's lock: the last share's update waits inside the engine.
-    let release: (() => void) | undefined
-    const held = withFileLock(ks.path, () => new Promise<void>((r) => (release = r)))
-    await vi.waitFor(() => expect(release).toBeDefined())
-    const last = engine.update('root', { key: Buffer.from(ks.keys[1]!), nonce: status.nonce })
-    await new Promise((r) => setTimeout(r, 200))
+    const { last, release } = await lastUpdateWaitingOnLock(engine, 'root')
     let seen: Awaited<ReturnType<LocalEngine['status']>> | undefined
     const asked = engine.status('root').then((s) => (seen = s))
     await new Promise((r) => setTimeout(r, 50))
     expect(seen).toBeUndefined()
-    release!()
-    await held
+    await release()
     await asked
     // After the update: the attempt is finished, as Vault's status shows it, not one share in.
     expect((await last).status.complete).toBe(true)
