@@ -22,8 +22,9 @@ export const MAX_DETAIL_CHARS = 300
 const bounded = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
 export class TesseraError extends Error {
+  override readonly name = 'TesseraError'
   readonly status: number
-  readonly code: ErrorCode
+  readonly code: RaisedCode
   /**
    * Optional words beside the message, such as what a remote server said. They
    * come from outside Tessera, so they pass the redactor (a server may echo a
@@ -42,7 +43,6 @@ export class TesseraError extends Error {
     this.code = code
     const words = detail === undefined ? '' : bounded(redact(detail), MAX_DETAIL_CHARS).trim()
     if (words) this.detail = words
-    this.name = new.target.name
   }
 }
 
