@@ -1,4 +1,8 @@
+import { lstat } from 'node:fs/promises'
 import { LocalEngine } from '../engine/local-engine'
+import { InitRecord, type InitFacts } from '../record/init-record'
+import type { InitTarget } from '../server/sys-init'
+import { publicError, systemReason } from '../support/errors'
 import { readFailure, readRegularFile } from '../support/bounded-read'
 import { createApiServer, type ApiServer } from '../server/http-api'
 import { closeOnSignal, listen } from '../server/listen'
@@ -9,21 +13,31 @@ import { recording } from '../record/recording-backend'
 import { cancelledOnStop, intFlag, parseFlags, requireFlag, RECORD_FLAGS, recordFlag, type Io } from './args'
 import { TesseraError } from '../support/errors'
 
-export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200] [--recovery]
+export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--port 8200]
+                     [--recovery | --sealed | --uninitialized]
                      [--tls-cert FILE --tls-key FILE] [--require-token] [--record FILE]
 
 Serves Vault's HTTP API for the keyset (sys/generate-root, sys/generate-share,
-sys/seal-status, sys/health, sys/decode-token, auth/token/lookup-self and
-revoke-self; with --recovery, sys/generate-recovery-token instead of the first
-two). Port 0 picks a free port. Stops on SIGINT or SIGTERM.
+sys/init, sys/seal-status, sys/unseal, sys/seal, sys/health, sys/decode-token,
+auth/token/lookup-self and revoke-self; with --recovery,
+sys/generate-recovery-token instead of the first two). Port 0 picks a free
+port. Stops on SIGINT or SIGTERM.
+
+--sealed               start sealed, as a Vault process starts: every other
+                       endpoint answers 503 "Vault is sealed" until a threshold
+                       of shares is given to sys/unseal; sys/seal (root token)
+                       seals again
+--uninitialized        FILE must not exist: serve as a Vault before init until
+                       PUT sys/init creates FILE (sealed then, as Vault after init)
 
 --tls-cert/--tls-key   serve HTTPS with this PEM certificate (chain) and key
 --require-token        behave like a 2026 server: the generate endpoints answer
                        403 "permission denied" without a valid X-Vault-Token
                        (Vault 2.x), and the authenticated
                        sys/generate-root-token/{attempt,update} is offered (OpenBao 2.6)
---record FILE          record every attempt this server runs in a new hash-chained
-                       record (never overwritten; tessera record verify FILE);
+--record FILE          record every attempt, unseal, seal and init this server runs
+                       in a new hash-chained record (never overwritten;
+                       tessera record verify FILE);
                        with it, use --require-token unless every local process is trusted`
 
 export async function serve(argv: string[], io: Io): Promise<void> {
@@ -32,6 +46,8 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string' },
     recovery: { type: 'boolean', default: false },
+    sealed: { type: 'boolean', default: false },
+    uninitialized: { type: 'boolean', default: false },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'require-token': { type: 'boolean', default: false },
@@ -42,17 +58,44 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   const port = intFlag(flags.port, '--port', 8200)
   if (port > 65535) throw new TesseraError('usage', '--port must be from 0 to 65535')
   const host = flags.host
+  if ([flags.recovery, flags.sealed, flags.uninitialized].filter(Boolean).length > 1) {
+    throw new TesseraError('usage', '--recovery, --sealed and --uninitialized exclude one another')
+  }
 
   if (Boolean(flags['tls-cert']) !== Boolean(flags['tls-key'])) {
     throw new TesseraError('usage', '--tls-cert and --tls-key go together')
   }
   const tls = flags['tls-cert'] ? { cert: await readPem(flags['tls-cert'], '--tls-cert'), key: await readPem(flags['tls-key']!, '--tls-key') } : undefined
 
-  const engine = await LocalEngine.open(path, { recovery: flags.recovery })
-  const record = recordPath ? await AttemptRecord.open(recordPath, engine, await keysetFacts(engine.keyset, flags.recovery)) : undefined
+  const log = redactingLog((line) => io.stderr(`${line}\n`))
+  let engine: LocalEngine | undefined
+  let record: AttemptRecord | undefined
+  let served: LocalEngine | InitTarget
+  if (flags.uninitialized) {
+    await assertAbsent(path, 'the keyset', '--uninitialized serves a keyset not created yet; without it, serve this one')
+    if (recordPath) await assertAbsent(recordPath, 'the record', 'Tessera never overwrites a record')
+    served = {
+      uninitialized: true,
+      path,
+      ...(recordPath ? { record: (facts: InitFacts) => InitRecord.open(recordPath, facts) } : {}),
+      async opened(keyset, initRecord) {
+        engine = LocalEngine.fromKeyset(keyset, { sealed: true })
+        if (!initRecord) return engine
+        record = new AttemptRecord(initRecord.writer, engine)
+        // A record that cannot be written now refuses every recorded call that follows.
+        await initRecord.handOutEnded().then(() => record!.sealed('init')).catch((err: unknown) => log(`record: ${publicError(err).message}`))
+        return recording(engine, record)
+      },
+    }
+  } else {
+    engine = await LocalEngine.open(path, { recovery: flags.recovery, sealed: flags.sealed })
+    record = recordPath ? await AttemptRecord.open(recordPath, engine, await keysetFacts(engine.keyset, flags.recovery)) : undefined
+    if (flags.sealed) await record?.sealed('start')
+    served = record ? recording(engine, record) : engine
+  }
   let server: ApiServer
   try {
-    server = createApiServer(record ? recording(engine, record) : engine, { log: redactingLog((line) => io.stderr(`${line}\n`)), requireToken: flags['require-token'], tls, bindHost: host })
+    server = createApiServer(served, { log, requireToken: flags['require-token'], tls, bindHost: host })
   } catch (err) {
     throw new TesseraError('cli', `cannot use the TLS certificate and key: ${(err as Error).message}`)
   }
@@ -70,13 +113,22 @@ export async function serve(argv: string[], io: Io): Promise<void> {
   }
   const stopped = closeOnSignal(server, async () => {
     // An attempt still running is lost on stop: its shares are wiped with it, and the operator is told.
-    const running = engine.runningFlow
-    await engine.close()
+    const running = engine?.runningFlow
+    await engine?.close()
     if (running) io.stderr(cancelledOnStop(running))
   })
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
   await stopped
   if (record) io.stderr(`record ${recordPath} closed, final hash ${await record.close()}\n`)
+}
+
+/** Refuses a path that names anything, even a dangling symlink, before the server starts. */
+async function assertAbsent(path: string, what: string, why: string): Promise<void> {
+  const exists = await lstat(path).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(new TesseraError('cli', `cannot use ${what} ${path}: ${systemReason(err)}`))),
+  )
+  if (exists) throw new TesseraError('cli', `${path} already exists: ${why}`)
 }
 
 /** A certificate chain or a key: a few KB each, a long chain tens of KB. */

@@ -7,10 +7,19 @@ import { VERSION } from '../version'
 import { AttemptMachine, type Admit, type Protection, type Strategy } from './attempt'
 import { hasCode, TesseraError } from '../support/errors'
 import { Keyset, type ShareIdentity, type TokenRecord } from './keyset'
+import { isKeyBoundsError } from './share-codec'
+import { missingUnsealKey, SealState, type Unsealed, type Unsealer } from './seal'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { Serial } from './serial'
 import { makeStrategies, type StrategyHost } from './strategies'
 import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
+
+export interface EngineOptions {
+  /** Offer only the recovery flow, sealed until a recovery token is made (Vault's recovery mode). */
+  recovery?: boolean
+  /** Start sealed, as a Vault process starts: sys/unseal opens it. */
+  sealed?: boolean
+}
 
 export interface TokenInfo {
   accessor: string
@@ -24,7 +33,8 @@ export interface TokenInfo {
  * generate-recovery-token over a keyset file. One machine, one strategy per flow.
  */
 export class LocalEngine implements Backend, StrategyHost {
-  sealed: boolean
+  private readonly seal: SealState
+  private readonly unsealer: Unsealer
   private readonly machine: AttemptMachine
   private readonly strategies: Record<Flow, Strategy>
   private readonly serial = new Serial()
@@ -38,8 +48,17 @@ export class LocalEngine implements Backend, StrategyHost {
   private constructor(
     readonly keyset: Keyset,
     readonly recoveryMode: boolean,
+    startSealed: boolean,
   ) {
-    this.sealed = recoveryMode
+    this.seal = new SealState(recoveryMode || startSealed)
+    this.unsealer = {
+      get threshold() {
+        return keyset.threshold
+      },
+      admit: (share) => this.admitShare(share),
+      combine: (shares) => keyset.codec.combine(shares),
+      verify: (combined) => keyset.verify(combined),
+    }
     this.machine = new AttemptMachine(
       () => keyset.threshold,
       (shares) => keyset.codec.combine(shares),
@@ -47,12 +66,23 @@ export class LocalEngine implements Backend, StrategyHost {
     this.strategies = makeStrategies(this)
   }
 
-  static async open(path: string, opts: { recovery?: boolean } = {}): Promise<LocalEngine> {
-    return new LocalEngine(await Keyset.open(path), opts.recovery ?? false)
+  /** `sealed`: start sealed, as a Vault process does; unsealed is the default. */
+  static async open(path: string, opts: EngineOptions = {}): Promise<LocalEngine> {
+    return LocalEngine.fromKeyset(await Keyset.open(path), opts)
   }
 
-  static fromKeyset(keyset: Keyset, opts: { recovery?: boolean } = {}): LocalEngine {
-    return new LocalEngine(keyset, opts.recovery ?? false)
+  static fromKeyset(keyset: Keyset, opts: EngineOptions = {}): LocalEngine {
+    return new LocalEngine(keyset, opts.recovery ?? false, opts.sealed ?? false)
+  }
+
+  /** Whether the barrier is sealed: in recovery mode until a recovery token is made, else until unsealed. */
+  get sealed(): boolean {
+    return this.seal.sealed
+  }
+
+  set sealed(value: boolean) {
+    if (value) this.seal.seal()
+    else this.seal.sealed = false
   }
 
   /** The flows this engine offers: recovery mode offers only the recovery token. */
@@ -65,11 +95,9 @@ export class LocalEngine implements Backend, StrategyHost {
     return {
       type: 'shamir',
       initialized: true,
-      sealed: this.sealed,
       t: this.keyset.threshold,
       n: this.keyset.shares,
-      progress: 0,
-      nonce: '',
+      ...this.seal.progress,
       version: VERSION,
       recovery_mode: this.recoveryMode,
       flows: this.flows,
@@ -188,6 +216,50 @@ export class LocalEngine implements Backend, StrategyHost {
       this.keyset.listShares().some((s) => s.holder?.toLowerCase() === claimed)
   }
 
+  /**
+   * sys/unseal: takes one share as typed. In Vault's order: no key, a key that
+   * is neither hex nor base64, already unsealed (the key's length not even
+   * checked), the length, then the share itself (see SealState.unseal).
+   */
+  async unseal(typed: Buffer): Promise<Unsealed> {
+    if (!Buffer.isBuffer(typed) || typed.length === 0) {
+      throw missingUnsealKey()
+    }
+    return this.serial.run(async () => {
+      this.assertOpen()
+      this.assertNotRecovery('sys/unseal')
+      let key: Buffer
+      try {
+        key = this.keyset.parseShare(typed)
+      } catch (err) {
+        if (!isKeyBoundsError(err)) throw err
+        if (!this.seal.sealed) return { ...this.seal.progress, share: null, duplicate: false }
+        throw new TesseraError('invalid_key', `invalid key: ${err.message}`)
+      }
+      return this.seal.unseal(key, this.unsealer)
+    })
+  }
+
+  /** sys/unseal with `reset`: drops the shares given toward the unseal; returns how many there were. */
+  async resetUnseal(): Promise<number> {
+    return this.serial.run(() => {
+      this.assertOpen()
+      this.assertNotRecovery('sys/unseal')
+      return this.seal.reset()
+    })
+  }
+
+  /**
+   * sys/seal: seals the barrier. An attempt under way stays, as Vault keeps a
+   * generate-root attempt: every call answers "sealed" until the next unseal.
+   */
+  async sealBarrier(): Promise<void> {
+    await this.serial.run(() => {
+      this.assertOpen()
+      this.assertNotRecovery('sys/seal')
+      this.seal.seal()
+    })
+  }
 
   /** Looks a presented token up among the keyset's root tokens and this run's recovery tokens. */
   async lookupToken(token: string): Promise<TokenInfo | undefined> {
@@ -225,6 +297,10 @@ export class LocalEngine implements Backend, StrategyHost {
   /** Throws the flow's 404 when this engine does not offer it. */
   assertOffered(flow: Flow): void {
     this.strategy(flow)
+  }
+
+  private assertNotRecovery(path: string): void {
+    if (this.recoveryMode) throw new TesseraError('unsupported_flow', `${path} is not available while the engine runs in recovery mode`)
   }
 
   private assertOpen(): void {

@@ -1,6 +1,6 @@
 import * as shamir from 'shamir-secret-sharing'
 import secrets from 'secrets.js-grempe'
-import { TesseraError } from '../support/errors'
+import { hasCode, TesseraError } from '../support/errors'
 import { wipe } from '../crypto/wipe'
 import { base64Bytes, hexBytes } from '../crypto/text-bytes'
 
@@ -54,14 +54,17 @@ function decodeHexOrBase64(input: Uint8Array): Buffer {
   throw new TesseraError('invalid_key', "'key' must be a valid hex or base64 string")
 }
 
+/** A key that decoded but whose length is out of Vault's bounds: sys/unseal checks that later than the rest, and in other words. */
+export const isKeyBoundsError = (err: unknown): err is TesseraError => hasCode(err, 'key_bounds')
+
 function checkBounds(key: Buffer): Buffer {
   if (key.length < SHARE_MIN_BYTES) {
     wipe(key)
-    throw new TesseraError('invalid_key', `key is shorter than minimum ${SHARE_MIN_BYTES} bytes`)
+    throw new TesseraError('key_bounds', `key is shorter than minimum ${SHARE_MIN_BYTES} bytes`)
   }
   if (key.length > SHARE_MAX_BYTES) {
     wipe(key)
-    throw new TesseraError('invalid_key', `key is longer than maximum ${SHARE_MAX_BYTES} bytes`)
+    throw new TesseraError('key_bounds', `key is longer than maximum ${SHARE_MAX_BYTES} bytes`)
   }
   return key
 }

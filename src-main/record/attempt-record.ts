@@ -4,6 +4,7 @@ import type { Backend, Updated } from '../backend-interface'
 import { KEYSET_LIMIT, type Keyset } from '../engine/keyset'
 import { readRegularFile } from '../support/bounded-read'
 import { TesseraError } from '../support/errors'
+import type { Unsealed } from '../engine/seal'
 import { reasonFor, type BackendFacts, type CeremonyEvent, type DecodedKind, type HandOutHow, type Reason } from './events'
 import { RecordWriter } from './writer'
 
@@ -82,8 +83,8 @@ const REFUSALS_IN_FULL = 3
  * recorded in full.
  */
 export class AttemptRecord {
-  /** The progress last seen, to notice a reset. */
-  private progress = 0
+  /** The progress last seen, of the attempt and of the unseal, to notice a reset. */
+  private readonly progress = { attempt: 0, unseal: 0 }
   /** Refusals since the last event of another kind. */
   private run = 0
   /** The refusals of the run past the first few, by reason. */
@@ -101,7 +102,7 @@ export class AttemptRecord {
 
   /** Records an attempt just started, or already running (started before the record was opened, or elsewhere). */
   async started(flow: Flow, status: AttemptStatus, sharedKey?: boolean): Promise<void> {
-    this.progress = status.progress
+    this.progress.attempt = status.progress
     await this.record({
       type: 'attempt_started',
       data: {
@@ -131,7 +132,9 @@ export class AttemptRecord {
     try {
       updated = await call()
     } catch (err) {
-      await this.refused(flow, name, identify, err)
+      const reason = reasonFor(err instanceof TesseraError ? err.code : undefined)
+      // A call that found no attempt changed nothing.
+      if (reason !== 'no_attempt') await this.refused('attempt', reason, name, identify, () => this.backend.status(flow).then((s) => s.progress))
       throw err
     }
     const { status } = updated
@@ -140,11 +143,49 @@ export class AttemptRecord {
     await this.record({ type: 'share_accepted', data: { ...who, progress, required: status.required } })
     if (status.complete) {
       await this.record({ type: 'completed', data: { flow, nonce: status.nonce, result_sha256: sha256(resultOf(status)) } })
-      this.progress = 0
+      this.progress.attempt = 0
     } else {
-      this.progress = status.progress
+      this.progress.attempt = status.progress
     }
     return updated
+  }
+
+  /**
+   * One share given to sys/unseal: the unseal's start with its first share,
+   * each share accepted or refused (a share given twice, which Vault ignores,
+   * as refused), and the unseal when the threshold opens the keyset. A share
+   * given to an unsealed server changes nothing and is not recorded.
+   */
+  async unseal(required: number, call: () => Promise<Unsealed>, progressNow: () => Promise<number>, identify?: Identify): Promise<Unsealed> {
+    let result: Unsealed
+    try {
+      result = await call()
+    } catch (err) {
+      await this.refused('unseal', reasonFor(err instanceof TesseraError ? err.code : undefined), undefined, identify, progressNow)
+      throw err
+    }
+    if (result.duplicate) await this.refused('unseal', 'duplicate_key', undefined, identify, progressNow)
+    if (!result.share) return result
+    if (result.sealed && result.progress === 1) await this.record({ type: 'unseal_started', data: { nonce: result.nonce, required } })
+    await this.record({ type: 'share_accepted', data: { ...whoIs(undefined, result.share), progress: result.sealed ? result.progress : required, required } })
+    if (!result.sealed) await this.record({ type: 'unsealed', data: {} })
+    this.progress.unseal = result.progress
+    return result
+  }
+
+  /** sys/unseal with `reset`: the shares given toward the unseal dropped. A reset that dropped none is not recorded. */
+  async unsealReset(call: () => Promise<number>): Promise<number> {
+    const dropped = await call()
+    this.progress.unseal = 0
+    if (dropped > 0) await this.record({ type: 'progress_reset', data: { reason: 'reset_requested', from: dropped } })
+    return dropped
+  }
+
+  /** The barrier sealed: at start, by init, or by sys/seal (`call`). */
+  async sealed(by: Extract<CeremonyEvent, { type: 'sealed' }>['data']['by'], call?: () => Promise<void>): Promise<void> {
+    await call?.()
+    this.progress.unseal = 0
+    await this.record({ type: 'sealed', data: { by } })
   }
 
   /** A cancel with no attempt running changes nothing and is not recorded. */
@@ -152,7 +193,7 @@ export class AttemptRecord {
     // When the backend cannot say, the cancel is recorded: better a line too many than a cancel missing.
     const running = await this.backend.status(flow).then((s) => s.started, () => true)
     await call()
-    this.progress = 0
+    this.progress.attempt = 0
     if (running) await this.record({ type: 'cancelled', data: { flow } })
   }
 
@@ -206,14 +247,18 @@ export class AttemptRecord {
     return { type: 'refusals_summarized', data: { counts } }
   }
 
-  private async refused(flow: Flow, name: string | undefined, identify: Identify | undefined, err: unknown): Promise<void> {
-    const reason = reasonFor(err instanceof TesseraError ? err.code : undefined)
-    if (reason === 'no_attempt') return
-    // Ask where the attempt stands now: a refused last share empties the progress.
-    const now = await this.backend.status(flow).then((s) => s.progress, () => undefined)
-    const from = this.progress
+  private async refused(
+    of: 'attempt' | 'unseal',
+    reason: Reason,
+    name: string | undefined,
+    identify: Identify | undefined,
+    progressNow: () => Promise<number>,
+  ): Promise<void> {
+    // Ask where the attempt or unseal stands now: a refused last share empties the progress.
+    const now = await progressNow().catch(() => undefined)
+    const from = this.progress[of]
     const reset = now !== undefined && now < from
-    if (now !== undefined) this.progress = now
+    if (now !== undefined) this.progress[of] = now
     // Counted here, before any wait: refusals arrive concurrently.
     this.run += 1
     if (this.run > REFUSALS_IN_FULL && !reset) {

@@ -27,7 +27,8 @@ export const holder = HolderName
 
 /**
  * Why a share was refused or progress reset: the engine's and remote mode's
- * error codes, and `other` for any code this list does not know.
+ * error codes, `reset_requested` for an operator's own reset, and `other`
+ * for any code this list does not know.
  */
 export const REASONS = [
   'wrong_nonce',
@@ -52,8 +53,9 @@ export const REASONS = [
   'unreachable',
   'timeout',
   'bad_reply',
+  'reset_requested',
   'other',
-] as const satisfies ReadonlyArray<ErrorCode | 'other'>
+] as const satisfies ReadonlyArray<ErrorCode | 'reset_requested' | 'other'>
 export type Reason = (typeof REASONS)[number]
 const reason = v.picklist(REASONS)
 
@@ -96,10 +98,10 @@ const backendFacts = {
 
 /**
  * How a share left the hand-out: shown on screen, shown as its card, the card
- * printed (after the print dialog closed), its encrypted file saved, or written
- * out by `tessera init`.
+ * printed (after the print dialog closed), its encrypted file saved, written
+ * out by `tessera init`, or sent in the reply to PUT sys/init (`tessera serve --uninitialized`).
  */
-export const HAND_OUTS = ['revealed', 'card_shown', 'card_printed', 'encrypted_file_saved', 'written_to_output'] as const
+export const HAND_OUTS = ['revealed', 'card_shown', 'card_printed', 'encrypted_file_saved', 'written_to_output', 'sent_in_reply'] as const
 /** How a share reached its holder, as a `share_handed_out` line says. */
 export type HandOutHow = (typeof HAND_OUTS)[number]
 
@@ -147,13 +149,19 @@ export const EventSchema = v.variant('type', [
   /** An init share, or the share flow's new share (whose number a server does not tell). */
   event('share_handed_out', { share_number: v.optional(shareNumber), holder: v.optional(holder), how: v.picklist(HAND_OUTS) }),
   /** The initial root token left the hand-out (never its value). */
-  event('root_token_revealed', { how: v.picklist(['revealed', 'written_to_output']) }),
+  event('root_token_revealed', { how: v.picklist(['revealed', 'written_to_output', 'sent_in_reply']) }),
   event('init_finished', {}),
   /** An init hand-out ended with shares never handed out: by the operator's choice, because the output or the keyset file failed, or because Tessera was stopped. */
   event('init_abandoned', {
     reason: v.picklist(['operator', 'output_failed', 'keyset_not_written', 'stopped']),
     not_handed_out: v.pipe(v.array(shareNumber), v.maxLength(255)),
   }),
+  /** The barrier was sealed: at start (`serve --sealed`), by init (as Vault after init), or by PUT sys/seal. */
+  event('sealed', { by: v.picklist(['start', 'init', 'sys_seal']) }),
+  /** The first share toward an unseal was taken; its shares follow as share_accepted and share_refused. */
+  event('unseal_started', { nonce, required: count(1, 255) }),
+  /** The threshold of shares was reached and they open the keyset: the barrier is unsealed. */
+  event('unsealed', {}),
   /** Tessera was stopped holding a finished result that was never decoded nor handed out: nobody may hold it now. */
   event('result_dropped', { flow }),
   event('wiped', {}),

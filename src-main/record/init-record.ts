@@ -85,7 +85,7 @@ export class InitRecord {
     this.handedOut.add(number)
   }
 
-  async rootTokenRevealed(how: 'revealed' | 'written_to_output'): Promise<void> {
+  async rootTokenRevealed(how: Extract<CeremonyEvent, { type: 'root_token_revealed' }>['data']['how']): Promise<void> {
     await this.writer.append({ type: 'root_token_revealed', data: { how } })
   }
 
@@ -96,13 +96,21 @@ export class InitRecord {
    * closes. Resolves with the final hash.
    */
   async ended(reason: AbandonReason = 'operator'): Promise<string> {
+    await this.handOutEnded(reason)
+    await this.writer.append({ type: 'wiped', data: {} })
+    return this.writer.close()
+  }
+
+  /**
+   * Records how the hand-out ended and leaves the record open: `tessera serve
+   * --uninitialized` goes on recording the server's ceremonies in it.
+   */
+  async handOutEnded(reason: AbandonReason = 'operator'): Promise<void> {
     const missing = this.facts.handed.map((s) => s.number).filter((n) => !this.handedOut.has(n))
     await this.writer.append(
       missing.length === 0 && reason === 'operator'
         ? { type: 'init_finished', data: {} }
         : { type: 'init_abandoned', data: { reason, not_handed_out: missing } },
     )
-    await this.writer.append({ type: 'wiped', data: {} })
-    return this.writer.close()
   }
 }

@@ -34,7 +34,10 @@ const HAND_OUT_WORDS = {
   card_printed: 'printed on a share card',
   encrypted_file_saved: "saved as a file encrypted to the holder's PGP key",
   written_to_output: 'written out by tessera init',
+  sent_in_reply: 'sent in the reply to sys/init',
 } as const
+
+const SEALED_WORDS = { start: 'the server started sealed', init: 'the keyset was just created', sys_seal: 'sealed with a root token (sys/seal)' } as const
 
 const ABANDON_WORDS = { operator: 'the operator confirmed', output_failed: 'the output failed', keyset_not_written: 'the keyset file was not written', stopped: 'Tessera was stopped' } as const
 
@@ -81,6 +84,12 @@ function describe(e: RecordEvent | LegacyEvent): string {
       return `Decoded the ${e.data.kind}; checksum shown: ${e.data.checksum}`
     case 'cancelled':
       return `${FLOW_NAMES[e.data.flow]} attempt cancelled`
+    case 'sealed':
+      return `Sealed: ${SEALED_WORDS[e.data.by]}`
+    case 'unseal_started':
+      return `Unseal: nonce ${e.data.nonce}, ${e.data.required} shares required`
+    case 'unsealed':
+      return 'Unsealed: the shares given open the keyset'
     case 'result_dropped':
       return `Tessera stopped: the finished ${FLOW_NAMES[e.data.flow].toLowerCase()} result was dropped, never decoded or handed out`
     case 'wiped':
@@ -193,6 +202,15 @@ function gather(lines: VerifiedLine[]): Facts {
         break
       case 'result_dropped':
         rows.push(['Result dropped, never decoded', when(e.time)])
+        break
+      case 'sealed':
+        rows.push(['Sealed', `${when(e.time)}, ${SEALED_WORDS[e.data.by]}`])
+        break
+      case 'unseal_started':
+        rows.push(['Operation', 'Unseal'], ['Nonce', e.data.nonce])
+        break
+      case 'unsealed':
+        rows.push(['Unsealed', when(e.time)])
         break
       case 'wiped':
       case 'closed':

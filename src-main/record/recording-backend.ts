@@ -86,8 +86,8 @@ export class RecordingBackend implements Backend {
 }
 
 /**
- * The local engine with its attempt calls recorded in one record: what
- * `tessera serve --record` needs. Every other member is the engine's own,
+ * The local engine with its attempt, unseal and seal calls recorded in one
+ * record: what `tessera serve --record` needs. Every other member is the engine's own,
  * so a LocalEngine stays one.
  */
 export function recording(engine: LocalEngine, record: AttemptRecord): LocalEngine {
@@ -101,6 +101,10 @@ export function recording(engine: LocalEngine, record: AttemptRecord): LocalEngi
     start: (flow, input) => recorded.start(flow, input),
     update: (flow, input) => recorded.update(flow, input),
     cancel: (flow) => recorded.cancel(flow),
+    unseal: (typed) =>
+      record.unseal(engine.keyset.threshold, () => engine.unseal(typed), async () => (await engine.sealStatus()).progress, () => identify(typed)),
+    resetUnseal: () => record.unsealReset(() => engine.resetUnseal()),
+    sealBarrier: () => record.sealed('sys_seal', () => engine.sealBarrier()),
   }
   return new Proxy(engine, {
     get(target, prop) {

@@ -1,28 +1,23 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https'
-import { randomUUID } from 'node:crypto'
 import type { AttemptStatus, Flow } from '../backend'
 import { wipe } from '../crypto/wipe'
 import { decodeWithOtp } from '../decode/decode'
 import { hasCode, publicError, TesseraError } from '../support/errors'
 import type { LocalEngine } from '../engine/local-engine'
-import { VERSION } from '../version'
-import { readBoundedBody } from '../support/body'
+import { answersWhileSealed, permissionDenied, readJsonBody, sealedError, secretField, secretResponse, stringField, tokenOf, type Handler, type Json, type Routes } from './vault-http'
+import { sealRoutes } from './sys-seal'
+import { initializedInitRoute, uninitializedRoutes, type InitTarget } from './sys-init'
 import { guardServer, requestTarget } from '../support/request'
 import { certificateNames, hostPolicy } from './host-policy'
 
-/** Vault's own default is 32 MiB; nothing on these paths needs more than a PGP key. */
-export const MAX_BODY_BYTES = 1024 * 1024
+export { MAX_BODY_BYTES } from './vault-http'
 
 const FLOW_PATHS: Record<string, Flow> = {
   'sys/generate-root': 'root',
   'sys/generate-share': 'share',
   'sys/generate-recovery-token': 'recovery',
 }
-
-type Json = Record<string, unknown>
-/** `search` is the target's query ("" or "?…"): only sys/health reads one. */
-type Handler = (req: IncomingMessage, body: () => Promise<Json>, search: string) => Promise<[number, unknown?]>
 
 export interface ApiOptions {
   /** One line per request: method, path, status. Bodies and headers are never logged. */
@@ -44,9 +39,22 @@ export interface ApiOptions {
 /** Vault's HTTP API over the local engine (tessera serve). */
 export type ApiServer = HttpServer | HttpsServer
 
-export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): ApiServer {
+/**
+ * Vault's HTTP API over `served`: an engine, or a keyset not created yet, whose
+ * server answers as an uninitialized Vault until PUT sys/init creates it.
+ */
+export function createApiServer(served: LocalEngine | InitTarget, opts: ApiOptions = {}): ApiServer {
   const log = opts.log ?? (() => undefined)
-  const routes = buildRoutes(engine, opts.requireToken ?? false)
+  let engine: LocalEngine | null = null
+  let routes: Routes
+  const serve = (e: LocalEngine) => {
+    engine = e
+    routes = buildRoutes(e, opts.requireToken ?? false)
+  }
+  if ('uninitialized' in served) routes = uninitializedRoutes(served, serve)
+  else serve(served)
+  // Sealed, as Vault before init and until unsealed; recovery mode answers its own way.
+  const sealed = () => engine === null || (engine.sealed && !engine.recoveryMode)
   const refusal = hostPolicy({
     bindHost: opts.bindHost ?? '127.0.0.1',
     tls: opts.tls !== undefined,
@@ -57,7 +65,7 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Api
     const method = req.method ?? 'GET'
     const target = requestTarget(req)
     const path = target && target.pathname.startsWith('/v1/') ? trimSlashes(target.pathname.slice(4)) : undefined
-    const route = path === undefined ? undefined : routes.get(path)
+    const route = path === undefined ? undefined : routes!.get(path)
     const handler = route?.[method === 'HEAD' ? 'GET' : method]
     let body: Promise<Json> | undefined
     const readJson = () => (body ??= readJsonBody(req))
@@ -74,6 +82,7 @@ export function createApiServer(engine: LocalEngine, opts: ApiOptions = {}): Api
     if (!target) return answer(400, { errors: ['malformed request target'] })
     const refused = refusal(req)
     if (refused) return answer(403, { errors: [refused] })
+    if (sealed() && !(route && answersWhileSealed(route))) return answer(...errorResponse(sealedError(), log))
     if (!handler) return answer(route ? 405 : 404, { errors: [] })
     try {
       return answer(...(await handler(req, readJson, target.search)))
@@ -107,7 +116,8 @@ function errorResponse(err: unknown, log: (line: string) => void): [number, unkn
   const { status, code, message } = publicError(err)
   // Unexpected: the client learns nothing of the internals, the operator gets the error's class.
   if (code === 'internal') log(`internal error: ${err instanceof Error ? err.name : 'unknown'}`)
-  else if (status >= 500) log(`server error: ${message}`)
+  // A sealed server's 503 is an answer, not a fault.
+  else if (status >= 500 && code !== 'sealed') log(`server error: ${message}`)
   return [status, { errors: [message] }]
 }
 
@@ -121,40 +131,6 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
   res.end(text)
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<Json> {
-  const raw = await readBoundedBody(req, MAX_BODY_BYTES)
-  if (raw === null) throw new TesseraError('too_large', 'http: request body too large')
-  const text = raw.toString('utf8')
-  raw.fill(0)
-  if (text.trim() === '') return {}
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (err) {
-    // V8's message quotes the body, which may hold a share: keep only the position.
-    const at = /position (\d+)/.exec((err as Error).message)?.[1]
-    throw new TesseraError('invalid_json', `failed to parse JSON input: invalid JSON${at ? ` at position ${at}` : ''}`)
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new TesseraError('invalid_json', 'failed to parse JSON input: the body must be a JSON object')
-  }
-  return parsed as Json
-}
-
-/** Go's encoding/json matches field names case-insensitively; Vault clients rely on it. */
-function field(body: Json, name: string): unknown {
-  if (name in body) return body[name]
-  const key = Object.keys(body).find((k) => k.toLowerCase() === name)
-  return key === undefined ? undefined : body[key]
-}
-
-function stringField(body: Json, name: string): string | undefined {
-  const value = field(body, name)
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'string') throw new TesseraError('invalid_input', `failed to parse JSON input: '${name}' must be a string`)
-  return value
-}
-
 /**
  * Vault's JSON for a status. The OTP a start made crosses the backend as bytes;
  * this is where it becomes the string Vault's API returns (once, in the start's
@@ -162,19 +138,6 @@ function stringField(body: Json, name: string): string | undefined {
  */
 function vaultStatus(status: AttemptStatus, otp: Buffer | null = null): AttemptStatus & { otp: string } {
   return { ...status, otp: otp ? otp.toString('ascii') : '' }
-}
-
-/** A secret field of the body as bytes for the engine; the caller wipes them after the call. */
-function secretField(body: Json, name: string): Buffer | undefined {
-  const value = stringField(body, name)
-  return value ? Buffer.from(value, 'utf8') : undefined
-}
-
-function tokenOf(req: IncomingMessage): string | undefined {
-  const header = req.headers['x-vault-token']
-  if (typeof header === 'string' && header) return header
-  const auth = req.headers.authorization
-  return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined
 }
 
 /**
@@ -188,15 +151,15 @@ function withToken(engine: LocalEngine, flow: Flow, handlers: Record<string, Han
       (async (req, body, search) => {
         engine.assertOffered(flow)
         const token = tokenOf(req)
-        if (!token || (await engine.lookupToken(token)) === undefined) throw new TesseraError('permission_denied', 'permission denied')
+        if (!token || (await engine.lookupToken(token)) === undefined) throw permissionDenied()
         return handler(req, body, search)
       }) satisfies Handler,
     ]),
   )
 }
 
-function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Record<string, Handler>> {
-  const routes = new Map<string, Record<string, Handler>>()
+function buildRoutes(engine: LocalEngine, requireToken: boolean): Routes {
+  const routes: Routes = new Map()
   const flowPaths: Array<[string, Flow]> = Object.entries(FLOW_PATHS)
   // OpenBao 2.6's authenticated twin of sys/generate-root: same JSON, same flow.
   if (requireToken) flowPaths.push(['sys/generate-root-token', 'root'])
@@ -240,54 +203,8 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
     routes.set(`${path}/update`, guard(flow, { PUT: update, POST: update }))
   }
 
-  const sealStatus: Handler = async () => {
-    const s = await engine.sealStatus()
-    return [
-      200,
-      {
-        type: s.type,
-        initialized: s.initialized,
-        sealed: s.sealed,
-        t: s.t,
-        n: s.n,
-        progress: s.progress,
-        nonce: s.nonce,
-        version: s.version,
-        build_date: '',
-        migration: false,
-        recovery_seal: false,
-        storage_type: 'tessera-keyset',
-      },
-    ]
-  }
-  routes.set('sys/seal-status', { GET: sealStatus })
-
-  routes.set('sys/health', {
-    GET: async (_req, _body, search) => {
-      const s = await engine.sealStatus()
-      const query = new URLSearchParams(search)
-      // Vault's status overrides (load balancers and monitors set them).
-      const code = (name: string, fallback: number) => {
-        const value = Number(query.get(name))
-        return query.has(name) && Number.isInteger(value) && value >= 100 && value <= 599 ? value : fallback
-      }
-      return [
-        s.sealed ? code('sealedcode', 503) : code('activecode', 200),
-        {
-          initialized: true,
-          sealed: s.sealed,
-          standby: false,
-          performance_standby: false,
-          replication_performance_mode: 'disabled',
-          replication_dr_mode: 'disabled',
-          server_time_utc: Math.floor(Date.now() / 1000),
-          version: VERSION,
-        },
-      ]
-    },
-  })
-
-  routes.set('sys/init', { GET: async () => [200, { initialized: true }] })
+  for (const [path, handlers] of sealRoutes(engine)) routes.set(path, handlers)
+  routes.set('sys/init', initializedInitRoute())
 
   const decodeToken: Handler = async (_req, body) => {
     const b = await body()
@@ -309,7 +226,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
   const lookupSelf: Handler = async (req) => {
     const token = tokenOf(req)
     const info = token ? await engine.lookupToken(token) : undefined
-    if (!token || !info) throw new TesseraError('permission_denied', 'permission denied')
+    if (!token || !info) throw permissionDenied()
     return [
       200,
       secretResponse({
@@ -336,24 +253,10 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Map<string, Re
 
   const revokeSelf: Handler = async (req) => {
     const token = tokenOf(req)
-    if (!token || !(await engine.revokeToken(token))) throw new TesseraError('permission_denied', 'permission denied')
+    if (!token || !(await engine.revokeToken(token))) throw permissionDenied()
     return [204]
   }
   routes.set('auth/token/revoke-self', { PUT: revokeSelf, POST: revokeSelf })
 
   return routes
-}
-
-/** Vault's envelope for logical responses (lookup-self, decode-token). */
-function secretResponse(data: Json): Json {
-  return {
-    request_id: randomUUID(),
-    lease_id: '',
-    renewable: false,
-    lease_duration: 0,
-    data,
-    wrap_info: null,
-    warnings: null,
-    auth: null,
-  }
 }

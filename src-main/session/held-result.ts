@@ -50,8 +50,8 @@ export interface Completed {
 
 const RESULT_NAMES: Record<Flow, string> = { root: 'root token', share: 'new key share', recovery: 'recovery token' }
 
-/** A new share reaches its holder on screen, on its card or in its saved file; only the CLI writes a share to its output. */
-type NewShareHandOut = Exclude<HandOutHow, 'written_to_output'>
+/** A new share reaches its holder on screen, on its card or in its saved file; only the CLI and sys/init hand shares out otherwise. */
+type NewShareHandOut = Exclude<HandOutHow, 'written_to_output' | 'sent_in_reply'>
 
 /**
  * The finished result of an attempt, held until the operator wipes it: its

@@ -33,6 +33,7 @@ export const ERRORS = {
   authentication_failed: { status: 400, sentence: SET_FAILURE },
   combine_failed: { status: 400, sentence: SET_FAILURE },
   invalid_key: { status: 400, sentence: 'This is not a share: check that it was copied whole, then enter it again.' },
+  key_bounds: { status: 400, sentence: 'This is not a share: it is shorter or longer than any share can be; check that it was copied whole, then enter it again.' },
   missing_key: { status: 400, sentence: 'No share was entered: type or paste a share first.' },
   share_form: { status: 400, sentence: 'This is not a share of this form: the message names the first character that is wrong; correct it, then enter the share again.', ...AS_WRITTEN },
   share_length: { status: 400, sentence: 'This share has the wrong length for this keyset: a character or a line is missing or extra; enter it again.', ...AS_WRITTEN },
@@ -45,7 +46,9 @@ export const ERRORS = {
   otp_not_accepted: { status: 400, sentence: 'A new key share takes no one-time password: encrypt it to a PGP key, or show it on screen.' },
   invalid_pgp_key: { status: 400, sentence: 'This PGP key cannot be used to protect the result.' },
   shared_pgp_key: { status: 409, sentence: 'Two shares would be encrypted to the same PGP key, so one person would hold both: give each holder their own key, or confirm it.', ...AS_WRITTEN },
-  unsealed: { status: 400, sentence: 'The server is already unsealed: a recovery token is made only while it is sealed in recovery mode.' },
+  unsealed: { status: 400, sentence: 'The server is already unsealed: there is no unseal to reset, and a recovery token is made only while it is sealed in recovery mode.' },
+  already_initialized: { status: 400, sentence: 'The server is already initialized: its keyset exists, and Tessera never makes a second one over it.' },
+  seal_migration: { status: 500, sentence: 'A keyset has one seal: there is nothing to migrate to or from; unseal without migrate.' },
   unsupported_flow: { status: 404, sentence: 'This backend does not offer this operation.' },
 
   // The keyset file.

@@ -1,5 +1,6 @@
-import { LocalEngine } from '../../src-main/engine/local-engine'
-import { createApiServer } from '../../src-main/server/http-api'
+import { LocalEngine, type EngineOptions } from '../../src-main/engine/local-engine'
+import { createApiServer, type ApiOptions } from '../../src-main/server/http-api'
+import type { InitTarget } from '../../src-main/server/sys-init'
 import { listen } from '../../src-main/server/listen'
 
 export interface Reply {
@@ -33,24 +34,42 @@ export interface Api {
   close(): Promise<void>
 }
 
-/** The real HTTP API of a keyset on a free loopback port. */
-export async function startApi(keysetPath: string, opts: { recovery?: boolean } = {}): Promise<Api> {
-  const engine = await LocalEngine.open(keysetPath, opts)
+/** A server over `served` on a free loopback port. */
+async function serveApi(served: LocalEngine | InitTarget, opts: ApiOptions = {}) {
   const logs: string[] = []
-  const server = createApiServer(engine, { log: (l) => logs.push(l) })
+  const server = createApiServer(served, { ...opts, log: (l) => logs.push(l) })
   const { port } = await listen(server, '127.0.0.1', 0)
   const url = `http://127.0.0.1:${port}`
   return {
     url,
     logs,
-    engine,
-    call: (method, path, body, headers) => callApi(url, method, path, body, headers),
+    call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => callApi(url, method, path, body, headers),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
       }),
   }
+}
+
+/** The real HTTP API of a keyset not created yet (`tessera serve --uninitialized`); `engine` is set once PUT sys/init made it. */
+export async function startUninitializedApi(keysetPath: string, opts: ApiOptions = {}): Promise<Omit<Api, 'engine'> & { engine: () => LocalEngine | undefined }> {
+  let engine: LocalEngine | undefined
+  const api = await serveApi(
+    {
+      uninitialized: true,
+      path: keysetPath,
+      opened: async (keyset) => (engine = LocalEngine.fromKeyset(keyset, { sealed: true })),
+    },
+    opts,
+  )
+  return { ...api, engine: () => engine }
+}
+
+/** The real HTTP API of a keyset on a free loopback port. */
+export async function startApi(keysetPath: string, opts: EngineOptions & Pick<ApiOptions, 'requireToken'> = {}): Promise<Api> {
+  const engine = await LocalEngine.open(keysetPath, opts)
+  return { ...(await serveApi(engine, { requireToken: opts.requireToken })), engine }
 }
 
 /** Flow name → Vault path prefix. */
