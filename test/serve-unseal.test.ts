@@ -187,6 +187,18 @@ describe('a format-1 keyset, which cannot check shares as entered', () => {
   })
 })
 
+describe('a threshold-1 keyset', () => {
+  it('unseals with its one key, and refuses any other', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 1, threshold: 1 })
+    const other = await makeKeyset(tmp.dir, { shares: 1, threshold: 1 })
+    await withApi(ks, { sealed: true }, async (api) => {
+      expect((await unseal(api, { key: other.keys[0] })).status).toBe(400)
+      expect(await status(api)).toMatchObject({ sealed: true, progress: 0, nonce: '' })
+      expect((await unseal(api, { key: ks.keys_base64[0] })).json).toMatchObject({ sealed: false, t: 1, n: 1, progress: 0 })
+    })
+  })
+})
+
 describe('recovery mode keeps its own rules', () => {
   it('serves the recovery flow while sealed and has no sys/unseal', async () => {
     const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })

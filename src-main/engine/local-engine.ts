@@ -147,14 +147,18 @@ export class LocalEngine implements Backend, StrategyHost {
 
   /**
    * Cancels the running attempt, which wipes the shares collected and its OTP,
-   * and refuses every later attempt call. Operations already under way finish
-   * first, so that a result being protected is never cut in half. What the engine
+   * wipes the shares given toward an unseal, and refuses every later call.
+   * Operations already under way finish first, so that a result being
+   * protected is never cut in half. What the engine
    * knows of tokens (salted hashes, no secret) still answers `lookupToken`, so a
    * result the session keeps can still be checked against this keyset.
    */
   async close(): Promise<void> {
     this.closed = true
-    await this.serial.run(() => this.machine.cancel())
+    await this.serial.run(() => {
+      this.machine.cancel()
+      this.seal.clear()
+    })
   }
 
   /** Adds a share, and says which share it recognized (see `ownedBy`). */

@@ -53,14 +53,14 @@ export class SealState {
   reset(): number {
     if (!this.sealed) throw new TesseraError('unsealed', 'vault is unsealed')
     const dropped = this.given.count
-    this.drop()
+    this.clear()
     return dropped
   }
 
   /** Seals the barrier; shares given toward an unseal are wiped. */
   seal(): void {
     this.sealed = true
-    this.drop()
+    this.clear()
   }
 
   /**
@@ -103,7 +103,8 @@ export class SealState {
     }
   }
 
-  private drop(): void {
+  /** Wipes the shares given toward an unseal, sealed or not (the engine is closing). */
+  clear(): void {
     this.given.clear()
     this.nonce = ''
   }
