@@ -45,14 +45,16 @@ export type ApiServer = HttpServer | HttpsServer
  */
 export function createApiServer(served: LocalEngine | InitTarget, opts: ApiOptions = {}): ApiServer {
   const log = opts.log ?? (() => undefined)
-  let engine: LocalEngine | null = null
-  let routes: Routes
-  const serve = (e: LocalEngine) => {
-    engine = e
-    routes = buildRoutes(e, opts.requireToken ?? false)
-  }
-  if ('uninitialized' in served) routes = uninitializedRoutes(served, serve)
-  else serve(served)
+  const requireToken = opts.requireToken ?? false
+  let engine: LocalEngine | null = 'uninitialized' in served ? null : served
+  // Once PUT sys/init created the keyset, the routes over its engine replace these.
+  let routes: Routes =
+    'uninitialized' in served
+      ? uninitializedRoutes(served, (created) => {
+          engine = created
+          routes = buildRoutes(created, requireToken)
+        })
+      : buildRoutes(served, requireToken)
   // Sealed, as Vault before init and until unsealed; recovery mode answers its own way.
   const sealed = () => engine === null || (engine.sealed && !engine.recoveryMode)
   const refusal = hostPolicy({
@@ -65,7 +67,7 @@ export function createApiServer(served: LocalEngine | InitTarget, opts: ApiOptio
     const method = req.method ?? 'GET'
     const target = requestTarget(req)
     const path = target && target.pathname.startsWith('/v1/') ? trimSlashes(target.pathname.slice(4)) : undefined
-    const route = path === undefined ? undefined : routes!.get(path)
+    const route = path === undefined ? undefined : routes.get(path)
     const handler = route?.[method === 'HEAD' ? 'GET' : method]
     let body: Promise<Json> | undefined
     const readJson = () => (body ??= readJsonBody(req))

@@ -82,7 +82,7 @@ export async function readInitRequest(b: Json): Promise<InitParams> {
   checkSealConfig(shares, threshold, pgpKeys.length)
   const recipients: PublicKeyInfo[] = []
   for (const key of pgpKeys) recipients.push(await readKey(key, invalidConfig))
-  const holders = field(b, HOLDERS_FIELD) === undefined || field(b, HOLDERS_FIELD) === null ? undefined : stringsField(b, HOLDERS_FIELD)
+  const holders = field(b, HOLDERS_FIELD) == null ? undefined : stringsField(b, HOLDERS_FIELD)
   return { shares, threshold, recipients, rootTokenKey, holders, allowSharedKey: boolField(b, SHARED_KEY_FIELD) }
 }
 
@@ -115,7 +115,7 @@ export function uninitializedRoutes(target: InitTarget, serve: (engine: LocalEng
     })
   }
   const routes = uninitializedSealRoutes()
-  routes.set('sys/init', whileSealed({ GET: async () => [200, { initialized: initialized }], PUT: put, POST: put }))
+  routes.set('sys/init', whileSealed({ GET: async () => [200, { initialized }], PUT: put, POST: put }))
   return routes
 }
 
