@@ -30,16 +30,20 @@ beforeAll(async () => {
   tmp = await tempDir('tessera-hostile-')
   ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
   cert = makeCert(tmp.dir)
-  const [plain, tls, token, w] = await Promise.all([
+  const [plain, tls, token, sealed, uninitialized, w] = await Promise.all([
     spawnServe(['--keyset', ks.path]),
     spawnServe(['--keyset', ks.path, '--tls-cert', cert.cert, '--tls-key', cert.key]),
     spawnServe(['--keyset', ks.path, '--require-token']),
+    spawnServe(['--keyset', ks.path, '--sealed']),
+    spawnServe(['--keyset', join(tmp.dir, 'not-yet.json'), '--uninitialized']),
     spawnWeb(['--keyset', ks.path]),
   ])
   servers.push(
     { name: 'serve', proc: plain, tls: false, okPath: '/v1/sys/seal-status' },
     { name: 'serve --tls-cert', proc: tls, tls: true, okPath: '/v1/sys/seal-status' },
     { name: 'serve --require-token', proc: token, tls: false, okPath: '/v1/sys/seal-status' },
+    { name: 'serve --sealed', proc: sealed, tls: false, okPath: '/v1/sys/seal-status' },
+    { name: 'serve --uninitialized', proc: uninitialized, tls: false, okPath: '/v1/sys/seal-status' },
     { name: 'web', proc: w, tls: false, okPath: '/' },
   )
   web = w

@@ -60,6 +60,8 @@ describe.each(SCHEMES)('a sealed server over a %s keyset', (scheme) => {
       const lookup = await api.call('GET', 'auth/token/lookup-self', undefined, { 'X-Vault-Token': ks.rootToken })
       expect([lookup.status, lookup.json]).toEqual([503, SEALED])
       expect(await api.call('GET', 'sys/init')).toMatchObject({ status: 200, json: { initialized: true } })
+      // Only Vault's API is sealed: a path outside /v1/ stays a 404.
+      expect((await fetch(`${api.url}/ui/`)).status).toBe(404)
       expect((await api.call('GET', 'sys/health')).status).toBe(503)
       expect((await api.call('GET', 'sys/health?sealedcode=299')).status).toBe(299)
       expect(await status(api)).toMatchObject({ type: 'shamir', initialized: true, sealed: true, t: 3, n: 5, progress: 0, nonce: '' })

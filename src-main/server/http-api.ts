@@ -84,7 +84,8 @@ export function createApiServer(served: LocalEngine | InitTarget, opts: ApiOptio
     if (!target) return answer(400, { errors: ['malformed request target'] })
     const refused = refusal(req)
     if (refused) return answer(403, { errors: [refused] })
-    if (sealed() && !(route && answersWhileSealed(route))) return answer(...errorResponse(sealedError(), log))
+    // Only Vault's API is sealed: a path outside /v1/ stays a 404.
+    if (path !== undefined && sealed() && !(route && answersWhileSealed(route))) return answer(...errorResponse(sealedError(), log))
     if (!handler) return answer(route ? 405 : 404, { errors: [] })
     try {
       return answer(...(await handler(req, readJson, target.search)))
