@@ -109,6 +109,17 @@ describe.each(SCHEMES)('a sealed server over a %s keyset', (scheme) => {
     })
   })
 
+  it('takes shares sent all at once one at a time: the threshold is crossed once', async () => {
+    await withApi(ks, { sealed: true }, async (api) => {
+      const replies = await Promise.all([0, 1, 2, 3, 4, 0, 1].map((i) => unseal(api, { key: ks.keys[i] })))
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200])
+      // Whatever the arrival order: never past the threshold, and every share after the unseal a no-op.
+      expect(Math.max(...replies.map((r) => r.json.progress))).toBeLessThanOrEqual(2)
+      expect(replies.filter((r) => !r.json.sealed).length).toBeGreaterThanOrEqual(3)
+      expect(await status(api)).toMatchObject({ sealed: false, progress: 0, nonce: '' })
+    })
+  })
+
   it('refuses bad input in Vault order and words, progress kept', async () => {
     await withApi(ks, { sealed: true }, async (api) => {
       await unseal(api, { key: ks.keys[0] })
