@@ -81,10 +81,11 @@ export async function serve(argv: string[], io: Io): Promise<void> {
       async opened(keyset, initRecord) {
         engine = LocalEngine.fromKeyset(keyset, { sealed: true })
         if (!initRecord) return engine
-        record = new AttemptRecord(initRecord.writer, engine)
+        const attempts = new AttemptRecord(initRecord.writer, engine)
+        record = attempts
         // A record that cannot be written now refuses every recorded call that follows.
-        await initRecord.handOutEnded().then(() => record!.sealed('init')).catch((err: unknown) => log(`record: ${publicError(err).message}`))
-        return recording(engine, record)
+        await initRecord.handOutEnded().then(() => attempts.sealed('init')).catch((err: unknown) => log(`record: ${publicError(err).message}`))
+        return recording(engine, attempts)
       },
     }
   } else {
