@@ -89,8 +89,8 @@ describe('keyset validation', () => {
     }
     await expect(Keyset.open(join(tmp.dir, 'missing.json'))).rejects.toThrow(/no keyset at .*tessera init/)
     await expect(Keyset.open(await write('trunc.json', '{"tessera_keyset": 1, "sch'))).rejects.toThrow(/is corrupt: not valid JSON/)
-    await expect(Keyset.open(await write('future.json', JSON.stringify({ ...good, tessera_keyset: 4 })))).rejects.toThrow(
-      /format 4; this Tessera reads formats 1 to 3/,
+    await expect(Keyset.open(await write('future.json', JSON.stringify({ ...good, tessera_keyset: 5 })))).rejects.toThrow(
+      /format 5; this Tessera reads formats 1 to 4/,
     )
     await expect(Keyset.open(await write('noring.json', JSON.stringify(withIntegrity({ ...good, keyring: undefined }))))).rejects.toThrow(
       /not a valid Tessera keyset: keyring/,

@@ -13,10 +13,12 @@ import { SCHEMES } from './schemes'
  * wrong set of shares is told from the right one) and token hashes — and, from
  * format 2 on, one record per issued share: its number, its holder's name and a
  * salted check value that recognizes it (format 2: HMAC; format 3: scrypt, so
- * that completing a partly known share costs hours). Never a share, the
- * combined key or a token.
+ * that completing a partly known share costs hours). Format 4 is a keyset
+ * rekeyed at least once: format 3 with its generation, and per earlier
+ * generation only what recognizes its shares when one is entered afterwards.
+ * Never a share, the combined key or a token.
  */
-export const KEYSET_FORMAT_VERSION = 3
+export const KEYSET_FORMAT_VERSION = 4
 /** A keyset is a few KB; anything this large is not one. */
 export const KEYSET_LIMIT = { bytes: 1024 * 1024, what: 'a keyset file' }
 
@@ -95,16 +97,44 @@ const KeysetV2 = v.strictObject({ tessera_keyset: v.literal(2), ...common, share
 
 const KeysetV3 = v.strictObject({ tessera_keyset: v.literal(3), ...common, share_check: ScryptParams, ...sharesAndIntegrity })
 
+/** How many earlier generations a keyset remembers: each is up to 255 check values, and the file stays small. */
+export const MAX_EARLIER_GENERATIONS = 32
+
+/**
+ * A generation replaced by a rekey: its shares' check values (format 3's
+ * scrypt or format 2's HMAC; a format-1 keyset had none) and when it ended,
+ * so that one of its shares entered later is told apart from a foreign one.
+ */
+const EarlierGeneration = v.strictObject({
+  generation: v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')),
+  replaced_at: shortText,
+  share_check: v.optional(ScryptParams),
+  share_salt: v.optional(b64),
+  shares: v.pipe(v.array(v.strictObject({ x: shareNumber, holder: v.nullable(HolderName), check: b64 })), v.maxLength(255, 'has too many entries')),
+})
+export type EarlierGeneration = v.InferOutput<typeof EarlierGeneration>
+
+const KeysetV4 = v.strictObject({
+  tessera_keyset: v.literal(4),
+  ...common,
+  share_check: ScryptParams,
+  ...sharesAndIntegrity,
+  /** 1 at init; each completed rekey adds one. */
+  generation: v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(2, 'must be at least 2')),
+  earlier_generations: v.pipe(v.array(EarlierGeneration), v.maxLength(MAX_EARLIER_GENERATIONS, 'has too many entries')),
+})
+
 const KeysetFile = v.pipe(
-  v.variant('tessera_keyset', [KeysetV1, KeysetV2, KeysetV3]),
+  v.variant('tessera_keyset', [KeysetV1, KeysetV2, KeysetV3, KeysetV4]),
   v.forward(v.partialCheck([['secret_shares'], ['secret_threshold']], (k) => k.secret_threshold <= k.secret_shares, 'exceeds secret_shares'), ['secret_threshold']),
 )
 
 type KeysetV1 = v.InferOutput<typeof KeysetV1>
 type KeysetV2 = v.InferOutput<typeof KeysetV2>
 type KeysetV3 = v.InferOutput<typeof KeysetV3>
+export type KeysetV4 = v.InferOutput<typeof KeysetV4>
 /** A keyset that records a check value per share. */
-export type CheckedKeyset = KeysetV2 | KeysetV3
+export type CheckedKeyset = KeysetV2 | KeysetV3 | KeysetV4
 export type KeysetData = KeysetV1 | CheckedKeyset
 
 /** Vault's sys/init limits, with its own wording. */
@@ -186,7 +216,7 @@ export function parseKeysetText(path: string, text: string): KeysetData {
   if (typeof version === 'number' && version > KEYSET_FORMAT_VERSION) {
     throw new TesseraError('keyset', `${path} uses keyset format ${version}; this Tessera reads formats 1 to ${KEYSET_FORMAT_VERSION}: upgrade Tessera`)
   }
-  if (record && (version === 2 || version === 3)) {
+  if (record && (version === 2 || version === 3 || version === 4)) {
     if (typeof record.integrity !== 'string') {
       throw new TesseraError('keyset_damaged', `the keyset file is damaged: ${path} has lost its integrity check; restore it from a backup`)
     }

@@ -1,17 +1,52 @@
 import { randomBytes } from 'node:crypto'
 import { needsGrammar, readShareText } from './share-card'
-import { TesseraError } from '../support/errors'
+import { hasCode, TesseraError } from '../support/errors'
 import { codecFor, type ShareCodec } from './share-codec'
 import type { Scheme } from './schemes'
 import { wipe } from '../crypto/wipe'
-import { opensKeyring, ROOT_KEY_BYTES, sameKeyring, sealKeyring } from './keyring'
+import { opensKeyring, resealKeyring, ROOT_KEY_BYTES, sameKeyring, sealKeyring, type KeyringHeader } from './keyring'
+import { generationOf, withNextGeneration, type NextGeneration } from './generations'
 import { checkHolderName, checkHolders, checkShareConfig, serialize, type KeysetData, type TokenRecord } from './keyset-format'
 import { createKeysetFile, openKeysetFile, readKeysetIfChanged, rewriteKeysetFile, type KeysetSource } from './keyset-file'
 import { freeX, holderKeys, identifyShare, listShares, newRegistry, recognizeShare, recordShare, type IssuedShare, type ShareCheck, type ShareIdentity } from './share-registry'
 import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
 
 export { checkHolders, checkShareConfig, KEYSET_LIMIT, type TokenRecord } from './keyset-format'
-export type { ShareCheck, ShareIdentity } from './share-registry'
+export type { IssuedShare, ShareCheck, ShareIdentity } from './share-registry'
+
+/** What a new set of shares is made for: count, threshold, and per share its holder and PGP key fingerprints. */
+export interface ShareSplit {
+  shares: number
+  threshold: number
+  holders?: readonly string[]
+  /** Per share, the fingerprints of the PGP key it is encrypted to. */
+  holderKeys?: ReadonlyArray<readonly string[]>
+}
+
+/** A rekey's next generation, made but not in effect: see `Keyset.prepareGeneration`. */
+export interface PreparedGeneration extends NextGeneration {
+  /** The keyset as it was when the generation was made: its keyring is what the commit must still find. */
+  readonly opened: KeysetData
+  /** The keyset as it will be: what recognizes the new shares before they take effect. */
+  readonly preview: KeysetData
+}
+
+/**
+ * Splits `rootKey` into new shares and derives their records; the caller
+ * wipes the shares. What init and a rekey share.
+ */
+async function splitRoot(rootKey: Uint8Array, scheme: Scheme, split: ShareSplit): Promise<{ shares: IssuedShare[]; registry: Awaited<ReturnType<typeof newRegistry>> }> {
+  const codec = codecFor(scheme, split.threshold)
+  const parts = await codec.split(rootKey, split.shares, split.threshold)
+  const shares = parts.map((share, i) => ({ number: i + 1, holder: split.holders?.[i] ?? null, share }))
+  const registry = await newRegistry(
+    shares.map((s, i) => ({ share: s.share, facts: { x: codec.id(s.share), holder: s.holder, pgpKeys: split.holderKeys?.[i] } })),
+  ).catch((err: unknown) => {
+    wipe(...parts)
+    throw err
+  })
+  return { shares, registry }
+}
 
 /**
  * A keyset file, open: the one thing the rest of Tessera uses. Its parts are
@@ -19,15 +54,20 @@ export type { ShareCheck, ShareIdentity } from './share-registry'
  * (keyring), the record of issued shares (share-registry) and tokens (tokens).
  */
 export class Keyset {
-  readonly codec: ShareCodec
-
   private constructor(
     readonly path: string,
     private data: KeysetData,
     /** The file as this process last read or wrote it: `data` came from, or became, this text. */
     private source?: KeysetSource,
-  ) {
-    this.codec = codecFor(data.scheme, data.secret_threshold)
+  ) {}
+
+  /** The shares' codec: a rekey may change the threshold, and with it the codec. */
+  get codec(): ShareCodec {
+    return codecFor(this.data.scheme, this.data.secret_threshold)
+  }
+  /** 1 from init; each completed rekey adds one. */
+  get generation(): number {
+    return generationOf(this.data)
   }
 
   get scheme(): Scheme {
@@ -59,29 +99,13 @@ export class Keyset {
    */
   static async prepare(
     path: string,
-    opts: {
-      shares: number
-      threshold: number
-      scheme: Scheme
-      rootToken: Uint8Array
-      holders?: readonly string[]
-      /** Per share, the fingerprints of the PGP key it is encrypted to. */
-      holderKeys?: ReadonlyArray<readonly string[]>
-    },
+    opts: ShareSplit & { scheme: Scheme; rootToken: Uint8Array },
   ): Promise<{ keyset: Keyset; shares: IssuedShare[]; write: () => Promise<void> }> {
     checkShareConfig(opts.shares, opts.threshold)
     if (opts.holders) checkHolders(opts.holders, opts.shares)
     const rootKey = randomBytes(ROOT_KEY_BYTES)
     try {
-      const codec = codecFor(opts.scheme, opts.threshold)
-      const parts = await codec.split(rootKey, opts.shares, opts.threshold)
-      const shares = parts.map((share, i) => ({ number: i + 1, holder: opts.holders?.[i] ?? null, share }))
-      const registry = await newRegistry(
-        shares.map((s, i) => ({ share: s.share, facts: { x: codec.id(s.share), holder: s.holder, pgpKeys: opts.holderKeys?.[i] } })),
-      ).catch((err: unknown) => {
-        wipe(...parts)
-        throw err
-      })
+      const { shares, registry } = await splitRoot(rootKey, opts.scheme, opts)
       const header = { scheme: opts.scheme, secret_shares: opts.shares, secret_threshold: opts.threshold }
       const tokenSalt = newSalt()
       const stored = serialize({
@@ -101,6 +125,44 @@ export class Keyset {
       return { keyset, shares, write }
     } finally {
       wipe(rootKey)
+    }
+  }
+
+  /**
+   * A rekey's next generation: a new root key split into `split`'s shares,
+   * and this keyset's keyring sealed under it, in memory only (see
+   * `commitGeneration`). Null when `oldRoot` does not open this keyset. The
+   * caller wipes the shares.
+   */
+  async prepareGeneration(oldRoot: Uint8Array, split: ShareSplit): Promise<{ shares: IssuedShare[]; next: PreparedGeneration } | null> {
+    const header: KeyringHeader = { scheme: this.scheme, secret_shares: split.shares, secret_threshold: split.threshold }
+    const newRoot = randomBytes(ROOT_KEY_BYTES)
+    try {
+      const keyring = resealKeyring(oldRoot, this.data.keyring, this.data, newRoot, header)
+      if (!keyring) return null
+      const { shares, registry } = await splitRoot(newRoot, this.scheme, split)
+      const next = { header, keyring, ...registry }
+      const preview = withNextGeneration(this.data, next, new Date().toISOString())
+      return { shares, next: { ...next, opened: this.data, preview } }
+    } finally {
+      wipe(newRoot)
+    }
+  }
+
+  /**
+   * Puts a prepared generation in effect: one locked, atomic rewrite from the
+   * file as it is now (tokens minted meanwhile survive). Refused when the file
+   * no longer holds the generation it was made from: another program's rekey
+   * completed first, and only one ever does.
+   */
+  async commitGeneration(next: PreparedGeneration): Promise<void> {
+    try {
+      const written = await rewriteKeysetFile(this.path, next.opened, async (fresh) => withNextGeneration(fresh, next, new Date().toISOString()))
+      this.data = written.data
+      this.source = written
+    } catch (err) {
+      if (!hasCode(err, 'keyset_replaced')) throw err
+      throw new TesseraError('rekey_superseded', `the rekey was not applied: ${this.path} was rekeyed or replaced by another program since this rekey began; its new shares are void and the shares in effect there still work`)
     }
   }
 

@@ -10,6 +10,7 @@ import { Keyset, type ShareIdentity, type TokenRecord } from './keyset'
 import { isKeyBoundsError } from './share-codec'
 import { missingUnsealKey, SealState, type Unsealed, type Unsealer } from './seal'
 import { shareLabel } from '../../src-shared/share-grammar'
+import { Rekeying } from './rekey'
 import { Serial } from './serial'
 import { makeStrategies, type StrategyHost } from './strategies'
 import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
@@ -35,6 +36,8 @@ export interface TokenInfo {
 export class LocalEngine implements Backend, StrategyHost {
   private readonly seal: SealState
   private readonly unsealer: Unsealer
+  /** sys/rekey: new shares for the keyset, each old share checked as entered. */
+  readonly rekey: Rekeying
   private readonly machine: AttemptMachine
   private readonly strategies: Record<Flow, Strategy>
   private readonly serial = new Serial()
@@ -64,6 +67,7 @@ export class LocalEngine implements Backend, StrategyHost {
       (shares) => keyset.codec.combine(shares),
     )
     this.strategies = makeStrategies(this)
+    this.rekey = new Rekeying(keyset, this.serial, (share) => this.admitShare(share))
   }
 
   /** `sealed`: start sealed, as a Vault process does; unsealed is the default. */
@@ -159,6 +163,7 @@ export class LocalEngine implements Backend, StrategyHost {
       this.machine.cancel()
       this.seal.clear()
     })
+    await this.rekey.close()
   }
 
   /** Adds a share, and says which share it recognized (see `ownedBy`). */

@@ -5,7 +5,7 @@ import { sameBytes } from '../crypto/same-bytes'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { MAX_SHARE_ID, type ShareCodec } from './share-codec'
 import { ROOT_KEY_BYTES } from './keyring'
-import { SCRYPT_WRITTEN, type CheckedKeyset, type KeysetData, type ScryptParams, type ShareRecord } from './keyset-format'
+import { SCRYPT_WRITTEN, type CheckedKeyset, type EarlierGeneration, type KeysetData, type ScryptParams, type ShareRecord } from './keyset-format'
 import { Serial } from './serial'
 import { hashToken, newSalt } from './tokens'
 import type { ShareCheckCode } from './views'
@@ -96,10 +96,11 @@ export async function newRegistry(shares: ReadonlyArray<{ share: Uint8Array; fac
 /**
  * Which issued share `share` (canonical bytes) says it is, from its number
  * alone (its x coordinate), its check value not derived: refused for a wrong
- * length or a number this keyset never issued ('share_unknown'). `checked` is
+ * length, a share an earlier generation issued ('share_replaced') or a number
+ * this keyset never issued ('share_unknown'). `checked` is
  * false: nothing proved the share yet.
  */
-export function identifyShare(data: KeysetData, codec: ShareCodec, share: Buffer): ShareIdentity {
+export async function identifyShare(data: KeysetData, codec: ShareCodec, share: Buffer): Promise<ShareIdentity> {
   const expected = codec.shareLength(ROOT_KEY_BYTES)
   if (share.length !== expected) {
     throw new TesseraError('share_length', `this share is ${share.length < expected ? 'too short' : 'too long'} for this keyset (${share.length} bytes; its shares have ${expected}): a character is missing or extra`)
@@ -110,24 +111,54 @@ export function identifyShare(data: KeysetData, codec: ShareCodec, share: Buffer
     return { number: at >= 0 ? at + 1 : null, holder: null, checked: false }
   }
   const at = data.issued_shares.findIndex((r) => r.x === x)
-  if (at < 0) throw new TesseraError('share_unknown', 'this share is not from this keyset: it carries a share number this keyset never issued')
+  if (at < 0) {
+    await refuseIfReplaced(data, x, share)
+    throw new TesseraError('share_unknown', 'this share is not from this keyset: it carries a share number this keyset never issued')
+  }
   return { number: at + 1, holder: data.issued_shares[at]!.holder, checked: false }
 }
 
 /**
  * Tells which issued share `share` (canonical bytes) is, or refuses it with the
  * reason: those of identifyShare, or a check value that does not match (a
- * typing mistake). Format 1 records no check values: only the length is checked.
+ * typing mistake, or a share an earlier generation issued). Format 1 records
+ * no check values: only the length is checked.
  */
 export async function recognizeShare(data: KeysetData, codec: ShareCodec, share: Buffer): Promise<ShareIdentity> {
-  const identity = identifyShare(data, codec, share)
+  const identity = await identifyShare(data, codec, share)
   if (data.tessera_keyset === 1) return identity
   const record = data.issued_shares[identity.number! - 1]!
   // The share's number is in the share: only that one share's check value is derived.
   if (!sameBytes(Buffer.from(record.check, 'base64'), await checkValue(data, share))) {
+    await refuseIfReplaced(data, codec.id(share), share)
     throw new TesseraError('share_mismatch', `this does not match ${shareLabel(identity)} — probably a typing mistake`)
   }
   return { ...identity, checked: true }
+}
+
+/** The check value an earlier generation recorded for `share`; null when it recorded none (format 1). */
+async function earlierCheck(generation: EarlierGeneration, share: Uint8Array): Promise<Buffer | null> {
+  if (generation.share_check) return scryptCheck(generation.share_check, share)
+  if (generation.share_salt) return hashToken(Buffer.from(generation.share_salt, 'base64'), share)
+  return null
+}
+
+/**
+ * Refuses a share that an earlier generation of this keyset issued, saying so
+ * and when it was replaced: a holder who kept the old share is told why, never
+ * that it is foreign. Only the generations that issued this share's number
+ * derive a check value, newest first.
+ */
+async function refuseIfReplaced(data: KeysetData, x: number, share: Buffer): Promise<void> {
+  if (data.tessera_keyset !== 4) return
+  for (const generation of [...data.earlier_generations].reverse()) {
+    const record = generation.shares.find((r) => r.x === x)
+    const check = record && (await earlierCheck(generation, share))
+    if (record && check && sameBytes(Buffer.from(record.check, 'base64'), check)) {
+      throw new TesseraError('share_replaced', `this share is from generation ${generation.generation} of this keyset; it was replaced on ${generation.replaced_at.slice(0, 10)}: ` +
+          'a rekey made new shares, and only those open it now')
+    }
+  }
 }
 
 /** The issued shares, numbered from 1 in the order issued (format 1: as recorded, without holders). */

@@ -5,11 +5,12 @@ import { wipe } from '../crypto/wipe'
 import { decodeWithOtp } from '../decode/decode'
 import { hasCode, publicError, TesseraError } from '../support/errors'
 import type { LocalEngine } from '../engine/local-engine'
-import { answersWhileSealed, permissionDenied, readJsonBody, sealedError, secretField, secretResponse, stringField, tokenOf, type Handler, type Json, type Routes } from './vault-http'
+import { answersWhileSealed, assertToken, permissionDenied, readJsonBody, sealedError, secretField, secretResponse, stringField, tokenOf, type Handler, type Json, type Routes } from './vault-http'
 import { sealRoutes } from './sys-seal'
 import { initializedInitRoute, uninitializedRoutes, type InitTarget } from './sys-init'
 import { guardServer, requestTarget } from '../support/request'
 import { certificateNames, hostPolicy } from './host-policy'
+import { registerRekeyRoutes } from './rekey-routes'
 
 export { MAX_BODY_BYTES } from './vault-http'
 
@@ -153,8 +154,7 @@ function withToken(engine: LocalEngine, flow: Flow, handlers: Record<string, Han
       method,
       (async (req, body, search) => {
         engine.assertOffered(flow)
-        const token = tokenOf(req)
-        if (!token || (await engine.lookupToken(token)) === undefined) throw permissionDenied()
+        await assertToken(engine, req)
         return handler(req, body, search)
       }) satisfies Handler,
     ]),
@@ -260,6 +260,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Routes {
     return [204]
   }
   routes.set('auth/token/revoke-self', { PUT: revokeSelf, POST: revokeSelf })
+  registerRekeyRoutes(routes, engine, { requireToken })
 
   return routes
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { TesseraError } from '../support/errors'
+import type { LocalEngine } from '../engine/local-engine'
 import { readBoundedBody } from '../support/body'
 
 /** Vault's HTTP at the edge of `tessera serve`: routes, request bodies and their fields, tokens, the logical envelope. */
@@ -107,7 +108,18 @@ export function tokenOf(req: IncomingMessage): string | undefined {
   return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined
 }
 
-/** Vault's envelope for logical responses (lookup-self, decode-token). */
+/** Vault's answer to a request without a valid token on an authenticated path: a bare 403. */
+export async function assertToken(engine: Pick<LocalEngine, 'lookupToken'>, req: IncomingMessage): Promise<void> {
+  const token = tokenOf(req)
+  if (!token || (await engine.lookupToken(token)) === undefined) throw permissionDenied()
+}
+
+/** What every logical path answers while the server is sealed, before any check of its own. */
+export function assertUnsealed(engine: Pick<LocalEngine, 'sealed'>): void {
+  if (engine.sealed) throw sealedError()
+}
+
+/** Vault's envelope for logical responses (lookup-self, decode-token, sys/rekey/backup). */
 export function secretResponse(data: Json): Json {
   return {
     request_id: randomUUID(),

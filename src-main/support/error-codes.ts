@@ -39,6 +39,7 @@ export const ERRORS = {
   share_length: { status: 400, sentence: 'This share has the wrong length for this keyset: a character or a line is missing or extra; enter it again.', ...AS_WRITTEN },
   share_unknown: { status: 400, sentence: 'This share is not one of this keyset\'s shares: check that the right keyset is open and that the share belongs to it.', ...AS_WRITTEN },
   share_mismatch: { status: 400, sentence: 'This share does not match the share of that number: it is probably mistyped; check it, then enter it again.', ...AS_WRITTEN },
+  share_replaced: { status: 400, sentence: 'This share was replaced by a rekey: the message says which generation it is from and when it was replaced; its holder now holds a new share.', ...AS_WRITTEN },
   share_other_holder: { status: 400, sentence: 'This share belongs to another holder: each holder enters their own share.', ...AS_WRITTEN },
   card_line: { status: 400, sentence: 'A line of the share card does not match its check: a character on that line is mistyped; enter the line again.', ...AS_WRITTEN },
   no_share_slot: { status: 400, sentence: 'This keyset has used all 255 share numbers: no new share can be made.' },
@@ -50,6 +51,19 @@ export const ERRORS = {
   already_initialized: { status: 400, sentence: 'The server is already initialized: its keyset exists, and Tessera never makes a second one over it.' },
   seal_migration: { status: 500, sentence: 'A keyset has one seal: there is nothing to migrate to or from; unseal without migrate.' },
   unsupported_flow: { status: 404, sentence: 'This backend does not offer this operation.' },
+
+  // A rekey (sys/rekey/*): new shares replace the old.
+  no_rekey: { status: 400, sentence: 'No rekey is running (it was cancelled or completed, or the server restarted): start a new one.', ...AS_WRITTEN },
+  rekey_in_progress: { status: 400, sentence: 'A rekey is already running: finish it, or cancel it before starting another.' },
+  rekey_request: { status: 400, sentence: 'The rekey request was refused: the message names the field and what is wrong; nothing was changed.', ...AS_WRITTEN },
+  rekey_config: { status: 500, sentence: "The new shares or threshold are outside Vault's limits (Vault answers these with a 500): nothing was changed.", ...AS_WRITTEN },
+  rekey_verify_pending: { status: 400, sentence: 'The new shares are made and wait for verification: enter them on the verification, with its nonce.', ...AS_WRITTEN },
+  no_rekey_verification: { status: 400, sentence: 'The rekey has no new shares to verify yet: enter the current shares first.', ...AS_WRITTEN },
+  rekey_verify_failed: { status: 400, sentence: 'The new shares entered do not combine into the new key: verification starts again with a new nonce; the old shares still work.', ...AS_WRITTEN },
+  rekey_failed: { status: 500, sentence: 'The shares entered do not open this keyset: progress was reset, the rekey and its nonce remain.', ...AS_WRITTEN },
+  rekey_superseded: { status: 409, sentence: 'Another program rekeyed or replaced this keyset first: this rekey was dropped and its new shares are void.', ...AS_WRITTEN },
+  recovery_unsupported: { status: 400, sentence: 'A keyset has no recovery keys (a Shamir seal): there is nothing to rekey or back up here.', ...AS_WRITTEN },
+  no_backup: { status: 400, sentence: 'No backup of new shares is held: a rekey keeps one only when asked to (backup with PGP keys).', ...AS_WRITTEN },
 
   // The keyset file.
   keyset: { status: 400, sentence: 'The keyset or the request to make one was refused: the message names the file or the field, and how to fix it.', ...AS_WRITTEN },
