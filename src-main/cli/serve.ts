@@ -10,6 +10,7 @@ import { hostPort, isLoopback } from '../support/address'
 import { redactingLog } from '../support/redact'
 import { AttemptRecord, keysetFacts } from '../record/attempt-record'
 import { recording } from '../record/recording-backend'
+import { recordRekey } from '../record/rekey-record'
 import { cancelledOnStop, intFlag, parseFlags, requireFlag, RECORD_FLAGS, recordFlag, type Io } from './args'
 import { TesseraError } from '../support/errors'
 
@@ -83,6 +84,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
         if (!initRecord) return engine
         const attempts = new AttemptRecord(initRecord.writer, engine)
         record = attempts
+        recordRekey(engine.rekey, initRecord.writer)
         // A record that cannot be written now refuses every recorded call that follows.
         await initRecord.handOutEnded().then(() => attempts.sealed('init')).catch((err: unknown) => log(`record: ${publicError(err).message}`))
         return recording(engine, attempts)
@@ -92,6 +94,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     engine = await LocalEngine.open(path, { recovery: flags.recovery, sealed: flags.sealed })
     record = recordPath ? await AttemptRecord.open(recordPath, engine, await keysetFacts(engine.keyset, flags.recovery)) : undefined
     if (flags.sealed) await record?.sealed('start')
+    if (record) recordRekey(engine.rekey, record.writer)
     served = record ? recording(engine, record) : engine
   }
   let server: ApiServer

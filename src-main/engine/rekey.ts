@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { encryptTo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { hasCode, TesseraError } from '../support/errors'
+import type { ErrorCode } from '../support/error-codes'
 import { checkRekeyRequest, type CheckedRekey, type RekeyRequest, type Verification } from './rekey-request'
 import { type IssuedShare, type Keyset, type PreparedGeneration, type ShareIdentity } from './keyset'
 import { opensKeyring } from './keyring'
@@ -59,10 +60,10 @@ export interface RekeyBackup {
 export type RekeyEvent =
   | { type: 'started'; nonce: string; rekey: CheckedRekey; required: number }
   | { type: 'share_accepted'; phase: 'rekey' | 'verify'; share: ShareIdentity; progress: number; required: number }
-  | { type: 'share_refused'; phase: 'rekey' | 'verify'; code: string; progress: number }
+  | { type: 'share_refused'; phase: 'rekey' | 'verify'; code: ErrorCode; progress: number }
   | { type: 'shares_issued'; shares: Array<{ number: number; holder: string | null; fingerprint?: string }>; verification: Verification }
   | { type: 'verification_failed' }
-  | { type: 'completed'; generation: number; keyringCiphertext: string }
+  | { type: 'completed'; generation: number; keyringCiphertext: string; shares: number; threshold: number }
   | { type: 'cancelled'; what: 'rekey' | 'verification' }
 
 interface Running extends CheckedRekey {
@@ -315,7 +316,8 @@ export class Rekeying {
     }
     this.drop()
     // The new shares are in effect: an unrecorded completion must not take them from their holders.
-    await this.record({ type: 'completed', generation: this.keyset.generation, keyringCiphertext: this.keyset.keyringCiphertext }).catch(() => undefined)
+    const { generation, keyringCiphertext, shares, threshold } = this.keyset
+    await this.record({ type: 'completed', generation, keyringCiphertext, shares, threshold }).catch(() => undefined)
   }
 
   /** Records `event`; when that fails, `undo` runs and the call fails: a ceremony that leaves no record stops. */

@@ -40,6 +40,7 @@ export const REASONS = [
   'share_unknown',
   'share_mismatch',
   'share_other_holder',
+  'share_replaced',
   'card_line',
   'combine_failed',
   'authentication_failed',
@@ -162,6 +163,27 @@ export const EventSchema = v.variant('type', [
   event('unseal_started', { nonce, required: count(1, 255) }),
   /** The threshold of shares was reached and they open the keyset: the barrier is unsealed. */
   event('unsealed', {}),
+  /** A rekey (sys/rekey/init): the new shares' count and threshold, how they are verified, their holders and PGP keys. */
+  event('rekey_started', {
+    nonce,
+    shares: count(1, 255),
+    threshold: count(1, 255),
+    /** The current threshold: how many current shares the rekey needs. */
+    required: count(1, 255),
+    verification: v.picklist(['none', 'threshold', 'all']),
+    holders: v.optional(v.pipe(v.array(holder), v.maxLength(255))),
+    encrypted_to: v.optional(v.pipe(v.array(v.strictObject({ share_number: shareNumber, fingerprint: pgpFingerprint })), v.maxLength(255))),
+    backup: v.optional(v.literal(true)),
+  }),
+  /** The new shares were made and returned in the reply (encrypted where a PGP key was given); never a share. */
+  event('rekey_shares_issued', { shares: count(1, 255), verification: v.picklist(['none', 'threshold', 'all']) }),
+  /** A new share entered back on sys/rekey/verify, checked against its check value. */
+  event('new_share_verified', { holder: v.optional(holder), share_number: shareNumber, progress: count(1, 255), required: count(1, 255) }),
+  /** The verification starts over under a new nonce: the shares entered did not combine, or the operator restarted it. */
+  event('rekey_verification_restarted', { reason: v.picklist(['failed', 'operator']) }),
+  /** The new shares took effect: the keyset's new fingerprint and generation. */
+  event('rekey_completed', { keyset_fingerprint: sha256Hex, generation: count(2, Number.MAX_SAFE_INTEGER), shares: count(1, 255), threshold: count(1, 255) }),
+  event('rekey_cancelled', {}),
   /** Tessera was stopped holding a finished result that was never decoded nor handed out: nobody may hold it now. */
   event('result_dropped', { flow }),
   event('wiped', {}),

@@ -41,6 +41,12 @@ const SEALED_WORDS = { start: 'the server started sealed', init: 'the keyset was
 
 const ABANDON_WORDS = { operator: 'the operator confirmed', output_failed: 'the output failed', keyset_not_written: 'the keyset file was not written', stopped: 'Tessera was stopped' } as const
 
+const VERIFY_WORDS = {
+  none: 'in effect at once',
+  threshold: 'in effect once a threshold of them is entered back',
+  all: 'in effect once every one is entered back',
+} as const
+
 const shortFingerprint = (fp: string) => `${groupHash(fp).slice(0, 19)}…`
 const shareWords = (n: number | undefined) => (n ? `Share ${n}` : 'The new share')
 const numbers = (ns: readonly number[]) => (ns.length === 1 ? `share ${ns[0]}` : `shares ${ns.join(', ')}`)
@@ -90,6 +96,18 @@ function describe(e: RecordEvent | LegacyEvent): string {
       return `Unseal: nonce ${e.data.nonce}, ${e.data.required} shares required`
     case 'unsealed':
       return 'Unsealed: the shares given open the keyset'
+    case 'rekey_started':
+      return `Rekey: nonce ${e.data.nonce}, ${e.data.shares} new shares, threshold ${e.data.threshold}, ${e.data.required} current shares required; ${VERIFY_WORDS[e.data.verification]}${e.data.encrypted_to?.length ? `; ${numbers(e.data.encrypted_to.map((r) => r.share_number))} encrypted to PGP keys` : ''}`
+    case 'rekey_shares_issued':
+      return `${e.data.shares} new shares made and returned; ${VERIFY_WORDS[e.data.verification]}`
+    case 'new_share_verified':
+      return `${e.data.holder ?? 'A holder'} (new share ${e.data.share_number}): entered back, ${e.data.progress} of ${e.data.required}`
+    case 'rekey_verification_restarted':
+      return e.data.reason === 'failed' ? 'Verification failed: it starts over with a new nonce' : 'Verification restarted with a new nonce'
+    case 'rekey_completed':
+      return `Rekey complete: the new shares are in effect; keyset ${shortFingerprint(e.data.keyset_fingerprint)}, generation ${e.data.generation}, ${e.data.threshold} of ${e.data.shares}`
+    case 'rekey_cancelled':
+      return 'Rekey cancelled: the current shares stay in effect'
     case 'result_dropped':
       return `Tessera stopped: the finished ${FLOW_NAMES[e.data.flow].toLowerCase()} result was dropped, never decoded or handed out`
     case 'wiped':
@@ -211,6 +229,23 @@ function gather(lines: VerifiedLine[]): Facts {
         break
       case 'unsealed':
         rows.push(['Unsealed', when(e.time)])
+        break
+      case 'rekey_started':
+        rows.push(['Operation', 'Rekey'], ['Nonce', e.data.nonce], ['New shares', `${e.data.threshold} of ${e.data.shares}, ${VERIFY_WORDS[e.data.verification]}`])
+        break
+      case 'new_share_verified': {
+        const h = holder(e.data.holder ?? `Holder of new share ${e.data.share_number}`)
+        h.accepted++
+        break
+      }
+      case 'rekey_completed':
+        rows.push(['New keyset fingerprint', groupHash(e.data.keyset_fingerprint)], ['Generation', String(e.data.generation)], ['Completed', when(e.time)])
+        break
+      case 'rekey_cancelled':
+        rows.push(['Cancelled', when(e.time)])
+        break
+      case 'rekey_shares_issued':
+      case 'rekey_verification_restarted':
         break
       case 'wiped':
       case 'closed':

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { keyringFingerprint } from '../src-main/record/attempt-record'
+import { verifyRecord } from '../src-main/record/verify'
+import { runCli, startServe } from './helpers/cli'
+import { makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
+import { leaks, secret } from './helpers/secret-forms'
+import { callApi } from './helpers/server'
+
+describe('tessera serve --record records a rekey', () => {
+  it('started with its parameters, each share accepted or refused with number and holder, verification, completion with the new fingerprint and generation, a cancel', async () => {
+    const dir = await tempDir('tessera-rekey-record-')
+    try {
+      const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
+      const file = join(dir.dir, 'rekey.jsonl')
+      const serve = await startServe(['--keyset', ks.path, '--record', file])
+      let fresh: string[] = []
+      try {
+        const call = (method: string, path: string, body?: unknown) => callApi(serve.url, method, path, body)
+        const { nonce } = (await call('PUT', 'sys/rekey/init', { secret_shares: 2, secret_threshold: 2, tessera_verify_all: true, tessera_holders: ['Dana', 'Eve'] })).json
+        await call('PUT', 'sys/rekey/update', { key: ks.keys[2], nonce })
+        expect((await call('PUT', 'sys/rekey/update', { key: mistypeAt(ks.keys[0]!, 10), nonce })).status).toBe(400)
+        const made = (await call('PUT', 'sys/rekey/update', { key: ks.keys[0], nonce })).json
+        fresh = made.keys
+        await call('PUT', 'sys/rekey/verify', { key: fresh[1], nonce: made.verification_nonce })
+        const restarted = (await call('DELETE', 'sys/rekey/verify')).json.nonce
+        await call('PUT', 'sys/rekey/verify', { key: fresh[0], nonce: restarted })
+        expect((await call('PUT', 'sys/rekey/verify', { key: fresh[1], nonce: restarted })).json.complete).toBe(true)
+        await call('PUT', 'sys/rekey/init', { secret_shares: 3, secret_threshold: 2 })
+        expect((await call('DELETE', 'sys/rekey/init')).status).toBe(204)
+      } finally {
+        await serve.stop()
+      }
+      const text = await readFile(file, 'utf8')
+      const r = verifyRecord(text)
+      expect(r.ok).toBe(true)
+      if (!r.ok) return
+      expect(r.lines.map((l) => l.type)).toEqual([
+        'backend_opened', 'rekey_started', 'share_accepted', 'share_refused', 'share_accepted', 'rekey_shares_issued',
+        'new_share_verified', 'rekey_verification_restarted', 'new_share_verified', 'new_share_verified', 'rekey_completed',
+        'rekey_started', 'rekey_cancelled', 'closed',
+      ])
+      expect(r.lines[1]!.data).toMatchObject({ shares: 2, threshold: 2, required: 2, verification: 'all', holders: ['Dana', 'Eve'] })
+      expect(r.lines[2]!.data).toEqual({ holder: 'Carol', share_number: 3, progress: 1, required: 2 })
+      expect(r.lines[3]!.data).toMatchObject({ reason: 'share_mismatch', progress: 1 })
+      expect(r.lines[6]!.data).toEqual({ holder: 'Eve', share_number: 2, progress: 1, required: 2 })
+      const keyset = JSON.parse(await readFile(ks.path, 'utf8'))
+      expect(r.lines[10]!.data).toEqual({ keyset_fingerprint: keyringFingerprint(keyset.keyring.ciphertext), generation: 2, shares: 2, threshold: 2 })
+
+      const html = join(dir.dir, 'rekey.html')
+      expect((await runCli(['record', 'print', file, '--out', html])).code).toBe(0)
+      const page = await readFile(html, 'utf8')
+      expect(page).toContain('Rekey complete: the new shares are in effect')
+      expect(page).toContain('Dana (new share 1): entered back, 1 of 2')
+
+      const secrets = [...ks.keys.map((k, i) => secret(`old share ${i + 1}`, k)), ...fresh.map((k, i) => secret(`new share ${i + 1}`, k))]
+      expect(leaks(secrets, [{ name: 'record', content: text }, { name: 'printed', content: page }])).toEqual([])
+    } finally {
+      await dir.cleanup()
+    }
+  })
+})
