@@ -19,10 +19,11 @@ export const usage = `Usage: tessera serve --keyset FILE [--host 127.0.0.1] [--p
                      [--tls-cert FILE --tls-key FILE] [--require-token] [--record FILE]
 
 Serves Vault's HTTP API for the keyset (sys/generate-root, sys/generate-share,
-sys/init, sys/seal-status, sys/unseal, sys/seal, sys/health, sys/decode-token,
-auth/token/lookup-self and revoke-self; with --recovery,
-sys/generate-recovery-token instead of the first two). Port 0 picks a free
-port. Stops on SIGINT or SIGTERM.
+sys/init, sys/seal-status, sys/unseal, sys/seal, sys/rekey/*, sys/rotate/root/*,
+sys/health, sys/decode-token, auth/token/lookup-self and revoke-self; with
+--recovery, sys/generate-recovery-token instead of the first two, and the rest
+sealed). A rekey makes the keyset's next generation. Port 0 picks a free port.
+Stops on SIGINT or SIGTERM.
 
 --sealed               start sealed, as a Vault process starts: every other
                        endpoint answers 503 "Vault is sealed" until a threshold
@@ -34,10 +35,12 @@ port. Stops on SIGINT or SIGTERM.
 --tls-cert/--tls-key   serve HTTPS with this PEM certificate (chain) and key
 --require-token        behave like a 2026 server: the generate endpoints answer
                        403 "permission denied" without a valid X-Vault-Token
-                       (Vault 2.x), and the authenticated
-                       sys/generate-root-token/{attempt,update} is offered (OpenBao 2.6)
---record FILE          record every attempt, unseal, seal and init this server runs
-                       in a new hash-chained record (never overwritten;
+                       (Vault 2.x), the authenticated
+                       sys/generate-root-token/{attempt,update} is offered (OpenBao 2.6),
+                       and the unauthenticated sys/rekey/{init,update,verify} answer
+                       405 (OpenBao 2.5; sys/rotate/root/* takes a token)
+--record FILE          record every attempt, unseal, seal, init and rekey this server
+                       runs in a new hash-chained record (never overwritten;
                        tessera record verify FILE);
                        with it, use --require-token unless every local process is trusted`
 
@@ -85,6 +88,7 @@ export async function serve(argv: string[], io: Io): Promise<void> {
         const attempts = new AttemptRecord(initRecord.writer, engine)
         record = attempts
         recordRekey(engine.rekey, initRecord.writer)
+        recordRekey(engine.rotation, initRecord.writer)
         // A record that cannot be written now refuses every recorded call that follows.
         await initRecord.handOutEnded().then(() => attempts.sealed('init')).catch((err: unknown) => log(`record: ${publicError(err).message}`))
         return recording(engine, attempts)
@@ -94,7 +98,10 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     engine = await LocalEngine.open(path, { recovery: flags.recovery, sealed: flags.sealed })
     record = recordPath ? await AttemptRecord.open(recordPath, engine, await keysetFacts(engine.keyset, flags.recovery)) : undefined
     if (flags.sealed) await record?.sealed('start')
-    if (record) recordRekey(engine.rekey, record.writer)
+    if (record) {
+      recordRekey(engine.rekey, record.writer)
+      recordRekey(engine.rotation, record.writer)
+    }
     served = record ? recording(engine, record) : engine
   }
   let server: ApiServer

@@ -11,6 +11,7 @@ import { isKeyBoundsError } from './share-codec'
 import { missingUnsealKey, SealState, type Unsealed, type Unsealer } from './seal'
 import { shareLabel } from '../../src-shared/share-grammar'
 import { Rekeying } from './rekey'
+import { ROTATE_WORDS } from './rekey-words'
 import { Serial } from './serial'
 import { makeStrategies, type StrategyHost } from './strategies'
 import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
@@ -38,6 +39,8 @@ export class LocalEngine implements Backend, StrategyHost {
   private readonly unsealer: Unsealer
   /** sys/rekey: new shares for the keyset, each old share checked as entered. */
   readonly rekey: Rekeying
+  /** OpenBao's sys/rotate/root: the same ceremony, its own state and words. */
+  readonly rotation: Rekeying
   private readonly machine: AttemptMachine
   private readonly strategies: Record<Flow, Strategy>
   private readonly serial = new Serial()
@@ -68,6 +71,7 @@ export class LocalEngine implements Backend, StrategyHost {
     )
     this.strategies = makeStrategies(this)
     this.rekey = new Rekeying(keyset, this.serial, (share) => this.admitShare(share))
+    this.rotation = new Rekeying(keyset, this.serial, (share) => this.admitShare(share), ROTATE_WORDS)
   }
 
   /** `sealed`: start sealed, as a Vault process does; unsealed is the default. */
@@ -164,6 +168,7 @@ export class LocalEngine implements Backend, StrategyHost {
       this.seal.clear()
     })
     await this.rekey.close()
+    await this.rotation.close()
   }
 
   /** Adds a share, and says which share it recognized (see `ownedBy`). */

@@ -4,6 +4,7 @@ import { checkOneKeyOneHolder } from './holder-keys'
 import { recipientKeys } from './init'
 import { checkHolders } from './keyset'
 import { sealConfigProblem } from './seal-config'
+import { LEGACY_WORDS, type RekeyWords } from './rekey-words'
 
 /** How the new shares are confirmed before they take effect: not at all, a threshold of them (Vault), or every one (Tessera). */
 export type Verification = 'none' | 'threshold' | 'all'
@@ -32,15 +33,17 @@ export interface CheckedRekey {
 }
 
 /** sys/rekey/init's checks before the sealed check, in Vault's order; nothing changes. */
-export async function checkRekeyRequest(req: RekeyRequest): Promise<CheckedRekey> {
-  if (req.backup && req.pgpKeys.length === 0) {
+export async function checkRekeyRequest(req: RekeyRequest, words: RekeyWords = LEGACY_WORDS): Promise<CheckedRekey> {
+  // OpenBao's sys/rotate/root checks neither: its seal configuration finds a wrong count.
+  const legacy = words === LEGACY_WORDS
+  if (legacy && req.backup && req.pgpKeys.length === 0) {
     throw new TesseraError('rekey_request', 'cannot request a backup of the new keys without providing PGP keys for encryption')
   }
-  if (req.pgpKeys.length > 0 && req.pgpKeys.length !== req.shares) throw new TesseraError('rekey_request', 'incorrect number of PGP keys for rekey')
+  if (legacy && req.pgpKeys.length > 0 && req.pgpKeys.length !== req.shares) throw new TesseraError('rekey_request', 'incorrect number of PGP keys for rekey')
   // Vault answers its seal configuration's refusals with a 500; so does Tessera.
   const problem = sealConfigProblem(req.shares, req.threshold, req.pgpKeys.length)
-  if (problem) throw new TesseraError('rekey_config', `invalid rekey seal configuration: ${problem}`)
-  const recipients = await Promise.all(req.pgpKeys.map((key, i) => readRecipient(key, i)))
+  if (problem) throw new TesseraError('rekey_config', `${words.config}: ${problem}`)
+  const recipients = await Promise.all(req.pgpKeys.map((key, i) => readRecipient(key, i, words)))
   if (req.holders) {
     try {
       checkHolders(req.holders, req.shares)
@@ -58,13 +61,13 @@ export async function checkRekeyRequest(req: RekeyRequest): Promise<CheckedRekey
 }
 
 /** A PGP key of sys/rekey/init's `pgp_keys`: unreadable is Vault's seal-configuration 500, unable to encrypt Tessera's own 400. */
-async function readRecipient(key: string, i: number): Promise<PublicKeyInfo> {
+async function readRecipient(key: string, i: number, words: RekeyWords): Promise<PublicKeyInfo> {
   try {
     return await readPublicKey(key)
   } catch (err) {
     const reason = hasCode(err, 'pgp') ? err.message : 'unreadable key'
     // readPublicKey words a key it read but that has no encryption subkey this way.
     if (/ cannot encrypt /.test(reason)) throw new TesseraError('rekey_request', `pgp_keys[${i}]: ${reason}`)
-    throw new TesseraError('rekey_config', `invalid rekey seal configuration: error parsing given PGP key: pgp_keys[${i}]: ${reason}`)
+    throw new TesseraError('rekey_config', `${words.config}: error parsing given PGP key: pgp_keys[${i}]: ${reason}`)
   }
 }

@@ -3,6 +3,7 @@ import { encryptTo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { hasCode, TesseraError } from '../support/errors'
 import type { ErrorCode } from '../support/error-codes'
+import { LEGACY_WORDS, type RekeyWords } from './rekey-words'
 import { checkRekeyRequest, type CheckedRekey, type RekeyRequest, type Verification } from './rekey-request'
 import { type IssuedShare, type Keyset, type PreparedGeneration, type ShareIdentity } from './keyset'
 import { opensKeyring } from './keyring'
@@ -91,6 +92,8 @@ export class Rekeying {
     private readonly serial: Serial,
     /** Tells which current share an entered one is, or refuses it (LocalEngine.admitShare). */
     private readonly admit: (share: Buffer) => Promise<ShareIdentity>,
+    /** Which API's words: Vault's sys/rekey or OpenBao's sys/rotate/root. */
+    readonly words: RekeyWords = LEGACY_WORDS,
   ) {}
 
   /** Where the rekey's events go (its record); a failure to record fails the call that caused it. */
@@ -123,12 +126,12 @@ export class Rekeying {
 
   /** sys/rekey/init's checks before the sealed check, in Vault's order; nothing changes. */
   check(req: RekeyRequest): Promise<CheckedRekey> {
-    return checkRekeyRequest(req)
+    return checkRekeyRequest(req, this.words)
   }
 
   start(rekey: CheckedRekey): Promise<RekeyStatus> {
     return this.serial.run(async () => {
-      if (this.running) throw new TesseraError('rekey_in_progress', 'rekey already in progress')
+      if (this.running) throw new TesseraError('rekey_in_progress', this.words.inProgress)
       const nonce = randomUUID()
       this.running = { ...rekey, nonce, progress: new ShareProgress(), verificationNonce: '', pending: null }
       await this.record({ type: 'started', nonce, rekey, required: this.keyset.threshold }, () => this.drop())
@@ -141,12 +144,12 @@ export class Rekeying {
     return this.serial.run(async () => {
       const r = this.running
       try {
-        if (!r) throw new TesseraError('no_rekey', 'no barrier rekey in progress')
+        if (!r) throw new TesseraError('no_rekey', this.words.noneOnUpdate)
         if (r.pending) {
-          throw new TesseraError('rekey_verify_pending', `rekey operation already finished; verification must be performed; nonce for the verification operation is "${r.verificationNonce}"`)
+          throw new TesseraError('rekey_verify_pending', this.words.verificationPending(r.verificationNonce))
         }
-        if (nonce !== r.nonce) throw new TesseraError('wrong_nonce', `incorrect nonce supplied; nonce for this rekey operation is "${r.nonce}"`)
-        if (r.progress.has(key)) throw new TesseraError('duplicate_key', 'given key has already been provided during this generation operation')
+        if (nonce !== r.nonce) throw new TesseraError('wrong_nonce', this.words.wrongNonce(r.nonce))
+        if (r.progress.has(key)) throw new TesseraError('duplicate_key', this.words.duplicate)
       } catch (err) {
         wipe(key)
         throw err
@@ -164,8 +167,8 @@ export class Rekeying {
     return this.serial.run(async () => {
       const r = this.running
       try {
-        if (!r) throw new TesseraError('no_rekey', 'no rekey in progress')
-        if (!r.pending) throw new TesseraError('no_rekey_verification', 'no rekey verification in progress')
+        if (!r) throw new TesseraError('no_rekey', this.words.noneOnVerify)
+        if (!r.pending) throw new TesseraError('no_rekey_verification', this.words.noVerification)
         if (nonce !== r.verificationNonce) throw new TesseraError('wrong_nonce', `incorrect nonce supplied; nonce for this verify operation is "${r.verificationNonce}"`)
         if (r.pending.progress.has(key)) throw new TesseraError('duplicate_key', 'given key has already been provided during this verify operation')
       } catch (err) {
@@ -188,7 +191,7 @@ export class Rekeying {
           // As Vault: the rekey and its new shares stay; the verification starts over under a new nonce.
           r.verificationNonce = randomUUID()
           await this.record({ type: 'verification_failed' })
-          throw new TesseraError('rekey_verify_failed', 'rekey verification failed; incorrect key shares supplied')
+          throw new TesseraError('rekey_verify_failed', this.words.verificationFailed)
         }
         const done = { nonce: r.verificationNonce, complete: true as const }
         await this.takeEffect(next)
@@ -201,7 +204,7 @@ export class Rekeying {
 
   verifyStatus(): VerifyStatus {
     const r = this.running
-    if (!r) throw new TesseraError('no_rekey', 'no rekey configuration found')
+    if (!r) throw new TesseraError('no_rekey', this.words.noConfiguration)
     return {
       nonce: r.verificationNonce,
       started: r.pending !== null,

@@ -11,6 +11,7 @@ import { initializedInitRoute, uninitializedRoutes, type InitTarget } from './sy
 import { guardServer, requestTarget } from '../support/request'
 import { certificateNames, hostPolicy } from './host-policy'
 import { registerRekeyRoutes } from './rekey-routes'
+import { registerRotateRoutes } from './rotate-routes'
 
 export { MAX_BODY_BYTES } from './vault-http'
 
@@ -261,6 +262,7 @@ function buildRoutes(engine: LocalEngine, requireToken: boolean): Routes {
   }
   routes.set('auth/token/revoke-self', { PUT: revokeSelf, POST: revokeSelf })
   registerRekeyRoutes(routes, engine, { requireToken })
+  registerRotateRoutes(routes, engine)
 
   return routes
 }
