@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { hasCode, TesseraError } from '../support/errors'
 import { readFailure, readRegularFile, type ReadLimit } from '../support/bounded-read'
+import type { LineReader } from '../support/stdin-lines'
 
 export interface Io {
   stdout: (text: string) => void
@@ -9,6 +10,8 @@ export interface Io {
   stderr: (text: string) => void
   /** Standard input to its end, refused past `limit`. */
   stdin: (limit: ReadLimit) => Promise<Buffer>
+  /** Standard input a line at a time (on a terminal: prompted on standard error, not echoed). */
+  stdinLines: (limit: ReadLimit) => LineReader
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>

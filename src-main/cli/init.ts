@@ -114,7 +114,7 @@ export async function init(argv: string[], io: Io): Promise<void> {
   }
 }
 
-async function readRecipients(files: string[], source: SecretSource): Promise<PublicKeyInfo[]> {
+export async function readRecipients(files: string[], source: SecretSource): Promise<PublicKeyInfo[]> {
   const keys: PublicKeyInfo[] = []
   for (const file of files) {
     const bytes = await source.fromStdinOrFile(file, '--pgp-keys', KEY_LIMIT)

@@ -2,6 +2,7 @@ import type { Io } from './args'
 import { Output, outputFailure } from './output'
 import { readStdin } from '../support/bounded-read'
 import { ERRORS, type ErrorEntry } from '../support/error-codes'
+import { stdinLines } from '../support/stdin-lines'
 import { TesseraError } from '../support/errors'
 import { redact } from '../support/redact'
 import { VERSION } from '../version'
@@ -14,6 +15,7 @@ type Command = readonly [run: (argv: string[], io: Io) => Promise<void>, usage: 
  */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   init: async () => import('./init').then((m) => [m.init, m.usage]),
+  rekey: async () => import('./rekey').then((m) => [m.rekey, m.usage]),
   serve: async () => import('./serve').then((m) => [m.serve, m.usage]),
   decode: async () => import('./decode').then((m) => [m.decode, m.usage]),
   'generate-otp': async () => import('./generate-otp').then((m) => [m.generateOtp, m.usage]),
@@ -29,6 +31,7 @@ Usage: tessera <command> [flags]
 
 Commands:
   init           create a local keyset and hand out its shares
+  rekey          replace a local keyset's shares with new ones
   serve          serve Vault's HTTP API for a keyset on loopback
   decode         decode an OTP- or PGP-protected result offline
   generate-otp   print a one-time password
@@ -101,6 +104,7 @@ export async function main(): Promise<void> {
     writeOut: (t) => stdout.write(t),
     stderr: (t) => stderr.say(t),
     stdin: readStdin,
+    stdinLines: (limit) => stdinLines(limit, (prompt) => stderr.say(prompt)),
   })
   await Promise.all([stdout.settled(), stderr.settled()])
   // Anything else that was meant to be seen and was not is a failure, said in one sentence.

@@ -13,13 +13,15 @@ export type Verification = 'none' | 'threshold' | 'all'
 export interface RekeyRequest {
   shares: number
   threshold: number
-  pgpKeys: readonly string[]
+  pgpKeys: ReadonlyArray<string | Uint8Array>
   backup: boolean
   requireVerification: boolean
   /** Every new share is entered back once before the rekey takes effect (vault#8278). */
   verifyAll: boolean
   /** One holder's name per new share, in share order. */
   holders?: readonly string[]
+  /** The new shares take effect only at `Rekeying.release` or the verification (the CLI writes them out first). */
+  hold?: boolean
 }
 
 /** A request that passed every check, its PGP keys read. */
@@ -30,6 +32,7 @@ export interface CheckedRekey {
   backup: boolean
   verification: Verification
   holders?: readonly string[]
+  hold?: boolean
 }
 
 /** sys/rekey/init's checks before the sealed check, in Vault's order; nothing changes. */
@@ -57,11 +60,11 @@ export async function checkRekeyRequest(req: RekeyRequest, words: RekeyWords = L
     throw hasCode(err, 'shared_pgp_key') ? new TesseraError('shared_pgp_key', err.message) : err
   }
   const verification = req.verifyAll ? 'all' : req.requireVerification ? 'threshold' : 'none'
-  return { shares: req.shares, threshold: req.threshold, recipients, backup: req.backup, verification, ...(req.holders ? { holders: req.holders } : {}) }
+  return { shares: req.shares, threshold: req.threshold, recipients, backup: req.backup, verification, ...(req.holders ? { holders: req.holders } : {}), ...(req.hold ? { hold: true } : {}) }
 }
 
 /** A PGP key of sys/rekey/init's `pgp_keys`: unreadable is Vault's seal-configuration 500, unable to encrypt Tessera's own 400. */
-async function readRecipient(key: string, i: number, words: RekeyWords): Promise<PublicKeyInfo> {
+async function readRecipient(key: string | Uint8Array, i: number, words: RekeyWords): Promise<PublicKeyInfo> {
   try {
     return await readPublicKey(key)
   } catch (err) {

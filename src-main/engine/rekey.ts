@@ -228,6 +228,15 @@ export class Rekeying {
     })
   }
 
+  /** Puts held new shares in effect once they were handed out (a rekey started with `hold` and no verification). */
+  release(): Promise<void> {
+    return this.serial.run(async () => {
+      const pending = this.running?.verification === 'none' ? this.running.pending : null
+      if (!pending) throw new TesseraError('no_rekey_verification', this.words.noVerification)
+      await this.takeEffect(pending.next)
+    })
+  }
+
   /** DELETE sys/rekey/init: nothing changed, shares entered wiped, new shares void; no error when none runs. */
   cancel(): Promise<void> {
     return this.serial.run(async () => {
@@ -297,7 +306,7 @@ export class Rekeying {
         backup: r.backup,
         verification_required: r.verification !== 'none',
       }
-      if (r.verification === 'none') {
+      if (r.verification === 'none' && !r.hold) {
         await this.takeEffect(made.next)
         return answer
       }
