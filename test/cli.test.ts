@@ -310,9 +310,9 @@ describe('tessera init', () => {
   })
 
   it('names an unknown command (exit 2) and shows the overview', async () => {
-    const r = await runCli(['rekey', '--keyset', 'x.json'])
+    const r = await runCli(['frobnicate', '--keyset', 'x.json'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^tessera: unknown command "rekey"/)
+    expect(r.stderr).toMatch(/^tessera: unknown command "frobnicate"/)
     expect(r.stderr).toContain('Usage: tessera <command> [flags]')
     expect(r.stdout).toBe('')
     const none = await runCli([])
@@ -429,7 +429,7 @@ describe('tessera serve', () => {
       ['binary garbage', async (d) => write(d, randomBytes(64)), /is corrupt: not valid JSON/],
       ['JSON that is not a keyset', async (d) => write(d, '{"keys": []}'), /is not a valid Tessera keyset: tessera_keyset: /],
       ['JSON null', async (d) => write(d, 'null'), /is not a valid Tessera keyset: /],
-      ['a keyset of a future format', async (d) => write(d, '{"tessera_keyset": 4}'), /uses keyset format 4; this Tessera reads formats 1 to 3: upgrade Tessera/],
+      ['a keyset of a future format', async (d) => write(d, '{"tessera_keyset": 5}'), /uses keyset format 5; this Tessera reads formats 1 to 4: upgrade Tessera/],
       [
         'a keyset whose threshold exceeds its shares',
         async (d) => {
