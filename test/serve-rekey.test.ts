@@ -202,7 +202,7 @@ describe('sys/rekey refuses bad input with nothing changed', () => {
       [{ secret_shares: 3, secret_threshold: 2, backup: true }, 400, 'cannot request a backup of the new keys without providing PGP keys for encryption'],
       [{ secret_shares: 3, secret_threshold: 2, pgp_keys: ['a', 'b'] }, 400, 'incorrect number of PGP keys for rekey'],
       [{ secret_shares: 2, secret_threshold: 2, pgp_keys: ['bm90IGEga2V5', 'bm90IGEga2V5'] }, 500, 'invalid rekey seal configuration: error parsing given PGP key: pgp_keys[0]: '],
-      [{ secret_shares: 2.5, secret_threshold: 2 }, 400, "failed to parse JSON input: 'secret_shares' must be a whole number"],
+      [{ secret_shares: 2.5, secret_threshold: 2 }, 400, "failed to parse JSON input: 'secret_shares' must be an integer"],
       [{ secret_shares: 2, secret_threshold: 2, tessera_holders: ['Ada'] }, 400, 'tessera_holders: 1 holder names for 2 shares: give one name per share'],
     ]
     for (const [body, status, text] of cases) {

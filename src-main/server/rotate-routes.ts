@@ -23,7 +23,7 @@ export function registerRotateRoutes(routes: Routes, engine: LocalEngine): void 
         return data === undefined ? [status] : [status, secretResponse(data)]
       } catch (err) {
         // OpenBao's logical layer rebuilds the error from its text and answers 400.
-        if (err instanceof TesseraError && err.status === 500 && err.code !== 'keyset_write') throw new TesseraError(err.code, err.message)
+        if (err instanceof TesseraError && err.status === 500 && err.code !== 'keyset_write') throw new TesseraError('logical_refusal', err.message)
         throw err
       }
     }
