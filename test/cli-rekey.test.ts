@@ -1,20 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
-import { Keyset } from '../src-main/engine/keyset'
 import { runCli, runWithSinks, spawnWithSinks, waitForOutput } from './helpers/cli'
-import { makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
+import { makeKeyset, mistypeAt, tempDir, keysOpen } from './helpers/keysets'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeAll(async () => {
   tmp = await tempDir()
 })
 afterAll(() => tmp.cleanup())
-
-/** Whether `keys` (hex or base64) open the keyset now at `path`. */
-async function opens(path: string, keys: string[]): Promise<boolean> {
-  const keyset = await Keyset.open(path)
-  return keyset.verify(await keyset.codec.combine(keys.map((k) => keyset.parseShare(Buffer.from(k)))))
-}
 
 const newKeys = (stdout: string) => [...stdout.matchAll(/^New Unseal Key \d+(?: \([^)]*\))?: (\S+)$/gm)].map((m) => m[1]!)
 
@@ -30,8 +23,8 @@ describe('tessera rekey', () => {
     const fresh = newKeys(r.stdout)
     expect(fresh).toHaveLength(3)
     expect(r.stderr).toMatch(/rekeyed: generation 2, 3 key shares, threshold 2/)
-    expect(await opens(ks.path, fresh.slice(1))).toBe(true)
-    expect(await opens(ks.path, ks.keys.slice(0, 2))).toBe(false)
+    expect(await keysOpen(ks.path, fresh.slice(1))).toBe(true)
+    expect(await keysOpen(ks.path, ks.keys.slice(0, 2))).toBe(false)
     expect(JSON.parse(await readFile(ks.path, 'utf8')).issued_shares.map((s: { holder: string }) => s.holder)).toEqual(['Ada', 'Bo', 'Cy'])
   })
 
@@ -50,7 +43,7 @@ describe('tessera rekey', () => {
     expect(await readFile(ks.path, 'utf8')).toBe(before)
     run.child.stdin!.end(`${fresh[1]}\n`)
     expect(await run.exited).toBe(0)
-    expect(await opens(ks.path, fresh.slice(0, 2))).toBe(true)
+    expect(await keysOpen(ks.path, fresh.slice(0, 2))).toBe(true)
   })
 
   it('changes nothing when the new shares cannot be written out, when input ends early, or before verification', async () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readdir } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { Keyset } from '../src-main/engine/keyset'
 import { startServe, type ServeProcess } from './helpers/cli'
-import { makeKeyset, tempDir } from './helpers/keysets'
+import { makeKeyset, tempDir, keysOpen } from './helpers/keysets'
 import { callApi } from './helpers/server'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -11,17 +10,6 @@ beforeAll(async () => {
   tmp = await tempDir()
 })
 afterAll(() => tmp.cleanup())
-
-/** Whether `keys` (hex) combine into the root key of the keyset now at `path`; opening it clears a killed writer's litter. */
-async function opens(path: string, keys: string[]): Promise<boolean> {
-  const keyset = await Keyset.open(path)
-  const shares = keys.map((k) => keyset.parseShare(Buffer.from(k)))
-  try {
-    return keyset.verify(await keyset.codec.combine(shares))
-  } catch {
-    return false
-  }
-}
 
 /** A rekey with verification brought to its last share: what completes it, and the new shares. */
 async function upToLastVerify(serve: ServeProcess, old: string[]): Promise<{ keys: string[]; vnonce: string }> {
@@ -58,8 +46,8 @@ describe('kill -9 during a rekey (a real tessera serve, killed)', () => {
       await (delay === Infinity ? last : new Promise((r) => setTimeout(r, delay)))
       await sigkill(serve)
       await last
-      const oldOpens = await opens(ks.path, ks.keys.slice(1, 3))
-      const newOpens = await opens(ks.path, keys.slice(1, 3))
+      const oldOpens = await keysOpen(ks.path, ks.keys.slice(1, 3))
+      const newOpens = await keysOpen(ks.path, keys.slice(1, 3))
       expect(oldOpens !== newOpens, `after ${delay} ms: old ${oldOpens}, new ${newOpens}`).toBe(true)
       outcomes[oldOpens ? 'old' : 'new']++
       // No temp file of the killed writer is left once the keyset is opened again (a lock it had
@@ -76,8 +64,8 @@ describe('kill -9 during a rekey (a real tessera serve, killed)', () => {
     const serve = await startServe(['--keyset', ks.path])
     const { keys } = await upToLastVerify(serve, ks.keys)
     await sigkill(serve)
-    expect(await opens(ks.path, ks.keys.slice(0, 2))).toBe(true)
-    expect(await opens(ks.path, keys.slice(0, 2))).toBe(false)
+    expect(await keysOpen(ks.path, ks.keys.slice(0, 2))).toBe(true)
+    expect(await keysOpen(ks.path, keys.slice(0, 2))).toBe(false)
   })
 })
 
@@ -98,9 +86,9 @@ describe('two processes racing to complete a rekey of one keyset', () => {
       const [winner, loser] = da.status === 200 ? [ra, rb] : [rb, ra]
       const refused = da.status === 200 ? db : da
       expect(refused.json.errors[0]).toMatch(/^the rekey was not applied: .* was rekeyed or replaced by another program since this rekey began/)
-      expect(await opens(ks.path, winner.keys.slice(0, 2))).toBe(true)
-      expect(await opens(ks.path, loser.keys.slice(0, 2))).toBe(false)
-      expect(await opens(ks.path, ks.keys.slice(0, 2))).toBe(false)
+      expect(await keysOpen(ks.path, winner.keys.slice(0, 2))).toBe(true)
+      expect(await keysOpen(ks.path, loser.keys.slice(0, 2))).toBe(false)
+      expect(await keysOpen(ks.path, ks.keys.slice(0, 2))).toBe(false)
       // The loser's rekey is gone, not left half done.
       const loserUrl = da.status === 200 ? b.url : a.url
       expect((await callApi(loserUrl, 'GET', 'sys/rekey/init')).json.started).toBe(false)

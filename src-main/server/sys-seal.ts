@@ -1,3 +1,4 @@
+import type { SealStatus } from '../backend'
 import { wipe } from '../crypto/wipe'
 import type { LocalEngine } from '../engine/local-engine'
 import { missingUnsealKey } from '../engine/seal'
@@ -13,14 +14,7 @@ import { boolField, permissionDenied, secretField, tokenOf, whileSealed, type Ha
  */
 
 /** What the seal endpoints show of a server: the fields of Vault's seal status that vary. */
-export interface SealFacts {
-  initialized: boolean
-  sealed: boolean
-  t: number
-  n: number
-  progress: number
-  nonce: string
-}
+export type SealFacts = Pick<SealStatus, 'initialized' | 'sealed' | 't' | 'n' | 'progress' | 'nonce'>
 
 /** A server whose keyset does not exist yet: sealed, no threshold, as Vault before init. */
 export const UNINITIALIZED: SealFacts = { initialized: false, sealed: true, t: 0, n: 0, progress: 0, nonce: '' }

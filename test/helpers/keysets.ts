@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { initKeyset } from '../../src-main/engine/init'
+import { Keyset } from '../../src-main/engine/keyset'
 import type { Scheme } from '../../src-main/engine/share-codec'
 
 /** `text` with the character at `at` changed, as a holder mistypes: same length, same alphabet. */
@@ -58,4 +59,15 @@ export async function downgradeToV1(path: string): Promise<void> {
   const { share_check: _check, issued_shares, integrity: _integrity, ...rest } = JSON.parse(await readFile(path, 'utf8'))
   const v1 = { ...rest, tessera_keyset: 1, issued_share_ids: rest.secret_threshold === 1 ? [] : issued_shares.map((s: { x: number }) => s.x) }
   await writeFile(path, `${JSON.stringify(v1, null, 2)}\n`, { mode: 0o600 })
+}
+
+/** Whether `keys` (hex or base64) combine into the root key of the keyset now at `path`; opening it clears a killed writer's litter. */
+export async function keysOpen(path: string, keys: string[]): Promise<boolean> {
+  const keyset = await Keyset.open(path)
+  const shares = keys.map((k) => keyset.parseShare(Buffer.from(k)))
+  try {
+    return keyset.verify(await keyset.codec.combine(shares))
+  } catch {
+    return false
+  }
 }
