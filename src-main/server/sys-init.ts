@@ -6,7 +6,7 @@ import { Serial } from '../engine/serial'
 import { initFacts, type InitFacts, type InitRecord } from '../record/init-record'
 import { hasCode, TesseraError } from '../support/errors'
 import { uninitializedSealRoutes } from './sys-seal'
-import { boolField, field, intField, stringField, stringsField, whileSealed, type Handler, type Json, type Routes } from './vault-http'
+import { boolField, field, intField, sealedError, stringField, stringsField, whileSealed, type Handler, type Json, type Routes } from './vault-http'
 
 /**
  * sys/init over HTTP (`tessera serve --uninitialized`): Vault's request and
@@ -116,6 +116,16 @@ export function uninitializedRoutes(target: InitTarget, serve: (engine: LocalEng
   }
   const routes = uninitializedSealRoutes()
   routes.set('sys/init', whileSealed({ GET: async () => [200, { initialized }], PUT: put, POST: put }))
+  // Vault's rekey status says there is nothing to rekey yet; its other calls find the server sealed.
+  const notYet: Handler = async () => {
+    throw new TesseraError('uninitialized', 'server is not yet initialized')
+  }
+  const sealed: Handler = async () => {
+    throw sealedError()
+  }
+  for (const path of ['sys/rekey/init', 'sys/rekey/verify']) {
+    routes.set(path, whileSealed({ GET: notYet, PUT: sealed, POST: sealed, DELETE: sealed }))
+  }
   return routes
 }
 
