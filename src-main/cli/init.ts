@@ -32,11 +32,7 @@ is written only once its shares were printed.
 
 export async function init(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
-    keyset: { type: 'string' },
-    shares: { type: 'string' },
-    threshold: { type: 'string' },
-    holders: { type: 'string' },
-    'pgp-keys': { type: 'string' },
+    ...NEW_SHARE_FLAGS,
     scheme: { type: 'string' },
     format: { type: 'string' },
     ...RECORD_FLAGS,
@@ -50,19 +46,14 @@ export async function init(argv: string[], io: Io): Promise<void> {
   const scheme = (flags.scheme ?? 'vault') as Scheme
   if (!SCHEMES.includes(scheme)) throw new TesseraError('usage', `--scheme must be vault or secretsjs, got "${flags.scheme}"`)
 
-  const holders = flags.holders === undefined ? undefined : flags.holders.split(',').map((h) => h.trim())
+  const holders = holdersFlag(flags.holders)
   try {
     checkShareConfig(shares, threshold)
     if (holders) checkHolders(holders, shares)
   } catch (err) {
     throw new TesseraError('usage', (err as Error).message)
   }
-  // Once --pgp-keys is given, shares are never printed in plain text: it must name every key.
-  const keyFiles = flags['pgp-keys'] === undefined ? [] : flags['pgp-keys'].split(',').filter(Boolean)
-  if (flags['pgp-keys'] !== undefined && keyFiles.length !== shares) {
-    throw new TesseraError('usage', `--pgp-keys names ${keyFiles.length} keys for ${shares} shares: give one key per share`)
-  }
-  const recipients = await readRecipients(keyFiles, new SecretSource(io))
+  const recipients = await readRecipients(flags['pgp-keys'], shares, new SecretSource(io))
   const allowSharedKey = flags['allow-shared-key'] === true
   checkOneKeyOneHolder([], recipientKeys(recipients, holders), allowSharedKey, 'give --allow-shared-key')
   recipients.forEach((r, i) =>
@@ -114,7 +105,29 @@ export async function init(argv: string[], io: Io): Promise<void> {
   }
 }
 
-export async function readRecipients(files: string[], source: SecretSource): Promise<PublicKeyInfo[]> {
+/** The flags of a command that makes new shares (init, rekey) and writes them out. */
+export const NEW_SHARE_FLAGS = {
+  keyset: { type: 'string' },
+  shares: { type: 'string' },
+  threshold: { type: 'string' },
+  holders: { type: 'string' },
+  'pgp-keys': { type: 'string' },
+} as const
+
+/** `--holders`: one name a share, comma-separated. */
+export function holdersFlag(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((h) => h.trim())
+}
+
+/**
+ * `--pgp-keys`: one public key file a share, read. Once it is given, shares
+ * are never printed in plain text: it must name every key.
+ */
+export async function readRecipients(flag: string | undefined, shares: number, source: SecretSource): Promise<PublicKeyInfo[]> {
+  const files = flag === undefined ? [] : flag.split(',').filter(Boolean)
+  if (flag !== undefined && files.length !== shares) {
+    throw new TesseraError('usage', `--pgp-keys names ${files.length} keys for ${shares} shares: give one key per share`)
+  }
   const keys: PublicKeyInfo[] = []
   for (const file of files) {
     const bytes = await source.fromStdinOrFile(file, '--pgp-keys', KEY_LIMIT)

@@ -7,7 +7,7 @@ import { recordRekey } from '../record/rekey-record'
 import { RecordWriter } from '../record/writer'
 import { TesseraError } from '../support/errors'
 import type { LineReader } from '../support/stdin-lines'
-import { readRecipients } from './init'
+import { holdersFlag, NEW_SHARE_FLAGS, readRecipients } from './init'
 import { outputFailure } from './output'
 import { formatFlag, intFlag, parseFlags, requireFlag, SecretSource, RECORD_FLAGS, recordFlag, type Io } from './args'
 
@@ -32,11 +32,7 @@ const LINE_LIMIT = { bytes: 4096, what: 'a share' }
 
 export async function rekey(argv: string[], io: Io): Promise<void> {
   const flags = parseFlags(argv, {
-    keyset: { type: 'string' },
-    shares: { type: 'string' },
-    threshold: { type: 'string' },
-    holders: { type: 'string' },
-    'pgp-keys': { type: 'string' },
+    ...NEW_SHARE_FLAGS,
     verify: { type: 'string' },
     format: { type: 'string' },
     ...RECORD_FLAGS,
@@ -47,12 +43,8 @@ export async function rekey(argv: string[], io: Io): Promise<void> {
   const format = formatFlag(flags.format)
   const verify = flags.verify ?? 'none'
   if (!['none', 'threshold', 'all'].includes(verify)) throw new TesseraError('usage', `--verify must be threshold or all, got "${verify}"`)
-  const holders = flags.holders === undefined ? undefined : flags.holders.split(',').map((h) => h.trim())
-  const keyFiles = flags['pgp-keys'] === undefined ? [] : flags['pgp-keys'].split(',').filter(Boolean)
-  if (flags['pgp-keys'] !== undefined && keyFiles.length !== shares) {
-    throw new TesseraError('usage', `--pgp-keys names ${keyFiles.length} keys for ${shares} shares: give one key per share`)
-  }
-  const recipients = await readRecipients(keyFiles, new SecretSource(io))
+  const holders = holdersFlag(flags.holders)
+  const recipients = await readRecipients(flags['pgp-keys'], shares, new SecretSource(io))
 
   const engine = await LocalEngine.open(path)
   const recordPath = recordFlag(flags)

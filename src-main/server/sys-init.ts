@@ -3,6 +3,7 @@ import { initKeyset } from '../engine/init'
 import type { Keyset } from '../engine/keyset'
 import type { LocalEngine } from '../engine/local-engine'
 import { Serial } from '../engine/serial'
+import { sealConfigProblem } from '../engine/seal-config'
 import { initFacts, type InitFacts, type InitRecord } from '../record/init-record'
 import { hasCode, TesseraError } from '../support/errors'
 import { uninitializedSealRoutes } from './sys-seal'
@@ -46,17 +47,6 @@ interface InitParams {
 const invalidConfig = (reason: string) => new TesseraError('bad_request', `invalid seal configuration: ${reason}`)
 const alreadyInitialized = () => new TesseraError('already_initialized', 'Vault is already initialized')
 
-/** Vault's barrier config validation, in its order and words. */
-function checkSealConfig(shares: number, threshold: number, pgpKeys: number): void {
-  if (shares < 1) throw invalidConfig('shares must be at least one')
-  if (threshold < 1) throw invalidConfig('threshold must be at least one')
-  if (shares > 1 && threshold < 2) throw invalidConfig('threshold must be greater than one for multiple shares')
-  if (shares > 255) throw invalidConfig('shares must be less than 256')
-  if (threshold > 255) throw invalidConfig('threshold must be less than 256')
-  if (threshold > shares) throw invalidConfig('threshold cannot be larger than shares')
-  if (pgpKeys > 0 && pgpKeys !== shares) throw invalidConfig('count mismatch between number of provided PGP keys and number of shares')
-}
-
 async function readKey(key: string, wrap: (reason: string) => TesseraError): Promise<PublicKeyInfo> {
   try {
     return await readPublicKey(key)
@@ -79,7 +69,8 @@ export async function readInitRequest(b: Json): Promise<InitParams> {
   if (recovery.length > 0) {
     throw new TesseraError('bad_request', `parameters ${recovery.map(([name]) => name).join(',')} not applicable to seal type shamir`)
   }
-  checkSealConfig(shares, threshold, pgpKeys.length)
+  const problem = sealConfigProblem(shares, threshold, pgpKeys.length)
+  if (problem) throw invalidConfig(problem)
   const recipients: PublicKeyInfo[] = []
   for (const key of pgpKeys) recipients.push(await readKey(key, invalidConfig))
   const holders = field(b, HOLDERS_FIELD) == null ? undefined : stringsField(b, HOLDERS_FIELD)
