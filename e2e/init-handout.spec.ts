@@ -126,7 +126,7 @@ test('Finish waits for a root token being shown: no "never shown" while it is on
     await page.getByRole('button', { name: `I have recorded share ${n}: hide it` }).click()
   }
   // A slow main: the token is on its way when Finish is pressed.
-  await page.route('**/rpc/init.revealRootToken', async (route) => {
+  await page.route('**/rpc/handout.revealRootToken', async (route) => {
     await new Promise((r) => setTimeout(r, 1500))
     await route.continue()
   })

@@ -128,9 +128,9 @@ test('an on-screen hand-out shows the share in one step, and a reload resumes at
     await page.reload()
     await expect(page.getByText('Holder 2 of 2')).toBeVisible()
     const state = await tessera.rpc('session.state')
-    expect(state.body.init.handedOut).toEqual([true, false])
+    expect(state.body.handOut.handedOut).toEqual([true, false])
     // Main refuses to end the hand-out with share 2 unseen.
-    const refused = await tessera.rpc('init.finish')
+    const refused = await tessera.rpc('handout.finish')
     expect(refused.body.code).toBe('shares_not_handed_out')
   }
   await page.getByRole('button', { name: 'Show share 2' }).click()

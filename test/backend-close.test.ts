@@ -206,7 +206,7 @@ describe('the session closes a backend it leaves', () => {
     await session.close()
     expect(close).toHaveBeenCalledTimes(1)
     expect(await call('backend.describe')).toMatchObject({ kind: 'none' })
-    expect(await call('session.state')).toMatchObject({ result: null, init: null, log: [] })
+    expect(await call('session.state')).toMatchObject({ result: null, handOut: null, log: [] })
   })
 })
 
@@ -274,7 +274,7 @@ describe('stopping tessera web', () => {
   it('on SIGINT during a hand-out, names the holders whose shares are lost and records it', async () => {
     const web = await startWeb()
     await web.rpc('backend.initKeyset', { path: join(dir, 'new.json'), shares: 2, threshold: 2, holders: ['Alice', 'Bob'] })
-    await web.rpc('init.revealShare', { index: 0 })
+    await web.rpc('handout.revealShare', { index: 0 })
     const { path } = (await web.rpc('session.state')).record
     web.child.kill('SIGINT')
     expect(await web.exited).toBe(0)

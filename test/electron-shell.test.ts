@@ -247,11 +247,11 @@ describe('the Electron shell (against a recording stand-in for electron)', () =>
       return res.value
     }
     await call('backend.initKeyset', { path: join(configDir, 'printed.json'), shares: 2, threshold: 2 })
-    await call('init.shareCard', { index: 0 })
+    await call('handout.shareCard', { index: 0 })
     r.printAnswer = false
-    expect(await call('init.printCard', { index: 0 })).toEqual({ printed: false })
+    expect(await call('handout.printCard', { index: 0 })).toEqual({ printed: false })
     r.printAnswer = true
-    expect(await call('init.printCard', { index: 0 })).toEqual({ printed: true })
+    expect(await call('handout.printCard', { index: 0 })).toEqual({ printed: true })
     expect(r.prints).toBe(2)
     const { path } = (await call('session.state')).record
     const how = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'share_handed_out').map((l) => l.data.how)

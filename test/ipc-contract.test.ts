@@ -63,7 +63,7 @@ describe('the IPC contract in two parts', () => {
     expect(told).toBe(1)
     await api.attempt.update({ flow: 'root', key: 'k', nonce: 'n' }).catch(() => undefined)
     expect(told).toBe(2)
-    await api.init.cardPrinted({ index: 0 })
+    await api.handout.cardPrinted({ index: 0 })
     expect(told).toBe(3)
     // Reading the record back must not set off another read.
     await api.session.state()

@@ -54,9 +54,9 @@ describe('a secret typed where a name goes', () => {
     // A full ceremony: an init with its hand-out, a root token, a new share.
     const path = join(dir, 'keyset.json')
     await call('backend.initKeyset', { path, shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
-    const shares = [await call('init.revealShare', { index: 0 }), await call('init.revealShare', { index: 1 }), await call('init.revealShare', { index: 2 })]
-    const initial = await call('init.revealRootToken')
-    await call('init.finish')
+    const shares = [await call('handout.revealShare', { index: 0 }), await call('handout.revealShare', { index: 1 }), await call('handout.revealShare', { index: 2 })]
+    const initial = await call('handout.revealRootToken')
+    await call('handout.finish')
     for (const [i, s] of shares.entries()) values.push({ label: `share ${i + 1}`, value: s.key }, { label: `share ${i + 1} base64`, value: s.key_base64 })
     values.push({ label: 'initial root token', value: initial.value })
 

@@ -23,7 +23,7 @@ function status(over: Partial<UiAttemptStatus> = {}): UiAttemptStatus {
 function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, string> = {}, list: ShareList = NAMED) {
   const calls: string[] = []
   const record = { directory: null, path: null, finalHash: null, open: false }
-  let session: SessionState = { result: null, init: null, log: [], record, ...state }
+  let session: SessionState = { result: null, handOut: null, log: [], record, ...state }
   const answer = async <T>(name: string, value: () => T): Promise<T> => {
     calls.push(name)
     if (refuse[name]) throw new ApiError('bad_request', refuse[name], name === 'attempt.update' ? 'Engine said: refused' : undefined)
@@ -48,7 +48,7 @@ function fakeApi(state: Partial<SessionState> = {}, refuse: Record<string, strin
       state: () => answer('session.state', () => session),
       snapshot: () =>
         answer('session.snapshot', () => ({ version: '0.1.0', backend: { info: LOCAL, shares: list }, state: session, statuses: { root: status({ started: false }) } })),
-      wipe: () => answer('session.wipe', () => ((session = { result: null, init: null, log: [], record }), { wiped: true as const })),
+      wipe: () => answer('session.wipe', () => ((session = { result: null, handOut: null, log: [], record }), { wiped: true as const })),
     },
     attempt: {
       status: () => answer('attempt.status', () => status({ started: false })),
@@ -70,10 +70,10 @@ describe('the ceremony step machine', () => {
     await withResult.load()
     expect([withResult.step, withResult.flow, withResult.holdsSecret]).toEqual(['result', 'root', true])
 
-    const summary = { path: '/k.json', shares: 2, threshold: 2, scheme: 'vault' as const, recipients: [], holders: [] }
-    const handingOut = new Ceremony(fakeApi({ init: { summary, handedOut: [true, false] } }).api)
+    const summary = { ceremony: 'init' as const, place: { kind: 'keyset' as const, name: '/k.json' }, shares: 2, threshold: 2, scheme: 'vault' as const, recipients: [], holders: [], rootToken: true }
+    const handingOut = new Ceremony(fakeApi({ handOut: { summary, handedOut: [true, false] } }).api)
     await handingOut.load()
-    expect(handingOut.step).toBe('init')
+    expect(handingOut.step).toBe('handout')
 
     const plain = new Ceremony(fakeApi().api)
     await plain.load()
@@ -101,7 +101,7 @@ describe('the ceremony step machine', () => {
     const result: HeldResult = { ...RESULT, flow: 'share', share }
     api.attempt.update = async () => {
       calls.push('attempt.update')
-      const state = { result, init: null, log: [], record: { directory: null, path: null, finalHash: null, open: false } }
+      const state = { result, handOut: null, log: [], record: { directory: null, path: null, finalHash: null, open: false } }
       return { ...status({ progress: 2, complete: true }), state, backend: { info: grown, shares: four } }
     }
     const c = new Ceremony(api)

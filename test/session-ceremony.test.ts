@@ -226,20 +226,20 @@ describe('an init hand-out cannot lose a share silently', () => {
   it('refuses to finish while a share was never revealed, unless abandoning is confirmed', async () => {
     const path = join(dir, 'created.json')
     await call('backend.initKeyset', { path, shares: 3, threshold: 2 })
-    const first = await call('init.revealShare', { index: 0 })
+    const first = await call('handout.revealShare', { index: 0 })
     // Its base64 form is Vault's (sys/init's keys_base64: the share's bytes), which the keyset takes.
     expect(first.key_base64).toBe(Buffer.from(first.key, 'hex').toString('base64'))
     expect(await call('shares.check', { share: first.key_base64 })).toMatchObject({ number: 1, valid: true })
-    const refused = await refusal('init.finish')
+    const refused = await refusal('handout.finish')
     expect(refused).toEqual({
       code: 'shares_not_handed_out',
       message: 'Share 2 and share 3 were never handed out: finishing now loses them for good. Hand them out, or confirm abandoning them.',
     })
-    expect((await call('session.state')).init.handedOut).toEqual([true, false, false])
-    await call('init.revealShare', { index: 1 })
-    expect((await refusal('init.finish')).message).toMatch(/^Share 3 was never handed out: finishing now loses it for good/)
-    expect(await call('init.finish', { abandon: true })).toEqual({ wiped: true })
-    expect((await call('session.state')).init).toBeNull()
+    expect((await call('session.state')).handOut.handedOut).toEqual([true, false, false])
+    await call('handout.revealShare', { index: 1 })
+    expect((await refusal('handout.finish')).message).toMatch(/^Share 3 was never handed out: finishing now loses it for good/)
+    expect(await call('handout.finish', { abandon: true })).toEqual({ wiped: true })
+    expect((await call('session.state')).handOut).toBeNull()
   })
 })
 

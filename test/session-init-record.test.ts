@@ -40,17 +40,17 @@ describe('an init ceremony in the app leaves a record', () => {
     expect(record.path).toBe(join(dir, 'config', 'records', `${new Date().toISOString().slice(0, 10)}-init-${fingerprint.slice(0, 16)}.jsonl`))
 
     const secrets: Secret[] = []
-    const alice = await call('init.revealShare', { index: 0 })
-    const card = await call('init.shareCard', { index: 1 })
-    await call('init.cardPrinted', { index: 1 })
-    const carol = await call('init.revealShare', { index: 2 })
-    const token = await call('init.revealRootToken')
+    const alice = await call('handout.revealShare', { index: 0 })
+    const card = await call('handout.shareCard', { index: 1 })
+    await call('handout.cardPrinted', { index: 1 })
+    const carol = await call('handout.revealShare', { index: 2 })
+    const token = await call('handout.revealRootToken')
     secrets.push(secret('share 1', alice.key), secret('share 3', carol.key), secret('root token', token.value))
     secrets.push(secret('share 2', card.lines.map((l: string) => l.slice(4, -6).replace(/ /g, '')).join('')))
     // The hash shown on the hand-out screen follows each step.
     const during = (await call('session.state')).record
     expect(during.finalHash).toBe(events(await readFile(record.path, 'utf8')).finalHash)
-    await call('init.finish')
+    await call('handout.finish')
 
     const after = (await call('session.state')).record
     expect(after).toMatchObject({ path: record.path, open: false })
@@ -81,9 +81,9 @@ describe('an init ceremony in the app leaves a record', () => {
 
   it('records which shares were never handed out when the operator abandons them, and a wipe mid-hand-out the same way', async () => {
     await call('backend.initKeyset', { path: join(dir, 'a.json'), shares: 3, threshold: 2 })
-    await call('init.revealShare', { index: 1 })
-    expect((await refusal('init.finish')).code).toBe('shares_not_handed_out')
-    await call('init.finish', { abandon: true })
+    await call('handout.revealShare', { index: 1 })
+    expect((await refusal('handout.finish')).code).toBe('shares_not_handed_out')
+    await call('handout.finish', { abandon: true })
     const first = (await call('session.state')).record.path
     const a = events(await readFile(first, 'utf8'))
     expect(a.lines.map((l) => l.type).slice(-3)).toEqual(['init_abandoned', 'wiped', 'closed'])
@@ -106,15 +106,15 @@ describe('an init ceremony in the app leaves a record', () => {
       const pgpKeys = fingerprints.map((fp) => gpg.exportPublic(fp, true).toString())
       await call('backend.initKeyset', { path: join(dir, 'pgp.json'), shares: 2, threshold: 2, pgpKeys })
       // An encrypted share is no secret: fetching it hands nothing out, saving its file does.
-      await call('init.revealShare', { index: 0 })
-      await call('init.revealShare', { index: 1 })
-      expect((await call('session.state')).init.handedOut).toEqual([false, false])
-      expect((await refusal('init.finish')).code).toBe('shares_not_handed_out')
-      await call('init.shareSaved', { index: 0 })
-      await call('init.shareSaved', { index: 1 })
+      await call('handout.revealShare', { index: 0 })
+      await call('handout.revealShare', { index: 1 })
+      expect((await call('session.state')).handOut.handedOut).toEqual([false, false])
+      expect((await refusal('handout.finish')).code).toBe('shares_not_handed_out')
+      await call('handout.shareSaved', { index: 0 })
+      await call('handout.shareSaved', { index: 1 })
       const { path } = (await call('session.state')).record
-      await call('init.revealRootToken')
-      await call('init.finish')
+      await call('handout.revealRootToken')
+      await call('handout.finish')
       const v = events(await readFile(path, 'utf8'))
       expect(v.lines[1]!.data).toMatchObject({ encrypted_to: fingerprints.map((fingerprint, i) => ({ share_number: i + 1, fingerprint })) })
       expect(v.lines.filter((l) => l.type === 'share_handed_out').map((l) => (l.data as { how: string }).how)).toEqual(['encrypted_file_saved', 'encrypted_file_saved'])
@@ -133,7 +133,7 @@ describe('an init ceremony in the app leaves a record', () => {
     const err = await refusal('backend.initKeyset', { path, shares: 2, threshold: 2 })
     expect(err.code).toBe('record_write')
     expect(await readdir(dir)).not.toContain(basename(path))
-    expect((await call('session.state')).init).toBeNull()
+    expect((await call('session.state')).handOut).toBeNull()
   })
 })
 
@@ -145,29 +145,29 @@ describe('a share is handed out only when its holder got it', () => {
     await call('backend.initKeyset', { path: join(dir, 'cards.json'), shares: 2, threshold: 2, holders: ['Alice', 'Bob'] })
     const { path } = (await call('session.state')).record
     // No card was shown: nothing can have been printed.
-    expect(await refusal('init.cardPrinted', { index: 0 })).toMatchObject({ code: 'no_card', message: "Share 1's card was never shown: show it, then print it." })
-    await call('init.shareCard', { index: 0 })
-    expect((await call('session.state')).init.handedOut).toEqual([true, false])
+    expect(await refusal('handout.cardPrinted', { index: 0 })).toMatchObject({ code: 'no_card', message: "Share 1's card was never shown: show it, then print it." })
+    await call('handout.shareCard', { index: 0 })
+    expect((await call('session.state')).handOut.handedOut).toEqual([true, false])
     expect(await handedOut(path)).toEqual([{ share_number: 1, holder: 'Alice', how: 'card_shown' }])
-    await call('init.cardPrinted', { index: 0 })
+    await call('handout.cardPrinted', { index: 0 })
     expect(await handedOut(path)).toEqual([
       { share_number: 1, holder: 'Alice', how: 'card_shown' },
       { share_number: 1, holder: 'Alice', how: 'card_printed' },
     ])
     // A share in the clear is shown, never saved as an encrypted file.
-    expect((await refusal('init.shareSaved', { index: 1 })).code).toBe('share_not_encrypted')
-    expect((await call('session.state')).init.handedOut).toEqual([true, false])
+    expect((await refusal('handout.shareSaved', { index: 1 })).code).toBe('share_not_encrypted')
+    expect((await call('session.state')).handOut.handedOut).toEqual([true, false])
   })
 
   it('finishing with shares not handed out names their holders; the record ends init_abandoned with those shares', async () => {
     await call('backend.initKeyset', { path: join(dir, 'named.json'), shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
     const { path } = (await call('session.state')).record
-    await call('init.revealShare', { index: 0 })
-    expect(await refusal('init.finish')).toEqual({
+    await call('handout.revealShare', { index: 0 })
+    expect(await refusal('handout.finish')).toEqual({
       code: 'shares_not_handed_out',
       message: 'Share 2 (Bob) and share 3 (Carol) were never handed out: finishing now loses them for good. Hand them out, or confirm abandoning them.',
     })
-    await call('init.finish', { abandon: true })
+    await call('handout.finish', { abandon: true })
     const v = events(await readFile(path, 'utf8'))
     expect(v.lines.slice(-3).map((l) => [l.type, l.data])).toEqual([
       ['init_abandoned', { reason: 'operator', not_handed_out: [2, 3] }],
@@ -186,20 +186,20 @@ describe('the desktop app prints a share card through main', () => {
     await call('backend.initKeyset', { path: join(dir, 'printed.json'), shares: 2, threshold: 2, holders: ['Alice', 'Bob'] })
     const { path } = (await call('session.state')).record
     const handedOut = async () => events(await readFile(path, 'utf8')).lines.filter((l) => l.type === 'share_handed_out').map((l) => (l.data as { how: string }).how)
-    expect((await refusal('init.printCard', { index: 0 })).code).toBe('no_card')
+    expect((await refusal('handout.printCard', { index: 0 })).code).toBe('no_card')
     expect(asked).toBe(0)
-    await call('init.shareCard', { index: 0 })
+    await call('handout.shareCard', { index: 0 })
     // Cancelled in the print dialog: shown, not printed.
-    expect(await call('init.printCard', { index: 0 })).toEqual({ printed: false })
+    expect(await call('handout.printCard', { index: 0 })).toEqual({ printed: false })
     expect(await handedOut()).toEqual(['card_shown'])
-    expect(await call('init.printCard', { index: 0 })).toEqual({ printed: true })
+    expect(await call('handout.printCard', { index: 0 })).toEqual({ printed: true })
     expect(await handedOut()).toEqual(['card_shown', 'card_printed'])
   })
 
   it('is refused where the page prints itself', async () => {
     await call('backend.initKeyset', { path: join(dir, 'browser.json'), shares: 2, threshold: 2 })
-    await call('init.shareCard', { index: 0 })
-    expect((await refusal('init.printCard', { index: 0 })).code).toBe('unsupported')
+    await call('handout.shareCard', { index: 0 })
+    expect((await refusal('handout.printCard', { index: 0 })).code).toBe('unsupported')
   })
 })
 
@@ -240,7 +240,7 @@ describe('stopping Tessera says and records what it drops', () => {
   it('a hand-out with shares nobody got: said by holder, and the record ends init_abandoned (stopped)', async () => {
     await call('backend.initKeyset', { path: join(dir, 'stopped.json'), shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
     const { path } = (await call('session.state')).record
-    await call('init.revealShare', { index: 1 })
+    await call('handout.revealShare', { index: 1 })
     expect((await session.close()).dropped).toEqual(['share 1 (Alice) and share 3 (Carol) were never handed out: lost for good'])
     expect(events(await readFile(path, 'utf8')).lines.slice(-3).map((l) => [l.type, l.data])).toEqual([
       ['init_abandoned', { reason: 'stopped', not_handed_out: [1, 3] }],

@@ -29,16 +29,16 @@ describe('share cards at the hand-out', () => {
   it('lays out one holder’s share with the keyset’s facts; typed back it opens the keyset, and a mistyped line is named', async () => {
     const path = join(dir, 'keyset.json')
     await call('backend.initKeyset', { path, shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
-    const revealed = await call('init.revealShare', { index: 0 })
-    const card = await call('init.shareCard', { index: 1 })
+    const revealed = await call('handout.revealShare', { index: 0 })
+    const card = await call('handout.shareCard', { index: 1 })
     const text = await readFile(path, 'utf8')
     expect(card).toMatchObject({ holder: 'Bob', shares: 3, threshold: 2, fingerprint: keysetFingerprint(text), created: new Date().toISOString().slice(0, 10), path })
     expect(card.lines.length).toBeGreaterThan(3)
     for (const line of card.lines) expect(line).toMatch(/^ ?\d{1,2}: (?:[0-9a-f]{1,4} ?){1,4} *[0-9a-f]{4}$/)
     // Printing Bob's card is revealing Bob's share; Carol's is still held.
-    expect((await call('session.state')).init.handedOut).toEqual([true, true, false])
-    await call('init.revealShare', { index: 2 })
-    await call('init.finish')
+    expect((await call('session.state')).handOut.handedOut).toEqual([true, true, false])
+    await call('handout.revealShare', { index: 2 })
+    await call('handout.finish')
 
     const start = await call('attempt.start', { flow: 'root' })
     const wrong = await refusal('attempt.update', { flow: 'root', key: [card.lines[0], mistype(card.lines[1], 5), ...card.lines.slice(2)].join('\n'), nonce: start.nonce, holder: 'Bob' })
@@ -52,6 +52,6 @@ describe('share cards at the hand-out', () => {
   })
 
   it('refuses a card when no hand-out is running', async () => {
-    expect((await refusal('init.shareCard', { index: 0 })).code).toBe('no_share')
+    expect((await refusal('handout.shareCard', { index: 0 })).code).toBe('no_share')
   })
 })

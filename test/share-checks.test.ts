@@ -196,9 +196,9 @@ describe('the app checks shares through IPC', () => {
     const session = createRouter(handlersFor(new Session()))
     const path = `${tmp.dir}/ipc-init.json`
     const init = await session('backend.initKeyset', { path, shares: 2, threshold: 2, holders: ['Dana', 'Eve'] })
-    expect(init).toMatchObject({ ok: true, value: { path, shares: 2, threshold: 2 } })
+    expect(init).toMatchObject({ ok: true, value: { ceremony: 'init', place: { kind: 'keyset', name: path }, shares: 2, threshold: 2, rootToken: true } })
     expect(await session('shares.list', undefined)).toMatchObject({ value: { canCheck: true, shares: [{ number: 1, holder: 'Dana' }, { number: 2, holder: 'Eve' }] } })
-    const second = (await session('init.revealShare', { index: 1 })) as any
+    const second = (await session('handout.revealShare', { index: 1 })) as any
     expect(await session('shares.check', { share: second.value.key })).toEqual({ ok: true, value: { number: 2, holder: 'Eve', valid: true } })
     const fresh = createRouter(handlersFor(new Session()))
     const twice = await fresh('backend.initKeyset', { path: `${tmp.dir}/ipc-init-2.json`, shares: 2, threshold: 2, holders: ['Dana', 'dana'] })

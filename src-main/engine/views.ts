@@ -1,8 +1,6 @@
 // What this room shows the operator, as plain data. Types only: the IPC channel
 // list names them, and the renderer's type check and the preload bundle must
 // not pull in Shamir or Node through it.
-import type { KeyInfo } from '../crypto/views'
-import type { SCHEMES } from './schemes'
 import type { ErrorCode } from '../support/error-codes'
 
 /** A share as a keyset knows it: its place from 1 (null where a format-1 keyset cannot tell) and its holder. */
@@ -25,17 +23,6 @@ export interface ShareList {
   /** False for format-1 keysets, which record no check values. */
   canCheck: boolean
   shares: Array<{ number: number; holder: string | null }>
-}
-
-export interface InitSummary {
-  path: string
-  shares: number
-  threshold: number
-  scheme: (typeof SCHEMES)[number]
-  /** One entry per holder when the shares were encrypted to PGP keys. */
-  recipients: KeyInfo[]
-  /** The holders' names in share order, when they were given. */
-  holders: string[]
 }
 
 /** The share flow's new share: as its holder types it, or (encrypted) a PGP message in base64. */

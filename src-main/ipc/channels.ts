@@ -2,7 +2,7 @@ import type { Flow } from '../backend'
 import type { KeyInfo } from '../crypto/views'
 import type { DecodedValue } from '../decode/views'
 import type { Scheme } from '../engine/schemes'
-import type { InitSummary, NewShare, RevealedShare, ShareCard, ShareCheckResult, ShareList, ShareRef } from '../engine/views'
+import type { NewShare, RevealedShare, ShareCard, ShareCheckResult, ShareList, ShareRef } from '../engine/views'
 import type { ProfileInput } from '../profiles/profile-schema'
 import type { ConnectionTest, ProfileList, ProfileView, Risk } from '../profiles/views'
 import type { OperatorError } from '../support/error-codes'
@@ -12,7 +12,8 @@ import type {
   CeremonyRecord,
   PrintableRecord,
   HeldResult,
-  InitProgress,
+  HandOutProgress,
+  HandOutSummary,
   LogEntry,
   RecentKeyset,
   SessionSnapshot,
@@ -33,7 +34,7 @@ export const CHANNEL_GROUPS = {
   app: ['info'],
   backend: ['describe', 'openKeyset', 'initKeyset', 'connectRemote', 'recent'],
   profiles: ['list', 'save', 'remove', 'test'],
-  init: ['revealShare', 'shareCard', 'revealRootToken', 'finish', 'shareSaved', 'cardPrinted', 'printCard'],
+  handout: ['revealShare', 'shareCard', 'revealRootToken', 'finish', 'shareSaved', 'cardPrinted', 'printCard'],
   attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
   result: ['revealShare', 'shareSaved', 'shareCard', 'cardPrinted'],
   shares: ['list', 'check'],
@@ -66,7 +67,7 @@ export interface Contract {
       /** The operator confirmed that one person holds several shares: one PGP key may be given for several holders. */
       allowSharedKey?: boolean
     }
-    output: InitSummary
+    output: HandOutSummary
   }
   'backend.connectRemote': { input: { id: string; token?: string }; output: BackendInfo }
   'backend.recent': { input: NoInput; output: { recent: RecentKeyset[] } }
@@ -76,19 +77,19 @@ export interface Contract {
   'profiles.remove': { input: { id: string }; output: { removed: true } }
   'profiles.test': { input: { id: string; token?: string }; output: ConnectionTest }
 
-  /** One holder's share, for the screen to show at once: a share in the clear counts as handed out (an encrypted one once `init.shareSaved`). */
-  'init.revealShare': { input: { index: number }; output: RevealedShare }
+  /** One holder's share, for the screen to show at once: a share in the clear counts as handed out (an encrypted one once `handout.shareSaved`). */
+  'handout.revealShare': { input: { index: number }; output: RevealedShare }
   /** The card of one holder's share, shown at their turn; it counts as revealing that share (`card_shown`). */
-  'init.shareCard': { input: { index: number }; output: ShareCard }
+  'handout.shareCard': { input: { index: number }; output: ShareCard }
   /** The page saved the holder's encrypted share file: now it is handed out. */
-  'init.shareSaved': { input: { index: number }; output: { recorded: true } }
+  'handout.shareSaved': { input: { index: number }; output: { recorded: true } }
   /** The page printed the holder's shown card (its print dialog closed): recorded as `card_printed`. */
-  'init.cardPrinted': { input: { index: number }; output: { recorded: true } }
+  'handout.cardPrinted': { input: { index: number }; output: { recorded: true } }
   /** The desktop app prints the window (only the shown card prints) through the system dialog; `card_printed` once the printer took it. */
-  'init.printCard': { input: { index: number }; output: { printed: boolean } }
-  'init.revealRootToken': { input: NoInput; output: DecodedValue }
+  'handout.printCard': { input: { index: number }; output: { printed: boolean } }
+  'handout.revealRootToken': { input: NoInput; output: DecodedValue }
   /** `abandon`: the operator confirmed that shares never revealed or saved are lost. */
-  'init.finish': { input: undefined | null | { abandon?: boolean }; output: { wiped: true } }
+  'handout.finish': { input: undefined | null | { abandon?: boolean }; output: { wiped: true } }
 
   'attempt.status': { input: { flow: Flow }; output: UiAttemptStatus }
   /**
@@ -220,8 +221,8 @@ export type {
   DecodedValue,
   Flow,
   HeldResult,
-  InitProgress,
-  InitSummary,
+  HandOutProgress,
+  HandOutSummary,
   KeyInfo,
   LogEntry,
   NewShare,

@@ -10,7 +10,7 @@ export function handlersFor(s: Session): Handlers {
 
     'backend.describe': () => s.ceremony.describe(),
     'backend.openKeyset': ({ path, recovery }) => s.ceremony.openKeyset(path, recovery),
-    'backend.initKeyset': (input) => s.handOut.initKeyset(input),
+    'backend.initKeyset': (input) => s.initKeyset(input),
     'backend.connectRemote': ({ id, token }) => s.ceremony.connectRemote(id, token),
     'backend.recent': () => s.ceremony.recentKeysets(),
 
@@ -19,13 +19,13 @@ export function handlersFor(s: Session): Handlers {
     'profiles.remove': ({ id }) => s.profiles.remove(id),
     'profiles.test': ({ id, token }) => s.profiles.test(id, token),
 
-    'init.revealShare': ({ index }) => s.handOut.revealShare(index),
-    'init.shareCard': ({ index }) => s.handOut.shareCard(index),
-    'init.shareSaved': ({ index }) => s.handOut.shareSaved(index),
-    'init.cardPrinted': ({ index }) => s.handOut.cardPrinted(index),
-    'init.printCard': ({ index }) => s.handOut.printCard(index),
-    'init.revealRootToken': () => s.handOut.revealRootToken(),
-    'init.finish': (input) => s.finishHandOut(input?.abandon === true),
+    'handout.revealShare': ({ index }) => s.handOut.revealShare(index),
+    'handout.shareCard': ({ index }) => s.handOut.shareCard(index),
+    'handout.shareSaved': ({ index }) => s.handOut.shareSaved(index),
+    'handout.cardPrinted': ({ index }) => s.handOut.cardPrinted(index),
+    'handout.printCard': ({ index }) => s.handOut.printCard(index),
+    'handout.revealRootToken': () => s.handOut.revealRootToken(),
+    'handout.finish': (input) => s.finishHandOut(input?.abandon === true),
 
     'attempt.status': ({ flow }) => s.ceremony.status(flow),
     'attempt.start': ({ flow, ...opts }) => s.ceremony.start(flow, opts),

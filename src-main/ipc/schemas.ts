@@ -42,13 +42,13 @@ export const schemas = {
   'profiles.remove': v.strictObject({ id: text(64) }),
   'profiles.test': v.strictObject({ id: text(64), token: v.optional(text(4096)) }),
 
-  'init.revealShare': index,
-  'init.shareCard': index,
-  'init.shareSaved': index,
-  'init.cardPrinted': index,
-  'init.printCard': index,
-  'init.revealRootToken': noInput,
-  'init.finish': v.optional(v.union([v.undefined(), v.null(), v.strictObject({ abandon: v.optional(v.boolean(), false) })])),
+  'handout.revealShare': index,
+  'handout.shareCard': index,
+  'handout.shareSaved': index,
+  'handout.cardPrinted': index,
+  'handout.printCard': index,
+  'handout.revealRootToken': noInput,
+  'handout.finish': v.optional(v.union([v.undefined(), v.null(), v.strictObject({ abandon: v.optional(v.boolean(), false) })])),
 
   'attempt.status': v.strictObject({ flow }),
   'attempt.start': v.strictObject({

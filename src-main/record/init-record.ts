@@ -1,9 +1,10 @@
 import { sharedKey } from '../engine/holder-keys'
 import type { CeremonyEvent, HandOutHow } from './events'
 import { keyringFingerprint } from './attempt-record'
+import type { AbandonReason, HandOutRecord } from './hand-out-record'
 import { RecordWriter } from './writer'
 
-export type AbandonReason = Extract<CeremonyEvent, { type: 'init_abandoned' }>['data']['reason']
+export type { AbandonReason } from './hand-out-record'
 
 /** What an init ceremony's record says of the keyset it created. */
 export interface InitFacts {
@@ -40,7 +41,7 @@ export function initFacts(
  * ended. It names shares by number and holders by name; never a share, the
  * token or a key. A recording failure fails the step that was being recorded.
  */
-export class InitRecord {
+export class InitRecord implements HandOutRecord {
   private readonly handedOut = new Set<number>()
 
   private constructor(

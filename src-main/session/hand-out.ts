@@ -1,73 +1,53 @@
-import { readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
-import { wipe } from '../crypto/wipe'
 import type { DecodedValue } from '../decode/views'
-import { checkOneKeyOneHolder } from '../engine/holder-keys'
-import { initKeyset, recipientKeys } from '../engine/init'
-import type { Scheme } from '../engine/schemes'
-import type { InitSummary, RevealedShare, ShareCard } from '../engine/views'
-import { hasCode, TesseraError } from '../support/errors'
-import { initFacts, type InitRecord } from '../record/init-record'
+import type { RevealedShare, ShareCard } from '../engine/views'
+import type { HandOutRecord } from '../record/hand-out-record'
+import { TesseraError } from '../support/errors'
+import { wipe } from '../crypto/wipe'
 import { shareLabel } from '../../src-shared/share-grammar'
-import type { Records } from './records'
-import type { CeremonySession } from './ceremony-session'
 import { checksum } from './checksum'
-import { keyInfo } from './keys'
 import { shareCard } from './share-cards'
-import type { InitProgress } from './views'
+import type { HandOutProgress, HandOutSummary } from './views'
 
-/** Shares of a keyset just created, held until each holder has seen theirs. */
-interface Shares {
-  /** Per holder: the share's text, or the PGP message encrypted to the holder, and its base64 form (sys/init's keys_base64). */
-  items: Array<{ bytes: Buffer; base64: Buffer; encrypted: boolean; number: number }>
-  rootToken: Buffer
+/** One new share held for its holder: its text, or the PGP message encrypted to the holder, and its base64 form (sys/init's keys_base64). */
+export interface HeldShare {
+  bytes: Buffer
+  base64: Buffer
+  encrypted: boolean
+  number: number
 }
 
-interface Running extends Shares {
-  summary: InitSummary
+/** New shares made by an init (with the initial root token) or a rekey, to hold until each holder has theirs. */
+export interface NewShares {
+  summary: HandOutSummary
+  items: HeldShare[]
+  /** An init's root token; null for a rekey. */
+  rootToken: Buffer | null
+  /** Where each hand-out is recorded; null when no record is kept. */
+  record: HandOutRecord | null
+}
+
+interface Running extends NewShares {
   /** Per holder: their share was shown on screen (as itself or as its card), or its encrypted file saved. */
   handedOut: boolean[]
   /** Holders whose card was shown: only a shown card can be printed. */
   cards: Set<number>
 }
 
-type Item = Shares['items'][number]
-
-export interface InitInput {
-  path: string
-  shares: number
-  threshold: number
-  scheme: Scheme
-  pgpKeys?: string[]
-  holders?: string[]
-  allowSharedKey?: boolean
-}
-
 /** Zeroes every secret of a hand-out: the root token and each share in both its forms. */
-function wipeShares(c: Shares): void {
-  wipe(c.rootToken, ...c.items.flatMap((i) => [i.bytes, i.base64]))
-}
-
-/** An init whose keyset was not written: its record says so and ends (or stays a valid prefix if even that fails). */
-async function endUnwritten(record: InitRecord | null): Promise<void> {
-  if (!record) return
-  try {
-    await record.ended('keyset_not_written')
-  } catch {
-    await record.writer.abandon()
-  }
+export function wipeNewShares(c: Pick<NewShares, 'items' | 'rootToken'>): void {
+  wipe(...(c.rootToken ? [c.rootToken] : []), ...c.items.flatMap((i) => [i.bytes, i.base64]))
 }
 
 /**
- * The hand-out of a keyset just created: its shares and initial root token,
- * held until each holder got theirs (shown, shown on its card, or its
- * encrypted file saved). Each hand-out is recorded before the share leaves main.
+ * The hand-out of new shares (a keyset's or a server's just initialized, or a
+ * rekey's), and of an init's root token, held until each holder got theirs
+ * (shown, shown on its card, or its encrypted file saved). Each hand-out is
+ * recorded before the share leaves main.
  */
 export class HandOut {
   private running: Running | null = null
 
   constructor(
-    private readonly records: Records,
-    private readonly ceremony: CeremonySession,
     /** Prints the app's window through the system dialog (the desktop app); true once the printer took it. */
     private readonly printWindow?: () => Promise<boolean>,
   ) {}
@@ -76,48 +56,18 @@ export class HandOut {
     return this.running !== null
   }
 
-  /** Creates the keyset, opens it, and holds its shares for the hand-out. */
-  async initKeyset({ path, shares, threshold, scheme, pgpKeys, holders, allowSharedKey }: InitInput): Promise<InitSummary> {
-    if (this.running) throw new TesseraError('init_running', 'the shares of the keyset just created are still being handed out: finish that first')
-    const recipients: PublicKeyInfo[] = []
-    for (const [i, key] of (pgpKeys ?? []).entries()) {
-      try {
-        recipients.push(await readPublicKey(key))
-      } catch (err) {
-        throw new TesseraError('invalid_pgp_key', `key for holder ${i + 1}: ${(err as Error).message}`)
-      }
+  /** Refuses a new ceremony's shares while another's are being handed out: checked before they are made. */
+  assertIdle(): void {
+    if (this.running) throw new TesseraError('init_running', 'new shares are still being handed out: finish that hand-out first')
+  }
+
+  /** Holds `shares` until each holder has theirs; they are wiped when the hand-out ends. */
+  hold(shares: NewShares): void {
+    if (this.running) {
+      wipeNewShares(shares)
+      this.assertIdle()
     }
-    checkOneKeyOneHolder([], recipientKeys(recipients, holders), allowSharedKey === true, 'tick "One person holds several of these shares"')
-    let made: Shares | undefined
-    // Assigned in the hand-out callback, which control-flow analysis does not follow.
-    let record = null as InitRecord | null
-    try {
-      await initKeyset({ path, shares, threshold, scheme, holders, recipients, allowSharedKey }, async (handed, rootToken, keyset) => {
-        made = {
-          items: handed.map((s) => ({ bytes: s.text(), base64: Buffer.from(s.forms().key_base64), encrypted: s.encrypted, number: s.number })),
-          rootToken: Buffer.from(rootToken),
-        }
-        // Before the keyset is written: a keyset whose creation cannot be recorded is not created.
-        record = await this.records.openInit(initFacts(keyset, handed, recipients))
-      })
-    } catch (err) {
-      if (made) wipeShares(made)
-      await endUnwritten(record)
-      if (hasCode(err, 'keyset')) throw new TesseraError('invalid_input', err.message)
-      throw err
-    }
-    try {
-      await this.ceremony.openKeyset(path)
-    } catch (err) {
-      wipeShares(made!)
-      // The record stays a valid prefix, without a closing line.
-      await record?.writer.abandon()
-      throw err
-    }
-    if (record) this.records.beginInit(record)
-    const summary: InitSummary = { path, shares, threshold, scheme, recipients: recipients.map(keyInfo), holders: holders ?? [] }
-    this.running = { ...made!, summary, handedOut: made!.items.map(() => false), cards: new Set() }
-    return summary
+    this.running = { ...shares, handedOut: shares.items.map(() => false), cards: new Set() }
   }
 
   /**
@@ -128,7 +78,7 @@ export class HandOut {
   async revealShare(index: number): Promise<RevealedShare> {
     const { c, item } = this.item(index, 'reveal')
     if (!item.encrypted) {
-      await this.records.init?.shareHandedOut(item.number, 'revealed')
+      await this.running?.record?.shareHandedOut(item.number, 'revealed')
       c.handedOut[index] = true
     }
     const key = item.encrypted ? item.bytes.toString('base64') : item.bytes.toString('utf8')
@@ -138,7 +88,7 @@ export class HandOut {
   async shareSaved(index: number): Promise<{ recorded: true }> {
     const { c, item } = this.item(index, 'save')
     if (!item.encrypted) throw new TesseraError('share_not_encrypted', `share ${index + 1} is not encrypted: it is shown on screen, not saved to a file`)
-    await this.records.init?.shareHandedOut(item.number, 'encrypted_file_saved')
+    await this.running?.record?.shareHandedOut(item.number, 'encrypted_file_saved')
     c.handedOut[index] = true
     return { recorded: true }
   }
@@ -147,8 +97,10 @@ export class HandOut {
   async shareCard(index: number): Promise<ShareCard> {
     const { c, item } = this.item(index, 'print')
     if (item.encrypted) throw new TesseraError('share_encrypted', `share ${index + 1} is encrypted to its holder's PGP key: save its file instead of printing a card`)
-    const card = await shareCard(c.summary, { number: item.number, holder: c.summary.holders[index] || null, text: item.bytes.toString('utf8') })
-    await this.records.init?.shareHandedOut(item.number, 'card_shown')
+    const { place, shares, threshold, holders } = c.summary
+    if (place.kind !== 'keyset') throw new TesseraError('unsupported', `share ${index + 1} opens a server: cards are laid out for a keyset's shares`)
+    const card = await shareCard({ path: place.name, shares, threshold }, { number: item.number, holder: holders[index] || null, text: item.bytes.toString('utf8') })
+    await this.running?.record?.shareHandedOut(item.number, 'card_shown')
     c.handedOut[index] = true
     c.cards.add(index)
     return card
@@ -156,7 +108,7 @@ export class HandOut {
 
   /** The card of share `index` was printed (checked again: the hand-out may have ended meanwhile). */
   async cardPrinted(index: number): Promise<{ recorded: true }> {
-    await this.records.init?.shareHandedOut(this.shownCard(index).number, 'card_printed')
+    await this.running?.record?.shareHandedOut(this.shownCard(index).number, 'card_printed')
     return { recorded: true }
   }
 
@@ -170,9 +122,9 @@ export class HandOut {
   }
 
   async revealRootToken(): Promise<DecodedValue> {
-    if (!this.running) throw new TesseraError('no_share', 'the init ceremony is over')
-    await this.records.init?.rootTokenRevealed('revealed')
-    const value = this.running.rootToken
+    const value = this.running?.rootToken
+    if (!value) throw new TesseraError('no_share', this.running ? 'this hand-out has no root token' : 'the hand-out is over')
+    await this.running?.record?.rootTokenRevealed('revealed')
     return { value: value.toString('ascii'), kind: 'root token', checksum: checksum(value), verified: true }
   }
 
@@ -184,7 +136,7 @@ export class HandOut {
     throw new TesseraError('shares_not_handed_out', `${missing(c)} never handed out: finishing now loses ${them} for good. Hand ${them} out, or confirm abandoning ${them}.`)
   }
 
-  view(): InitProgress | null {
+  view(): HandOutProgress | null {
     return this.running && { summary: this.running.summary, handedOut: [...this.running.handedOut] }
   }
 
@@ -195,22 +147,22 @@ export class HandOut {
   }
 
   wipe(): void {
-    if (this.running) wipeShares(this.running)
+    if (this.running) wipeNewShares(this.running)
     this.running = null
   }
 
   /** Share `index` of the hand-out, whose card main showed; refused for a card never shown. */
-  private shownCard(index: number): Item {
+  private shownCard(index: number): HeldShare {
     const { c, item } = this.item(index, 'print')
     if (!c.cards.has(index)) throw new TesseraError('no_card', `share ${index + 1}'s card was never shown: show it, then print it`)
     return item
   }
 
   /** The hand-out's share at `index`, or the refusal that names what is missing. */
-  private item(index: number, what: string): { c: Running; item: Item } {
+  private item(index: number, what: string): { c: Running; item: HeldShare } {
     const c = this.running
     const item = c?.items[index]
-    if (!c || !item) throw new TesseraError('no_share', `no share ${index + 1} to ${what}: the init ceremony is over or has fewer shares`)
+    if (!c || !item) throw new TesseraError('no_share', `no share ${index + 1} to ${what}: the hand-out is over or has fewer shares`)
     return { c, item }
   }
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
 import { TesseraError } from '../support/errors'
-import { InitRecord, type AbandonReason, type InitFacts } from '../record/init-record'
+import { InitRecord, type InitFacts } from '../record/init-record'
+import type { AbandonReason, HandOutRecord } from '../record/hand-out-record'
 import { AttemptRecord, type BackendFacts } from '../record/attempt-record'
 import type { AttemptRecords } from '../record/recording-backend'
 import { printRecord } from '../record/printed'
@@ -47,8 +48,8 @@ interface Current {
  */
 export class Records {
   private current: Current | null = null
-  /** An init hand-out's record, beside any attempt's (a held result keeps its own open). */
-  private initRecord: InitRecord | null = null
+  /** A hand-out's record, beside any attempt's (a held result keeps its own open). */
+  private handOutRecord: HandOutRecord | null = null
   private last: { path: string; finalHash: string } | null = null
   private chosen: string | null = null
 
@@ -67,9 +68,9 @@ export class Records {
     return this.state
   }
 
-  /** The record on screen: an init hand-out's while it runs, else the attempt's, else the last one. */
+  /** The record on screen: a hand-out's while it runs, else the attempt's, else the last one. */
   get state(): CeremonyRecord {
-    const t = this.initRecord?.writer ?? this.current?.record.writer
+    const t = this.handOutRecord?.writer ?? this.current?.record.writer
     const path = t ? t.path : this.last?.path ?? null
     const finalHash = t ? t.finalHash : this.last?.finalHash ?? null
     return { directory: this.directory, path, finalHash, open: t !== undefined }
@@ -77,8 +78,8 @@ export class Records {
 
   /**
    * Opens the record of an init ceremony, before its keyset is written (a keyset
-   * whose creation cannot be recorded is not created); `beginInit` makes it the
-   * session's once the keyset is open. Null when there is no directory.
+   * whose creation cannot be recorded is not created); `beginHandOut` makes it
+   * the session's once the keyset is open. Null when there is no directory.
    */
   async openInit(facts: InitFacts): Promise<InitRecord | null> {
     const dir = this.directory
@@ -86,13 +87,9 @@ export class Records {
     return openNew(defaultRecordPath(dir, `init-${facts.keysetFingerprint.slice(0, 16)}`), (path) => InitRecord.open(path, facts))
   }
 
-  beginInit(record: InitRecord): void {
-    this.initRecord = record
-  }
-
-  /** The open init hand-out's record. */
-  get init(): InitRecord | null {
-    return this.initRecord
+  /** The hand-out's record is the session's until the hand-out ends. */
+  beginHandOut(record: HandOutRecord): void {
+    this.handOutRecord = record
   }
 
   /** The records of the attempts run on `backend`, one file per attempt, for a `RecordingBackend` around it. */
@@ -143,24 +140,22 @@ export class Records {
   }
 
   /**
-   * Records the wipe and closes the records: the ceremony is over. An init
+   * Records the wipe and closes the records: the ceremony is over. A
    * hand-out's record first says how it ended (finished, or which shares were
    * never handed out, and `reason` why it ended early); it is closed last, so
    * that it is the one left to print.
    */
   async wiped(reason?: AbandonReason): Promise<void> {
-    const init = this.initRecord
-    this.initRecord = null
+    const handOut = this.handOutRecord
+    this.handOutRecord = null
     try {
       await this.attemptWiped()
     } finally {
-      if (init) {
-        await this.end(init.writer, () => init.ended(reason))
-      }
+      if (handOut) await this.end(handOut.writer, () => handOut.ended(reason))
     }
   }
 
-  /** Ends the attempt's record with its wipe (its backend is left); an init hand-out's record stays open. */
+  /** Ends the attempt's record with its wipe (its backend is left); a hand-out's record stays open. */
   async attemptWiped(): Promise<void> {
     const c = this.current
     this.current = null
@@ -189,9 +184,9 @@ export class Records {
   /** The process is going away: the records stay valid prefixes, without a closing line. */
   abandon(): void {
     void this.current?.record.writer.abandon()
-    void this.initRecord?.writer.abandon()
+    void this.handOutRecord?.writer.abandon()
     this.current = null
-    this.initRecord = null
+    this.handOutRecord = null
   }
 
   /** Prints the record to a PDF file the operator picks (the desktop app); the path, or null when they cancelled. */

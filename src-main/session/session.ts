@@ -5,11 +5,12 @@ import { CeremonySession } from './ceremony-session'
 import { ClipboardCopier, type Clipboard } from './clipboard'
 import { Decoding } from './decoding'
 import { HandOut } from './hand-out'
+import { createKeyset, type InitInput } from './keyset-init'
 import { ResultKeeper } from './held-result'
 import { Profiles } from './profiles'
 import { RecentKeysets } from './recent-keysets'
 import { VERSION } from '../version'
-import type { BackendView, SessionSnapshot, SessionState, UpdateReply } from './views'
+import type { BackendView, HandOutSummary, SessionSnapshot, SessionState, UpdateReply } from './views'
 
 /** What stopping Tessera ended, for the operator: the attempt it cancelled, and what it dropped unheld, in sentences. */
 export interface Stopped {
@@ -52,7 +53,7 @@ export class Session {
     this.result = new ResultKeeper(this.records)
     const recent = opts.configDir ? new RecentKeysets(opts.configDir) : null
     this.ceremony = new CeremonySession(this.records, this.result, recent, opts.connections)
-    this.handOut = new HandOut(this.records, this.ceremony, opts.printWindow)
+    this.handOut = new HandOut(opts.printWindow)
     this.decoding = new Decoding(this.ceremony, this.result)
     this.clipboard = new ClipboardCopier(this.result, opts.clipboard)
     this.profiles = new Profiles(opts.connections)
@@ -60,7 +61,7 @@ export class Session {
 
   /** What main keeps for the page, so that a reload loses nothing. */
   async state(): Promise<SessionState> {
-    return { result: this.result.view(), init: this.handOut.view(), log: this.ceremony.log, record: this.records.state }
+    return { result: this.result.view(), handOut: this.handOut.view(), log: this.ceremony.log, record: this.records.state }
   }
 
   /** The open backend: its description, and a local keyset's shares. */
@@ -84,6 +85,14 @@ export class Session {
     return { ...status, state: await this.state(), ...(status.complete ? { backend: await this.backend() } : {}) }
   }
 
+  /** Creates a keyset, opens it, and holds its shares for the hand-out. */
+  async initKeyset(input: InitInput): Promise<HandOutSummary> {
+    this.handOut.assertIdle()
+    const shares = await createKeyset(this.records, this.ceremony, input)
+    this.handOut.hold(shares)
+    return shares.summary
+  }
+
   /** What closing the app would destroy: a finished result, or shares not yet handed out. */
   get heldSecret(): 'result' | 'hand-out' | null {
     if (this.result.held) return 'result'
@@ -91,7 +100,7 @@ export class Session {
     return null
   }
 
-  /** Ends the init hand-out (refused while a share was never handed out, unless `abandon`) and wipes what was held. */
+  /** Ends the hand-out (refused while a share was never handed out, unless `abandon`) and wipes what was held. */
   async finishHandOut(abandon: boolean): Promise<{ wiped: true }> {
     this.handOut.assertFinished(abandon)
     return this.wipeRecorded()

@@ -3,7 +3,8 @@
 // not pull in Node through it.
 import type { AttemptStatus, Flow, SealStatus } from '../backend'
 import type { SCHEMES } from '../engine/schemes'
-import type { InitSummary, ShareList, ShareRef } from '../engine/views'
+import type { KeyInfo } from '../crypto/views'
+import type { ShareList, ShareRef } from '../engine/views'
 import type { Risk } from '../profiles/views'
 
 export interface BackendInfo {
@@ -55,9 +56,25 @@ export interface HeldResult {
   share: { encrypted: boolean; handedOut: boolean; number: number | null; holder: string | null; card: boolean } | null
 }
 
-/** An init ceremony whose shares are being handed out. */
-export interface InitProgress {
-  summary: InitSummary
+/** New shares to hand out: a keyset's or a server's just initialized (with the initial root token), or a rekey's. */
+export interface HandOutSummary {
+  ceremony: 'init' | 'rekey'
+  /** Where the shares open: the keyset's file path, or the server's name and address. */
+  place: { kind: 'keyset' | 'server'; name: string }
+  shares: number
+  threshold: number
+  scheme: (typeof SCHEMES)[number]
+  /** One entry per holder when the shares were encrypted to PGP keys. */
+  recipients: KeyInfo[]
+  /** The holders' names in share order, when they were given. */
+  holders: string[]
+  /** The hand-out ends with the initial root token (an init). */
+  rootToken: boolean
+}
+
+/** A hand-out of new shares in progress. */
+export interface HandOutProgress {
+  summary: HandOutSummary
   /** Per holder: the share was revealed on screen, or its encrypted file handed to the page to save. */
   handedOut: boolean[]
 }
@@ -65,7 +82,7 @@ export interface InitProgress {
 /** What main keeps for the page, so that a reload loses nothing. */
 export interface SessionState {
   result: HeldResult | null
-  init: InitProgress | null
+  handOut: HandOutProgress | null
   /** The holder log of the current attempt (or of the held result's). */
   log: LogEntry[]
   record: CeremonyRecord

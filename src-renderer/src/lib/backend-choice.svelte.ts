@@ -1,10 +1,10 @@
-import type { BackendInfo, BackendView, Flow, InitProgress, Input, RecentKeyset, ShareList, TesseraApi, UiAttemptStatus } from '../../../src-main/ipc/channels'
+import type { BackendInfo, BackendView, Flow, HandOutProgress, Input, RecentKeyset, ShareList, TesseraApi, UiAttemptStatus } from '../../../src-main/ipc/channels'
 import type { Place } from './places'
 
 /** What choosing a backend needs of the ceremony: its error places, and a clean slate once another backend is open. */
 export interface BackendChoiceHost {
   run<T>(task: () => Promise<T>, place?: Place): Promise<T | undefined>
-  opened(step: 'operation' | 'init', handOut?: InitProgress): void
+  opened(step: 'operation' | 'handout', handOut?: HandOutProgress): void
 }
 
 /**
@@ -60,11 +60,11 @@ export class BackendChoice {
   async createKeyset(input: Input<'backend.initKeyset'>): Promise<boolean> {
     const summary = await this.c.run(() => this.api.backend.initKeyset(input), 'create')
     if (!summary) return false
-    await this.opened(await this.api.backend.describe(), 'init', { summary, handedOut: Array.from({ length: summary.shares }, () => false) })
+    await this.opened(await this.api.backend.describe(), 'handout', { summary, handedOut: Array.from({ length: summary.shares }, () => false) })
     return true
   }
 
-  private async opened(info: BackendInfo, step: 'operation' | 'init', handOut?: InitProgress): Promise<void> {
+  private async opened(info: BackendInfo, step: 'operation' | 'handout', handOut?: HandOutProgress): Promise<void> {
     // A server's shares are not known here.
     const shares = info.kind === 'local' ? await this.api.shares.list().catch(() => null) : null
     this.see({ info, shares })

@@ -5,7 +5,7 @@ import type {
   Channel,
   Flow,
   HeldResult,
-  InitProgress,
+  HandOutProgress,
   KeyInfo,
   LogEntry,
   SessionState,
@@ -53,7 +53,7 @@ export class Ceremony {
   #log = $state<LogEntry[]>([])
   #result = $state<HeldResult | null>(null)
   #record = $state<CeremonyRecord | null>(null)
-  #init = $state<InitProgress | null>(null)
+  #handOutProgress = $state<HandOutProgress | null>(null)
   #failure = $state<(ShownError & { at: Place }) | null>(null)
   #accepted = $state('')
   #notice = $state('')
@@ -86,8 +86,8 @@ export class Ceremony {
   get result(): HeldResult | null { return this.#result }
   /** The record of the current or last ceremony, as main keeps it. */
   get record(): CeremonyRecord | null { return this.#record }
-  /** A keyset just created, whose shares are being handed out. */
-  get init(): InitProgress | null { return this.#init }
+  /** New shares being handed out (a keyset just created). */
+  get handOutProgress(): HandOutProgress | null { return this.#handOutProgress }
   get failure(): (ShownError & { at: Place }) | null { return this.#failure }
   /** The open local keyset's shares and whether it can check them one by one; null for a server. */
   get shares(): ShareList | null { return this.backendChoice.shares }
@@ -105,7 +105,7 @@ export class Ceremony {
 
   /** While true, leaving the page would lose something only this ceremony holds. */
   get holdsSecret(): boolean {
-    return this.#result !== null || this.#init !== null
+    return this.#result !== null || this.#handOutProgress !== null
   }
 
   /** The error shown at `place`, if the last failure happened there. */
@@ -147,9 +147,9 @@ export class Ceremony {
     this.take(state)
     this.#log = state.log
     this.#result = state.result
-    this.#init = state.init
+    this.#handOutProgress = state.handOut
     if (state.result) this.goTo('result')
-    else this.#step = state.init ? 'init' : backend.info.kind === 'none' ? 'backend' : 'operation'
+    else this.#step = state.handOut ? 'handout' : backend.info.kind === 'none' ? 'backend' : 'operation'
     this.#loaded = true
   }
 
@@ -184,8 +184,8 @@ export class Ceremony {
   }
 
   /** Another backend is open: nothing of the one before (its counts, holders, shares, attempt, log) stays on screen. */
-  opened(step: 'operation' | 'init', handOut?: InitProgress): void {
-    if (handOut) this.#init = handOut
+  opened(step: 'operation' | 'handout', handOut?: HandOutProgress): void {
+    if (handOut) this.#handOutProgress = handOut
     this.#flow = 'root'
     this.#status = null
     this.#pgp = null
@@ -203,11 +203,11 @@ export class Ceremony {
   }
 
   shareHandedOut(index: number): void {
-    if (this.#init) this.#init.handedOut[index] = true
+    if (this.#handOutProgress) this.#handOutProgress.handedOut[index] = true
   }
 
   handOutFinished(): void {
-    this.#init = null
+    this.#handOutProgress = null
     this.#notice = ''
     this.goTo('operation')
   }
@@ -238,7 +238,7 @@ export class Ceremony {
   private take(state: SessionState): void {
     this.stateReads++
     this.#record = state.record
-    if (this.#init && state.init) this.#init.handedOut = state.init.handedOut
+    if (this.#handOutProgress && state.handOut) this.#handOutProgress.handedOut = state.handOut.handedOut
   }
 
   /** The new share reached its holder: main recorded how (the record on screen is read again after that call). */

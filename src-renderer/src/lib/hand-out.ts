@@ -23,39 +23,39 @@ export class HandOut {
 
   /** One holder's share, shown on screen: handed out. */
   async revealShare(index: number): Promise<RevealedShare | undefined> {
-    const shown = await this.c.run(() => this.api.init.revealShare({ index }), 'handout')
+    const shown = await this.c.run(() => this.api.handout.revealShare({ index }), 'handout')
     if (shown) this.c.shareHandedOut(index)
     return shown
   }
 
   async shareCard(index: number): Promise<ShareCard | undefined> {
-    const card = await this.c.run(() => this.api.init.shareCard({ index }), 'handout')
+    const card = await this.c.run(() => this.api.handout.shareCard({ index }), 'handout')
     if (card) this.c.shareHandedOut(index)
     return card
   }
 
   /** The desktop app prints through main; a browser's print dialog closed. True once the record says printed. */
   async cardPrinted(index: number, throughMain: boolean): Promise<boolean> {
-    const done = await this.c.run(() => (throughMain ? this.api.init.printCard({ index }) : this.api.init.cardPrinted({ index }).then(() => ({ printed: true }))), 'handout')
+    const done = await this.c.run(() => (throughMain ? this.api.handout.printCard({ index }) : this.api.handout.cardPrinted({ index }).then(() => ({ printed: true }))), 'handout')
     return done?.printed ?? false
   }
 
   /** Hands the encrypted share to `save` (the browser's download), then tells main it is saved. */
   async saveShare(index: number, save: (share: RevealedShare) => void): Promise<void> {
-    const share = await this.c.run(() => this.api.init.revealShare({ index }), 'handout')
+    const share = await this.c.run(() => this.api.handout.revealShare({ index }), 'handout')
     if (!share) return
     save(share)
     // The download was handed to the browser: as far as a page can tell, the file is saved.
-    if (await this.c.run(() => this.api.init.shareSaved({ index }), 'handout')) this.c.shareHandedOut(index)
+    if (await this.c.run(() => this.api.handout.shareSaved({ index }), 'handout')) this.c.shareHandedOut(index)
   }
 
   async revealRootToken(): Promise<DecodedValue | undefined> {
-    return this.c.run(() => this.api.init.revealRootToken(), 'handout')
+    return this.c.run(() => this.api.handout.revealRootToken(), 'handout')
   }
 
   /** Ends the hand-out; `abandon`: the operator confirmed that shares nobody has are lost. False when main refused. */
   async finish(abandon: boolean): Promise<boolean> {
-    const done = await this.c.run(() => this.api.init.finish(abandon ? { abandon: true } : {}), 'handout')
+    const done = await this.c.run(() => this.api.handout.finish(abandon ? { abandon: true } : {}), 'handout')
     if (done) this.c.handOutFinished()
     return done !== undefined
   }
