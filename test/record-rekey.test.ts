@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { keyringFingerprint } from '../src-main/record/attempt-record'
 import { verifyRecord } from '../src-main/record/verify'
 import { runCli, startServe } from './helpers/cli'
-import { makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
+import { keysOpen, makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
 import { leaks, secret } from './helpers/secret-forms'
 import { callApi } from './helpers/server'
 
@@ -56,6 +56,35 @@ describe('tessera serve --record records a rekey', () => {
 
       const secrets = [...ks.keys.map((k, i) => secret(`old share ${i + 1}`, k)), ...fresh.map((k, i) => secret(`new share ${i + 1}`, k))]
       expect(leaks(secrets, [{ name: 'record', content: text }, { name: 'printed', content: page }])).toEqual([])
+    } finally {
+      await dir.cleanup()
+    }
+  })
+
+  it('stopping serve mid-rekey cancels it, says so, records it, and the current shares stay in effect', async () => {
+    const dir = await tempDir('tessera-rekey-stop-')
+    try {
+      const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
+      const file = join(dir.dir, 'stop.jsonl')
+      const serve = await startServe(['--keyset', ks.path, '--record', file])
+      const call = (method: string, path: string, body?: unknown) => callApi(serve.url, method, path, body, { 'X-Vault-Token': ks.rootToken })
+      const { nonce } = (await call('PUT', 'sys/rekey/init', { secret_shares: 2, secret_threshold: 2, require_verification: true })).json
+      await call('PUT', 'sys/rekey/update', { key: ks.keys[0], nonce })
+      const made = (await call('PUT', 'sys/rekey/update', { key: ks.keys[1], nonce })).json
+      expect(made.verification_nonce).toBeTruthy()
+      const rotate = (await call('PUT', 'sys/rotate/root/init', { secret_shares: 3, secret_threshold: 2 })).json.data
+      await call('PUT', 'sys/rotate/root/update', { key: ks.keys[2], nonce: rotate.nonce })
+      await serve.stop()
+
+      expect(serve.output()).toContain('stopped: the rekey in progress (sys/rekey) was cancelled, the new shares it made are void; the shares given to it were wiped and the current shares stay in effect\n')
+      expect(serve.output()).toContain('stopped: the rekey in progress (sys/rotate/root) was cancelled; the shares given to it were wiped and the current shares stay in effect\n')
+      const r = verifyRecord(await readFile(file, 'utf8'))
+      expect(r.ok).toBe(true)
+      if (!r.ok) return
+      expect(r.lines.filter((l) => l.type === 'rekey_cancelled')).toHaveLength(2)
+      expect(await keysOpen(ks.path, ks.keys.slice(0, 2))).toBe(true)
+      expect(await keysOpen(ks.path, made.keys)).toBe(false)
+      expect(leaks([...ks.keys, ...made.keys].map((k, i) => secret(`share ${i}`, k)), [{ name: 'output', content: serve.output() }])).toEqual([])
     } finally {
       await dir.cleanup()
     }

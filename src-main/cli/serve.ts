@@ -123,14 +123,34 @@ export async function serve(argv: string[], io: Io): Promise<void> {
     io.stderr(`warning: serving plain HTTP on ${host}, which is not a loopback address; shares would cross the network unencrypted\n`)
   }
   const stopped = closeOnSignal(server, async () => {
-    // An attempt still running is lost on stop: its shares are wiped with it, and the operator is told.
+    // An attempt or a rekey still running is lost on stop: its shares are wiped with it, and the operator is told.
     const running = engine?.runningFlow
+    const rekeys = engine ? await cancelRekeys(engine) : []
     await engine?.close()
     if (running) io.stderr(cancelledOnStop(running))
+    for (const line of rekeys) io.stderr(line)
   })
   io.stdout(`listening on ${tls ? 'https' : 'http'}://${hostPort(bound.host, bound.port)}\n`)
   await stopped
   if (record) io.stderr(`record ${recordPath} closed, final hash ${await record.close()}\n`)
+}
+
+/**
+ * Cancels the rekeys running on `engine` as an operator's cancel would (so the
+ * record says so), and says what was lost in a line each: the current shares
+ * stay in effect, and new shares already made are void.
+ */
+async function cancelRekeys(engine: LocalEngine): Promise<string[]> {
+  const lines: string[] = []
+  for (const [rekeying, path] of [[engine.rekey, 'sys/rekey'], [engine.rotation, 'sys/rotate/root']] as const) {
+    const status = rekeying.status()
+    if (!status.started) continue
+    // A record that cannot take the line does not keep the rekey alive: the engine closes anyway.
+    await rekeying.cancel().catch(() => undefined)
+    const made = status.verification_nonce ? ', the new shares it made are void' : ''
+    lines.push(`stopped: the rekey in progress (${path}) was cancelled${made}; the shares given to it were wiped and the current shares stay in effect\n`)
+  }
+  return lines
 }
 
 /** Refuses a path that names anything, even a dangling symlink, before the server starts. */
