@@ -4,9 +4,8 @@
 // `Backend` mirrors the attempts: field names follow Vault's JSON. Secrets cross
 // it as Buffers, owned by the side the comment names, which wipes them.
 
-import type { Verification } from './engine/rekey-request'
-
-export type { Verification } from './engine/rekey-request'
+/** How the new shares are confirmed before they take effect: not at all, a threshold of them (Vault), or every one (Tessera). */
+export type Verification = 'none' | 'threshold' | 'all'
 
 /** What a rekey is asked to make (sys/rekey/init's request, and Tessera's extensions). */
 export interface RekeyConfig {
@@ -22,16 +21,19 @@ export interface RekeyConfig {
   holders?: string[]
 }
 
-/** GET sys/rekey/init (or sys/rotate/root/init's data), field for field. */
-export interface RekeyState {
+/** What a rekey and its verification both report: shares entered toward what completes them. */
+interface Progress {
   started: boolean
   nonce: string
   /** The new threshold and share count. */
   t: number
   n: number
-  /** Current shares entered, of `required` (the current threshold). */
   progress: number
   required: number
+}
+
+/** GET sys/rekey/init (or sys/rotate/root/init's data), field for field; `required` is the current threshold. */
+export interface RekeyState extends Progress {
   pgp_fingerprints: string[] | null
   backup: boolean
   verification_required: boolean
@@ -40,14 +42,7 @@ export interface RekeyState {
 }
 
 /** GET sys/rekey/verify; `required`: how many new shares complete it (the new threshold, or every share). */
-export interface VerifyState {
-  started: boolean
-  nonce: string
-  t: number
-  n: number
-  progress: number
-  required: number
-}
+export type VerifyState = Progress
 
 /** A share the backend recognized, where it can tell (a keyset, a server with a check file). */
 export interface RecognizedShare {

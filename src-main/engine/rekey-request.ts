@@ -5,9 +5,9 @@ import { recipientKeys } from './init'
 import { checkHolders } from './keyset'
 import { sealConfigProblem } from './seal-config'
 import { LEGACY_WORDS, type RekeyWords } from './rekey-words'
+import type { Verification } from '../rekey-interface'
 
-/** How the new shares are confirmed before they take effect: not at all, a threshold of them (Vault), or every one (Tessera). */
-export type Verification = 'none' | 'threshold' | 'all'
+export type { Verification } from '../rekey-interface'
 
 /** sys/rekey/init's request, with Tessera's two extensions. */
 export interface RekeyRequest {

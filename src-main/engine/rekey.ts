@@ -11,19 +11,10 @@ import { codecFor, type ShareCodec } from './share-codec'
 import { recognizeShare } from './share-registry'
 import { ShareProgress } from './share-progress'
 import type { Serial } from './serial'
+import type { RekeyState } from '../rekey-interface'
 
 /** GET sys/rekey/init, field for field. */
-export interface RekeyStatus {
-  nonce: string
-  started: boolean
-  t: number
-  n: number
-  progress: number
-  required: number
-  pgp_fingerprints: string[] | null
-  backup: boolean
-  verification_required: boolean
-  verification_nonce?: string
+export interface RekeyStatus extends RekeyState {
   /** Tessera: every new share must be entered on verify, not a threshold of them. */
   tessera_verify_all?: true
 }
