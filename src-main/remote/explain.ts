@@ -50,7 +50,52 @@ interface Refusal {
 
 const refused = (message: string, code: RaisedCode): Refusal => ({ message, code })
 
+/** sys/rekey/* and sys/rotate/root/*: the rekey's base path, and the leaf called. */
+const REKEY_PATH = /^(sys\/rekey|sys\/rotate\/root)\/(init|update|verify|backup)$/
+
+/**
+ * A rekey's refusals by their words, whatever the status (Vault answers some
+ * with a 500, OpenBao's sys/rotate/root every one with a 400); the legacy and
+ * the rotate API say the same things in other words (engine/rekey-words.ts).
+ */
+const REKEY_WORDS: Array<[RegExp, RaisedCode, string]> = [
+  [/already in progress/i, 'rekey_in_progress', 'A rekey is already running on the server (started earlier, or by someone else): finish it, or cancel it, before starting another.'],
+  [/verification must be performed/i, 'rekey_verify_pending', 'The new shares are made and wait for verification: enter them on the verification, under its nonce.'],
+  [/incorrect nonce/i, 'wrong_nonce', "The nonce is not the one of the rekey running on the server: it was cancelled and started again, perhaps elsewhere; read the server's rekey status again."],
+  [/verification failed/i, 'rekey_verify_failed', 'The new shares entered do not combine into the new key: the verification starts again under a new nonce, and the old shares still work.'],
+  [/no .*verification in progress/i, 'no_rekey_verification', 'The rekey on the server has no new shares to verify yet: enter the current shares first.'],
+  [/no (barrier )?rekey|no rotation|configuration found/i, 'no_rekey', 'No rekey is running on the server (it was cancelled or completed, perhaps elsewhere): start a new one.'],
+  [/no backed-up keys/i, 'no_backup', 'The server keeps no backup of new shares: a rekey keeps one only when asked to, with PGP keys.'],
+  [/already been provided/i, 'duplicate_key', 'This share was already entered in this rekey: progress is unchanged.'],
+  [/seal configuration|pgp/i, 'rekey_config', 'The server refused the new share count, threshold or PGP keys; nothing was changed.'],
+  [/failed to (read|compute|decrypt)|invalid key|authentication failed/i, 'authentication_failed', 'The shares entered do not open the server: progress was reset; the rekey and its nonce remain.'],
+]
+
+function explainRekey(r: RefusalContext, said: string, base: string): Refusal | undefined {
+  if (r.status === 400 || r.status === 500) {
+    const found = REKEY_WORDS.find(([words]) => words.test(said))
+    return found ? refused(found[2], found[1]) : undefined
+  }
+  if ((r.status === 401 || r.status === 403) && !r.hasToken) {
+    if (base === 'sys/rotate/root') {
+      return refused('This server offers sys/rotate/root (OpenBao 2.4 and later), which needs a Vault token: add a token to the profile (its policy must allow read, update and delete on sys/rotate/root/*).', 'rekey_token_required')
+    }
+    return refused(`The server refuses ${r.path} without a token (Vault 2.x asks one for a rekey, and a backup always needs one): add a token to the profile.`, 'rekey_token_required')
+  }
+  if (r.status === 401 || r.status === 403) {
+    return refused(`The server refused the profile's token for ${r.path}: the token has expired or its policy does not allow ${CAPABILITY[r.method] ?? r.method} on ${base}/*.`, 'rekey_permission_denied')
+  }
+  if (r.status === 405 && base === 'sys/rekey') {
+    return refused('The server has the unauthenticated sys/rekey/* switched off ("unsupported operation"; OpenBao 2.5 and later: disable_unauthed_rekey_endpoints): add a token to the profile, and Tessera rekeys through the authenticated sys/rotate/root/*.', 'rekey_disabled')
+  }
+  if (r.status === 503 && /sealed/i.test(said)) return refused('The server is sealed: a rekey needs an unsealed server; unseal it first.', 'sealed')
+  return undefined
+}
+
 function explain(r: RefusalContext, said: string): Refusal {
+  const rekey = REKEY_PATH.exec(r.path)
+  const known = rekey ? explainRekey(r, said, rekey[1]!) : undefined
+  if (known) return known
   const endpoint = r.path.replace(/\/(attempt|update)$/, '')
   if (/disabled/i.test(said) && r.status >= 400 && r.status < 500) {
     return refused(

@@ -4,10 +4,9 @@ import type { Backend, Started, StartInput, Updated, UpdateInput } from '../back
 import { randomBase62 } from '../crypto/base62'
 import { wipe } from '../crypto/wipe'
 import { TesseraError } from '../support/errors'
-import { explainRefusal } from './explain'
+import { shareField, VaultConnection } from './connection'
 import { AttemptReply, LookupSelfReply, parseReply, SealStatusReply } from './replies'
-import { vaultRequest, type ServerTarget } from './http-client'
-import { compactShare } from '../../src-shared/share-grammar'
+import type { ServerTarget } from './http-client'
 
 const PATHS: Record<Flow, string> = {
   root: 'sys/generate-root',
@@ -29,27 +28,20 @@ const EMPTY_STATUS: AttemptStatus = {
  */
 export class RemoteVault implements Backend {
   private rootPath: string | undefined
-  /** Aborts every call in flight when the backend is closed. */
-  private readonly calls = new AbortController()
+  /** The connection, shared with the other clients of this server the backend opens (its rekey). */
+  readonly connection: VaultConnection
 
-  constructor(
-    private readonly target: ServerTarget,
-    /** A string, as keytar and the IPC edge give it and the X-Vault-Token header takes it: close drops it. */
-    private token?: string,
-  ) {}
-
-  /** Aborts the calls in flight, drops the token, and refuses every later call. */
-  async close(): Promise<void> {
-    this.token = undefined
-    this.calls.abort()
+  constructor(target: ServerTarget, token?: string) {
+    this.connection = new VaultConnection(target, token)
   }
 
-  /** Every request of this backend, unless it was closed. */
+  /** Aborts the calls in flight (this backend's and its rekey's), drops the token, and refuses every later call. */
+  async close(): Promise<void> {
+    this.connection.close()
+  }
+
   private request(method: string, path: string, body?: unknown) {
-    if (this.calls.signal.aborted) {
-      throw new TesseraError('backend_closed', `the connection to ${this.target.address} was closed: connect again`)
-    }
-    return vaultRequest(this.target, method, path, { body, token: this.token, signal: this.calls.signal })
+    return this.connection.request(method, path, body)
   }
 
   /** Which generate-root path this server offers: the authenticated one where it exists. */
@@ -69,20 +61,12 @@ export class RemoteVault implements Backend {
   }
 
   /** The node that answered the last call, when a redirect led away from the profile's address. */
-  answeredBy: string | undefined
+  get answeredBy(): string | undefined {
+    return this.connection.answeredBy
+  }
 
-  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const reply = await this.request(method, path, body)
-    this.answeredBy = reply.answeredBy
-    if (reply.status >= 200 && reply.status < 300) return reply.body
-    const errors = (reply.body as { errors?: unknown } | null | undefined)?.errors
-    throw explainRefusal({
-      path,
-      method,
-      status: reply.status,
-      errors: Array.isArray(errors) ? errors.filter((e) => typeof e === 'string') : [],
-      hasToken: Boolean(this.token),
-    })
+  private call(method: string, path: string, body?: unknown): Promise<unknown> {
+    return this.connection.call(method, path, body)
   }
 
   /** A call whose reply must be an attempt status; the server's own `otp`, if any, is never taken. */
@@ -153,11 +137,8 @@ export class RemoteVault implements Backend {
 
   /** A server does not say which share it took: only the status comes back. */
   async update(flow: Flow, input: UpdateInput): Promise<Updated> {
-    if (!input.key?.length) throw new TesseraError('missing_key', "'key' must be specified in request body as JSON")
+    const key = shareField(input.key ?? Buffer.alloc(0))
     const path = await this.path(flow)
-    // Vault's API takes the share as a JSON string: made here, once, for the request body.
-    // A server reads a share as it stands: the spaces and line breaks of a pasted share are not part of it.
-    const key = compactShare(input.key.toString('utf8'))
     // The share flow's document lists only `key`; a nonce is sent whenever there is one.
     return { status: await this.attempt('PUT', `${path}/update`, input.nonce ? { key, nonce: input.nonce } : { key }) }
   }

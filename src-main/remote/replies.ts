@@ -9,19 +9,19 @@ import { looksSecret } from '../support/redact'
  * Each message says what the field should be: an error names the field and
  * that, never the value the server sent.
  */
-const int = (max: number) => {
+export const int = (max: number) => {
   const m = `should be an integer from 0 to ${max}`
   return v.pipe(v.number(m), v.integer(m), v.minValue(0, m), v.maxValue(max, m))
 }
-const text = (max: number) => {
+export const text = (max: number) => {
   const m = `should be a string of at most ${max} characters`
   return v.pipe(v.string(m), v.maxLength(max, m))
 }
-const flag = v.boolean('should be true or false')
-const object = <T extends v.ObjectEntries>(entries: T) => v.object(entries, 'should be a JSON object')
+export const flag = v.boolean('should be true or false')
+export const object = <T extends v.ObjectEntries>(entries: T) => v.object(entries, 'should be a JSON object')
 
 /** Empty when no attempt runs; otherwise taken as the server made it, within NONCE's bounds. */
-const nonce = v.optional(v.pipe(v.string(`should be ${NONCE_RULE}`), v.check((s) => s === '' || NONCE.test(s), `should be ${NONCE_RULE}`)), '')
+export const nonce = v.optional(v.pipe(v.string(`should be ${NONCE_RULE}`), v.check((s) => s === '' || NONCE.test(s), `should be ${NONCE_RULE}`)), '')
 
 /** Longest server version shown and recorded: Vault's longest ("1.15.6+ent.hsm.fips1402") is 23. */
 const MAX_VERSION_CHARS = 40
@@ -45,7 +45,7 @@ function recordableVersion(version: string): string {
 }
 
 /** PGP messages of large keys run to a few KiB; nothing legitimate comes near this. */
-const MAX_RESULT_CHARS = 64 * 1024
+export const MAX_RESULT_CHARS = 64 * 1024
 
 export const SealStatusReply = object({
   type: v.optional(text(64), ''),

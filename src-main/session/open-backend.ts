@@ -5,6 +5,8 @@ import type { Backend } from '../backend-interface'
 import type { Reference } from '../decode/verify'
 import type { Keyset } from '../engine/keyset'
 import { LocalEngine } from '../engine/local-engine'
+import type { Rekeyer } from '../rekey-interface'
+import { RemoteRekeyer } from '../remote/remote-rekey'
 import { risks, type Connections } from '../profiles/connections'
 import { TesseraError } from '../support/errors'
 import { keysetFacts, type BackendFacts } from '../record/attempt-record'
@@ -28,6 +30,8 @@ export interface OpenBackend {
   readonly keyset: Keyset | null
   /** What tells a correctly decoded value from a mistyped one; null on a server. */
   readonly reference: Reference | null
+  /** The backend's rekey, on the API it offers; closing the backend stops its calls. Null where none is offered here. */
+  rekeyer(): Promise<Rekeyer | null>
 }
 
 /** Opens the keyset at `typed`, read from the folder Tessera was started in when relative. */
@@ -54,6 +58,7 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
       knowsToken: async (token) => (await engine.lookupToken(token)) !== undefined,
       checkShare: (text) => keyset.check(text),
     },
+    rekeyer: async () => null,
   }
 }
 
@@ -83,6 +88,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
     runningFlow: () => null,
     keyset: null,
     reference: null,
+    rekeyer: () => RemoteRekeyer.open(remote.connection),
   }
   return { open, seal }
 }

@@ -82,7 +82,7 @@ export const ERRORS = {
 
   // What a remote server answered.
   uninitialized: { status: 400, sentence: 'The server is not initialized yet: run its init first.' },
-  sealed: { status: 503, sentence: 'The server is sealed: a root token or a new share needs an unsealed server (a recovery token, one in recovery mode).' },
+  sealed: { status: 503, sentence: 'The server is sealed: a root token, a new share or a rekey needs an unsealed server (a recovery token, one in recovery mode).' },
   standby: { status: 503, sentence: 'This server is a standby and did not pass the request to the active node: point the profile at the active node.' },
   unavailable: { status: 503, sentence: 'The server is unavailable right now: try again shortly.' },
   token_required: {
@@ -97,6 +97,21 @@ export const ERRORS = {
     status: 405,
     sentence:
       'The server has this endpoint switched off: on OpenBao 2.6 and later add a token to the profile; on Vault, enable_unauthenticated_access must list "generate-root".',
+  },
+  rekey_token_required: {
+    status: 403,
+    sentence: 'This server needs a Vault token for a rekey: add a token to the profile (a policy that allows sys/rotate/root/* on OpenBao, sys/rekey/* on Vault).',
+    ...AS_WRITTEN,
+  },
+  rekey_permission_denied: {
+    status: 403,
+    sentence: "The server refused the profile's token for the rekey: it has expired, or its policy does not allow this on sys/rotate/root/* (OpenBao) or sys/rekey/* (Vault).",
+    ...AS_WRITTEN,
+  },
+  rekey_disabled: {
+    status: 405,
+    sentence: 'The server has its unauthenticated sys/rekey/* switched off (OpenBao 2.5 and later): add a token to the profile, and Tessera rekeys through sys/rotate/root/*.',
+    ...AS_WRITTEN,
   },
   not_found: { status: 404, sentence: "The server has no such endpoint or file: check the profile's address and namespace." },
   server_refused: { status: 400, sentence: 'The server refused the request.' },
