@@ -203,6 +203,9 @@ describe("OpenBao's authenticated sys/rotate/root through RemoteRekeyer, against
     expect((await rekeyer.verify(issued!.keys[3]!, vnonce)).complete).toBe(false)
     expect((await rekeyer.verify(issued!.keys[0]!, vnonce)).complete).toBe(true)
     expect(await generation(ks)).toBe(2)
+    // tessera_holders went to tessera serve, which keeps them.
+    const file = JSON.parse(await readFile(ks.path, 'utf8'))
+    expect(file.issued_shares.map((s: { holder: string }) => s.holder)).toEqual(['A', 'B', 'C', 'D'])
     expect(await rekeyer.readBackup()).toBeNull()
     await rekeyer.deleteBackup()
   })
@@ -346,6 +349,24 @@ describe('a server that lies is refused in a sentence, and no share leaks in the
     const slow = await RemoteRekeyer.open(new RemoteVault({ address: silent.url, timeoutMs: 500 }).connection)
     const err = await refusal(slow.status())
     expect(err.code).toBe('timeout')
+
+    // A status dripped a byte at a time is cut off at the same deadline.
+    const drip = await vaultStub((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      const timer = setInterval(() => res.write(' '), 50)
+      res.on('close', () => clearInterval(timer))
+    })
+    const dripped = await RemoteRekeyer.open(new RemoteVault({ address: drip.url, timeoutMs: 500 }).connection)
+    expect((await refusal(dripped.status())).code).toBe('timeout')
+  })
+
+  it('a status of the wrong shape names the field, not the value', async () => {
+    const stub = await lying({}, { ...running, started: 'yes' } as unknown as typeof running)
+    const rekeyer = await RemoteRekeyer.open(new RemoteVault({ address: stub.url }).connection)
+    const err = await refusal(rekeyer.status())
+    expect(err.message).toBe("The server's reply to GET sys/rekey/init is not what Vault sends: started should be true or false.")
+    const list = await lying({}, [] as unknown as typeof running)
+    expect((await refusal((await RemoteRekeyer.open(new RemoteVault({ address: list.url }).connection)).status())).message).toMatch(/it should be a JSON object/)
   })
 })
 
