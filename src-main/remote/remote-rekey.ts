@@ -262,7 +262,7 @@ function sameList(a: readonly string[] | null, b: readonly string[] | null): boo
 
 /** A rekey status whose fields fit together; `verification_nonce` only once there is one. */
 function rekeyState(s: v.InferOutput<typeof RekeyStatusReply>, what: string): RekeyState {
-  if (s.started && (!s.nonce || s.t < 1 || s.t > s.n || s.progress > s.required || (s.pgp_fingerprints !== null && s.pgp_fingerprints.length !== s.n))) {
+  if (s.started && (!s.nonce || s.t < 1 || s.t > s.n || s.required < 1 || s.progress > s.required || (s.pgp_fingerprints !== null && s.pgp_fingerprints.length !== s.n))) {
     throw untrue(what, 'its nonce, counts and progress do not fit together')
   }
   if (s.verification_nonce && !(s.started && s.verification_required)) throw untrue(what, 'it has a verification nonce without a verification')
