@@ -373,7 +373,7 @@ describe('a server that lies is refused in a sentence, and no share leaks in the
   })
 })
 
-describe("the session's remote backend", () => {
+describe('a remote backend opened from a profile', () => {
   it('offers the server\'s rekey, and closing the backend stops its calls at once', async () => {
     // Answers what opening the backend asks; never answers an update.
     const silent = await vaultStub((req, res) => {
