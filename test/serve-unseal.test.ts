@@ -188,14 +188,33 @@ describe('a format-1 keyset, which cannot check shares as entered', () => {
     const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
     const other = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
     await downgradeToV1(ks.path)
+    // Vault's share numbers (x coordinates) are random: a foreign share of another number.
+    const number = (hex: string) => hex.slice(-2)
+    const foreign = other.keys.find((k) => number(k) !== number(ks.keys[0]!))!
     await withApi(ks, { sealed: true }, async (api) => {
       expect((await unseal(api, { key: ks.keys[0] })).json.progress).toBe(1)
-      const wrong = await unseal(api, { key: other.keys[1] })
+      const wrong = await unseal(api, { key: foreign })
       expect(wrong.status).toBe(400)
       expect(wrong.json.errors[0]).toMatch(/^unseal failed, invalid key: the shares given do not reconstruct this keyset's root key/)
       expect(await status(api)).toMatchObject({ sealed: true, progress: 0, nonce: '' })
       await unseal(api, { key: ks.keys[2] })
       expect((await unseal(api, { key: ks.keys[0] })).json.sealed).toBe(false)
+    })
+  })
+
+  it('names a foreign share of the same number as a duplicate part, and starts over', async () => {
+    const ks = await makeKeyset(tmp.dir, { shares: 3, threshold: 2 })
+    await downgradeToV1(ks.path)
+    // Another share of the same number: the y bytes changed, the x byte kept.
+    const twin = `${ks.keys[0]!.slice(0, 2) === 'ff' ? '00' : 'ff'}${ks.keys[0]!.slice(2)}`
+    await withApi(ks, { sealed: true }, async (api) => {
+      expect((await unseal(api, { key: ks.keys[0] })).json.progress).toBe(1)
+      const wrong = await unseal(api, { key: twin })
+      expect([wrong.status, wrong.json.errors]).toEqual([
+        400,
+        ['invalid key: failed to compute root key: duplicate part detected (two of the shares given have the same share number: one of them is foreign or mistyped)'],
+      ])
+      expect(await status(api)).toMatchObject({ sealed: true, progress: 0, nonce: '' })
     })
   })
 })

@@ -80,6 +80,12 @@ const vaultShamir: ShareCodec = {
   },
   parse: (input) => checkBounds(decodeHexOrBase64(input)),
   async combine(shares) {
+    // Two different shares of one number cannot both be this keyset's: Vault's
+    // words for it, with what they mean for the operator.
+    const ids = shares.map((s) => s[s.length - 1])
+    if (new Set(ids).size < ids.length) {
+      throw new TesseraError('combine_failed', 'failed to compute root key: duplicate part detected (two of the shares given have the same share number: one of them is foreign or mistyped)')
+    }
     try {
       return own(await shamir.combine(shares.map(view)))
     } catch (err) {
