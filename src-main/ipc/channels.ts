@@ -21,6 +21,7 @@ import type {
   UiAttemptStatus,
   UpdateReply,
 } from '../session/views'
+import type { UnsealView } from '../session/unseal-views'
 
 /**
  * The IPC channel list, half of the one IPC contract: every channel by group,
@@ -43,6 +44,7 @@ export const CHANNEL_GROUPS = {
   clipboard: ['copy'],
   record: ['setDirectory', 'printable', 'printPdf'],
   session: ['wipe', 'state', 'snapshot'],
+  unseal: ['status', 'submit', 'reset', 'finish'],
 } as const
 
 /** Nothing, null or an empty object. */
@@ -139,6 +141,15 @@ export interface Contract {
   'session.wipe': { input: NoInput; output: { wiped: true } }
   'session.state': { input: NoInput; output: SessionState }
   'session.snapshot': { input: NoInput; output: SessionSnapshot }
+
+  /** Each node of the open server (the profile's address, then its cluster nodes): its seal status, read now, and what this unseal did there. */
+  'unseal.status': { input: NoInput; output: UnsealView }
+  /** One holder's share, sent once to every node still sealed; each node's outcome comes back on its line. */
+  'unseal.submit': { input: { holder: string; key: string }; output: UnsealView }
+  /** Drops the shares given toward the unseal on node `node` (numbered from 1), or on every node still sealed. */
+  'unseal.reset': { input: undefined | null | { node?: number }; output: UnsealView }
+  /** The operator leaves the unseal: its record ends with each node's state. */
+  'unseal.finish': { input: NoInput; output: UnsealView }
 }
 
 type Groups = typeof CHANNEL_GROUPS
@@ -176,6 +187,7 @@ export const UNRECORDED_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
   'record.printPdf',
   'session.state',
   'session.snapshot',
+  'unseal.status',
 ])
 
 /** Every channel, dotted (`attempt.update`): what Electron's ipcMain and the web host serve. */
@@ -238,5 +250,6 @@ export type {
   ShareList,
   ShareRef,
   UiAttemptStatus,
+  UnsealView,
   UpdateReply,
 }

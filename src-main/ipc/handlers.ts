@@ -56,6 +56,11 @@ export function handlersFor(s: Session): Handlers {
     'session.wipe': () => s.wipeRecorded(),
     'session.state': () => s.state(),
     'session.snapshot': () => s.snapshot(),
+
+    'unseal.status': () => s.unseal.status(),
+    'unseal.submit': ({ holder, key }) => s.unseal.submit(holder, key),
+    'unseal.reset': (input) => s.unseal.reset(input?.node),
+    'unseal.finish': () => s.unseal.finish(),
   }
 }
 

@@ -91,6 +91,11 @@ export const schemas = {
   'session.wipe': noInput,
   'session.state': noInput,
   'session.snapshot': noInput,
+
+  'unseal.status': noInput,
+  'unseal.submit': v.strictObject({ holder: HolderName, key: text(4096) }),
+  'unseal.reset': v.optional(v.union([v.undefined(), v.null(), v.strictObject({ node: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16))) })])),
+  'unseal.finish': noInput,
 } as const satisfies Record<Channel, v.GenericSchema>
 
 export type Schemas = typeof schemas

@@ -3,7 +3,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { TesseraError } from '../support/errors'
 import { RemoteVault } from '../remote/remote-vault'
-import { checkAddress, checkHeaderValues, DEFAULT_TIMEOUT_MS, type ServerTarget } from '../remote/http-client'
+import { checkAddress, checkHeaderValues, DEFAULT_TIMEOUT_MS, sameNode, type ServerTarget } from '../remote/http-client'
 import { isLoopback } from '../support/address'
 import { credentialStore, type CredentialStore } from './credentials'
 import { ProfileStore, type Profile, type ProfileInput } from './profile-store'
@@ -30,6 +30,24 @@ export function risks(p: Profile): Risk[] {
   return out
 }
 
+/**
+ * The profile's address and its cluster nodes, each held to the address rules;
+ * a node listed twice (the same host and port, however written) is refused.
+ */
+export function checkCluster(input: Pick<ProfileInput, 'address' | 'nodes' | 'allowInsecureHttp'>): void {
+  const seen: URL[] = []
+  for (const [i, address] of [input.address, ...(input.nodes ?? [])].entries()) {
+    const field = i === 0 ? 'the server address' : `cluster node ${i}`
+    const url = checkAddress({ address: address.trim(), allowInsecureHttp: input.allowInsecureHttp }, field)
+    const twin = seen.findIndex((other) => sameNode(other, url))
+    if (twin >= 0) {
+      const first = twin === 0 ? "the profile's own address" : `cluster node ${twin}`
+      throw new TesseraError('profile', `cluster node ${i} is ${first} again (${url.host}): list each node once`)
+    }
+    seen.push(url)
+  }
+}
+
 /** Profiles plus their tokens in the credential store, and what it takes to reach a server. */
 export class Connections {
   constructor(
@@ -47,7 +65,7 @@ export class Connections {
 
   /** `token`: a string saves it, null forgets it, undefined leaves it as it is. */
   async save(input: ProfileInput, id: string | undefined, token: string | null | undefined): Promise<ProfileView> {
-    checkAddress({ address: input.address.trim(), allowInsecureHttp: input.allowInsecureHttp })
+    checkCluster(input)
     checkHeaderValues({ namespace: input.namespace, token: token ?? undefined })
     const profile = await this.profiles.save(input, id)
     if (token === null) await this.credentials.delete(profile.id)
@@ -79,6 +97,12 @@ export class Connections {
       skipVerify: profile.skipVerify,
       timeoutMs: (profile.timeoutSeconds ?? DEFAULT_TIMEOUT_MS / 1000) * 1000,
     }
+  }
+
+  /** One target per node of the profile's cluster, its own address first: the same TLS settings for each. */
+  async clusterTargets(profile: Profile): Promise<ServerTarget[]> {
+    const target = await this.target(profile)
+    return [profile.address, ...(profile.nodes ?? [])].map((address) => ({ ...target, address }))
   }
 
   /** The token to use: the one given for this session, else the saved one. */

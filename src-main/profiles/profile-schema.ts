@@ -1,11 +1,16 @@
 import * as v from 'valibot'
 
 const SECONDS = 'must be a whole number of seconds from 1 to 300'
+/** A cluster of Vault or OpenBao runs a handful of nodes: with the profile's own address, at most 16 (as a record lists them). */
+export const MAX_NODES = 15
+const address = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(2048))
 
 /** What a server profile holds: how to reach a server, never a secret. */
 export const ProfileInput = v.strictObject({
   name: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100)),
-  address: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(2048)),
+  address,
+  /** The cluster's other nodes, reached with the same TLS settings: an unseal goes to each of them too. */
+  nodes: v.optional(v.pipe(v.array(address), v.maxLength(MAX_NODES, `must list at most ${MAX_NODES} nodes`))),
   namespace: v.optional(v.pipe(v.string(), v.maxLength(512))),
   caFile: v.optional(v.pipe(v.string(), v.maxLength(4096))),
   serverName: v.optional(v.pipe(v.string(), v.maxLength(255))),

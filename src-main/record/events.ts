@@ -106,6 +106,23 @@ export const HAND_OUTS = ['revealed', 'card_shown', 'card_printed', 'encrypted_f
 /** How a share reached its holder, as a `share_handed_out` line says. */
 export type HandOutHow = (typeof HAND_OUTS)[number]
 
+/**
+ * A server as the record names it: its origin (scheme, host, port), as the
+ * operator's profile already stores it. Host names may look random (a cloud
+ * cluster's `vault-cluster-8f3a2b1c.5d6e7f80…`), so an origin passes the
+ * secret guard; anything more (a path, a query) is judged like any text.
+ */
+export const SERVER_ORIGIN = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(?::\d{1,5})?$/
+
+/** Nodes of one cluster an unseal reaches (a profile lists at most this many). */
+export const MAX_UNSEAL_NODES = 16
+/** What one node made of a share sent to it; `already_unsealed`: it was not sent, the node needs none. */
+export const NODE_OUTCOMES = ['accepted', 'unsealed', 'already_unsealed', 'refused', 'failed'] as const
+/** A node of the unseal, by its number in `unseal_nodes` (1 is the profile's own address). */
+const node = count(1, MAX_UNSEAL_NODES)
+const perNode = <D extends v.ObjectEntries>(entries: D) =>
+  v.pipe(v.array(v.strictObject({ node, ...entries })), v.minLength(1), v.maxLength(MAX_UNSEAL_NODES))
+
 export const EventSchema = v.variant('type', [
   /** Line 1, always: what wrote the file, and what the ceremony runs on. */
   event('backend_opened', { tool: v.literal('tessera'), version: label(40), format: v.literal(FORMAT_VERSION), ...backendFacts }),
@@ -184,6 +201,17 @@ export const EventSchema = v.variant('type', [
   /** The new shares took effect: the keyset's new fingerprint and generation. */
   event('rekey_completed', { keyset_fingerprint: sha256Hex, generation: count(2, Number.MAX_SAFE_INTEGER), shares: count(1, 255), threshold: count(1, 255) }),
   event('rekey_cancelled', {}),
+  /** An unseal of a cluster run by the app: its nodes, numbered, by their origins. */
+  event('unseal_nodes', { nodes: perNode({ server: v.pipe(label(300), v.regex(SERVER_ORIGIN, 'must be an http(s) origin')) }) }),
+  /** One holder's share, sent once to every node still sealed: what each node made of it (never the share). */
+  event('unseal_share', {
+    holder: v.optional(holder),
+    results: perNode({ outcome: v.picklist(NODE_OUTCOMES), progress: v.optional(count(0, 255)), reason: v.optional(reason) }),
+  }),
+  /** The operator reset the shares given toward an unseal, on these nodes. */
+  event('unseal_reset', { results: perNode({ outcome: v.picklist(['reset', 'refused', 'failed']), reason: v.optional(reason) }) }),
+  /** The unseal ceremony ended: each node's state as last read. */
+  event('unseal_ended', { nodes: perNode({ state: v.picklist(['unsealed', 'sealed', 'unknown']) }) }),
   /** Tessera was stopped holding a finished result that was never decoded nor handed out: nobody may hold it now. */
   event('result_dropped', { flow }),
   event('wiped', {}),
@@ -211,13 +239,6 @@ export type BackendFacts = Omit<Extract<RecordEvent, { type: 'backend_opened' }>
 /** Fields whose schema admits only hex or a nonce: the secret guard skips them, the schema already fixed their shape. */
 export const SHAPED_FIELDS = new Set(['keyset_fingerprint', 'nonce', 'fingerprint', 'result_sha256', 'checksum'])
 
-/**
- * A server as the record names it: its origin (scheme, host, port), as the
- * operator's profile already stores it. Host names may look random (a cloud
- * cluster's `vault-cluster-8f3a2b1c.5d6e7f80…`), so an origin passes the
- * secret guard; anything more (a path, a query) is judged like any text.
- */
-export const SERVER_ORIGIN = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(?::\d{1,5})?$/
 
 /** A recorded line: the event and where it sits in the chain. */
 export interface Line {

@@ -47,6 +47,18 @@ const VERIFY_WORDS = {
   all: 'in effect once every one is entered back',
 } as const
 
+const NODE_OUTCOME_WORDS = {
+  accepted: 'accepted',
+  unsealed: 'accepted, unsealed',
+  already_unsealed: 'already unsealed, not sent',
+  refused: 'refused',
+  failed: 'failed',
+} as const
+
+/** Per node, in a line: "node 1 accepted (2), node 2 refused (share_unknown)". */
+const perNode = <R extends { node: number; progress?: number; reason?: string }>(results: readonly R[], words: (r: R) => string) =>
+  results.map((r) => `node ${r.node} ${words(r)}${r.progress !== undefined ? ` (${r.progress})` : ''}${r.reason ? ` (${r.reason})` : ''}`).join(', ')
+
 const shortFingerprint = (fp: string) => `${groupHash(fp).slice(0, 19)}…`
 const shareWords = (n: number | undefined) => (n ? `Share ${n}` : 'The new share')
 const numbers = (ns: readonly number[]) => (ns.length === 1 ? `share ${ns[0]}` : `shares ${ns.join(', ')}`)
@@ -108,6 +120,14 @@ function describe(e: RecordEvent | LegacyEvent): string {
       return `Rekey complete: the new shares are in effect; keyset ${shortFingerprint(e.data.keyset_fingerprint)}, generation ${e.data.generation}, ${e.data.threshold} of ${e.data.shares}`
     case 'rekey_cancelled':
       return 'Rekey cancelled: the current shares stay in effect'
+    case 'unseal_nodes':
+      return `Unseal of ${e.data.nodes.length === 1 ? 'one node' : `${e.data.nodes.length} nodes`}: ${e.data.nodes.map((n) => `node ${n.node} ${n.server}`).join(', ')}`
+    case 'unseal_share':
+      return `${e.data.holder ?? 'A holder'}: ${perNode(e.data.results, (r) => NODE_OUTCOME_WORDS[r.outcome])}`
+    case 'unseal_reset':
+      return `Unseal progress reset: ${perNode(e.data.results, (r) => r.outcome)}`
+    case 'unseal_ended':
+      return `Unseal ended: ${perNode(e.data.nodes, (r) => r.state)}`
     case 'result_dropped':
       return `Tessera stopped: the finished ${FLOW_NAMES[e.data.flow].toLowerCase()} result was dropped, never decoded or handed out`
     case 'wiped':
@@ -246,6 +266,21 @@ function gather(lines: VerifiedLine[]): Facts {
         break
       case 'rekey_shares_issued':
       case 'rekey_verification_restarted':
+        break
+      case 'unseal_nodes':
+        rows.push(['Operation', 'Unseal'], ['Nodes', e.data.nodes.map((n) => `${n.node}: ${n.server}`).join('; ')])
+        break
+      case 'unseal_share': {
+        // One share went to several nodes: it counts once, accepted where any node took it.
+        const h = holder(e.data.holder)
+        if (e.data.results.some((r) => r.outcome === 'accepted' || r.outcome === 'unsealed')) h.accepted++
+        else h.refused++
+        break
+      }
+      case 'unseal_reset':
+        break
+      case 'unseal_ended':
+        rows.push(['Unseal ended', `${when(e.time)}; ${perNode(e.data.nodes, (r) => r.state)}`])
         break
       case 'wiped':
       case 'closed':

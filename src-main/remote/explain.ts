@@ -24,7 +24,7 @@ const VAULT_400: Array<[RegExp, RaisedCode]> = [
   [/already in progress/i, 'attempt_in_progress'],
   [/no .*(generation|operation|attempt).* in progress|not in progress/i, 'no_attempt'],
   [/already unsealed/i, 'unsealed'],
-  [/aborted|failed to (compute|verify)|root key verification|invalid (unseal|root) key/i, 'authentication_failed'],
+  [/aborted|failed to (compute|verify)|root key verification|invalid (unseal|root) key|unseal failed/i, 'authentication_failed'],
   [/must be specified/i, 'missing_key'],
   [/otp .*(wrong )?length/i, 'otp_length'],
   [/pgp/i, 'invalid_pgp_key'],

@@ -50,20 +50,20 @@ function checkUrl(url: URL, allowInsecureHttp: boolean | undefined, shown: strin
  * one with a user name or password, which would be a secret in the profiles
  * file. The address is never quoted: it may come from a hand-edited file.
  */
-export function checkAddress(target: Pick<ServerTarget, 'address' | 'allowInsecureHttp'>): URL {
+export function checkAddress(target: Pick<ServerTarget, 'address' | 'allowInsecureHttp'>, field = 'the server address'): URL {
   if (/[\p{Cc}\p{Cf}\s]/u.test(target.address)) {
-    throw new TesseraError('bad_address', 'the server address holds a space, line break or control character: type it again')
+    throw new TesseraError('bad_address', `${field} holds a space, line break or control character: type it again`)
   }
   let url: URL
   try {
     url = new URL(target.address)
   } catch {
-    throw new TesseraError('bad_address', 'the server address is not an http(s) address: expected https://host:port')
+    throw new TesseraError('bad_address', `${field} is not an http(s) address: expected https://host:port`)
   }
   if (url.username || url.password) {
-    throw new TesseraError('bad_address', 'the server address holds a user name or password: a profile keeps no secret; give a token instead')
+    throw new TesseraError('bad_address', `${field} holds a user name or password: a profile keeps no secret; give a token instead`)
   }
-  return checkUrl(url, target.allowInsecureHttp, 'the server address')
+  return checkUrl(url, target.allowInsecureHttp, field)
 }
 
 /**
@@ -87,7 +87,7 @@ export function checkHeaderValues(values: { namespace?: string; token?: string }
 const effectivePort = (u: URL) => u.port || (u.protocol === 'https:' ? '443' : '80')
 
 /** Same canonical host and port: the ::ffff: form of an IPv4 address is that address. */
-function sameNode(a: URL, b: URL): boolean {
+export function sameNode(a: URL, b: URL): boolean {
   return canonicalHost(a.hostname) === canonicalHost(b.hostname) && effectivePort(a) === effectivePort(b)
 }
 

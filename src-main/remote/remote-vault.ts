@@ -76,9 +76,11 @@ export class RemoteVault implements Backend {
 
   async sealStatus(): Promise<SealStatus> {
     const s = parseReply(SealStatusReply, await this.call('GET', 'sys/seal-status'), 'GET sys/seal-status')
+    // A sealed server answers 503 on every flow it cannot run until unsealed (a
+    // server in recovery mode runs its recovery flow sealed): none is offered.
     const offers = async (flow: Flow) => {
       const reply = await this.request('GET', `${await this.path(flow)}/attempt`)
-      return reply.status !== 404
+      return reply.status !== 404 && !(s.sealed && reply.status === 503)
     }
     const flows = (['root', 'share', 'recovery'] as Flow[])
     const offered = await Promise.all(flows.map(offers))

@@ -92,6 +92,11 @@ export class CeremonySession {
     return this.held.get(flow)?.otp ?? null
   }
 
+  /** The open backend, for a service that works on it beside the attempts (an unseal); null when none is open. */
+  get openBackend(): OpenBackend | null {
+    return this.opened?.open ?? null
+  }
+
   /** What can check a value decoded here: the open keyset, if one is open. */
   get reference(): Reference | null {
     return this.opened?.open.reference ?? null

@@ -8,6 +8,7 @@ import { LocalEngine } from '../engine/local-engine'
 import type { Rekeyer } from '../rekey-interface'
 import { RemoteRekeyer } from '../remote/remote-rekey'
 import { risks, type Connections } from '../profiles/connections'
+import type { ServerTarget } from '../remote/http-client'
 import { TesseraError } from '../support/errors'
 import { keysetFacts, type BackendFacts } from '../record/attempt-record'
 import type { BackendInfo } from './views'
@@ -32,6 +33,8 @@ export interface OpenBackend {
   readonly reference: Reference | null
   /** The backend's rekey, on the API it offers; closing the backend stops its calls. Null where none is offered here. */
   rekeyer(): Promise<Rekeyer | null>
+  /** A server's nodes (the profile's address first), each with the profile's TLS settings; null for a local keyset, which has no seal. */
+  readonly cluster: ServerTarget[] | null
 }
 
 /** Opens the keyset at `typed`, read from the folder Tessera was started in when relative. */
@@ -52,6 +55,7 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
     facts: () => keysetFacts(keyset, engine.recoveryMode),
     runningFlow: () => engine.runningFlow,
     keyset,
+    cluster: null,
     reference: {
       name: `the keyset ${path}`,
       // The engine knows its recovery tokens too, which live in memory only.
@@ -65,6 +69,7 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
 /** Connects to the server of profile `id`; resolves once it answered, with the seal status it gave. */
 export async function openRemote(connections: Connections, id: string, token?: string): Promise<{ open: OpenBackend; seal: SealStatus }> {
   const { profile, remote } = await connections.connect(id, token)
+  const cluster = await connections.clusterTargets(profile)
   const seal = await remote.sealStatus().catch(async (err: unknown) => {
     await remote.close()
     throw err
@@ -89,6 +94,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
     keyset: null,
     reference: null,
     rekeyer: () => RemoteRekeyer.open(remote.connection),
+    cluster,
   }
   return { open, seal }
 }

@@ -50,6 +50,8 @@ export class Records {
   private current: Current | null = null
   /** A hand-out's record, beside any attempt's (a held result keeps its own open). */
   private handOutRecord: HandOutRecord | null = null
+  /** The record of a ceremony that is no attempt (an unseal), beside any attempt's. */
+  private other: RecordWriter | null = null
   private last: { path: string; finalHash: string } | null = null
   private chosen: string | null = null
 
@@ -70,7 +72,7 @@ export class Records {
 
   /** The record on screen: a hand-out's while it runs, else the attempt's, else the last one. */
   get state(): CeremonyRecord {
-    const t = this.handOutRecord?.writer ?? this.current?.record.writer
+    const t = this.handOutRecord?.writer ?? this.other ?? this.current?.record.writer
     const path = t ? t.path : this.last?.path ?? null
     const finalHash = t ? t.finalHash : this.last?.finalHash ?? null
     return { directory: this.directory, path, finalHash, open: t !== undefined }
@@ -90,6 +92,25 @@ export class Records {
   /** The hand-out's record is the session's until the hand-out ends. */
   beginHandOut(record: HandOutRecord): void {
     this.handOutRecord = record
+  }
+
+  /**
+   * Opens the record of a ceremony that is no attempt (an unseal), named by
+   * `id`: the record on screen until `endOther`. Null when there is no directory.
+   */
+  async openOther<T extends { writer: RecordWriter }>(id: string, open: (path: string) => Promise<T>): Promise<T | null> {
+    const dir = this.directory
+    if (!dir) return null
+    const made = await openNew(defaultRecordPath(dir, id), open)
+    this.other = made.writer
+    return made
+  }
+
+  /** Ends the record `openOther` opened with its last lines; it stays the last record, printable. */
+  async endOther(last: () => Promise<string>): Promise<void> {
+    const writer = this.other
+    this.other = null
+    if (writer) await this.end(writer, last)
   }
 
   /** The records of the attempts run on `backend`, one file per attempt, for a `RecordingBackend` around it. */
@@ -185,8 +206,10 @@ export class Records {
   abandon(): void {
     void this.current?.record.writer.abandon()
     void this.handOutRecord?.writer.abandon()
+    void this.other?.abandon()
     this.current = null
     this.handOutRecord = null
+    this.other = null
   }
 
   /** Prints the record to a PDF file the operator picks (the desktop app); the path, or null when they cancelled. */

@@ -9,6 +9,7 @@ import { createKeyset, type InitInput } from './keyset-init'
 import { ResultKeeper } from './held-result'
 import { Profiles } from './profiles'
 import { RecentKeysets } from './recent-keysets'
+import { Unsealing } from './unseal'
 import { VERSION } from '../version'
 import type { BackendView, HandOutSummary, SessionSnapshot, SessionState, UpdateReply } from './views'
 
@@ -47,6 +48,7 @@ export class Session {
   readonly decoding: Decoding
   readonly clipboard: ClipboardCopier
   readonly profiles: Profiles
+  readonly unseal: Unsealing
 
   constructor(opts: SessionOptions = {}) {
     this.records = new Records(opts.configDir, opts.printer)
@@ -57,6 +59,7 @@ export class Session {
     this.decoding = new Decoding(this.ceremony, this.result)
     this.clipboard = new ClipboardCopier(this.result, opts.clipboard)
     this.profiles = new Profiles(opts.connections)
+    this.unseal = new Unsealing(this.records, () => this.ceremony.openBackend)
   }
 
   /** What main keeps for the page, so that a reload loses nothing. */

@@ -137,6 +137,8 @@ export const ERRORS = {
   backend_closed: { status: 409, sentence: 'The keyset or server was closed (another was opened, or Tessera is stopping): open it again.', ...AS_WRITTEN },
   no_profiles: { status: 409, sentence: 'Server profiles are not available in this window.', ...AS_WRITTEN },
   no_keyset: { status: 409, sentence: 'This needs a local keyset: open one first.', ...AS_WRITTEN },
+  no_seal: { status: 409, sentence: 'Unseal is for a server: a local keyset has no seal. Connect to the server first.', ...AS_WRITTEN },
+  unseal_busy: { status: 409, sentence: 'A share is still on its way to the nodes: wait for what each node made of it.', ...AS_WRITTEN },
   init_running: { status: 409, sentence: 'The shares of the keyset just created are still being handed out: finish that first.', ...AS_WRITTEN },
   result_held: { status: 409, sentence: 'A finished result is still held: store it, then wipe it, before starting another attempt.', ...AS_WRITTEN },
   no_held_otp: { status: 409, sentence: 'No one-time password is held for this result: decode it with the one written down at the start.', ...AS_WRITTEN },

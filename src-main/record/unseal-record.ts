@@ -1,0 +1,49 @@
+import type { ErrorCode } from '../support/error-codes'
+import { reasonFor, type BackendFacts, type CeremonyEvent } from './events'
+import { RecordWriter } from './writer'
+
+type ShareResult = Extract<CeremonyEvent, { type: 'unseal_share' }>['data']['results'][number]
+type ResetResult = Extract<CeremonyEvent, { type: 'unseal_reset' }>['data']['results'][number]
+/** What one node (numbered from 1, the profile's own address first) made of a share: its outcome, its progress after it, and why it refused or failed. */
+export type NodeResult = Omit<ShareResult, 'reason'> & { code?: ErrorCode }
+export type NodeResetResult = Omit<ResetResult, 'reason'> & { code?: ErrorCode }
+export type NodeState = Extract<CeremonyEvent, { type: 'unseal_ended' }>['data']['nodes'][number]['state']
+
+/** A result as the record holds it: the error code as one of the record's reasons. */
+const recorded = <T extends { code?: ErrorCode }>(results: readonly T[]) =>
+  results.map(({ code, ...r }) => ({ ...r, ...(code ? { reason: reasonFor(code) } : {}) }))
+
+/**
+ * The record of one unseal of a cluster: its nodes, each holder's share with
+ * what each node made of it, the resets, and each node's state at the end.
+ * Names, numbers, origins and reason codes; never a share.
+ */
+export class UnsealRecord {
+  private constructor(readonly writer: RecordWriter) {}
+
+  /** `servers`: the nodes' origins, the profile's own address first. */
+  static async open(path: string, facts: BackendFacts, servers: readonly string[]): Promise<UnsealRecord> {
+    const writer = await RecordWriter.create(path, facts)
+    try {
+      await writer.append({ type: 'unseal_nodes', data: { nodes: servers.map((server, i) => ({ node: i + 1, server })) } })
+    } catch (err) {
+      await writer.abandon()
+      throw err
+    }
+    return new UnsealRecord(writer)
+  }
+
+  async share(holder: string, results: readonly NodeResult[]): Promise<void> {
+    await this.writer.append({ type: 'unseal_share', data: { holder, results: recorded(results) } })
+  }
+
+  async reset(results: readonly NodeResetResult[]): Promise<void> {
+    await this.writer.append({ type: 'unseal_reset', data: { results: recorded(results) } })
+  }
+
+  /** The ceremony is over: each node's state, then the closing line. Resolves with the final hash. */
+  async ended(states: readonly NodeState[]): Promise<string> {
+    await this.writer.append({ type: 'unseal_ended', data: { nodes: states.map((state, i) => ({ node: i + 1, state })) } })
+    return this.writer.close()
+  }
+}
