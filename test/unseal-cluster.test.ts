@@ -197,9 +197,19 @@ describe('a node that stops mid-ceremony', () => {
 })
 
 describe('a local keyset', () => {
-  it('has no seal: unseal is refused with a sentence', async () => {
+  it('has no seal: unseal is refused with a sentence; opening it mid-unseal ends the unseal\'s record', async () => {
+    const nodes = await Promise.all([serveSealed(ks), serveSealed(ks)])
     await window('local')
+    const profile = await call('profiles.save', { profile: { name: 'Two', address: nodes[0]!.url, nodes: [nodes[1]!.url] } })
+    await call('backend.connectRemote', { id: profile.id })
+    expect(outcomes(await call('unseal.submit', { holder: 'Alice', key: ks.keys[0] }))).toEqual(['accepted', 'accepted'])
+    const path = (await call('session.state')).record.path as string
     await call('backend.openKeyset', { path: ks.path })
+    const v = verifyRecord(await readFile(path, 'utf8'))
+    if (!v.ok) throw new Error(v.problem)
+    expect(v.closed).toBe(true)
+    expect(v.lines.at(-2)!.data).toEqual({ nodes: [{ node: 1, state: 'sealed' }, { node: 2, state: 'sealed' }] })
+
     expect(await refusal('unseal.status')).toEqual({ code: 'no_seal', message: 'Unseal is for a server: a local keyset has no seal; connect to the server through its profile.' })
     expect((await refusal('unseal.submit', { holder: 'Alice', key: ks.keys[0] })).code).toBe('no_seal')
   })

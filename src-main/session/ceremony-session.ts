@@ -45,6 +45,8 @@ export class CeremonySession {
   /** The name given for the new share's holder when a share attempt was started here, by the attempt's nonce. */
   private newHolder: { nonce: string; name: string } | null = null
   private entries: LogEntry[] = []
+  /** What works on the open backend beside its attempts (an unseal), told before another backend replaces it. */
+  private readonly leaving: Array<() => Promise<void>> = []
 
   constructor(
     private readonly records: Records,
@@ -95,6 +97,11 @@ export class CeremonySession {
   /** The open backend, for a service that works on it beside the attempts (an unseal); null when none is open. */
   get openBackend(): OpenBackend | null {
     return this.opened?.open ?? null
+  }
+
+  /** `leave` runs before another backend replaces the open one; its failure stops nothing. */
+  onLeave(leave: () => Promise<void>): void {
+    this.leaving.push(leave)
   }
 
   /** What can check a value decoded here: the open keyset, if one is open. */
@@ -222,6 +229,7 @@ export class CeremonySession {
       // Opening another backend must not be blocked by a full disk: the record stays a valid prefix.
       await this.records.attemptWiped().catch(() => undefined)
     }
+    for (const leave of this.leaving) await leave().catch(() => undefined)
     this.dropAttempts()
     const records = this.records.attemptsOn(next.backend, () => next.facts())
     await this.swap({ open: next, records, recorded: new RecordingBackend(next.backend, records) })

@@ -60,6 +60,7 @@ export class Session {
     this.clipboard = new ClipboardCopier(this.result, opts.clipboard)
     this.profiles = new Profiles(opts.connections)
     this.unseal = new Unsealing(this.records, () => this.ceremony.openBackend)
+    this.ceremony.onLeave(() => this.unseal.left())
   }
 
   /** What main keeps for the page, so that a reload loses nothing. */

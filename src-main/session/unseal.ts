@@ -107,7 +107,16 @@ export class Unsealing {
     return this.view(this.nodes().nodes)
   }
 
-  /** The open backend's nodes, and its run if one is under way; a run of another backend is ended first. */
+  /** Another backend replaces the open one: a run under way ends with each node's state as last read (no node is asked again). */
+  async left(): Promise<void> {
+    const run = this.run
+    const seen = this.seen
+    this.run = null
+    this.seen = []
+    if (run && !run.ended) await this.end(run, run.nodes.map((_, i) => seen[i]))
+  }
+
+  /** The open backend's nodes: those of its run when one is under way. */
   private nodes(): { open: OpenBackend; nodes: Node[] } {
     const open = this.backend()
     if (!open) throw notReady()
@@ -122,10 +131,6 @@ export class Unsealing {
     this.sending = true
     try {
       const { open, nodes } = this.nodes()
-      if (this.run && this.run.open !== open && !this.run.ended) {
-        const stale = this.run
-        await this.end(stale, await Promise.all(stale.nodes.map((n) => readSeal(n.target))))
-      }
       if (!this.run || this.run.open !== open || this.run.ended) this.run = await this.begin(open, nodes)
       return await task(this.run)
     } finally {
@@ -213,12 +218,12 @@ export class Unsealing {
     }
   }
 
-  /** Ends a run's record with each node's state as `answers` read it. */
-  private async end(run: Run, answers: NodeAnswer[]): Promise<void> {
+  /** Ends a run's record with each node's state as `answers` read it (unknown where there is none). */
+  private async end(run: Run, answers: ReadonlyArray<NodeAnswer | undefined>): Promise<void> {
     run.ended = true
     if (!run.record) return
     const record = run.record
-    const states = answers.map((a): NodeState => (!a.ok ? 'unknown' : a.seal.sealed ? 'sealed' : 'unsealed'))
+    const states = answers.map((a): NodeState => (!a?.ok ? 'unknown' : a.seal.sealed ? 'sealed' : 'unsealed'))
     await this.records.endOther(() => record.ended(states))
   }
 

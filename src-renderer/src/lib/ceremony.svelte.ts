@@ -21,6 +21,7 @@ import type { Place, Step } from './places'
 import { saveRecord } from './print-record'
 import { Profiles } from './profiles'
 import { ShareChecks } from './share-checks.svelte'
+import { Unseal } from './unseal.svelte'
 import { shareLabel } from '../../../src-shared/share-grammar'
 
 
@@ -66,12 +67,14 @@ export class Ceremony {
   readonly decoder: Decoder
   readonly handOut: HandOut
   readonly backendChoice: BackendChoice
+  readonly unseal: Unseal
 
   constructor(private readonly api: TesseraApi) {
     this.profiles = new Profiles(api)
     this.decoder = new Decoder(api)
     this.handOut = new HandOut(api, this)
     this.backendChoice = new BackendChoice(api, this)
+    this.unseal = new Unseal(api, { serverChanged: (info) => this.backendChoice.see({ info, shares: null }), goTo: (step) => this.goTo(step) })
   }
 
   get backend(): BackendInfo | null { return this.backendChoice.info }
@@ -158,7 +161,7 @@ export class Ceremony {
    * backend (the backend step when none is open); the result step shows the
    * held result under its own flow. Leaving takes the last error with it.
    */
-  goTo(step: 'backend' | 'operation' | 'check' | 'result'): void {
+  goTo(step: 'backend' | 'operation' | 'check' | 'result' | 'unseal'): void {
     this.#failure = null
     if (step === 'backend' || step === 'check') this.#notice = ''
     if (step === 'result') {
