@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { ProfileStore } from '../src-main/profiles/profile-store'
 import { Connections } from '../src-main/profiles/connections'
@@ -9,6 +10,7 @@ import { handlersFor } from '../src-main/ipc/handlers'
 import type { Dispatch } from '../src-main/ipc/router'
 import { Session } from '../src-main/session/session'
 import { verifyRecord } from '../src-main/record/verify'
+import { listen } from '../src-main/server/listen'
 import { makeKeyset, tempDir, type TestKeyset } from './helpers/keysets'
 import { runCli, startServe, type ServeProcess } from './helpers/cli'
 import { ipcCalls } from './helpers/ipc'
@@ -193,6 +195,40 @@ describe('a node that stops mid-ceremony', () => {
     expect(v.closed).toBe(true)
     expect(v.lines.at(-2)!.data).toEqual({ nodes: [1, 2, 3].map((node) => ({ node, state: 'unsealed' })) })
     expect(v.lines[3]!.data).toEqual({ holder: 'Bob', results: [{ node: 1, outcome: 'unsealed' }, { node: 2, outcome: 'unsealed' }, { node: 3, outcome: 'failed', reason: 'unreachable' }] })
+  })
+})
+
+describe('nodes that hang or lie', () => {
+  it('each fail within their own deadline, named, while the others go on', async () => {
+    const [good] = await Promise.all([serveSealed(ks)])
+    // One node takes connections and never answers; another answers seal status as Vault, and sys/unseal with nonsense.
+    const hang = createServer(() => undefined)
+    const liar = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify(req.url === '/v1/sys/seal-status' ? { type: 'shamir', initialized: true, sealed: true, t: 2, n: 3, progress: 0, nonce: '' } : { sealed: 'yes' }))
+    })
+    const ports = [(await listen(hang, '127.0.0.1', 0)).port, (await listen(liar, '127.0.0.1', 0)).port]
+    try {
+      await window('hostile')
+      const nodeUrls = ports.map((p) => `http://127.0.0.1:${p}`)
+      const profile = await call('profiles.save', { profile: { name: 'Odd', address: good!.url, nodes: nodeUrls, timeoutSeconds: 1 } })
+      await call('backend.connectRemote', { id: profile.id })
+      // The page reads the nodes before a holder can type.
+      expect((await call('unseal.status')).nodes.map((n: { seal: object | null }) => n.seal !== null)).toEqual([true, false, true])
+      const began = Date.now()
+      const alice = await call('unseal.submit', { holder: 'Alice', key: ks.keys[0] })
+      // One deadline for the node that hangs: its status read fails, and it is not asked again.
+      expect(Date.now() - began).toBeLessThan(1900)
+      expect(outcomes(alice)).toEqual(['accepted', 'failed', 'failed'])
+      expect(alice.nodes[1].last.message).toBe(`Node 2 (${nodeUrls[0]}) could not be read, so the share was not sent to it: 127.0.0.1:${ports[0]} did not answer within 1 s.`)
+      expect(alice.nodes[2].last.message).toBe(`Node 3 (${nodeUrls[1]}) failed: The server's reply to PUT sys/unseal is not what Vault sends: initialized: missing.`)
+      const v = verifyRecord(await readFile((await call('session.state')).record.path, 'utf8'))
+      expect(v.ok && v.lines[2]!.data).toMatchObject({ results: [{ node: 1, outcome: 'accepted' }, { node: 2, outcome: 'failed', reason: 'timeout' }, { node: 3, outcome: 'failed', reason: 'bad_reply' }] })
+    } finally {
+      hang.closeAllConnections()
+      hang.close()
+      liar.close()
+    }
   })
 })
 

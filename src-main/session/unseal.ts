@@ -36,6 +36,8 @@ interface Outcome<R> {
   result: R
   message: string
   ok: boolean
+  /** The node's seal as this call left it, when its answer says (else the view reads it again). */
+  seal?: NodeAnswer
 }
 
 const noSeal = () => new TesseraError('no_seal', 'unseal is for a server: a local keyset has no seal; connect to the server through its profile')
@@ -78,7 +80,7 @@ export class Unsealing {
         const outcomes = await Promise.all(run.nodes.map((node) => this.sendShare(node, share)))
         this.note(run, holder, outcomes)
         await run.record?.share(holder, outcomes.map((o) => o.result))
-        return this.view(run.nodes, true)
+        return this.view(run.nodes, outcomes.map((o) => o.seal))
       })
     } finally {
       wipe(share)
@@ -167,26 +169,29 @@ export class Unsealing {
   private async sendShare(node: Node, share: Buffer): Promise<Outcome<NodeResult>> {
     const n = node.number
     const before = await readSeal(node.target)
-    if (!before.ok) return this.notDone(node, before, 'could not be read, so the share was not sent to it')
+    if (!before.ok) return { ...this.notDone(node, before, 'could not be read, so the share was not sent to it'), seal: before }
     if (!before.seal.sealed) {
-      return { result: { node: n, outcome: 'already_unsealed' }, message: `Node ${n} (${node.address}) is already unsealed: the share was not sent to it.`, ok: true }
+      return { result: { node: n, outcome: 'already_unsealed' }, message: `Node ${n} (${node.address}) is already unsealed: the share was not sent to it.`, ok: true, seal: before }
     }
     const after = await unsealNode(node.target, share)
+    // A refusal may have reset the node's progress: the view reads it again.
     if (!after.ok) return this.notDone(node, after, after.refused ? 'refused the share' : 'failed')
     const s = after.seal
-    if (!s.sealed) return { result: { node: n, outcome: 'unsealed' }, message: `Node ${n} (${node.address}) took the share and is unsealed.`, ok: true }
+    if (!s.sealed) return { result: { node: n, outcome: 'unsealed' }, message: `Node ${n} (${node.address}) took the share and is unsealed.`, ok: true, seal: after }
     // Vault ignores a share it already holds toward this unseal, in silence.
     if (before.seal.progress > 0 && s.progress === before.seal.progress && s.nonce === before.seal.nonce) {
       return {
         result: { node: n, outcome: 'refused', progress: s.progress, code: 'duplicate_key' },
         message: `Node ${n} (${node.address}) already holds this share: its progress stays at ${s.progress} of ${s.t}.`,
         ok: false,
+        seal: after,
       }
     }
     return {
       result: { node: n, outcome: 'accepted', progress: s.progress },
       message: `Node ${n} (${node.address}) accepted the share: ${s.progress} of ${s.t} given.`,
       ok: true,
+      seal: after,
     }
   }
 
@@ -227,13 +232,18 @@ export class Unsealing {
     await this.records.endOther(() => record.ended(states))
   }
 
-  /** The nodes as read now; after a share, a ceremony whose every node is unsealed ends there. */
-  private async view(nodes: Node[], mayEnd = false): Promise<UnsealView> {
-    const answers = await Promise.all(nodes.map((n) => readSeal(n.target)))
+  /**
+   * The nodes as read now, or as a share just left them (`known`, per node: a
+   * node that was just asked is not asked again, so a node out of time costs
+   * one deadline, not two). After a share, a ceremony whose every node is
+   * unsealed ends there.
+   */
+  private async view(nodes: Node[], known?: ReadonlyArray<NodeAnswer | undefined>): Promise<UnsealView> {
+    const answers = await Promise.all(nodes.map((n, i) => known?.[i] ?? readSeal(n.target)))
     this.seen = answers
     const unsealed = answers.every((a) => a.ok && !a.seal.sealed)
     const run = this.run
-    if (mayEnd && unsealed && run && !run.ended) await this.end(run, answers)
+    if (known && unsealed && run && !run.ended) await this.end(run, answers)
     return {
       nodes: nodes.map((node, i) => {
         const a = answers[i]!
