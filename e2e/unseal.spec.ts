@@ -82,7 +82,15 @@ test('three sealed nodes unseal with two holders; a node of another keyset refus
     await expect(page.getByTestId('unseal-log').locator('li')).toHaveCount(4)
     await photograph(tessera, 'unseal-first-share')
 
+    // Node 1 alone drops Alice's share: Bob's then unseals the two others, and Carol's node 1.
+    await page.getByRole('button', { name: 'Reset node 1' }).click()
+    await expect(node(page, 1, 'progress')).toHaveText('0 of 2')
+    await expect(node(page, 1, 'last')).toContainText(`reset Node 1 (${nodes[0]!.url}) dropped the shares given toward its unseal.`)
+    await expect(node(page, 2, 'progress')).toHaveText('1 of 2')
     await giveShare(page, 'Bob', keyset.keys[1]!)
+    await expect(node(page, 1, 'progress')).toHaveText('1 of 2')
+    for (const n of [2, 3]) await expect(node(page, n, 'state')).toHaveText('unsealed')
+    await giveShare(page, 'Carol', keyset.keys[2]!)
     for (const n of [1, 2, 3]) await expect(node(page, n, 'state')).toHaveText('unsealed')
     await expect(node(page, 4, 'state')).toHaveText('sealed')
     await expect(page.getByTestId('all-unsealed')).toHaveCount(0)
