@@ -33,7 +33,7 @@ async function connectCluster(page: Page, name: string, nodes: ServeProcess[]): 
   await remote.getByLabel(/^Address/).fill(nodes[0]!.url)
   await remote.getByLabel(/Other cluster nodes/).fill(nodes.slice(1).map((n) => n.url).join('\n'))
   await remote.getByRole('button', { name: 'Save profile' }).click()
-  await expect(remote.getByLabel('Server profile')).toContainText(`and ${nodes.length - 1} more nodes`)
+  if (nodes.length > 1) await expect(remote.getByLabel('Server profile')).toContainText(`and ${nodes.length - 1} more nodes`)
   await remote.getByRole('button', { name: 'Connect', exact: true }).click()
   await expect(page.getByTestId('backend-label')).toContainText(name)
 }
@@ -174,5 +174,22 @@ test('keyboard only, a reload mid-ceremony, a node stopped and restarted: every 
     await shot('operation-unsealed')
   } finally {
     await Promise.all(running.map((s) => s.stop()))
+  }
+})
+
+test('no Unseal for a local keyset, nor for a server in recovery mode', async ({ tessera }) => {
+  const { page } = tessera
+  // The journey opens on its local keyset: nothing to unseal there.
+  await expect(page.getByRole('button', { name: 'Start: root token' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'Unseal' })).toHaveCount(0)
+  const recovery = await startServe(['--keyset', tessera.keysetPath, '--recovery'])
+  try {
+    await connectCluster(page, 'Recovery', [recovery])
+    await expect(page.getByTestId('backend-label')).toContainText('recovery mode')
+    await expect(page.getByRole('button', { name: 'Start: recovery token' })).toBeVisible()
+    await expect(page.getByRole('heading', { name: 'Unseal' })).toHaveCount(0)
+    await expect(page.getByTestId('sealed-why')).toHaveCount(0)
+  } finally {
+    await recovery.stop()
   }
 })

@@ -124,6 +124,8 @@ describe('the unseal of a cluster', () => {
     const busy = (one.ok ? two : one) as { ok: false; error: { code: string; message: string } }
     expect(busy.error).toEqual({ code: 'unseal_busy', message: 'A share is still on its way to the nodes: wait for what each node made of it.' })
     const bob = (one.ok ? one : two) as { ok: true; value: any }
+    // What goes back to the page names nodes and outcomes, never the share.
+    for (const form of [ks.keys[1]!, ks.keys[1]!.slice(0, 24)]) expect(JSON.stringify(bob.value)).not.toContain(form)
     expect(outcomes(bob.value)).toEqual(['unsealed', 'unsealed', 'unsealed', 'refused'])
     expect(bob.value.unsealed).toBe(false)
     expect(bob.value.nodes.slice(0, 3).map((n: { seal: { sealed: boolean } }) => n.seal.sealed)).toEqual([false, false, false])
