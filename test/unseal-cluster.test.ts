@@ -224,7 +224,13 @@ describe('nodes that hang or lie', () => {
       expect(outcomes(alice)).toEqual(['accepted', 'failed', 'failed'])
       expect(alice.nodes[1].last.message).toBe(`Node 2 (${nodeUrls[0]}) could not be read, so the share was not sent to it: 127.0.0.1:${ports[0]} did not answer within 1 s.`)
       expect(alice.nodes[2].last.message).toBe(`Node 3 (${nodeUrls[1]}) failed: The server's reply to PUT sys/unseal is not what Vault sends: initialized: missing.`)
+      // Leaving while a share is on its way is refused: the share's outcomes still go to the record.
+      const pending = dispatch('unseal.submit', { holder: 'Bob', key: ks.keys[1] })
+      expect((await refusal('unseal.finish')).code).toBe('unseal_busy')
+      expect(await pending).toMatchObject({ ok: true })
+      expect((await call('unseal.finish')).running).toBe(false)
       const v = verifyRecord(await readFile((await call('session.state')).record.path, 'utf8'))
+      expect(v.ok && v.lines.map((l) => l.type)).toEqual(['backend_opened', 'unseal_nodes', 'unseal_share', 'unseal_share', 'unseal_ended', 'closed'])
       expect(v.ok && v.lines[2]!.data).toMatchObject({ results: [{ node: 1, outcome: 'accepted' }, { node: 2, outcome: 'failed', reason: 'timeout' }, { node: 3, outcome: 'failed', reason: 'bad_reply' }] })
     } finally {
       hang.closeAllConnections()

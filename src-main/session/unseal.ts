@@ -40,6 +40,7 @@ interface Outcome<R> {
   seal?: NodeAnswer
 }
 
+const busy = () => new TesseraError('unseal_busy', 'a share is still on its way to the nodes: wait for what each node made of it')
 const noSeal = () => new TesseraError('no_seal', 'unseal is for a server: a local keyset has no seal; connect to the server through its profile')
 
 /** The sentence for a node's refusal or failure: the node named, the plain sentence, the server's own words. */
@@ -103,10 +104,13 @@ export class Unsealing {
 
   /** The operator leaves the unseal: its record ends with each node's state, read now. */
   async finish(): Promise<UnsealView> {
+    if (this.sending) throw busy()
+    const { nodes } = this.nodes()
     const run = this.run
     this.run = null
-    if (run && !run.ended) await this.end(run, await Promise.all(run.nodes.map((n) => readSeal(n.target))))
-    return this.view(this.nodes().nodes)
+    const answers = await Promise.all(nodes.map((n) => readSeal(n.target)))
+    if (run && !run.ended) await this.end(run, answers)
+    return this.view(nodes, answers)
   }
 
   /** Another backend replaces the open one: a run under way ends with each node's state as last read (no node is asked again). */
@@ -129,7 +133,7 @@ export class Unsealing {
 
   /** Runs one share or reset at a time, in the ceremony's run (opening it, and its record, at the first). */
   private async exclusive(task: (run: Run) => Promise<UnsealView>): Promise<UnsealView> {
-    if (this.sending) throw new TesseraError('unseal_busy', 'a share is still on its way to the nodes: wait for what each node made of it')
+    if (this.sending) throw busy()
     this.sending = true
     try {
       const { open, nodes } = this.nodes()
