@@ -200,6 +200,27 @@ describe('a node that stops mid-ceremony', () => {
   })
 })
 
+describe('an unseal beside an attempt', () => {
+  it('shows the record opened last while both are open', async () => {
+    // Node 1 runs unsealed, node 2 sealed: an attempt may run on node 1 while node 2 is unsealed.
+    const active = await startServe(['--keyset', ks.path])
+    servers.push(active)
+    const sealed = await serveSealed(ks)
+    await window('beside')
+    const profile = await call('profiles.save', { profile: { name: 'Half', address: active.url, nodes: [sealed.url] } })
+    await call('backend.connectRemote', { id: profile.id })
+    await call('unseal.submit', { holder: 'Alice', key: ks.keys[0] })
+    const unsealRecord = (await call('session.state')).record
+    expect(unsealRecord).toMatchObject({ open: true, path: expect.stringMatching(/-unseal-[0-9a-f-]+\.jsonl$/) })
+    const start = await call('attempt.start', { flow: 'root' })
+    expect((await call('session.state')).record.path).toMatch(new RegExp(`${start.nonce}\\.jsonl$`))
+    await call('unseal.submit', { holder: 'Bob', key: ks.keys[1] })
+    // The unseal ended (every node unsealed): the attempt's record is the one being written again.
+    expect((await call('session.state')).record.path).toMatch(new RegExp(`${start.nonce}\\.jsonl$`))
+    await call('attempt.cancel', { flow: 'root' })
+  })
+})
+
 describe('nodes that hang or lie', () => {
   it('each fail within their own deadline, named, while the others go on', async () => {
     const [good] = await Promise.all([serveSealed(ks)])

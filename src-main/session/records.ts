@@ -52,6 +52,8 @@ export class Records {
   private handOutRecord: HandOutRecord | null = null
   /** The record of a ceremony that is no attempt (an unseal), beside any attempt's. */
   private other: RecordWriter | null = null
+  /** Which of the attempt's record and the other one opened last, while both are open: the one on screen. */
+  private otherIsNewer = false
   private last: { path: string; finalHash: string } | null = null
   private chosen: string | null = null
 
@@ -70,9 +72,17 @@ export class Records {
     return this.state
   }
 
-  /** The record on screen: a hand-out's while it runs, else the attempt's, else the last one. */
+  /** The record being written: a hand-out's while it runs, else the newer of an attempt's and another ceremony's. */
+  private get running(): RecordWriter | undefined {
+    if (this.handOutRecord) return this.handOutRecord.writer
+    const attempt = this.current?.record.writer
+    const other = this.other ?? undefined
+    return this.otherIsNewer ? (other ?? attempt) : (attempt ?? other)
+  }
+
+  /** The record on screen: the one being written, else the last one. */
   get state(): CeremonyRecord {
-    const t = this.handOutRecord?.writer ?? this.other ?? this.current?.record.writer
+    const t = this.running
     const path = t ? t.path : this.last?.path ?? null
     const finalHash = t ? t.finalHash : this.last?.finalHash ?? null
     return { directory: this.directory, path, finalHash, open: t !== undefined }
@@ -103,6 +113,7 @@ export class Records {
     if (!dir) return null
     const made = await openNew(defaultRecordPath(dir, id), open)
     this.other = made.writer
+    this.otherIsNewer = true
     return made
   }
 
@@ -131,6 +142,7 @@ export class Records {
     const opened = await facts()
     const record = await openNew(defaultRecordPath(dir, status.nonce), (path) => AttemptRecord.open(path, backend, opened))
     this.current = { record, flow, nonce: status.nonce }
+    this.otherIsNewer = false
     return record
   }
 
