@@ -17,6 +17,8 @@ export class Unseal {
   #view = $state<UnsealView | null>(null)
   #error = $state<ShownError | null>(null)
   #busy = $state(false)
+  /** Calls made so far: a read's answer is dropped when a later call was made meanwhile (that one's is fresher). */
+  #calls = 0
 
   constructor(
     private readonly api: TesseraApi,
@@ -56,17 +58,20 @@ export class Unseal {
     this.host.goTo('operation')
   }
 
-  private async call(task: () => Promise<UnsealView>, busy = true): Promise<boolean> {
-    this.#busy = busy
+  /** `sends`: the call sends something to the nodes (the form locks until it is answered); a read does not. */
+  private async call(task: () => Promise<UnsealView>, sends = true): Promise<boolean> {
+    if (sends) this.#busy = true
     this.#error = null
+    const n = ++this.#calls
     try {
-      this.#view = await task()
+      const view = await task()
+      if (sends || n === this.#calls) this.#view = view
       return true
     } catch (err) {
       this.#error = shownError(err)
       return false
     } finally {
-      this.#busy = false
+      if (sends) this.#busy = false
     }
   }
 }
