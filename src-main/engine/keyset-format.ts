@@ -22,10 +22,10 @@ export const KEYSET_FORMAT_VERSION = 4
 /** A keyset is a few KB; anything this large is not one. */
 export const KEYSET_LIMIT = { bytes: 1024 * 1024, what: 'a keyset file' }
 
-const b64 = v.pipe(v.string(), v.maxLength(4096, 'is too long'), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'))
+export const b64 = v.pipe(v.string(), v.maxLength(4096, 'is too long'), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'))
 const shortText = v.pipe(v.string(), v.maxLength(256, 'is too long'))
-const count = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'), v.maxValue(255, 'must be at most 255'))
-const shareNumber = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(0, 'must be at least 0'), v.maxValue(MAX_SHARE_ID, 'must be at most 255'))
+export const count = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'), v.maxValue(255, 'must be at most 255'))
+export const shareNumber = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(0, 'must be at least 0'), v.maxValue(MAX_SHARE_ID, 'must be at most 255'))
 
 /** A v4 key's fingerprint is 40 hex digits, a v6 key's 64. */
 const pgpFingerprint = v.pipe(v.string(), v.regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'must be a PGP fingerprint (40 or 64 lowercase hex digits)'))
@@ -39,7 +39,7 @@ const TokenRecord = v.strictObject({
 export type TokenRecord = v.InferOutput<typeof TokenRecord>
 
 /** Listed in the order issued: a share's number is its place in this list, from 1. */
-const ShareRecord = v.strictObject({
+export const ShareRecord = v.strictObject({
   /** The share's x coordinate (a Vault share's last byte, a secrets.js share's id). */
   x: shareNumber,
   holder: v.nullable(HolderName),
@@ -57,7 +57,7 @@ export type ShareRecord = v.InferOutput<typeof ShareRecord>
  */
 export const SCRYPT_WRITTEN = { kdf: 'scrypt', n: 2 ** 14, r: 8, p: 1 } as const
 /** What a file may ask for: at most 16× the cost and 8× the memory Tessera writes, so a hostile file cannot exhaust the machine. */
-const ScryptParams = v.strictObject({
+export const ScryptParams = v.strictObject({
   kdf: v.literal('scrypt'),
   n: v.pipe(
     v.number(),
@@ -182,6 +182,13 @@ function integrityOf(json: Record<string, unknown>): string {
   return `sha256:${createHash('sha256').update(canonical(content)).digest('hex')}`
 }
 
+/** What is wrong with a file's integrity check, in words ("has lost its integrity check"); null when it matches. */
+export function integrityProblem(record: Record<string, unknown>): string | null {
+  if (typeof record.integrity !== 'string') return 'has lost its integrity check'
+  if (record.integrity !== integrityOf(record)) return 'does not match its integrity check (a changed byte or an edit)'
+  return null
+}
+
 /**
  * Format-2 or 3 content with its integrity check filled in. The check finds damage
  * (a flipped bit, a truncated copy); it is no signature: whoever may write the
@@ -217,15 +224,8 @@ export function parseKeysetText(path: string, text: string): KeysetData {
     throw new TesseraError('keyset', `${path} uses keyset format ${version}; this Tessera reads formats 1 to ${KEYSET_FORMAT_VERSION}: upgrade Tessera`)
   }
   if (record && (version === 2 || version === 3 || version === 4)) {
-    if (typeof record.integrity !== 'string') {
-      throw new TesseraError('keyset_damaged', `the keyset file is damaged: ${path} has lost its integrity check; restore it from a backup`)
-    }
-    if (record.integrity !== integrityOf(record)) {
-      throw new TesseraError(
-        'keyset_damaged',
-        `the keyset file is damaged: ${path} does not match its integrity check (a changed byte or an edit); restore it from a backup`,
-      )
-    }
+    const problem = integrityProblem(record)
+    if (problem) throw new TesseraError('keyset_damaged', `the keyset file is damaged: ${path} ${problem}; restore it from a backup`)
   }
   const parsed = v.safeParse(KeysetFile, json)
   if (!parsed.success) throw new TesseraError('keyset', `${path} is not a valid Tessera keyset: ${describeIssue(parsed.issues, 'file')}`)

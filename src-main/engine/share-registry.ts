@@ -54,7 +54,8 @@ const scryptAsync = promisify(scrypt) as (password: Uint8Array, salt: Uint8Array
 const scryptLanes = [new Serial(), new Serial()]
 let nextLane = 0
 
-function scryptCheck(params: ScryptParams, share: Uint8Array): Promise<Buffer> {
+/** The scrypt check value `params` derives for `share` (canonical bytes): a keyset's format 3 and a server check file alike. */
+export function scryptCheck(params: ScryptParams, share: Uint8Array): Promise<Buffer> {
   const lane = scryptLanes[nextLane++ % scryptLanes.length]!
   const salt = Buffer.from(params.salt, 'base64')
   const maxmem = 2 * 128 * params.n * params.r * params.p

@@ -33,7 +33,7 @@ import type { UnsealView } from '../session/unseal-views'
 
 export const CHANNEL_GROUPS = {
   app: ['info'],
-  backend: ['describe', 'openKeyset', 'initKeyset', 'connectRemote', 'recent'],
+  backend: ['describe', 'openKeyset', 'initKeyset', 'connectRemote', 'recent', 'initServer'],
   profiles: ['list', 'save', 'remove', 'test'],
   handout: ['revealShare', 'shareCard', 'revealRootToken', 'finish', 'shareSaved', 'cardPrinted', 'printCard'],
   attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
@@ -72,6 +72,14 @@ export interface Contract {
     output: HandOutSummary
   }
   'backend.connectRemote': { input: { id: string; token?: string }; output: BackendInfo }
+  /**
+   * Initializes the connected server (PUT sys/init), writes its server check file, and holds its shares for the hand-out.
+   * `pgpKeys`: Tessera encrypts each share to its holder's key; `rootTokenPgpKey`: the server encrypts the root token to it.
+   */
+  'backend.initServer': {
+    input: { shares: number; threshold: number; pgpKeys?: string[]; holders?: string[]; allowSharedKey?: boolean; rootTokenPgpKey?: string }
+    output: HandOutSummary
+  }
   'backend.recent': { input: NoInput; output: { recent: RecentKeyset[] } }
 
   'profiles.list': { input: NoInput; output: ProfileList }

@@ -13,6 +13,7 @@ export function handlersFor(s: Session): Handlers {
     'backend.initKeyset': (input) => s.initKeyset(input),
     'backend.connectRemote': ({ id, token }) => s.ceremony.connectRemote(id, token),
     'backend.recent': () => s.ceremony.recentKeysets(),
+    'backend.initServer': (input) => s.initServer(input),
 
     'profiles.list': () => s.profiles.list(),
     'profiles.save': ({ id, profile, token }) => s.profiles.save(profile, id, token),

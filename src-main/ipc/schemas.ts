@@ -35,6 +35,14 @@ export const schemas = {
     allowSharedKey: v.optional(v.boolean()),
   }),
   'backend.connectRemote': v.strictObject({ id: text(64), token: v.optional(text(4096)) }),
+  'backend.initServer': v.strictObject({
+    shares: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
+    threshold: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
+    pgpKeys: v.optional(v.pipe(v.array(text(1024 * 1024)), v.maxLength(255))),
+    holders: v.optional(v.pipe(v.array(text(1024)), v.maxLength(255))),
+    allowSharedKey: v.optional(v.boolean()),
+    rootTokenPgpKey: v.optional(text(1024 * 1024)),
+  }),
   'backend.recent': noInput,
 
   'profiles.list': noInput,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import * as v from 'valibot'
 import { readFailure, readRegularFile } from '../support/bounded-read'
 import { withFileLock, writeFileAtomic } from '../support/files'
@@ -61,6 +61,16 @@ export class ProfileStore {
   /** Reads nothing yet: a damaged file is reported where profiles are used, and stops nothing else. */
   static async open(path: string): Promise<ProfileStore> {
     return new ProfileStore(path)
+  }
+
+  /**
+   * Where the check file of the server profile `id` initialized lives: beside
+   * the profiles, one per profile. An id that cannot name a file (a hand-edited
+   * profile) has none.
+   */
+  serverChecksPath(id: string): string {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw profileError('this profile\'s id is not made of letters, digits, - and _ only: it cannot name a server check file; save the profile again under a new id')
+    return join(dirname(this.path), 'server-checks', `${id}.json`)
   }
 
   async list(): Promise<Profile[]> {

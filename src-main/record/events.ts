@@ -164,14 +164,29 @@ export const EventSchema = v.variant('type', [
     /** The operator confirmed that one person holds several shares: one PGP key was given for several holders. */
     shared_key: v.optional(v.literal(true)),
   }),
+  /**
+   * A server initialized through its profile (PUT sys/init): the new shares,
+   * their holders and PGP keys as for a keyset, how the root token was
+   * returned, and whether the server check file was written.
+   */
+  event('server_initialized', {
+    shares: count(1, 255),
+    threshold: count(1, 255),
+    holders: v.optional(v.pipe(v.array(holder), v.maxLength(255))),
+    encrypted_to: v.optional(v.pipe(v.array(v.strictObject({ share_number: shareNumber, fingerprint: pgpFingerprint })), v.maxLength(255))),
+    shared_key: v.optional(v.literal(true)),
+    /** The server encrypted the root token to this key (root_token_pgp_key); absent, it came back in the clear. */
+    root_token_encrypted_to: v.optional(pgpFingerprint),
+    check_file: v.boolean(),
+  }),
   /** An init share, or the share flow's new share (whose number a server does not tell). */
   event('share_handed_out', { share_number: v.optional(shareNumber), holder: v.optional(holder), how: v.picklist(HAND_OUTS) }),
   /** The initial root token left the hand-out (never its value). */
   event('root_token_revealed', { how: v.picklist(['revealed', 'written_to_output', 'sent_in_reply']) }),
   event('init_finished', {}),
-  /** An init hand-out ended with shares never handed out: by the operator's choice, because the output or the keyset file failed, or because Tessera was stopped. */
+  /** An init hand-out ended with shares never handed out: by the operator's choice, because the output or the keyset file failed, because Tessera was stopped, or because the server refused its init (nothing was made). */
   event('init_abandoned', {
-    reason: v.picklist(['operator', 'output_failed', 'keyset_not_written', 'stopped']),
+    reason: v.picklist(['operator', 'output_failed', 'keyset_not_written', 'stopped', 'server_refused']),
     not_handed_out: v.pipe(v.array(shareNumber), v.maxLength(255)),
   }),
   /** The barrier was sealed: at start (`serve --sealed`), by init (as Vault after init), or by PUT sys/seal. */
@@ -237,7 +252,7 @@ export type CeremonyEvent = Exclude<RecordEvent, { type: 'backend_opened' | 'clo
 export type BackendFacts = Omit<Extract<RecordEvent, { type: 'backend_opened' }>['data'], 'tool' | 'version' | 'format'>
 
 /** Fields whose schema admits only hex or a nonce: the secret guard skips them, the schema already fixed their shape. */
-export const SHAPED_FIELDS = new Set(['keyset_fingerprint', 'nonce', 'fingerprint', 'result_sha256', 'checksum'])
+export const SHAPED_FIELDS = new Set(['keyset_fingerprint', 'nonce', 'fingerprint', 'result_sha256', 'checksum', 'root_token_encrypted_to'])
 
 
 /** A recorded line: the event and where it sits in the chain. */

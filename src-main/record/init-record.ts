@@ -31,12 +31,53 @@ export function initFacts(
     shares: keyset.shares,
     threshold: keyset.threshold,
     handed: handed.map((s, i) => ({ number: s.number, holder: s.holder, ...(s.encrypted ? { recipient: recipients[i]!.fingerprint.toLowerCase() } : {}) })),
-    sharedKey: sharedKey([], recipients.map((r) => ({ label: r.fingerprint, fingerprints: r.keyFingerprints }))) !== undefined,
+    sharedKey: anyKeyShared(recipients),
+  }
+}
+
+/** What the record of a server's init says: the server, and the shares asked for, in the order sys/init returns them. */
+export interface ServerInitFacts {
+  /** The server's origin, as `backend_opened` names a server. */
+  server: string
+  serverVersion: string
+  shares: number
+  threshold: number
+  /** Per share, in share order: its number, its holder's name, and the PGP key Tessera encrypts it to. */
+  handed: InitFacts['handed']
+  sharedKey: boolean
+}
+
+/** Each share's number and holder, and the fingerprint of the key it goes to, in share order. */
+export function handedFacts(
+  holders: readonly string[] | undefined,
+  recipients: ReadonlyArray<{ fingerprint: string }>,
+  shares: number,
+): InitFacts['handed'] {
+  return Array.from({ length: shares }, (_, i) => ({
+    number: i + 1,
+    holder: holders?.[i] ?? null,
+    ...(recipients[i] ? { recipient: recipients[i].fingerprint.toLowerCase() } : {}),
+  }))
+}
+
+/** Whether two of `recipients` share a key, primary or subkey. */
+export function anyKeyShared(recipients: ReadonlyArray<{ fingerprint: string; keyFingerprints: readonly string[] }>): boolean {
+  return sharedKey([], recipients.map((r) => ({ label: r.fingerprint, fingerprints: r.keyFingerprints }))) !== undefined
+}
+
+/** The parts of `keyset_created` and `server_initialized` that say who holds which share. */
+function holdersAndKeys(handed: InitFacts['handed'], shared: boolean) {
+  const holders = handed.map((s) => s.holder)
+  const encrypted = handed.flatMap((s) => (s.recipient ? [{ share_number: s.number, fingerprint: s.recipient }] : []))
+  return {
+    ...(holders.every((h) => h !== null) ? { holders: holders as string[] } : {}),
+    ...(encrypted.length > 0 ? { encrypted_to: encrypted } : {}),
+    ...(shared ? { shared_key: true as const } : {}),
   }
 }
 
 /**
- * The record of an init ceremony: the keyset created, each share as it leaves
+ * The record of an init ceremony: the keyset created (or the server initialized), each share as it leaves
  * the hand-out (and how), the initial root token revealed, and how the hand-out
  * ended. It names shares by number and holders by name; never a share, the
  * token or a key. A recording failure fails the step that was being recorded.
@@ -44,9 +85,9 @@ export function initFacts(
 export class InitRecord implements HandOutRecord {
   private readonly handedOut = new Set<number>()
 
-  private constructor(
+  protected constructor(
     readonly writer: RecordWriter,
-    private readonly facts: InitFacts,
+    private readonly facts: Pick<InitFacts, 'handed'>,
   ) {}
 
   static async open(path: string, facts: InitFacts): Promise<InitRecord> {
@@ -58,8 +99,6 @@ export class InitRecord implements HandOutRecord {
       threshold: facts.threshold,
       recovery_mode: false,
     })
-    const holders = facts.handed.map((s) => s.holder)
-    const encrypted = facts.handed.flatMap((s) => (s.recipient ? [{ share_number: s.number, fingerprint: s.recipient }] : []))
     try {
       await writer.append({
         type: 'keyset_created',
@@ -68,9 +107,7 @@ export class InitRecord implements HandOutRecord {
           scheme: facts.scheme,
           shares: facts.shares,
           threshold: facts.threshold,
-          ...(holders.every((h) => h !== null) ? { holders: holders as string[] } : {}),
-          ...(encrypted.length > 0 ? { encrypted_to: encrypted } : {}),
-          ...(facts.sharedKey ? { shared_key: true as const } : {}),
+          ...holdersAndKeys(facts.handed, facts.sharedKey),
         },
       })
     } catch (err) {
@@ -78,6 +115,23 @@ export class InitRecord implements HandOutRecord {
       throw err
     }
     return new InitRecord(writer, facts)
+  }
+
+  /**
+   * Opens the record of a server's init, before sys/init is called: a server
+   * whose init cannot be recorded is not initialized. `serverInitialized` or
+   * `refused` follows.
+   */
+  static async openServer(path: string, facts: ServerInitFacts): Promise<ServerInitRecord> {
+    const writer = await RecordWriter.create(path, {
+      backend: 'remote',
+      server: facts.server,
+      server_version: facts.serverVersion,
+      shares: facts.shares,
+      threshold: facts.threshold,
+      recovery_mode: false,
+    })
+    return new ServerInitRecord(writer, facts)
   }
 
   async shareHandedOut(number: number, how: HandOutHow): Promise<void> {
@@ -113,5 +167,40 @@ export class InitRecord implements HandOutRecord {
         ? { type: 'init_finished', data: {} }
         : { type: 'init_abandoned', data: { reason, not_handed_out: missing } },
     )
+  }
+}
+
+/** The record of a server's init: opened before sys/init, it says what the server made (or that it refused). */
+export class ServerInitRecord extends InitRecord {
+  constructor(
+    writer: RecordWriter,
+    private readonly server: ServerInitFacts,
+  ) {
+    super(writer, server)
+  }
+
+  /** The server made the shares: who holds which, how the root token came back, and whether the check file was written. */
+  async serverInitialized(opts: { rootTokenEncryptedTo: string | null; checkFile: boolean }): Promise<void> {
+    await this.writer.append({
+      type: 'server_initialized',
+      data: {
+        shares: this.server.shares,
+        threshold: this.server.threshold,
+        ...holdersAndKeys(this.server.handed, this.server.sharedKey),
+        ...(opts.rootTokenEncryptedTo ? { root_token_encrypted_to: opts.rootTokenEncryptedTo.toLowerCase() } : {}),
+        check_file: opts.checkFile,
+      },
+    })
+  }
+
+  /** The server refused the init: no share was made; the record ends (or stays a valid prefix when even that fails). */
+  async refused(): Promise<void> {
+    try {
+      await this.writer.append({ type: 'init_abandoned', data: { reason: 'server_refused', not_handed_out: [] } })
+      await this.writer.append({ type: 'wiped', data: {} })
+      await this.writer.close()
+    } catch {
+      await this.writer.abandon()
+    }
   }
 }

@@ -39,7 +39,13 @@ const HAND_OUT_WORDS = {
 
 const SEALED_WORDS = { start: 'the server started sealed', init: 'the keyset was just created', sys_seal: 'sealed with a root token (sys/seal)' } as const
 
-const ABANDON_WORDS = { operator: 'the operator confirmed', output_failed: 'the output failed', keyset_not_written: 'the keyset file was not written', stopped: 'Tessera was stopped' } as const
+const ABANDON_WORDS = {
+  operator: 'the operator confirmed',
+  output_failed: 'the output failed',
+  keyset_not_written: 'the keyset file was not written',
+  stopped: 'Tessera was stopped',
+  server_refused: 'the server refused the init: nothing was made',
+} as const
 
 const VERIFY_WORDS = {
   none: 'in effect at once',
@@ -76,6 +82,8 @@ function describe(e: RecordEvent | LegacyEvent): string {
     }
     case 'keyset_created':
       return `New keyset ${shortFingerprint(e.data.keyset_fingerprint)}: ${e.data.shares} shares, threshold ${e.data.threshold}, scheme ${e.data.scheme}${e.data.encrypted_to?.length ? `; ${numbers(e.data.encrypted_to.map((r) => r.share_number))} encrypted to PGP keys` : ''}`
+    case 'server_initialized':
+      return `Server initialized: ${e.data.shares} shares, threshold ${e.data.threshold}${e.data.encrypted_to?.length ? `; ${numbers(e.data.encrypted_to.map((r) => r.share_number))} encrypted to PGP keys` : ''}${e.data.root_token_encrypted_to ? '; root token encrypted to a PGP key' : ''}; ${e.data.check_file ? 'server check file written' : 'no server check file written'}`
     case 'share_handed_out':
       return `${shareWords(e.data.share_number)}${e.data.holder ? ` (${e.data.holder})` : ''} ${HAND_OUT_WORDS[e.data.how]}`
     case 'root_token_revealed':
@@ -192,9 +200,14 @@ function gather(lines: VerifiedLine[]): Facts {
       case 'nonce_confirmed':
         holder(e.data.holder).confirmed = true
         break
-      case 'keyset_created': {
-        // Its fingerprint is the backend's, already a row.
-        rows.push(['Operation', 'Keyset created'])
+      case 'keyset_created':
+      case 'server_initialized': {
+        // A keyset's fingerprint, a server's address: the backend's, already a row.
+        rows.push(['Operation', e.type === 'keyset_created' ? 'Keyset created' : 'Server initialized'])
+        if (e.type === 'server_initialized') {
+          rows.push(['Server check file', e.data.check_file ? 'written' : 'not written: shares are not checked as entered'])
+          if (e.data.root_token_encrypted_to) rows.push(['Root token encrypted to', groupHash(e.data.root_token_encrypted_to.toUpperCase())])
+        }
         for (let n = 1; n <= e.data.shares; n++) {
           const h = holder(e.data.holders?.[n - 1] ?? `Holder of share ${n}`)
           h.shares.add(n)

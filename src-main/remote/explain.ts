@@ -18,6 +18,8 @@ const CAPABILITY: Record<string, string> = { GET: 'read', PUT: 'update', POST: '
  * plain sentence for a remote server as for the local engine.
  */
 const VAULT_400: Array<[RegExp, RaisedCode]> = [
+  [/already initialized/i, 'already_initialized'],
+  [/invalid seal configuration|not applicable to seal type/i, 'bad_request'],
   [/already been provided|duplicate (unseal )?key/i, 'duplicate_key'],
   [/nonce/i, 'wrong_nonce'],
   [/incorrect strategy|another type/i, 'wrong_flow'],

@@ -5,7 +5,7 @@ import { randomBase62 } from '../crypto/base62'
 import { wipe } from '../crypto/wipe'
 import { TesseraError } from '../support/errors'
 import { shareField, VaultConnection } from './connection'
-import { AttemptReply, LookupSelfReply, parseReply, SealStatusReply } from './replies'
+import { AttemptReply, InitReply, LookupSelfReply, parseReply, SealStatusReply } from './replies'
 import type { ServerTarget } from './http-client'
 
 const PATHS: Record<Flow, string> = {
@@ -76,6 +76,8 @@ export class RemoteVault implements Backend {
 
   async sealStatus(): Promise<SealStatus> {
     const s = parseReply(SealStatusReply, await this.call('GET', 'sys/seal-status'), 'GET sys/seal-status')
+    // Before init no ceremony but init can run: there is nothing to probe.
+    if (!s.initialized) return { ...s, recovery_mode: false, flows: [] }
     // A sealed server answers 503 on every flow it cannot run until unsealed (a
     // server in recovery mode runs its recovery flow sealed): none is offered.
     const offers = async (flow: Flow) => {
@@ -85,6 +87,19 @@ export class RemoteVault implements Backend {
     const flows = (['root', 'share', 'recovery'] as Flow[])
     const offered = await Promise.all(flows.map(offers))
     return { ...s, recovery_mode: offered[2]!, flows: flows.filter((_, i) => offered[i]) }
+  }
+
+  /**
+   * PUT sys/init without pgp_keys: the new shares in Vault's order and the
+   * root token (encrypted when `root_token_pgp_key` is given), as bytes the
+   * caller wipes.
+   */
+  async init(request: { secret_shares: number; secret_threshold: number; root_token_pgp_key?: string }): Promise<{ keys: Buffer[]; rootToken: Buffer }> {
+    const reply = parseReply(InitReply, await this.call('PUT', 'sys/init', request), 'PUT sys/init')
+    if (reply.keys.length !== request.secret_shares) {
+      throw new TesseraError('bad_reply', `The server's reply to PUT sys/init is not what Vault sends: ${reply.keys.length} shares for the ${request.secret_shares} asked.`)
+    }
+    return { keys: reply.keys.map((k) => Buffer.from(k, 'hex')), rootToken: Buffer.from(reply.root_token, 'ascii') }
   }
 
   /** Whether the server accepts the token (auth/token/lookup-self). */

@@ -73,6 +73,16 @@ export const AttemptReply = object({
   key_base64: v.optional(text(MAX_RESULT_CHARS)),
 })
 
+/** PUT sys/init without pgp_keys: each share's hex, in Vault's order, and the root token (base64 of a PGP message when root_token_pgp_key was sent). */
+export const InitReply = object({
+  keys: v.pipe(
+    v.array(v.pipe(v.string('should be hex strings'), v.regex(/^(?:[0-9a-f]{2}){16,33}$/, 'should be the hex of shares'))),
+    v.minLength(1, 'should hold the shares'),
+    v.maxLength(255, 'should hold at most 255 shares'),
+  ),
+  root_token: v.pipe(text(MAX_RESULT_CHARS), v.minLength(1, 'should be the root token')),
+})
+
 export const LookupSelfReply = object({ data: object({}) })
 
 /** The reply's body as the schema has it, or a sentence naming what the server got wrong. */

@@ -11,7 +11,7 @@ import { RecordingBackend, type AttemptRecords } from '../record/recording-backe
 import { shareLabel } from '../../src-shared/share-grammar'
 import type { Records } from './records'
 import type { ResultKeeper } from './held-result'
-import { openLocal, openRemote, type OpenBackend } from './open-backend'
+import { openLocal, openRemote, type OpenBackend, type OpenServer } from './open-backend'
 import type { RecentKeysets } from './recent-keysets'
 import type { BackendInfo, LogEntry, RecentKeyset, UiAttemptStatus } from './views'
 
@@ -102,6 +102,11 @@ export class CeremonySession {
   /** `leave` runs before another backend replaces the open one; its failure stops nothing. */
   onLeave(leave: () => Promise<void>): void {
     this.leaving.push(leave)
+  }
+
+  /** The open server behind a profile; null when a keyset (or nothing) is open. */
+  get server(): OpenServer | null {
+    return this.opened?.open.server ?? null
   }
 
   /** What can check a value decoded here: the open keyset, if one is open. */

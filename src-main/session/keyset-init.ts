@@ -1,4 +1,3 @@
-import { readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkOneKeyOneHolder } from '../engine/holder-keys'
 import { initKeyset, recipientKeys } from '../engine/init'
 import type { Scheme } from '../engine/schemes'
@@ -6,7 +5,7 @@ import { initFacts, type InitRecord } from '../record/init-record'
 import { hasCode, TesseraError } from '../support/errors'
 import type { CeremonySession } from './ceremony-session'
 import { wipeNewShares, type NewShares } from './hand-out'
-import { keyInfo } from './keys'
+import { keyInfo, readHolderKeys } from './keys'
 import type { Records } from './records'
 
 export interface InitInput {
@@ -36,14 +35,7 @@ async function endUnwritten(record: InitRecord | null): Promise<void> {
  */
 export async function createKeyset(records: Records, ceremony: CeremonySession, input: InitInput): Promise<NewShares> {
   const { path, shares, threshold, scheme, pgpKeys, holders, allowSharedKey } = input
-  const recipients: PublicKeyInfo[] = []
-  for (const [i, key] of (pgpKeys ?? []).entries()) {
-    try {
-      recipients.push(await readPublicKey(key))
-    } catch (err) {
-      throw new TesseraError('invalid_pgp_key', `key for holder ${i + 1}: ${(err as Error).message}`)
-    }
-  }
+  const recipients = await readHolderKeys(pgpKeys)
   checkOneKeyOneHolder([], recipientKeys(recipients, holders), allowSharedKey === true, 'tick "One person holds several of these shares"')
   let made: Pick<NewShares, 'items' | 'rootToken'> | undefined
   // Assigned in the hand-out callback, which control-flow analysis does not follow.

@@ -9,6 +9,7 @@ import type { Rekeyer } from '../rekey-interface'
 import { RemoteRekeyer } from '../remote/remote-rekey'
 import { risks, type Connections } from '../profiles/connections'
 import type { ServerTarget } from '../remote/http-client'
+import type { RemoteVault } from '../remote/remote-vault'
 import { TesseraError } from '../support/errors'
 import { keysetFacts, type BackendFacts } from '../record/attempt-record'
 import type { BackendInfo } from './views'
@@ -35,6 +36,20 @@ export interface OpenBackend {
   rekeyer(): Promise<Rekeyer | null>
   /** A server's nodes (the profile's address first), each with the profile's TLS settings; null for a local keyset, which has no seal. */
   readonly cluster: ServerTarget[] | null
+  /** The server behind a profile; null for a keyset. */
+  readonly server: OpenServer | null
+}
+
+/** A server opened through its profile: what its init needs. */
+export interface OpenServer {
+  readonly remote: RemoteVault
+  readonly profileId: string
+  /** The profile's name and address, as the operator sees them. */
+  readonly label: string
+  /** The server's origin, as its record and check file name it. */
+  readonly origin: string
+  /** Where the profile's server check file lives. */
+  checksPath(): string
 }
 
 /** Opens the keyset at `typed`, read from the folder Tessera was started in when relative. */
@@ -56,6 +71,7 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
     runningFlow: () => engine.runningFlow,
     keyset,
     cluster: null,
+    server: null,
     reference: {
       name: `the keyset ${path}`,
       // The engine knows its recovery tokens too, which live in memory only.
@@ -75,6 +91,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
     throw err
   })
   const label = `${profile.name} (${profile.address})`
+  const origin = new URL(profile.address).origin
   const open: OpenBackend = {
     backend: remote,
     label,
@@ -83,7 +100,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
       const now = await remote.sealStatus()
       return {
         backend: 'remote',
-        server: new URL(profile.address).origin,
+        server: origin,
         server_version: now.version.slice(0, 80) || 'unknown',
         shares: now.n,
         threshold: now.t,
@@ -95,6 +112,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
     reference: null,
     rekeyer: () => RemoteRekeyer.open(remote.connection),
     cluster,
+    server: { remote, profileId: profile.id, label, origin, checksPath: () => connections.profiles.serverChecksPath(profile.id) },
   }
   return { open, seal }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
 import { TesseraError } from '../support/errors'
-import { InitRecord, type InitFacts } from '../record/init-record'
+import { InitRecord, type InitFacts, type ServerInitFacts, type ServerInitRecord } from '../record/init-record'
 import type { AbandonReason, HandOutRecord } from '../record/hand-out-record'
 import { AttemptRecord, type BackendFacts } from '../record/attempt-record'
 import type { AttemptRecords } from '../record/recording-backend'
@@ -97,6 +97,17 @@ export class Records {
     const dir = this.directory
     if (!dir) return null
     return openNew(defaultRecordPath(dir, `init-${facts.keysetFingerprint.slice(0, 16)}`), (path) => InitRecord.open(path, facts))
+  }
+
+  /**
+   * Opens the record of a server's init (`name`: the profile's id), before
+   * sys/init is called: a server whose init cannot be recorded is not
+   * initialized. Null when there is no directory.
+   */
+  async openServerInit(name: string, facts: ServerInitFacts): Promise<ServerInitRecord | null> {
+    const dir = this.directory
+    if (!dir) return null
+    return openNew(defaultRecordPath(dir, `init-server-${name}`), (path) => InitRecord.openServer(path, facts))
   }
 
   /** The hand-out's record is the session's until the hand-out ends. */

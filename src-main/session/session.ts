@@ -6,6 +6,8 @@ import { ClipboardCopier, type Clipboard } from './clipboard'
 import { Decoding } from './decoding'
 import { HandOut } from './hand-out'
 import { createKeyset, type InitInput } from './keyset-init'
+import { initServer, type ServerInitInput } from './server-init'
+import { TesseraError } from '../support/errors'
 import { ResultKeeper } from './held-result'
 import { Profiles } from './profiles'
 import { RecentKeysets } from './recent-keysets'
@@ -95,6 +97,24 @@ export class Session {
     const shares = await createKeyset(this.records, this.ceremony, input)
     this.handOut.hold(shares)
     return shares.summary
+  }
+
+  private initializing = false
+
+  /** Initializes the open server (PUT sys/init) and holds its shares for the hand-out; one init at a time. */
+  async initServer(input: ServerInitInput): Promise<HandOutSummary> {
+    this.handOut.assertIdle()
+    const server = this.ceremony.server
+    if (!server) throw new TesseraError('no_backend', 'initializing a server needs its profile connected: connect to the server first')
+    if (this.initializing) throw new TesseraError('init_running', 'this server is being initialized already: wait for its shares')
+    this.initializing = true
+    try {
+      const shares = await initServer(this.records, server, input)
+      this.handOut.hold(shares)
+      return shares.summary
+    } finally {
+      this.initializing = false
+    }
   }
 
   /** What closing the app would destroy: a finished result, or shares not yet handed out. */

@@ -70,6 +70,12 @@ export interface HandOutSummary {
   holders: string[]
   /** The hand-out ends with the initial root token (an init). */
   rootToken: boolean
+  /** A server's init: the key the server encrypted the root token to (root_token_pgp_key); it is then saved as a file, not shown. */
+  rootTokenKey?: KeyInfo
+  /** A server's init: where its server check file was written; absent when none was. */
+  checkFile?: string
+  /** What went wrong without stopping the hand-out (a check file or record that could not be written), in sentences. */
+  warnings?: string[]
 }
 
 /** A hand-out of new shares in progress. */

@@ -48,7 +48,7 @@ export const ERRORS = {
   invalid_pgp_key: { status: 400, sentence: 'This PGP key cannot be used to protect the result.' },
   shared_pgp_key: { status: 400, sentence: 'Two shares would be encrypted to the same PGP key, so one person would hold both: give each holder their own key, or confirm it.', ...AS_WRITTEN },
   unsealed: { status: 400, sentence: 'The server is already unsealed: there is no unseal to reset, and a recovery token is made only while it is sealed in recovery mode.' },
-  already_initialized: { status: 400, sentence: 'The server is already initialized: its keyset exists, and Tessera never makes a second one over it.' },
+  already_initialized: { status: 400, sentence: 'The server is already initialized (perhaps by someone else since it was connected): its shares exist, and it is never initialized twice. Connect again to see its state.' },
   seal_migration: { status: 500, sentence: 'A keyset has one seal: there is nothing to migrate to or from; unseal without migrate.' },
   unsupported_flow: { status: 404, sentence: 'This backend does not offer this operation.' },
 
@@ -130,6 +130,11 @@ export const ERRORS = {
   tls: { status: 502, sentence: "The TLS connection to the server failed (its certificate is not trusted or does not name it): add its CA file to the profile.", ...AS_WRITTEN },
   bad_reply: { status: 502, sentence: 'The server answered with something that is not a Vault reply: check that the address points at Vault or OpenBao.', ...AS_WRITTEN },
   profile: { status: 400, sentence: 'The server profiles file or a profile in it was refused: the message names the field and what is expected.', ...AS_WRITTEN },
+  server_checks: {
+    status: 400,
+    sentence: "The server check file was refused or could not be written: the message names the file and what is wrong; the server's shares are not checked from it until that is fixed.",
+    ...AS_WRITTEN,
+  },
   keychain_unavailable: { status: 503, sentence: 'No system keychain answers: profile tokens are kept in memory until Tessera stops.', ...AS_WRITTEN },
 
   // The app's steps: the throw site names the share, the file or the next step.

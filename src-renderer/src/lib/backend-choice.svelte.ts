@@ -1,4 +1,4 @@
-import type { BackendInfo, BackendView, Flow, HandOutProgress, Input, RecentKeyset, ShareList, TesseraApi, UiAttemptStatus } from '../../../src-main/ipc/channels'
+import type { BackendInfo, BackendView, Flow, HandOutProgress, HandOutSummary, Input, RecentKeyset, ShareList, TesseraApi, UiAttemptStatus } from '../../../src-main/ipc/channels'
 import type { Place } from './places'
 
 /** What choosing a backend needs of the ceremony: its error places, and a clean slate once another backend is open. */
@@ -58,7 +58,16 @@ export class BackendChoice {
 
   /** Creates a keyset and opens it on the hand-out of its shares; false when main refused (the refusal shows at the form). */
   async createKeyset(input: Input<'backend.initKeyset'>): Promise<boolean> {
-    const summary = await this.c.run(() => this.api.backend.initKeyset(input), 'create')
+    return this.handOut(await this.c.run(() => this.api.backend.initKeyset(input), 'create'))
+  }
+
+  /** Initializes the connected server and opens the hand-out of its shares; false when main refused (the refusal shows at the form). */
+  async initServer(input: Input<'backend.initServer'>): Promise<boolean> {
+    return this.handOut(await this.c.run(() => this.api.backend.initServer(input), 'create'))
+  }
+
+  /** The backend as it stands after an init, on the hand-out of its new shares. */
+  private async handOut(summary: HandOutSummary | undefined): Promise<boolean> {
     if (!summary) return false
     await this.opened(await this.api.backend.describe(), 'handout', { summary, handedOut: Array.from({ length: summary.shares }, () => false) })
     return true

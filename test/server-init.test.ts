@@ -1,0 +1,220 @@
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import * as openpgp from 'openpgp'
+import { decryptWith, readPrivateKey, type PrivateKeyInfo } from '../src-main/crypto/pgp'
+import { handlersFor } from '../src-main/ipc/handlers'
+import { createRouter } from '../src-main/ipc/router'
+import { Connections } from '../src-main/profiles/connections'
+import { SessionCredentials } from '../src-main/profiles/credentials'
+import { ProfileStore } from '../src-main/profiles/profile-store'
+import { readServerChecks, recognizeServerShare } from '../src-main/profiles/server-checks'
+import { explainRefusal } from '../src-main/remote/explain'
+import { verifyRecord } from '../src-main/record/verify'
+import { printRecord } from '../src-main/record/printed'
+import { Session } from '../src-main/session/session'
+import { ipcCalls } from './helpers/ipc'
+import { mistypeAt, tempDir } from './helpers/keysets'
+import { startUninitializedApi } from './helpers/server'
+
+/**
+ * Initializing a server through its profile: PUT sys/init over real loopback
+ * HTTP to `tessera serve --uninitialized`'s API, the shares handed out, the
+ * server check file beside the profiles, and the record.
+ */
+
+let tmp: Awaited<ReturnType<typeof tempDir>>
+let api: Awaited<ReturnType<typeof startUninitializedApi>>
+let configDir: string
+let session: Session
+let profileId: string
+const { call, refusal } = ipcCalls(() => createRouter(handlersFor(session)))
+
+interface Holder {
+  publicKey: string
+  priv: PrivateKeyInfo
+}
+let holders: Holder[]
+
+async function holderKey(name: string): Promise<Holder> {
+  const { publicKey, privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })
+  return { publicKey, priv: await readPrivateKey(privateKey) }
+}
+
+beforeAll(async () => {
+  tmp = await tempDir('tessera-server-init-')
+  holders = await Promise.all(['Alice', 'Bob', 'Carol', 'Root'].map(holderKey))
+})
+afterAll(() => tmp.cleanup())
+
+let n = 0
+beforeEach(async () => {
+  n++
+  configDir = join(tmp.dir, `config-${n}`)
+  api = await startUninitializedApi(join(tmp.dir, `keyset-${n}.json`))
+  const connections = new Connections(await ProfileStore.open(join(configDir, 'profiles.json')), new SessionCredentials())
+  session = new Session({ connections, configDir })
+  profileId = (await call('profiles.save', { profile: { name: 'Lab', address: api.url } })).id
+  await call('backend.connectRemote', { id: profileId })
+})
+afterEach(async () => {
+  await session.close()
+  await api.close()
+})
+
+const checksPath = () => join(configDir, 'server-checks', `${profileId}.json`)
+const sealStatus = async () => (await api.call('GET', 'sys/seal-status')).json as { initialized: boolean; sealed: boolean }
+
+/** Unseals the served keyset with `keys`: true once it opened. */
+async function unsealsWith(keys: string[]): Promise<boolean> {
+  let sealed = true
+  for (const key of keys) sealed = ((await api.call('PUT', 'sys/unseal', { key })).json as { sealed: boolean }).sealed
+  return !sealed
+}
+
+/** The record file of the ceremony, verified. */
+async function record() {
+  const dir = join(configDir, 'records')
+  const [file] = (await readdir(dir)).filter((f) => f.includes('init-server'))
+  const v = verifyRecord(await readFile(join(dir, file!), 'utf8'))
+  if (!v.ok) throw new Error(v.problem)
+  return v
+}
+
+describe('a server before init', () => {
+  it('offers no flow: only its init can run', async () => {
+    const info = await call('backend.describe')
+    expect(info.kind).toBe('remote')
+    expect(info.seal).toMatchObject({ initialized: false, flows: [] })
+  })
+})
+
+describe('init through the profile', () => {
+  it('hands out named holders\' shares once, after a check file that holds no share and recognizes each', async () => {
+    const names = ['Alice', 'Bob', 'Carol']
+    const summary = await call('backend.initServer', { shares: 3, threshold: 2, holders: names })
+    expect(summary).toMatchObject({ ceremony: 'init', place: { kind: 'server', name: `Lab (${api.url})` }, shares: 3, threshold: 2, holders: names, rootToken: true, checkFile: checksPath() })
+    expect(summary.warnings).toBeUndefined()
+    // As Vault after init: initialized, sealed.
+    expect(await sealStatus()).toMatchObject({ initialized: true, sealed: true })
+
+    const file = await readFile(checksPath(), 'utf8')
+    const shares: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const shown = await call('handout.revealShare', { index: i })
+      expect(shown.encrypted).toBe(false)
+      shares.push(shown.key)
+      expect(file).not.toContain(shown.key)
+      expect(file).not.toContain(shown.key_base64)
+    }
+    const token = (await call('handout.revealRootToken')).value
+    expect(file).not.toContain(token)
+
+    const checks = (await readServerChecks(checksPath()))!
+    expect(checks).toMatchObject({ tessera_server_checks: 1, server: api.url, cluster_id: null, generation: 1, secret_shares: 3, secret_threshold: 2 })
+    expect(checks.shares.map((s) => [s.number, s.holder])).toEqual([[1, 'Alice'], [2, 'Bob'], [3, 'Carol']])
+    for (const [i, share] of shares.entries()) {
+      expect(await recognizeServerShare(checks, Buffer.from(share))).toEqual({ number: i + 1, holder: names[i] })
+      // Vault's "Unseal Key N" is the share's place in keys; its x coordinate is its last byte.
+      expect(checks.shares[i]!.x).toBe(Buffer.from(share, 'hex').at(-1))
+    }
+    await expect(recognizeServerShare(checks, Buffer.from(mistypeAt(shares[1]!, 7)))).rejects.toThrow(/does not match share 2 \(Bob\) — probably a typing mistake/)
+    await expect(recognizeServerShare(checks, Buffer.from(`${shares[0]!.slice(0, -2)}ff`))).rejects.toThrow(/not one of this server's shares/)
+    // The shares open the server they came from.
+    expect(await unsealsWith(shares.slice(0, 2))).toBe(true)
+
+    await call('handout.finish')
+    const v = await record()
+    const types = v.lines.map((l) => l.type)
+    expect(types).toEqual(['backend_opened', 'server_initialized', 'share_handed_out', 'share_handed_out', 'share_handed_out', 'root_token_revealed', 'init_finished', 'wiped', 'closed'])
+    expect(v.lines[1]!.data).toEqual({ shares: 3, threshold: 2, holders: names, check_file: true })
+    expect(printRecord(v.lines, v.finalHash)).toContain('Server initialized')
+  })
+
+  it('encrypts each share to its holder as Vault would: a PGP message of the share\'s hex, read by the holder\'s key', async () => {
+    const summary = await call('backend.initServer', {
+      shares: 3, threshold: 2, pgpKeys: holders.slice(0, 3).map((h) => h.publicKey), rootTokenPgpKey: holders[3]!.publicKey,
+    })
+    expect(summary.recipients.map((r: { fingerprint: string }) => r.fingerprint)).toEqual(holders.slice(0, 3).map((h) => h.priv.fingerprint))
+    expect(summary.warnings).toBeUndefined()
+    expect(summary.rootTokenKey.fingerprint).toBe(holders[3]!.priv.fingerprint)
+    const checks = (await readServerChecks(checksPath()))!
+    const shares: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const file = await call('handout.revealShare', { index: i })
+      expect(file.encrypted).toBe(true)
+      const text = Buffer.from(await decryptWith(holders[i]!.priv, Buffer.from(file.key_base64, 'base64'))).toString('utf8')
+      expect(text).toMatch(/^[0-9a-f]{66}$/)
+      expect(await recognizeServerShare(checks, Buffer.from(text))).toEqual({ number: i + 1, holder: null })
+      expect(checks.shares[i]!.pgp_keys).toContain(holders[i]!.priv.fingerprint)
+      shares.push(text)
+      await call('handout.shareSaved', { index: i })
+    }
+    // The server encrypted the root token: base64 of a PGP message whose plaintext is the token.
+    const encrypted = (await call('handout.revealRootToken')).value
+    const token = Buffer.from(await decryptWith(holders[3]!.priv, Buffer.from(encrypted, 'base64'))).toString('utf8')
+    expect(token).toMatch(/^hvs\./)
+    expect(await unsealsWith(shares.slice(1))).toBe(true)
+    await call('handout.finish')
+    const v = await record()
+    expect(v.lines[1]!.data).toMatchObject({ root_token_encrypted_to: holders[3]!.priv.fingerprint, check_file: true })
+  })
+})
+
+describe('what stops an init before the server is touched', () => {
+  it('refuses a threshold of 1 of 3 in the keyset\'s words, and leaves the server uninitialized', async () => {
+    const error = await refusal('backend.initServer', { shares: 3, threshold: 1 })
+    expect(error).toMatchObject({ code: 'invalid_input', message: 'Threshold must be greater than one for multiple shares.' })
+    expect(await sealStatus()).toMatchObject({ initialized: false })
+  })
+
+  it('refuses a holder name twice, and one key for two holders unless ticked', async () => {
+    expect((await refusal('backend.initServer', { shares: 2, threshold: 2, holders: ['Ann', 'ann'] })).message).toMatch(/holder name 2 repeats an earlier one/i)
+    const same = holders[0]!.publicKey
+    expect((await refusal('backend.initServer', { shares: 2, threshold: 2, pgpKeys: [same, same] })).code).toBe('shared_pgp_key')
+    expect(await sealStatus()).toMatchObject({ initialized: false })
+  })
+
+  it('refuses a check file that cannot be written before sys/init', async () => {
+    await mkdir(configDir, { recursive: true })
+    // A file where the check files' directory goes.
+    await writeFile(join(configDir, 'server-checks'), 'in the way')
+    const error = await refusal('backend.initServer', { shares: 3, threshold: 2 })
+    expect(error.code).toBe('server_checks')
+    expect(error.message).toMatch(/server check file .* cannot be written/)
+    expect(await sealStatus()).toMatchObject({ initialized: false })
+  })
+
+  it('says a server initialized meanwhile is initialized, and hands nothing out', async () => {
+    await api.call('PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 })
+    const error = await refusal('backend.initServer', { shares: 3, threshold: 2 })
+    expect(error.code).toBe('already_initialized')
+    expect((await call('session.state')).handOut).toBeNull()
+  })
+})
+
+describe("Vault's refusals of sys/init, explained", () => {
+  it.each([
+    ['Vault is already initialized', 'already_initialized'],
+    ['invalid seal configuration: threshold must be greater than one for multiple shares', 'bad_request'],
+  ] as const)('"%s" is %s', (said, code) => {
+    expect(explainRefusal({ path: 'sys/init', method: 'PUT', status: 400, errors: [said], hasToken: false }).code).toBe(code)
+  })
+})
+
+describe('the server check file, read strictly', () => {
+  it('refuses a changed byte, an added field and a share repeated', async () => {
+    await call('backend.initServer', { shares: 2, threshold: 2 })
+    await call('handout.finish', { abandon: true })
+    const text = await readFile(checksPath(), 'utf8')
+    await writeFile(checksPath(), text.replace('"generation": 1', '"generation": 2'))
+    await expect(readServerChecks(checksPath())).rejects.toThrow(/is damaged: it does not match its integrity check/)
+    const json = JSON.parse(text)
+    const { withIntegrity } = await import('../src-main/engine/keyset-format')
+    const { integrity: _i, ...rest } = json
+    await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, root_token: 'x' })))
+    await expect(readServerChecks(checksPath())).rejects.toThrow(/not a valid server check file/)
+    await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, shares: [rest.shares[0], { ...rest.shares[0], number: 2 }] })))
+    await expect(readServerChecks(checksPath())).rejects.toThrow(/repeats an x coordinate/)
+  })
+})
