@@ -185,11 +185,15 @@ describe('what stops an init before the server is touched', () => {
     expect(await sealStatus()).toMatchObject({ initialized: false })
   })
 
-  it('says a server initialized meanwhile is initialized, and hands nothing out', async () => {
+  it('explains Vault\'s refusal of a server initialized meanwhile, hands nothing out, and records the refusal', async () => {
     await api.call('PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 })
     const error = await refusal('backend.initServer', { shares: 3, threshold: 2 })
-    expect(error.code).toBe('already_initialized')
+    expect(error).toMatchObject({ code: 'already_initialized', detail: 'Server said: Vault is already initialized' })
     expect((await call('session.state')).handOut).toBeNull()
+    // The record says the server refused, and that nothing was made.
+    const v = await record()
+    expect(v.closed).toBe(true)
+    expect(v.lines.map((l) => [l.type, l.data]).slice(1)).toEqual([['init_abandoned', { reason: 'server_refused', not_handed_out: [] }], ['wiped', {}], ['closed', {}]])
   })
 })
 
