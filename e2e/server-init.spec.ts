@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from '@playwright/test'
-import { test, expect, photograph } from './fixtures'
+import { test, expect, enterShare, photograph } from './fixtures'
 import { startServe, type ServeProcess } from '../test/helpers/cli'
 import { Gpg } from '../test/helpers/gnupg'
 
@@ -15,16 +15,50 @@ test.beforeAll(() => {
 })
 test.afterAll(() => gpg.close())
 
-/** Saves a profile for `server` and connects to it: the Operation screen of a server before init. */
-async function connect(page: Page, server: ServeProcess): Promise<void> {
+/** Saves a profile named `name` for `server` and connects to it. */
+async function addProfile(page: Page, server: ServeProcess, name: string): Promise<void> {
   await page.getByRole('button', { name: 'Change' }).click()
   const remote = page.getByRole('region', { name: 'Remote server' })
   await remote.getByRole('button', { name: 'Add a server profile' }).click()
-  await remote.getByLabel('Name', { exact: true }).fill('Fresh')
+  await remote.getByLabel('Name', { exact: true }).fill(name)
   await remote.getByLabel(/Address/).fill(server.url)
   await remote.getByRole('button', { name: 'Save profile' }).click()
+  await reconnect(page, server, name)
+}
+
+/** Connects to the saved profile `name` of `server`. */
+async function reconnect(page: Page, server: ServeProcess, name: string): Promise<void> {
+  const remote = page.getByRole('region', { name: 'Remote server' })
+  await remote.getByLabel('Server profile', { exact: true }).selectOption({ label: `${name} — ${server.url}` })
   await remote.getByRole('button', { name: 'Connect', exact: true }).click()
+  await expect(page.getByTestId('backend-label')).toContainText(name)
+}
+
+/** Saves a profile for `server` and connects to it: the Operation screen of a server before init. */
+async function connect(page: Page, server: ServeProcess): Promise<void> {
+  await addProfile(page, server, 'Fresh')
   await expect(page.getByTestId('uninitialized')).toBeVisible()
+}
+
+const NAMES = ['Alice', 'Bob', 'Carol']
+
+/** Initializes the connected server, 2 of 3 for NAMES, and hands each share out on screen: the shares and the root token. */
+async function initNamed(page: Page): Promise<{ shares: string[]; token: string }> {
+  await page.getByLabel('Shares').fill('3')
+  await page.getByLabel('Threshold').fill('2')
+  for (const [i, name] of NAMES.entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
+  await page.getByRole('button', { name: 'Initialize the server' }).click()
+  await expect(page.getByText('Holder 1 of 3 — Alice')).toBeVisible()
+  const shares: string[] = []
+  for (let i = 1; i <= 3; i++) {
+    await page.getByRole('button', { name: `Show share ${i}` }).click()
+    shares.push((await page.getByTestId('secret-value').textContent())!.replace(/\s/g, ''))
+    await page.getByRole('button', { name: `I have recorded share ${i}: hide it` }).click()
+  }
+  await page.getByRole('button', { name: 'Show the root token' }).click()
+  const token = (await page.getByTestId('secret-value').textContent())!.trim()
+  await page.getByRole('button', { name: /Finish — wipe/ }).click()
+  return { shares, token }
 }
 
 /** The one server check file beside the profiles. */
@@ -60,8 +94,7 @@ test('init a server with named holders: each share shown once, a check file that
     await expect(page.getByLabel('New keyset file')).toHaveCount(0)
     await page.getByLabel('Shares').fill('3')
     await page.getByLabel('Threshold').fill('2')
-    const names = ['Alice', 'Bob', 'Carol']
-    for (const [i, name] of names.entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
+    for (const [i, name] of NAMES.entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
     await photograph(tessera, 'server-init-form')
     await page.getByRole('button', { name: 'Initialize the server' }).click()
 
@@ -86,7 +119,7 @@ test('init a server with named holders: each share shown once, a check file that
 
     const file = await checkFile(join(dir, 'config'))
     const checks = JSON.parse(file)
-    expect(checks.shares.map((s: { number: number; holder: string }) => [s.number, s.holder])).toEqual([[1, 'Alice'], [2, 'Bob'], [3, 'Carol']])
+    expect(checks.shares.map((s: { number: number; holder: string }) => s.holder)).toEqual(NAMES)
     for (const s of shares) {
       expect(file).not.toContain(s)
       expect(file).not.toContain(Buffer.from(s, 'hex').toString('base64'))
@@ -170,5 +203,55 @@ test('an init that cannot run is explained: 1 of 3 on the form, a server initial
     await photograph(tessera, 'server-init-refused')
   } finally {
     await server.stop()
+  }
+})
+
+/** `share` with its character at `at` changed to another hex digit. */
+const mistype = (share: string, at: number) => `${share.slice(0, at)}${share[at] === '0' ? '1' : '0'}${share.slice(at + 1)}`
+
+test('a server Tessera initialized checks each share as it is entered; one it did not says so', async ({ tessera }) => {
+  test.slow()
+  const { page, dir } = tessera
+  const plain = await startServe(['--keyset', tessera.keysetPath])
+  const server = await startServe(['--keyset', join(dir, 'server.json'), '--uninitialized'])
+  try {
+    // A server with no check file keeps Vault's behaviour, and the screen says so.
+    await addProfile(page, plain, 'Elsewhere')
+    await expect(page.getByTestId('share-checks')).toHaveText(/^No server check file: .* as Vault does\.$/)
+    await expect(page.getByRole('button', { name: 'Check shares…' })).toHaveCount(0)
+
+    await addProfile(page, server, 'Fresh')
+    const { shares } = await initNamed(page)
+    expect(await unseals(server, shares.slice(0, 2))).toBe(true)
+    // A later ceremony: the profile connected again reads the check file.
+    await page.getByRole('button', { name: 'Change' }).click()
+    await reconnect(page, server, 'Fresh')
+    await expect(page.getByTestId('share-checks')).toContainText('Each share is checked as it is entered, against the server check file')
+    await photograph(tessera, 'server-checked-operation')
+
+    await page.getByRole('button', { name: 'Check shares…' }).click()
+    const field = page.getByLabel(/^Key share/)
+    await field.fill(shares[2]!)
+    await page.getByRole('button', { name: 'Check share' }).click()
+    await expect(page.getByTestId('check-verdict')).toHaveText('share 3 of 3 (Carol): valid')
+    await field.fill(mistype(shares[1]!, 10))
+    await page.getByRole('button', { name: 'Check share' }).click()
+    await expect(page.getByTestId('check-verdict')).toHaveText('Not valid: this does not match share 2 (Bob) — probably a typing mistake')
+    await photograph(tessera, 'server-check-shares')
+    await page.getByRole('button', { name: 'Done' }).click()
+
+    await page.getByRole('button', { name: 'Start: root token' }).click()
+    await page.getByRole('button', { name: 'Start the attempt' }).click()
+    await enterShare(page, 'Bob', mistype(shares[1]!, 20))
+    await expect(page.getByTestId('collect-error')).toHaveText('This does not match share 2 (Bob) — probably a typing mistake.')
+    await expect(page.getByTestId('progress')).toHaveText('0 of 2')
+    await photograph(tessera, 'server-collect-refused')
+    await page.getByLabel('Key share').fill(shares[1]!)
+    await page.getByRole('button', { name: 'Submit share' }).click()
+    await expect(page.getByTestId('accepted')).toHaveText('Accepted share 2 (Bob) from Bob.')
+    await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  } finally {
+    await server.stop()
+    await plain.stop()
   }
 })

@@ -13,6 +13,7 @@ import { explainRefusal } from '../src-main/remote/explain'
 import { verifyRecord } from '../src-main/record/verify'
 import { printRecord } from '../src-main/record/printed'
 import { Session } from '../src-main/session/session'
+import { runCli } from './helpers/cli'
 import { ipcCalls } from './helpers/ipc'
 import { mistypeAt, tempDir } from './helpers/keysets'
 import { startUninitializedApi } from './helpers/server'
@@ -129,6 +130,9 @@ describe('init through the profile', () => {
     expect(types).toEqual(['backend_opened', 'server_initialized', 'share_handed_out', 'share_handed_out', 'share_handed_out', 'root_token_revealed', 'init_finished', 'wiped', 'closed'])
     expect(v.lines[1]!.data).toEqual({ shares: 3, threshold: 2, holders: names, check_file: true })
     expect(printRecord(v.lines, v.finalHash)).toContain('Server initialized')
+    const dir = join(configDir, 'records')
+    const cli = await runCli(['record', 'verify', join(dir, (await readdir(dir)).find((f) => f.includes('init-server'))!)])
+    expect(cli.code, cli.stderr).toBe(0)
   })
 
   it('encrypts each share to its holder as Vault would: a PGP message of the share\'s hex, read by the holder\'s key', async () => {
@@ -158,6 +162,61 @@ describe('init through the profile', () => {
     await call('handout.finish')
     const v = await record()
     expect(v.lines[1]!.data).toMatchObject({ root_token_encrypted_to: holders[3]!.priv.fingerprint, check_file: true })
+  })
+})
+
+/** Initializes the server with named holders and hands every share out: the shares, in order. */
+async function initNamed(names: string[]): Promise<string[]> {
+  await call('backend.initServer', { shares: names.length, threshold: 2, holders: names })
+  const shares: string[] = []
+  for (let i = 0; i < names.length; i++) shares.push((await call('handout.revealShare', { index: i })).key)
+  await call('handout.revealRootToken')
+  await call('handout.finish')
+  return shares
+}
+
+const updates = () => api.logs.filter((l) => l.includes('generate-root/update')).length
+
+describe('every later ceremony on the server checks each share against the check file', () => {
+  it('refuses a mistyped share before it reaches the server, names the share accepted, and checks shares with no ceremony', async () => {
+    const names = ['Alice', 'Bob', 'Carol']
+    const shares = await initNamed(names)
+    expect(await unsealsWith(shares.slice(0, 2))).toBe(true)
+    // Connected again, as a later ceremony would be: the check file is read.
+    await call('backend.connectRemote', { id: profileId })
+    const backend = await call('session.snapshot')
+    expect(backend.backend.info.shareChecks).toEqual({ checked: true, note: expect.stringMatching(/checked as it is entered/) })
+    expect(backend.backend.shares).toEqual({ canCheck: true, shares: names.map((holder, i) => ({ number: i + 1, holder })) })
+
+    const { nonce } = await call('attempt.start', { flow: 'root' })
+    const before = updates()
+    const refused = await refusal('attempt.update', { flow: 'root', key: mistypeAt(shares[1]!, 9), nonce, holder: 'Bob' })
+    expect(refused).toMatchObject({ code: 'share_mismatch', message: 'This does not match share 2 (Bob) — probably a typing mistake.' })
+    // Another holder's share is refused as such.
+    expect((await refusal('attempt.update', { flow: 'root', key: shares[2], nonce, holder: 'Alice' })).code).toBe('share_other_holder')
+    expect(updates()).toBe(before)
+    const accepted = await call('attempt.update', { flow: 'root', key: shares[1], nonce, holder: 'Bob' })
+    expect(accepted.last_share).toEqual({ number: 2, holder: 'Bob', checked: true })
+    expect(accepted.progress).toBe(1)
+    expect(updates()).toBe(before + 1)
+    await call('attempt.cancel', { flow: 'root' })
+
+    expect(await call('shares.check', { share: shares[2] })).toEqual({ number: 3, holder: 'Carol', valid: true })
+    expect(await call('shares.check', { share: mistypeAt(shares[0]!, 3) })).toMatchObject({ valid: false, code: 'share_mismatch' })
+  })
+
+  it('without a check file keeps Vault\'s behaviour and says so; a damaged one is said, never used', async () => {
+    const info = await call('backend.describe')
+    expect(info.shareChecks).toEqual({ checked: false, note: expect.stringMatching(/^No server check file: .* as Vault does\.$/) })
+    expect((await call('session.snapshot')).backend.shares).toBeNull()
+    expect((await refusal('shares.list')).code).toBe('no_keyset')
+
+    await initNamed(['Ann', 'Ben'])
+    await writeFile(checksPath(), (await readFile(checksPath(), 'utf8')).replace('"Ann"', '"Amy"'))
+    await call('backend.connectRemote', { id: profileId })
+    const damaged = await call('backend.describe')
+    expect(damaged.shareChecks.checked).toBe(false)
+    expect(damaged.shareChecks.note).toMatch(/^The server check file .* is damaged: it does not match its integrity check .* Until then, shares are not checked as they are entered\.$/)
   })
 })
 

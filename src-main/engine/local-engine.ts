@@ -3,6 +3,7 @@ import type { Backend, Started, StartInput, Updated, UpdateInput } from '../back
 import { randomBase62 } from '../crypto/base62'
 import { readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { checkOneKeyOneHolder } from './holder-keys'
+import { assertOwnShare, claimsAnother } from './holders'
 import { VERSION } from '../version'
 import { AttemptMachine, type Admit, type Protection, type Strategy } from './attempt'
 import { hasCode, TesseraError } from '../support/errors'
@@ -218,16 +219,12 @@ export class LocalEngine implements Backend, StrategyHost {
    * know ("Carol S.") is a spelling, not a claim to someone's share.
    */
   private ownedBy(known: ShareIdentity, holder?: string): ShareIdentity {
-    if (this.claimsAnother(known, holder)) {
-      throw new TesseraError('share_other_holder', `this is ${shareLabel(known)}, not ${holder}'s: each holder enters their own share`)
-    }
+    assertOwnShare(known, holder, this.keyset.listShares())
     return known
   }
 
   private claimsAnother(known: ShareIdentity, holder?: string): boolean {
-    const claimed = holder?.trim().toLowerCase()
-    return !!claimed && !!known.holder && known.holder.toLowerCase() !== claimed &&
-      this.keyset.listShares().some((s) => s.holder?.toLowerCase() === claimed)
+    return claimsAnother(known, holder, this.keyset.listShares())
   }
 
   /**

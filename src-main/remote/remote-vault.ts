@@ -21,6 +21,11 @@ const EMPTY_STATUS: AttemptStatus = {
   encoded_token: '', encoded_root_token: '', pgp_fingerprint: '', otp_length: 0,
 }
 
+/** What checks a share of this server as it is entered (its server check file): which share it is, or a refusal; null when nothing can. */
+export interface ShareRecognizer {
+  recognize(typed: Uint8Array, holder?: string): Promise<{ number: number; holder: string | null } | null>
+}
+
 /**
  * A remote Vault or OpenBao server behind the same Backend interface as the local
  * engine. The OTP is always made here, so that results decode offline whatever
@@ -30,6 +35,9 @@ export class RemoteVault implements Backend {
   private rootPath: string | undefined
   /** The connection, shared with the other clients of this server the backend opens (its rekey). */
   readonly connection: VaultConnection
+
+  /** Checks each share before it is sent, where the profile has a server check file: a share it refuses never reaches the server. */
+  shareChecks: ShareRecognizer | undefined
 
   constructor(target: ServerTarget, token?: string) {
     this.connection = new VaultConnection(target, token)
@@ -152,11 +160,13 @@ export class RemoteVault implements Backend {
     await this.call('DELETE', `${await this.path(flow)}/attempt`)
   }
 
-  /** A server does not say which share it took: only the status comes back. */
+  /** A server does not say which share it took: only the status comes back, and the share its check file recognized. */
   async update(flow: Flow, input: UpdateInput): Promise<Updated> {
     const key = shareField(input.key ?? Buffer.alloc(0))
+    const known = await this.shareChecks?.recognize(input.key, input.holder)
     const path = await this.path(flow)
     // The share flow's document lists only `key`; a nonce is sent whenever there is one.
-    return { status: await this.attempt('PUT', `${path}/update`, input.nonce ? { key, nonce: input.nonce } : { key }) }
+    const status = await this.attempt('PUT', `${path}/update`, input.nonce ? { key, nonce: input.nonce } : { key })
+    return known ? { status, share: { ...known, checked: true } } : { status }
   }
 }

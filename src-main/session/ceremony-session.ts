@@ -2,7 +2,6 @@ import type { AttemptStatus, Flow } from '../backend'
 import type { Backend, Updated } from '../backend-interface'
 import { wipe } from '../crypto/wipe'
 import type { Reference } from '../decode/verify'
-import type { Keyset } from '../engine/keyset'
 import type { ShareCheckResult, ShareList } from '../engine/views'
 import type { Connections } from '../profiles/connections'
 import { TesseraError } from '../support/errors'
@@ -210,16 +209,19 @@ export class CeremonySession {
   }
 
   shares(): ShareList {
-    const keyset = this.keyset()
-    return { canCheck: keyset.canCheckShares, shares: keyset.listShares() }
+    return this.shareBook().list()
   }
 
-  /** One share checked against the open keyset, with no ceremony. */
+  /** The open backend's shares, where it knows them (a keyset, a server with a check file); else null. */
+  shareList(): ShareList | null {
+    return this.opened?.open.shareBook()?.list() ?? null
+  }
+
+  /** One share checked against the open keyset or server check file, with no ceremony. */
   async checkShare(text: string): Promise<ShareCheckResult> {
     const typed = Buffer.from(text, 'utf8')
     try {
-      const { checked: _checked, ...result } = await this.keyset().check(typed)
-      return result
+      return await this.shareBook().check(typed)
     } finally {
       wipe(typed)
     }
@@ -278,10 +280,10 @@ export class CeremonySession {
     return this.current().recorded
   }
 
-  private keyset(): Keyset {
-    const keyset = this.opened?.open.keyset
-    if (!keyset) throw new TesseraError('no_keyset', 'checking shares needs a local keyset: open one first')
-    return keyset
+  private shareBook(): NonNullable<ReturnType<OpenBackend['shareBook']>> {
+    const book = this.opened?.open.shareBook()
+    if (!book) throw new TesseraError('no_keyset', 'checking shares needs a local keyset, or a server Tessera initialized: open one first')
+    return book
   }
 
   private toUi(flow: Flow, status: AttemptStatus): UiAttemptStatus {

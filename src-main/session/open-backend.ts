@@ -12,6 +12,8 @@ import type { ServerTarget } from '../remote/http-client'
 import type { RemoteVault } from '../remote/remote-vault'
 import { TesseraError } from '../support/errors'
 import { keysetFacts, type BackendFacts } from '../record/attempt-record'
+import type { ShareCheckResult, ShareList } from '../engine/views'
+import { ServerShareChecks } from './server-share-checks'
 import type { BackendInfo } from './views'
 
 /**
@@ -38,6 +40,8 @@ export interface OpenBackend {
   readonly cluster: ServerTarget[] | null
   /** The server behind a profile; null for a keyset. */
   readonly server: OpenServer | null
+  /** What lists and checks its shares with no ceremony: a keyset, or a server's check file; null when nothing can. */
+  shareBook(): { list(): ShareList; check(typed: Buffer): Promise<ShareCheckResult> } | null
 }
 
 /** A server opened through its profile: what its init needs. */
@@ -50,6 +54,8 @@ export interface OpenServer {
   readonly origin: string
   /** Where the profile's server check file lives. */
   checksPath(): string
+  /** Its shares as the server check file knows them. */
+  readonly checks: ServerShareChecks
 }
 
 /** Opens the keyset at `typed`, read from the folder Tessera was started in when relative. */
@@ -72,6 +78,13 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
     keyset,
     cluster: null,
     server: null,
+    shareBook: () => ({
+      list: () => ({ canCheck: keyset.canCheckShares, shares: keyset.listShares() }),
+      check: async (typed) => {
+        const { checked: _checked, ...result } = await keyset.check(typed)
+        return result
+      },
+    }),
     reference: {
       name: `the keyset ${path}`,
       // The engine knows its recovery tokens too, which live in memory only.
@@ -92,10 +105,20 @@ export async function openRemote(connections: Connections, id: string, token?: s
   })
   const label = `${profile.name} (${profile.address})`
   const origin = new URL(profile.address).origin
+  const checksPath = () => connections.profiles.serverChecksPath(profile.id)
+  const checks = await ServerShareChecks.load(checksPath, origin)
+  remote.shareChecks = checks
   const open: OpenBackend = {
     backend: remote,
     label,
-    describe: async (given) => ({ kind: 'remote', label, risks: risks(profile), scheme: 'vault', seal: given ?? (await remote.sealStatus()) }),
+    describe: async (given) => ({
+      kind: 'remote',
+      label,
+      risks: risks(profile),
+      scheme: 'vault',
+      seal: given ?? (await remote.sealStatus()),
+      shareChecks: checks.view,
+    }),
     facts: async () => {
       const now = await remote.sealStatus()
       return {
@@ -112,7 +135,11 @@ export async function openRemote(connections: Connections, id: string, token?: s
     reference: null,
     rekeyer: () => RemoteRekeyer.open(remote.connection),
     cluster,
-    server: { remote, profileId: profile.id, label, origin, checksPath: () => connections.profiles.serverChecksPath(profile.id) },
+    server: { remote, profileId: profile.id, label, origin, checksPath, checks },
+    shareBook: () => {
+      const list = checks.list()
+      return list && { list: () => list, check: (typed) => checks.check(typed) }
+    },
   }
   return { open, seal }
 }

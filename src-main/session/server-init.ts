@@ -121,6 +121,7 @@ export async function initServer(records: Records, server: OpenServer, input: Se
     const checks = await newServerChecks(server.origin, threshold, made.keys.map((share, i) => ({ share, holder: holders?.[i] ?? null, pgpKeys: recipients[i]?.keyFingerprints })))
     await writeServerChecks(checksPath, checks)
     checkFile = checksPath
+    server.checks.use(checks)
   } catch (err) {
     warnings.push(`No server check file was written, so this server's shares cannot be checked as they are entered: ${forOperator(err).message}`)
   }

@@ -73,7 +73,7 @@ export class Session {
   /** The open backend: its description, and a local keyset's shares. */
   async backend(): Promise<BackendView> {
     const info = await this.ceremony.describe()
-    return { info, shares: info.kind === 'local' ? this.ceremony.shares() : null }
+    return { info, shares: this.ceremony.shareList() }
   }
 
   /** The first screen's data: the backend, main's state and each offered flow's attempt. */

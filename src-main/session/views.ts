@@ -16,6 +16,14 @@ export interface BackendInfo {
   /** How shares are spelled, so the UI can check them as they are typed. */
   scheme: (typeof SCHEMES)[number] | null
   seal: SealStatus | null
+  /** A server: whether its shares are checked as entered (its server check file), and what the page says of it. */
+  shareChecks?: ShareChecksView
+}
+
+/** Whether a server's shares are checked as entered, in a sentence either way. */
+export interface ShareChecksView {
+  checked: boolean
+  note: string
 }
 
 /**
@@ -97,7 +105,7 @@ export interface SessionState {
 /** The open backend as the page shows it. */
 export interface BackendView {
   info: BackendInfo
-  /** The open local keyset's shares; null for a server or when none is open. */
+  /** The open keyset's shares, or a server's from its check file; null when neither is known. */
   shares: ShareList | null
 }
 

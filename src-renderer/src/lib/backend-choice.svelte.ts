@@ -24,7 +24,7 @@ export class BackendChoice {
   ) {}
 
   get info(): BackendInfo | null { return this.#info }
-  /** The open local keyset's shares and whether it can check them one by one; null for a server. */
+  /** The open keyset's (or server check file's) shares and whether they can be checked one by one; null when unknown. */
   get shares(): ShareList | null { return this.#shares }
 
   /** The backend as main described it, with a local keyset's shares (and, read with them, its attempts). */
@@ -74,8 +74,8 @@ export class BackendChoice {
   }
 
   private async opened(info: BackendInfo, step: 'operation' | 'handout', handOut?: HandOutProgress): Promise<void> {
-    // A server's shares are not known here.
-    const shares = info.kind === 'local' ? await this.api.shares.list().catch(() => null) : null
+    // A server's shares are known only from its check file.
+    const shares = info.kind === 'local' || info.shareChecks?.checked ? await this.api.shares.list().catch(() => null) : null
     this.see({ info, shares })
     this.c.opened(step, handOut)
   }
