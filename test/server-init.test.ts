@@ -217,6 +217,16 @@ describe('every later ceremony on the server checks each share against the check
     const damaged = await call('backend.describe')
     expect(damaged.shareChecks.checked).toBe(false)
     expect(damaged.shareChecks.note).toMatch(/^The server check file .* is damaged: it does not match its integrity check .* Until then, shares are not checked as they are entered\.$/)
+
+    // A file whose counts are no longer the server's (a rekey run elsewhere) is not used: it would refuse the new shares.
+    const { withIntegrity } = await import('../src-main/engine/keyset-format')
+    const { integrity: _i, ...rest } = JSON.parse(await readFile(checksPath(), 'utf8'))
+    await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, secret_threshold: 1, secret_shares: 1, shares: [{ ...rest.shares[0], holder: 'Ann' }] })))
+    await call('backend.connectRemote', { id: profileId })
+    expect((await call('backend.describe')).shareChecks).toEqual({
+      checked: false,
+      note: 'Shares are not checked as entered: the server now has 2 shares, threshold 2, and its check file records 1, threshold 1 (a rekey run outside Tessera?).',
+    })
   })
 })
 

@@ -106,7 +106,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
   const label = `${profile.name} (${profile.address})`
   const origin = new URL(profile.address).origin
   const checksPath = () => connections.profiles.serverChecksPath(profile.id)
-  const checks = await ServerShareChecks.load(checksPath, origin)
+  const checks = await ServerShareChecks.load(checksPath, origin, seal)
   remote.shareChecks = checks
   const open: OpenBackend = {
     backend: remote,

@@ -1,3 +1,4 @@
+import type { SealStatus } from '../backend'
 import { assertOwnShare } from '../engine/holders'
 import type { ShareCheckResult, ShareList } from '../engine/views'
 import { listServerShares, readServerChecks, recognizeServerShare, type RecognizedServerShare, type ServerChecks } from '../profiles/server-checks'
@@ -18,8 +19,12 @@ export class ServerShareChecks {
     private note: string,
   ) {}
 
-  /** The profile's check file, if it has one for the server it reaches now (`origin`); a damaged one is said, never used. */
-  static async load(path: () => string, origin: string): Promise<ServerShareChecks> {
+  /**
+   * The profile's check file, if it has one for the server it reaches now
+   * (`origin`, and its seal status `seal`); a damaged one, or one whose counts
+   * are no longer the server's (a rekey run elsewhere), is said, never used.
+   */
+  static async load(path: () => string, origin: string, seal: Pick<SealStatus, 'initialized' | 't' | 'n'>): Promise<ServerShareChecks> {
     let checks: ServerChecks | null
     try {
       checks = await readServerChecks(path())
@@ -29,6 +34,12 @@ export class ServerShareChecks {
     if (!checks) return new ServerShareChecks(null, UNCHECKED)
     if (checks.server !== origin) {
       return new ServerShareChecks(null, `Shares are not checked as entered: the server check file is for ${checks.server}, and this profile now reaches ${origin}.`)
+    }
+    if (seal.initialized && (seal.t !== checks.secret_threshold || seal.n !== checks.secret_shares)) {
+      return new ServerShareChecks(
+        null,
+        `Shares are not checked as entered: the server now has ${seal.n} shares, threshold ${seal.t}, and its check file records ${checks.secret_shares}, threshold ${checks.secret_threshold} (a rekey run outside Tessera?).`,
+      )
     }
     return new ServerShareChecks(checks, '')
   }
