@@ -88,6 +88,46 @@ function loadRows(name: string, runs: Awaited<ReturnType<typeof loadInTurns>>, r
   ]
 }
 
+/**
+ * Runs in the page before its own scripts: notes, in the page's clock, the
+ * frame that first draws the first screen's button, and from the last click on
+ * "Submit share" (the event's own time) to the frame that first draws the result
+ * heading. What Playwright adds around them — its click's checks and its polling
+ * for the element — is outside these two.
+ */
+function markFrames(): void {
+  const marks: { firstScreen?: number; click?: number; result?: number } = {}
+  ;(window as unknown as { __frames: typeof marks }).__frames = marks
+  const frame = (note: (t: number) => void) => requestAnimationFrame((t) => note(t))
+  let resultSeen = false
+  new MutationObserver(() => {
+    if (marks.firstScreen === undefined && Array.from(document.querySelectorAll('button')).some((b) => b.textContent?.includes('Start: root token'))) {
+      marks.firstScreen = -1
+      frame((t) => (marks.firstScreen = t))
+    }
+    const shown = Array.from(document.querySelectorAll('h2')).some((h) => /Result/.test(h.textContent ?? ''))
+    if (shown && !resultSeen && marks.click !== undefined) frame((t) => (marks.result = t))
+    resultSeen = shown
+  }).observe(document, { subtree: true, childList: true, characterData: true })
+  document.addEventListener('click', (e) => {
+    if ((e.target as Element | null)?.textContent?.includes('Submit share')) {
+      marks.click = e.timeStamp
+      marks.result = undefined
+    }
+  }, true)
+}
+
+async function frameMarks(page: import('playwright-core').Page): Promise<{ firstScreen: number; lastShare: number }> {
+  type Marks = { firstScreen: number; click: number; result?: number }
+  // The frame callbacks may still be due when Playwright has seen the element.
+  await page.waitForFunction(() => {
+    const m = (window as unknown as { __frames: Marks }).__frames
+    return m.firstScreen > 0 && m.result !== undefined
+  })
+  const m = await page.evaluate(() => (window as unknown as { __frames: Required<Marks> }).__frames)
+  return { firstScreen: m.firstScreen, lastShare: m.result - m.click }
+}
+
 describe('npm run bench', () => {
   it('prepares', async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-bench-'))
@@ -357,20 +397,35 @@ describe('npm run bench', () => {
     // The floor: a page holding nothing but the same button, served by the same host.
     const floorDir = join(dir, 'floor')
     await mkdir(floorDir, { recursive: true })
-    await writeFile(join(floorDir, 'index.html'), '<!doctype html><html lang="en"><title>Tessera</title><button type="button">Start: root token</button></html>\n')
+    await writeFile(join(floorDir, 'index.html'), '<!doctype html><html lang="en"><title>Tessera</title><button type="button">Start: root token</button><button type="button">Submit share</button><script src="floor.js"></script></html>\n')
+    // The last share's floor: a button whose click draws the result heading at once.
+    await writeFile(join(floorDir, 'floor.js'), "document.querySelectorAll('button')[1].onclick = () => document.body.insertAdjacentHTML('beforeend', '<h2>5. Result</h2>')\n")
     let floorPort = 0
     const floor = createWebHost({ rendererDir: floorDir, dispatch: async () => ({ ok: true, value: null }), token: newAccessToken(), port: () => floorPort })
     floorPort = (await listen(floor, '127.0.0.1', 0)).port
     const firstScreen: number[] = []
     const floorScreen: number[] = []
     const lastShare: number[] = []
+    const floorLastShare: number[] = []
+    const firstScreenInPage: number[] = []
+    const floorScreenInPage: number[] = []
+    const lastShareInPage: number[] = []
+    const floorLastShareInPage: number[] = []
     try {
       for (let round = 0; round < 3; round++) {
         const bare = await browser.newPage()
+        await bare.addInitScript(markFrames)
         const f0 = performance.now()
         await bare.goto(`http://127.0.0.1:${floorPort}/`)
         await bare.getByRole('button', { name: 'Start: root token' }).waitFor()
         floorScreen.push(performance.now() - f0)
+        const f1 = performance.now()
+        await bare.getByRole('button', { name: 'Submit share' }).click()
+        await bare.getByRole('heading', { name: /Result/ }).first().waitFor()
+        floorLastShare.push(performance.now() - f1)
+        const floorMarks = await frameMarks(bare)
+        floorScreenInPage.push(floorMarks.firstScreen)
+        floorLastShareInPage.push(floorMarks.lastShare)
         await bare.close()
         const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', path, '--port', '0'], { env: { ...process.env, TESSERA_CONFIG_DIR: config } })
         try {
@@ -381,6 +436,7 @@ describe('npm run bench', () => {
             })
           })
           const page = await browser.newPage()
+          await page.addInitScript(markFrames)
           const t0 = performance.now()
           await page.goto(address)
           const start = page.getByRole('button', { name: 'Start: root token' })
@@ -401,6 +457,9 @@ describe('npm run bench', () => {
           await page.getByRole('button', { name: 'Submit share' }).click()
           await page.getByRole('heading', { name: /Result/ }).first().waitFor()
           lastShare.push(performance.now() - t1)
+          const marks = await frameMarks(page)
+          firstScreenInPage.push(marks.firstScreen)
+          lastShareInPage.push(marks.lastShare)
           await page.close()
         } finally {
           child.kill('SIGTERM')
@@ -412,7 +471,9 @@ describe('npm run bench', () => {
     }
     rows.push(
       { what: 'web in Chromium: address → first interactive screen (median of 3; reference: a page of that one button, same host)', tessera: median(firstScreen), reference: median(floorScreen), unit: 'ms', ratio: median(firstScreen) / median(floorScreen), goal: '≤ 300 ms' },
-      { what: 'web in Chromium: last share submitted → result on screen (median of 3)', tessera: median(lastShare), unit: 'ms', goal: '≤ 50 ms' },
+      { what: 'web in Chromium: first screen, in the page: navigation start → the frame that draws its button (median of 3)', tessera: median(firstScreenInPage), reference: median(floorScreenInPage), unit: 'ms', ratio: median(firstScreenInPage) / median(floorScreenInPage) },
+      { what: 'web in Chromium: last share submitted → result on screen (median of 3; reference: a button drawing a heading)', tessera: median(lastShare), reference: median(floorLastShare), unit: 'ms', ratio: median(lastShare) / median(floorLastShare), goal: '≤ 50 ms' },
+      { what: 'web in Chromium: last share, in the page: the click → the frame that draws the result (median of 3)', tessera: median(lastShareInPage), reference: median(floorLastShareInPage), unit: 'ms', ratio: median(lastShareInPage) / median(floorLastShareInPage) },
     )
   })
 
