@@ -117,6 +117,26 @@ function markFrames(): void {
   }, true)
 }
 
+/**
+ * Resolves once an animation frame of the page finds `test` true. A locator's
+ * waitFor polls at Playwright's backoff instead — checks 0, 20, 50, 100, 100
+ * and 500 ms apart — so that an element drawn just after a check was timed up
+ * to 100 ms (or 500 ms) late.
+ */
+async function seenInAFrame(page: import('playwright-core').Page, test: () => boolean): Promise<void> {
+  await page.waitForFunction(test, undefined, { polling: 'raf' })
+}
+
+/** The first screen's button, drawn and enabled. */
+function startShown(): boolean {
+  return Array.from(document.querySelectorAll('button')).some((b) => b.textContent?.includes('Start: root token') && !b.disabled && b.getClientRects().length > 0)
+}
+
+/** The result's heading, drawn. */
+function resultShown(): boolean {
+  return Array.from(document.querySelectorAll('h2')).some((h) => /Result/.test(h.textContent ?? '') && h.getClientRects().length > 0)
+}
+
 async function frameMarks(page: import('playwright-core').Page): Promise<{ firstScreen: number; lastShare: number }> {
   type Marks = { firstScreen: number; click: number; result?: number }
   // The frame callbacks may still be due when Playwright has seen the element.
@@ -417,11 +437,11 @@ describe('npm run bench', () => {
         await bare.addInitScript(markFrames)
         const f0 = performance.now()
         await bare.goto(`http://127.0.0.1:${floorPort}/`)
-        await bare.getByRole('button', { name: 'Start: root token' }).waitFor()
+        await seenInAFrame(bare, startShown)
         floorScreen.push(performance.now() - f0)
         const f1 = performance.now()
         await bare.getByRole('button', { name: 'Submit share' }).click()
-        await bare.getByRole('heading', { name: /Result/ }).first().waitFor()
+        await seenInAFrame(bare, resultShown)
         floorLastShare.push(performance.now() - f1)
         const floorMarks = await frameMarks(bare)
         floorScreenInPage.push(floorMarks.firstScreen)
@@ -439,9 +459,9 @@ describe('npm run bench', () => {
           await page.addInitScript(markFrames)
           const t0 = performance.now()
           await page.goto(address)
-          const start = page.getByRole('button', { name: 'Start: root token' })
-          await start.waitFor()
+          await seenInAFrame(page, startShown)
           firstScreen.push(performance.now() - t0)
+          const start = page.getByRole('button', { name: 'Start: root token' })
           await start.click()
           await page.getByRole('button', { name: 'Start the attempt' }).click()
           const enter = async (name: string, share: string) => {
@@ -455,7 +475,7 @@ describe('npm run bench', () => {
           await enter('Bob', keys[1]!)
           const t1 = performance.now()
           await page.getByRole('button', { name: 'Submit share' }).click()
-          await page.getByRole('heading', { name: /Result/ }).first().waitFor()
+          await seenInAFrame(page, resultShown)
           lastShare.push(performance.now() - t1)
           const marks = await frameMarks(page)
           firstScreenInPage.push(marks.firstScreen)
@@ -470,9 +490,9 @@ describe('npm run bench', () => {
       floor.close()
     }
     rows.push(
-      { what: 'web in Chromium: address → first interactive screen (median of 3; reference: a page of that one button, same host)', tessera: median(firstScreen), reference: median(floorScreen), unit: 'ms', ratio: median(firstScreen) / median(floorScreen), goal: '≤ 300 ms' },
+      { what: 'web in Chromium: page.goto → first interactive screen seen in a frame (median of 3; reference: a page of that one button, same host)', tessera: median(firstScreen), reference: median(floorScreen), unit: 'ms', ratio: median(firstScreen) / median(floorScreen), goal: '≤ 300 ms' },
       { what: 'web in Chromium: first screen, in the page: navigation start → the frame that draws its button (median of 3)', tessera: median(firstScreenInPage), reference: median(floorScreenInPage), unit: 'ms', ratio: median(firstScreenInPage) / median(floorScreenInPage) },
-      { what: 'web in Chromium: last share submitted → result on screen (median of 3; reference: a button drawing a heading)', tessera: median(lastShare), reference: median(floorLastShare), unit: 'ms', ratio: median(lastShare) / median(floorLastShare), goal: '≤ 50 ms' },
+      { what: 'web in Chromium: last share: click() → result seen in a frame (median of 3; reference: a button drawing a heading)', tessera: median(lastShare), reference: median(floorLastShare), unit: 'ms', ratio: median(lastShare) / median(floorLastShare), goal: '≤ 50 ms' },
       { what: 'web in Chromium: last share, in the page: the click → the frame that draws the result (median of 3)', tessera: median(lastShareInPage), reference: median(floorLastShareInPage), unit: 'ms', ratio: median(lastShareInPage) / median(floorLastShareInPage) },
     )
   })
