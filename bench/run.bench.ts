@@ -98,7 +98,8 @@ function loadRows(name: string, runs: Awaited<ReturnType<typeof loadInTurns>>, r
 function markFrames(): void {
   const marks: { firstScreen?: number; click?: number; result?: number } = {}
   ;(window as unknown as { __frames: typeof marks }).__frames = marks
-  const frame = (note: (t: number) => void) => requestAnimationFrame((t) => note(t))
+  // The time the frame's callbacks run, not the frame's start: that may precede the click.
+  const frame = (note: (t: number) => void) => requestAnimationFrame(() => note(performance.now()))
   let resultSeen = false
   new MutationObserver(() => {
     if (marks.firstScreen === undefined && Array.from(document.querySelectorAll('button')).some((b) => b.textContent?.includes('Start: root token'))) {
