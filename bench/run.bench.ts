@@ -118,6 +118,18 @@ function markFrames(): void {
   }, true)
 }
 
+/** `tessera web` over a keyset, once it printed the address to open (its access token in the fragment). */
+async function startWeb(keyset: string, configDir: string): Promise<{ child: ChildProcess; address: string }> {
+  const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', keyset, '--port', '0'], { env: { ...process.env, TESSERA_CONFIG_DIR: configDir } })
+  const address = await new Promise<string>((resolve) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /open (\S+#access=\S+)/.exec(d.toString())
+      if (m) resolve(m[1]!)
+    })
+  })
+  return { child, address }
+}
+
 /**
  * Resolves once an animation frame of the page finds `test` true. A locator's
  * waitFor polls at Playwright's backoff instead — checks 0, 20, 50, 100, 100
@@ -480,14 +492,8 @@ describe('npm run bench', () => {
         floorScreenInPage.push(floorMarks.firstScreen)
         floorLastShareInPage.push(floorMarks.lastShare)
         await bare.close()
-        const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', path, '--port', '0'], { env: { ...process.env, TESSERA_CONFIG_DIR: config } })
+        const { child, address } = await startWeb(path, config)
         try {
-          const address = await new Promise<string>((resolve) => {
-            child.stdout.on('data', (d: Buffer) => {
-              const m = /open (\S+#access=\S+)/.exec(d.toString())
-              if (m) resolve(m[1]!)
-            })
-          })
           const page = await browser.newPage()
           await page.addInitScript(markFrames)
           const t0 = performance.now()
@@ -522,14 +528,8 @@ describe('npm run bench', () => {
       // Chromium trace's thread times: steadier than wall time on a busy machine.
       for (let round = 0; round < 3; round++) {
         floorRendererCpu.push(await rendererCpuToFirstScreen(browser, `http://127.0.0.1:${floorPort}/`))
-        const child = spawn(process.execPath, [TESSERA, 'web', '--keyset', path, '--port', '0'], { env: { ...process.env, TESSERA_CONFIG_DIR: config } })
+        const { child, address } = await startWeb(path, config)
         try {
-          const address = await new Promise<string>((resolve) => {
-            child.stdout.on('data', (d: Buffer) => {
-              const m = /open (\S+#access=\S+)/.exec(d.toString())
-              if (m) resolve(m[1]!)
-            })
-          })
           rendererCpu.push(await rendererCpuToFirstScreen(browser, address))
         } finally {
           child.kill('SIGTERM')
