@@ -13,6 +13,7 @@ import { explainRefusal } from '../src-main/remote/explain'
 import { verifyRecord } from '../src-main/record/verify'
 import { printRecord } from '../src-main/record/printed'
 import { Session } from '../src-main/session/session'
+import type { UnsealView } from '../src-main/session/unseal-views'
 import { runCli } from './helpers/cli'
 import { ipcCalls } from './helpers/ipc'
 import { mistypeAt, tempDir } from './helpers/keysets'
@@ -203,6 +204,48 @@ describe('every later ceremony on the server checks each share against the check
 
     expect(await call('shares.check', { share: shares[2] })).toEqual({ number: 3, holder: 'Carol', valid: true })
     expect(await call('shares.check', { share: mistypeAt(shares[0]!, 3) })).toMatchObject({ valid: false, code: 'share_mismatch' })
+  })
+
+  it('checks each share of an unseal once, before any node: a refused share reaches no node and is recorded once', async () => {
+    const shares = await initNamed(['Alice', 'Bob', 'Carol'])
+    const unseals = () => api.logs.filter((l) => l.includes('sys/unseal')).length
+    const refused = [
+      await refusal('unseal.submit', { holder: 'Bob', key: mistypeAt(shares[1]!, 9) }),
+      await refusal('unseal.submit', { holder: 'Alice', key: shares[2] }),
+      await refusal('unseal.submit', { holder: 'Alice', key: `${shares[0]!.slice(0, -2)}ff` }),
+    ]
+    expect(refused[0]).toMatchObject({ code: 'share_mismatch', message: 'This does not match share 2 (Bob) — probably a typing mistake.' })
+    expect(refused.map((r) => r.code)).toEqual(['share_mismatch', 'share_other_holder', 'share_unknown'])
+    expect(unseals()).toBe(0)
+    const still: UnsealView = await call('unseal.status')
+    expect(still.nodes.map((n) => n.seal?.progress)).toEqual([0])
+    expect(still.nodes[0]!.last).toBeNull()
+    expect(still.log.map((e) => [e.operator, e.ok, e.outcome.endsWith('Sent to no node.')])).toEqual([['Bob', false, true], ['Alice', false, true], ['Alice', false, true]])
+
+    const first = await call('unseal.submit', { holder: 'Bob', key: shares[1] })
+    expect(first.share).toEqual({ number: 2, holder: 'Bob' })
+    expect(first.log.at(-2)).toMatchObject({ operator: 'Bob', outcome: 'accepted share 2 (Bob): sent to every node still sealed', ok: true })
+    expect(first.nodes[0]!.seal?.progress).toBe(1)
+    expect(unseals()).toBe(1)
+    expect((await call('unseal.submit', { holder: 'Alice', key: shares[0] })).unsealed).toBe(true)
+
+    const dir = join(configDir, 'records')
+    const file = join(dir, (await readdir(dir)).find((f) => f.includes('unseal'))!)
+    const v = verifyRecord(await readFile(file, 'utf8'))
+    if (!v.ok) throw new Error(v.problem)
+    const body = v.lines.filter((l) => l.type === 'share_refused' || l.type === 'unseal_share').map((l) => l.data)
+    expect(body).toEqual([
+      { holder: 'Bob', reason: 'share_mismatch' },
+      { holder: 'Alice', reason: 'share_other_holder' },
+      { holder: 'Alice', reason: 'share_unknown' },
+      { holder: 'Bob', share_number: 2, results: [{ node: 1, outcome: 'accepted', progress: 1 }] },
+      { holder: 'Alice', share_number: 1, results: [{ node: 1, outcome: 'unsealed' }] },
+    ])
+    const printed = printRecord(v.lines, v.finalHash)
+    expect(printed).toContain('Bob (share 2): node 1 accepted')
+    expect(printed).toContain('Bob: refused (share_mismatch)')
+    const cli = await runCli(['record', 'verify', file])
+    expect(cli.code, cli.stderr).toBe(0)
   })
 
   it('without a check file keeps Vault\'s behaviour and says so; a damaged one is said, never used', async () => {

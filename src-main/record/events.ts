@@ -218,9 +218,14 @@ export const EventSchema = v.variant('type', [
   event('rekey_cancelled', {}),
   /** An unseal of a cluster run by the app: its nodes, numbered, by their origins. */
   event('unseal_nodes', { nodes: perNode({ server: v.pipe(label(300), v.regex(SERVER_ORIGIN, 'must be an http(s) origin')) }) }),
-  /** One holder's share, sent once to every node still sealed: what each node made of it (never the share). */
+  /**
+   * One holder's share, sent once to every node still sealed: which share it
+   * was where the server check file knew it, and what each node made of it
+   * (never the share). A share that file refused is a `share_refused`, once.
+   */
   event('unseal_share', {
     holder: v.optional(holder),
+    share_number: v.optional(shareNumber),
     results: perNode({ outcome: v.picklist(NODE_OUTCOMES), progress: v.optional(count(0, 255)), reason: v.optional(reason) }),
   }),
   /** The operator reset the shares given toward an unseal, on these nodes. */

@@ -69,6 +69,8 @@ const perNode = <R extends { node: number; progress?: number; reason?: string }>
 const shortFingerprint = (fp: string) => `${groupHash(fp).slice(0, 19)}…`
 const shareWords = (n: number | undefined) => (n ? `Share ${n}` : 'The new share')
 const numbers = (ns: readonly number[]) => (ns.length === 1 ? `share ${ns[0]}` : `shares ${ns.join(', ')}`)
+/** " (share N)" after a holder's name, where the share's number is known. */
+const shareOf = (n: number | undefined) => (n ? ` (share ${n})` : '')
 
 /** One event in words, for the table. */
 function describe(e: RecordEvent | LegacyEvent): string {
@@ -98,9 +100,9 @@ function describe(e: RecordEvent | LegacyEvent): string {
     case 'nonce_confirmed':
       return `${e.data.holder} confirmed the nonce`
     case 'share_accepted':
-      return `${e.data.holder ?? 'A holder'}${e.data.share_number ? ` (share ${e.data.share_number})` : ''}: accepted, ${e.data.progress} of ${e.data.required}`
+      return `${e.data.holder ?? 'A holder'}${shareOf(e.data.share_number)}: accepted, ${e.data.progress} of ${e.data.required}`
     case 'share_refused':
-      return `${e.data.holder ?? 'A holder'}${e.data.share_number ? ` (share ${e.data.share_number})` : ''}: refused (${e.data.reason})${e.data.progress !== undefined ? `, progress ${e.data.progress}` : ''}`
+      return `${e.data.holder ?? 'A holder'}${shareOf(e.data.share_number)}: refused (${e.data.reason})${e.data.progress !== undefined ? `, progress ${e.data.progress}` : ''}`
     case 'refusals_summarized':
       return `Further refusals in that run, counted rather than listed: ${e.data.counts.map((c) => `${c.count} ${c.reason}`).join(', ')}`
     case 'progress_reset':
@@ -132,7 +134,7 @@ function describe(e: RecordEvent | LegacyEvent): string {
     case 'unseal_nodes':
       return `Unseal of ${e.data.nodes.length === 1 ? 'one node' : `${e.data.nodes.length} nodes`}: ${e.data.nodes.map((n) => `node ${n.node} ${n.server}`).join(', ')}`
     case 'unseal_share':
-      return `${e.data.holder ?? 'A holder'}: ${perNode(e.data.results, (r) => NODE_OUTCOME_WORDS[r.outcome])}`
+      return `${e.data.holder ?? 'A holder'}${shareOf(e.data.share_number)}: ${perNode(e.data.results, (r) => NODE_OUTCOME_WORDS[r.outcome])}`
     case 'unseal_reset':
       return `Unseal progress reset: ${perNode(e.data.results, (r) => r.outcome)}`
     case 'unseal_ended':
@@ -287,6 +289,7 @@ function gather(lines: VerifiedLine[]): Facts {
       case 'unseal_share': {
         // One share went to several nodes: it counts once, accepted where any node took it.
         const h = holder(e.data.holder)
+        if (e.data.share_number) h.shares.add(e.data.share_number)
         if (e.data.results.some((r) => r.outcome === 'accepted' || r.outcome === 'unsealed')) h.accepted++
         else h.refused++
         break

@@ -33,8 +33,14 @@ export class UnsealRecord {
     return new UnsealRecord(writer)
   }
 
-  async share(holder: string, results: readonly NodeResult[]): Promise<void> {
-    await this.writer.append({ type: 'unseal_share', data: { holder, results: recorded(results) } })
+  /** `shareNumber`: the share's number where the server check file recognized it. */
+  async share(holder: string, shareNumber: number | null, results: readonly NodeResult[]): Promise<void> {
+    await this.writer.append({ type: 'unseal_share', data: { holder, ...(shareNumber ? { share_number: shareNumber } : {}), results: recorded(results) } })
+  }
+
+  /** The server check file refused a share: once, since it was sent to no node. */
+  async refused(holder: string, code: ErrorCode): Promise<void> {
+    await this.writer.append({ type: 'share_refused', data: { holder, reason: reasonFor(code) } })
   }
 
   async reset(results: readonly NodeResetResult[]): Promise<void> {

@@ -39,4 +39,6 @@ export interface UnsealView {
   running: boolean
   /** Its holder log: names and outcomes per node, never a share. */
   log: LogEntry[]
+  /** After a share the server check file recognized: which share it was, by number and holder. */
+  share?: { number: number; holder: string | null }
 }

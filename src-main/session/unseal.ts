@@ -11,6 +11,8 @@ import type { OpenBackend } from './open-backend'
 import type { Records } from './records'
 import type { NodeOutcome, NodeSealView, UnsealNodeView, UnsealView } from './unseal-views'
 import type { LogEntry } from './views'
+import type { RecognizedServerShare } from '../profiles/server-checks'
+import { shareLabel } from '../../src-shared/share-grammar'
 
 /** One node of the open server: its number (1 is the profile's own address), how to reach it, and its origin as shown and recorded. */
 interface Node {
@@ -73,18 +75,37 @@ export class Unsealing {
     return this.view(this.nodes().nodes)
   }
 
-  /** One holder's share, to every node still sealed. */
+  /**
+   * One holder's share, to every node still sealed. Where the server check file
+   * knows the server's shares, the share is checked once first: one it refuses
+   * is recorded once and sent to no node.
+   */
   async submit(holder: string, key: string): Promise<UnsealView> {
     const share = Buffer.from(key, 'utf8')
     try {
       return await this.exclusive(async (run) => {
+        const known = await this.recognize(run, holder, share)
+        if (known) run.log.push({ at: new Date().toISOString(), operator: holder, outcome: `accepted ${shareLabel(known)}: sent to every node still sealed`, ok: true })
         const outcomes = await Promise.all(run.nodes.map((node) => this.sendShare(node, share)))
         this.note(run, holder, outcomes)
-        await run.record?.share(holder, outcomes.map((o) => o.result))
-        return this.view(run.nodes, outcomes.map((o) => o.seal))
+        await run.record?.share(holder, known?.number ?? null, outcomes.map((o) => o.result))
+        const view = await this.view(run.nodes, outcomes.map((o) => o.seal))
+        return known ? { ...view, share: known } : view
       })
     } finally {
       wipe(share)
+    }
+  }
+
+  /** Which of the server's shares `share` is, by its check file (null without one); a refusal is logged and recorded, then thrown. */
+  private async recognize(run: Run, holder: string, share: Buffer): Promise<RecognizedServerShare | null> {
+    try {
+      return (await run.open.server?.checks.recognize(share, holder)) ?? null
+    } catch (err) {
+      const { code, message } = forOperator(err)
+      run.log.push({ at: new Date().toISOString(), operator: holder, outcome: `${message} Sent to no node.`, ok: false })
+      await run.record?.refused(holder, code)
+      throw err
     }
   }
 

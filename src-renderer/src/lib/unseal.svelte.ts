@@ -1,5 +1,6 @@
 import type { BackendInfo, TesseraApi, UnsealView } from '../../../src-main/ipc/channels'
 import { shownError, type ShownError } from './api-error'
+import { shareLabel } from '../../../src-shared/share-grammar'
 
 /** What the unseal needs of the ceremony: the server described anew once it is unsealed, and the way back to the operations. */
 export interface UnsealHost {
@@ -17,6 +18,7 @@ export class Unseal {
   #view = $state<UnsealView | null>(null)
   #error = $state<ShownError | null>(null)
   #busy = $state(false)
+  #accepted = $state('')
   /** Calls made so far: a read's answer is dropped when a later call was made meanwhile (that one's is fresher). */
   #calls = 0
 
@@ -30,6 +32,8 @@ export class Unseal {
   /** Why the last call failed as a whole (a node's own refusal is on its line). */
   get error(): ShownError | null { return this.#error }
   get busy(): boolean { return this.#busy }
+  /** Which share the server check file recognized in the last one sent, as the collect screen names it; empty otherwise. */
+  get accepted(): string { return this.#accepted }
   /** Some node is still sealed: the Operation screen offers the unseal. */
   get needed(): boolean {
     return this.#view?.nodes.some((n) => n.seal?.sealed) ?? false
@@ -41,8 +45,13 @@ export class Unseal {
   }
 
   /** One holder's share, for every node still sealed; true once main answered with each node's outcome. */
-  submit(holder: string, key: string): Promise<boolean> {
-    return this.call(() => this.api.unseal.submit({ holder, key }))
+  async submit(holder: string, key: string): Promise<boolean> {
+    const ok = await this.call(() => this.api.unseal.submit({ holder, key }))
+    const known = this.#view?.share
+    if (ok && known) this.#accepted = `Accepted ${shareLabel(known)} from ${holder}.`
+    // A share refused before it was sent is in the log: read it back, the refusal staying on screen.
+    if (!ok) await this.call(() => this.api.unseal.status(), false, true)
+    return ok
   }
 
   /** Resets the shares given on node `node`, or on every node still sealed. */
@@ -58,10 +67,14 @@ export class Unseal {
     this.host.goTo('operation')
   }
 
-  /** `sends`: the call sends something to the nodes (the form locks until it is answered); a read does not. */
-  private async call(task: () => Promise<UnsealView>, sends = true): Promise<boolean> {
-    if (sends) this.#busy = true
-    this.#error = null
+  /** `sends`: the call sends something to the nodes (the form locks until it is answered); a read does not. `keepError`: the last refusal stays shown. */
+  private async call(task: () => Promise<UnsealView>, sends = true, keepError = false): Promise<boolean> {
+    if (sends) {
+      this.#busy = true
+      // What the last share was no longer describes the nodes once something else is sent.
+      this.#accepted = ''
+    }
+    if (!keepError) this.#error = null
     const n = ++this.#calls
     try {
       const view = await task()
