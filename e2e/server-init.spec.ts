@@ -255,3 +255,40 @@ test('a server Tessera initialized checks each share as it is entered; one it di
     await plain.stop()
   }
 })
+
+test('the unseal of a server Tessera initialized checks each share once, before any node', async ({ tessera }) => {
+  const { page, dir } = tessera
+  const server = await startServe(['--keyset', join(dir, 'server.json'), '--uninitialized'])
+  try {
+    await connect(page, server)
+    const { shares } = await initNamed(page)
+    await page.getByRole('button', { name: 'Unseal…' }).click()
+    await expect(page.getByTestId('share-checks')).toContainText('Each share is checked as it is entered, against the server check file of generation 1.')
+
+    // A mistyped share is refused by name, and no node hears of it.
+    await page.getByLabel(/Your name or role/).fill('Bob')
+    await page.getByLabel('Key share').fill(mistype(shares[1]!, 20))
+    await page.getByRole('button', { name: 'Send to every sealed node' }).click()
+    await expect(page.getByTestId('unseal-error')).toContainText('This does not match share 2 (Bob) — probably a typing mistake.')
+    await expect(page.getByTestId('unseal-log')).toContainText('Bob: This does not match share 2 (Bob) — probably a typing mistake. Sent to no node.')
+    await expect(page.getByTestId('node-1-progress')).toHaveText('0 of 2')
+    await expect(page.getByTestId('node-1-last')).toHaveText('—')
+    expect(await sealStatus(server)).toMatchObject({ sealed: true, progress: 0 })
+    await photograph(tessera, 'server-unseal-refused')
+
+    await expect(page.getByLabel(/Your name or role/)).toHaveValue('Bob')
+    await page.getByLabel('Key share').fill(shares[1]!)
+    await page.getByRole('button', { name: 'Send to every sealed node' }).click()
+    await expect(page.getByTestId('unseal-accepted')).toHaveText('Accepted share 2 (Bob) from Bob.')
+    await expect(page.getByTestId('unseal-log')).toContainText('Bob: accepted share 2 (Bob): sent to every node still sealed')
+    await expect(page.getByTestId('node-1-progress')).toHaveText('1 of 2')
+    await photograph(tessera, 'server-unseal-accepted')
+    await page.getByLabel(/Your name or role/).fill('Alice')
+    await page.getByLabel('Key share').fill(shares[0]!)
+    await page.getByRole('button', { name: 'Send to every sealed node' }).click()
+    await expect(page.getByTestId('all-unsealed')).toContainText('Every node is unsealed.')
+    expect(await sealStatus(server)).toMatchObject({ sealed: false })
+  } finally {
+    await server.stop()
+  }
+})

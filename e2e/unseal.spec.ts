@@ -65,6 +65,7 @@ test('three sealed nodes unseal with two holders; a node of another keyset refus
     await expect(page.getByTestId('sealed-count')).toHaveText('4 of 4 nodes sealed.')
     await photograph(tessera, 'unseal-offered')
     await page.getByRole('button', { name: 'Unseal…' }).click()
+    await expect(page.getByTestId('share-checks')).toHaveText(/^No server check file: .* when the threshold is reached, as Vault does\.$/)
     for (const n of [1, 2, 3, 4]) {
       await expect(node(page, n, 'state')).toHaveText('sealed')
       await expect(node(page, n, 'progress')).toHaveText('0 of 2')
