@@ -48,9 +48,14 @@ export interface RekeyBackup {
   keys_base64: Record<string, string[]>
 }
 
+/** What a rekey's record says it asked for: a checked request, or a server's answer to one. */
+export type RekeyParameters = Pick<CheckedRekey, 'shares' | 'threshold' | 'backup' | 'verification' | 'holders'> & {
+  recipients: ReadonlyArray<{ fingerprint: string }>
+}
+
 /** What a rekey did, for its record: never a share or a key. */
 export type RekeyEvent =
-  | { type: 'started'; nonce: string; rekey: CheckedRekey; required: number }
+  | { type: 'started'; nonce: string; rekey: RekeyParameters; required: number }
   | { type: 'share_accepted'; phase: 'rekey' | 'verify'; share: ShareIdentity; progress: number; required: number }
   | { type: 'share_refused'; phase: 'rekey' | 'verify'; code: ErrorCode; progress: number }
   | { type: 'shares_issued'; shares: Array<{ number: number; holder: string | null; fingerprint?: string }>; verification: Verification }

@@ -16,6 +16,9 @@ import type {
   HandOutSummary,
   LogEntry,
   RecentKeyset,
+  RekeyBackupView,
+  RekeyReply,
+  RekeyView,
   SessionSnapshot,
   SessionState,
   UiAttemptStatus,
@@ -37,6 +40,7 @@ export const CHANNEL_GROUPS = {
   profiles: ['list', 'save', 'remove', 'test'],
   handout: ['revealShare', 'shareCard', 'revealRootToken', 'finish', 'shareSaved', 'cardPrinted', 'printCard'],
   attempt: ['status', 'start', 'cancel', 'confirmNonce', 'update'],
+  rekey: ['status', 'start', 'confirmNonce', 'update', 'verify', 'restartVerification', 'cancel', 'backup', 'deleteBackup'],
   result: ['revealShare', 'shareSaved', 'shareCard', 'cardPrinted'],
   shares: ['list', 'check'],
   decode: ['held', 'otp', 'pgp', 'gpg'],
@@ -117,6 +121,29 @@ export interface Contract {
    */
   'attempt.update': { input: { flow: Flow; key: string; nonce: string; holder?: string }; output: UpdateReply }
 
+  'rekey.status': { input: NoInput; output: RekeyView }
+  /**
+   * New shares for the open backend: `pgpKeys` (public keys' text, one per new share) and `holders` (one name per share)
+   * in share order; `backup` keeps the encrypted new shares; `verification`: 'all' only where the rekey offers it.
+   */
+  'rekey.start': {
+    input: { shares: number; threshold: number; pgpKeys?: string[]; holders?: string[]; backup?: boolean; verification: 'none' | 'threshold' | 'all' }
+    output: RekeyView
+  }
+  /** A holder ticked that the nonce (the rekey's, or its verification's) and the new parameters match what was announced. */
+  'rekey.confirmNonce': { input: { nonce: string; holder: string }; output: { recorded: boolean } }
+  /** One current share; the completing one makes the new shares, which go to the hand-out (`state.handOut`), never in this reply. */
+  'rekey.update': { input: { key: string; nonce: string; holder?: string }; output: RekeyReply }
+  /** One new share entered back; `complete` once the new shares took effect (then `backend` as it stands). */
+  'rekey.verify': { input: { key: string; nonce: string; holder?: string }; output: RekeyReply }
+  /** The verification starts over under a new nonce; the new shares stay. */
+  'rekey.restartVerification': { input: NoInput; output: RekeyView }
+  /** Nothing changes; the current shares stay in effect. Refused while the new shares are being handed out. */
+  'rekey.cancel': { input: NoInput; output: RekeyView }
+  /** The PGP-encrypted new shares kept by a rekey asked for a backup, as Vault's sys/rekey/backup gives them. */
+  'rekey.backup': { input: NoInput; output: RekeyBackupView }
+  'rekey.deleteBackup': { input: NoInput; output: RekeyView }
+
   /** The new share for its holder: a share in the clear is handed out (`revealed`), recorded before it leaves main; an encrypted one once `result.shareSaved`. */
   'result.revealShare': { input: NoInput; output: NewShare }
   /** The page saved the new share's encrypted file: now it is handed out (`encrypted_file_saved`). */
@@ -187,6 +214,8 @@ export const UNRECORDED_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
   'profiles.remove',
   'profiles.test',
   'attempt.status',
+  'rekey.status',
+  'rekey.backup',
   'shares.list',
   'shares.check',
   'pgp.inspect',
@@ -249,6 +278,9 @@ export type {
   ProfileList,
   ProfileView,
   RecentKeyset,
+  RekeyBackupView,
+  RekeyReply,
+  RekeyView,
   RevealedShare,
   Risk,
   SessionSnapshot,

@@ -34,6 +34,16 @@ export function handlersFor(s: Session): Handlers {
     'attempt.confirmNonce': ({ flow, nonce, holder }) => s.ceremony.confirmNonce(flow, nonce, holder),
     'attempt.update': ({ flow, key, nonce, holder }) => s.update(flow, key, nonce, holder),
 
+    'rekey.status': () => s.rekey.view(),
+    'rekey.start': (input) => s.rekey.start(input),
+    'rekey.confirmNonce': ({ nonce, holder }) => s.rekey.confirmNonce(nonce, holder),
+    'rekey.update': async ({ key, nonce, holder }) => s.rekeyReply(await s.rekey.update(key, nonce, holder)),
+    'rekey.verify': async ({ key, nonce, holder }) => s.rekeyReply(await s.rekey.verify(key, nonce, holder)),
+    'rekey.restartVerification': () => s.rekey.restartVerification(),
+    'rekey.cancel': () => s.rekey.cancel(),
+    'rekey.backup': () => s.rekey.backup(),
+    'rekey.deleteBackup': () => s.rekey.deleteBackup(),
+
     'result.revealShare': () => s.result.revealShare(),
     'result.shareSaved': () => s.result.shareSaved(),
     'result.shareCard': () => s.result.shareCard(),

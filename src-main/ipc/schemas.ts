@@ -17,6 +17,8 @@ const flow = v.picklist(FLOWS)
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max))
 const path = v.pipe(v.string(), v.minLength(1), v.maxLength(4096))
 const noInput = v.optional(v.union([v.undefined(), v.null(), v.strictObject({})]))
+/** A share count or threshold, within Vault's limits. */
+const count = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255))
 const index = v.strictObject({ index: v.pipe(v.number(), v.integer(), v.minValue(0)) })
 
 export const schemas = {
@@ -68,6 +70,23 @@ export const schemas = {
   'attempt.cancel': v.strictObject({ flow }),
   'attempt.confirmNonce': v.strictObject({ flow, nonce: text(64), holder: HolderName }),
   'attempt.update': v.strictObject({ flow, key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),
+
+  'rekey.status': noInput,
+  'rekey.start': v.strictObject({
+    shares: count,
+    threshold: count,
+    pgpKeys: v.optional(v.pipe(v.array(text(1024 * 1024)), v.maxLength(255))),
+    holders: v.optional(v.pipe(v.array(text(1024)), v.maxLength(255))),
+    backup: v.optional(v.boolean()),
+    verification: v.picklist(['none', 'threshold', 'all']),
+  }),
+  'rekey.confirmNonce': v.strictObject({ nonce: text(64), holder: HolderName }),
+  'rekey.update': v.strictObject({ key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),
+  'rekey.verify': v.strictObject({ key: text(4096), nonce: text(64), holder: v.optional(HolderName) }),
+  'rekey.restartVerification': noInput,
+  'rekey.cancel': noInput,
+  'rekey.backup': noInput,
+  'rekey.deleteBackup': noInput,
 
   'result.revealShare': noInput,
   'result.shareSaved': noInput,

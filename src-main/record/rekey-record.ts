@@ -1,13 +1,65 @@
 import type { RekeyEvent, Rekeying } from '../engine/rekey'
+import { TesseraError } from '../support/errors'
 import { keyringFingerprint } from './attempt-record'
-import { reasonFor, type CeremonyEvent } from './events'
-import type { RecordWriter } from './writer'
+import { reasonFor, type BackendFacts, type CeremonyEvent, type HandOutHow } from './events'
+import type { HandOutRecord } from './hand-out-record'
+import { RecordWriter } from './writer'
 
 /** Records every step of `rekey`'s ceremonies in `writer`'s record (`tessera serve --record`). */
 export function recordRekey(rekey: Rekeying, writer: RecordWriter): void {
   rekey.observe(async (event) => {
     await writer.append(lineFor(event))
   })
+}
+
+/**
+ * The record of one rekey ceremony run from the app: its start, each share
+ * entered, the new shares made and each one's hand-out, their verification,
+ * and how it ended (completed or cancelled), then the wipe. The hand-out of
+ * the new shares writes here too; the record stays open after it while the
+ * new shares wait for verification. A recording failure fails the step.
+ */
+export class RekeyRecord implements HandOutRecord {
+  private holders = new Map<number, string>()
+  /** The rekey completed or was cancelled: nothing but the wipe follows. */
+  private over = false
+  private ending: Promise<string> | null = null
+
+  private constructor(readonly writer: RecordWriter) {}
+
+  static async open(path: string, facts: BackendFacts): Promise<RekeyRecord> {
+    return new RekeyRecord(await RecordWriter.create(path, facts))
+  }
+
+  async event(e: RekeyEvent): Promise<void> {
+    if (e.type === 'shares_issued') this.holders = new Map(e.shares.flatMap((s) => (s.holder ? [[s.number, s.holder] as const] : [])))
+    await this.writer.append(lineFor(e))
+    if (e.type === 'completed' || (e.type === 'cancelled' && e.what === 'rekey')) this.over = true
+  }
+
+  async nonceConfirmed(holder: string, nonce: string): Promise<void> {
+    await this.writer.append({ type: 'nonce_confirmed', data: { holder, nonce } })
+  }
+
+  async shareHandedOut(number: number, how: HandOutHow): Promise<void> {
+    const holder = this.holders.get(number)
+    await this.writer.append({ type: 'share_handed_out', data: { share_number: number, ...(holder ? { holder } : {}), how } })
+  }
+
+  async rootTokenRevealed(): Promise<void> {
+    throw new TesseraError('no_share', 'a rekey makes no root token')
+  }
+
+  /** The hand-out ended: a rekey it ended (completed or cancelled) closes its record; one whose new shares wait for verification goes on. */
+  async ended(): Promise<string> {
+    return this.over ? this.end() : this.writer.finalHash
+  }
+
+  /** The ceremony is over and its secrets dropped: the wipe, then the closing line, once. Resolves with the final hash. */
+  end(): Promise<string> {
+    this.ending ??= this.writer.append({ type: 'wiped', data: {} }).then(() => this.writer.close())
+    return this.ending
+  }
 }
 
 /** A rekey event as the record's line: names, numbers, fingerprints and counts, never a share. */

@@ -108,6 +108,11 @@ export class CeremonySession {
     return this.opened?.open.server ?? null
   }
 
+  /** The open backend, for the services that run other ceremonies on it (a rekey). */
+  get open(): OpenBackend | null {
+    return this.opened?.open ?? null
+  }
+
   /** What can check a value decoded here: the open keyset, if one is open. */
   get reference(): Reference | null {
     return this.opened?.open.reference ?? null

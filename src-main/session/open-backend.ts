@@ -4,9 +4,9 @@ import type { Flow, SealStatus } from '../backend'
 import type { Backend } from '../backend-interface'
 import type { Reference } from '../decode/verify'
 import type { Keyset } from '../engine/keyset'
+import { KeysetRekeyer } from '../engine/keyset-rekeyer'
 import { LocalEngine } from '../engine/local-engine'
 import type { Rekeyer } from '../rekey-interface'
-import { RemoteRekeyer } from '../remote/remote-rekey'
 import { risks, type Connections } from '../profiles/connections'
 import type { ServerTarget } from '../remote/http-client'
 import type { RemoteVault } from '../remote/remote-vault'
@@ -34,8 +34,8 @@ export interface OpenBackend {
   readonly keyset: Keyset | null
   /** What tells a correctly decoded value from a mistyped one; null on a server. */
   readonly reference: Reference | null
-  /** The backend's rekey, on the API it offers; closing the backend stops its calls. Null where none is offered here. */
-  rekeyer(): Promise<Rekeyer | null>
+  /** What runs a rekey here; null where the app offers none (a keyset in recovery mode, a server for now). */
+  readonly rekeyer: Rekeyer | null
   /** A server's nodes (the profile's address first), each with the profile's TLS settings; null for a local keyset, which has no seal. */
   readonly cluster: ServerTarget[] | null
   /** The server behind a profile; null for a keyset. */
@@ -91,7 +91,8 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
       knowsToken: async (token) => (await engine.lookupToken(token)) !== undefined,
       checkShare: (text) => keyset.check(text),
     },
-    rekeyer: async () => null,
+    // Recovery mode keeps the barrier sealed, and a sealed keyset is not rekeyed.
+    rekeyer: recovery ? null : new KeysetRekeyer(engine.rekey),
   }
 }
 
@@ -133,7 +134,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
     runningFlow: () => null,
     keyset: null,
     reference: null,
-    rekeyer: () => RemoteRekeyer.open(remote.connection),
+    rekeyer: null,
     cluster,
     server: { remote, profileId: profile.id, label, origin, checksPath, checks },
     shareBook: () => {

@@ -4,6 +4,7 @@ import type { AttemptStatus, Flow } from '../backend'
 import type { Backend } from '../backend-interface'
 import { TesseraError } from '../support/errors'
 import { InitRecord, type InitFacts, type ServerInitFacts, type ServerInitRecord } from '../record/init-record'
+import { RekeyRecord } from '../record/rekey-record'
 import type { AbandonReason, HandOutRecord } from '../record/hand-out-record'
 import { AttemptRecord, type BackendFacts } from '../record/attempt-record'
 import type { AttemptRecords } from '../record/recording-backend'
@@ -54,6 +55,8 @@ export class Records {
   private other: RecordWriter | null = null
   /** Which of the attempt's record and the other one opened last, while both are open: the one on screen. */
   private otherIsNewer = false
+  /** A rekey's record, open from its start to its end, through its hand-out and its verification. */
+  private rekeyRecord: RekeyRecord | null = null
   private last: { path: string; finalHash: string } | null = null
   private chosen: string | null = null
 
@@ -72,9 +75,10 @@ export class Records {
     return this.state
   }
 
-  /** The record being written: a hand-out's while it runs, else the newer of an attempt's and another ceremony's. */
+  /** The record being written: a hand-out's while it runs, else a rekey's, else the newer of an attempt's and another ceremony's. */
   private get running(): RecordWriter | undefined {
     if (this.handOutRecord) return this.handOutRecord.writer
+    if (this.rekeyRecord) return this.rekeyRecord.writer
     const attempt = this.current?.record.writer
     const other = this.other ?? undefined
     return this.otherIsNewer ? (other ?? attempt) : (attempt ?? other)
@@ -108,6 +112,21 @@ export class Records {
     const dir = this.directory
     if (!dir) return null
     return openNew(defaultRecordPath(dir, `init-server-${name}`), (path) => InitRecord.openServer(path, facts))
+  }
+
+  /** Opens the record of a rekey just started (named by its nonce); null when there is no directory. */
+  async openRekey(nonce: string, facts: BackendFacts): Promise<RekeyRecord | null> {
+    const dir = this.directory
+    if (!dir) return null
+    this.rekeyRecord = await openNew(defaultRecordPath(dir, `rekey-${nonce}`), (path) => RekeyRecord.open(path, facts))
+    return this.rekeyRecord
+  }
+
+  /** The rekey is over: its record ends with the wipe, and stays the last one, printable. */
+  async endRekey(): Promise<void> {
+    const r = this.rekeyRecord
+    this.rekeyRecord = null
+    if (r) await this.end(r.writer, () => r.end())
   }
 
   /** The hand-out's record is the session's until the hand-out ends. */

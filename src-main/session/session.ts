@@ -12,8 +12,9 @@ import { ResultKeeper } from './held-result'
 import { Profiles } from './profiles'
 import { RecentKeysets } from './recent-keysets'
 import { Unsealing } from './unseal'
+import { RekeyCeremony, type Entered } from './rekey'
 import { VERSION } from '../version'
-import type { BackendView, HandOutSummary, SessionSnapshot, SessionState, UpdateReply } from './views'
+import type { BackendView, HandOutSummary, RekeyReply, SessionSnapshot, SessionState, UpdateReply } from './views'
 
 /** What stopping Tessera ended, for the operator: the attempt it cancelled, and what it dropped unheld, in sentences. */
 export interface Stopped {
@@ -51,6 +52,7 @@ export class Session {
   readonly clipboard: ClipboardCopier
   readonly profiles: Profiles
   readonly unseal: Unsealing
+  readonly rekey: RekeyCeremony
 
   constructor(opts: SessionOptions = {}) {
     this.records = new Records(opts.configDir, opts.printer)
@@ -63,6 +65,7 @@ export class Session {
     this.profiles = new Profiles(opts.connections)
     this.unseal = new Unsealing(this.records, () => this.ceremony.openBackend)
     this.ceremony.onLeave(() => this.unseal.left())
+    this.rekey = new RekeyCeremony(this.ceremony, this.records, this.handOut)
   }
 
   /** What main keeps for the page, so that a reload loses nothing. */
@@ -89,6 +92,11 @@ export class Session {
   async update(flow: Flow, key: string, nonce: string, holder?: string): Promise<UpdateReply> {
     const status = await this.ceremony.update(flow, key, nonce, holder)
     return { ...status, state: await this.state(), ...(status.complete ? { backend: await this.backend() } : {}) }
+  }
+
+  /** A share entered toward a rekey: the rekey after it, and main's state (a hand-out begun; the backend once the new shares took effect). */
+  async rekeyReply({ view, share, complete }: Entered): Promise<RekeyReply> {
+    return { ...view, ...(share ? { last_share: share } : {}), complete, state: await this.state(), ...(complete ? { backend: await this.backend() } : {}) }
   }
 
   /** Creates a keyset, opens it, and holds its shares for the hand-out. */
@@ -127,6 +135,7 @@ export class Session {
   /** Ends the hand-out (refused while a share was never handed out, unless `abandon`) and wipes what was held. */
   async finishHandOut(abandon: boolean): Promise<{ wiped: true }> {
     this.handOut.assertFinished(abandon)
+    await this.rekey.handOutEnding(this.handOut.view())
     return this.wipeRecorded()
   }
 
@@ -157,6 +166,7 @@ export class Session {
   async close(): Promise<Stopped> {
     const cancelled = this.ceremony.runningFlow
     const dropped = [...(await this.result.dropped()), ...this.handOut.unheld()]
+    await this.rekey.stop()
     if (this.heldSecret) {
       // The sentences still say what was lost.
       await this.records.wiped('stopped').catch(() => undefined)

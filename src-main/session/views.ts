@@ -6,6 +6,7 @@ import type { SCHEMES } from '../engine/schemes'
 import type { KeyInfo } from '../crypto/views'
 import type { ShareList, ShareRef } from '../engine/views'
 import type { Risk } from '../profiles/views'
+import type { RekeyState, Verification, VerifyState } from '../rekey-interface'
 
 export interface BackendInfo {
   kind: 'none' | 'local' | 'remote'
@@ -148,4 +149,43 @@ export interface PrintableRecord {
 export interface RecentKeyset {
   path: string
   recovery: boolean
+}
+
+/** A rekey as the page shows it: what the open backend offers, and the rekey running there. */
+export interface RekeyView {
+  /** Null when the open backend cannot rekey (none open, a server, a keyset in recovery mode). */
+  offered: {
+    api: 'keyset' | 'legacy' | 'rotate'
+    /** Verification of every new share is offered. */
+    verifyAll: boolean
+    /** A keyset keeps its backup in memory only: it is gone once Tessera stops. */
+    backupInMemory: boolean
+  } | null
+  /** The rekey as the backend has it (sys/rekey/init's status); null when none is offered. */
+  status: RekeyState | null
+  /** The verification of the new shares, once they were made and wait for it (not for a rekey held until its hand-out ends). */
+  verify: VerifyState | null
+  /** How the new shares are verified, and their holders' names, as the rekey started here asked; null for one started elsewhere. */
+  asked: { verification: Verification; holders: string[] } | null
+  /** A backup of the new shares is held (PGP-encrypted, per key fingerprint). */
+  backup: boolean
+  /** The rekey's holder log: names, outcomes and times; never a share. */
+  log: LogEntry[]
+}
+
+/** A share entered toward a rekey or its verification: the rekey after it, the share recognized, and main's state (a hand-out begun). */
+export type RekeyReply = RekeyView & {
+  last_share?: ShareRef & { checked: boolean }
+  /** The new shares took effect (the verification completed). */
+  complete?: boolean
+  state: SessionState
+  /** The backend as it stands once the new shares took effect. */
+  backend?: BackendView
+}
+
+/** The backup of a rekey's new shares, as Vault's sys/rekey/backup gives it: per PGP fingerprint, the encrypted shares in share order. */
+export interface RekeyBackupView {
+  nonce: string
+  keys: Record<string, string[]>
+  keys_base64: Record<string, string[]>
 }

@@ -1,0 +1,320 @@
+import { readPublicKey } from '../crypto/pgp'
+import type { KeyInfo } from '../crypto/views'
+import { wipe } from '../crypto/wipe'
+import type { ShareIdentity } from '../engine/keyset'
+import type { RekeyRecord } from '../record/rekey-record'
+import type { RecognizedShare, RekeyConfig, Rekeyer, Verification } from '../rekey-interface'
+import { hasCode, TesseraError } from '../support/errors'
+import { forOperator } from '../support/plain-errors'
+import { shareLabel } from '../../src-shared/share-grammar'
+import type { CeremonySession } from './ceremony-session'
+import type { HandOut, HeldShare } from './hand-out'
+import { keyInfo } from './keys'
+import type { OpenBackend } from './open-backend'
+import type { Records } from './records'
+import type { HandOutProgress, LogEntry, RekeyBackupView, RekeyView } from './views'
+
+export type RekeyInput = Omit<RekeyConfig, 'holders'> & { holders?: string[] }
+
+/** What a share entered toward the rekey or its verification did. */
+export interface Entered {
+  view: RekeyView
+  share?: RecognizedShare
+  /** The new shares took effect. */
+  complete: boolean
+}
+
+/** The rekey this window started, on the backend it started on. */
+interface Running {
+  rekeyer: Rekeyer
+  open: OpenBackend
+  record: RekeyRecord | null
+  verification: Verification
+  holders: string[]
+  recipients: KeyInfo[]
+}
+
+const none = (): Error => new TesseraError('unsupported_flow', 'the open backend offers no rekey here: open a local keyset (not in recovery mode)')
+
+/**
+ * The rekey ceremony on the open backend, whatever runs it (a `Rekeyer`): the
+ * current shares entered one holder at a time, the new shares handed out
+ * through the hand-out (never all at once), their verification, the backup,
+ * one record, and a holder log (names and outcomes; never a share). A rekey
+ * without verification is held until its hand-out ends: finished, its new
+ * shares take effect; abandoned, the rekey is cancelled and the current
+ * shares stay in effect.
+ */
+export class RekeyCeremony {
+  private running: Running | null = null
+  private entries: LogEntry[] = []
+
+  constructor(
+    private readonly ceremony: CeremonySession,
+    private readonly records: Records,
+    private readonly handOut: HandOut,
+  ) {}
+
+  async view(): Promise<RekeyView> {
+    await this.settleStale()
+    const rekeyer = this.ceremony.open?.rekeyer
+    if (!rekeyer) return { offered: null, status: null, verify: null, asked: null, backup: false, log: [...this.entries] }
+    const state = await rekeyer.status()
+    // A rekey held until its hand-out ends has new shares but no verification.
+    const verify = state.verification_required && state.verification_nonce ? await rekeyer.verifyStatus() : null
+    const r = this.running
+    return {
+      offered: { api: rekeyer.api, verifyAll: rekeyer.verifyAll, backupInMemory: rekeyer.api === 'keyset' },
+      status: state,
+      verify,
+      asked: r && state.started ? { verification: r.verification, holders: r.holders } : null,
+      backup: (await rekeyer.readBackup()) !== null,
+      log: [...this.entries],
+    }
+  }
+
+  async start(input: RekeyInput): Promise<RekeyView> {
+    this.handOut.assertIdle()
+    await this.settleStale()
+    const open = this.ceremony.open
+    const rekeyer = open?.rekeyer
+    if (!open || !rekeyer) throw none()
+    if (input.verification === 'all' && !rekeyer.verifyAll) throw new TesseraError('rekey_request', 'this backend cannot verify every new share: choose a threshold of them, or none')
+    const holders = input.holders ?? []
+    const state = await rekeyer.start({ ...input, ...(holders.length ? { holders } : {}) })
+    let record: RekeyRecord | null = null
+    try {
+      record = await this.records.openRekey(state.nonce, await open.facts())
+      const rekey = { shares: state.n, threshold: state.t, backup: state.backup, verification: input.verification, ...(holders.length ? { holders } : {}), recipients: (state.pgp_fingerprints ?? []).map((fingerprint) => ({ fingerprint })) }
+      await record?.event({ type: 'started', nonce: state.nonce, rekey, required: state.required })
+    } catch (err) {
+      // A rekey that leaves no record does not run.
+      await rekeyer.cancel()
+      if (record) await this.records.endRekey().catch(() => undefined)
+      throw err
+    }
+    const recipients = await Promise.all((input.pgpKeys ?? []).map(async (key) => keyInfo(await readPublicKey(key))))
+    this.running = { rekeyer, open, record, verification: input.verification, holders, recipients }
+    this.entries = []
+    return this.view()
+  }
+
+  /** A holder confirmed the nonce and the new parameters on screen: recorded (`recorded` false when the rekey has another nonce). */
+  async confirmNonce(nonce: string, holder: string): Promise<{ recorded: boolean }> {
+    const r = await this.current()
+    const state = await r.rekeyer.status()
+    if (!state.started || (nonce !== state.nonce && nonce !== state.verification_nonce)) return { recorded: false }
+    await r.record?.nonceConfirmed(holder.trim(), nonce)
+    return { recorded: true }
+  }
+
+  /** One current share; the one that completes the threshold makes the new shares, which go straight to the hand-out. */
+  async update(key: string, nonce: string, holder?: string): Promise<Entered> {
+    const r = await this.current()
+    this.handOut.assertIdle()
+    const who = holder?.trim() || 'unnamed holder'
+    const typed = Buffer.from(key, 'utf8')
+    let answer: Awaited<ReturnType<Rekeyer['update']>>
+    try {
+      answer = await r.rekeyer.update(typed, nonce)
+    } catch (err) {
+      await this.refused(r, 'rekey', who, err)
+      throw err
+    } finally {
+      wipe(typed)
+    }
+    const { state, share, issued } = answer
+    const progress = issued ? state.required : state.progress
+    await r.record?.event({ type: 'share_accepted', phase: 'rekey', share: identity(share), progress, required: state.required })
+    this.logEntry(who, `accepted${known(share)} (${progress} of ${state.required})`, true)
+    if (issued) {
+      const fingerprints = issued.pgp_fingerprints ?? []
+      const items: HeldShare[] = issued.keys.map((bytes, i) => ({ bytes, base64: base64Of(bytes, issued.encrypted, this.scheme(r)), encrypted: issued.encrypted, number: issued.shares[i]!.number }))
+      const shares = issued.shares.map((s, i) => ({ ...s, ...(fingerprints[i] ? { fingerprint: fingerprints[i] } : {}) }))
+      try {
+        await r.record?.event({ type: 'shares_issued', shares, verification: r.verification })
+      } catch (err) {
+        wipe(...items.flatMap((i) => [i.bytes, i.base64]))
+        throw err
+      }
+      this.handOut.hold({
+        summary: {
+          ceremony: 'rekey',
+          place: { kind: r.open.keyset ? 'keyset' : 'server', name: r.open.label },
+          shares: state.n,
+          threshold: state.t,
+          scheme: this.scheme(r),
+          recipients: r.recipients,
+          holders: r.holders,
+          rootToken: false,
+        },
+        items,
+        rootToken: null,
+        record: r.record,
+      })
+      if (r.record) this.records.beginHandOut(r.record)
+      this.logEntry('Tessera', `${state.n} new shares made: hand each to its holder now`, true)
+    }
+    return { view: await this.view(), ...(share ? { share } : {}), complete: false }
+  }
+
+  /** One new share entered back; the one that completes the verification puts the new shares in effect. */
+  async verify(key: string, nonce: string, holder?: string): Promise<Entered> {
+    const r = await this.current()
+    const who = holder?.trim() || 'unnamed holder'
+    const typed = Buffer.from(key, 'utf8')
+    let answer: Awaited<ReturnType<Rekeyer['verify']>>
+    try {
+      answer = await r.rekeyer.verify(typed, nonce)
+    } catch (err) {
+      if (hasCode(err, 'rekey_verify_failed')) {
+        await r.record?.event({ type: 'verification_failed' })
+        this.logEntry(who, 'gave the last new share needed', true)
+        this.logEntry('Tessera', forOperator(err).message, false)
+      } else await this.refused(r, 'verify', who, err)
+      throw err
+    } finally {
+      wipe(typed)
+    }
+    const { state, share, complete } = answer
+    await r.record?.event({ type: 'share_accepted', phase: 'verify', share: identity(share), progress: state.progress, required: state.required })
+    this.logEntry(who, `verified${known(share)} (${state.progress} of ${state.required})`, true)
+    if (complete) await this.completed(r)
+    return { view: await this.view(), ...(share ? { share } : {}), complete }
+  }
+
+  async restartVerification(): Promise<RekeyView> {
+    const r = await this.current()
+    await r.rekeyer.restartVerification()
+    await r.record?.event({ type: 'cancelled', what: 'verification' })
+    this.logEntry('Tessera', 'verification started over under a new nonce: every holder enters their new share again', false)
+    return this.view()
+  }
+
+  /** Cancels the rekey: nothing changes, the current shares stay in effect. Refused while its new shares are being handed out. */
+  async cancel(): Promise<RekeyView> {
+    if (this.handOut.view()?.summary.ceremony === 'rekey') {
+      throw new TesseraError('init_running', 'the new shares are being handed out: finish the hand-out, or abandon it, which cancels the rekey')
+    }
+    await this.settleStale()
+    const rekeyer = this.running?.rekeyer ?? this.ceremony.open?.rekeyer
+    if (!rekeyer) throw none()
+    await rekeyer.cancel()
+    await this.ended('cancelled')
+    return this.view()
+  }
+
+  /** The backup the rekey kept, as Vault's sys/rekey/backup gives it (PGP-encrypted: no secret). */
+  async backup(): Promise<RekeyBackupView> {
+    const backup = await this.offered().readBackup()
+    if (!backup) throw new TesseraError('no_backup', 'no backup of new shares is held')
+    const keysBase64 = Object.fromEntries(Object.entries(backup.keys).map(([fp, keys]) => [fp, keys.map((k) => Buffer.from(k, 'hex').toString('base64'))]))
+    return { nonce: backup.nonce, keys: backup.keys, keys_base64: keysBase64 }
+  }
+
+  async deleteBackup(): Promise<RekeyView> {
+    await this.offered().deleteBackup()
+    return this.view()
+  }
+
+  /**
+   * The hand-out of the new shares is ending (`progress`: who has theirs): every
+   * share handed out puts a rekey without verification in effect; any share
+   * not handed out cancels the rekey, and the current shares stay in effect.
+   */
+  async handOutEnding(progress: HandOutProgress | null): Promise<void> {
+    const r = this.running
+    if (!r || progress?.summary.ceremony !== 'rekey') return
+    if (progress.handedOut.includes(false)) {
+      await r.rekeyer.cancel()
+      await this.ended('cancelled')
+    } else if (r.verification === 'none') {
+      await r.rekeyer.release()
+      await this.completed(r)
+    } else this.logEntry('Tessera', 'every new share was handed out: each holder now enters theirs back to verify it', true)
+  }
+
+  /** Tessera is stopping: a rekey started here is cancelled (its new shares void) and its record ends. */
+  async stop(): Promise<void> {
+    const r = this.running
+    if (!r) return
+    await r.rekeyer.cancel().catch(() => undefined)
+    await this.ended('cancelled').catch(() => undefined)
+  }
+
+  /** The new shares took effect: recorded with the keyset's new generation, and the record ends. */
+  private async completed(r: Running): Promise<void> {
+    const keyset = r.open.keyset
+    // A server's new generation is known only to the server.
+    if (keyset) {
+      const { generation, keyringCiphertext, shares, threshold } = keyset
+      await r.record?.event({ type: 'completed', generation, keyringCiphertext, shares, threshold })
+    }
+    this.logEntry('Tessera', 'the new shares are in effect: the earlier shares no longer open it', true)
+    await this.ended(null)
+  }
+
+  /** The rekey is over (completed, or `cancelled`): its record ends; the log stays for the screen. */
+  private async ended(how: 'cancelled' | null): Promise<void> {
+    const r = this.running
+    this.running = null
+    if (how) {
+      await r?.record?.event({ type: 'cancelled', what: 'rekey' })
+      this.logEntry('Tessera', 'rekey cancelled: nothing changed, the current shares stay in effect', false)
+    }
+    if (r?.record) await this.records.endRekey()
+  }
+
+  /** Another backend was opened since the rekey started here: closing the old one dropped the rekey. */
+  private async settleStale(): Promise<void> {
+    if (this.running && this.running.rekeyer !== this.ceremony.open?.rekeyer) await this.ended('cancelled')
+  }
+
+  private async current(): Promise<Running> {
+    await this.settleStale()
+    if (!this.running) throw new TesseraError('no_rekey', 'no rekey started in this window is running: start one on the Operation screen')
+    return this.running
+  }
+
+  private offered(): Rekeyer {
+    const rekeyer = this.ceremony.open?.rekeyer
+    if (!rekeyer) throw none()
+    return rekeyer
+  }
+
+  private scheme(r: Running): 'vault' | 'secretsjs' {
+    return r.open.keyset?.scheme ?? 'vault'
+  }
+
+  /** Says in the log and the record what a refusal was; the share never. */
+  private async refused(r: Running, phase: 'rekey' | 'verify', who: string, err: unknown): Promise<void> {
+    const { code, message } = forOperator(err)
+    this.logEntry(who, message, false)
+    const progress = await (phase === 'rekey' ? r.rekeyer.status() : r.rekeyer.verifyStatus()).then((s) => s.progress, () => 0)
+    await r.record?.event({ type: 'share_refused', phase, code, progress })
+  }
+
+  private logEntry(operator: string, outcome: string, ok: boolean): void {
+    this.entries.push({ at: new Date().toISOString(), operator, outcome, ok })
+  }
+}
+
+function identity(share: RecognizedShare | undefined): ShareIdentity {
+  return share ?? { number: null, holder: null, checked: false }
+}
+
+/** " share 3 (Carol)" where the backend recognized the share. */
+function known(share: RecognizedShare | undefined): string {
+  return share && share.number !== null ? ` ${shareLabel(share)}` : ''
+}
+
+/** sys/init's keys_base64 of a new share: the PGP message's, or the share's canonical bytes' (a Vault share is typed as their hex). */
+function base64Of(bytes: Buffer, encrypted: boolean, scheme: 'vault' | 'secretsjs'): Buffer {
+  if (encrypted || scheme === 'secretsjs') return Buffer.from(bytes.toString('base64'), 'ascii')
+  const canonical = Buffer.from(bytes.toString('ascii'), 'hex')
+  try {
+    return Buffer.from(canonical.toString('base64'), 'ascii')
+  } finally {
+    wipe(canonical)
+  }
+}
