@@ -4,8 +4,9 @@
 // `Backend` mirrors the attempts: field names follow Vault's JSON. Secrets cross
 // it as Buffers, owned by the side the comment names, which wipes them.
 
-/** How the new shares are confirmed before they take effect: not at all, a threshold of them (Vault), or every one (Tessera). */
-export type Verification = 'none' | 'threshold' | 'all'
+import type { RecognizedShare, RekeyState, Verification, VerifyState } from './rekey-views'
+
+export type { RecognizedShare, RekeyState, Verification, VerifyState } from './rekey-views'
 
 /** What a rekey is asked to make (sys/rekey/init's request, and Tessera's extensions). */
 export interface RekeyConfig {
@@ -19,36 +20,6 @@ export interface RekeyConfig {
   verification: Verification
   /** One holder's name per new share, where the backend records holders. */
   holders?: string[]
-}
-
-/** What a rekey and its verification both report: shares entered toward what completes them. */
-interface Progress {
-  started: boolean
-  nonce: string
-  /** The new threshold and share count. */
-  t: number
-  n: number
-  progress: number
-  required: number
-}
-
-/** GET sys/rekey/init (or sys/rotate/root/init's data), field for field; `required` is the current threshold. */
-export interface RekeyState extends Progress {
-  pgp_fingerprints: string[] | null
-  backup: boolean
-  verification_required: boolean
-  /** Set once the new shares are made and wait for verification. */
-  verification_nonce?: string
-}
-
-/** GET sys/rekey/verify; `required`: how many new shares complete it (the new threshold, or every share). */
-export type VerifyState = Progress
-
-/** A share the backend recognized, where it can tell (a keyset, a server with a check file). */
-export interface RecognizedShare {
-  number: number | null
-  holder: string | null
-  checked: boolean
 }
 
 /** The completing update's new shares, in share order. */

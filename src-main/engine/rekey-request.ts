@@ -5,9 +5,9 @@ import { recipientKeys } from './init'
 import { checkHolders } from './keyset'
 import { sealConfigProblem } from './seal-config'
 import { LEGACY_WORDS, type RekeyWords } from './rekey-words'
-import type { Verification } from '../rekey-interface'
+import type { Verification } from '../rekey-views'
 
-export type { Verification } from '../rekey-interface'
+export type { Verification } from '../rekey-views'
 
 /** sys/rekey/init's request, with Tessera's two extensions. */
 export interface RekeyRequest {

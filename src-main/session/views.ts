@@ -6,7 +6,7 @@ import type { SCHEMES } from '../engine/schemes'
 import type { KeyInfo } from '../crypto/views'
 import type { ShareList, ShareRef } from '../engine/views'
 import type { Risk } from '../profiles/views'
-import type { RekeyState, Verification, VerifyState } from '../rekey-interface'
+import type { RekeyState, Verification, VerifyState } from '../rekey-views'
 
 export interface BackendInfo {
   kind: 'none' | 'local' | 'remote'

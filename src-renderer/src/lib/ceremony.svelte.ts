@@ -20,6 +20,7 @@ import { HandOut } from './hand-out'
 import type { Place, Step } from './places'
 import { saveRecord } from './print-record'
 import { Profiles } from './profiles'
+import { Rekey } from './rekey.svelte'
 import { ShareChecks } from './share-checks.svelte'
 import { Unseal } from './unseal.svelte'
 import { shareLabel } from '../../../src-shared/share-grammar'
@@ -68,6 +69,7 @@ export class Ceremony {
   readonly handOut: HandOut
   readonly backendChoice: BackendChoice
   readonly unseal: Unseal
+  readonly rekey: Rekey
 
   constructor(private readonly api: TesseraApi) {
     this.profiles = new Profiles(api)
@@ -75,6 +77,7 @@ export class Ceremony {
     this.handOut = new HandOut(api, this)
     this.backendChoice = new BackendChoice(api, this)
     this.unseal = new Unseal(api, { serverChanged: (info) => this.backendChoice.see({ info, shares: null }), goTo: (step) => this.goTo(step) })
+    this.rekey = new Rekey(api, this)
   }
 
   get backend(): BackendInfo | null { return this.backendChoice.info }
@@ -161,7 +164,7 @@ export class Ceremony {
    * backend (the backend step when none is open); the result step shows the
    * held result under its own flow. Leaving takes the last error with it.
    */
-  goTo(step: 'backend' | 'operation' | 'check' | 'result' | 'unseal'): void {
+  goTo(step: 'backend' | 'operation' | 'check' | 'result' | 'unseal' | 'rekey'): void {
     this.#failure = null
     if (step === 'backend' || step === 'check') this.#notice = ''
     if (step === 'result') {
@@ -210,9 +213,12 @@ export class Ceremony {
   }
 
   handOutFinished(): void {
+    const ended = this.#handOutProgress
     this.#handOutProgress = null
     this.#notice = ''
-    this.goTo('operation')
+    // A rekey's hand-out goes on to the verification of its new shares, or says how the rekey ended.
+    if (ended?.summary.ceremony === 'rekey') void this.rekey.handOutEnded(!ended.handedOut.includes(false))
+    else this.goTo('operation')
   }
 
   /**

@@ -1,0 +1,237 @@
+import { readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Page } from '@playwright/test'
+import { test, expect, enterShare, photograph } from './fixtures'
+import { runCli } from '../test/helpers/cli'
+import { mistypeAt } from '../test/helpers/keysets'
+
+// The rekey ceremony in the app, on a local 2-of-3 keyset whose holders are
+// named: the current shares on the collect screen, the new shares through the
+// hand-out, their verification on the collect screen again, and the old
+// shares refused afterwards.
+
+const HOLDERS = ['Alice', 'Bob', 'Carol']
+const NEW_HOLDERS = ['Dana', 'Eve', 'Frank', 'Gina', 'Hal']
+test.use({ keysetOptions: { shares: 3, threshold: 2, scheme: 'vault', holders: HOLDERS } })
+
+/** Opens the rekey form from the operation screen and fills it; Start is left to the caller. */
+async function fillRekey(page: Page, opts: { shares: number; threshold: number; holders?: string[]; verification: RegExp }): Promise<void> {
+  await page.getByRole('button', { name: 'Start: rekey' }).click()
+  await expect(page.getByRole('heading', { name: 'Rekey: the new shares' })).toBeVisible()
+  await page.getByLabel('Number of new shares').fill(String(opts.shares))
+  await page.getByLabel('New threshold').fill(String(opts.threshold))
+  for (const [i, name] of (opts.holders ?? []).entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
+  await page.getByLabel(opts.verification).check()
+}
+
+/** Shows new shares `from`..`to` (from 1) in turn to their holders, as the hand-out does; resolves the shares as shown. */
+async function handOut(page: Page, to: number, from = 1): Promise<string[]> {
+  const shares: string[] = []
+  for (let i = from; i <= to; i++) {
+    await page.getByRole('button', { name: `Show share ${i}` }).click()
+    shares.push(((await page.getByTestId('secret-value').textContent()) ?? '').replace(/\s+/g, ''))
+    await page.getByRole('button', { name: `I have recorded share ${i}: hide it` }).click()
+  }
+  return shares
+}
+
+/** Presses Tab until `target` has the focus (at most 40 times): how a keyboard reaches a control. */
+async function tabTo(page: Page, target: ReturnType<Page['getByRole']>): Promise<void> {
+  for (let i = 0; i < 40 && !(await target.evaluate((e) => e === document.activeElement)); i++) await page.keyboard.press('Tab')
+  await expect(target).toBeFocused()
+}
+
+/** Starts a root token attempt and enters `share` under `holder`. */
+async function rootAttempt(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Start: root token' }).click()
+  await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await expect(page.getByRole('heading', { name: /4\. Collect shares — Root token/ })).toBeVisible()
+}
+
+async function rekeyRecord(dir: string): Promise<string> {
+  const records = join(dir, 'config', 'records')
+  const names = (await readdir(records)).filter((n) => n.includes('rekey-'))
+  expect(names).toHaveLength(1)
+  return join(records, names[0]!)
+}
+
+test('rekey 2-of-3 to 3-of-5 with a threshold verified: hand-out, verification, then the old shares are refused as replaced and the new ones work', async ({ tessera }) => {
+  const { page, keyset } = tessera
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await fillRekey(page, { shares: 5, threshold: 3, holders: NEW_HOLDERS, verification: /A threshold of the new shares/ })
+  await photograph(tessera, 'rekey-form')
+  await page.getByRole('button', { name: 'Start the rekey' }).click()
+
+  // The collect screen: the nonce, and the new parameters each holder confirms.
+  await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: current shares' })).toBeVisible()
+  await expect(page.getByTestId('nonce')).toHaveText(/^[0-9a-f-]{36}$/)
+  await expect(page.getByTestId('rekey-parameters')).toContainText('New shares: 3 of 5, for Dana, Eve, Frank, Gina, Hal; a threshold of them entered back before they take effect.')
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 1 (Alice) from Alice.')
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await photograph(tessera, 'rekey-current')
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+
+  // The new shares go straight to the hand-out, one holder at a time.
+  await expect(page.getByText('Holder 1 of 5 — Dana')).toBeVisible()
+  await expect(page.getByTestId('rekey-handout-note')).toContainText('Abandoning the hand-out cancels the rekey: the current shares keep working')
+  await photograph(tessera, 'rekey-handout')
+  const fresh = await handOut(page, 5)
+  expect(new Set(fresh).size).toBe(5)
+  await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+
+  // Verification: the collect screen again, under the verification's nonce.
+  await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+  const verifyNonce = await page.getByTestId('nonce').textContent()
+  await enterShare(page, 'Hal', fresh[4]!)
+  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 5 (Hal) from Hal.')
+  await page.getByRole('button', { name: 'Start verification over' }).click()
+  await expect(page.getByTestId('nonce')).not.toHaveText(verifyNonce!)
+  await expect(page.getByTestId('progress')).toHaveText('0 of 3')
+  await enterShare(page, 'Dana', fresh[0]!)
+  await enterShare(page, 'Eve', fresh[1]!)
+  await photograph(tessera, 'rekey-verify')
+  await enterShare(page, 'Frank', fresh[2]!)
+  await expect(page.getByTestId('rekey-complete')).toContainText('The new shares are in effect: 3 of 5 shares now open')
+  await expect(page.getByTestId('rekey-complete')).toContainText('The earlier shares no longer open it.')
+  await photograph(tessera, 'rekey-complete')
+
+  // The backend was read again: 3 of 5, and the old shares are refused by name.
+  await page.getByRole('button', { name: 'Back to the operations' }).click()
+  await expect(page.getByTestId('quorum')).toHaveText('3 of the 5 shares out')
+  await rootAttempt(page)
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await expect(page.getByTestId('collect-error')).toContainText('replaced')
+  await photograph(tessera, 'rekey-old-refused')
+  for (const [i, name] of ['Dana', 'Eve', 'Frank'].entries()) await enterShare(page, name, fresh[i]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+
+  // One record for the rekey, which `tessera record verify` accepts.
+  const record = await rekeyRecord(tessera.dir)
+  const text = await readFile(record, 'utf8')
+  const types = text.trim().split('\n').map((l) => JSON.parse(l).type)
+  expect(types.filter((t) => t === 'share_handed_out')).toHaveLength(5)
+  expect(types.slice(-3)).toEqual(['rekey_completed', 'wiped', 'closed'])
+  for (const share of [...fresh, ...keyset.keys]) expect(text).not.toContain(share)
+  const verified = await runCli(['record', 'verify', record])
+  expect(verified.code, verified.stderr).toBe(0)
+})
+
+test('rekey with every share verified: the last new share puts them in effect', async ({ tessera }) => {
+  const { page, keyset } = tessera
+  await fillRekey(page, { shares: 3, threshold: 2, verification: /Every new share is entered back/ })
+  await page.getByRole('button', { name: 'Start the rekey' }).click()
+  await enterShare(page, 'Carol', keyset.keys[2]!)
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  const fresh = await handOut(page, 3)
+  await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+  await expect(page.getByTestId('progress')).toHaveText('0 of 3')
+  await enterShare(page, 'New 1', fresh[0]!)
+  await enterShare(page, 'New 2', fresh[1]!)
+  // A threshold of them is not enough: still verifying.
+  await expect(page.getByTestId('progress')).toHaveText('2 of 3')
+  await enterShare(page, 'New 3', fresh[2]!)
+  await expect(page.getByTestId('rekey-complete')).toBeVisible()
+})
+
+test('rekey without verification, its hand-out abandoned: the rekey is cancelled and the old shares still work', async ({ tessera }) => {
+  const { page, keyset } = tessera
+  await fillRekey(page, { shares: 3, threshold: 2, verification: /No verification/ })
+  await page.getByRole('button', { name: 'Start the rekey' }).click()
+  await expect(page.getByTestId('rekey-parameters')).toContainText('no verification: they take effect once every holder has theirs')
+  // A mistyped share is refused by name, and does not count.
+  await enterShare(page, 'Alice', mistypeAt(keyset.keys[0]!, 20))
+  await expect(page.getByTestId('collect-error')).toContainText('This does not match share 1 (Alice) — probably a typing mistake.')
+  await expect(page.getByTestId('progress')).toHaveText('0 of 2')
+  await photograph(tessera, 'rekey-wrong-share')
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await expect(page.getByTestId('rekey-handout-note')).toContainText('These new shares take effect only when every holder has theirs and you finish the hand-out.')
+  await page.getByRole('button', { name: 'Show share 1' }).click()
+  await page.getByRole('button', { name: 'I have recorded share 1: hide it' }).click()
+  await page.getByRole('button', { name: 'Finish the hand-out now…' }).click()
+  await expect(page.getByTestId('finish-lost')).toContainText('finishing now cancels the rekey, and the current shares keep working')
+  await page.getByRole('button', { name: /Finish without/ }).click()
+  await expect(page.getByTestId('rekey-cancelled')).toContainText('the current shares still open')
+  await photograph(tessera, 'rekey-cancelled')
+
+  await page.getByRole('button', { name: 'Back to the operations' }).click()
+  await expect(page.getByTestId('quorum')).toHaveText('2 of the 3 shares out')
+  await rootAttempt(page)
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Carol', keyset.keys[2]!)
+  await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+})
+
+test('a reload mid-rekey resumes it: the current shares, then the hand-out, then the verification', async ({ tessera }) => {
+  const { page, keyset } = tessera
+  await fillRekey(page, { shares: 2, threshold: 2, verification: /A threshold of the new shares/ })
+  await page.getByRole('button', { name: 'Start the rekey' }).click()
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await tessera.reopen()
+  await expect(page.getByTestId('rekey-running')).toContainText('1 of 2 current shares given')
+  await page.getByRole('button', { name: 'Resume the rekey' }).click()
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await expect(page.getByTestId('log')).toContainText('Alice: accepted share 1 (Alice) (1 of 2)')
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await page.getByRole('button', { name: 'Show share 1' }).click()
+  const first = ((await page.getByTestId('secret-value').textContent()) ?? '').replace(/\s+/g, '')
+  await page.getByRole('button', { name: 'I have recorded share 1: hide it' }).click()
+  await tessera.reopen()
+  await expect(page.getByText('Holder 2 of 2')).toBeVisible()
+  await expect(page.getByTestId('rekey-handout-note')).toContainText('each enters it back to verify it')
+  const [second] = await handOut(page, 2, 2)
+  await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+  await enterShare(page, 'One', first)
+  await tessera.reopen()
+  await expect(page.getByTestId('rekey-running')).toContainText('1 of 2 new shares verified')
+  await page.getByRole('button', { name: 'Resume the rekey' }).click()
+  await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+  await enterShare(page, 'Two', second!)
+  await expect(page.getByTestId('rekey-complete')).toContainText('2 of 2 shares now open')
+})
+
+test('keyboard only: the rekey form, the current shares, the hand-out and the verification', async ({ tessera }) => {
+  const { page, keyset } = tessera
+  const enter = async (name: string, share: string) => {
+    await expect(page.getByLabel(/Your name or role/)).toBeFocused()
+    await page.keyboard.type(name)
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Space')
+    await page.keyboard.press('Tab')
+    await page.keyboard.type(share)
+    await page.keyboard.press('Enter')
+  }
+  await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await tabTo(page, page.getByRole('button', { name: 'Start: rekey' }))
+  await page.keyboard.press('Enter')
+  await expect(page.getByRole('heading', { name: 'Rekey: the new shares' })).toBeFocused()
+  await page.keyboard.press('Tab')
+  await expect(page.getByLabel('Number of new shares')).toBeFocused()
+  await page.keyboard.press('Control+a')
+  await page.keyboard.type('2')
+  await page.keyboard.press('Tab')
+  await page.keyboard.press('Control+a')
+  await page.keyboard.type('2')
+  await tabTo(page, page.getByRole('button', { name: 'Start the rekey' }))
+  await page.keyboard.press('Enter')
+  await enter('Alice', keyset.keys[0]!)
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await enter('Bob', keyset.keys[1]!)
+  const fresh: string[] = []
+  for (const i of [1, 2]) {
+    await expect(page.getByRole('button', { name: `Show share ${i}` })).toBeFocused()
+    await page.keyboard.press('Enter')
+    fresh.push(((await page.getByTestId('secret-value').textContent()) ?? '').replace(/\s+/g, ''))
+    await expect(page.getByRole('button', { name: `I have recorded share ${i}: hide it` })).toBeFocused()
+    await page.keyboard.press('Enter')
+  }
+  await tabTo(page, page.getByRole('button', { name: 'Finish — wipe the shares from memory' }))
+  await page.keyboard.press('Enter')
+  await enter('One', fresh[0]!)
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await enter('Two', fresh[1]!)
+  await expect(page.getByTestId('rekey-complete')).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'Rekey complete' })).toBeFocused()
+})
