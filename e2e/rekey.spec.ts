@@ -1,4 +1,5 @@
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
+import * as openpgp from 'openpgp'
 import { join } from 'node:path'
 import type { Page } from '@playwright/test'
 import { test, expect, enterShare, photograph } from './fixtures'
@@ -161,6 +162,48 @@ test('rekey without verification, its hand-out abandoned: the rekey is cancelled
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await enterShare(page, 'Carol', keyset.keys[2]!)
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+})
+
+test('rekey to PGP keys with a backup: the hand-out saves each holder\'s file; the result saves the backup as Vault gives it, and deletes it', async ({ tessera }) => {
+  const { page, keyset, dir } = tessera
+  const files: string[] = []
+  for (const name of ['Dana', 'Eve']) {
+    const { publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })
+    files.push(join(dir, `${name}.asc`))
+    await writeFile(files.at(-1)!, publicKey)
+  }
+  await fillRekey(page, { shares: 2, threshold: 2, holders: ['Dana', 'Eve'], verification: /No verification/ })
+  await page.getByLabel(/Encrypt each new share/).check()
+  for (const [i, file] of files.entries()) await page.getByLabel(`${['Dana', 'Eve'][i]}'s public key (holder ${i + 1})`).setInputFiles(file)
+  await expect(page.getByTestId('rekey-key-1')).toContainText('Eve')
+  await expect(page.getByText('kept in memory only, until you delete it or Tessera stops')).toBeVisible()
+  await page.getByLabel(/Keep a backup/).check()
+  await page.getByRole('button', { name: 'Start the rekey' }).click()
+  await expect(page.getByTestId('rekey-parameters')).toContainText("Each new share is encrypted to its holder's PGP key")
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  const saved: string[] = []
+  for (const i of [1, 2]) {
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: `Save holder ${i}'s file`, exact: true }).click()
+    saved.push((await readFile((await (await download).path())!)).toString('base64'))
+  }
+  await page.getByRole('button', { name: 'Continue' }).click()
+  await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+  await expect(page.getByTestId('rekey-complete')).toContainText('2 of 2 shares now open')
+  await expect(page.getByText('in memory only: it is gone once Tessera stops')).toBeVisible()
+  await photograph(tessera, 'rekey-backup')
+
+  const json = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Save the backup as JSON' }).click()
+  const backup = JSON.parse(await readFile((await (await json).path())!, 'utf8'))
+  expect(Object.values(backup.keys_base64)).toEqual([[saved[0]], [saved[1]]])
+  expect(Object.keys(backup.keys)).toHaveLength(2)
+  const perKey = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Save a file per PGP key' }).click()
+  expect((await perKey).suggestedFilename()).toMatch(/^rekey-backup-[0-9a-f]{16}\.gpg$/)
+  await page.getByRole('button', { name: 'Delete the backup' }).click()
+  await expect(page.getByRole('button', { name: 'Save the backup as JSON' })).toHaveCount(0)
 })
 
 test('a reload mid-rekey resumes it: the current shares, then the hand-out, then the verification', async ({ tessera }) => {

@@ -150,6 +150,12 @@ describe('a rekey through the app', () => {
     await call('handout.finish')
     expect(await keysOpen(ks.path, fresh)).toBe(true)
     expect((await call('backend.describe')).seal).toMatchObject({ t: 2, n: 2 })
+    // The rekey's record is the one left to print: its hand-out and its completion.
+    const printed = await call('record.printable')
+    expect(printed.verified).toBe(true)
+    expect(printed.path).toContain('-rekey-')
+    expect(printed.html).toContain('Rekey complete: the new shares are in effect')
+    expect(printed.html).toContain('Share 2, shown on screen')
   })
 
   it('verification all needs every new share; a wrong or foreign share is refused by name, a refused one never counts', async () => {
