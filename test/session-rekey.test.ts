@@ -134,7 +134,10 @@ describe('a rekey through the app', () => {
     let { status } = await call('rekey.start', { shares: 3, threshold: 2, verification: 'none' })
     await enterCurrent(status.nonce)
     await call('handout.revealShare', { index: 0 })
-    expect((await refusal('handout.finish')).code).toBe('shares_not_handed_out')
+    expect(await refusal('handout.finish')).toMatchObject({
+      code: 'shares_not_handed_out',
+      message: 'Share 2 and share 3 were never handed out: finishing now cancels the rekey (the current shares stay in effect). Hand them out, or confirm abandoning them.',
+    })
     await call('handout.finish', { abandon: true })
     const after = await call('rekey.status')
     expect(after.status.started).toBe(false)
@@ -216,11 +219,12 @@ describe('a rekey through the app', () => {
     expect(await keysOpen(ks.path, ks.keys.slice(0, 2))).toBe(true)
   })
 
-  it('cancels a rekey when Tessera stops, and its record says so', async () => {
+  it('cancels a rekey when Tessera stops in its hand-out, says so, and its record too', async () => {
     const { status } = await call('rekey.start', { shares: 2, threshold: 2, verification: 'threshold' })
-    await call('rekey.update', { key: ks.keys[0], nonce: status.nonce })
-    const path = (await call('session.state')).record.path
-    await session.close()
+    const made = await enterCurrent(status.nonce)
+    await call('handout.revealShare', { index: 0 })
+    const path = made.state.record.path
+    expect(await session.close()).toEqual({ cancelled: null, dropped: ['share 2 was never handed out: the rekey is cancelled, and the current shares stay in effect'] })
     const v = verifyRecord(await readFile(path, 'utf8'))
     expect(v.ok && v.lines.map((l) => l.type).slice(-3)).toEqual(['rekey_cancelled', 'wiped', 'closed'])
   })

@@ -133,7 +133,8 @@ export class HandOut {
     const c = this.running
     if (!c || abandon || !c.handedOut.includes(false)) return
     const them = c.handedOut.filter((done) => !done).length === 1 ? 'it' : 'them'
-    throw new TesseraError('shares_not_handed_out', `${missing(c)} never handed out: finishing now loses ${them} for good. Hand ${them} out, or confirm abandoning ${them}.`)
+    const loss = c.summary.ceremony === 'rekey' ? 'cancels the rekey (the current shares stay in effect)' : `loses ${them} for good`
+    throw new TesseraError('shares_not_handed_out', `${missing(c)} never handed out: finishing now ${loss}. Hand ${them} out, or confirm abandoning ${them}.`)
   }
 
   view(): HandOutProgress | null {
@@ -143,7 +144,8 @@ export class HandOut {
   /** What stopping now loses, in a sentence. */
   unheld(): string[] {
     const c = this.running
-    return c?.handedOut.includes(false) ? [`${missing(c)} never handed out: lost for good`] : []
+    if (!c?.handedOut.includes(false)) return []
+    return [`${missing(c)} never handed out: ${c.summary.ceremony === 'rekey' ? 'the rekey is cancelled, and the current shares stay in effect' : 'lost for good'}`]
   }
 
   wipe(): void {

@@ -83,7 +83,9 @@ export class RekeyCeremony {
     const holders = input.holders ?? []
     const state = await rekeyer.start({ ...input, ...(holders.length ? { holders } : {}) })
     let record: RekeyRecord | null = null
+    let recipients: KeyInfo[]
     try {
+      recipients = await Promise.all((input.pgpKeys ?? []).map(async (key) => keyInfo(await readPublicKey(key))))
       record = await this.records.openRekey(state.nonce, await open.facts())
       const rekey = { shares: state.n, threshold: state.t, backup: state.backup, verification: input.verification, ...(holders.length ? { holders } : {}), recipients: (state.pgp_fingerprints ?? []).map((fingerprint) => ({ fingerprint })) }
       await record?.event({ type: 'started', nonce: state.nonce, rekey, required: state.required })
@@ -93,7 +95,6 @@ export class RekeyCeremony {
       if (record) await this.records.endRekey().catch(() => undefined)
       throw err
     }
-    const recipients = await Promise.all((input.pgpKeys ?? []).map(async (key) => keyInfo(await readPublicKey(key))))
     this.running = { rekeyer, open, record, verification: input.verification, holders, recipients }
     this.entries = []
     return this.view()
