@@ -202,6 +202,11 @@ test('rekey to PGP keys with a backup: the hand-out saves each holder\'s file; t
   const perKey = page.waitForEvent('download')
   await page.getByRole('button', { name: 'Save a file per PGP key' }).click()
   expect((await perKey).suggestedFilename()).toMatch(/^rekey-backup-[0-9a-f]{16}\.gpg$/)
+  // The backup outlives the result screen and a reload: the operation screen offers it until deleted.
+  await page.getByRole('button', { name: 'Back to the operations' }).click()
+  await tessera.reopen()
+  await expect(page.getByRole('heading', { name: 'Backup of the new shares' })).toBeVisible()
+  await photograph(tessera, 'rekey-backup-held')
   await page.getByRole('button', { name: 'Delete the backup' }).click()
   await expect(page.getByRole('button', { name: 'Save the backup as JSON' })).toHaveCount(0)
 })
