@@ -232,6 +232,7 @@ test('a reload mid-rekey resumes it: the current shares, then the hand-out, then
   const [second] = await handOut(page, 2, 2)
   await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
   await enterShare(page, 'One', first)
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
   await tessera.reopen()
   await expect(page.getByTestId('rekey-running')).toContainText('1 of 2 new shares verified')
   await page.getByRole('button', { name: 'Resume the rekey' }).click()
