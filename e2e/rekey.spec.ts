@@ -83,6 +83,7 @@ test('rekey 2-of-3 to 3-of-5 with a threshold verified: hand-out, verification, 
 
   // Verification: the collect screen again, under the verification's nonce.
   await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+  await expect(page.getByText('Nonce of this verification — every holder checks it before entering a share')).toBeVisible()
   const verifyNonce = await page.getByTestId('nonce').textContent()
   await enterShare(page, 'Hal', fresh[4]!)
   await expect(page.getByTestId('accepted')).toHaveText('Accepted share 5 (Hal) from Hal.')

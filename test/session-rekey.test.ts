@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import * as openpgp from 'openpgp'
 import { createRouter, type Dispatch } from '../src-main/ipc/router'
 import { handlersFor } from '../src-main/ipc/handlers'
+import { LocalEngine } from '../src-main/engine/local-engine'
 import { verifyRecord } from '../src-main/record/verify'
 import { Session } from '../src-main/session/session'
 import { ipcCalls } from './helpers/ipc'
@@ -227,6 +228,31 @@ describe('a rekey through the app', () => {
     expect(await session.close()).toEqual({ cancelled: null, dropped: ['share 2 was never handed out: the rekey is cancelled, and the current shares stay in effect'] })
     const v = verifyRecord(await readFile(path, 'utf8'))
     expect(v.ok && v.lines.map((l) => l.type).slice(-3)).toEqual(['rekey_cancelled', 'wiped', 'closed'])
+  })
+})
+
+describe('a rekey another program overtook', () => {
+  it('says so at the hand-out\'s end, ends its record as cancelled, and a new rekey can start', async () => {
+    const { status } = await call('rekey.start', { shares: 2, threshold: 2, verification: 'none' })
+    const made = await enterCurrent(status.nonce)
+    const path = made.state.record.path
+    await handOutAll(2)
+    // Another program rekeys the same keyset file first.
+    const other = await LocalEngine.open(ks.path)
+    try {
+      const { nonce } = await other.rekey.start(await other.rekey.check({ shares: 3, threshold: 2, pgpKeys: [], backup: false, requireVerification: false, verifyAll: false }))
+      for (const key of ks.keys.slice(1)) await other.rekey.update(other.rekey.parse(Buffer.from(key)), nonce)
+    } finally {
+      await other.close()
+    }
+    expect((await refusal('handout.finish')).code).toBe('rekey_superseded')
+    const view = await call('rekey.status')
+    expect(view.status.started).toBe(false)
+    expect(view.log.at(-1).outcome).toBe('rekey cancelled: nothing changed, the current shares stay in effect')
+    const v = verifyRecord(await readFile(path, 'utf8'))
+    expect(v.ok && v.lines.map((l) => l.type).slice(-3)).toEqual(['rekey_cancelled', 'wiped', 'closed'])
+    await call('handout.finish', { abandon: true })
+    expect((await call('rekey.start', { shares: 2, threshold: 2, verification: 'none' })).status.started).toBe(true)
   })
 })
 

@@ -266,9 +266,16 @@ export class RekeyCeremony {
     if (r?.record) await this.records.endRekey()
   }
 
-  /** Another backend was opened since the rekey started here: closing the old one dropped the rekey. */
+  /**
+   * The rekey started here is gone: another backend was opened (closing the old
+   * one dropped it), or the backend no longer runs it (another program rekeyed
+   * the keyset first, a server restarted). Its record says it was cancelled.
+   */
   private async settleStale(): Promise<void> {
-    if (this.running && this.running.rekeyer !== this.ceremony.open?.rekeyer) await this.ended('cancelled')
+    const r = this.running
+    if (!r) return
+    const gone = r.rekeyer !== this.ceremony.open?.rekeyer || !(await r.rekeyer.status().then((s) => s.started, () => true))
+    if (gone) await this.ended('cancelled')
   }
 
   private async current(): Promise<Running> {

@@ -10,6 +10,8 @@ export interface Collection {
   /** What is being collected, after "Collect shares — ". */
   readonly title: string
   readonly status: { started: boolean; nonce: string; progress: number; required: number }
+  /** What the nonce is of: "this attempt", "this rekey", "this verification". */
+  readonly nonceOf: string
   /** What each holder checks beside the nonce, finishing "I checked that the nonce …". */
   readonly confirms: string
   /** The holder log, as main keeps it. */

@@ -80,6 +80,7 @@ export class Rekey {
     return {
       title: phase === 'current' ? 'Rekey: current shares' : 'Rekey: verify the new shares',
       get status() { return status() },
+      nonceOf: phase === 'current' ? 'this rekey' : 'this verification',
       confirms: 'and the new shares above match',
       get log() { return log() },
       get accepted() { return accepted() },
