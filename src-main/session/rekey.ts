@@ -3,18 +3,17 @@ import type { KeyInfo } from '../crypto/views'
 import { wipe } from '../crypto/wipe'
 import type { ShareIdentity } from '../engine/keyset'
 import type { RekeyRecord } from '../record/rekey-record'
-import type { RecognizedShare, RekeyConfig, Rekeyer, Verification } from '../rekey-interface'
+import type { IssuedShares, RecognizedShare, RekeyConfig, Rekeyer, RekeyState, Verification } from '../rekey-interface'
 import { hasCode, TesseraError } from '../support/errors'
 import { forOperator } from '../support/plain-errors'
 import { shareLabel } from '../../src-shared/share-grammar'
 import type { CeremonySession } from './ceremony-session'
-import type { HandOut, HeldShare } from './hand-out'
+import type { HandOut } from './hand-out'
 import { keyInfo } from './keys'
 import type { OpenBackend } from './open-backend'
 import type { Records } from './records'
+import { rekeyHandOut } from './rekey-hand-out'
 import type { HandOutProgress, LogEntry, RekeyBackupView, RekeyView } from './views'
-
-export type RekeyInput = Omit<RekeyConfig, 'holders'> & { holders?: string[] }
 
 /** What a share entered toward the rekey or its verification did. */
 export interface Entered {
@@ -33,8 +32,6 @@ interface Running {
   holders: string[]
   recipients: KeyInfo[]
 }
-
-const none = (): Error => new TesseraError('unsupported_flow', 'the open backend offers no rekey here: open a local keyset (not in recovery mode)')
 
 /**
  * The rekey ceremony on the open backend, whatever runs it (a `Rekeyer`): the
@@ -73,12 +70,10 @@ export class RekeyCeremony {
     }
   }
 
-  async start(input: RekeyInput): Promise<RekeyView> {
+  async start(input: RekeyConfig): Promise<RekeyView> {
     this.handOut.assertIdle()
     await this.settleStale()
-    const open = this.ceremony.open
-    const rekeyer = open?.rekeyer
-    if (!open || !rekeyer) throw none()
+    const { open, rekeyer } = this.offered()
     if (input.verification === 'all' && !rekeyer.verifyAll) throw new TesseraError('rekey_request', 'this backend cannot verify every new share: choose a threshold of them, or none')
     const holders = input.holders ?? []
     const state = await rekeyer.start({ ...input, ...(holders.length ? { holders } : {}) })
@@ -126,37 +121,27 @@ export class RekeyCeremony {
     }
     const { state, share, issued } = answer
     const progress = issued ? state.required : state.progress
-    await r.record?.event({ type: 'share_accepted', phase: 'rekey', share: identity(share), progress, required: state.required })
-    this.logEntry(who, `accepted${known(share)} (${progress} of ${state.required})`, true)
-    if (issued) {
-      const fingerprints = issued.pgp_fingerprints ?? []
-      const items: HeldShare[] = issued.keys.map((bytes, i) => ({ bytes, base64: base64Of(bytes, issued.encrypted, this.scheme(r)), encrypted: issued.encrypted, number: issued.shares[i]!.number }))
-      const shares = issued.shares.map((s, i) => ({ ...s, ...(fingerprints[i] ? { fingerprint: fingerprints[i] } : {}) }))
-      try {
-        await r.record?.event({ type: 'shares_issued', shares, verification: r.verification })
-      } catch (err) {
-        wipe(...items.flatMap((i) => [i.bytes, i.base64]))
-        throw err
-      }
-      this.handOut.hold({
-        summary: {
-          ceremony: 'rekey',
-          place: { kind: r.open.keyset ? 'keyset' : 'server', name: r.open.label },
-          shares: state.n,
-          threshold: state.t,
-          scheme: this.scheme(r),
-          recipients: r.recipients,
-          holders: r.holders,
-          rootToken: false,
-        },
-        items,
-        rootToken: null,
-        record: r.record,
-      })
-      if (r.record) this.records.beginHandOut(r.record)
-      this.logEntry('Tessera', `${state.n} new shares made: hand each to its holder now`, true)
+    try {
+      await r.record?.event({ type: 'share_accepted', phase: 'rekey', share: identity(share), progress, required: state.required })
+      this.logEntry(who, `accepted${known(share)} (${progress} of ${state.required})`, true)
+      if (issued) await this.handOutNew(r, state, issued)
+    } catch (err) {
+      // New shares that could not be recorded never leave main.
+      if (issued) wipe(...issued.keys)
+      throw err
     }
     return { view: await this.view(), ...(share ? { share } : {}), complete: false }
+  }
+
+  /** The new shares (owned here from now on) go to the hand-out, once their issue is recorded. */
+  private async handOutNew(r: Running, state: RekeyState, issued: IssuedShares): Promise<void> {
+    const fingerprints = issued.pgp_fingerprints ?? []
+    const shares = issued.shares.map((s, i) => ({ ...s, ...(fingerprints[i] ? { fingerprint: fingerprints[i] } : {}) }))
+    await r.record?.event({ type: 'shares_issued', shares, verification: r.verification })
+    const where = { kind: r.open.keyset ? ('keyset' as const) : ('server' as const), name: r.open.label }
+    this.handOut.hold(rekeyHandOut(issued, { place: where, state, scheme: r.open.keyset?.scheme ?? 'vault', recipients: r.recipients, holders: r.holders, record: r.record }))
+    if (r.record) this.records.beginHandOut(r.record)
+    this.logEntry('Tessera', `${state.n} new shares made: hand each to its holder now`, true)
   }
 
   /** One new share entered back; the one that completes the verification puts the new shares in effect. */
@@ -198,8 +183,7 @@ export class RekeyCeremony {
       throw new TesseraError('init_running', 'the new shares are being handed out: finish the hand-out, or abandon it, which cancels the rekey')
     }
     await this.settleStale()
-    const rekeyer = this.running?.rekeyer ?? this.ceremony.open?.rekeyer
-    if (!rekeyer) throw none()
+    const rekeyer = this.running?.rekeyer ?? this.offered().rekeyer
     await rekeyer.cancel()
     await this.ended('cancelled')
     return this.view()
@@ -207,14 +191,14 @@ export class RekeyCeremony {
 
   /** The backup the rekey kept, as Vault's sys/rekey/backup gives it (PGP-encrypted: no secret). */
   async backup(): Promise<RekeyBackupView> {
-    const backup = await this.offered().readBackup()
+    const backup = await this.offered().rekeyer.readBackup()
     if (!backup) throw new TesseraError('no_backup', 'no backup of new shares is held')
     const keysBase64 = Object.fromEntries(Object.entries(backup.keys).map(([fp, keys]) => [fp, keys.map((k) => Buffer.from(k, 'hex').toString('base64'))]))
     return { nonce: backup.nonce, keys: backup.keys, keys_base64: keysBase64 }
   }
 
   async deleteBackup(): Promise<RekeyView> {
-    await this.offered().deleteBackup()
+    await this.offered().rekeyer.deleteBackup()
     return this.view()
   }
 
@@ -284,14 +268,11 @@ export class RekeyCeremony {
     return this.running
   }
 
-  private offered(): Rekeyer {
-    const rekeyer = this.ceremony.open?.rekeyer
-    if (!rekeyer) throw none()
-    return rekeyer
-  }
-
-  private scheme(r: Running): 'vault' | 'secretsjs' {
-    return r.open.keyset?.scheme ?? 'vault'
+  /** The open backend and what rekeys it, or the refusal that says the app offers no rekey there. */
+  private offered(): { open: OpenBackend; rekeyer: Rekeyer } {
+    const open = this.ceremony.open
+    if (!open?.rekeyer) throw new TesseraError('unsupported_flow', 'the open backend offers no rekey here: open a local keyset (not in recovery mode)')
+    return { open, rekeyer: open.rekeyer }
   }
 
   /** Says in the log and the record what a refusal was; the share never. */
@@ -314,15 +295,4 @@ function identity(share: RecognizedShare | undefined): ShareIdentity {
 /** " share 3 (Carol)" where the backend recognized the share. */
 function known(share: RecognizedShare | undefined): string {
   return share && share.number !== null ? ` ${shareLabel(share)}` : ''
-}
-
-/** sys/init's keys_base64 of a new share: the PGP message's, or the share's canonical bytes' (a Vault share is typed as their hex). */
-function base64Of(bytes: Buffer, encrypted: boolean, scheme: 'vault' | 'secretsjs'): Buffer {
-  if (encrypted || scheme === 'secretsjs') return Buffer.from(bytes.toString('base64'), 'ascii')
-  const canonical = Buffer.from(bytes.toString('ascii'), 'hex')
-  try {
-    return Buffer.from(canonical.toString('base64'), 'ascii')
-  } finally {
-    wipe(canonical)
-  }
 }
