@@ -54,6 +54,8 @@ describe('a rekey through the app', () => {
     const view = await call('rekey.status')
     expect(view.offered).toEqual({ api: 'keyset', verifyAll: true, backupInMemory: true })
     expect(view.status).toMatchObject({ started: false, required: 2 })
+    // The first screen's one answer carries it: the Rekey panel costs no call of its own.
+    expect((await call('session.snapshot')).rekey).toEqual(view)
     await call('backend.openKeyset', { path: ks.path, recovery: true })
     expect((await call('rekey.status')).offered).toBeNull()
     expect((await refusal('rekey.start', { shares: 3, threshold: 2, verification: 'none' })).code).toBe('unsupported_flow')

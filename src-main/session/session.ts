@@ -85,7 +85,7 @@ export class Session {
     const flows = backend.info.seal?.flows ?? []
     const read = await Promise.all(flows.map(async (flow) => [flow, await this.ceremony.status(flow).catch(() => null)] as const))
     const statuses = Object.fromEntries(read.filter(([, status]) => status !== null))
-    return { version: VERSION, backend, state: await this.state(), statuses }
+    return { version: VERSION, backend, state: await this.state(), statuses, rekey: await this.rekey.view() }
   }
 
   /** One share entered: the attempt's status, and the state after it, so that one share costs one call. */

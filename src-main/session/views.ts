@@ -117,6 +117,8 @@ export interface SessionSnapshot {
   state: SessionState
   /** The open backend's flows' attempts; a flow whose status could not be read is absent (the page asks again and shows why). */
   statuses: Partial<Record<Flow, UiAttemptStatus>>
+  /** The rekey the open backend offers or runs. */
+  rekey: RekeyView
 }
 
 /**

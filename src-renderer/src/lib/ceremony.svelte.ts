@@ -147,9 +147,10 @@ export class Ceremony {
   }
 
   private async readSnapshot(): Promise<void> {
-    const { version, backend, state, statuses } = await this.api.session.snapshot()
+    const { version, backend, state, statuses, rekey } = await this.api.session.snapshot()
     this.#version = version
     this.backendChoice.see(backend, statuses)
+    this.rekey.see(rekey)
     this.take(state)
     this.#log = state.log
     this.#result = state.result

@@ -26,6 +26,7 @@ export class Rekey {
   #accepted = $state('')
   /** How the rekey this window ran ended; null while none did. */
   #ended = $state<{ how: 'complete' | 'cancelled'; backup: boolean } | null>(null)
+  #first: RekeyView | null = null
 
   constructor(
     private readonly api: TesseraApi,
@@ -44,8 +45,18 @@ export class Rekey {
   /** The rekey just ended kept a backup of its new shares. */
   get backupKept(): boolean { return this.#ended?.backup ?? false }
 
+  /** The rekey as the page's first answer read it: it serves the first read once; any later read asks main again. */
+  see(view: RekeyView): void {
+    this.#view = view
+    this.#first = view
+  }
+
   /** Reads the rekey main has (for the operation screen, and after a reload). */
   async read(): Promise<RekeyView | null> {
+    const first = this.#first
+    this.#first = null
+    // `see` already showed the first answer: the screen that reads it may be deriving, where state must not change.
+    if (first) return first
     this.#view = await this.api.rekey.status()
     return this.#view
   }
