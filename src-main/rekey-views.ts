@@ -4,16 +4,19 @@
 /** How the new shares are confirmed before they take effect: not at all, a threshold of them (Vault), or every one (Tessera). */
 export type Verification = 'none' | 'threshold' | 'all'
 
-/** GET sys/rekey/init (or sys/rotate/root/init's data), field for field. */
-export interface RekeyState {
+/** What a rekey and its verification both report: shares entered toward what completes them. */
+interface Progress {
   started: boolean
   nonce: string
   /** The new threshold and share count. */
   t: number
   n: number
-  /** Current shares entered, of `required` (the current threshold). */
   progress: number
   required: number
+}
+
+/** GET sys/rekey/init (or sys/rotate/root/init's data), field for field; `required` is the current threshold. */
+export interface RekeyState extends Progress {
   pgp_fingerprints: string[] | null
   backup: boolean
   verification_required: boolean
@@ -22,14 +25,7 @@ export interface RekeyState {
 }
 
 /** GET sys/rekey/verify; `required`: how many new shares complete it (the new threshold, or every share). */
-export interface VerifyState {
-  started: boolean
-  nonce: string
-  t: number
-  n: number
-  progress: number
-  required: number
-}
+export type VerifyState = Progress
 
 /** A share the backend recognized, where it can tell (a keyset, a server with a check file). */
 export interface RecognizedShare {

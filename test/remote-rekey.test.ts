@@ -374,7 +374,7 @@ describe('a server that lies is refused in a sentence, and no share leaks in the
 })
 
 describe('a remote backend opened from a profile', () => {
-  it('offers the server\'s rekey, and closing the backend stops its calls at once', async () => {
+  it('runs the server\'s rekey on the backend\'s connection: closing the backend stops its calls at once', async () => {
     // Answers what opening the backend asks; never answers an update.
     const silent = await vaultStub((req, res) => {
       if (req.url!.endsWith('sys/rekey/init')) return json(res, running)
@@ -385,7 +385,7 @@ describe('a remote backend opened from a profile', () => {
     const c = new Connections(await ProfileStore.open(join(tmp.dir, 'profiles.json')), new SessionCredentials())
     const profile = await c.save({ name: 'stub', address: silent.url, timeoutSeconds: 60 }, undefined, undefined)
     const { open } = await openRemote(c, profile.id)
-    const rekeyer = (await open.rekeyer())!
+    const rekeyer = await RemoteRekeyer.open((open.backend as RemoteVault).connection)
     expect(rekeyer).toBeInstanceOf(RemoteRekeyer)
     expect(rekeyer.api).toBe('legacy')
     const pending = rekeyer.update(Buffer.from(SHARE), 'n-1')

@@ -93,7 +93,7 @@ export class CeremonySession {
     return this.held.get(flow)?.otp ?? null
   }
 
-  /** The open backend, for a service that works on it beside the attempts (an unseal); null when none is open. */
+  /** The open backend, for the services that run other ceremonies on it (an unseal, a rekey); null when none is open. */
   get openBackend(): OpenBackend | null {
     return this.opened?.open ?? null
   }
@@ -106,11 +106,6 @@ export class CeremonySession {
   /** The open server behind a profile; null when a keyset (or nothing) is open. */
   get server(): OpenServer | null {
     return this.opened?.open.server ?? null
-  }
-
-  /** The open backend, for the services that run other ceremonies on it (a rekey). */
-  get open(): OpenBackend | null {
-    return this.opened?.open ?? null
   }
 
   /** What can check a value decoded here: the open keyset, if one is open. */

@@ -54,7 +54,7 @@ export class RekeyCeremony {
 
   async view(): Promise<RekeyView> {
     await this.settleStale()
-    const rekeyer = this.ceremony.open?.rekeyer
+    const rekeyer = this.ceremony.openBackend?.rekeyer
     if (!rekeyer) return { offered: null, status: null, verify: null, asked: null, backup: false, log: [...this.entries] }
     const state = await rekeyer.status()
     // A rekey held until its hand-out ends has new shares but no verification.
@@ -258,7 +258,7 @@ export class RekeyCeremony {
   private async settleStale(): Promise<void> {
     const r = this.running
     if (!r) return
-    const gone = r.rekeyer !== this.ceremony.open?.rekeyer || !(await r.rekeyer.status().then((s) => s.started, () => true))
+    const gone = r.rekeyer !== this.ceremony.openBackend?.rekeyer || !(await r.rekeyer.status().then((s) => s.started, () => true))
     if (gone) await this.ended('cancelled')
   }
 
@@ -270,7 +270,7 @@ export class RekeyCeremony {
 
   /** The open backend and what rekeys it, or the refusal that says the app offers no rekey there. */
   private offered(): { open: OpenBackend; rekeyer: Rekeyer } {
-    const open = this.ceremony.open
+    const open = this.ceremony.openBackend
     if (!open?.rekeyer) throw new TesseraError('unsupported_flow', 'the open backend offers no rekey here: open a local keyset (not in recovery mode)')
     return { open, rekeyer: open.rekeyer }
   }
