@@ -294,3 +294,19 @@ test('a slow main never mixes two holders: what is sent is what the form held at
   const { log } = (await tessera.rpc!('session.state')).body as { log: Array<{ operator: string; outcome: string }> }
   expect(log.map((e) => `${e.operator}: ${e.outcome}`)).toEqual(['Alice: accepted share 1 (1 of 2)', 'Bob: accepted share 2 (2 of 2)'])
 })
+
+test('the recently opened list arrives late without moving "Open keyset" under the pointer', async ({ tessera }) => {
+  const { page } = tessera
+  let answered = false
+  await page.route('**/rpc/backend.recent', async (route) => {
+    await new Promise((done) => setTimeout(done, 800))
+    await route.continue()
+    answered = true
+  })
+  await page.getByRole('button', { name: 'Change' }).click()
+  const open = page.getByRole('button', { name: 'Open keyset' })
+  const before = await open.boundingBox()
+  expect(answered).toBe(false)
+  await expect(page.getByRole('heading', { name: 'Recently opened' })).toBeVisible()
+  expect(await open.boundingBox()).toEqual(before)
+})
