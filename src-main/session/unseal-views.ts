@@ -1,23 +1,14 @@
 // What the unseal of a cluster shows the page, as plain data. Types only: the
 // IPC channel list names them, and the renderer's type check and the preload
 // bundle must not pull in Node through it.
+import type { SealStatus } from '../backend'
 import type { LogEntry } from './views'
 
 /** What one node made of a share: `already_unsealed`, it was not sent (the node needs none); `reset`, its progress was reset. */
 export type NodeOutcome = 'accepted' | 'unsealed' | 'already_unsealed' | 'refused' | 'failed' | 'reset'
 
-/** One node's seal, as its sys/seal-status said. */
-export interface NodeSealView {
-  initialized: boolean
-  sealed: boolean
-  /** Threshold and share count. */
-  t: number
-  n: number
-  progress: number
-  /** The node's unseal nonce: set once it holds a share toward its unseal. */
-  nonce: string
-  version: string
-}
+/** One node's seal, as its sys/seal-status said (`t`, `n`: threshold and share count; `nonce`: set once it holds a share toward its unseal). */
+export type NodeSealView = Pick<SealStatus, 'initialized' | 'sealed' | 't' | 'n' | 'progress' | 'nonce' | 'version'>
 
 export interface UnsealNodeView {
   /** 1 is the profile's own address, then its cluster nodes in order. */
