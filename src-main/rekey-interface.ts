@@ -44,11 +44,15 @@ export interface Rekeyer {
   start(config: RekeyConfig): Promise<RekeyState>
   /** Cancels the rekey: nothing changes, shares entered are dropped; no error when none runs. */
   cancel(): Promise<void>
-  /** One current share (the caller wipes `key` after the call); the completing one carries `issued`. */
-  update(key: Buffer, nonce: string): Promise<{ state: RekeyState; share?: RecognizedShare; issued?: IssuedShares }>
+  /**
+   * One current share (the caller wipes `key` after the call); the completing
+   * one carries `issued`. With `holder`, where the backend knows holders, a
+   * named holder entering another named holder's share is refused, as in the attempts.
+   */
+  update(key: Buffer, nonce: string, holder?: string): Promise<{ state: RekeyState; share?: RecognizedShare; issued?: IssuedShares }>
   verifyStatus(): Promise<VerifyState>
-  /** One new share entered back (the caller wipes `key`); `complete` once the new shares took effect. */
-  verify(key: Buffer, nonce: string): Promise<{ state: VerifyState; share?: RecognizedShare; complete: boolean }>
+  /** One new share entered back (the caller wipes `key`); `complete` once the new shares took effect. `holder` as for `update`, against the new shares' holders. */
+  verify(key: Buffer, nonce: string, holder?: string): Promise<{ state: VerifyState; share?: RecognizedShare; complete: boolean }>
   /** Starts the verification over under a new nonce; the new shares stay. */
   restartVerification(): Promise<VerifyState>
   /** The PGP-encrypted new shares kept by a rekey with `backup`, per key fingerprint; null when none is kept. */

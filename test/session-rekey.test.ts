@@ -184,6 +184,45 @@ describe('a rekey through the app', () => {
     expect(await keysOpen(ks.path, fresh.slice(0, 2))).toBe(true)
   })
 
+  it('refuses a named holder who enters another\'s share, current or new, before it counts; an unnamed holder is not checked', async () => {
+    const { status } = await call('rekey.start', { shares: 3, threshold: 2, holders: ['Dana', 'Eve', 'Frank'], verification: 'threshold' })
+    const swapped = await refusal('rekey.update', { key: ks.keys[1], nonce: status.nonce, holder: 'Alice' })
+    // The attempts' words and code.
+    expect(swapped).toEqual({ code: 'share_other_holder', message: "This is share 2 (Bob), not Alice's: each holder enters their own share." })
+    expect((await call('rekey.status')).status.progress).toBe(0)
+    // A name no share carries is a spelling, not a claim; no name is not checked.
+    const spelled = await call('rekey.update', { key: ks.keys[0], nonce: status.nonce, holder: 'alice s.' })
+    expect(spelled.status.progress).toBe(1)
+    expect(spelled.last_share).toEqual({ number: 1, holder: 'Alice', checked: true })
+    await call('rekey.update', { key: ks.keys[1], nonce: status.nonce, holder: 'bob' })
+    const fresh = await handOutAll(3)
+    await call('handout.finish')
+
+    const { verify } = await call('rekey.status')
+    const other = await refusal('rekey.verify', { key: fresh[1], nonce: verify.nonce, holder: 'Dana' })
+    expect(other).toEqual({ code: 'share_other_holder', message: "This is share 2 (Eve), not Dana's: each holder enters their own share." })
+    expect((await call('rekey.status')).verify.progress).toBe(0)
+    const eve = await call('rekey.verify', { key: fresh[1], nonce: verify.nonce, holder: 'Eve' })
+    expect(eve.verify.progress).toBe(1)
+    expect(eve.last_share).toEqual({ number: 2, holder: 'Eve', checked: true })
+    const done = await call('rekey.verify', { key: fresh[2], nonce: verify.nonce })
+    expect(done.complete).toBe(true)
+    expect(done.log.map((e: any) => [e.operator, e.ok])).toEqual([
+      ['Alice', false], ['alice s.', true], ['bob', true], ['Tessera', true], ['Tessera', true],
+      ['Dana', false], ['Eve', true], ['unnamed holder', true], ['Tessera', true],
+    ])
+    expect(done.log[0].outcome).toBe("This is share 2 (Bob), not Alice's: each holder enters their own share.")
+
+    const v = verifyRecord(await readFile(done.state.record.path, 'utf8'))
+    expect(v.ok).toBe(true)
+    if (!v.ok) return
+    const refused = v.lines.filter((l) => l.type === 'share_refused').map((l) => l.data)
+    expect(refused).toEqual([{ reason: 'share_other_holder', progress: 0 }, { reason: 'share_other_holder', progress: 0 }])
+    // Each refused share is wiped: neither it nor any other share is in the record.
+    const text = await readFile(done.state.record.path, 'utf8')
+    expect(leaks([...ks.keys.map((k, i) => secret(`old share ${i + 1}`, k)), ...fresh.map((k, i) => secret(`new share ${i + 1}`, k))], [{ name: 'record', content: text }])).toEqual([])
+  })
+
   it('keeps a PGP backup in memory to read as Vault gives it, and deletes it', async () => {
     const keys = await Promise.all(['Dana', 'Eve'].map(async (name) => (await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })).publicKey))
     const started = await call('rekey.start', { shares: 2, threshold: 2, pgpKeys: keys, backup: true, verification: 'none' })

@@ -44,9 +44,9 @@ export class KeysetRekeyer implements Rekeyer {
     return this.rekey.cancel()
   }
 
-  async update(key: Buffer, nonce: string): Promise<{ state: RekeyState; share?: RecognizedShare; issued?: IssuedShares }> {
+  async update(key: Buffer, nonce: string, holder?: string): Promise<{ state: RekeyState; share?: RecognizedShare; issued?: IssuedShares }> {
     this.admitted = undefined
-    const answer = await this.rekey.update(this.rekey.parse(key), nonce)
+    const answer = await this.rekey.update(this.rekey.parse(key), nonce, holder)
     const share = this.admitted
     if (!('keys' in answer)) return { state: stateOf(answer), ...(share ? { share } : {}) }
     return { state: stateOf(this.rekey.status()), ...(share ? { share } : {}), issued: this.issuedShares(answer) }
@@ -56,10 +56,10 @@ export class KeysetRekeyer implements Rekeyer {
     return verifyStateOf(this.rekey.verifyStatus())
   }
 
-  async verify(key: Buffer, nonce: string): Promise<{ state: VerifyState; share?: RecognizedShare; complete: boolean }> {
+  async verify(key: Buffer, nonce: string, holder?: string): Promise<{ state: VerifyState; share?: RecognizedShare; complete: boolean }> {
     this.admitted = undefined
     const before = this.rekey.verifyStatus()
-    const answer = await this.rekey.verify(this.rekey.parse(key), nonce)
+    const answer = await this.rekey.verify(this.rekey.parse(key), nonce, holder)
     const share = this.admitted ? { share: this.admitted } : {}
     if ('complete' in answer) {
       // The rekey is over: its verification is whole.

@@ -71,8 +71,8 @@ export class LocalEngine implements Backend, StrategyHost {
       (shares) => keyset.codec.combine(shares),
     )
     this.strategies = makeStrategies(this)
-    this.rekey = new Rekeying(keyset, this.serial, (share) => this.admitShare(share))
-    this.rotation = new Rekeying(keyset, this.serial, (share) => this.admitShare(share), ROTATE_WORDS)
+    this.rekey = new Rekeying(keyset, this.serial, (share, holder) => this.admitShare(share, holder))
+    this.rotation = new Rekeying(keyset, this.serial, (share, holder) => this.admitShare(share, holder), ROTATE_WORDS)
   }
 
   /** `sealed`: start sealed, as a Vault process does; unsealed is the default. */

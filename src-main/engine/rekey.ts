@@ -8,7 +8,8 @@ import { checkRekeyRequest, type CheckedRekey, type RekeyRequest, type Verificat
 import { type IssuedShare, type Keyset, type PreparedGeneration, type ShareIdentity } from './keyset'
 import { opensKeyring } from './keyring'
 import { codecFor, type ShareCodec } from './share-codec'
-import { recognizeShare } from './share-registry'
+import { listShares, recognizeShare } from './share-registry'
+import { assertOwnShare } from './holders'
 import { ShareProgress } from './share-progress'
 import type { Serial } from './serial'
 import type { RekeyState } from '../rekey-interface'
@@ -86,8 +87,8 @@ export class Rekeying {
   constructor(
     private readonly keyset: Keyset,
     private readonly serial: Serial,
-    /** Tells which current share an entered one is, or refuses it (LocalEngine.admitShare). */
-    private readonly admit: (share: Buffer) => Promise<ShareIdentity>,
+    /** Tells which current share an entered one is, or refuses it, another named holder's too (LocalEngine.admitShare). */
+    private readonly admit: (share: Buffer, holder?: string) => Promise<ShareIdentity>,
     /** Which API's words: Vault's sys/rekey or OpenBao's sys/rotate/root. */
     readonly words: RekeyWords = LEGACY_WORDS,
   ) {}
@@ -135,8 +136,8 @@ export class Rekeying {
     })
   }
 
-  /** sys/rekey/update: one current share (canonical bytes, now owned here) toward the current threshold. */
-  update(key: Buffer, nonce: string): Promise<RekeyStatus | NewShares> {
+  /** sys/rekey/update: one current share (canonical bytes, now owned here) toward the current threshold, entered by `holder` where named. */
+  update(key: Buffer, nonce: string, holder?: string): Promise<RekeyStatus | NewShares> {
     return this.serial.run(async () => {
       const r = this.running
       try {
@@ -150,7 +151,7 @@ export class Rekeying {
         wipe(key)
         throw err
       }
-      const share = await this.admitted('rekey', r.progress, key, () => this.admit(key))
+      const share = await this.admitted('rekey', r.progress, key, () => this.admit(key, holder))
       const required = this.keyset.threshold
       await this.record({ type: 'share_accepted', phase: 'rekey', share, progress: r.progress.count, required })
       if (r.progress.count < required) return this.status()
@@ -158,8 +159,8 @@ export class Rekeying {
     })
   }
 
-  /** sys/rekey/verify: one new share (canonical bytes, now owned here) toward the verification. */
-  verify(key: Buffer, nonce: string): Promise<VerifyStatus | { nonce: string; complete: true }> {
+  /** sys/rekey/verify: one new share (canonical bytes, now owned here) toward the verification, entered by `holder` where named. */
+  verify(key: Buffer, nonce: string, holder?: string): Promise<VerifyStatus | { nonce: string; complete: true }> {
     return this.serial.run(async () => {
       const r = this.running
       try {
@@ -173,7 +174,11 @@ export class Rekeying {
       }
       const { next, progress } = r.pending
       const codec = codecFor(next.header.scheme, r.threshold)
-      const share = await this.admitted('verify', progress, key, () => recognizeShare(next.preview, codec, key))
+      const share = await this.admitted('verify', progress, key, async () => {
+        const known = await recognizeShare(next.preview, codec, key)
+        assertOwnShare(known, holder, listShares(next.preview))
+        return known
+      })
       const required = r.verification === 'all' ? r.shares : r.threshold
       await this.record({ type: 'share_accepted', phase: 'verify', share, progress: progress.count, required })
       if (progress.count < required) return this.verifyStatus()

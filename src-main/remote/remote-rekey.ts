@@ -141,7 +141,7 @@ export class RemoteRekeyer implements Rekeyer {
   }
 
   /** One current share; the completing one carries the new shares, checked against the status read before it. */
-  async update(key: Buffer, nonce: string): Promise<{ state: RekeyState; share?: RecognizedShare; issued?: IssuedShares }> {
+  async update(key: Buffer, nonce: string, _holder?: string): Promise<{ state: RekeyState; share?: RecognizedShare; issued?: IssuedShares }> {
     const body = { key: shareField(key), nonce }
     const before = await this.status()
     const { reply, what } = await this.send('PUT', 'update', body)
@@ -198,7 +198,7 @@ export class RemoteRekeyer implements Rekeyer {
     return this.verifyState(await this.read(VerifyStatusReply, 'GET', 'verify'), `GET ${BASE[this.api]}/verify`)
   }
 
-  async verify(key: Buffer, nonce: string): Promise<{ state: VerifyState; share?: RecognizedShare; complete: boolean }> {
+  async verify(key: Buffer, nonce: string, _holder?: string): Promise<{ state: VerifyState; share?: RecognizedShare; complete: boolean }> {
     const body = { key: shareField(key), nonce }
     const before = await this.verifyStatus()
     const { reply, what } = await this.send('PUT', 'verify', body)

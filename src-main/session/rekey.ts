@@ -112,7 +112,7 @@ export class RekeyCeremony {
     const typed = Buffer.from(key, 'utf8')
     let answer: Awaited<ReturnType<Rekeyer['update']>>
     try {
-      answer = await r.rekeyer.update(typed, nonce)
+      answer = await r.rekeyer.update(typed, nonce, holder?.trim() || undefined)
     } catch (err) {
       await this.refused(r, 'rekey', who, err)
       throw err
@@ -151,7 +151,7 @@ export class RekeyCeremony {
     const typed = Buffer.from(key, 'utf8')
     let answer: Awaited<ReturnType<Rekeyer['verify']>>
     try {
-      answer = await r.rekeyer.verify(typed, nonce)
+      answer = await r.rekeyer.verify(typed, nonce, holder?.trim() || undefined)
     } catch (err) {
       if (hasCode(err, 'rekey_verify_failed')) {
         await r.record?.event({ type: 'verification_failed' })
