@@ -119,6 +119,40 @@ test('rekey 2-of-3 to 3-of-5 with a threshold verified: hand-out, verification, 
   expect(verified.code, verified.stderr).toBe(0)
 })
 
+test('a holder who enters another holder\'s share, current or new, is refused by name and it does not count; their own is accepted', async ({ tessera }) => {
+  const { page, keyset } = tessera
+  await fillRekey(page, { shares: 3, threshold: 2, holders: ['Dana', 'Eve', 'Frank'], verification: /A threshold of the new shares/ })
+  await page.getByRole('button', { name: 'Start the rekey' }).click()
+  await enterShare(page, 'Alice', keyset.keys[1]!)
+  await expect(page.getByTestId('collect-error')).toContainText("This is share 2 (Bob), not Alice's: each holder enters their own share.")
+  await expect(page.getByTestId('progress')).toHaveText('0 of 2')
+  await expect(page.getByTestId('log')).toContainText("Alice: This is share 2 (Bob), not Alice's")
+  await photograph(tessera, 'rekey-other-holder')
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 2 (Bob) from Bob.')
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  const fresh = await handOut(page, 3)
+  await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+
+  await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+  await enterShare(page, 'Dana', fresh[1]!)
+  await expect(page.getByTestId('collect-error')).toContainText("This is share 2 (Eve), not Dana's: each holder enters their own share.")
+  await expect(page.getByTestId('progress')).toHaveText('0 of 2')
+  await photograph(tessera, 'rekey-verify-other-holder')
+  await enterShare(page, 'Eve', fresh[1]!)
+  await expect(page.getByTestId('accepted')).toHaveText('Accepted share 2 (Eve) from Eve.')
+  await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+  await enterShare(page, 'Dana', fresh[0]!)
+  await expect(page.getByTestId('rekey-complete')).toContainText('2 of 3 shares now open')
+
+  const lines = (await readFile(await rekeyRecord(tessera.dir), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+  expect(lines.filter((l) => l.type === 'share_refused').map((l) => l.data)).toEqual([
+    { reason: 'share_other_holder', progress: 0 },
+    { reason: 'share_other_holder', progress: 0 },
+  ])
+})
+
 test('rekey with every share verified: the last new share puts them in effect', async ({ tessera }) => {
   const { page, keyset } = tessera
   await fillRekey(page, { shares: 3, threshold: 2, verification: /Every new share is entered back/ })
