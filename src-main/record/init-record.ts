@@ -1,5 +1,5 @@
 import { sharedKey } from '../engine/holder-keys'
-import type { CeremonyEvent, HandOutHow } from './events'
+import type { BackendFacts, CeremonyEvent, HandOutHow } from './events'
 import { keyringFingerprint } from './attempt-record'
 import type { AbandonReason, HandOutRecord } from './hand-out-record'
 import { RecordWriter } from './writer'
@@ -77,6 +77,21 @@ function holdersAndKeys(handed: InitFacts['handed'], shared: boolean) {
 }
 
 /**
+ * Creates an init's record: its first line (an init is never a recovery), then
+ * `opening`. When the opening fails the record is left as the valid prefix it is.
+ */
+async function createRecord(path: string, backend: Omit<BackendFacts, 'recovery_mode'>, ...opening: CeremonyEvent[]): Promise<RecordWriter> {
+  const writer = await RecordWriter.create(path, { ...backend, recovery_mode: false })
+  try {
+    for (const event of opening) await writer.append(event)
+  } catch (err) {
+    await writer.abandon()
+    throw err
+  }
+  return writer
+}
+
+/**
  * The record of an init ceremony: the keyset created (or the server initialized), each share as it leaves
  * the hand-out (and how), the initial root token revealed, and how the hand-out
  * ended. It names shares by number and holders by name; never a share, the
@@ -91,30 +106,9 @@ export class InitRecord implements HandOutRecord {
   ) {}
 
   static async open(path: string, facts: InitFacts): Promise<InitRecord> {
-    const writer = await RecordWriter.create(path, {
-      backend: 'local',
-      keyset_fingerprint: facts.keysetFingerprint,
-      scheme: facts.scheme,
-      shares: facts.shares,
-      threshold: facts.threshold,
-      recovery_mode: false,
-    })
-    try {
-      await writer.append({
-        type: 'keyset_created',
-        data: {
-          keyset_fingerprint: facts.keysetFingerprint,
-          scheme: facts.scheme,
-          shares: facts.shares,
-          threshold: facts.threshold,
-          ...holdersAndKeys(facts.handed, facts.sharedKey),
-        },
-      })
-    } catch (err) {
-      await writer.abandon()
-      throw err
-    }
-    return new InitRecord(writer, facts)
+    const keyset = { keyset_fingerprint: facts.keysetFingerprint, scheme: facts.scheme, shares: facts.shares, threshold: facts.threshold }
+    const created: CeremonyEvent = { type: 'keyset_created', data: { ...keyset, ...holdersAndKeys(facts.handed, facts.sharedKey) } }
+    return new InitRecord(await createRecord(path, { backend: 'local', ...keyset }, created), facts)
   }
 
   /**
@@ -123,15 +117,8 @@ export class InitRecord implements HandOutRecord {
    * `refused` follows.
    */
   static async openServer(path: string, facts: ServerInitFacts): Promise<ServerInitRecord> {
-    const writer = await RecordWriter.create(path, {
-      backend: 'remote',
-      server: facts.server,
-      server_version: facts.serverVersion,
-      shares: facts.shares,
-      threshold: facts.threshold,
-      recovery_mode: false,
-    })
-    return new ServerInitRecord(writer, facts)
+    const server = { server: facts.server, server_version: facts.serverVersion, shares: facts.shares, threshold: facts.threshold }
+    return new ServerInitRecord(await createRecord(path, { backend: 'remote', ...server }), facts)
   }
 
   async shareHandedOut(number: number, how: HandOutHow): Promise<void> {
