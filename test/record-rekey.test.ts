@@ -4,16 +4,16 @@ import { join } from 'node:path'
 import { keyringFingerprint } from '../src-main/record/attempt-record'
 import { verifyRecord } from '../src-main/record/verify'
 import { runCli, startServe } from './helpers/cli'
-import { keysOpen, makeKeyset, mistypeAt, tempDir } from './helpers/keysets'
-import { leaks, secret } from './helpers/secret-forms'
+import { keysOpen, mistypeAt } from './helpers/keysets'
+import { keysetToRekey, rekeySecrets } from './helpers/rekeys'
+import { leaks } from './helpers/secret-forms'
 import { callApi } from './helpers/server'
 
 describe('tessera serve --record records a rekey', () => {
   it('started with its parameters, each share accepted or refused with number and holder, verification, completion with the new fingerprint and generation, a cancel', async () => {
-    const dir = await tempDir('tessera-rekey-record-')
+    const { dir, cleanup, ks } = await keysetToRekey('tessera-rekey-record-')
     try {
-      const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2, holders: ['Alice', 'Bob', 'Carol'] })
-      const file = join(dir.dir, 'rekey.jsonl')
+      const file = join(dir, 'rekey.jsonl')
       const serve = await startServe(['--keyset', ks.path, '--record', file])
       let fresh: string[] = []
       try {
@@ -48,24 +48,22 @@ describe('tessera serve --record records a rekey', () => {
       const keyset = JSON.parse(await readFile(ks.path, 'utf8'))
       expect(r.lines[10]!.data).toEqual({ keyset_fingerprint: keyringFingerprint(keyset.keyring.ciphertext), generation: 2, shares: 2, threshold: 2 })
 
-      const html = join(dir.dir, 'rekey.html')
+      const html = join(dir, 'rekey.html')
       expect((await runCli(['record', 'print', file, '--out', html])).code).toBe(0)
       const page = await readFile(html, 'utf8')
       expect(page).toContain('Rekey complete: the new shares are in effect')
       expect(page).toContain('Dana (new share 1): entered back, 1 of 2')
 
-      const secrets = [...ks.keys.map((k, i) => secret(`old share ${i + 1}`, k)), ...fresh.map((k, i) => secret(`new share ${i + 1}`, k))]
-      expect(leaks(secrets, [{ name: 'record', content: text }, { name: 'printed', content: page }])).toEqual([])
+      expect(leaks(rekeySecrets(ks.keys, fresh), [{ name: 'record', content: text }, { name: 'printed', content: page }])).toEqual([])
     } finally {
-      await dir.cleanup()
+      await cleanup()
     }
   })
 
   it('stopping serve mid-rekey cancels it, says so, records it, and the current shares stay in effect', async () => {
-    const dir = await tempDir('tessera-rekey-stop-')
+    const { dir, cleanup, ks } = await keysetToRekey('tessera-rekey-stop-')
     try {
-      const ks = await makeKeyset(dir.dir, { shares: 3, threshold: 2 })
-      const file = join(dir.dir, 'stop.jsonl')
+      const file = join(dir, 'stop.jsonl')
       const serve = await startServe(['--keyset', ks.path, '--record', file])
       const call = (method: string, path: string, body?: unknown) => callApi(serve.url, method, path, body, { 'X-Vault-Token': ks.rootToken })
       const { nonce } = (await call('PUT', 'sys/rekey/init', { secret_shares: 2, secret_threshold: 2, require_verification: true })).json
@@ -84,9 +82,9 @@ describe('tessera serve --record records a rekey', () => {
       expect(r.lines.filter((l) => l.type === 'rekey_cancelled')).toHaveLength(2)
       expect(await keysOpen(ks.path, ks.keys.slice(0, 2))).toBe(true)
       expect(await keysOpen(ks.path, made.keys)).toBe(false)
-      expect(leaks([...ks.keys, ...made.keys].map((k, i) => secret(`share ${i}`, k)), [{ name: 'output', content: serve.output() }])).toEqual([])
+      expect(leaks(rekeySecrets(ks.keys, made.keys), [{ name: 'output', content: serve.output() }])).toEqual([])
     } finally {
-      await dir.cleanup()
+      await cleanup()
     }
   })
 })

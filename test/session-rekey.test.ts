@@ -8,7 +8,8 @@ import { LocalEngine } from '../src-main/engine/local-engine'
 import { verifyRecord } from '../src-main/record/verify'
 import { Session } from '../src-main/session/session'
 import { ipcCalls } from './helpers/ipc'
-import { keysOpen, makeKeyset, mistypeAt, tempDir, type TestKeyset } from './helpers/keysets'
+import { keysOpen, makeKeyset, mistypeAt, type TestKeyset } from './helpers/keysets'
+import { keysetToRekey } from './helpers/rekeys'
 import { leaks, secret } from './helpers/secret-forms'
 
 // The rekey ceremony as the page runs it, through the IPC router: current
@@ -22,12 +23,10 @@ let session: Session
 let dispatch: Dispatch
 
 const { call, refusal } = ipcCalls(() => dispatch)
-const HOLDERS = ['Alice', 'Bob', 'Carol']
 const NEW_HOLDERS = ['Dana', 'Eve', 'Frank', 'Gina', 'Hal']
 
 beforeEach(async () => {
-  ;({ dir, cleanup } = await tempDir('tessera-session-rekey-'))
-  ks = await makeKeyset(dir, { shares: 3, threshold: 2, holders: HOLDERS })
+  ;({ dir, cleanup, ks } = await keysetToRekey('tessera-session-rekey-'))
   session = new Session({ configDir: join(dir, 'config') })
   dispatch = createRouter(handlersFor(session))
   await call('backend.openKeyset', { path: ks.path })
