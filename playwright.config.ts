@@ -15,7 +15,7 @@ export default defineConfig({
     { name: 'chromium', metadata: { transport: 'web' } },
     // The journeys where holders enter shares, again with main answering each call up to
     // 700 ms late: a click or keystroke that races a call on its way shows up here.
-    { name: 'chromium-slow-main', metadata: { transport: 'web', slowRpc: 700 }, testMatch: /(ceremony|share-flow|rekey)\.spec\.ts/ },
+    { name: 'chromium-slow-main', metadata: { transport: 'web', slowRpc: 700 }, testMatch: /(ceremony|share-flow|rekey|unseal)\.spec\.ts/ },
     { name: 'electron', metadata: { transport: 'electron' } },
   ],
 })
