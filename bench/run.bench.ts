@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { request } from 'node:http'
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, cp, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,6 +18,7 @@ import { runCli, TESSERA } from '../test/helpers/cli'
 import { chromium } from 'playwright-core'
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/chromium'
 import { createWebHost, newAccessToken } from '../src-main/web/host'
+import { sessionRouter } from '../src-main/ipc/handlers'
 import { listen } from '../src-main/server/listen'
 import { loadInTurns, median, peakRssMb, printTable, timeCommand, type Load, type Row } from './measure'
 
@@ -496,6 +497,29 @@ describe('npm run bench', () => {
     const rounds: PageRound[] = []
     const rendererCpu: number[] = []
     const floorRendererCpu: number[] = []
+    // Kept for speed: Chromium's compile hint on the page's module. The built page
+    // is served beside a copy without it, both by one in-process host over the keyset.
+    const hinted: number[] = []
+    const unhinted: number[] = []
+    const built = join(ROOT, 'out', 'renderer')
+    const noHintDir = join(dir, 'renderer-without-hint')
+    await cp(built, noHintDir, { recursive: true })
+    const assets = join(noHintDir, 'assets')
+    for (const name of (await readdir(assets)).filter((n) => n.endsWith('.js'))) {
+      const js = await readFile(join(assets, name), 'utf8')
+      await writeFile(join(assets, name), js.replace(/^\/\/# allFunctionsCalledOnLoad\n/, ''))
+    }
+    const { session, dispatch } = sessionRouter()
+    await session.ceremony.openKeyset(path)
+    const hosts = await Promise.all(
+      [built, noHintDir].map(async (rendererDir) => {
+        let bound = 0
+        const token = newAccessToken()
+        const host = createWebHost({ rendererDir, dispatch, token, port: () => bound })
+        bound = (await listen(host, '127.0.0.1', 0)).port
+        return { host, address: `http://127.0.0.1:${bound}/#access=${token}` }
+      }),
+    )
     try {
       for (let round = 0; round < 3; round++) {
         // The floor's first click stands for the first share.
@@ -523,7 +547,7 @@ describe('npm run bench', () => {
       }
       // The renderer's main thread CPU until the first screen is seen, from a
       // Chromium trace's thread times: steadier than wall time on a busy machine.
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < 5; round++) {
         floorRendererCpu.push(await rendererCpuToFirstScreen(browser, `http://127.0.0.1:${floorPort}/`))
         const { child, address } = await startWeb(path, config)
         try {
@@ -531,10 +555,14 @@ describe('npm run bench', () => {
         } finally {
           child.kill('SIGTERM')
         }
+        hinted.push(await rendererCpuToFirstScreen(browser, hosts[0]!.address))
+        unhinted.push(await rendererCpuToFirstScreen(browser, hosts[1]!.address))
       }
     } finally {
       await browser.close()
       floor.close()
+      for (const { host } of hosts) host.close()
+      await session.close()
     }
     // Each row beside the floor page's, as a ratio.
     const row = (what: string, tessera: number[], floor: number[], goal?: string): Row => {
@@ -543,7 +571,8 @@ describe('npm run bench', () => {
     }
     const roundRow = (what: string, key: keyof PageRound, goal?: string) => row(what, rounds.map((r) => r[key]), floorRounds.map((r) => r[key]), goal)
     rows.push(
-      row('web in Chromium: first screen, the renderer main thread\'s CPU until it is seen (median of 3 traces; reference: the floor page)', rendererCpu, floorRendererCpu),
+      row('web in Chromium: first screen, the renderer main thread\'s CPU until it is seen (median of 5 traces; reference: the floor page)', rendererCpu, floorRendererCpu),
+      row('kept for speed: the compile hint on the page\'s module; first screen\'s renderer CPU with it (reference: without it; median of 5 traces)', hinted, unhinted, '≤ 0.9×'),
       roundRow('web in Chromium: page.goto → first interactive screen seen in a frame (median of 3; reference: a page of that one button, same host)', 'firstScreen', '≤ 300 ms'),
       roundRow('web in Chromium: first screen, in the page: navigation start → the frame that draws its button (median of 3)', 'firstScreenInPage'),
       roundRow('web in Chromium: last share: click() → result seen in a frame (median of 3; reference: a button drawing a heading)', 'lastShare', '≤ 50 ms'),

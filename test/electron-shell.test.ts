@@ -384,6 +384,14 @@ describe('the app protocol (tessera://app/)', () => {
     expect((await get('tessera://app/')).status).toBe(200)
   })
 
+  it('serves the page\'s module with Chromium\'s compile hint on its first line', async () => {
+    // The hint has Chromium compile the whole module while it streams in, off the
+    // page's main thread (docs/benchmarks.md, "Kept for speed").
+    const html = await (await get('tessera://app/index.html')).text()
+    const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)![1]!
+    expect((await (await get(`tessera://app/${script}`)).text()).split('\n', 1)[0]).toBe('//# allFunctionsCalledOnLoad')
+  })
+
   it('serves nothing outside the renderer, on no other host, and only to GET', async () => {
     for (const url of [
       'tessera://app/%2e%2e/%2e%2e/package.json',
