@@ -9,6 +9,7 @@ import { LocalEngine } from '../engine/local-engine'
 import type { Rekeyer } from '../rekey-interface'
 import { risks, type Connections } from '../profiles/connections'
 import type { ServerTarget } from '../remote/http-client'
+import { RemoteRekeyer } from '../remote/remote-rekey'
 import type { RemoteVault } from '../remote/remote-vault'
 import { TesseraError } from '../support/errors'
 import { keysetFacts, type BackendFacts } from '../record/attempt-record'
@@ -34,8 +35,12 @@ export interface OpenBackend {
   readonly keyset: Keyset | null
   /** What tells a correctly decoded value from a mistyped one; null on a server. */
   readonly reference: Reference | null
-  /** What runs a rekey here; null where the app offers none (a keyset in recovery mode, a server for now). */
-  readonly rekeyer: Rekeyer | null
+  /**
+   * What runs a rekey here, the same object each time it is offered; null
+   * where none can run now (a keyset in recovery mode; a server sealed,
+   * uninitialized or in recovery mode).
+   */
+  rekeyer(): Promise<Rekeyer | null>
   /** A server's nodes (the profile's address first), each with the profile's TLS settings; null for a local keyset, which has no seal. */
   readonly cluster: ServerTarget[] | null
   /** The server behind a profile; null for a keyset. */
@@ -69,6 +74,7 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
     throw err
   })
   const { keyset } = engine
+  const rekeyer = recovery ? null : new KeysetRekeyer(engine.rekey)
   return {
     backend: engine,
     label: path,
@@ -92,7 +98,7 @@ export async function openLocal(typed: string, recovery: boolean): Promise<OpenB
       checkShare: (text) => keyset.check(text),
     },
     // Recovery mode keeps the barrier sealed, and a sealed keyset is not rekeyed.
-    rekeyer: recovery ? null : new KeysetRekeyer(engine.rekey),
+    rekeyer: async () => rekeyer,
   }
 }
 
@@ -109,6 +115,17 @@ export async function openRemote(connections: Connections, id: string, token?: s
   const checksPath = () => connections.profiles.serverChecksPath(profile.id)
   const checks = await ServerShareChecks.load(checksPath, origin, seal)
   remote.shareChecks = checks
+  // Choosing the rekey API takes calls, and a server answers them only unsealed: made at the first offer, then kept.
+  let made: Promise<Rekeyer> | null = null
+  const serverRekeyer = async (): Promise<Rekeyer | null> => {
+    const now = await remote.sealStatus()
+    if (!now.initialized || now.sealed || now.recovery_mode) return null
+    made ??= RemoteRekeyer.open(remote.connection).catch((err: unknown) => {
+      made = null
+      throw err
+    })
+    return made
+  }
   const open: OpenBackend = {
     backend: remote,
     label,
@@ -134,7 +151,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
     runningFlow: () => null,
     keyset: null,
     reference: null,
-    rekeyer: null,
+    rekeyer: () => serverRekeyer(),
     cluster,
     server: { remote, profileId: profile.id, label, origin, checksPath, checks },
     shareBook: () => {

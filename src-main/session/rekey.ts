@@ -4,6 +4,7 @@ import { wipe } from '../crypto/wipe'
 import type { ShareIdentity } from '../engine/keyset'
 import type { RekeyRecord } from '../record/rekey-record'
 import type { IssuedShares, RecognizedShare, RekeyConfig, Rekeyer, RekeyState, Verification } from '../rekey-interface'
+import { ERRORS } from '../support/error-codes'
 import { hasCode, TesseraError } from '../support/errors'
 import { forOperator } from '../support/plain-errors'
 import { shareLabel } from '../../src-shared/share-grammar'
@@ -54,7 +55,7 @@ export class RekeyCeremony {
 
   async view(): Promise<RekeyView> {
     await this.settleStale()
-    const rekeyer = this.ceremony.openBackend?.rekeyer
+    const rekeyer = await this.ceremony.openBackend?.rekeyer()
     if (!rekeyer) return { offered: null, status: null, verify: null, asked: null, backup: false, log: [...this.entries] }
     const state = await rekeyer.status()
     // A rekey held until its hand-out ends has new shares but no verification.
@@ -65,7 +66,8 @@ export class RekeyCeremony {
       status: state,
       verify,
       asked: r && state.started ? { verification: r.verification, holders: r.holders } : null,
-      backup: (await rekeyer.readBackup()) !== null,
+      // A server reads a backup only with a token: without one, whether it holds one is not known.
+      backup: await rekeyer.readBackup().then((b) => b !== null, () => null),
       log: [...this.entries],
     }
   }
@@ -73,7 +75,7 @@ export class RekeyCeremony {
   async start(input: RekeyConfig): Promise<RekeyView> {
     this.handOut.assertIdle()
     await this.settleStale()
-    const { open, rekeyer } = this.offered()
+    const { open, rekeyer } = await this.offered()
     if (input.verification === 'all' && !rekeyer.verifyAll) throw new TesseraError('rekey_request', 'this backend cannot verify every new share: choose a threshold of them, or none')
     const holders = input.holders ?? []
     const state = await rekeyer.start({ ...input, ...(holders.length ? { holders } : {}) })
@@ -183,7 +185,7 @@ export class RekeyCeremony {
       throw new TesseraError('init_running', 'the new shares are being handed out: finish the hand-out, or abandon it, which cancels the rekey')
     }
     await this.settleStale()
-    const rekeyer = this.running?.rekeyer ?? this.offered().rekeyer
+    const rekeyer = this.running?.rekeyer ?? (await this.offered()).rekeyer
     await rekeyer.cancel()
     await this.ended('cancelled')
     return this.view()
@@ -191,14 +193,14 @@ export class RekeyCeremony {
 
   /** The backup the rekey kept, as Vault's sys/rekey/backup gives it (PGP-encrypted: no secret). */
   async backup(): Promise<RekeyBackupView> {
-    const backup = await this.offered().rekeyer.readBackup()
+    const backup = await (await this.offered()).rekeyer.readBackup()
     if (!backup) throw new TesseraError('no_backup', 'no backup of new shares is held')
     const keysBase64 = Object.fromEntries(Object.entries(backup.keys).map(([fp, keys]) => [fp, keys.map((k) => Buffer.from(k, 'hex').toString('base64'))]))
     return { nonce: backup.nonce, keys: backup.keys, keys_base64: keysBase64 }
   }
 
   async deleteBackup(): Promise<RekeyView> {
-    await this.offered().rekeyer.deleteBackup()
+    await (await this.offered()).rekeyer.deleteBackup()
     return this.view()
   }
 
@@ -253,12 +255,14 @@ export class RekeyCeremony {
   /**
    * The rekey started here is gone: another backend was opened (closing the old
    * one dropped it), or the backend no longer runs it (another program rekeyed
-   * the keyset first, a server restarted). Its record says it was cancelled.
+   * the keyset first, a server restarted or was sealed). Its record says it
+   * was cancelled. A backend that cannot be asked is not taken as gone.
    */
   private async settleStale(): Promise<void> {
     const r = this.running
     if (!r) return
-    const gone = r.rekeyer !== this.ceremony.openBackend?.rekeyer || !(await r.rekeyer.status().then((s) => s.started, () => true))
+    const now = await this.ceremony.openBackend?.rekeyer().catch(() => r.rekeyer)
+    const gone = r.rekeyer !== now || !(await r.rekeyer.status().then((s) => s.started, () => true))
     if (gone) await this.ended('cancelled')
   }
 
@@ -268,11 +272,17 @@ export class RekeyCeremony {
     return this.running
   }
 
-  /** The open backend and what rekeys it, or the refusal that says the app offers no rekey there. */
-  private offered(): { open: OpenBackend; rekeyer: Rekeyer } {
+  /** The open backend and what rekeys it, or the refusal that says why there is no rekey there. */
+  private async offered(): Promise<{ open: OpenBackend; rekeyer: Rekeyer }> {
     const open = this.ceremony.openBackend
-    if (!open?.rekeyer) throw new TesseraError('unsupported_flow', 'the open backend offers no rekey here: open a local keyset (not in recovery mode)')
-    return { open, rekeyer: open.rekeyer }
+    const rekeyer = await open?.rekeyer()
+    if (open && rekeyer) return { open, rekeyer }
+    if (open?.server) {
+      // A server offers none while sealed (in recovery mode too) or before its init: the sentence says which.
+      const code = (await open.backend.sealStatus()).initialized ? 'sealed' : 'uninitialized'
+      throw new TesseraError(code, ERRORS[code].sentence)
+    }
+    throw new TesseraError('unsupported_flow', 'the open backend offers no rekey here: open a local keyset (not in recovery mode), or connect to an unsealed server')
   }
 
   /** Says in the log and the record what a refusal was; the share never. */

@@ -169,8 +169,8 @@ export interface RekeyView {
   verify: VerifyState | null
   /** How the new shares are verified, and their holders' names, as the rekey started here asked; null for one started elsewhere. */
   asked: { verification: Verification; holders: string[] } | null
-  /** A backup of the new shares is held (PGP-encrypted, per key fingerprint). */
-  backup: boolean
+  /** A backup of the new shares is held (PGP-encrypted, per key fingerprint); null when the server would not say (reading it needs a token). */
+  backup: boolean | null
   /** The rekey's holder log: names, outcomes and times; never a share. */
   log: LogEntry[]
 }
