@@ -74,7 +74,7 @@ describe('a rekey offered on a server', () => {
   it('offers the legacy API on an unsealed server, and the same rekey each time', async () => {
     await initialized()
     const view = await call('rekey.status')
-    expect(view.offered).toMatchObject({ api: 'legacy', verifyAll: true, backupInMemory: false })
+    expect(view.offered).toMatchObject({ api: 'legacy', verifyAll: true, verificationNone: false, backupInMemory: false })
     expect(view.status).toMatchObject({ started: false, required: 2 })
     const open = session.ceremony.openBackend!
     expect(await open.rekeyer()).toBe(await open.rekeyer())
@@ -82,7 +82,18 @@ describe('a rekey offered on a server', () => {
 
   it('offers sys/rotate/root on a server that requires a token', async () => {
     await initialized({ requireToken: true })
-    expect((await call('rekey.status')).offered).toMatchObject({ api: 'rotate', verifyAll: true })
+    expect((await call('rekey.status')).offered).toMatchObject({ api: 'rotate', verifyAll: true, verificationNone: false })
+  })
+
+  it("refuses verification 'none': the server would apply new shares a lost hand-out could not bring back", async () => {
+    await initialized()
+    const inits = () => api.logs.filter((l) => l.includes('sys/rekey/init') && l.startsWith('PUT')).length
+    expect(await refusal('rekey.start', { shares: 3, threshold: 2, verification: 'none' })).toMatchObject({
+      code: 'rekey_request',
+      message: expect.stringMatching(/^Verification: a server puts unverified new shares in effect the moment it makes them.*choose a threshold of them, or every one\.$/),
+    })
+    expect(inits()).toBe(0)
+    expect((await call('rekey.status')).status.started).toBe(false)
   })
 })
 

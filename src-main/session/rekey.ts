@@ -62,7 +62,7 @@ export class RekeyCeremony {
     const verify = state.verification_required && state.verification_nonce ? await rekeyer.verifyStatus() : null
     const r = this.running
     return {
-      offered: { api: rekeyer.api, verifyAll: rekeyer.verifyAll, backupInMemory: rekeyer.api === 'keyset' },
+      offered: { api: rekeyer.api, verifyAll: rekeyer.verifyAll, verificationNone: holdsUnverified(rekeyer), backupInMemory: rekeyer.api === 'keyset' },
       status: state,
       verify,
       asked: r && state.started ? { verification: r.verification, holders: r.holders } : null,
@@ -76,6 +76,9 @@ export class RekeyCeremony {
     this.handOut.assertIdle()
     await this.settleStale()
     const { open, rekeyer } = await this.offered()
+    if (input.verification === 'none' && !holdsUnverified(rekeyer)) {
+      throw new TesseraError('rekey_request', 'verification: a server puts unverified new shares in effect the moment it makes them, so a share lost in the hand-out would be lost for good: choose a threshold of them, or every one')
+    }
     if (input.verification === 'all' && !rekeyer.verifyAll) throw new TesseraError('rekey_request', 'this backend cannot verify every new share: choose a threshold of them, or none')
     const holders = input.holders ?? []
     const state = await rekeyer.start({ ...input, ...(holders.length ? { holders } : {}) })
@@ -296,6 +299,15 @@ export class RekeyCeremony {
   private logEntry(operator: string, outcome: string, ok: boolean): void {
     this.entries.push({ at: new Date().toISOString(), operator, outcome, ok })
   }
+}
+
+/**
+ * Whether a rekey without verification can be held until its hand-out ends: a
+ * keyset's can; a server applies it at the completing update, so abandoning
+ * the hand-out could not bring the current shares back.
+ */
+function holdsUnverified(rekeyer: Rekeyer): boolean {
+  return rekeyer.api === 'keyset'
 }
 
 function identity(share: RecognizedShare | undefined): ShareIdentity {

@@ -160,6 +160,8 @@ export interface RekeyView {
     api: 'keyset' | 'legacy' | 'rotate'
     /** Verification of every new share is offered. */
     verifyAll: boolean
+    /** Verification 'none' may be chosen: a keyset holds unverified new shares until their hand-out ends; a server would apply them at once, so it is refused there. */
+    verificationNone: boolean
     /** A keyset keeps its backup in memory only: it is gone once Tessera stops. */
     backupInMemory: boolean
   } | null
