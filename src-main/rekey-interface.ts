@@ -46,12 +46,12 @@ export interface Rekeyer {
   cancel(): Promise<void>
   /**
    * One current share (the caller wipes `key` after the call); the completing
-   * one carries `issued`. With `holder`, where the backend knows holders, a
-   * named holder entering another named holder's share is refused, as in the attempts.
+   * one carries `issued`. `holder`: who entered it, where the backend knows
+   * holders (a named holder entering another named holder's share is refused).
    */
   update(key: Buffer, nonce: string, holder?: string): Promise<{ state: RekeyState; share?: RecognizedShare; issued?: IssuedShares }>
   verifyStatus(): Promise<VerifyState>
-  /** One new share entered back (the caller wipes `key`); `complete` once the new shares took effect. `holder` as for `update`, against the new shares' holders. */
+  /** One new share entered back (the caller wipes `key`), by `holder` as in `update`; `complete` once the new shares took effect. */
   verify(key: Buffer, nonce: string, holder?: string): Promise<{ state: VerifyState; share?: RecognizedShare; complete: boolean }>
   /** Starts the verification over under a new nonce; the new shares stay. */
   restartVerification(): Promise<VerifyState>

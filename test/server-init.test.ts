@@ -113,7 +113,7 @@ describe('init through the profile', () => {
     expect(file).not.toContain(token)
 
     const checks = (await readServerChecks(checksPath()))!
-    expect(checks).toMatchObject({ tessera_server_checks: 1, server: api.url, cluster_id: null, generation: 1, secret_shares: 3, secret_threshold: 2 })
+    expect(checks).toMatchObject({ tessera_server_checks: 2, server: api.url, cluster_id: null, generation: 1, secret_shares: 3, secret_threshold: 2 })
     expect(checks.shares.map((s) => [s.number, s.holder])).toEqual([[1, 'Alice'], [2, 'Bob'], [3, 'Carol']])
     for (const [i, share] of shares.entries()) {
       expect(await recognizeServerShare(checks, Buffer.from(share))).toEqual({ number: i + 1, holder: names[i] })

@@ -1,13 +1,22 @@
+import { access, readdir, readFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
+import * as openpgp from 'openpgp'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { decryptWith, readPrivateKey, type PrivateKeyInfo } from '../src-main/crypto/pgp'
 import { handlersFor } from '../src-main/ipc/handlers'
 import { createRouter } from '../src-main/ipc/router'
 import { Connections } from '../src-main/profiles/connections'
 import { SessionCredentials } from '../src-main/profiles/credentials'
 import { ProfileStore } from '../src-main/profiles/profile-store'
+import { readServerChecks, recognizeServerShare } from '../src-main/profiles/server-checks'
+import { printRecord } from '../src-main/record/printed'
+import { verifyRecord } from '../src-main/record/verify'
+import { listen } from '../src-main/server/listen'
 import { Session } from '../src-main/session/session'
 import { ipcCalls } from './helpers/ipc'
-import { tempDir } from './helpers/keysets'
+import { mistypeAt, tempDir } from './helpers/keysets'
+import { leaks, secret } from './helpers/secret-forms'
 import { startUninitializedApi } from './helpers/server'
 
 /**
@@ -24,6 +33,8 @@ let profileId: string
 const { call, refusal } = ipcCalls(() => createRouter(handlersFor(session)))
 
 const HOLDERS = ['Alice', 'Bob', 'Carol']
+const NEW_HOLDERS = ['Dana', 'Eve', 'Frank', 'Gina', 'Hal']
+const closers: Array<() => Promise<void>> = []
 
 beforeAll(async () => {
   tmp = await tempDir('tessera-server-rekey-')
@@ -32,17 +43,19 @@ afterAll(() => tmp.cleanup())
 afterEach(async () => {
   await session.close()
   await api.close()
+  for (const close of closers.splice(0)) await close()
 })
 
 let n = 0
 /** A server behind a saved profile, initialized 2-of-3 by the app for HOLDERS: its shares and root token; unsealed unless `unseal` is false. */
-async function initialized(opts: { requireToken?: boolean; unseal?: boolean; token?: boolean } = {}): Promise<{ shares: string[]; token: string }> {
+async function initialized(opts: { requireToken?: boolean; unseal?: boolean; token?: boolean; lie?: Lie } = {}): Promise<{ shares: string[]; token: string }> {
   n++
   configDir = join(tmp.dir, `config-${n}`)
   api = await startUninitializedApi(join(tmp.dir, `keyset-${n}.json`), { requireToken: opts.requireToken ?? false })
   const connections = new Connections(await ProfileStore.open(join(configDir, 'profiles.json')), new SessionCredentials())
   session = new Session({ connections, configDir })
-  profileId = (await call('profiles.save', { profile: { name: 'Lab', address: api.url } })).id
+  const address = opts.lie ? await lyingProxy(api.url, opts.lie) : api.url
+  profileId = (await call('profiles.save', { profile: { name: 'Lab', address } })).id
   await call('backend.connectRemote', { id: profileId })
   await call('backend.initServer', { shares: 3, threshold: 2, holders: HOLDERS })
   const shares: string[] = []
@@ -98,3 +111,244 @@ describe('a rekey offered on a server', () => {
 })
 
 
+
+/** Rewrites a server's JSON reply to `path` (the request's URL), or leaves it. */
+type Lie = (path: string, reply: any) => any
+
+/** A server in front of `target` that passes every call on and rewrites its replies with `lie`. */
+async function lyingProxy(target: string, lie: Lie): Promise<string> {
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const body = Buffer.concat(chunks)
+    const token = req.headers['x-vault-token']
+    const reply = await fetch(`${target}${req.url}`, {
+      method: req.method,
+      headers: { ...(body.length ? { 'Content-Type': 'application/json' } : {}), ...(typeof token === 'string' ? { 'X-Vault-Token': token } : {}) },
+      ...(body.length ? { body } : {}),
+    })
+    const text = await reply.text()
+    res.writeHead(reply.status, text ? { 'Content-Type': 'application/json' } : {})
+    res.end(text ? JSON.stringify(lie(req.url!, JSON.parse(text))) : undefined)
+  })
+  const { port } = await listen(server, '127.0.0.1', 0)
+  closers.push(() => new Promise<void>((done) => {
+    server.close(() => done())
+    server.closeAllConnections()
+  }))
+  return `http://127.0.0.1:${port}`
+}
+
+const checksPath = () => join(configDir, 'server-checks', `${profileId}.json`)
+/** The calls that reached the server, by a path's end ("rekey/update" matches sys/rekey/update and sys/rotate/root/update). */
+const calls = (method: string, leaf: string) => api.logs.filter((l) => l.startsWith(`${method} `) && new RegExp(`/(rekey|rotate/root)/${leaf} `).test(l)).length
+
+/** Every new share revealed through the hand-out, in order. */
+async function handOutAll(count: number): Promise<Array<{ key: string; key_base64: string; encrypted: boolean }>> {
+  const shown = []
+  for (let i = 0; i < count; i++) shown.push(await call('handout.revealShare', { index: i }))
+  return shown
+}
+
+/** The record of the first (or `latest`) rekey, verified. */
+async function rekeyRecord(latest = false) {
+  const dir = join(configDir, 'records')
+  const files = (await readdir(dir)).filter((f) => f.includes('rekey-')).sort()
+  const file = latest ? files.at(-1) : files[0]
+  const text = await readFile(join(dir, file!), 'utf8')
+  const v = verifyRecord(text)
+  if (!v.ok) throw new Error(v.problem)
+  return { ...v, text }
+}
+
+/** Enters HOLDERS' first two current shares; resolves the reply that made the new shares. */
+async function enterCurrent(old: string[], nonce: string) {
+  const first = await call('rekey.update', { key: old[0], nonce, holder: 'Alice' })
+  expect(first.last_share).toEqual({ number: 1, holder: 'Alice', checked: true })
+  return call('rekey.update', { key: old[1], nonce, holder: 'Bob' })
+}
+
+describe('a rekey of a server Tessera initialized keeps its check file true', () => {
+  it.each([
+    ['legacy', {}],
+    ['rotate', { requireToken: true }],
+  ] as const)('%s: 2-of-3 to 3-of-5, verified by a threshold: the next generation on disk before any share is shown, current once verified', async (which, opts) => {
+    const { shares: old, token } = await initialized(opts)
+    const offered = (await call('rekey.status')).offered
+    expect(offered).toMatchObject({ api: which, verificationNone: false, checkFile: 1, backupRetiresCheckFile: true })
+    const started = await call('rekey.start', { shares: 5, threshold: 3, holders: NEW_HOLDERS, verification: 'threshold' })
+    const { nonce } = started.status
+
+    // Current shares are checked against generation 1 before they are sent.
+    expect((await refusal('rekey.update', { key: mistypeAt(old[0]!, 9), nonce, holder: 'Alice' })).code).toBe('share_mismatch')
+    expect((await refusal('rekey.update', { key: old[1], nonce, holder: 'Alice' })).code).toBe('share_other_holder')
+    expect(calls('PUT', 'update')).toBe(0)
+    const made = await enterCurrent(old, nonce)
+    expect(calls('PUT', 'update')).toBe(2)
+    expect(made.state.handOut.summary).toMatchObject({ ceremony: 'rekey', place: { kind: 'server' }, shares: 5, threshold: 3, holders: NEW_HOLDERS })
+
+    // Before any new share is shown, their check values are the file's pending generation.
+    const pending = (await readServerChecks(checksPath()))!
+    expect(pending).toMatchObject({ tessera_server_checks: 2, generation: 1, secret_shares: 3, pending: { generation: 2, secret_shares: 5, secret_threshold: 3 } })
+    expect(pending.pending!.shares.map((s) => s.holder)).toEqual(NEW_HOLDERS)
+    const fresh = (await handOutAll(5)).map((s) => s.key)
+    for (const [i, share] of fresh.entries()) {
+      expect(await recognizeServerShare({ ...pending, ...pending.pending! }, Buffer.from(share))).toEqual({ number: i + 1, holder: NEW_HOLDERS[i] })
+    }
+    await call('handout.finish')
+
+    // Each new share entered back is checked against the pending generation before it is sent.
+    const vnonce = (await call('rekey.status')).verify.nonce
+    expect(await refusal('rekey.verify', { key: mistypeAt(fresh[0]!, 6), nonce: vnonce, holder: 'Dana' })).toMatchObject({ code: 'share_mismatch', message: 'This does not match share 1 (Dana) — probably a typing mistake.' })
+    expect((await refusal('rekey.verify', { key: fresh[1], nonce: vnonce, holder: 'Dana' })).code).toBe('share_other_holder')
+    expect((await refusal('rekey.verify', { key: old[2], nonce: vnonce, holder: 'Carol' })).code).toMatch(/^share_(unknown|mismatch)$/)
+    expect(calls('PUT', 'verify')).toBe(0)
+    expect((await call('rekey.verify', { key: fresh[0], nonce: vnonce, holder: 'Dana' })).last_share).toEqual({ number: 1, holder: 'Dana', checked: true })
+    await call('rekey.verify', { key: fresh[1], nonce: vnonce, holder: 'Eve' })
+    const done = await call('rekey.verify', { key: fresh[2], nonce: vnonce, holder: 'Frank' })
+    expect(done.complete).toBe(true)
+    expect(calls('PUT', 'verify')).toBe(3)
+
+    // Generation 2 is current, with no pending one; the old shares are refused by it.
+    const after = (await readServerChecks(checksPath()))!
+    expect(after).toMatchObject({ generation: 2, secret_shares: 5, secret_threshold: 3 })
+    expect(after.pending).toBeUndefined()
+    expect(done.backend.info.shareChecks.note).toMatch(/generation 2\.$/)
+    for (const share of old) expect((await call('shares.check', { share })).code).toMatch(/^share_(unknown|mismatch)$/)
+
+    // Sealed, the server opens with the new shares through the app's unseal; an old share reaches no node.
+    expect((await api.call('PUT', 'sys/seal', undefined, { 'X-Vault-Token': token })).status).toBe(204)
+    await call('backend.connectRemote', { id: profileId })
+    expect((await call('backend.describe')).shareChecks).toMatchObject({ checked: true })
+    const unseals = api.logs.filter((l) => l.includes('sys/unseal')).length
+    expect((await refusal('unseal.submit', { holder: 'Alice', key: old[0] })).code).toMatch(/^share_(unknown|mismatch)$/)
+    expect(api.logs.filter((l) => l.includes('sys/unseal')).length).toBe(unseals)
+    await call('unseal.submit', { holder: 'Gina', key: fresh[3] })
+    await call('unseal.submit', { holder: 'Hal', key: fresh[4] })
+    expect((await call('unseal.submit', { holder: 'Dana', key: fresh[0] })).unsealed).toBe(true)
+
+    const { lines, text, finalHash } = await rekeyRecord()
+    const completed = lines.find((l) => l.type === 'rekey_completed')!
+    expect(completed.data).toEqual({ server: new URL(api.url).origin, shares: 5, threshold: 3, check_file: 'updated', check_generation: 2 })
+    expect(lines.filter((l) => l.type === 'new_share_verified').map((l) => l.data)).toEqual([
+      { holder: 'Dana', share_number: 1, progress: 1, required: 3 },
+      { holder: 'Eve', share_number: 2, progress: 2, required: 3 },
+      { holder: 'Frank', share_number: 3, progress: 3, required: 3 },
+    ])
+    expect(printRecord(lines, finalHash)).toContain('server check file at generation 2')
+    const secrets = [...old.map((k, i) => secret(`old share ${i + 1}`, k)), ...fresh.map((k, i) => secret(`new share ${i + 1}`, k)), secret('root token', token)]
+    expect(leaks(secrets, [{ name: 'record', content: text }, { name: 'check file', content: await readFile(checksPath(), 'utf8') }])).toEqual([])
+  })
+
+  it('with PGP keys Tessera encrypts each new share itself (the server gets none); a cancel mid-way leaves generation 1 current and no pending one', async () => {
+    const keys = await holderKeys(5)
+    const { shares: old } = await initialized()
+    const started = await call('rekey.start', { shares: 5, threshold: 3, holders: NEW_HOLDERS, pgpKeys: keys.map((k) => k.publicKey), verification: 'threshold' })
+    expect(started.status.pgp_fingerprints).toEqual(keys.map((k) => k.priv.fingerprint))
+    // The server was asked for the new shares in the clear.
+    expect((await api.call('GET', 'sys/rekey/init')).json).toMatchObject({ started: true, pgp_fingerprints: null })
+    await enterCurrent(old, started.status.nonce)
+    const pending = (await readServerChecks(checksPath()))!
+    const files = await handOutAll(2)
+    for (const [i, file] of files.entries()) {
+      expect(file.encrypted).toBe(true)
+      const text = Buffer.from(await decryptWith(keys[i]!.priv, Buffer.from(file.key_base64, 'base64'))).toString('utf8')
+      expect(text).toMatch(/^[0-9a-f]{66}$/)
+      expect(await recognizeServerShare({ ...pending, ...pending.pending! }, Buffer.from(text))).toEqual({ number: i + 1, holder: NEW_HOLDERS[i] })
+      expect(pending.pending!.shares[i]!.pgp_keys).toContain(keys[i]!.priv.fingerprint)
+    }
+    // Abandoning the hand-out cancels the rekey: the server's and the file's.
+    await call('handout.finish', { abandon: true })
+    expect((await call('rekey.status')).status.started).toBe(false)
+    const after = (await readServerChecks(checksPath()))!
+    expect(after).toMatchObject({ generation: 1, secret_shares: 3 })
+    expect(after.pending).toBeUndefined()
+    expect(await call('shares.check', { share: old[2] })).toEqual({ number: 3, holder: 'Carol', valid: true })
+
+    // Cancelled during its verification, the same.
+    const again = await call('rekey.start', { shares: 3, threshold: 2, verification: 'threshold' })
+    await enterCurrent(old, again.status.nonce)
+    expect((await readServerChecks(checksPath()))!.pending?.generation).toBe(2)
+    await handOutAll(3)
+    await call('handout.finish')
+    await call('rekey.cancel')
+    expect((await readServerChecks(checksPath()))!.pending).toBeUndefined()
+    const { lines } = await rekeyRecord(true)
+    expect(lines.map((l) => l.type).slice(-3)).toEqual(['rekey_cancelled', 'wiped', 'closed'])
+  })
+
+  it('a backup asked: the server encrypts, and the check file is moved aside once the new shares take effect, as the view said and the record says', async () => {
+    const keys = await holderKeys(3)
+    const { shares: old } = await initialized({ token: true })
+    expect((await call('rekey.status')).offered).toMatchObject({ checkFile: 1, backupRetiresCheckFile: true })
+    const started = await call('rekey.start', { shares: 3, threshold: 2, pgpKeys: keys.map((k) => k.publicKey), backup: true, verification: 'threshold' })
+    expect(started.status).toMatchObject({ backup: true, pgp_fingerprints: keys.map((k) => k.priv.fingerprint) })
+    await enterCurrent(old, started.status.nonce)
+    // Tessera has no check value of shares it never saw: no pending generation.
+    expect((await readServerChecks(checksPath()))!.pending).toBeUndefined()
+    const fresh: string[] = []
+    for (const [i, file] of (await handOutAll(3)).entries()) {
+      fresh.push(Buffer.from(await decryptWith(keys[i]!.priv, Buffer.from(file.key_base64, 'base64'))).toString('utf8'))
+      await call('handout.shareSaved', { index: i })
+    }
+    await call('handout.finish')
+    const vnonce = (await call('rekey.status')).verify.nonce
+    await call('rekey.verify', { key: fresh[0], nonce: vnonce })
+    const done = await call('rekey.verify', { key: fresh[1], nonce: vnonce })
+    expect(done.complete).toBe(true)
+    await expect(access(checksPath())).rejects.toThrow()
+    const retired = (await readServerChecks(`${checksPath()}.retired-1`))!
+    expect(retired).toMatchObject({ generation: 1, secret_shares: 3 })
+    expect(done.backend.info.shareChecks).toEqual({ checked: false, note: expect.stringMatching(/^The server check file of generation 1 was moved aside to .*\.retired-1: .*as Vault does\.$/) })
+    expect((await call('rekey.backup')).keys).toEqual(expect.any(Object))
+    const { lines } = await rekeyRecord()
+    expect(lines.find((l) => l.type === 'rekey_completed')!.data).toEqual({ server: new URL(api.url).origin, shares: 3, threshold: 2, check_file: 'retired', check_generation: 1 })
+  })
+
+  it('a pending generation left by a Tessera that stopped: shares of either generation are recognized, named by generation', async () => {
+    const { shares: old } = await initialized()
+    const started = await call('rekey.start', { shares: 3, threshold: 2, holders: ['Dana', 'Eve', 'Frank'], verification: 'threshold' })
+    await enterCurrent(old, started.status.nonce)
+    const fresh = (await handOutAll(3)).map((s) => s.key)
+    // Another Tessera opens the profile while this one holds the rekey, as one started after a crash would.
+    const first = session
+    session = new Session({ connections: new Connections(await ProfileStore.open(join(configDir, 'profiles.json')), new SessionCredentials()), configDir })
+    closers.push(() => first.close().then(() => undefined))
+    await call('backend.connectRemote', { id: profileId })
+    const { shareChecks } = await call('backend.describe')
+    expect(shareChecks).toEqual({ checked: true, note: expect.stringMatching(/^Each share is checked .*: generation 1, and generation 2 made by the rekey of \S+, which was not seen to finish\. A share of either is recognized and named by its generation; /) })
+    expect(await call('shares.check', { share: old[0] })).toEqual({ number: 1, holder: 'Alice', valid: true })
+    expect(await call('shares.check', { share: fresh[1] })).toEqual({ number: 2, holder: 'Eve', valid: true, reason: 'a share of generation 2, made by a rekey that was not seen to finish' })
+    expect((await call('shares.check', { share: mistypeAt(fresh[1]!, 5) })).code).toBe('share_mismatch')
+  })
+
+  it('new shares that are not Vault shares are refused, the rekey cancelled, and nothing handed out or written', async () => {
+    const lie: Lie = (path, reply) =>
+      /rekey\/update/.test(path) && reply.complete ? { ...reply, keys: reply.keys.map((_: string, i: number) => `0a0b0c0${i + 1}`), keys_base64: undefined } : reply
+    const { shares: old } = await initialized({ lie })
+    const started = await call('rekey.start', { shares: 3, threshold: 2, verification: 'threshold' })
+    await call('rekey.update', { key: old[0], nonce: started.status.nonce, holder: 'Alice' })
+    expect(await refusal('rekey.update', { key: old[1], nonce: started.status.nonce, holder: 'Bob' })).toMatchObject({
+      code: 'bad_reply',
+      message: "The server's new shares are not Vault shares: Tessera cancelled the rekey, and the current shares stay in effect.",
+    })
+    expect((await call('session.state')).handOut).toBeNull()
+    expect((await api.call('GET', 'sys/rekey/init')).json.started).toBe(false)
+    expect((await call('rekey.status')).status.started).toBe(false)
+    expect((await readServerChecks(checksPath()))).toMatchObject({ generation: 1 })
+    expect((await readServerChecks(checksPath()))!.pending).toBeUndefined()
+    const { lines } = await rekeyRecord()
+    expect(lines.map((l) => l.type)).toContain('rekey_cancelled')
+    expect(lines.find((l) => l.type === 'share_refused')!.data).toMatchObject({ reason: 'bad_reply' })
+  })
+})
+
+/** `count` holders' PGP keys. */
+async function holderKeys(count: number): Promise<Array<{ publicKey: string; priv: PrivateKeyInfo }>> {
+  return Promise.all(
+    NEW_HOLDERS.slice(0, count).map(async (name) => {
+      const { publicKey, privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })
+      return { publicKey, priv: await readPrivateKey(privateKey) }
+    }),
+  )
+}

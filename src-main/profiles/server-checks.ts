@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { link, mkdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as v from 'valibot'
 import { wipe } from '../crypto/wipe'
@@ -17,13 +17,18 @@ import { shareLabel } from '../../src-shared/share-grammar'
  * The server check file: what Tessera keeps of a server it initialized, so
  * that a share of that server can be checked as it is entered, as a keyset's
  * can. A server keeps no check values of its own. Per share: its number (the
- * order of sys/init's `keys`, Vault's "Unseal Key N"), its x coordinate, its
- * holder and a slow salted check value (scrypt, as keyset format 3). Never a
- * share, never a token.
+ * order of sys/init's or the rekey's `keys`, Vault's "Unseal Key N"), its x
+ * coordinate, its holder and a slow salted check value (scrypt, as keyset
+ * format 3). Never a share, never a token.
+ *
+ * Format 2 adds `pending`: the next generation, written by a rekey run through
+ * Tessera once the server made the new shares and before any is shown, made
+ * current when their verification completes, dropped when the rekey is
+ * cancelled. Format 1 (no `pending`) still loads.
  */
-export const SERVER_CHECKS_FORMAT = 1
-/** 255 shares' records are well under this. */
-const CHECKS_LIMIT = { bytes: 256 * 1024, what: 'a server check file' }
+export const SERVER_CHECKS_FORMAT = 2
+/** 255 shares' records, twice (a pending generation), are well under this. */
+const CHECKS_LIMIT = { bytes: 512 * 1024, what: 'a server check file' }
 
 const SharedRecord = v.strictObject({
   /** Vault's "Unseal Key N": the share's place in sys/init's `keys`, from 1. */
@@ -31,26 +36,52 @@ const SharedRecord = v.strictObject({
   ...ShareRecord.entries,
 })
 
+/** One generation of the server's shares: what its init or one rekey made. */
+const generationEntries = {
+  /** 1 at init; each rekey run through Tessera takes the next number never used. */
+  generation: v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')),
+  /** When the server made these shares. */
+  created_at: v.pipe(v.string(), v.isoTimestamp('must be an ISO time')),
+  secret_shares: count,
+  secret_threshold: count,
+  share_check: ScryptParams,
+  shares: v.pipe(v.array(SharedRecord), v.minLength(1, 'is empty'), v.maxLength(255, 'has too many entries')),
+}
+
+type Counted = { secret_shares: number; secret_threshold: number; shares: ReadonlyArray<{ number: number; x: number }> }
+
+/** Why a generation's counts and shares do not fit together, or null. */
+function generationProblem(g: Counted): string | null {
+  if (g.secret_threshold > g.secret_shares) return 'secret_threshold exceeds secret_shares'
+  if (g.shares.length !== g.secret_shares) return 'shares does not hold one record per share'
+  if (!g.shares.every((s, i) => s.number === i + 1)) return 'shares is not numbered 1, 2, 3 … in order'
+  if (new Set(g.shares.map((s) => s.x)).size !== g.shares.length) return 'shares repeats an x coordinate'
+  return null
+}
+function fitsTogether<T extends Counted>() {
+  return v.check<T, (issue: v.CheckIssue<T>) => string>(
+    (g) => generationProblem(g) === null,
+    (issue) => generationProblem(issue.input) ?? 'does not fit together',
+  )
+}
+
+const Generation = v.pipe(v.strictObject(generationEntries), fitsTogether())
+export type ServerGeneration = v.InferOutput<typeof Generation>
+
 const ServerChecksFile = v.pipe(
   v.strictObject({
-    tessera_server_checks: v.literal(SERVER_CHECKS_FORMAT),
+    tessera_server_checks: v.picklist([1, SERVER_CHECKS_FORMAT], 'must be 1 or 2'),
     /** The server's origin, as the profile reached it. */
     server: v.pipe(v.string(), v.maxLength(300, 'is too long'), v.regex(/^https?:\/\/[^\s/?#]+$/, 'must be an http(s) origin')),
     /** Filled at the first unsealed seal status (a server is sealed right after init); null until then. */
     cluster_id: v.nullable(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be an identifier of at most 128 letters, digits or . _ : -'))),
-    /** 1 at init; each rekey run through Tessera adds one. */
-    generation: v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')),
-    created_at: v.pipe(v.string(), v.isoTimestamp('must be an ISO time')),
-    secret_shares: count,
-    secret_threshold: count,
-    share_check: ScryptParams,
-    shares: v.pipe(v.array(SharedRecord), v.minLength(1, 'is empty'), v.maxLength(255, 'has too many entries')),
+    ...generationEntries,
+    /** The next generation, while a rekey run through Tessera waits for its verification (format 2). */
+    pending: v.optional(Generation),
     integrity: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits')),
   }),
-  v.check((f) => f.secret_threshold <= f.secret_shares, 'secret_threshold exceeds secret_shares'),
-  v.check((f) => f.shares.length === f.secret_shares, 'shares does not hold one record per share'),
-  v.check((f) => f.shares.every((s, i) => s.number === i + 1), 'shares is not numbered 1, 2, 3 … in order'),
-  v.check((f) => new Set(f.shares.map((s) => s.x)).size === f.shares.length, 'shares repeats an x coordinate'),
+  fitsTogether(),
+  v.check((f) => !f.pending || (f.tessera_server_checks === SERVER_CHECKS_FORMAT && f.pending.generation > f.generation), 'pending is not a later generation of a format 2 file'),
 )
 export type ServerChecks = v.InferOutput<typeof ServerChecksFile>
 
@@ -60,7 +91,7 @@ export interface RecognizedServerShare {
   holder: string | null
 }
 
-/** One share of a server just initialized: its bytes (wiped by the caller), holder and PGP key. */
+/** One new share of the server (its init's or a rekey's): its bytes (wiped by the caller), holder and PGP key. */
 export interface NewServerShare {
   share: Uint8Array
   holder: string | null
@@ -69,8 +100,8 @@ export interface NewServerShare {
 
 const checksError = (message: string) => new TesseraError('server_checks', message)
 
-/** The check file of a server just initialized, its shares in sys/init's order. */
-export async function newServerChecks(server: string, threshold: number, shares: readonly NewServerShare[]): Promise<ServerChecks> {
+/** The check values of new shares, in the server's order, as generation `generation`. */
+async function generationOf(generation: number, threshold: number, shares: readonly NewServerShare[]): Promise<ServerGeneration> {
   const codec = codecFor('vault', threshold)
   const facts = (s: NewServerShare): ShareFacts => ({ x: codec.id(Buffer.from(s.share)), holder: s.holder, ...(s.pgpKeys ? { pgpKeys: s.pgpKeys } : {}) })
   const records = shares.map((s) => ({ share: s.share, facts: facts(s) }))
@@ -78,17 +109,56 @@ export async function newServerChecks(server: string, threshold: number, shares:
     throw checksError("the server's shares repeat a share number (x coordinate): they are not shares of one key, and no check file is written for them")
   }
   const { share_check, issued_shares } = await newRegistry(records)
-  return withIntegrity({
-    tessera_server_checks: SERVER_CHECKS_FORMAT,
-    server,
-    cluster_id: null,
-    generation: 1,
+  return {
+    generation,
     created_at: new Date().toISOString(),
     secret_shares: shares.length,
     secret_threshold: threshold,
     share_check,
     shares: issued_shares.map((r, i) => ({ number: i + 1, ...r })),
-  })
+  }
+}
+
+/** The check file of a server just initialized, its shares in sys/init's order. */
+export async function newServerChecks(server: string, threshold: number, shares: readonly NewServerShare[]): Promise<ServerChecks> {
+  return withIntegrity({ tessera_server_checks: SERVER_CHECKS_FORMAT, server, cluster_id: null, ...(await generationOf(1, threshold, shares)) })
+}
+
+/** `checks` with its current and pending generations replaced (each omitted stays as it was, `null` drops the pending one). */
+function withGenerations(checks: ServerChecks, current: ServerGeneration, pending: ServerGeneration | null): ServerChecks {
+  const { tessera_server_checks: _f, server, cluster_id } = checks
+  return withIntegrity({ tessera_server_checks: SERVER_CHECKS_FORMAT, server, cluster_id, ...current, ...(pending ? { pending } : {}) })
+}
+
+/** The current generation of `checks`, without the file's other fields. */
+export function currentGeneration(checks: ServerChecks): ServerGeneration {
+  const { generation, created_at, secret_shares, secret_threshold, share_check, shares } = checks
+  return { generation, created_at, secret_shares, secret_threshold, share_check, shares }
+}
+
+/**
+ * `checks` with a rekey's new shares as its pending generation, numbered after
+ * every generation the file held. `entered`: the generation whose shares the
+ * rekey took; a pending generation left by an earlier rekey not seen to finish
+ * is made current when they were its shares (the server had applied it), and
+ * dropped otherwise.
+ */
+export async function withPending(checks: ServerChecks, entered: number, threshold: number, shares: readonly NewServerShare[]): Promise<ServerChecks> {
+  const left = checks.pending
+  const current = left && left.generation === entered ? left : currentGeneration(checks)
+  const next = await generationOf(Math.max(checks.generation, left?.generation ?? 0) + 1, threshold, shares)
+  return withGenerations(checks, current, next)
+}
+
+/** The pending generation made current: the rekey's verification completed. */
+export function promotePending(checks: ServerChecks): ServerChecks {
+  if (!checks.pending) return checks
+  return withGenerations(checks, checks.pending, null)
+}
+
+/** The pending generation dropped: its rekey was cancelled. */
+export function dropPending(checks: ServerChecks): ServerChecks {
+  return withGenerations(checks, currentGeneration(checks), null)
 }
 
 /** The check file at `path`, strictly read; null when there is none. Damage is named before anything else. */
@@ -142,12 +212,12 @@ export async function writeServerChecks(path: string, checks: ServerChecks): Pro
 }
 
 /**
- * Which of the server's shares `typed` is (as a holder typed it, hex or base64),
- * or the refusal in a sentence: not a share, a number the init never issued,
- * or a check value that does not match (a typing mistake).
+ * Which share of generation `gen` `typed` is (as a holder typed it, hex or
+ * base64), or the refusal in a sentence: not a share, a number the generation
+ * never issued, or a check value that does not match (a typing mistake).
  */
-export async function recognizeServerShare(checks: ServerChecks, typed: Uint8Array): Promise<RecognizedServerShare> {
-  const codec = codecFor('vault', checks.secret_threshold)
+async function recognizeIn(gen: ServerGeneration, typed: Uint8Array): Promise<RecognizedServerShare> {
+  const codec = codecFor('vault', gen.secret_threshold)
   const compact = withoutSpaces(typed)
   let share: Buffer
   try {
@@ -157,15 +227,72 @@ export async function recognizeServerShare(checks: ServerChecks, typed: Uint8Arr
   }
   try {
     const x = codec.id(share)
-    const record = checks.shares.find((s) => s.x === x)
-    if (!record) throw new TesseraError('share_unknown', "this share is not one of this server's shares: it carries a share number the server's init never issued")
+    const record = gen.shares.find((s) => s.x === x)
+    if (!record) throw new TesseraError('share_unknown', "this share is not one of this server's shares: it carries a share number the server never issued")
     const known = { number: record.number, holder: record.holder }
-    if (!sameBytes(Buffer.from(record.check, 'base64'), await scryptCheck(checks.share_check, share))) {
+    if (!sameBytes(Buffer.from(record.check, 'base64'), await scryptCheck(gen.share_check, share))) {
       throw new TesseraError('share_mismatch', `this does not match ${shareLabel(known)} — probably a typing mistake`)
     }
     return known
   } finally {
     wipe(share)
+  }
+}
+
+/**
+ * Which of the server's shares `typed` is, and of which generation: the
+ * current one, or (`which: 'any'`) a pending one left by a rekey not seen to
+ * finish; `which: 'pending'` knows only the pending generation (a rekey's new
+ * shares entered back). A share that matches none is refused as mistyped
+ * where a generation knows its number, and as unknown otherwise.
+ */
+export async function identifyServerShare(checks: ServerChecks, typed: Uint8Array, which: 'current' | 'any' | 'pending' = 'any'): Promise<RecognizedServerShare & { generation: number }> {
+  const current = currentGeneration(checks)
+  const order = which === 'pending' ? [checks.pending] : which === 'any' ? [current, checks.pending] : [current]
+  const gens = order.filter((g): g is ServerGeneration => g !== undefined)
+  if (!gens.length) throw new TesseraError('no_rekey_verification', 'the server check file holds no new shares to verify')
+  let mismatch: unknown
+  let unknown: unknown
+  for (const gen of gens) {
+    try {
+      return { ...(await recognizeIn(gen, typed)), generation: gen.generation }
+    } catch (err) {
+      if (hasCode(err, 'share_mismatch')) mismatch ??= err
+      else if (hasCode(err, 'share_unknown')) unknown ??= err
+      else throw err
+    }
+  }
+  throw mismatch ?? unknown
+}
+
+/** Which of the server's current shares `typed` is, or the refusal in a sentence. */
+export async function recognizeServerShare(checks: ServerChecks, typed: Uint8Array): Promise<RecognizedServerShare> {
+  const { number, holder } = await identifyServerShare(checks, typed, 'current')
+  return { number, holder }
+}
+
+/**
+ * Moves the check file aside as `PATH.retired-GENERATION` (never over another
+ * file): a rekey whose new shares the server encrypted left Tessera no check
+ * values of them. Resolves with the new name.
+ */
+export async function retireServerChecks(path: string, generation: number): Promise<string> {
+  try {
+    return await withFileLock(path, async (target) => {
+      for (let i = 1; ; i++) {
+        const aside = `${target}.retired-${generation}${i > 1 ? `-${i}` : ''}`
+        try {
+          await link(target, aside)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST' && i < 100) continue
+          throw err
+        }
+        await unlink(target)
+        return aside
+      }
+    })
+  } catch (err) {
+    throw checksError(`the server check file ${path} could not be moved aside: ${systemReason(err)}`)
   }
 }
 

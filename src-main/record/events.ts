@@ -112,6 +112,9 @@ export type HandOutHow = (typeof HAND_OUTS)[number]
  * cluster's `vault-cluster-8f3a2b1c.5d6e7f80…`), so an origin passes the
  * secret guard; anything more (a path, a query) is judged like any text.
  */
+/** What a server's rekey did to its server check file. */
+export const CHECK_FILE_OUTCOMES = ['updated', 'retired', 'none', 'not_updated'] as const
+
 export const SERVER_ORIGIN = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(?::\d{1,5})?$/
 
 /** Nodes of one cluster an unseal reaches (a profile lists at most this many). */
@@ -213,8 +216,26 @@ export const EventSchema = v.variant('type', [
   event('new_share_verified', { holder: v.optional(holder), share_number: shareNumber, progress: count(1, 255), required: count(1, 255) }),
   /** The verification starts over under a new nonce: the shares entered did not combine, or the operator restarted it. */
   event('rekey_verification_restarted', { reason: v.picklist(['failed', 'operator']) }),
-  /** The new shares took effect: the keyset's new fingerprint and generation. */
-  event('rekey_completed', { keyset_fingerprint: sha256Hex, generation: count(2, Number.MAX_SAFE_INTEGER), shares: count(1, 255), threshold: count(1, 255) }),
+  /**
+   * The new shares took effect: on a keyset, its new fingerprint and
+   * generation; on a server, its origin and what became of the server check
+   * file (`updated` to `check_generation`, `retired` (moved aside: the server
+   * encrypted the new shares), `none` (there was none), or `not_updated` (it
+   * could not be written; its pending generation stays)).
+   */
+  v.strictObject({
+    type: v.literal('rekey_completed'),
+    data: v.union([
+      v.strictObject({ keyset_fingerprint: sha256Hex, generation: count(2, Number.MAX_SAFE_INTEGER), shares: count(1, 255), threshold: count(1, 255) }),
+      v.strictObject({
+        server: v.pipe(label(300), v.regex(SERVER_ORIGIN, 'must be an http(s) origin')),
+        shares: count(1, 255),
+        threshold: count(1, 255),
+        check_file: v.picklist(CHECK_FILE_OUTCOMES),
+        check_generation: v.optional(count(1, Number.MAX_SAFE_INTEGER)),
+      }),
+    ]),
+  }),
   event('rekey_cancelled', {}),
   /** An unseal of a cluster run by the app: its nodes, numbered, by their origins. */
   event('unseal_nodes', { nodes: perNode({ server: v.pipe(label(300), v.regex(SERVER_ORIGIN, 'must be an http(s) origin')) }) }),

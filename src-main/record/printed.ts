@@ -1,5 +1,5 @@
 import { groupHash } from './chain'
-import type { LegacyEvent, RecordEvent } from './events'
+import type { CHECK_FILE_OUTCOMES, LegacyEvent, RecordEvent } from './events'
 import type { VerifiedLine } from './verify'
 import { STYLE } from './printed-style'
 
@@ -17,6 +17,14 @@ const esc = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) =>
 const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
 
 const FLOW_NAMES = { root: 'Root token', share: 'New key share', recovery: 'Recovery token' } as const
+
+/** What a server's rekey did to its server check file, in words. */
+const CHECK_FILE_WORDS: Record<(typeof CHECK_FILE_OUTCOMES)[number], (generation?: number) => string> = {
+  updated: (g) => `server check file at generation ${g}`,
+  retired: () => 'server check file moved aside (the server encrypted the new shares)',
+  none: () => 'no server check file',
+  not_updated: () => 'server check file not updated',
+}
 
 function protectionText(p: Extract<RecordEvent, { type: 'attempt_started' }>['data']['protection']): string {
   switch (p.kind) {
@@ -128,6 +136,7 @@ function describe(e: RecordEvent | LegacyEvent): string {
     case 'rekey_verification_restarted':
       return e.data.reason === 'failed' ? 'Verification failed: it starts over with a new nonce' : 'Verification restarted with a new nonce'
     case 'rekey_completed':
+      if ('check_file' in e.data) return `Rekey complete: the new shares are in effect on ${e.data.server}, ${e.data.threshold} of ${e.data.shares}; ${CHECK_FILE_WORDS[e.data.check_file](e.data.check_generation)}`
       return `Rekey complete: the new shares are in effect; keyset ${shortFingerprint(e.data.keyset_fingerprint)}, generation ${e.data.generation}, ${e.data.threshold} of ${e.data.shares}`
     case 'rekey_cancelled':
       return 'Rekey cancelled: the current shares stay in effect'
@@ -274,9 +283,12 @@ function gather(lines: VerifiedLine[]): Facts {
         h.accepted++
         break
       }
-      case 'rekey_completed':
-        rows.push(['New keyset fingerprint', groupHash(e.data.keyset_fingerprint)], ['Generation', String(e.data.generation)], ['Completed', when(e.time)])
+      case 'rekey_completed': {
+        const d = e.data as Extract<RecordEvent, { type: 'rekey_completed' }>['data']
+        if ('check_file' in d) rows.push(['Server check file', CHECK_FILE_WORDS[d.check_file](d.check_generation)], ['Completed', when(e.time)])
+        else rows.push(['New keyset fingerprint', groupHash(d.keyset_fingerprint)], ['Generation', String(d.generation)], ['Completed', when(e.time)])
         break
+      }
       case 'rekey_cancelled':
         rows.push(['Cancelled', when(e.time)])
         break

@@ -5,6 +5,9 @@ import { reasonFor, type BackendFacts, type CeremonyEvent, type HandOutHow } fro
 import type { HandOutRecord } from './hand-out-record'
 import { RecordWriter } from './writer'
 
+/** The server form of `rekey_completed`'s data. */
+export type ServerCompleted = Extract<Extract<CeremonyEvent, { type: 'rekey_completed' }>['data'], { server: string }>
+
 /** Records every step of `rekey`'s ceremonies in `writer`'s record (`tessera serve --record`). */
 export function recordRekey(rekey: Rekeying, writer: RecordWriter): void {
   rekey.observe(async (event) => {
@@ -35,6 +38,12 @@ export class RekeyRecord implements HandOutRecord {
     if (e.type === 'shares_issued') this.holders = new Map(e.shares.flatMap((s) => (s.holder ? [[s.number, s.holder] as const] : [])))
     await this.writer.append(lineFor(e))
     if (e.type === 'completed' || (e.type === 'cancelled' && e.what === 'rekey')) this.over = true
+  }
+
+  /** A server's new shares took effect: its origin, counts, and what became of its server check file. */
+  async serverCompleted(data: ServerCompleted): Promise<void> {
+    await this.writer.append({ type: 'rekey_completed', data })
+    this.over = true
   }
 
   async nonceConfirmed(holder: string, nonce: string): Promise<void> {

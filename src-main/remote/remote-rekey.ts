@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import { sameBytes } from '../crypto/same-bytes'
 import { base64Bytes, hexBytes } from '../crypto/text-bytes'
 import { wipe } from '../crypto/wipe'
-import { checkRekeyRequest, type Verification } from '../engine/rekey-request'
+import { checkRekeyRequest, type RekeyRequest, type Verification } from '../engine/rekey-request'
 import type { IssuedShares, RecognizedShare, RekeyConfig, Rekeyer, RekeyState, VerifyState } from '../rekey-interface'
 import { hasCode, TesseraError } from '../support/errors'
 import { shareField, type VaultConnection } from './connection'
@@ -97,15 +97,7 @@ export class RemoteRekeyer implements Rekeyer {
       throw new TesseraError('rekey_request', 'verification: this server cannot ask for every new share back (only a threshold of them): choose a threshold, or none')
     }
     // Vault's checks, and Tessera's (one key per holder), before anything is sent.
-    const checked = await checkRekeyRequest({
-      shares: config.shares,
-      threshold: config.threshold,
-      pgpKeys: config.pgpKeys ?? [],
-      backup: config.backup ?? false,
-      requireVerification: config.verification !== 'none',
-      verifyAll: config.verification === 'all',
-      ...(config.holders ? { holders: config.holders } : {}),
-    })
+    const checked = await checkRekeyRequest(rekeyRequest(config))
     const fingerprints = checked.recipients.length ? checked.recipients.map((r) => r.fingerprint) : null
     const body = {
       secret_shares: checked.shares,
@@ -250,6 +242,19 @@ export class RemoteRekeyer implements Rekeyer {
    * the verify that completes it.
    */
   async release(): Promise<void> {}
+}
+
+/** What the engine's request checks take, from what the app asks. */
+export function rekeyRequest(config: RekeyConfig): RekeyRequest {
+  return {
+    shares: config.shares,
+    threshold: config.threshold,
+    pgpKeys: config.pgpKeys ?? [],
+    backup: config.backup ?? false,
+    requireVerification: config.verification !== 'none',
+    verifyAll: config.verification === 'all',
+    ...(config.holders ? { holders: config.holders } : {}),
+  }
 }
 
 function isComplete(reply: unknown): boolean {

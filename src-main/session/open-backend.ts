@@ -14,6 +14,7 @@ import type { RemoteVault } from '../remote/remote-vault'
 import { TesseraError } from '../support/errors'
 import { keysetFacts, type BackendFacts } from '../record/attempt-record'
 import type { ShareCheckResult, ShareList } from '../engine/views'
+import { ServerRekeyer } from './server-rekey'
 import { ServerShareChecks } from './server-share-checks'
 import type { BackendInfo } from './views'
 
@@ -120,7 +121,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
   const serverRekeyer = async (): Promise<Rekeyer | null> => {
     const now = await remote.sealStatus()
     if (!now.initialized || now.sealed || now.recovery_mode) return null
-    made ??= RemoteRekeyer.open(remote.connection).catch((err: unknown) => {
+    made ??= RemoteRekeyer.open(remote.connection).then((rekey) => new ServerRekeyer(rekey, checks, checksPath), (err: unknown) => {
       made = null
       throw err
     })

@@ -2,7 +2,8 @@ import { readPublicKey } from '../crypto/pgp'
 import type { KeyInfo } from '../crypto/views'
 import { wipe } from '../crypto/wipe'
 import type { ShareIdentity } from '../engine/keyset'
-import type { RekeyRecord } from '../record/rekey-record'
+import type { RekeyRecord, ServerCompleted } from '../record/rekey-record'
+import type { ServerChecks } from '../profiles/server-checks'
 import type { IssuedShares, RecognizedShare, RekeyConfig, Rekeyer, RekeyState, Verification } from '../rekey-interface'
 import { ERRORS } from '../support/error-codes'
 import { hasCode, TesseraError } from '../support/errors'
@@ -32,6 +33,8 @@ interface Running {
   verification: Verification
   holders: string[]
   recipients: KeyInfo[]
+  /** The server check file's generation at the start, and whether a backup was asked (which retires it); null without one. */
+  checkFile: { generation: number; backup: boolean } | null
 }
 
 /**
@@ -61,8 +64,16 @@ export class RekeyCeremony {
     // A rekey held until its hand-out ends has new shares but no verification.
     const verify = state.verification_required && state.verification_nonce ? await rekeyer.verifyStatus() : null
     const r = this.running
+    const checks = this.ceremony.openBackend?.server?.checks.file ?? null
     return {
-      offered: { api: rekeyer.api, verifyAll: rekeyer.verifyAll, verificationNone: holdsUnverified(rekeyer), backupInMemory: rekeyer.api === 'keyset' },
+      offered: {
+        api: rekeyer.api,
+        verifyAll: rekeyer.verifyAll,
+        verificationNone: holdsUnverified(rekeyer),
+        backupInMemory: rekeyer.api === 'keyset',
+        checkFile: checks ? checks.generation : null,
+        backupRetiresCheckFile: checks !== null,
+      },
       status: state,
       verify,
       asked: r && state.started ? { verification: r.verification, holders: r.holders } : null,
@@ -95,7 +106,8 @@ export class RekeyCeremony {
       if (record) await this.records.endRekey().catch(() => undefined)
       throw err
     }
-    this.running = { rekeyer, open, record, verification: input.verification, holders, recipients }
+    const checks = open.server?.checks.file
+    this.running = { rekeyer, open, record, verification: input.verification, holders, recipients, checkFile: checks ? { generation: checks.generation, backup: state.backup } : null }
     this.entries = []
     return this.view()
   }
@@ -117,7 +129,7 @@ export class RekeyCeremony {
     const typed = Buffer.from(key, 'utf8')
     let answer: Awaited<ReturnType<Rekeyer['update']>>
     try {
-      answer = await r.rekeyer.update(typed, nonce, holder?.trim() || undefined)
+      answer = await r.rekeyer.update(typed, nonce, named(holder))
     } catch (err) {
       await this.refused(r, 'rekey', who, err)
       throw err
@@ -156,7 +168,7 @@ export class RekeyCeremony {
     const typed = Buffer.from(key, 'utf8')
     let answer: Awaited<ReturnType<Rekeyer['verify']>>
     try {
-      answer = await r.rekeyer.verify(typed, nonce, holder?.trim() || undefined)
+      answer = await r.rekeyer.verify(typed, nonce, named(holder))
     } catch (err) {
       if (hasCode(err, 'rekey_verify_failed')) {
         await r.record?.event({ type: 'verification_failed' })
@@ -232,13 +244,17 @@ export class RekeyCeremony {
     await this.ended('cancelled').catch(() => undefined)
   }
 
-  /** The new shares took effect: recorded with the keyset's new generation, and the record ends. */
+  /** The new shares took effect: recorded with the keyset's new generation, or the server's check file as it now stands; the record ends. */
   private async completed(r: Running): Promise<void> {
     const keyset = r.open.keyset
-    // A server's new generation is known only to the server.
     if (keyset) {
       const { generation, keyringCiphertext, shares, threshold } = keyset
       await r.record?.event({ type: 'completed', generation, keyringCiphertext, shares, threshold })
+    } else if (r.open.server) {
+      const file = checkFileAfter(r.checkFile, r.open.server.checks.file)
+      const state = await r.open.backend.sealStatus()
+      await r.record?.serverCompleted({ server: r.open.server.origin, shares: state.n, threshold: state.t, ...file })
+      if (file.check_file === 'not_updated') this.logEntry('Tessera', 'the server check file could not be updated: it still holds the new shares as a rekey not seen to finish', false)
     }
     this.logEntry('Tessera', 'the new shares are in effect: the earlier shares no longer open it', true)
     await this.ended(null)
@@ -308,6 +324,18 @@ export class RekeyCeremony {
  */
 function holdsUnverified(rekeyer: Rekeyer): boolean {
   return rekeyer.api === 'keyset'
+}
+
+/** The holder's name as entered, or none. */
+function named(holder: string | undefined): string | undefined {
+  return holder?.trim() || undefined
+}
+
+/** What a server's rekey did to its check file, from how it started and the file in use now. */
+function checkFileAfter(before: Running['checkFile'], now: ServerChecks | null): Pick<ServerCompleted, 'check_file' | 'check_generation'> {
+  if (!before) return { check_file: 'none' }
+  if (before.backup) return now ? { check_file: 'not_updated' } : { check_file: 'retired', check_generation: before.generation }
+  return now && !now.pending && now.generation > before.generation ? { check_file: 'updated', check_generation: now.generation } : { check_file: 'not_updated' }
 }
 
 function identity(share: RecognizedShare | undefined): ShareIdentity {

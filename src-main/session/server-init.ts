@@ -1,4 +1,4 @@
-import { encryptTo, readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
+import { readPublicKey, type PublicKeyInfo } from '../crypto/pgp'
 import { wipe } from '../crypto/wipe'
 import { checkOneKeyOneHolder } from '../engine/holder-keys'
 import { recipientKeys } from '../engine/init'
@@ -7,10 +7,11 @@ import { assertChecksWritable, newServerChecks, writeServerChecks } from '../pro
 import { anyKeyShared, handedFacts, type ServerInitRecord } from '../record/init-record'
 import { forOperator } from '../support/plain-errors'
 import { hasCode, TesseraError } from '../support/errors'
-import { wipeNewShares, type HeldShare, type NewShares } from './hand-out'
+import type { HeldShare, NewShares } from './hand-out'
 import { keyInfo, readHolderKeys } from './keys'
 import type { OpenServer } from './open-backend'
 import type { Records } from './records'
+import { encryptShares } from './share-encryption'
 
 export interface ServerInitInput {
   shares: number
@@ -51,31 +52,20 @@ async function readRequest(input: ServerInitInput): Promise<{ recipients: Public
 
 /**
  * Each share as its holder gets it: its hex text (what Vault's `keys` holds),
- * or, with a key, a PGP message of that text, as Vault's sys/init makes it
- * with pgp_keys, so that `gpg -d` and `tessera decode` read it.
+ * or, with keys, a PGP message of that text, as Vault's sys/init makes it
+ * with pgp_keys.
  */
 async function heldShares(keys: readonly Buffer[], recipients: readonly PublicKeyInfo[]): Promise<HeldShare[]> {
-  const held: HeldShare[] = []
+  const texts = keys.map((key) => Buffer.from(key.toString('hex'), 'ascii'))
   try {
-    for (const [i, key] of keys.entries()) {
-      const text = Buffer.from(key.toString('hex'), 'ascii')
-      const recipient = recipients[i]
-      if (!recipient) {
-        held.push({ bytes: text, base64: Buffer.from(key.toString('base64'), 'ascii'), encrypted: false, number: i + 1 })
-        continue
-      }
-      try {
-        const message = Buffer.from(await encryptTo(recipient.key, text))
-        held.push({ bytes: message, base64: Buffer.from(message.toString('base64'), 'ascii'), encrypted: true, number: i + 1 })
-      } finally {
-        wipe(text)
-      }
+    if (!recipients.length) {
+      return texts.map((text, i) => ({ bytes: Buffer.from(text), base64: Buffer.from(keys[i]!.toString('base64'), 'ascii'), encrypted: false, number: i + 1 }))
     }
-  } catch (err) {
-    wipeNewShares({ items: held, rootToken: null })
-    throw err
+    const messages = await encryptShares(texts, recipients)
+    return messages.map((bytes, i) => ({ bytes, base64: Buffer.from(bytes.toString('base64'), 'ascii'), encrypted: true, number: i + 1 }))
+  } finally {
+    wipe(...texts)
   }
-  return held
 }
 
 /**

@@ -164,6 +164,14 @@ export interface RekeyView {
     verificationNone: boolean
     /** A keyset keeps its backup in memory only: it is gone once Tessera stops. */
     backupInMemory: boolean
+    /**
+     * The generation of the server check file a rekey here keeps true (a rekey
+     * writes the next one, which takes effect with the new shares); null for a
+     * keyset, or a server with no usable check file.
+     */
+    checkFile: number | null
+    /** Asking for a backup retires the server check file once the new shares take effect (the server encrypts them, so Tessera can make no check value of them). */
+    backupRetiresCheckFile: boolean
   } | null
   /** The rekey as the backend has it (sys/rekey/init's status); null when none is offered. */
   status: RekeyState | null
