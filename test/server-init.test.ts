@@ -333,4 +333,20 @@ describe('the server check file, read strictly', () => {
     await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, shares: [rest.shares[0], { ...rest.shares[0], number: 2 }] })))
     await expect(readServerChecks(checksPath())).rejects.toThrow(/repeats an x coordinate/)
   })
+
+  it('still loads a format 1 file; a pending generation is format 2 only, and later than the current one', async () => {
+    await call('backend.initServer', { shares: 2, threshold: 2 })
+    await call('handout.finish', { abandon: true })
+    const { withIntegrity } = await import('../src-main/engine/keyset-format')
+    const { integrity: _i, ...rest } = JSON.parse(await readFile(checksPath(), 'utf8'))
+    const { tessera_server_checks: _f, server: _s, cluster_id: _c, ...generation } = rest
+    await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, tessera_server_checks: 1 })))
+    expect(await readServerChecks(checksPath())).toMatchObject({ tessera_server_checks: 1, generation: 1 })
+    await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, tessera_server_checks: 1, pending: { ...generation, generation: 2 } })))
+    await expect(readServerChecks(checksPath())).rejects.toThrow(/pending is not a later generation of a format 2 file/)
+    await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, pending: { ...generation, generation: 1 } })))
+    await expect(readServerChecks(checksPath())).rejects.toThrow(/pending is not a later generation/)
+    await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, pending: { ...generation, generation: 2, secret_shares: 3 } })))
+    await expect(readServerChecks(checksPath())).rejects.toThrow(/shares does not hold one record per share/)
+  })
 })

@@ -14,6 +14,7 @@ import { printRecord } from '../src-main/record/printed'
 import { verifyRecord } from '../src-main/record/verify'
 import { listen } from '../src-main/server/listen'
 import { Session } from '../src-main/session/session'
+import { runCli } from './helpers/cli'
 import { ipcCalls } from './helpers/ipc'
 import { mistypeAt, tempDir } from './helpers/keysets'
 import { leaks, secret } from './helpers/secret-forms'
@@ -236,6 +237,9 @@ describe('a rekey of a server Tessera initialized keeps its check file true', ()
       { holder: 'Frank', share_number: 3, progress: 3, required: 3 },
     ])
     expect(printRecord(lines, finalHash)).toContain('server check file at generation 2')
+    const dir = join(configDir, 'records')
+    const cli = await runCli(['record', 'verify', join(dir, (await readdir(dir)).find((f) => f.includes('rekey-'))!)])
+    expect(cli.code, cli.stderr).toBe(0)
     const secrets = [...old.map((k, i) => secret(`old share ${i + 1}`, k)), ...fresh.map((k, i) => secret(`new share ${i + 1}`, k)), secret('root token', token)]
     expect(leaks(secrets, [{ name: 'record', content: text }, { name: 'check file', content: await readFile(checksPath(), 'utf8') }])).toEqual([])
   })
@@ -303,6 +307,32 @@ describe('a rekey of a server Tessera initialized keeps its check file true', ()
     expect((await call('rekey.backup')).keys).toEqual(expect.any(Object))
     const { lines } = await rekeyRecord()
     expect(lines.find((l) => l.type === 'rekey_completed')!.data).toEqual({ server: new URL(api.url).origin, shares: 3, threshold: 2, check_file: 'retired', check_generation: 1 })
+  })
+
+  it("without a check file: the server's own behaviour, PGP keys sent to the server, and the record says there was none", async () => {
+    const keys = await holderKeys(2)
+    const { shares: old } = await initialized()
+    const { rename } = await import('node:fs/promises')
+    await rename(checksPath(), `${checksPath()}.moved`)
+    await call('backend.connectRemote', { id: profileId })
+    expect((await call('rekey.status')).offered).toMatchObject({ checkFile: null, backupRetiresCheckFile: false })
+    const started = await call('rekey.start', { shares: 2, threshold: 2, pgpKeys: keys.map((k) => k.publicKey), verification: 'threshold' })
+    expect((await api.call('GET', 'sys/rekey/init')).json.pgp_fingerprints).toEqual(keys.map((k) => k.priv.fingerprint))
+    // Unchecked, a share is named by nobody: the server alone takes it.
+    expect((await call('rekey.update', { key: old[0], nonce: started.status.nonce, holder: 'Alice' })).last_share).toBeUndefined()
+    await call('rekey.update', { key: old[1], nonce: started.status.nonce, holder: 'Bob' })
+    const fresh: string[] = []
+    for (const [i, file] of (await handOutAll(2)).entries()) {
+      fresh.push(Buffer.from(await decryptWith(keys[i]!.priv, Buffer.from(file.key_base64, 'base64'))).toString('utf8'))
+      await call('handout.shareSaved', { index: i })
+    }
+    await call('handout.finish')
+    const vnonce = (await call('rekey.status')).verify.nonce
+    await call('rekey.verify', { key: fresh[0], nonce: vnonce })
+    expect((await call('rekey.verify', { key: fresh[1], nonce: vnonce })).complete).toBe(true)
+    await expect(access(checksPath())).rejects.toThrow()
+    const { lines } = await rekeyRecord()
+    expect(lines.find((l) => l.type === 'rekey_completed')!.data).toEqual({ server: new URL(api.url).origin, shares: 2, threshold: 2, check_file: 'none' })
   })
 
   it('a pending generation left by a Tessera that stopped: shares of either generation are recognized, named by generation', async () => {
