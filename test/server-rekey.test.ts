@@ -69,7 +69,7 @@ async function initialized(opts: { requireToken?: boolean; unseal?: boolean; tok
     await call('unseal.finish')
   }
   // Connected again, with the root token where asked (sys/rotate/root needs one; without, the legacy sys/rekey is used).
-  await call('backend.connectRemote', { id: profileId, ...(opts.token ?? opts.requireToken ? { token } : {}) })
+  await call('backend.connectRemote', { id: profileId, ...((opts.token ?? opts.requireToken) ? { token } : {}) })
   return { shares, token }
 }
 
@@ -97,6 +97,13 @@ describe('a rekey offered on a server', () => {
   it('offers sys/rotate/root on a server that requires a token', async () => {
     await initialized({ requireToken: true })
     expect((await call('rekey.status')).offered).toMatchObject({ api: 'rotate', verifyAll: true, verificationNone: false })
+  })
+
+  it('says why, rather than failing the first screen, where the server refuses its rekey without a token', async () => {
+    await initialized({ requireToken: true, token: false })
+    const view = await call('rekey.status')
+    expect(view).toMatchObject({ offered: null, status: null, unavailable: expect.stringMatching(/token/) })
+    expect((await call('session.snapshot')).rekey).toEqual(view)
   })
 
   it("refuses verification 'none': the server would apply new shares a lost hand-out could not bring back", async () => {

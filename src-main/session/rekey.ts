@@ -58,9 +58,17 @@ export class RekeyCeremony {
 
   async view(): Promise<RekeyView> {
     await this.settleStale()
-    const rekeyer = await this.ceremony.openBackend?.rekeyer()
-    if (!rekeyer) return { offered: null, status: null, verify: null, asked: null, backup: false, log: [...this.entries] }
-    const state = await rekeyer.status()
+    const none = (unavailable: string | null): RekeyView => ({ offered: null, status: null, verify: null, asked: null, backup: false, log: [...this.entries], unavailable })
+    let rekeyer: Rekeyer | null | undefined
+    let state: RekeyState
+    try {
+      rekeyer = await this.ceremony.openBackend?.rekeyer()
+      if (!rekeyer) return none(null)
+      state = await rekeyer.status()
+    } catch (err) {
+      // The first screen carries this view: a server that will not answer its rekey (no token, a policy) is said here, not a failed screen.
+      return none(forOperator(err).message)
+    }
     // A rekey held until its hand-out ends has new shares but no verification.
     const verify = state.verification_required && state.verification_nonce ? await rekeyer.verifyStatus() : null
     const r = this.running
@@ -80,6 +88,7 @@ export class RekeyCeremony {
       // A server reads a backup only with a token: without one, whether it holds one is not known.
       backup: await rekeyer.readBackup().then((b) => b !== null, () => null),
       log: [...this.entries],
+      unavailable: null,
     }
   }
 

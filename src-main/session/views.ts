@@ -183,6 +183,8 @@ export interface RekeyView {
   backup: boolean | null
   /** The rekey's holder log: names, outcomes and times; never a share. */
   log: LogEntry[]
+  /** Why no rekey is offered where the server refused to answer one (a token missing or refused), as a sentence; null otherwise. */
+  unavailable: string | null
 }
 
 /** A share entered toward a rekey or its verification: the rekey after it, the share recognized, and main's state (a hand-out begun). */
