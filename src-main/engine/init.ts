@@ -61,7 +61,7 @@ export async function initKeyset<T>(
   }
   checkOneKeyOneHolder([], recipientKeys(recipients, req.holders), req.allowSharedKey === true)
   await assertCreatable(req.path)
-  return withFileLock(req.path, async () => {
+  return withFileLock(req.path, async (_target, lock) => {
     await assertCreatable(req.path)
     const rootToken = newToken(ROOT_TOKEN_PREFIX)
     const messages: Buffer[] = []
@@ -84,7 +84,7 @@ export async function initKeyset<T>(
         }
       }
       const handedOut = await handOut(handed, rootToken, prepared.keyset)
-      await prepared.write()
+      await prepared.write(lock)
       return { keyset: prepared.keyset, handedOut }
     } finally {
       wipe(rootToken, ...messages, ...(prepared?.shares.map((s) => s.share) ?? []))

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
-import { clearLitter, withFileLock, writeFileAtomic } from '../support/files'
+import { clearLitter, withFileLock, writeFileAtomic, type HeldLock } from '../support/files'
 import { readFailure, readRegularFile } from '../support/bounded-read'
-import { systemReason, TesseraError } from '../support/errors'
+import { hasCode, systemReason, TesseraError } from '../support/errors'
 import { sameKeyring } from './keyring'
 import { KEYSET_LIMIT, parseKeysetText, serialize, type KeysetData, type KeysetText } from './keyset-format'
 
@@ -65,13 +65,15 @@ export async function readKeysetIfChanged(path: string, known?: KeysetSource): P
 }
 
 function writeError(path: string, err: unknown): TesseraError {
+  // A lost lock's sentence says whether the keyset was written: it passes as it is.
+  if (hasCode(err, 'lock_lost')) return err
   return new TesseraError('keyset_write', `could not write the keyset ${path}: ${systemReason(err)}`)
 }
 
-/** Writes a new keyset file; an existing file at `path` is never overwritten. */
-export async function createKeysetFile(path: string, content: KeysetText): Promise<KeysetSource> {
+/** Writes a new keyset file (under `lock`, where it is held); an existing file at `path` is never overwritten. */
+export async function createKeysetFile(path: string, content: KeysetText, lock?: HeldLock): Promise<KeysetSource> {
   try {
-    await writeFileAtomic(path, content.text, { overwrite: false })
+    await writeFileAtomic(path, content.text, { overwrite: false, lock })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new TesseraError('keyset_exists', `${path} already exists; Tessera never overwrites a keyset`)
@@ -94,14 +96,14 @@ export async function rewriteKeysetFile(
 ): Promise<KeysetSource> {
   // Through a symlink, the lock, the read and the write are all the target's:
   // a program using the link and one using the target exclude each other.
-  return withFileLock(path, async (target) => {
+  return withFileLock(path, async (target, lock) => {
     const fresh = await readKeyset(target)
     if (!sameKeyring(fresh.data.keyring, opened.keyring)) {
       throw new TesseraError('keyset_replaced', `${path} now holds another keyset than the one opened; open it again`)
     }
     const next = serialize(await apply(fresh.data))
     try {
-      await writeFileAtomic(target, next.text, { overwrite: true })
+      await writeFileAtomic(target, next.text, { overwrite: true, lock })
     } catch (err) {
       throw writeError(path, err)
     }

@@ -8,6 +8,7 @@ import { opensKeyring, resealKeyring, ROOT_KEY_BYTES, sameKeyring, sealKeyring, 
 import { generationOf, withNextGeneration, type NextGeneration } from './generations'
 import { checkHolderName, checkHolders, checkShareConfig, serialize, type KeysetData, type TokenRecord } from './keyset-format'
 import { createKeysetFile, openKeysetFile, readKeysetIfChanged, rewriteKeysetFile, type KeysetSource } from './keyset-file'
+import type { HeldLock } from '../support/files'
 import { freeX, holderKeys, identifyShare, listShares, newRegistry, recognizeShare, recordShare, type IssuedShare, type ShareCheck, type ShareIdentity } from './share-registry'
 import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
 
@@ -100,7 +101,7 @@ export class Keyset {
   static async prepare(
     path: string,
     opts: ShareSplit & { scheme: Scheme; rootToken: Uint8Array },
-  ): Promise<{ keyset: Keyset; shares: IssuedShare[]; write: () => Promise<void> }> {
+  ): Promise<{ keyset: Keyset; shares: IssuedShare[]; write: (lock?: HeldLock) => Promise<void> }> {
     checkShareConfig(opts.shares, opts.threshold)
     if (opts.holders) checkHolders(opts.holders, opts.shares)
     const rootKey = randomBytes(ROOT_KEY_BYTES)
@@ -119,8 +120,8 @@ export class Keyset {
         integrity: '',
       })
       const keyset = new Keyset(path, stored.data)
-      const write = async () => {
-        keyset.source = await createKeysetFile(path, stored)
+      const write = async (lock?: HeldLock) => {
+        keyset.source = await createKeysetFile(path, stored, lock)
       }
       return { keyset, shares, write }
     } finally {

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import * as v from 'valibot'
 import { readFailure, readRegularFile } from '../support/bounded-read'
 import { withFileLock, writeFileAtomic } from '../support/files'
-import { systemReason, TesseraError } from '../support/errors'
+import { hasCode, systemReason, TesseraError } from '../support/errors'
 import { describeIssue } from '../support/issues'
 
 import { Profile, ProfileInput } from './profile-schema'
@@ -108,11 +108,12 @@ export class ProfileStore {
     } catch (err) {
       throw profileError(`cannot create the directory for ${this.path}: ${systemReason(err)}`)
     }
-    await withFileLock(this.path, async (target) => {
+    await withFileLock(this.path, async (target, lock) => {
       const next = edit(await readProfiles(target))
       try {
-        await writeFileAtomic(target, `${JSON.stringify({ tessera_profiles: 1, profiles: next }, null, 2)}\n`, { overwrite: true })
+        await writeFileAtomic(target, `${JSON.stringify({ tessera_profiles: 1, profiles: next }, null, 2)}\n`, { overwrite: true, lock })
       } catch (err) {
+        if (hasCode(err, 'lock_lost')) throw err
         throw profileError(`cannot save profiles to ${this.path}: ${systemReason(err)}`)
       }
     })

@@ -205,8 +205,9 @@ export async function assertChecksWritable(path: string): Promise<void> {
 export async function writeServerChecks(path: string, checks: ServerChecks): Promise<void> {
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-    await withFileLock(path, (target) => writeFileAtomic(target, `${JSON.stringify(checks, null, 2)}\n`, { overwrite: true }))
+    await withFileLock(path, (target, lock) => writeFileAtomic(target, `${JSON.stringify(checks, null, 2)}\n`, { overwrite: true, lock }))
   } catch (err) {
+    if (hasCode(err, 'lock_lost')) throw err
     throw checksError(`the server check file ${path} could not be written: ${systemReason(err)}`)
   }
 }

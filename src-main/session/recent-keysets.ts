@@ -37,9 +37,9 @@ export class RecentKeysets {
 
   async add(entry: RecentKeyset): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 })
-    await withFileLock(this.file, async (target) => {
+    await withFileLock(this.file, async (target, lock) => {
       const rest = (await this.list()).filter((r) => r.path !== entry.path)
-      await writeFileAtomic(target, `${JSON.stringify([entry, ...rest].slice(0, MAX_RECENT), null, 2)}\n`, { overwrite: true })
+      await writeFileAtomic(target, `${JSON.stringify([entry, ...rest].slice(0, MAX_RECENT), null, 2)}\n`, { overwrite: true, lock })
     })
   }
 }

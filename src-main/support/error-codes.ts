@@ -78,6 +78,7 @@ export const ERRORS = {
   read_refused: { status: 400, sentence: 'A file was refused before it was read: it is not a regular file, or it is larger than such a file may be.', ...AS_WRITTEN },
   file_error: { status: 500, sentence: 'A file could not be written: the message names it and the reason; fix that, then try again.', ...AS_WRITTEN },
   locked: { status: 409, sentence: 'Another Tessera has this file open: close it there, then try again.', ...AS_WRITTEN },
+  lock_lost: { status: 500, sentence: 'The file\'s lock was lost while Tessera was writing it (removed by someone, or taken over after a suspend): the message says whether the change was written; open the file again before going on.', ...AS_WRITTEN },
   system_error: { status: 500, sentence: 'The operating system refused an operation (no space, no permission …): fix the cause named, then try again.', ...AS_WRITTEN },
 
   // What a remote server answered.
