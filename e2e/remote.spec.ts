@@ -159,6 +159,46 @@ test('a connection test says which node answered after a standby redirect', asyn
   }
 })
 
+test('a connection test tries every cluster node and names what is wrong with each', async ({ tessera }) => {
+  const { page, shot, axe } = tessera
+  const pki = makePki(tessera.dir)
+  const healthy = await startServe(['--keyset', tessera.keysetPath])
+  const sealed = await startServe(['--keyset', tessera.keysetPath, '--sealed'])
+  // Its certificate chains to a CA the profile does not name.
+  const untrusted = await startServe(['--keyset', tessera.keysetPath, '--tls-cert', pki.serverCert, '--tls-key', pki.serverKey])
+  const stopped = await startServe(['--keyset', tessera.keysetPath])
+  await stopped.stop()
+  const { createServer } = await import('node:http')
+  const web = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>It works!</body></html>'))
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r))
+  const webUrl = `http://127.0.0.1:${(web.address() as { port: number }).port}`
+  const host = (url: string) => new URL(url).host
+  try {
+    await page.getByRole('button', { name: 'Change' }).click()
+    const remote = page.getByRole('region', { name: 'Remote server' })
+    await remote.getByRole('button', { name: 'Add a server profile' }).click()
+    await remote.getByLabel('Name', { exact: true }).fill('Cluster')
+    await remote.getByLabel(/^Address/).fill(healthy.url)
+    await remote.getByLabel(/Other cluster nodes/).fill([sealed.url, stopped.url, webUrl, untrusted.url].join('\n'))
+    await remote.getByRole('button', { name: 'Save profile' }).click()
+    await remote.getByRole('button', { name: 'Test connection' }).click()
+    const nodes = remote.getByTestId('connection-nodes')
+    await expect(nodes).toContainText('3 of 5 nodes failed the test: fix them before a ceremony.')
+    await expect(nodes.getByTestId('connection-node-1')).toHaveText(new RegExp(`^${healthy.url} reachable: version \\S+, unsealed$`))
+    await expect(nodes.getByTestId('connection-node-2')).toHaveText(new RegExp(`^${sealed.url} reachable: version \\S+, sealed$`))
+    await expect(nodes.getByTestId('connection-node-3')).toHaveText(`${stopped.url} not reachable: Cannot reach ${host(stopped.url)}: connection refused. Is the server running?`)
+    await expect(nodes.getByTestId('connection-node-4')).toHaveText(`${webUrl} not a Vault: The server's reply to GET sys/seal-status is not JSON.`)
+    await expect(nodes.getByTestId('connection-node-5')).toContainText(`${untrusted.url} TLS refused: The TLS certificate of ${host(untrusted.url)} is not trusted`)
+    // The profile's own address is still reported as before.
+    await expect(remote.getByTestId('connection-test')).toContainText('unsealed; generate-root via')
+    await shot('cluster-nodes-tested')
+    await axe()
+  } finally {
+    web.close()
+    await Promise.all([healthy.stop(), sealed.stop(), untrusted.stop()])
+  }
+})
+
 test('a server that never answers is cut off at the profile deadline, and the screen says so', async ({ tessera }) => {
   const { page, shot } = tessera
   const { createServer } = await import('node:http')

@@ -4,7 +4,7 @@ import type { DecodedValue } from '../decode/views'
 import type { Scheme } from '../engine/schemes'
 import type { NewShare, RevealedShare, ShareCard, ShareCheckResult, ShareList, ShareRef } from '../engine/views'
 import type { ProfileInput } from '../profiles/profile-schema'
-import type { ConnectionTest, ProfileList, ProfileView, Risk } from '../profiles/views'
+import type { ConnectionTest, NodeProblem, NodeTest, ProfileList, ProfileView, Risk } from '../profiles/views'
 import type { OperatorError } from '../support/error-codes'
 import type {
   BackendInfo,
@@ -275,6 +275,8 @@ export type {
   KeyInfo,
   LogEntry,
   NewShare,
+  NodeProblem,
+  NodeTest,
   ProfileList,
   ProfileView,
   RecentKeyset,

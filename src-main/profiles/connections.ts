@@ -3,11 +3,12 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { TesseraError } from '../support/errors'
 import { RemoteVault } from '../remote/remote-vault'
+import { readSeal } from '../remote/seal-node'
 import { checkAddress, checkHeaderValues, DEFAULT_TIMEOUT_MS, sameNode, type ServerTarget } from '../remote/http-client'
 import { isLoopback } from '../support/address'
 import { credentialStore, type CredentialStore } from './credentials'
 import { ProfileStore, type Profile, type ProfileInput } from './profile-store'
-import type { ConnectionTest, ProfileView, Risk } from './views'
+import type { ConnectionTest, NodeProblem, NodeTest, ProfileView, Risk } from './views'
 
 /** Where profiles live: TESSERA_CONFIG_DIR, else $XDG_CONFIG_HOME/tessera, else ~/.config/tessera. */
 export function defaultConfigDir(): string {
@@ -116,23 +117,47 @@ export class Connections {
     return { profile, remote }
   }
 
-  /** Version, seal state, which generate-root path the server offers, whether the token is accepted. */
+  /**
+   * Version, seal state, which generate-root path the server offers, whether
+   * the token is accepted; and each other node's seal status, asked at the same
+   * time, each within its own deadline (no token goes to them), so that a node
+   * with a wrong certificate or no Vault behind it is named before a ceremony.
+   */
   async test(id: string, token?: string): Promise<ConnectionTest> {
     const profile = await this.profiles.get(id)
     const secret = await this.token(id, token)
-    const remote = new RemoteVault(await this.target(profile), secret)
-    const seal = await remote.sealStatus()
-    const answeredBy = remote.answeredBy
-    return {
-      ...(answeredBy ? { answeredBy } : {}),
-      reachable: true,
-      version: seal.version,
-      initialized: seal.initialized,
-      sealed: seal.sealed,
-      rootPath: await remote.rootGeneratePath(),
-      tokenAccepted: secret ? await remote.tokenAccepted() : null,
-    }
+    const [own, ...others] = await this.clusterTargets(profile)
+    const [main, nodes] = await Promise.all([testOwn(own!, secret), Promise.all(others.map(testNode))])
+    const { version, initialized, sealed } = main
+    return { ...main, nodes: [{ address: own!.address, reachable: true, version, initialized, sealed }, ...nodes] }
   }
+}
+
+async function testOwn(target: ServerTarget, token: string | undefined): Promise<Omit<ConnectionTest, 'nodes'>> {
+  const remote = new RemoteVault(target, token)
+  const seal = await remote.sealStatus()
+  const answeredBy = remote.answeredBy
+  return {
+    ...(answeredBy ? { answeredBy } : {}),
+    reachable: true,
+    version: seal.version,
+    initialized: seal.initialized,
+    sealed: seal.sealed,
+    rootPath: await remote.rootGeneratePath(),
+    tokenAccepted: token ? await remote.tokenAccepted() : null,
+  }
+}
+
+/** Every Vault node answers sys/seal-status, unauthenticated: a node that answers otherwise is not one. */
+async function testNode(target: ServerTarget): Promise<NodeTest> {
+  const answer = await readSeal(target)
+  if (answer.ok) {
+    const { version, initialized, sealed } = answer.seal
+    return { address: target.address, reachable: true, version, initialized, sealed }
+  }
+  const code = answer.error.code
+  const problem: NodeProblem = code === 'tls' || code === 'unreachable' || code === 'timeout' ? code : 'not_vault'
+  return { address: target.address, reachable: false, problem, reason: answer.error.message }
 }
 
 /** Profiles from the config directory, tokens from the OS keychain (or this session). */

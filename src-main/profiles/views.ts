@@ -19,6 +19,15 @@ export interface ProfileList {
   warningDetail: string | null
 }
 
+/** Why a node of the profile did not answer as a Vault: its TLS, no connection, no answer in time, or an answer that is not Vault's. */
+export type NodeProblem = 'tls' | 'unreachable' | 'timeout' | 'not_vault'
+
+/** One node of the profile (its own address first), as its sys/seal-status answered, or why it did not. */
+export type NodeTest =
+  | { address: string; reachable: true; version: string; initialized: boolean; sealed: boolean }
+  | { address: string; reachable: false; problem: NodeProblem; reason: string }
+
+/** The profile's own address, as before; `nodes` adds every node of the profile, its own address first. */
 export interface ConnectionTest {
   reachable: true
   /** The node that answered (scheme://host:port), when a redirect led away from the profile's address. */
@@ -28,4 +37,5 @@ export interface ConnectionTest {
   sealed: boolean
   rootPath: string
   tokenAccepted: boolean | null
+  nodes: NodeTest[]
 }
