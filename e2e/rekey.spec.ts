@@ -246,6 +246,50 @@ test('rekey to PGP keys with a backup: the hand-out saves each holder\'s file; t
   await expect(page.getByRole('button', { name: 'Save the backup as JSON' })).toHaveCount(0)
 })
 
+test("a backup made by a rekey still to be verified says so, and goes when that rekey is cancelled", async ({ tessera }) => {
+  const { page, keyset, dir } = tessera
+  const files: string[] = []
+  for (const name of ['Dana', 'Eve']) {
+    const { publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })
+    files.push(join(dir, `${name}.asc`))
+    await writeFile(files.at(-1)!, publicKey)
+  }
+  await fillRekey(page, { shares: 2, threshold: 2, holders: ['Dana', 'Eve'], verification: /A threshold of the new shares/ })
+  await page.getByLabel(/Encrypt each new share/).check()
+  for (const [i, file] of files.entries()) await page.getByLabel(`${['Dana', 'Eve'][i]}'s public key (holder ${i + 1})`).setInputFiles(file)
+  await page.getByLabel(/Keep a backup/).check()
+  await page.getByRole('button', { name: 'Start the rekey' }).click()
+  await enterShare(page, 'Alice', keyset.keys[0]!)
+  await enterShare(page, 'Bob', keyset.keys[1]!)
+  for (const i of [1, 2]) {
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: `Save holder ${i}'s file`, exact: true }).click()
+    await download
+  }
+  await page.getByRole('button', { name: 'Continue' }).click()
+  await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+  await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+  // The operation screen, while the new shares wait for their verification.
+  await tessera.reopen()
+  await expect(page.getByTestId('rekey-running')).toContainText('0 of 2 new shares verified')
+  await expect(page.getByTestId('rekey-backup-held')).toContainText(
+    'A backup of the encrypted new shares of the rekey running now is held in memory only: it is gone once Tessera stops. Those shares are not in effect until the rekey completes; cancelling it drops this backup with them.',
+  )
+  await photograph(tessera, 'rekey-backup-pending')
+  await page.getByRole('button', { name: 'Resume the rekey' }).click()
+  await page.getByRole('button', { name: 'Cancel the rekey…' }).click()
+  await page.getByRole('button', { name: 'Yes, cancel the rekey' }).click()
+  await expect(page.getByTestId('rekey-cancelled')).toContainText('Its new shares are void.')
+  await page.getByRole('button', { name: 'Back to the operations' }).click()
+  await expect(page.getByRole('button', { name: 'Start: rekey' })).toBeVisible()
+  // Their backup went with them, after a reload too.
+  await expect(page.getByRole('heading', { name: 'Backup of the new shares' })).toHaveCount(0)
+  await tessera.reopen()
+  await expect(page.getByRole('button', { name: 'Start: rekey' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'Backup of the new shares' })).toHaveCount(0)
+  await photograph(tessera, 'rekey-cancelled-no-backup')
+})
+
 test('a reload mid-rekey resumes it: the current shares, then the hand-out, then the verification', async ({ tessera }) => {
   const { page, keyset } = tessera
   await fillRekey(page, { shares: 2, threshold: 2, verification: /A threshold of the new shares/ })

@@ -138,17 +138,24 @@ export async function serve(argv: string[], io: Io): Promise<void> {
 /**
  * Cancels the rekeys running on `engine` as an operator's cancel would (so the
  * record says so), and says what was lost in a line each: the current shares
- * stay in effect, and new shares already made are void.
+ * stay in effect, new shares already made are void (their backup with them),
+ * and a backup still held, in memory only, is gone.
  */
 async function cancelRekeys(engine: LocalEngine): Promise<string[]> {
   const lines: string[] = []
   for (const [rekeying, path] of [[engine.rekey, 'sys/rekey'], [engine.rotation, 'sys/rotate/root']] as const) {
     const status = rekeying.status()
-    if (!status.started) continue
-    // A record that cannot take the line does not keep the rekey alive: the engine closes anyway.
-    await rekeying.cancel().catch(() => undefined)
-    const made = status.verification_nonce ? ', the new shares it made are void' : ''
-    lines.push(`stopped: the rekey in progress (${path}) was cancelled${made}; the shares given to it were wiped and the current shares stay in effect\n`)
+    if (status.started) {
+      const madeBackup = rekeying.readBackup()?.nonce === status.nonce
+      // A record that cannot take the line does not keep the rekey alive: the engine closes anyway.
+      await rekeying.cancel().catch(() => undefined)
+      const made = status.verification_nonce ? `, the new shares it made are void${madeBackup ? ' and so is their backup' : ''}` : ''
+      lines.push(`stopped: the rekey in progress (${path}) was cancelled${made}; the shares given to it were wiped and the current shares stay in effect\n`)
+    }
+    const backup = rekeying.readBackup()
+    if (backup) {
+      lines.push(`stopped: the backup of the shares in effect (${path}/backup, rekey ${backup.nonce}) was held in memory only and is gone; the shares themselves still work\n`)
+    }
   }
   return lines
 }

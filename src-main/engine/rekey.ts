@@ -71,6 +71,8 @@ interface Running extends CheckedRekey {
   /** Set once the new shares are made and wait for verification, or by a restart of the verification. */
   verificationNonce: string
   pending: { next: PreparedGeneration; progress: ShareProgress } | null
+  /** The backup of the new shares once made: it outlives the rekey only if they take effect. */
+  madeBackup: RekeyBackup | null
 }
 
 /**
@@ -81,6 +83,7 @@ interface Running extends CheckedRekey {
  */
 export class Rekeying {
   private running: Running | null = null
+  /** The backup of the shares in effect, made by the rekey that put them there. */
   private backup: RekeyBackup | null = null
   private observer: (event: RekeyEvent) => Promise<void> = async () => undefined
 
@@ -130,7 +133,7 @@ export class Rekeying {
     return this.serial.run(async () => {
       if (this.running) throw new TesseraError('rekey_in_progress', this.words.inProgress)
       const nonce = randomUUID()
-      this.running = { ...rekey, nonce, progress: new ShareProgress(), verificationNonce: '', pending: null }
+      this.running = { ...rekey, nonce, progress: new ShareProgress(), verificationNonce: '', pending: null, madeBackup: null }
       await this.record({ type: 'started', nonce, rekey, required: this.keyset.threshold }, () => this.drop())
       return this.status()
     })
@@ -247,13 +250,20 @@ export class Rekeying {
     })
   }
 
-  /** The backup of the last PGP rekey that asked for one; null when there is none. Kept in memory only. */
+  /**
+   * The backup of the running rekey's new shares once made (Vault stores it at
+   * that update too), else that of the shares in effect; null when there is
+   * none. Unlike Vault's, a cancelled rekey's backup goes with it, and does not
+   * replace the backup of the shares in effect; shares replaced by a rekey that
+   * kept none leave no backup. Kept in memory only.
+   */
   readBackup(): RekeyBackup | null {
-    return this.backup
+    return this.running?.madeBackup ?? this.backup
   }
 
   deleteBackup(): void {
     this.backup = null
+    if (this.running) this.running.madeBackup = null
   }
 
   /** Drops the rekey and wipes what it holds, unrecorded: the engine is closing. */
@@ -295,7 +305,7 @@ export class Rekeying {
       }
       const forms = await handOut(made.shares, r, codecFor(this.keyset.scheme, r.threshold))
       const fingerprints = r.recipients.map((k) => k.fingerprint)
-      if (r.backup) this.backup = backupOf(r.nonce, fingerprints, forms)
+      if (r.backup) r.madeBackup = backupOf(r.nonce, fingerprints, forms)
       const issued = made.shares.map((s, i) => ({ number: s.number, holder: s.holder, ...(fingerprints[i] ? { fingerprint: fingerprints[i] } : {}) }))
       await this.record({ type: 'shares_issued', shares: issued, verification: r.verification })
       const answer: NewShares = {
@@ -327,6 +337,7 @@ export class Rekeying {
       if (hasCode(err, 'rekey_superseded')) this.drop()
       throw err
     }
+    this.backup = this.running?.madeBackup ?? null
     this.drop()
     // The new shares are in effect: an unrecorded completion must not take them from their holders.
     const { generation, keyringCiphertext, shares, threshold } = this.keyset
