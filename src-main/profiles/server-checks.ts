@@ -279,7 +279,8 @@ export async function recognizeServerShare(checks: ServerChecks, typed: Uint8Arr
  */
 export async function retireServerChecks(path: string, generation: number): Promise<string> {
   try {
-    return await withFileLock(path, async (target) => {
+    return await withFileLock(path, async (target, lock) => {
+      await lock.assertHeld('before')
       for (let i = 1; ; i++) {
         const aside = `${target}.retired-${generation}${i > 1 ? `-${i}` : ''}`
         try {
