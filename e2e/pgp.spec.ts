@@ -117,7 +117,7 @@ test('the init ceremony encrypts each share to its holder and saves the files', 
     }),
   )
   await fillEncryptedKeyset(page, join(dir, 'pgp-created.json'), files)
-  for (const [i, fingerprint] of fingerprints.entries()) await expect(page.getByTestId(`holder-key-${i}`)).toContainText(fingerprint)
+  for (const [i, fingerprint] of fingerprints.entries()) await expect(page.getByTestId(`init-key-${i}`)).toContainText(fingerprint)
   await shot('init-pgp-form')
   await axe()
   await page.getByRole('button', { name: 'Create keyset' }).click()

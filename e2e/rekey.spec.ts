@@ -5,6 +5,7 @@ import type { Page } from '@playwright/test'
 import { test, expect, enterShare, photograph } from './fixtures'
 import { runCli } from '../test/helpers/cli'
 import { mistypeAt } from '../test/helpers/keysets'
+import { fillRekey, handOut, handOutByKeyboard, tabTo, typeRekeyCounts, typeShare } from './ceremony-steps'
 
 // The rekey ceremony in the app, on a local 2-of-3 keyset whose holders are
 // named: the current shares on the collect screen, the new shares through the
@@ -14,33 +15,6 @@ import { mistypeAt } from '../test/helpers/keysets'
 const HOLDERS = ['Alice', 'Bob', 'Carol']
 const NEW_HOLDERS = ['Dana', 'Eve', 'Frank', 'Gina', 'Hal']
 test.use({ keysetOptions: { shares: 3, threshold: 2, scheme: 'vault', holders: HOLDERS } })
-
-/** Opens the rekey form from the operation screen and fills it; Start is left to the caller. */
-async function fillRekey(page: Page, opts: { shares: number; threshold: number; holders?: string[]; verification: RegExp }): Promise<void> {
-  await page.getByRole('button', { name: 'Start: rekey' }).click()
-  await expect(page.getByRole('heading', { name: 'Rekey: the new shares' })).toBeVisible()
-  await page.getByLabel('Number of new shares').fill(String(opts.shares))
-  await page.getByLabel('New threshold').fill(String(opts.threshold))
-  for (const [i, name] of (opts.holders ?? []).entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
-  await page.getByLabel(opts.verification).check()
-}
-
-/** Shows new shares `from`..`to` (from 1) in turn to their holders, as the hand-out does; resolves the shares as shown. */
-async function handOut(page: Page, to: number, from = 1): Promise<string[]> {
-  const shares: string[] = []
-  for (let i = from; i <= to; i++) {
-    await page.getByRole('button', { name: `Show share ${i}` }).click()
-    shares.push(((await page.getByTestId('secret-value').textContent()) ?? '').replace(/\s+/g, ''))
-    await page.getByRole('button', { name: `I have recorded share ${i}: hide it` }).click()
-  }
-  return shares
-}
-
-/** Presses Tab until `target` has the focus (at most 40 times): how a keyboard reaches a control. */
-async function tabTo(page: Page, target: ReturnType<Page['getByRole']>): Promise<void> {
-  for (let i = 0; i < 40 && !(await target.evaluate((e) => e === document.activeElement)); i++) await page.keyboard.press('Tab')
-  await expect(target).toBeFocused()
-}
 
 /** Starts a root token attempt and enters `share` under `holder`. */
 async function rootAttempt(page: Page): Promise<void> {
@@ -322,39 +296,15 @@ test('a reload mid-rekey resumes it: the current shares, then the hand-out, then
 
 test('keyboard only: the rekey form, the current shares, the hand-out and the verification', async ({ tessera }) => {
   const { page, keyset } = tessera
-  const enter = async (name: string, share: string) => {
-    await expect(page.getByLabel(/Your name or role/)).toBeFocused()
-    await page.keyboard.type(name)
-    await page.keyboard.press('Tab')
-    await page.keyboard.press('Space')
-    await page.keyboard.press('Tab')
-    await page.keyboard.type(share)
-    await page.keyboard.press('Enter')
-  }
+  const enter = (name: string, share: string) => typeShare(page, name, share)
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
-  await tabTo(page, page.getByRole('button', { name: 'Start: rekey' }))
-  await page.keyboard.press('Enter')
-  await expect(page.getByRole('heading', { name: 'Rekey: the new shares' })).toBeFocused()
-  await page.keyboard.press('Tab')
-  await expect(page.getByLabel('Number of new shares')).toBeFocused()
-  await page.keyboard.press('Control+a')
-  await page.keyboard.type('2')
-  await page.keyboard.press('Tab')
-  await page.keyboard.press('Control+a')
-  await page.keyboard.type('2')
+  await typeRekeyCounts(page, 2, 2)
   await tabTo(page, page.getByRole('button', { name: 'Start the rekey' }))
   await page.keyboard.press('Enter')
   await enter('Alice', keyset.keys[0]!)
   await expect(page.getByTestId('progress')).toHaveText('1 of 2')
   await enter('Bob', keyset.keys[1]!)
-  const fresh: string[] = []
-  for (const i of [1, 2]) {
-    await expect(page.getByRole('button', { name: `Show share ${i}` })).toBeFocused()
-    await page.keyboard.press('Enter')
-    fresh.push(((await page.getByTestId('secret-value').textContent()) ?? '').replace(/\s+/g, ''))
-    await expect(page.getByRole('button', { name: `I have recorded share ${i}: hide it` })).toBeFocused()
-    await page.keyboard.press('Enter')
-  }
+  const fresh = await handOutByKeyboard(page, 2)
   await tabTo(page, page.getByRole('button', { name: 'Finish — wipe the shares from memory' }))
   await page.keyboard.press('Enter')
   await enter('One', fresh[0]!)

@@ -1,9 +1,10 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from '@playwright/test'
 import { test, expect, enterShare, photograph } from './fixtures'
 import { startServe, type ServeProcess } from '../test/helpers/cli'
 import { Gpg } from '../test/helpers/gnupg'
+import { addProfile, callApi, checkFile, initNamed, reconnect, sealStatus, unseals } from './servers'
 
 // Initializing a real server from the app: `tessera serve --uninitialized`
 // answers as a Vault before init, reached through a saved profile.
@@ -15,25 +16,6 @@ test.beforeAll(() => {
 })
 test.afterAll(() => gpg.close())
 
-/** Saves a profile named `name` for `server` and connects to it. */
-async function addProfile(page: Page, server: ServeProcess, name: string): Promise<void> {
-  await page.getByRole('button', { name: 'Change' }).click()
-  const remote = page.getByRole('region', { name: 'Remote server' })
-  await remote.getByRole('button', { name: 'Add a server profile' }).click()
-  await remote.getByLabel('Name', { exact: true }).fill(name)
-  await remote.getByLabel(/Address/).fill(server.url)
-  await remote.getByRole('button', { name: 'Save profile' }).click()
-  await reconnect(page, server, name)
-}
-
-/** Connects to the saved profile `name` of `server`. */
-async function reconnect(page: Page, server: ServeProcess, name: string): Promise<void> {
-  const remote = page.getByRole('region', { name: 'Remote server' })
-  await remote.getByLabel('Server profile', { exact: true }).selectOption({ label: `${name} — ${server.url}` })
-  await remote.getByRole('button', { name: 'Connect', exact: true }).click()
-  await expect(page.getByTestId('backend-label')).toContainText(name)
-}
-
 /** Saves a profile for `server` and connects to it: the Operation screen of a server before init. */
 async function connect(page: Page, server: ServeProcess): Promise<void> {
   await addProfile(page, server, 'Fresh')
@@ -41,47 +23,6 @@ async function connect(page: Page, server: ServeProcess): Promise<void> {
 }
 
 const NAMES = ['Alice', 'Bob', 'Carol']
-
-/** Initializes the connected server, 2 of 3 for NAMES, and hands each share out on screen: the shares and the root token. */
-async function initNamed(page: Page): Promise<{ shares: string[]; token: string }> {
-  await page.getByLabel('Shares').fill('3')
-  await page.getByLabel('Threshold').fill('2')
-  for (const [i, name] of NAMES.entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
-  await page.getByRole('button', { name: 'Initialize the server' }).click()
-  await expect(page.getByText('Holder 1 of 3 — Alice')).toBeVisible()
-  const shares: string[] = []
-  for (let i = 1; i <= 3; i++) {
-    await page.getByRole('button', { name: `Show share ${i}` }).click()
-    shares.push((await page.getByTestId('secret-value').textContent())!.replace(/\s/g, ''))
-    await page.getByRole('button', { name: `I have recorded share ${i}: hide it` }).click()
-  }
-  await page.getByRole('button', { name: 'Show the root token' }).click()
-  const token = (await page.getByTestId('secret-value').textContent())!.trim()
-  await page.getByRole('button', { name: /Finish — wipe/ }).click()
-  return { shares, token }
-}
-
-/** The one server check file beside the profiles. */
-async function checkFile(configDir: string): Promise<string> {
-  const dir = join(configDir, 'server-checks')
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.json'))
-  expect(files).toHaveLength(1)
-  return readFile(join(dir, files[0]!), 'utf8')
-}
-
-/** One call of the server's HTTP API, as any Vault client makes it. */
-async function callApi(url: string, method: string, path: string, body?: unknown): Promise<{ json: unknown }> {
-  const res = await fetch(`${url}/v1/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
-  return { json: await res.json() }
-}
-
-const sealStatus = async (server: ServeProcess) => (await callApi(server.url, 'GET', 'sys/seal-status')).json as { initialized: boolean; sealed: boolean }
-
-async function unseals(server: ServeProcess, keys: string[]): Promise<boolean> {
-  let sealed = true
-  for (const key of keys) sealed = ((await callApi(server.url, 'PUT', 'sys/unseal', { key })).json as { sealed: boolean }).sealed
-  return !sealed
-}
 
 test('init a server with named holders: each share shown once, a check file that holds none', async ({ tessera }) => {
   const { page, dir } = tessera
@@ -146,7 +87,7 @@ test('init a server with PGP keys: each holder\'s file opens with their gpg, the
       const key = join(dir, `${name}.gpg`)
       await writeFile(key, gpg.exportPublic(`${name}@example.org`))
       await page.getByLabel(`Holder ${i + 1} public key`).setInputFiles(key)
-      await expect(page.getByTestId(`holder-key-${i}`)).toBeVisible()
+      await expect(page.getByTestId(`init-key-${i}`)).toBeVisible()
     }
     const rootKey = join(dir, 'root.asc')
     await writeFile(rootKey, gpg.exportPublic('root@example.org', true))
@@ -221,7 +162,7 @@ test('a server Tessera initialized checks each share as it is entered; one it di
     await expect(page.getByRole('button', { name: 'Check shares…' })).toHaveCount(0)
 
     await addProfile(page, server, 'Fresh')
-    const { shares } = await initNamed(page)
+    const { shares } = await initNamed(page, NAMES)
     expect(await unseals(server, shares.slice(0, 2))).toBe(true)
     // A later ceremony: the profile connected again reads the check file.
     await page.getByRole('button', { name: 'Change' }).click()
@@ -261,7 +202,7 @@ test('the unseal of a server Tessera initialized checks each share once, before 
   const server = await startServe(['--keyset', join(dir, 'server.json'), '--uninitialized'])
   try {
     await connect(page, server)
-    const { shares } = await initNamed(page)
+    const { shares } = await initNamed(page, NAMES)
     await page.getByRole('button', { name: 'Unseal…' }).click()
     await expect(page.getByTestId('share-checks')).toContainText('Each share is checked as it is entered, against the server check file of generation 1.')
 

@@ -1,3 +1,6 @@
+import { errorText } from './api-error'
+import type { KeyInfo } from '../../../src-main/ipc/channels'
+
 /** An OpenPGP file as the operator gave it, and the text main can parse. */
 export interface KeyFile {
   /** Armored text as is; binary keys as base64. */
@@ -22,4 +25,30 @@ export async function readKeyFile(file: File): Promise<KeyFile> {
     return { text: btoa(binary), form: 'binary' }
   }
   return { text: new TextDecoder().decode(bytes).trim(), form: 'base64' }
+}
+
+/** A public key as picked: its text for main, the file's name and what the operator is shown of it. */
+export interface PickedKey {
+  text: string
+  name: string
+  info: KeyInfo
+}
+
+/**
+ * The public key in the file picked at `event`, as main reads it: null (and
+ * `refused` told why in a sentence) when none was picked or main refused it.
+ */
+export async function pickPublicKey(
+  main: { inspectKey(text: string): Promise<KeyInfo> },
+  event: Event,
+  refused: (why: string) => void,
+): Promise<PickedKey | null> {
+  const file = (event.currentTarget as HTMLInputElement).files?.[0]
+  if (!file) return null
+  const key = await readKeyFile(file)
+  const info = await main.inspectKey(key.text).catch((err: unknown) => {
+    refused(errorText(err))
+    return null
+  })
+  return info ? { text: key.text, name: file.name, info: { ...info, format: key.form } } : null
 }

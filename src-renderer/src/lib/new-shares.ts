@@ -12,6 +12,12 @@ export function countProblems(shares: number, threshold: number): string[] {
   ].filter(Boolean)
 }
 
+/** One entry per new share (its count bounded to Vault's): the holder's name as typed, trimmed; '' where none is. */
+export function holderList(shares: number, names: readonly (string | undefined)[]): string[] {
+  const count = Number.isInteger(shares) ? Math.min(Math.max(shares, 0), 255) : 0
+  return Array.from({ length: count }, (_, i) => (names[i] ?? '').trim())
+}
+
 /**
  * Per holder name, its problem in a sentence ("Holder name 2 …") or null.
  * Names are all given or none: once one is, an empty one is a problem.

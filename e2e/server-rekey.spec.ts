@@ -1,0 +1,208 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as openpgp from 'openpgp'
+import type { Page } from '@playwright/test'
+import { test, expect, enterShare, photograph } from './fixtures'
+import { startServe } from '../test/helpers/cli'
+import { fillRekey, handOut, handOutByKeyboard, tabTo, typeRekeyCounts, typeShare } from './ceremony-steps'
+import { addProfile, callApi, initNamed, reconnect, sealStatus, unseals } from './servers'
+
+// A rekey of a real server from the app: `tessera serve` processes reached
+// through saved profiles, on the legacy sys/rekey/* and on the 2026
+// sys/rotate/root/*. The current shares on the collect screen, the new
+// shares through the hand-out, their verification on the collect screen again.
+
+const HOLDERS = ['Alice', 'Bob', 'Carol']
+const NEW_HOLDERS = ['Dana', 'Eve', 'Frank', 'Gina', 'Hal']
+
+/** Gives `shares` to the app's Unseal, one holder each, and goes back to the operations once the server is unsealed. */
+async function unsealInApp(page: Page, holders: string[], shares: string[]): Promise<void> {
+  await page.getByRole('button', { name: 'Unseal…' }).click()
+  for (const [i, share] of shares.entries()) {
+    await page.getByLabel(/Your name or role/).fill(holders[i]!)
+    await page.getByLabel('Key share').fill(share)
+    await page.getByRole('button', { name: 'Send to every sealed node' }).click()
+    await expect(page.getByLabel(/Your name or role/)).toHaveValue('')
+  }
+  await expect(page.getByTestId('all-unsealed')).toContainText('Every node is unsealed.')
+  await page.getByRole('button', { name: 'Back to the operations' }).click()
+}
+
+test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 with a threshold verified; sealed, it opens with the new shares only', async ({ tessera }) => {
+  test.slow()
+  const { page, dir } = tessera
+  const server = await startServe(['--keyset', join(dir, 'server.json'), '--uninitialized'])
+  try {
+    await addProfile(page, server, 'Lab')
+    const { shares, token } = await initNamed(page, HOLDERS)
+    await unsealInApp(page, ['Alice', 'Bob'], shares.slice(0, 2))
+    // Without a token, sys/rekey/backup cannot be read: the screen says so rather than "no backup".
+    await expect(page.getByTestId('rekey-backup-unknown')).toContainText('The server did not say whether it keeps a backup')
+
+    await fillRekey(page, { shares: 5, threshold: 3, holders: NEW_HOLDERS, verification: /A threshold of the new shares/ })
+    // A server applies new shares as it makes them: "none" is not offered, and the form says why.
+    await expect(page.getByLabel(/No verification/)).toHaveCount(0)
+    await expect(page.getByTestId('verification-none-why')).toContainText('a server puts its new shares in effect the moment it makes them')
+    await photograph(tessera, 'server-rekey-form')
+    await page.getByRole('button', { name: 'Start the rekey' }).click()
+
+    await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: current shares' })).toBeVisible()
+    await expect(page.getByTestId('rekey-parameters')).toContainText('New shares: 3 of 5, for Dana, Eve, Frank, Gina, Hal; a threshold of them entered back before they take effect.')
+    await enterShare(page, 'Alice', shares[0]!)
+    await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+    await photograph(tessera, 'server-rekey-current')
+    await enterShare(page, 'Carol', shares[2]!)
+
+    await expect(page.getByText('Holder 1 of 5 — Dana')).toBeVisible()
+    await photograph(tessera, 'server-rekey-handout')
+    const fresh = await handOut(page, 5)
+    expect(new Set(fresh).size).toBe(5)
+    for (const s of fresh) expect(s).toMatch(/^[0-9a-f]{66}$/)
+    await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+
+    await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+    await enterShare(page, 'Eve', fresh[1]!)
+    await enterShare(page, 'Hal', fresh[4]!)
+    await expect(page.getByTestId('progress')).toHaveText('2 of 3')
+    await photograph(tessera, 'server-rekey-verify')
+    await enterShare(page, 'Dana', fresh[0]!)
+    await expect(page.getByTestId('rekey-complete')).toContainText('The new shares are in effect: 3 of 5 shares now open')
+    await photograph(tessera, 'server-rekey-complete')
+    expect(await sealStatus(server)).toMatchObject({ sealed: false, t: 3, n: 5 })
+
+    // Sealed by its operator, the server opens with the new shares; an old one is refused.
+    expect((await callApi(server.url, 'PUT', 'sys/seal', undefined, token)).status).toBe(204)
+    await page.getByRole('button', { name: 'Back to the operations' }).click()
+    await page.getByRole('button', { name: 'Change' }).click()
+    await reconnect(page, server, 'Lab')
+    await page.getByRole('button', { name: 'Unseal…' }).click()
+    await page.getByLabel(/Your name or role/).fill('Alice')
+    await page.getByLabel('Key share').fill(shares[0]!)
+    await page.getByRole('button', { name: 'Send to every sealed node' }).click()
+    await expect(page.getByTestId('node-1-last')).toContainText('it was replaced')
+    await expect(page.getByTestId('node-1-progress')).toHaveText('0 of 3')
+    await photograph(tessera, 'server-rekey-old-refused')
+    for (const [i, name] of ['Frank', 'Gina', 'Hal'].entries()) {
+      await page.getByLabel(/Your name or role/).fill(name)
+      await page.getByLabel('Key share').fill(fresh[i + 2]!)
+      await page.getByRole('button', { name: 'Send to every sealed node' }).click()
+      await expect(page.getByLabel(/Your name or role/)).toHaveValue('')
+    }
+    await expect(page.getByTestId('all-unsealed')).toContainText('Every node is unsealed.')
+    expect(await sealStatus(server)).toMatchObject({ sealed: false })
+  } finally {
+    await server.stop()
+  }
+})
+
+test('sys/rotate/root of a 2026 server, the profile holding its token: every new share verified, from the keyboard alone, across a reload', async ({ tessera }) => {
+  test.slow()
+  const { page, keyset, keysetPath } = tessera
+  const server = await startServe(['--keyset', keysetPath, '--require-token'])
+  try {
+    await addProfile(page, server, 'Bao', keyset.root_token)
+    await typeRekeyCounts(page, 3, 2)
+    // The server offers every share back: the radio group is reached by Tab, its choice made by arrow.
+    await tabTo(page, page.getByLabel(/A threshold of the new shares/))
+    await page.keyboard.press('ArrowDown')
+    await expect(page.getByLabel(/Every new share is entered back/)).toBeChecked()
+    await expect(page.getByLabel(/No verification/)).toHaveCount(0)
+    await tabTo(page, page.getByRole('button', { name: 'Start the rekey' }))
+    await page.keyboard.press('Enter')
+
+    await expect(page.getByTestId('rekey-parameters')).toContainText('New shares: 2 of 3; every one entered back before it takes effect.')
+    await typeShare(page, 'Alice', keyset.keys[0]!)
+    await expect(page.getByTestId('progress')).toHaveText('1 of 2')
+    await typeShare(page, 'Bob', keyset.keys[1]!)
+    const fresh = await handOutByKeyboard(page, 3)
+    await tabTo(page, page.getByRole('button', { name: 'Finish — wipe the shares from memory' }))
+    await page.keyboard.press('Enter')
+    await typeShare(page, 'New 1', fresh[0]!)
+    await expect(page.getByTestId('progress')).toHaveText('1 of 3')
+
+    // A reload mid-verification: the rekey is read again from the server, and resumed.
+    await tessera.reopen()
+    await expect(page.getByTestId('rekey-running')).toContainText('1 of 3 new shares verified')
+    await tabTo(page, page.getByRole('button', { name: 'Resume the rekey' }))
+    await page.keyboard.press('Enter')
+    await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+    await tabTo(page, page.getByLabel(/Your name or role/))
+    await typeShare(page, 'New 3', fresh[2]!)
+    // A threshold is not enough: every share is asked.
+    await expect(page.getByTestId('progress')).toHaveText('2 of 3')
+    await typeShare(page, 'New 2', fresh[1]!)
+    await expect(page.getByTestId('rekey-complete')).toContainText('2 of 3 shares now open')
+    await expect(page.getByRole('heading', { name: 'Rekey complete' })).toBeFocused()
+    expect(await sealStatus(server)).toMatchObject({ sealed: false, t: 2, n: 3 })
+    // The old shares no longer open the server; two new ones do.
+    expect((await callApi(server.url, 'PUT', 'sys/seal', undefined, keyset.root_token)).status).toBe(204)
+    const refused = await callApi(server.url, 'PUT', 'sys/unseal', { key: keyset.keys[0] })
+    expect(JSON.stringify(refused.json)).toContain('replaced')
+    expect(await unseals(server, [fresh[2]!, fresh[0]!])).toBe(true)
+  } finally {
+    await server.stop()
+  }
+})
+
+test('a server with no check file, rekeyed to PGP keys with a backup: each holder decrypts their file to verify it; the backup is saved, then deleted', async ({ tessera }) => {
+  test.slow()
+  const { page, keyset, keysetPath, dir } = tessera
+  const server = await startServe(['--keyset', keysetPath])
+  const holders = ['Dana', 'Eve', 'Frank']
+  const pairs = await Promise.all(holders.map((name) => openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })))
+  const files: string[] = []
+  for (const [i, name] of holders.entries()) {
+    files.push(join(dir, `${name}.asc`))
+    await writeFile(files[i]!, pairs[i]!.publicKey)
+  }
+  try {
+    await addProfile(page, server, 'Plain', keyset.root_token)
+    await expect(page.getByTestId('share-checks')).toContainText('No server check file')
+    await fillRekey(page, { shares: 3, threshold: 2, holders, verification: /A threshold of the new shares/ })
+    await page.getByLabel(/Encrypt each new share/).check()
+    for (const [i, file] of files.entries()) await page.getByLabel(`${holders[i]}'s public key (holder ${i + 1})`).setInputFiles(file)
+    await expect(page.getByTestId('rekey-key-2')).toContainText('Frank')
+    await page.getByLabel(/Keep a backup/).check()
+    await expect(page.getByText('kept by the server, encrypted to the keys above, until deleted')).toBeVisible()
+    await photograph(tessera, 'server-rekey-pgp-form')
+    await page.getByRole('button', { name: 'Start the rekey' }).click()
+    await enterShare(page, 'Alice', keyset.keys[0]!)
+    await enterShare(page, 'Carol', keyset.keys[2]!)
+
+    // The hand-out: a file per holder, each opened with that holder's private key only.
+    await expect(page.getByRole('heading', { name: 'Encrypted shares' })).toBeVisible()
+    await photograph(tessera, 'server-rekey-pgp-handout')
+    const saved: string[] = []
+    const fresh: string[] = []
+    for (const [i, pair] of pairs.entries()) {
+      const download = page.waitForEvent('download')
+      await page.getByRole('button', { name: `Save holder ${i + 1}'s file`, exact: true }).click()
+      const bytes = await readFile((await (await download).path())!)
+      saved.push(bytes.toString('base64'))
+      const message = await openpgp.readMessage({ binaryMessage: bytes })
+      const privateKey = await openpgp.readPrivateKey({ armoredKey: pair.privateKey })
+      fresh.push(String((await openpgp.decrypt({ message, decryptionKeys: privateKey })).data))
+    }
+    for (const s of fresh) expect(s).toMatch(/^[0-9a-f]{66}$/)
+    await page.getByRole('button', { name: 'Continue' }).click()
+    await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+    await enterShare(page, 'Frank', fresh[2]!)
+    await enterShare(page, 'Dana', fresh[0]!)
+    await expect(page.getByTestId('rekey-complete')).toContainText('2 of 3 shares now open')
+    await expect(page.getByRole('heading', { name: 'Backup of the new shares' })).toBeVisible()
+    await photograph(tessera, 'server-rekey-backup')
+
+    const json = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Save the backup as JSON' }).click()
+    const backup = JSON.parse(await readFile((await (await json).path())!, 'utf8'))
+    expect(Object.values(backup.keys_base64)).toEqual(saved.map((s) => [s]))
+    // The token on the profile chose OpenBao's sys/rotate/root: the server holds the backup there until it is deleted.
+    expect((await callApi(server.url, 'GET', 'sys/rotate/root/backup', undefined, keyset.root_token)).status).toBe(200)
+    await page.getByRole('button', { name: 'Delete the backup' }).click()
+    await expect(page.getByRole('button', { name: 'Save the backup as JSON' })).toHaveCount(0)
+    // Deleted on the server, not only from the screen.
+    expect((await callApi(server.url, 'GET', 'sys/rotate/root/backup', undefined, keyset.root_token)).status).toBe(400)
+  } finally {
+    await server.stop()
+  }
+})

@@ -1,0 +1,69 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Page } from '@playwright/test'
+import { expect } from './fixtures'
+import { handOut } from './ceremony-steps'
+import type { ServeProcess } from '../test/helpers/cli'
+
+// Steps of the journeys on `tessera serve` processes reached through saved profiles.
+
+/** Saves a profile named `name` for `server` (with `token` where given) and connects to it. */
+export async function addProfile(page: Page, server: ServeProcess, name: string, token?: string): Promise<void> {
+  await page.getByRole('button', { name: 'Change' }).click()
+  const remote = page.getByRole('region', { name: 'Remote server' })
+  await remote.getByRole('button', { name: 'Add a server profile' }).click()
+  await remote.getByLabel('Name', { exact: true }).fill(name)
+  await remote.getByLabel(/Address/).fill(server.url)
+  if (token) await remote.getByLabel(/^Token/).fill(token)
+  await remote.getByRole('button', { name: 'Save profile' }).click()
+  await reconnect(page, server, name)
+}
+
+/** Connects to the saved profile `name` of `server`. */
+export async function reconnect(page: Page, server: ServeProcess, name: string): Promise<void> {
+  const remote = page.getByRole('region', { name: 'Remote server' })
+  await remote.getByLabel('Server profile', { exact: true }).selectOption({ label: `${name} — ${server.url}` })
+  await remote.getByRole('button', { name: 'Connect', exact: true }).click()
+  await expect(page.getByTestId('backend-label')).toContainText(name)
+}
+
+/** Initializes the connected server, 2 of 3 for `names`, and hands each share out on screen: the shares and the root token. */
+export async function initNamed(page: Page, names: string[]): Promise<{ shares: string[]; token: string }> {
+  await page.getByLabel('Shares').fill(String(names.length))
+  await page.getByLabel('Threshold').fill('2')
+  for (const [i, name] of names.entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
+  await page.getByRole('button', { name: 'Initialize the server' }).click()
+  await expect(page.getByText(`Holder 1 of ${names.length} — ${names[0]}`)).toBeVisible()
+  const shares = await handOut(page, names.length)
+  await page.getByRole('button', { name: 'Show the root token' }).click()
+  const token = (await page.getByTestId('secret-value').textContent())!.trim()
+  await page.getByRole('button', { name: /Finish — wipe/ }).click()
+  return { shares, token }
+}
+
+/** One call of the server's HTTP API, as any Vault client makes it. */
+export async function callApi(url: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${url}/v1/${path}`, {
+    method,
+    ...(token ? { headers: { 'X-Vault-Token': token } } : {}),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  return { status: res.status, json: res.status === 204 ? null : await res.json() }
+}
+
+export const sealStatus = async (server: ServeProcess) => (await callApi(server.url, 'GET', 'sys/seal-status')).json as { initialized: boolean; sealed: boolean; t: number; n: number }
+
+/** Gives `keys` to sys/unseal in turn: whether the server is unsealed after the last. */
+export async function unseals(server: ServeProcess, keys: string[]): Promise<boolean> {
+  let sealed = true
+  for (const key of keys) sealed = ((await callApi(server.url, 'PUT', 'sys/unseal', { key })).json as { sealed: boolean }).sealed
+  return !sealed
+}
+
+/** The one server check file beside the profiles in `configDir`. */
+export async function checkFile(configDir: string): Promise<string> {
+  const dir = join(configDir, 'server-checks')
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json'))
+  expect(files).toHaveLength(1)
+  return readFile(join(dir, files[0]!), 'utf8')
+}
