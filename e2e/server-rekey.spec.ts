@@ -4,6 +4,7 @@ import * as openpgp from 'openpgp'
 import type { Page } from '@playwright/test'
 import { test, expect, enterShare, photograph } from './fixtures'
 import { startServe } from '../test/helpers/cli'
+import { mistypeAt } from '../test/helpers/keysets'
 import { fillRekey, handOut, handOutByKeyboard, tabTo, typeRekeyCounts, typeShare } from './ceremony-steps'
 import { addProfile, callApi, initNamed, reconnect, sealStatus, unseals } from './servers'
 
@@ -43,7 +44,15 @@ test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 w
     // A server applies new shares as it makes them: "none" is not offered, and the form says why.
     await expect(page.getByLabel(/No verification/)).toHaveCount(0)
     await expect(page.getByTestId('verification-none-why')).toContainText('a server puts its new shares in effect the moment it makes them')
+    await expect(page.getByTestId('rekey-check-file')).toContainText("The server check file follows this rekey: its generation 2 holds the new shares' check values")
     await photograph(tessera, 'server-rekey-form')
+    // A backup has the server encrypt the new shares: the form says the check file is retired before anything starts.
+    await page.getByLabel(/Encrypt each new share/).check()
+    await page.getByLabel(/Keep a backup/).check()
+    await expect(page.getByTestId('rekey-check-file')).toContainText('the server check file (generation 1) is retired once they take effect')
+    await photograph(tessera, 'server-rekey-form-backup')
+    await page.getByLabel(/Encrypt each new share/).uncheck()
+    await expect(page.getByTestId('rekey-check-file')).toContainText('The server check file follows this rekey')
     await page.getByRole('button', { name: 'Start the rekey' }).click()
 
     await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: current shares' })).toBeVisible()
@@ -61,6 +70,12 @@ test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 w
     await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
 
     await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+    // A mistyped new share is refused against the check file's next generation, before the server hears of it.
+    await enterShare(page, 'Eve', mistypeAt(fresh[1]!, 12))
+    await expect(page.getByTestId('collect-error')).toHaveText('This does not match share 2 (Eve) — probably a typing mistake.')
+    await expect(page.getByTestId('progress')).toHaveText('0 of 3')
+    expect((await callApi(server.url, 'GET', 'sys/rekey/verify')).json).toMatchObject({ progress: 0 })
+    await photograph(tessera, 'server-rekey-verify-refused')
     await enterShare(page, 'Eve', fresh[1]!)
     await enterShare(page, 'Hal', fresh[4]!)
     await expect(page.getByTestId('progress')).toHaveText('2 of 3')
@@ -79,7 +94,10 @@ test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 w
     await page.getByLabel(/Your name or role/).fill('Alice')
     await page.getByLabel('Key share').fill(shares[0]!)
     await page.getByRole('button', { name: 'Send to every sealed node' }).click()
-    await expect(page.getByTestId('node-1-last')).toContainText('it was replaced')
+    // The check file's generation 2 refuses an old share before any node hears of it.
+    await expect(page.getByTestId('share-checks')).toContainText('against the server check file of generation 2')
+    await expect(page.getByTestId('unseal-error')).toContainText("This share is not one of this server's shares")
+    await expect(page.getByTestId('node-1-last')).toHaveText('—')
     await expect(page.getByTestId('node-1-progress')).toHaveText('0 of 3')
     await photograph(tessera, 'server-rekey-old-refused')
     for (const [i, name] of ['Frank', 'Gina', 'Hal'].entries()) {
@@ -162,6 +180,7 @@ test('a server with no check file, rekeyed to PGP keys with a backup: each holde
     await page.getByLabel(/Encrypt each new share/).check()
     for (const [i, file] of files.entries()) await page.getByLabel(`${holders[i]}'s public key (holder ${i + 1})`).setInputFiles(file)
     await expect(page.getByTestId('rekey-key-2')).toContainText('Frank')
+    await expect(page.getByTestId('rekey-check-file')).toHaveText('This server has no server check file: shares are checked by the server alone, as Vault does.')
     await page.getByLabel(/Keep a backup/).check()
     await expect(page.getByText('kept by the server, encrypted to the keys above, until deleted')).toBeVisible()
     await photograph(tessera, 'server-rekey-pgp-form')
