@@ -225,3 +225,17 @@ test('a server with no check file, rekeyed to PGP keys with a backup: each holde
     await server.stop()
   }
 })
+
+test('a 2026 server reached without a token offers no rekey, and the Operation screen says why', async ({ tessera }) => {
+  const { page, keysetPath } = tessera
+  const server = await startServe(['--keyset', keysetPath, '--require-token'])
+  try {
+    await addProfile(page, server, 'No token')
+    await expect(page.getByTestId('rekey-unavailable')).toContainText('Not offered: ')
+    await expect(page.getByTestId('rekey-unavailable')).toContainText('token')
+    await expect(page.getByRole('button', { name: 'Start: rekey' })).toHaveCount(0)
+    await photograph(tessera, 'server-rekey-unavailable')
+  } finally {
+    await server.stop()
+  }
+})
