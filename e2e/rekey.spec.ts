@@ -175,12 +175,7 @@ test('rekey without verification, its hand-out abandoned: the rekey is cancelled
 
 test('rekey to PGP keys with a backup: the hand-out saves each holder\'s file; the result saves the backup as Vault gives it, and deletes it', async ({ tessera }) => {
   const { page, keyset, dir } = tessera
-  const files: string[] = []
-  for (const name of ['Dana', 'Eve']) {
-    const { publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })
-    files.push(join(dir, `${name}.asc`))
-    await writeFile(files.at(-1)!, publicKey)
-  }
+  const files = await publicKeyFiles(dir, ['Dana', 'Eve'])
   await fillRekey(page, { shares: 2, threshold: 2, holders: ['Dana', 'Eve'], verification: /No verification/ })
   await page.getByLabel(/Encrypt each new share/).check()
   for (const [i, file] of files.entries()) await page.getByLabel(`${['Dana', 'Eve'][i]}'s public key (holder ${i + 1})`).setInputFiles(file)
@@ -222,12 +217,7 @@ test('rekey to PGP keys with a backup: the hand-out saves each holder\'s file; t
 
 test("a backup made by a rekey still to be verified says so, and goes when that rekey is cancelled", async ({ tessera }) => {
   const { page, keyset, dir } = tessera
-  const files: string[] = []
-  for (const name of ['Dana', 'Eve']) {
-    const { publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })
-    files.push(join(dir, `${name}.asc`))
-    await writeFile(files.at(-1)!, publicKey)
-  }
+  const files = await publicKeyFiles(dir, ['Dana', 'Eve'])
   await fillRekey(page, { shares: 2, threshold: 2, holders: ['Dana', 'Eve'], verification: /A threshold of the new shares/ })
   await page.getByLabel(/Encrypt each new share/).check()
   for (const [i, file] of files.entries()) await page.getByLabel(`${['Dana', 'Eve'][i]}'s public key (holder ${i + 1})`).setInputFiles(file)
@@ -313,3 +303,14 @@ test('keyboard only: the rekey form, the current shares, the hand-out and the ve
   await expect(page.getByTestId('rekey-complete')).toBeVisible()
   await expect(page.getByRole('heading', { name: 'Rekey complete' })).toBeFocused()
 })
+
+/** A fresh public key per holder, each saved as `<name>.asc` in `dir`: the files' paths, in order. */
+async function publicKeyFiles(dir: string, names: string[]): Promise<string[]> {
+  const files: string[] = []
+  for (const name of names) {
+    const { publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })
+    files.push(join(dir, `${name}.asc`))
+    await writeFile(files.at(-1)!, publicKey)
+  }
+  return files
+}

@@ -158,6 +158,17 @@ async function handOutAll(count: number): Promise<Array<{ key: string; key_base6
   return shown
 }
 
+/** Every new share handed out as its holder's PGP file, each decrypted with that holder's key (`keys`, in order): the shares' text. */
+async function handOutEncrypted(keys: Array<{ priv: PrivateKeyInfo }>, count: number): Promise<string[]> {
+  const fresh: string[] = []
+  for (const [i, file] of (await handOutAll(count)).entries()) {
+    fresh.push(Buffer.from(await decryptWith(keys[i]!.priv, Buffer.from(file.key_base64, 'base64'))).toString('utf8'))
+    await call('handout.shareSaved', { index: i })
+  }
+  await call('handout.finish')
+  return fresh
+}
+
 /** The record of the first (or `latest`) rekey, verified. */
 async function rekeyRecord(latest = false) {
   const dir = join(configDir, 'records')
@@ -297,12 +308,7 @@ describe('a rekey of a server Tessera initialized keeps its check file true', ()
     await enterCurrent(old, started.status.nonce)
     // Tessera has no check value of shares it never saw: no pending generation.
     expect((await readServerChecks(checksPath()))!.pending).toBeUndefined()
-    const fresh: string[] = []
-    for (const [i, file] of (await handOutAll(3)).entries()) {
-      fresh.push(Buffer.from(await decryptWith(keys[i]!.priv, Buffer.from(file.key_base64, 'base64'))).toString('utf8'))
-      await call('handout.shareSaved', { index: i })
-    }
-    await call('handout.finish')
+    const fresh = await handOutEncrypted(keys, 3)
     const vnonce = (await call('rekey.status')).verify.nonce
     await call('rekey.verify', { key: fresh[0], nonce: vnonce })
     const done = await call('rekey.verify', { key: fresh[1], nonce: vnonce })
@@ -328,12 +334,7 @@ describe('a rekey of a server Tessera initialized keeps its check file true', ()
     // Unchecked, a share is named by nobody: the server alone takes it.
     expect((await call('rekey.update', { key: old[0], nonce: started.status.nonce, holder: 'Alice' })).last_share).toBeUndefined()
     await call('rekey.update', { key: old[1], nonce: started.status.nonce, holder: 'Bob' })
-    const fresh: string[] = []
-    for (const [i, file] of (await handOutAll(2)).entries()) {
-      fresh.push(Buffer.from(await decryptWith(keys[i]!.priv, Buffer.from(file.key_base64, 'base64'))).toString('utf8'))
-      await call('handout.shareSaved', { index: i })
-    }
-    await call('handout.finish')
+    const fresh = await handOutEncrypted(keys, 2)
     const vnonce = (await call('rekey.status')).verify.nonce
     await call('rekey.verify', { key: fresh[0], nonce: vnonce })
     expect((await call('rekey.verify', { key: fresh[1], nonce: vnonce })).complete).toBe(true)
