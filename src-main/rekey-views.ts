@@ -27,6 +27,13 @@ export interface RekeyState extends Progress {
 /** GET sys/rekey/verify; `required`: how many new shares complete it (the new threshold, or every share). */
 export type VerifyState = Progress
 
+/** sys/rekey/backup's data: per PGP fingerprint, the encrypted new shares in share order. */
+export interface RekeyBackup {
+  nonce: string
+  keys: Record<string, string[]>
+  keys_base64: Record<string, string[]>
+}
+
 /** A share the backend recognized, where it can tell (a keyset, a server with a check file). */
 export interface RecognizedShare {
   number: number | null

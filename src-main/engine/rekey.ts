@@ -13,6 +13,7 @@ import { assertOwnShare } from './holders'
 import { ShareProgress } from './share-progress'
 import type { Serial } from './serial'
 import type { RekeyState } from '../rekey-interface'
+import type { RekeyBackup } from '../rekey-views'
 
 /** GET sys/rekey/init, field for field. */
 export interface RekeyStatus extends RekeyState {
@@ -40,13 +41,6 @@ export interface NewShares {
   backup: boolean
   verification_required: boolean
   verification_nonce?: string
-}
-
-/** sys/rekey/backup's data: per PGP fingerprint, the encrypted new shares in share order. */
-export interface RekeyBackup {
-  nonce: string
-  keys: Record<string, string[]>
-  keys_base64: Record<string, string[]>
 }
 
 /** What a rekey's record says it asked for: a checked request, or a server's answer to one. */

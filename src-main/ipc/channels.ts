@@ -16,7 +16,6 @@ import type {
   HandOutSummary,
   LogEntry,
   RecentKeyset,
-  RekeyBackupView,
   RekeyReply,
   RekeyView,
   SessionSnapshot,
@@ -25,6 +24,7 @@ import type {
   UpdateReply,
 } from '../session/views'
 import type { UnsealView } from '../session/unseal-views'
+import type { RekeyBackup } from '../rekey-views'
 
 /**
  * The IPC channel list, half of the one IPC contract: every channel by group,
@@ -141,7 +141,7 @@ export interface Contract {
   /** Nothing changes; the current shares stay in effect. Refused while the new shares are being handed out. */
   'rekey.cancel': { input: NoInput; output: RekeyView }
   /** The PGP-encrypted new shares kept by a rekey asked for a backup, as Vault's sys/rekey/backup gives them. */
-  'rekey.backup': { input: NoInput; output: RekeyBackupView }
+  'rekey.backup': { input: NoInput; output: RekeyBackup }
   'rekey.deleteBackup': { input: NoInput; output: RekeyView }
 
   /** The new share for its holder: a share in the clear is handed out (`revealed`), recorded before it leaves main; an encrypted one once `result.shareSaved`. */
@@ -280,7 +280,7 @@ export type {
   ProfileList,
   ProfileView,
   RecentKeyset,
-  RekeyBackupView,
+  RekeyBackup,
   RekeyReply,
   RekeyView,
   RevealedShare,

@@ -5,6 +5,7 @@ import type { ShareIdentity } from '../engine/keyset'
 import type { RekeyRecord, ServerCompleted } from '../record/rekey-record'
 import type { ServerChecks } from '../profiles/server-checks'
 import type { IssuedShares, RecognizedShare, RekeyConfig, Rekeyer, RekeyState, Verification } from '../rekey-interface'
+import type { RekeyBackup } from '../rekey-views'
 import { ERRORS } from '../support/error-codes'
 import { hasCode, TesseraError } from '../support/errors'
 import { forOperator } from '../support/plain-errors'
@@ -15,7 +16,7 @@ import { keyInfo } from './keys'
 import type { OpenBackend } from './open-backend'
 import type { Records } from './records'
 import { rekeyHandOut } from './rekey-hand-out'
-import type { HandOutProgress, LogEntry, RekeyBackupView, RekeyView } from './views'
+import type { HandOutProgress, LogEntry, RekeyView } from './views'
 
 /** What a share entered toward the rekey or its verification did. */
 export interface Entered {
@@ -216,7 +217,7 @@ export class RekeyCeremony {
   }
 
   /** The backup the rekey kept, as Vault's sys/rekey/backup gives it (PGP-encrypted: no secret). */
-  async backup(): Promise<RekeyBackupView> {
+  async backup(): Promise<RekeyBackup> {
     const backup = await (await this.offered()).rekeyer.readBackup()
     if (!backup) throw new TesseraError('no_backup', 'no backup of new shares is held')
     const keysBase64 = Object.fromEntries(Object.entries(backup.keys).map(([fp, keys]) => [fp, keys.map((k) => Buffer.from(k, 'hex').toString('base64'))]))

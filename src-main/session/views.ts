@@ -196,10 +196,3 @@ export type RekeyReply = RekeyView & {
   /** The backend as it stands once the new shares took effect. */
   backend?: BackendView
 }
-
-/** The backup of a rekey's new shares, as Vault's sys/rekey/backup gives it: per PGP fingerprint, the encrypted shares in share order. */
-export interface RekeyBackupView {
-  nonce: string
-  keys: Record<string, string[]>
-  keys_base64: Record<string, string[]>
-}

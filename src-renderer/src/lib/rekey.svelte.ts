@@ -1,4 +1,4 @@
-import type { BackendView, HandOutProgress, Input, RekeyBackupView, RekeyReply, RekeyView, TesseraApi } from '../../../src-main/ipc/channels'
+import type { BackendView, HandOutProgress, Input, RekeyBackup, RekeyReply, RekeyView, TesseraApi } from '../../../src-main/ipc/channels'
 import { shareLabel } from '../../../src-shared/share-grammar'
 import type { BackendChoice } from './backend-choice.svelte'
 import type { Collection } from './collection'
@@ -160,7 +160,7 @@ export class Rekey {
   }
 
   /** The PGP-encrypted new shares kept as a backup, as Vault's sys/rekey/backup gives them. */
-  readBackup(): Promise<RekeyBackupView | undefined> {
+  readBackup(): Promise<RekeyBackup | undefined> {
     return this.c.run(() => this.api.rekey.backup(), 'rekey')
   }
 
