@@ -124,9 +124,9 @@ export async function newServerChecks(server: string, threshold: number, shares:
   return withIntegrity({ tessera_server_checks: SERVER_CHECKS_FORMAT, server, cluster_id: null, ...(await generationOf(1, threshold, shares)) })
 }
 
-/** `checks` with its current and pending generations replaced (each omitted stays as it was, `null` drops the pending one). */
+/** `checks` with its current and pending generations replaced (`null`: no pending generation). */
 function withGenerations(checks: ServerChecks, current: ServerGeneration, pending: ServerGeneration | null): ServerChecks {
-  const { tessera_server_checks: _f, server, cluster_id } = checks
+  const { server, cluster_id } = checks
   return withIntegrity({ tessera_server_checks: SERVER_CHECKS_FORMAT, server, cluster_id, ...current, ...(pending ? { pending } : {}) })
 }
 

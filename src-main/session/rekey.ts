@@ -135,11 +135,12 @@ export class RekeyCeremony {
   async update(key: string, nonce: string, holder?: string): Promise<Entered> {
     const r = await this.current()
     this.handOut.assertIdle()
-    const who = holder?.trim() || 'unnamed holder'
+    const name = named(holder)
+    const who = name ?? 'unnamed holder'
     const typed = Buffer.from(key, 'utf8')
     let answer: Awaited<ReturnType<Rekeyer['update']>>
     try {
-      answer = await r.rekeyer.update(typed, nonce, named(holder))
+      answer = await r.rekeyer.update(typed, nonce, name)
     } catch (err) {
       await this.refused(r, 'rekey', who, err)
       throw err
@@ -174,11 +175,12 @@ export class RekeyCeremony {
   /** One new share entered back; the one that completes the verification puts the new shares in effect. */
   async verify(key: string, nonce: string, holder?: string): Promise<Entered> {
     const r = await this.current()
-    const who = holder?.trim() || 'unnamed holder'
+    const name = named(holder)
+    const who = name ?? 'unnamed holder'
     const typed = Buffer.from(key, 'utf8')
     let answer: Awaited<ReturnType<Rekeyer['verify']>>
     try {
-      answer = await r.rekeyer.verify(typed, nonce, named(holder))
+      answer = await r.rekeyer.verify(typed, nonce, name)
     } catch (err) {
       if (hasCode(err, 'rekey_verify_failed')) {
         await r.record?.event({ type: 'verification_failed' })
