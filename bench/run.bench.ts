@@ -162,6 +162,29 @@ function resultShown(): boolean {
   return Array.from(document.querySelectorAll('h2')).some((h) => /Result/.test(h.textContent ?? '') && h.getClientRects().length > 0)
 }
 
+interface TraceEvent {
+  name: string
+  ph: string
+  pid: number
+  tid: number
+  tdur?: number
+  args?: { name?: string; beginData?: { url?: string }; data?: { url?: string } }
+}
+
+/**
+ * The renderer main thread that loaded a URL containing `marker`: a thread
+ * named CrRendererMain with an event naming that URL. The page's ParseHTML
+ * alone is not enough: a trace sometimes lacks it, and then its script and
+ * style events still name the URL.
+ */
+function pageMainThread(events: readonly TraceEvent[], marker: string): { pid: number; tid: number } {
+  const key = (e: { pid: number; tid: number }) => `${e.pid}/${e.tid}`
+  const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map(key))
+  const named = events.find((e) => mains.has(key(e)) && (e.args?.beginData?.url ?? e.args?.data?.url ?? '').includes(marker))
+  if (!named) throw new Error(`no renderer main thread in the trace names a URL with ${marker}`)
+  return { pid: named.pid, tid: named.tid }
+}
+
 /**
  * Opens `address` in a new page under a Chromium trace and returns the CPU time
  * (the trace's thread time) of the tasks its renderer's main thread ran until
@@ -173,13 +196,9 @@ async function rendererCpuToFirstScreen(browser: import('playwright-core').Brows
     await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] })
     await page.goto(address)
     await seenInAFrame(page, startShown)
-    const { traceEvents } = JSON.parse((await browser.stopTracing()).toString()) as {
-      traceEvents: { name: string; ph: string; pid: number; tid: number; tdur?: number; args?: { beginData?: { url?: string } } }[]
-    }
-    const port = new URL(address).port
-    const parse = traceEvents.find((e) => e.name === 'ParseHTML' && e.args?.beginData?.url?.includes(`:${port}/`))
-    if (!parse) throw new Error('no ParseHTML event for the page in the trace')
-    const tasks = traceEvents.filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.pid === parse.pid && e.tid === parse.tid)
+    const { traceEvents } = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] }
+    const main = pageMainThread(traceEvents, `:${new URL(address).port}/`)
+    const tasks = traceEvents.filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.pid === main.pid && e.tid === main.tid)
     if (!tasks.some((e) => e.tdur !== undefined)) throw new Error('no thread times for the page in the trace')
     return tasks.reduce((sum, e) => sum + (e.tdur ?? 0), 0) / 1000
   } finally {
