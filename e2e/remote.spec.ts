@@ -199,6 +199,36 @@ test('a connection test tries every cluster node and names what is wrong with ea
   }
 })
 
+test("a connection test whose own address fails still names every other node", async ({ tessera }) => {
+  const { page, shot, axe } = tessera
+  const healthy = await startServe(['--keyset', tessera.keysetPath])
+  const sealed = await startServe(['--keyset', tessera.keysetPath, '--sealed'])
+  const stopped = await startServe(['--keyset', tessera.keysetPath])
+  await stopped.stop()
+  const cannotReach = `Cannot reach ${new URL(stopped.url).host}: connection refused. Is the server running?`
+  try {
+    await page.getByRole('button', { name: 'Change' }).click()
+    const remote = page.getByRole('region', { name: 'Remote server' })
+    await remote.getByRole('button', { name: 'Add a server profile' }).click()
+    await remote.getByLabel('Name', { exact: true }).fill('Own down')
+    await remote.getByLabel(/^Address/).fill(stopped.url)
+    await remote.getByLabel(/Other cluster nodes/).fill([healthy.url, sealed.url].join('\n'))
+    await remote.getByRole('button', { name: 'Save profile' }).click()
+    await remote.getByRole('button', { name: 'Test connection' }).click()
+    await expect(remote.getByRole('alert')).toHaveText(cannotReach)
+    const nodes = remote.getByTestId('connection-nodes')
+    await expect(nodes).toContainText('1 of 3 nodes failed the test: fix them before a ceremony.')
+    await expect(nodes.getByTestId('connection-node-1')).toHaveText(`${stopped.url} not reachable: ${cannotReach}`)
+    await expect(nodes.getByTestId('connection-node-2')).toHaveText(new RegExp(`^${healthy.url} reachable: version \\S+, unsealed$`))
+    await expect(nodes.getByTestId('connection-node-3')).toHaveText(new RegExp(`^${sealed.url} reachable: version \\S+, sealed$`))
+    await expect(remote.getByTestId('connection-test')).toHaveCount(0)
+    await shot('cluster-own-address-down')
+    await axe()
+  } finally {
+    await Promise.all([healthy.stop(), sealed.stop()])
+  }
+})
+
 test('a server that never answers is cut off at the profile deadline, and the screen says so', async ({ tessera }) => {
   const { page, shot } = tessera
   const { createServer } = await import('node:http')

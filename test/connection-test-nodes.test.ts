@@ -65,6 +65,7 @@ describe('Test connection on a profile that lists cluster nodes', () => {
     const took = Date.now() - began
     // The profile's own address, as before.
     expect(result).toMatchObject({ reachable: true, initialized: true, sealed: false, tokenAccepted: null })
+    if (!result.reachable) throw new Error('the own address failed')
     const host = (url: string) => new URL(url).host
     expect(result.nodes).toEqual([
       { address: healthy.url, reachable: true, version: result.version, initialized: true, sealed: false },
@@ -83,6 +84,23 @@ describe('Test connection on a profile that lists cluster nodes', () => {
     // Each node has its own 2 s: one after the other, the two silent nodes alone would take 4 s.
     expect(took).toBeLessThan(3_500)
   }, 30_000)
+
+  it("when the profile's own address fails, says why and still reports every other node", async () => {
+    const c = new Connections(await ProfileStore.open(join(tmp.dir, 'own-down.json')), new SessionCredentials())
+    const p = await c.save({ name: 'Own down', address: stoppedUrl, nodes: [healthy.url, sealed.url, notVaultUrl] }, undefined, undefined)
+    const result = await c.test(p.id, 'hvs.' + 'x'.repeat(24))
+    const cannotReach = `Cannot reach ${new URL(stoppedUrl).host}: connection refused. Is the server running?`
+    expect(result).toEqual({
+      reachable: false,
+      error: { code: 'unreachable', message: cannotReach },
+      nodes: [
+        { address: stoppedUrl, reachable: false, problem: 'unreachable', reason: cannotReach },
+        { address: healthy.url, reachable: true, version: expect.stringMatching(/\d/), initialized: true, sealed: false },
+        { address: sealed.url, reachable: true, version: expect.stringMatching(/\d/), initialized: true, sealed: true },
+        { address: notVaultUrl, reachable: false, problem: 'not_vault', reason: "The server's reply to GET sys/seal-status is not JSON." },
+      ],
+    })
+  })
 
   it('a profile without nodes lists its own address alone', async () => {
     const c = new Connections(await ProfileStore.open(join(tmp.dir, 'single.json')), new SessionCredentials())

@@ -6,6 +6,7 @@ import { RemoteVault } from '../remote/remote-vault'
 import { readSeal } from '../remote/seal-node'
 import { checkAddress, checkHeaderValues, DEFAULT_TIMEOUT_MS, sameNode, type ServerTarget } from '../remote/http-client'
 import { isLoopback } from '../support/address'
+import { forOperator } from '../support/plain-errors'
 import { credentialStore, type CredentialStore } from './credentials'
 import { ProfileStore, type Profile, type ProfileInput } from './profile-store'
 import type { ConnectionTest, NodeProblem, NodeTest, ProfileView, Risk } from './views'
@@ -122,42 +123,60 @@ export class Connections {
    * the token is accepted; and each other node's seal status, asked at the same
    * time, each within its own deadline (no token goes to them), so that a node
    * with a wrong certificate or no Vault behind it is named before a ceremony.
+   * The profile's own address failing is one node's failure: the others are
+   * still reported, so the operator learns which ones are fine. A profile or
+   * token that no request could carry is refused first, for every node at once.
    */
   async test(id: string, token?: string): Promise<ConnectionTest> {
     const profile = await this.profiles.get(id)
     const secret = await this.token(id, token)
+    checkCluster(profile)
+    checkHeaderValues({ namespace: profile.namespace, token: secret })
     const [own, ...others] = await this.clusterTargets(profile)
     const [main, nodes] = await Promise.all([testOwn(own!, secret), Promise.all(others.map(testNode))])
-    const { version, initialized, sealed } = main
-    return { ...main, nodes: [{ address: own!.address, reachable: true, version, initialized, sealed }, ...nodes] }
+    const line: NodeTest = main.ok
+      ? { address: own!.address, reachable: true, version: main.test.version, initialized: main.test.initialized, sealed: main.test.sealed }
+      : failedNode(own!.address, main.error)
+    const head = main.ok ? main.test : { reachable: false as const, error: forOperator(main.error) }
+    return { ...head, nodes: [line, ...nodes] }
   }
 }
 
-async function testOwn(target: ServerTarget, token: string | undefined): Promise<Omit<ConnectionTest, 'nodes'>> {
+type OwnTest = Extract<ConnectionTest, { reachable: true }>
+
+async function testOwn(target: ServerTarget, token: string | undefined): Promise<{ ok: true; test: Omit<OwnTest, 'nodes'> } | { ok: false; error: TesseraError }> {
   const remote = new RemoteVault(target, token)
-  const seal = await remote.sealStatus()
-  const answeredBy = remote.answeredBy
-  return {
-    ...(answeredBy ? { answeredBy } : {}),
-    reachable: true,
-    version: seal.version,
-    initialized: seal.initialized,
-    sealed: seal.sealed,
-    rootPath: await remote.rootGeneratePath(),
-    tokenAccepted: token ? await remote.tokenAccepted() : null,
+  try {
+    const seal = await remote.sealStatus()
+    const answeredBy = remote.answeredBy
+    const test = {
+      ...(answeredBy ? { answeredBy } : {}),
+      reachable: true as const,
+      version: seal.version,
+      initialized: seal.initialized,
+      sealed: seal.sealed,
+      rootPath: await remote.rootGeneratePath(),
+      tokenAccepted: token ? await remote.tokenAccepted() : null,
+    }
+    return { ok: true, test }
+  } catch (err) {
+    if (err instanceof TesseraError) return { ok: false, error: err }
+    throw err
   }
 }
 
 /** Every Vault node answers sys/seal-status, unauthenticated: a node that answers otherwise is not one. */
 async function testNode(target: ServerTarget): Promise<NodeTest> {
   const answer = await readSeal(target)
-  if (answer.ok) {
-    const { version, initialized, sealed } = answer.seal
-    return { address: target.address, reachable: true, version, initialized, sealed }
-  }
-  const code = answer.error.code
+  if (!answer.ok) return failedNode(target.address, answer.error)
+  const { version, initialized, sealed } = answer.seal
+  return { address: target.address, reachable: true, version, initialized, sealed }
+}
+
+function failedNode(address: string, error: TesseraError): NodeTest {
+  const code = error.code
   const problem: NodeProblem = code === 'tls' || code === 'unreachable' || code === 'timeout' ? code : 'not_vault'
-  return { address: target.address, reachable: false, problem, reason: answer.error.message }
+  return { address, reachable: false, problem, reason: error.message }
 }
 
 /** Profiles from the config directory, tokens from the OS keychain (or this session). */

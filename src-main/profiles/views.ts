@@ -2,6 +2,7 @@
 // list names them, and the renderer's type check and the preload bundle must
 // not pull in the keychain or Node through it.
 import type { Profile } from './profile-schema'
+import type { OperatorError } from '../support/error-codes'
 
 export type Risk = 'plain-http' | 'no-tls-verification'
 
@@ -27,15 +28,21 @@ export type NodeTest =
   | { address: string; reachable: true; version: string; initialized: boolean; sealed: boolean }
   | { address: string; reachable: false; problem: NodeProblem; reason: string }
 
-/** The profile's own address, as before; `nodes` adds every node of the profile, its own address first. */
-export interface ConnectionTest {
-  reachable: true
-  /** The node that answered (scheme://host:port), when a redirect led away from the profile's address. */
-  answeredBy?: string
-  version: string
-  initialized: boolean
-  sealed: boolean
-  rootPath: string
-  tokenAccepted: boolean | null
-  nodes: NodeTest[]
-}
+/**
+ * The profile's own address: what it offers, or the error that stopped its
+ * test (shown as a refused call would be); `nodes` adds every node of the
+ * profile, its own address first, whether or not that address answered.
+ */
+export type ConnectionTest = (
+  | {
+      reachable: true
+      /** The node that answered (scheme://host:port), when a redirect led away from the profile's address. */
+      answeredBy?: string
+      version: string
+      initialized: boolean
+      sealed: boolean
+      rootPath: string
+      tokenAccepted: boolean | null
+    }
+  | { reachable: false; error: OperatorError }
+) & { nodes: NodeTest[] }

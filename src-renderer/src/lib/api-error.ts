@@ -21,7 +21,12 @@ export interface ShownError {
 
 export function shownError(err: unknown): ShownError {
   if (!(err instanceof ApiError)) return { text: 'Something went wrong inside Tessera.' }
-  return err.detail ? { text: err.message, detail: err.detail } : { text: err.message }
+  return shownOperatorError(err)
+}
+
+/** An error main sent as part of an answer rather than as a refusal. */
+export function shownOperatorError({ message, detail }: Pick<OperatorError, 'message' | 'detail'>): ShownError {
+  return detail ? { text: message, detail } : { text: message }
 }
 
 export function errorText(err: unknown): string {
