@@ -3,6 +3,11 @@ import { expect } from './fixtures'
 
 // Steps shared by the journeys of several ceremonies, on a keyset or a server.
 
+/** The step the stepper highlights, as it reads ("5. Result"): the one step marked current. */
+export async function expectStep(page: Page, step: string): Promise<void> {
+  await expect(page.getByRole('list', { name: 'Ceremony steps' }).locator('[aria-current="step"]')).toHaveText(step)
+}
+
 /** Opens the rekey form from the operation screen and fills it; Start is left to the caller. */
 export async function fillRekey(page: Page, opts: { shares: number; threshold: number; holders?: string[]; verification: RegExp }): Promise<void> {
   await page.getByRole('button', { name: 'Start: rekey' }).click()

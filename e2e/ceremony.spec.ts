@@ -1,5 +1,6 @@
 import { test, expect, enterShare, photograph } from './fixtures'
 import { runCli, startServe } from '../test/helpers/cli'
+import { expectStep } from './ceremony-steps'
 
 /** The token really is a root token of the keyset: a fresh `tessera serve` accepts it. */
 async function assertRootToken(keysetPath: string, token: string) {
@@ -15,6 +16,7 @@ async function assertRootToken(keysetPath: string, token: string) {
 test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
   const { page, keyset, shot, axe } = tessera
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
+  await expectStep(page, '2. Operation')
   // The access token left the address bar as soon as the page read it.
   expect(page.url()).not.toContain('access=')
   await shot('operation')
@@ -22,11 +24,13 @@ test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
 
   await page.getByRole('button', { name: 'Start: root token' }).click()
   await expect(page.getByRole('heading', { name: /3\. Protection/ })).toBeVisible()
+  await expectStep(page, '3. Protection')
   await shot('protection')
   await axe()
   await page.getByRole('button', { name: 'Start the attempt' }).click()
 
   await expect(page.getByRole('heading', { name: /4\. Collect shares/ })).toBeVisible()
+  await expectStep(page, '4. Collect shares')
   const nonce = await page.getByTestId('nonce').textContent()
   expect(nonce).toMatch(/^[0-9a-f-]{36}$/)
   // The share field stays locked until the holder confirms the nonce.
@@ -53,6 +57,7 @@ test('root token ceremony with an OTP held by Tessera', async ({ tessera }) => {
 
   await enterShare(page, 'Bob', keyset.keys_base64[2]!)
   await expect(page.getByRole('heading', { name: /5\. Result/ })).toBeVisible()
+  await expectStep(page, '5. Result')
   await shot('result')
   await axe()
   await page.getByRole('button', { name: 'Decode', exact: true }).click()
@@ -146,15 +151,18 @@ test('a new key share, decoded and proven to work', async ({ tessera }) => {
   await expect(page.getByText('protected by a one-time password')).toHaveCount(0)
   await expect(page.getByLabel(/Encrypt the new share to its holder's PGP key/)).toBeChecked()
   await photograph(tessera, 'share-protection')
+  await expectStep(page, '3. Protection')
   await page.getByLabel(/Reveal the new share on screen/).check()
   // The new holder is named first.
   await expect(page.getByRole('button', { name: 'Start the attempt' })).toBeDisabled()
   await page.getByLabel(/New holder's name/).fill('Dana')
   await page.getByRole('button', { name: 'Start the attempt' }).click()
   await expect(page.getByText('The new share is shown once, on this screen, to its new holder')).toBeVisible()
+  await expectStep(page, '4. Collect shares')
   await enterShare(page, 'Alice', keyset.keys[1]!)
   await enterShare(page, 'Bob', keyset.keys[2]!)
   await expect(page.getByRole('heading', { name: /5\. Result — New key share/ })).toBeVisible()
+  await expectStep(page, '5. Result')
   // Nothing on the page before the holder asks: the share is in main only.
   expect(await page.content()).not.toMatch(/[0-9a-f]{66}/)
   await photograph(tessera, 'new-share-privacy')
@@ -192,10 +200,14 @@ test('a recovery token in recovery mode', async ({ tessera }) => {
   await page.getByRole('button', { name: 'Open keyset' }).click()
   await expect(page.getByTestId('backend-label')).toContainText('recovery mode')
   await expect(page.getByRole('button', { name: 'Start: root token' })).toHaveCount(0)
+  await expectStep(page, '2. Operation')
   await page.getByRole('button', { name: 'Start: recovery token' }).click()
+  await expectStep(page, '3. Protection')
   await page.getByRole('button', { name: 'Start the attempt' }).click()
+  await expectStep(page, '4. Collect shares')
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await enterShare(page, 'Bob', keyset.keys[1]!)
+  await expectStep(page, '5. Result')
   await page.getByRole('button', { name: 'Decode', exact: true }).click()
   await page.getByRole('button', { name: 'Reveal' }).click()
   await expect(page.getByTestId('secret-value')).toHaveText(/^hvr\.[0-9A-Za-z]{24}$/)
@@ -278,7 +290,8 @@ test('the init ceremony hands each holder their share', async ({ tessera }) => {
   await expect(page.getByRole('button', { name: 'Reveal' })).toHaveCount(0)
   const token = (await page.getByTestId('secret-value').textContent())!.trim()
   expect(token).toMatch(/^hvs\./)
-  await expect(page.getByText('1. Backend')).toBeVisible()
+  // A new keyset's hand-out is part of choosing the backend.
+  await expectStep(page, '1. Backend')
   await photograph(tessera, 'init-token')
   await page.getByRole('button', { name: /Finish — wipe/ }).click()
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()

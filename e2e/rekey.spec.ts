@@ -5,7 +5,7 @@ import type { Page } from '@playwright/test'
 import { test, expect, enterShare, photograph } from './fixtures'
 import { runCli } from '../test/helpers/cli'
 import { mistypeAt } from '../test/helpers/keysets'
-import { fillRekey, handOut, handOutByKeyboard, tabTo, typeRekeyCounts, typeShare } from './ceremony-steps'
+import { expectStep, fillRekey, handOut, handOutByKeyboard, tabTo, typeRekeyCounts, typeShare } from './ceremony-steps'
 
 // The rekey ceremony in the app, on a local 2-of-3 keyset whose holders are
 // named: the current shares on the collect screen, the new shares through the
@@ -34,11 +34,13 @@ test('rekey 2-of-3 to 3-of-5 with a threshold verified: hand-out, verification, 
   const { page, keyset } = tessera
   await expect(page.getByRole('heading', { name: '2. Operation' })).toBeVisible()
   await fillRekey(page, { shares: 5, threshold: 3, holders: NEW_HOLDERS, verification: /A threshold of the new shares/ })
+  await expectStep(page, '2. Operation')
   await photograph(tessera, 'rekey-form')
   await page.getByRole('button', { name: 'Start the rekey' }).click()
 
   // The collect screen: the nonce, and the new parameters each holder confirms.
   await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: current shares' })).toBeVisible()
+  await expectStep(page, '4. Collect shares')
   await expect(page.getByTestId('nonce')).toHaveText(/^[0-9a-f-]{36}$/)
   await expect(page.getByTestId('rekey-parameters')).toContainText('New shares: 3 of 5, for Dana, Eve, Frank, Gina, Hal; a threshold of them entered back before they take effect.')
   await enterShare(page, 'Alice', keyset.keys[0]!)
@@ -49,6 +51,8 @@ test('rekey 2-of-3 to 3-of-5 with a threshold verified: hand-out, verification, 
 
   // The new shares go straight to the hand-out, one holder at a time.
   await expect(page.getByText('Holder 1 of 5 — Dana')).toBeVisible()
+  // The new shares are what the rekey made: its result, handed out before they are collected back.
+  await expectStep(page, '5. Result')
   await expect(page.getByTestId('rekey-handout-note')).toContainText('Abandoning the hand-out cancels the rekey: the current shares keep working')
   await photograph(tessera, 'rekey-handout')
   const fresh = await handOut(page, 5)
@@ -57,6 +61,7 @@ test('rekey 2-of-3 to 3-of-5 with a threshold verified: hand-out, verification, 
 
   // Verification: the collect screen again, under the verification's nonce.
   await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+  await expectStep(page, '4. Collect shares')
   await expect(page.getByText('Nonce of this verification — every holder checks it before entering a share')).toBeVisible()
   const verifyNonce = await page.getByTestId('nonce').textContent()
   await enterShare(page, 'Hal', fresh[4]!)
@@ -70,6 +75,7 @@ test('rekey 2-of-3 to 3-of-5 with a threshold verified: hand-out, verification, 
   await enterShare(page, 'Frank', fresh[2]!)
   await expect(page.getByTestId('rekey-complete')).toContainText('The new shares are in effect: 3 of 5 shares now open')
   await expect(page.getByTestId('rekey-complete')).toContainText('The earlier shares no longer open it.')
+  await expectStep(page, '5. Result')
   await photograph(tessera, 'rekey-complete')
 
   // The backend was read again: 3 of 5, and the old shares are refused by name.
@@ -157,12 +163,14 @@ test('rekey without verification, its hand-out abandoned: the rekey is cancelled
   await enterShare(page, 'Alice', keyset.keys[0]!)
   await enterShare(page, 'Bob', keyset.keys[1]!)
   await expect(page.getByTestId('rekey-handout-note')).toContainText('These new shares take effect only when every holder has theirs and you finish the hand-out.')
+  await expectStep(page, '5. Result')
   await page.getByRole('button', { name: 'Show share 1' }).click()
   await page.getByRole('button', { name: 'I have recorded share 1: hide it' }).click()
   await page.getByRole('button', { name: 'Finish the hand-out now…' }).click()
   await expect(page.getByTestId('finish-lost')).toContainText('finishing now cancels the rekey, and the current shares keep working')
   await page.getByRole('button', { name: /Finish without/ }).click()
   await expect(page.getByTestId('rekey-cancelled')).toContainText('the current shares still open')
+  await expectStep(page, '5. Result')
   await photograph(tessera, 'rekey-cancelled')
 
   await page.getByRole('button', { name: 'Back to the operations' }).click()
@@ -271,6 +279,7 @@ test('a reload mid-rekey resumes it: the current shares, then the hand-out, then
   await page.getByRole('button', { name: 'I have recorded share 1: hide it' }).click()
   await tessera.reopen()
   await expect(page.getByText('Holder 2 of 2')).toBeVisible()
+  await expectStep(page, '5. Result')
   await expect(page.getByTestId('rekey-handout-note')).toContainText('each enters it back to verify it')
   const [second] = await handOut(page, 2, 2)
   await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()

@@ -5,6 +5,7 @@ import { test, expect, enterShare, photograph } from './fixtures'
 import { startServe, type ServeProcess } from '../test/helpers/cli'
 import { Gpg } from '../test/helpers/gnupg'
 import { addProfile, callApi, checkFile, initNamed, reconnect, sealStatus, unseals } from './servers'
+import { expectStep } from './ceremony-steps'
 
 // Initializing a real server from the app: `tessera serve --uninitialized`
 // answers as a Vault before init, reached through a saved profile.
@@ -36,10 +37,13 @@ test('init a server with named holders: each share shown once, a check file that
     await page.getByLabel('Shares').fill('3')
     await page.getByLabel('Threshold').fill('2')
     for (const [i, name] of NAMES.entries()) await page.getByLabel(`Holder ${i + 1}`, { exact: true }).fill(name)
+    await expectStep(page, '2. Operation')
     await photograph(tessera, 'server-init-form')
     await page.getByRole('button', { name: 'Initialize the server' }).click()
 
     await expect(page.getByText('Holder 1 of 3 — Alice')).toBeVisible()
+    // The shares and the root token are what the init made: its result.
+    await expectStep(page, '5. Result')
     await expect(page.getByTestId('check-file')).toContainText('Server check file written')
     // A server's share has no card: cards are laid out for a keyset's shares.
     await expect(page.getByRole('button', { name: 'Print my share card' })).toHaveCount(0)

@@ -2,6 +2,7 @@ import type { Locator, Page } from '@playwright/test'
 import { join } from 'node:path'
 import { test, expect, photograph, type Tessera } from './fixtures'
 import { runCli, startServe, type ServeProcess } from '../test/helpers/cli'
+import { expectStep } from './ceremony-steps'
 
 /**
  * Unsealing a cluster through a saved profile: three `tessera serve --sealed`
@@ -65,6 +66,7 @@ test('three sealed nodes unseal with two holders; a node of another keyset refus
     await expect(page.getByTestId('sealed-count')).toHaveText('4 of 4 nodes sealed.')
     await photograph(tessera, 'unseal-offered')
     await page.getByRole('button', { name: 'Unseal…' }).click()
+    await expectStep(page, '4. Collect shares')
     await expect(page.getByTestId('share-checks')).toHaveText(/^No server check file: .* when the threshold is reached, as Vault does\.$/)
     for (const n of [1, 2, 3, 4]) {
       await expect(node(page, n, 'state')).toHaveText('sealed')
@@ -162,6 +164,7 @@ test('keyboard only, a reload mid-ceremony, a node stopped and restarted: every 
     await page.keyboard.press('Enter')
     await expect(page.getByTestId('all-unsealed')).toContainText('Every node is unsealed.')
     await expect(page.getByRole('button', { name: 'Back to the operations' })).toBeFocused()
+    await expectStep(page, '5. Result')
     await photograph(tessera, 'unseal-all-unsealed')
 
     // The Operation screen reads the server again and offers its flows.
