@@ -1,12 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import * as openpgp from 'openpgp'
 import type { Page } from '@playwright/test'
 import { test, expect, enterShare, photograph } from './fixtures'
 import { startServe } from '../test/helpers/cli'
 import { mistypeAt } from '../test/helpers/keysets'
-import { fillRekey, handOut, handOutByKeyboard, tabTo, typeRekeyCounts, typeShare } from './ceremony-steps'
-import { addProfile, callApi, initNamed, reconnect, sealStatus, unseals } from './servers'
+import { expectStep, fillRekey, handOut, handOutByKeyboard, tabTo, typeRekeyCounts, typeShare } from './ceremony-steps'
+import { addProfile, callApi, decryptHandOut, initNamed, pgpHolders, reconnect, sealStatus, unseals } from './servers'
 
 // A rekey of a real server from the app: `tessera serve` processes reached
 // through saved profiles, on the legacy sys/rekey/* and on the 2026
@@ -38,13 +37,15 @@ test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 w
     const { shares, token } = await initNamed(page, HOLDERS)
     await unsealInApp(page, ['Alice', 'Bob'], shares.slice(0, 2))
     // Without a token, sys/rekey/backup cannot be read: the screen says so rather than "no backup".
-    await expect(page.getByTestId('rekey-backup-unknown')).toContainText('The server did not say whether it keeps a backup')
+    await expect(page.getByTestId('rekey-backup-unknown')).toContainText("Whether the server keeps a backup of a rekey's new shares could not be read")
+    await photograph(tessera, 'server-operation-backup-unknown')
 
     await fillRekey(page, { shares: 5, threshold: 3, holders: NEW_HOLDERS, verification: /A threshold of the new shares/ })
     // A server applies new shares as it makes them: "none" is not offered, and the form says why.
     await expect(page.getByLabel(/No verification/)).toHaveCount(0)
     await expect(page.getByTestId('verification-none-why')).toContainText('a server puts its new shares in effect the moment it makes them')
     await expect(page.getByTestId('rekey-check-file')).toContainText("The server check file follows this rekey: its generation 2 holds the new shares' check values")
+    await expectStep(page, '2. Operation')
     await photograph(tessera, 'server-rekey-form')
     // A backup has the server encrypt the new shares: the form says the check file is retired before anything starts.
     await page.getByLabel(/Encrypt each new share/).check()
@@ -56,6 +57,7 @@ test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 w
     await page.getByRole('button', { name: 'Start the rekey' }).click()
 
     await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: current shares' })).toBeVisible()
+    await expectStep(page, '4. Collect shares')
     await expect(page.getByTestId('rekey-parameters')).toContainText('New shares: 3 of 5, for Dana, Eve, Frank, Gina, Hal; a threshold of them entered back before they take effect.')
     await enterShare(page, 'Alice', shares[0]!)
     await expect(page.getByTestId('progress')).toHaveText('1 of 2')
@@ -63,6 +65,7 @@ test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 w
     await enterShare(page, 'Carol', shares[2]!)
 
     await expect(page.getByText('Holder 1 of 5 — Dana')).toBeVisible()
+    await expectStep(page, '5. Result')
     await photograph(tessera, 'server-rekey-handout')
     const fresh = await handOut(page, 5)
     expect(new Set(fresh).size).toBe(5)
@@ -70,6 +73,7 @@ test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 w
     await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
 
     await expect(page.getByRole('heading', { name: '4. Collect shares — Rekey: verify the new shares' })).toBeVisible()
+    await expectStep(page, '4. Collect shares')
     // A mistyped new share is refused against the check file's next generation, before the server hears of it.
     await enterShare(page, 'Eve', mistypeAt(fresh[1]!, 12))
     await expect(page.getByTestId('collect-error')).toHaveText('This does not match share 2 (Eve) — probably a typing mistake.')
@@ -82,6 +86,12 @@ test('legacy sys/rekey: a server Tessera initialized, rekeyed 2-of-3 to 3-of-5 w
     await photograph(tessera, 'server-rekey-verify')
     await enterShare(page, 'Dana', fresh[0]!)
     await expect(page.getByTestId('rekey-complete')).toContainText('The new shares are in effect: 3 of 5 shares now open')
+    await expectStep(page, '5. Result')
+    // Without a token the result cannot say whether an earlier rekey's backup is still held: it says so, and how to check.
+    const unknown = page.getByTestId('rekey-backup-unknown')
+    await expect(unknown).toContainText('This rekey asked for no backup of its new shares; an earlier rekey may have left one.')
+    await expect(unknown).toContainText("Whether the server keeps a backup of a rekey's new shares could not be read")
+    await expect(unknown).toContainText('vault operator rekey -backup-retrieve')
     await photograph(tessera, 'server-rekey-complete')
     expect(await sealStatus(server)).toMatchObject({ sealed: false, t: 3, n: 5 })
 
@@ -169,18 +179,13 @@ test('a server with no check file, rekeyed to PGP keys with a backup: each holde
   const { page, keyset, keysetPath, dir } = tessera
   const server = await startServe(['--keyset', keysetPath])
   const holders = ['Dana', 'Eve', 'Frank']
-  const pairs = await Promise.all(holders.map((name) => openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })))
-  const files: string[] = []
-  for (const [i, name] of holders.entries()) {
-    files.push(join(dir, `${name}.asc`))
-    await writeFile(files[i]!, pairs[i]!.publicKey)
-  }
+  const pgp = await pgpHolders(dir, holders)
   try {
     await addProfile(page, server, 'Plain', keyset.root_token)
     await expect(page.getByTestId('share-checks')).toContainText('No server check file')
     await fillRekey(page, { shares: 3, threshold: 2, holders, verification: /A threshold of the new shares/ })
     await page.getByLabel(/Encrypt each new share/).check()
-    for (const [i, file] of files.entries()) await page.getByLabel(`${holders[i]}'s public key (holder ${i + 1})`).setInputFiles(file)
+    for (const [i, { file }] of pgp.entries()) await page.getByLabel(`${holders[i]}'s public key (holder ${i + 1})`).setInputFiles(file)
     await expect(page.getByTestId('rekey-key-2')).toContainText('Frank')
     await expect(page.getByTestId('rekey-check-file')).toHaveText('This server has no server check file: shares are checked by the server alone, as Vault does.')
     await page.getByLabel(/Keep a backup/).check()
@@ -193,17 +198,7 @@ test('a server with no check file, rekeyed to PGP keys with a backup: each holde
     // The hand-out: a file per holder, each opened with that holder's private key only.
     await expect(page.getByRole('heading', { name: 'Encrypted shares' })).toBeVisible()
     await photograph(tessera, 'server-rekey-pgp-handout')
-    const saved: string[] = []
-    const fresh: string[] = []
-    for (const [i, pair] of pairs.entries()) {
-      const download = page.waitForEvent('download')
-      await page.getByRole('button', { name: `Save holder ${i + 1}'s file`, exact: true }).click()
-      const bytes = await readFile((await (await download).path())!)
-      saved.push(bytes.toString('base64'))
-      const message = await openpgp.readMessage({ binaryMessage: bytes })
-      const privateKey = await openpgp.readPrivateKey({ armoredKey: pair.privateKey })
-      fresh.push(String((await openpgp.decrypt({ message, decryptionKeys: privateKey })).data))
-    }
+    const { saved, fresh } = await decryptHandOut(page, pgp)
     for (const s of fresh) expect(s).toMatch(/^[0-9a-f]{66}$/)
     await page.getByRole('button', { name: 'Continue' }).click()
     await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
@@ -223,6 +218,42 @@ test('a server with no check file, rekeyed to PGP keys with a backup: each holde
     await expect(page.getByRole('button', { name: 'Save the backup as JSON' })).toHaveCount(0)
     // Deleted on the server, not only from the screen.
     expect((await callApi(server.url, 'GET', 'sys/rotate/root/backup', undefined, keyset.root_token)).status).toBe(400)
+  } finally {
+    await server.stop()
+  }
+})
+
+test('a legacy server reached without a token, rekeyed with a backup: the result says the backup cannot be read, and how to check and delete it', async ({ tessera }) => {
+  test.slow()
+  const { page, keyset, keysetPath, dir } = tessera
+  const server = await startServe(['--keyset', keysetPath])
+  const holders = ['Dana', 'Eve', 'Frank']
+  const pgp = await pgpHolders(dir, holders)
+  try {
+    await addProfile(page, server, 'No token')
+    await fillRekey(page, { shares: 3, threshold: 2, holders, verification: /A threshold of the new shares/ })
+    await page.getByLabel(/Encrypt each new share/).check()
+    for (const [i, { file }] of pgp.entries()) await page.getByLabel(`${holders[i]}'s public key (holder ${i + 1})`).setInputFiles(file)
+    await page.getByLabel(/Keep a backup/).check()
+    await page.getByRole('button', { name: 'Start the rekey' }).click()
+    await enterShare(page, 'Alice', keyset.keys[0]!)
+    await enterShare(page, 'Carol', keyset.keys[2]!)
+    const { fresh } = await decryptHandOut(page, pgp)
+    await page.getByRole('button', { name: 'Continue' }).click()
+    await page.getByRole('button', { name: 'Finish — wipe the shares from memory' }).click()
+    await enterShare(page, 'Eve', fresh[1]!)
+    await enterShare(page, 'Dana', fresh[0]!)
+    await expect(page.getByTestId('rekey-complete')).toContainText('2 of 3 shares now open')
+    const unknown = page.getByTestId('rekey-backup-unknown')
+    await expect(unknown).toContainText('This rekey asked the server to keep a backup of its encrypted new shares.')
+    await expect(unknown).toContainText('could not be read: the server shows it only to a token allowed to read it')
+    await expect(unknown).toContainText('vault operator rekey -backup-retrieve shows it and vault operator rekey -backup-delete deletes it')
+    await expect(page.getByRole('button', { name: 'Save the backup as JSON' })).toHaveCount(0)
+    await photograph(tessera, 'server-rekey-backup-unknown')
+    // What the screen could not read is there: the server holds this rekey's backup, for a token.
+    const held = await callApi(server.url, 'GET', 'sys/rekey/backup', undefined, keyset.root_token)
+    expect(held.status).toBe(200)
+    expect(Object.keys((held.json as { data: { keys: Record<string, string[]> } }).data.keys)).toHaveLength(3)
   } finally {
     await server.stop()
   }

@@ -1,5 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import * as openpgp from 'openpgp'
 import type { Page } from '@playwright/test'
 import { expect } from './fixtures'
 import { handOut } from './ceremony-steps'
@@ -66,4 +67,31 @@ export async function checkFile(configDir: string): Promise<string> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json'))
   expect(files).toHaveLength(1)
   return readFile(join(dir, files[0]!), 'utf8')
+}
+
+/** A PGP key pair for each of `names`, the public key written to `dir`/NAME.asc. */
+export async function pgpHolders(dir: string, names: string[]): Promise<Array<{ name: string; file: string; privateKey: string }>> {
+  return Promise.all(names.map(async (name) => {
+    const pair = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'armored' })
+    const file = join(dir, `${name}.asc`)
+    await writeFile(file, pair.publicKey)
+    return { name, file, privateKey: pair.privateKey }
+  }))
+}
+
+/** Saves each holder's file of the PGP hand-out and opens it with that holder's private key only: the files (base64) and the new shares. */
+export async function decryptHandOut(page: Page, holders: Array<{ privateKey: string }>): Promise<{ saved: string[]; fresh: string[] }> {
+  await expect(page.getByRole('heading', { name: 'Encrypted shares' })).toBeVisible()
+  const saved: string[] = []
+  const fresh: string[] = []
+  for (const [i, holder] of holders.entries()) {
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: `Save holder ${i + 1}'s file`, exact: true }).click()
+    const bytes = await readFile((await (await download).path())!)
+    saved.push(bytes.toString('base64'))
+    const message = await openpgp.readMessage({ binaryMessage: bytes })
+    const privateKey = await openpgp.readPrivateKey({ armoredKey: holder.privateKey })
+    fresh.push(String((await openpgp.decrypt({ message, decryptionKeys: privateKey })).data))
+  }
+  return { saved, fresh }
 }

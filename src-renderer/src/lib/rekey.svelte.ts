@@ -24,8 +24,12 @@ export type RekeyPhase = 'form' | 'current' | 'verify' | 'complete' | 'cancelled
 export class Rekey {
   #view = $state<RekeyView | null>(null)
   #accepted = $state('')
-  /** How the rekey this window ran ended; null while none did. */
-  #ended = $state<{ how: 'complete' | 'cancelled'; backup: boolean } | null>(null)
+  /**
+   * How the rekey this window ran ended; null while none did. `backup`: a
+   * backup of new shares is held now (null: the server would not say);
+   * `askedBackup`: this rekey asked for one.
+   */
+  #ended = $state<{ how: 'complete' | 'cancelled'; backup: boolean | null; askedBackup: boolean } | null>(null)
   #first: RekeyView | null = null
 
   constructor(
@@ -42,8 +46,11 @@ export class Rekey {
     return this.#view?.verify ? 'verify' : 'current'
   }
 
-  /** The rekey just ended kept a backup of its new shares. */
-  get backupKept(): boolean { return this.#ended?.backup ?? false }
+  /** After the rekey just ended: whether a backup of new shares is held (null: the server would not say). */
+  get backupHeld(): boolean | null { return this.#ended ? this.#ended.backup : false }
+
+  /** The rekey just ended asked for a backup of its new shares. */
+  get backupAsked(): boolean { return this.#ended?.askedBackup ?? false }
 
   /** The rekey as the page's first answer read it: it serves the first read once; any later read asks main again. */
   see(view: RekeyView): void {
@@ -120,9 +127,11 @@ export class Rekey {
       return false
     }
     const { state, backend, last_share: known, complete, ...view } = reply
+    // Once complete, the status no longer says what this rekey asked.
+    const askedBackup = this.askedBackup()
     this.#view = view
     this.#accepted = known && known.number !== null ? `Accepted ${shareLabel(known)} from ${operator || 'an unnamed holder'}.` : ''
-    if (complete) await this.done('complete', backend)
+    if (complete) await this.done('complete', askedBackup, backend)
     else if (state.handOut?.summary.ceremony === 'rekey') this.c.opened('handout', state.handOut)
     return true
   }
@@ -146,17 +155,18 @@ export class Rekey {
     const view = await this.c.run(() => this.api.rekey.cancel(), 'cancel')
     if (!view) return
     this.#view = view
-    this.#ended = { how: 'cancelled', backup: false }
+    this.#ended = { how: 'cancelled', backup: false, askedBackup: false }
   }
 
   /** The hand-out of the new shares ended (`all`: every holder has theirs): on to their verification, or to how the rekey ended. */
   async handOutEnded(all: boolean): Promise<void> {
+    const askedBackup = this.askedBackup()
     const view = await this.c.run(() => this.read(), 'rekey')
     if (view?.verify) {
       this.#accepted = ''
       this.c.goTo('rekey')
-    } else if (all) await this.done('complete')
-    else this.done('cancelled')
+    } else if (all) await this.done('complete', askedBackup)
+    else this.done('cancelled', false)
   }
 
   /** The PGP-encrypted new shares kept as a backup, as Vault's sys/rekey/backup gives them. */
@@ -177,9 +187,13 @@ export class Rekey {
     this.c.goTo('operation')
   }
 
+  private askedBackup(): boolean {
+    return Boolean(this.#view?.status?.started && this.#view.status.backup)
+  }
+
   /** The rekey ended: its screen says how; once complete, the backend's counts and holders are read again. */
-  private async done(how: 'complete' | 'cancelled', backend?: BackendView): Promise<void> {
-    const ended = { how, backup: how === 'complete' && (this.#view?.backup ?? false) }
+  private async done(how: 'complete' | 'cancelled', askedBackup: boolean, backend?: BackendView): Promise<void> {
+    const ended = { how, backup: how === 'complete' ? (this.#view?.backup ?? null) : false, askedBackup }
     this.#ended = ended
     this.c.goTo('rekey')
     if (how !== 'complete') return
