@@ -51,7 +51,7 @@ async function handOutAll(n: number): Promise<string[]> {
 describe('a rekey through the app', () => {
   it('offers a keyset a rekey with every verification; none with no backend or in recovery mode', async () => {
     const view = await call('rekey.status')
-    expect(view.offered).toEqual({ api: 'keyset', verifyAll: true, verificationNone: true, backupInMemory: true, checkFile: null, backupRetiresCheckFile: false })
+    expect(view.offered).toEqual({ api: 'keyset', verifyAll: true, verificationNone: true, backupInMemory: true, checkFile: null })
     expect(view.status).toMatchObject({ started: false, required: 2 })
     // The first screen's one answer carries it: the Rekey panel costs no call of its own.
     expect((await call('session.snapshot')).rekey).toEqual(view)

@@ -81,7 +81,6 @@ export class RekeyCeremony {
         verificationNone: holdsUnverified(rekeyer),
         backupInMemory: rekeyer.api === 'keyset',
         checkFile: checks ? checks.generation : null,
-        backupRetiresCheckFile: checks !== null,
       },
       status: state,
       verify,

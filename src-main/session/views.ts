@@ -167,11 +167,11 @@ export interface RekeyView {
     /**
      * The generation of the server check file a rekey here keeps true (a rekey
      * writes the next one, which takes effect with the new shares); null for a
-     * keyset, or a server with no usable check file.
+     * keyset, or a server with no usable check file. Asking for a backup there
+     * retires that file once the new shares take effect: the server encrypts
+     * them, so Tessera can make no check value of them.
      */
     checkFile: number | null
-    /** Asking for a backup retires the server check file once the new shares take effect (the server encrypts them, so Tessera can make no check value of them). */
-    backupRetiresCheckFile: boolean
   } | null
   /** The rekey as the backend has it (sys/rekey/init's status); null when none is offered. */
   status: RekeyState | null
