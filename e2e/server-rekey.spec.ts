@@ -5,7 +5,7 @@ import { test, expect, enterShare, photograph } from './fixtures'
 import { startServe } from '../test/helpers/cli'
 import { mistypeAt } from '../test/helpers/keysets'
 import { expectStep, fillRekey, handOut, handOutByKeyboard, tabTo, typeRekeyCounts, typeShare } from './ceremony-steps'
-import { addProfile, callApi, decryptHandOut, initNamed, pgpHolders, reconnect, sealStatus, unseals } from './servers'
+import { addProfile, callApi, decryptHandOut, fillPgpRekey, initNamed, pgpHolders, reconnect, sealStatus, unseals } from './servers'
 
 // A rekey of a real server from the app: `tessera serve` processes reached
 // through saved profiles, on the legacy sys/rekey/* and on the 2026
@@ -178,14 +178,11 @@ test('a server with no check file, rekeyed to PGP keys with a backup: each holde
   test.slow()
   const { page, keyset, keysetPath, dir } = tessera
   const server = await startServe(['--keyset', keysetPath])
-  const holders = ['Dana', 'Eve', 'Frank']
-  const pgp = await pgpHolders(dir, holders)
+  const pgp = await pgpHolders(dir, ['Dana', 'Eve', 'Frank'])
   try {
     await addProfile(page, server, 'Plain', keyset.root_token)
     await expect(page.getByTestId('share-checks')).toContainText('No server check file')
-    await fillRekey(page, { shares: 3, threshold: 2, holders, verification: /A threshold of the new shares/ })
-    await page.getByLabel(/Encrypt each new share/).check()
-    for (const [i, { file }] of pgp.entries()) await page.getByLabel(`${holders[i]}'s public key (holder ${i + 1})`).setInputFiles(file)
+    await fillPgpRekey(page, pgp)
     await expect(page.getByTestId('rekey-key-2')).toContainText('Frank')
     await expect(page.getByTestId('rekey-check-file')).toHaveText('This server has no server check file: shares are checked by the server alone, as Vault does.')
     await page.getByLabel(/Keep a backup/).check()
@@ -227,13 +224,10 @@ test('a legacy server reached without a token, rekeyed with a backup: the result
   test.slow()
   const { page, keyset, keysetPath, dir } = tessera
   const server = await startServe(['--keyset', keysetPath])
-  const holders = ['Dana', 'Eve', 'Frank']
-  const pgp = await pgpHolders(dir, holders)
+  const pgp = await pgpHolders(dir, ['Dana', 'Eve', 'Frank'])
   try {
     await addProfile(page, server, 'No token')
-    await fillRekey(page, { shares: 3, threshold: 2, holders, verification: /A threshold of the new shares/ })
-    await page.getByLabel(/Encrypt each new share/).check()
-    for (const [i, { file }] of pgp.entries()) await page.getByLabel(`${holders[i]}'s public key (holder ${i + 1})`).setInputFiles(file)
+    await fillPgpRekey(page, pgp)
     await page.getByLabel(/Keep a backup/).check()
     await page.getByRole('button', { name: 'Start the rekey' }).click()
     await enterShare(page, 'Alice', keyset.keys[0]!)

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import * as openpgp from 'openpgp'
 import type { Page } from '@playwright/test'
 import { expect } from './fixtures'
-import { handOut } from './ceremony-steps'
+import { fillRekey, handOut } from './ceremony-steps'
 import type { ServeProcess } from '../test/helpers/cli'
 
 // Steps of the journeys on `tessera serve` processes reached through saved profiles.
@@ -77,6 +77,13 @@ export async function pgpHolders(dir: string, names: string[]): Promise<Array<{ 
     await writeFile(file, pair.publicKey)
     return { name, file, privateKey: pair.privateKey }
   }))
+}
+
+/** Opens the rekey form: 2 of one new share per holder, verified by a threshold, each encrypted to its holder's key. */
+export async function fillPgpRekey(page: Page, holders: Array<{ name: string; file: string }>): Promise<void> {
+  await fillRekey(page, { shares: holders.length, threshold: 2, holders: holders.map((h) => h.name), verification: /A threshold of the new shares/ })
+  await page.getByLabel(/Encrypt each new share/).check()
+  for (const [i, { name, file }] of holders.entries()) await page.getByLabel(`${name}'s public key (holder ${i + 1})`).setInputFiles(file)
 }
 
 /** Saves each holder's file of the PGP hand-out and opens it with that holder's private key only: the files (base64) and the new shares. */
