@@ -240,7 +240,7 @@ test('a legacy server reached without a token, rekeyed with a backup: the result
     await expect(page.getByTestId('rekey-complete')).toContainText('2 of 3 shares now open')
     const unknown = page.getByTestId('rekey-backup-unknown')
     await expect(unknown).toContainText('This rekey asked the server to keep a backup of its encrypted new shares.')
-    await expect(unknown).toContainText('could not be read: the server shows it only to a token allowed to read it')
+    await expect(unknown).toContainText('could not be read. The server refuses sys/rekey/backup without a token')
     await expect(unknown).toContainText('vault operator rekey -backup-retrieve shows it and vault operator rekey -backup-delete deletes it')
     await expect(page.getByRole('button', { name: 'Save the backup as JSON' })).toHaveCount(0)
     await photograph(tessera, 'server-rekey-backup-unknown')

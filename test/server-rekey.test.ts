@@ -85,11 +85,16 @@ describe('a rekey offered on a server', () => {
     })
   })
 
-  it('offers the legacy API on an unsealed server, and the same rekey each time', async () => {
-    await initialized()
+  it('offers the legacy API on an unsealed server, and the same rekey each time; its backup unknown without a token, with why', async () => {
+    const { token } = await initialized()
     const view = await call('rekey.status')
     expect(view.offered).toMatchObject({ api: 'legacy', verifyAll: true, verificationNone: false, backupInMemory: false })
     expect(view.status).toMatchObject({ started: false, required: 2 })
+    // Without a token the server will not say whether it keeps a backup: unknown, with its refusal, never "none".
+    expect(view.backup).toBeNull()
+    expect(view.backupUnread).toBe('The server refuses sys/rekey/backup without a token (Vault 2.x asks one for a rekey, and a backup always needs one): add a token to the profile.')
+    await call('backend.connectRemote', { id: profileId, token })
+    expect(await call('rekey.status')).toMatchObject({ backup: false, backupUnread: null })
     const open = session.ceremony.openBackend!
     expect(await open.rekeyer()).toBe(await open.rekeyer())
   })

@@ -59,7 +59,7 @@ export class RekeyCeremony {
 
   async view(): Promise<RekeyView> {
     await this.settleStale()
-    const none = (unavailable: string | null): RekeyView => ({ offered: null, status: null, verify: null, asked: null, backup: false, log: [...this.entries], unavailable })
+    const none = (unavailable: string | null): RekeyView => ({ offered: null, status: null, verify: null, asked: null, backup: false, backupUnread: null, log: [...this.entries], unavailable })
     let rekeyer: Rekeyer | null | undefined
     let state: RekeyState
     try {
@@ -73,6 +73,8 @@ export class RekeyCeremony {
     // A rekey held until its hand-out ends has new shares but no verification.
     const verify = state.verification_required && state.verification_nonce ? await rekeyer.verifyStatus() : null
     const r = this.running
+    // A server reads a backup only to a token allowed to: without one, whether it holds one is not known.
+    const backup = await rekeyer.readBackup().then((b) => ({ held: b !== null, why: null }), (err: unknown) => ({ held: null, why: forOperator(err).message }))
     const checks = this.ceremony.openBackend?.server?.checks.file ?? null
     return {
       offered: {
@@ -85,8 +87,8 @@ export class RekeyCeremony {
       status: state,
       verify,
       asked: r && state.started ? { verification: r.verification, holders: r.holders } : null,
-      // A server reads a backup only with a token: without one, whether it holds one is not known.
-      backup: await rekeyer.readBackup().then((b) => b !== null, () => null),
+      backup: backup.held,
+      backupUnread: backup.why,
       log: [...this.entries],
       unavailable: null,
     }

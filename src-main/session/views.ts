@@ -179,8 +179,10 @@ export interface RekeyView {
   verify: VerifyState | null
   /** How the new shares are verified, and their holders' names, as the rekey started here asked; null for one started elsewhere. */
   asked: { verification: Verification; holders: string[] } | null
-  /** A backup of the new shares is held (PGP-encrypted, per key fingerprint); null when the server would not say (reading it needs a token). */
+  /** A backup of the new shares is held (PGP-encrypted, per key fingerprint); null when it could not be read. */
   backup: boolean | null
+  /** Why the backup could not be read (the server's refusal or the failure, as a sentence); null when it was read. */
+  backupUnread: string | null
   /** The rekey's holder log: names, outcomes and times; never a share. */
   log: LogEntry[]
   /** Why no rekey is offered where the server refused to answer one (a token missing or refused), as a sentence; null otherwise. */

@@ -29,7 +29,7 @@ export class Rekey {
    * backup of new shares is held now (null: the server would not say);
    * `askedBackup`: this rekey asked for one.
    */
-  #ended = $state<{ how: 'complete' | 'cancelled'; backup: boolean | null; askedBackup: boolean } | null>(null)
+  #ended = $state<{ how: 'complete' | 'cancelled'; backup: boolean | null; unread: string | null; askedBackup: boolean } | null>(null)
   #first: RekeyView | null = null
 
   constructor(
@@ -46,8 +46,11 @@ export class Rekey {
     return this.#view?.verify ? 'verify' : 'current'
   }
 
-  /** After the rekey just ended: whether a backup of new shares is held (null: the server would not say). */
+  /** After the rekey just ended: whether a backup of new shares is held (null: it could not be read). */
   get backupHeld(): boolean | null { return this.#ended ? this.#ended.backup : false }
+
+  /** Why the backup could not be read after the rekey just ended, as a sentence; null when it was. */
+  get backupUnread(): string | null { return this.#ended?.unread ?? null }
 
   /** The rekey just ended asked for a backup of its new shares. */
   get backupAsked(): boolean { return this.#ended?.askedBackup ?? false }
@@ -155,7 +158,7 @@ export class Rekey {
     const view = await this.c.run(() => this.api.rekey.cancel(), 'cancel')
     if (!view) return
     this.#view = view
-    this.#ended = { how: 'cancelled', backup: false, askedBackup: false }
+    this.#ended = { how: 'cancelled', backup: false, unread: null, askedBackup: false }
   }
 
   /** The hand-out of the new shares ended (`all`: every holder has theirs): on to their verification, or to how the rekey ended. */
@@ -193,7 +196,8 @@ export class Rekey {
 
   /** The rekey ended: its screen says how; once complete, the backend's counts and holders are read again. */
   private async done(how: 'complete' | 'cancelled', askedBackup: boolean, backend?: BackendView): Promise<void> {
-    const ended = { how, backup: how === 'complete' ? (this.#view?.backup ?? null) : false, askedBackup }
+    const complete = how === 'complete'
+    const ended = { how, backup: complete ? (this.#view?.backup ?? null) : false, unread: complete ? (this.#view?.backupUnread ?? null) : null, askedBackup }
     this.#ended = ended
     this.c.goTo('rekey')
     if (how !== 'complete') return
