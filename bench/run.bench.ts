@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { request } from 'node:http'
-import { copyFile, cp, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +20,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/chromium'
 import { createWebHost, newAccessToken } from '../src-main/web/host'
 import { sessionRouter } from '../src-main/ipc/handlers'
 import { listen } from '../src-main/server/listen'
-import { loadInTurns, median, peakRssMb, printTable, timeCommand, type Load, type Row } from './measure'
+import { bareServer, loadInTurns, median, peakRssMb, printTable, startServer, timeCommand, type Load, type Row } from './measure'
 
 const rows: Row[] = []
 const ROOT = join(import.meta.dirname, '..')
@@ -31,49 +31,6 @@ async function initKeyset(name: string, shares: number, threshold: number, schem
   const init = await runCli(['init', '--keyset', path, '--shares', String(shares), '--threshold', String(threshold), '--scheme', scheme, '--format', 'json'])
   if (init.code !== 0) throw new Error(init.stderr)
   return { path, keys: (JSON.parse(init.stdout) as { keys: string[] }).keys }
-}
-
-/** Starts a server process and resolves once it prints its address; its standard error goes to `logFile`. */
-async function startServer(args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ url: string; pid: number; child: ChildProcess }> {
-  const log = await open(logFile, 'w')
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', log.fd] })
-  await log.close()
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d
-      const m = /listening on (\S+)/.exec(out)
-      if (m) resolve({ url: m[1]!, pid: child.pid!, child })
-    })
-    child.on('error', reject)
-    child.on('close', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)))
-  })
-}
-
-/**
- * The peer: a bare node:http server in its own process, answering one fixed
- * reply per method. It does the transport work `tessera serve` does — the same
- * keep-alive defaults, the same headers and JSON bytes, the request body read
- * to its end — and nothing else; with `hmac`, it also computes one HMAC-SHA256
- * of each body, the least an update must do.
- */
-function bareServer(replies: Record<string, { status: number; body: string }>, logFile: string, hmac = false) {
-  const script = `
-    const replies = JSON.parse(process.env.REPLIES)
-    const hmac = process.env.HMAC === '1'
-    const { createHmac } = require('node:crypto')
-    const server = require('node:http').createServer((req, res) => {
-      const chunks = []
-      req.on('data', (c) => chunks.push(c))
-      req.on('end', () => {
-        if (hmac) createHmac('sha256', 'bench').update(Buffer.concat(chunks)).digest()
-        const r = replies[req.method] ?? { status: 405, body: '{"errors":[]}' }
-        res.writeHead(r.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(r.body) })
-        res.end(r.body)
-      })
-    })
-    server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port))`
-  return startServer(['-e', script], logFile, { REPLIES: JSON.stringify(replies), HMAC: hmac ? '1' : '0' })
 }
 
 /** Rows for one request measured in turns against its peer (the issue's goals: ≥ 0.7× its req/s, ≤ 2× its p99). */
