@@ -7,19 +7,13 @@ import type { Duplex } from 'node:stream'
  * `http://[/`), and sockets that may send garbage or vanish at any byte.
  */
 
-const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+\/?$/
-
 /**
  * The path and query (`search`, "" or "?…") of a request target; null when it
  * is not one a URL parser accepts.
  */
 export function requestTarget(req: IncomingMessage): { pathname: string; search: string } | null {
-  const target = req.url ?? '/'
-  // A path of letters, digits, '_', '-' and single slashes is its own pathname,
-  // unparsed: kept for speed (docs/benchmarks.md, "Kept for speed").
-  if (PLAIN_PATH.test(target)) return { pathname: target, search: '' }
   try {
-    const url = new URL(target, 'http://localhost')
+    const url = new URL(req.url ?? '/', 'http://localhost')
     return { pathname: url.pathname, search: url.search }
   } catch {
     return null
