@@ -120,8 +120,12 @@ export async function load(
 }
 
 /**
- * Loads two servers in turns (A, B, A, B, …), so that whatever else the machine
- * does meanwhile falls on both alike; the ratio is the median of each round's A ÷ B.
+ * Loads two servers in turns, so that whatever else the machine does meanwhile
+ * falls on both alike; the ratio is the median of each round's A ÷ B. Each is
+ * first loaded for a second unmeasured (its first requests are mostly the JIT
+ * compiling, and Tessera has far more code to compile than a bare server),
+ * and the order alternates each round (A B, B A, …), so neither always runs
+ * just after the other.
  */
 export async function loadInTurns(
   a: { url: string; pid: number },
@@ -129,9 +133,18 @@ export async function loadInTurns(
   opts: { method?: 'GET' | 'PUT'; body?: string; rounds: number; seconds: number },
 ): Promise<{ a: Load[]; b: Load[]; ratios: number[] }> {
   const runs = { a: [] as Load[], b: [] as Load[], ratios: [] as number[] }
+  const loadOf = (s: { url: string; pid: number }, seconds = opts.seconds) => load(s.url, s.pid, { ...opts, seconds })
+  await loadOf(a, 1)
+  await loadOf(b, 1)
   for (let round = 0; round < opts.rounds; round++) {
-    const ours = await load(a.url, a.pid, opts)
-    const theirs = await load(b.url, b.pid, opts)
+    let ours: Load, theirs: Load
+    if (round % 2 === 0) {
+      ours = await loadOf(a)
+      theirs = await loadOf(b)
+    } else {
+      theirs = await loadOf(b)
+      ours = await loadOf(a)
+    }
     runs.a.push(ours)
     runs.b.push(theirs)
     runs.ratios.push(ours.requestsPerSecond / theirs.requestsPerSecond)
