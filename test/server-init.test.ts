@@ -113,7 +113,7 @@ describe('init through the profile', () => {
     expect(file).not.toContain(token)
 
     const checks = (await readServerChecks(checksPath()))!
-    expect(checks).toMatchObject({ tessera_server_checks: 2, server: api.url, cluster_id: null, generation: 1, secret_shares: 3, secret_threshold: 2 })
+    expect(checks).toMatchObject({ tessera_server_checks: 3, server: api.url, cluster_id: null, generation: 1, secret_shares: 3, secret_threshold: 2 })
     expect(checks.shares.map((s) => [s.number, s.holder])).toEqual([[1, 'Alice'], [2, 'Bob'], [3, 'Carol']])
     for (const [i, share] of shares.entries()) {
       expect(await recognizeServerShare(checks, Buffer.from(share))).toEqual({ number: i + 1, holder: names[i] })
@@ -263,7 +263,7 @@ describe('every later ceremony on the server checks each share against the check
 
     // A file whose counts are no longer the server's (a rekey run elsewhere) is not used: it would refuse the new shares.
     const { withIntegrity } = await import('../src-main/engine/keyset-format')
-    const { integrity: _i, ...rest } = JSON.parse(await readFile(checksPath(), 'utf8'))
+    const { integrity: _i, earlier_generations: _e, ...rest } = JSON.parse(await readFile(checksPath(), 'utf8'))
     await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, secret_threshold: 1, secret_shares: 1, shares: [{ ...rest.shares[0], holder: 'Ann' }] })))
     await call('backend.connectRemote', { id: profileId })
     expect((await call('backend.describe')).shareChecks).toEqual({
@@ -338,12 +338,12 @@ describe('the server check file, read strictly', () => {
     await call('backend.initServer', { shares: 2, threshold: 2 })
     await call('handout.finish', { abandon: true })
     const { withIntegrity } = await import('../src-main/engine/keyset-format')
-    const { integrity: _i, ...rest } = JSON.parse(await readFile(checksPath(), 'utf8'))
+    const { integrity: _i, earlier_generations: _e, ...rest } = JSON.parse(await readFile(checksPath(), 'utf8'))
     const { tessera_server_checks: _f, server: _s, cluster_id: _c, ...generation } = rest
     await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, tessera_server_checks: 1 })))
     expect(await readServerChecks(checksPath())).toMatchObject({ tessera_server_checks: 1, generation: 1 })
     await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, tessera_server_checks: 1, pending: { ...generation, generation: 2 } })))
-    await expect(readServerChecks(checksPath())).rejects.toThrow(/pending is not a later generation of a format 2 file/)
+    await expect(readServerChecks(checksPath())).rejects.toThrow(/pending is not a later generation of a format 2 or 3 file/)
     await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, pending: { ...generation, generation: 1 } })))
     await expect(readServerChecks(checksPath())).rejects.toThrow(/pending is not a later generation/)
     await writeFile(checksPath(), JSON.stringify(withIntegrity({ ...rest, pending: { ...generation, generation: 2, secret_shares: 3 } })))

@@ -152,6 +152,12 @@ async function lyingProxy(target: string, lie: Lie): Promise<string> {
   return `http://127.0.0.1:${port}`
 }
 
+/** Today's date as a check file names it. */
+const today = () => new Date().toISOString().slice(0, 10)
+/** What a share of generation 1 is told once generation 2 took effect today. */
+const REPLACED = `this share is from generation 1 of this server's shares; it was replaced on ${today()}: a rekey made new shares, and only those open it now`
+const cap = (text: string) => text[0]!.toUpperCase() + text.slice(1)
+
 const checksPath = () => join(configDir, 'server-checks', `${profileId}.json`)
 /** The calls that reached the server, by a path's end ("rekey/update" matches sys/rekey/update and sys/rotate/root/update). */
 const calls = (method: string, leaf: string) => api.logs.filter((l) => l.startsWith(`${method} `) && new RegExp(`/(rekey|rotate/root)/${leaf} `).test(l)).length
@@ -174,10 +180,10 @@ async function handOutEncrypted(keys: Array<{ priv: PrivateKeyInfo }>, count: nu
   return fresh
 }
 
-/** The record of the first (or `latest`) rekey, verified. */
-async function rekeyRecord(latest = false) {
+/** The record of the first (or `latest`, or the one of nonce `which`) rekey, verified. */
+async function rekeyRecord(latest = false, which?: string) {
   const dir = join(configDir, 'records')
-  const files = (await readdir(dir)).filter((f) => f.includes('rekey-')).sort()
+  const files = (await readdir(dir)).filter((f) => f.includes(`rekey-${which ?? ''}`)).sort()
   const file = latest ? files.at(-1) : files[0]
   const text = await readFile(join(dir, file!), 'utf8')
   const v = verifyRecord(text)
@@ -213,7 +219,7 @@ describe('a rekey of a server Tessera initialized keeps its check file true', ()
 
     // Before any new share is shown, their check values are the file's pending generation.
     const pending = (await readServerChecks(checksPath()))!
-    expect(pending).toMatchObject({ tessera_server_checks: 2, generation: 1, secret_shares: 3, pending: { generation: 2, secret_shares: 5, secret_threshold: 3 } })
+    expect(pending).toMatchObject({ tessera_server_checks: 3, generation: 1, secret_shares: 3, pending: { generation: 2, secret_shares: 5, secret_threshold: 3 } })
     expect(pending.pending!.shares.map((s) => s.holder)).toEqual(NEW_HOLDERS)
     const fresh = (await handOutAll(5)).map((s) => s.key)
     for (const [i, share] of fresh.entries()) {
@@ -233,25 +239,36 @@ describe('a rekey of a server Tessera initialized keeps its check file true', ()
     expect(done.complete).toBe(true)
     expect(calls('PUT', 'verify')).toBe(3)
 
-    // Generation 2 is current, with no pending one; the old shares are refused by it.
+    // Generation 2 is current, with no pending one; generation 1 is kept as replaced, and its shares are named so.
     const after = (await readServerChecks(checksPath()))!
-    expect(after).toMatchObject({ generation: 2, secret_shares: 5, secret_threshold: 3 })
+    expect(after).toMatchObject({ tessera_server_checks: 3, generation: 2, secret_shares: 5, secret_threshold: 3, earlier_generations: [{ generation: 1, replaced_at: expect.stringMatching(new RegExp(`^${today()}T`)) }] })
     expect(after.pending).toBeUndefined()
     expect(done.backend.info.shareChecks.note).toMatch(/generation 2\.$/)
-    for (const share of old) expect((await call('shares.check', { share })).code).toMatch(/^share_(unknown|mismatch)$/)
+    for (const share of old) expect(await call('shares.check', { share })).toEqual({ number: null, holder: null, valid: false, code: 'share_replaced', reason: REPLACED })
+    // A root token attempt refuses an old share before the server hears of it.
+    const { nonce: rootNonce } = await call('attempt.start', { flow: 'root' })
+    const rootUpdates = () => api.logs.filter((l) => /generate-root(-token)?\/update/.test(l)).length
+    expect(await refusal('attempt.update', { flow: 'root', key: old[0], nonce: rootNonce, holder: 'Alice' })).toMatchObject({ code: 'share_replaced', message: `${cap(REPLACED)}.` })
+    expect(rootUpdates()).toBe(0)
+    await call('attempt.cancel', { flow: 'root' })
+    // So does the next rekey, among its current shares.
+    const second = await call('rekey.start', { shares: 3, threshold: 2, verification: 'threshold' })
+    expect(await refusal('rekey.update', { key: old[1], nonce: second.status.nonce, holder: 'Bob' })).toMatchObject({ code: 'share_replaced' })
+    expect(calls('PUT', 'update')).toBe(2)
+    await call('rekey.cancel')
 
     // Sealed, the server opens with the new shares through the app's unseal; an old share reaches no node.
     expect((await api.call('PUT', 'sys/seal', undefined, { 'X-Vault-Token': token })).status).toBe(204)
     await call('backend.connectRemote', { id: profileId })
     expect((await call('backend.describe')).shareChecks).toMatchObject({ checked: true })
     const unseals = api.logs.filter((l) => l.includes('sys/unseal')).length
-    expect((await refusal('unseal.submit', { holder: 'Alice', key: old[0] })).code).toMatch(/^share_(unknown|mismatch)$/)
+    expect(await refusal('unseal.submit', { holder: 'Alice', key: old[0] })).toMatchObject({ code: 'share_replaced', message: `${cap(REPLACED)}.` })
     expect(api.logs.filter((l) => l.includes('sys/unseal')).length).toBe(unseals)
     await call('unseal.submit', { holder: 'Gina', key: fresh[3] })
     await call('unseal.submit', { holder: 'Hal', key: fresh[4] })
     expect((await call('unseal.submit', { holder: 'Dana', key: fresh[0] })).unsealed).toBe(true)
 
-    const { lines, text, finalHash } = await rekeyRecord()
+    const { lines, text, finalHash } = await rekeyRecord(false, nonce)
     const completed = lines.find((l) => l.type === 'rekey_completed')!
     expect(completed.data).toEqual({ server: new URL(api.url).origin, shares: 5, threshold: 3, check_file: 'updated', check_generation: 2 })
     expect(lines.filter((l) => l.type === 'new_share_verified').map((l) => l.data)).toEqual([
@@ -261,7 +278,7 @@ describe('a rekey of a server Tessera initialized keeps its check file true', ()
     ])
     expect(printRecord(lines, finalHash)).toContain('server check file at generation 2')
     const dir = join(configDir, 'records')
-    const cli = await runCli(['record', 'verify', join(dir, (await readdir(dir)).find((f) => f.includes('rekey-'))!)])
+    const cli = await runCli(['record', 'verify', join(dir, (await readdir(dir)).find((f) => f.includes(`rekey-${nonce}`))!)])
     expect(cli.code, cli.stderr).toBe(0)
     const secrets = [...old.map((k, i) => secret(`old share ${i + 1}`, k)), ...fresh.map((k, i) => secret(`new share ${i + 1}`, k)), secret('root token', token)]
     expect(leaks(secrets, [{ name: 'record', content: text }, { name: 'check file', content: await readFile(checksPath(), 'utf8') }])).toEqual([])

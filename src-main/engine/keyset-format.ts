@@ -105,7 +105,7 @@ export const MAX_EARLIER_GENERATIONS = 32
  * scrypt or format 2's HMAC; a format-1 keyset had none) and when it ended,
  * so that one of its shares entered later is told apart from a foreign one.
  */
-const EarlierGeneration = v.strictObject({
+export const EarlierGeneration = v.strictObject({
   generation: v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')),
   replaced_at: shortText,
   share_check: v.optional(ScryptParams),

@@ -113,7 +113,7 @@ export async function identifyShare(data: KeysetData, codec: ShareCodec, share: 
   }
   const at = data.issued_shares.findIndex((r) => r.x === x)
   if (at < 0) {
-    await refuseIfReplaced(data, x, share)
+    await refuseIfReplaced(earlierOf(data), x, share, 'this keyset')
     throw new TesseraError('share_unknown', 'this share is not from this keyset: it carries a share number this keyset never issued')
   }
   return { number: at + 1, holder: data.issued_shares[at]!.holder, checked: false }
@@ -131,7 +131,7 @@ export async function recognizeShare(data: KeysetData, codec: ShareCodec, share:
   const record = data.issued_shares[identity.number! - 1]!
   // The share's number is in the share: only that one share's check value is derived.
   if (!sameBytes(Buffer.from(record.check, 'base64'), await checkValue(data, share))) {
-    await refuseIfReplaced(data, codec.id(share), share)
+    await refuseIfReplaced(earlierOf(data), codec.id(share), share, 'this keyset')
     throw new TesseraError('share_mismatch', `this does not match ${shareLabel(identity)} — probably a typing mistake`)
   }
   return { ...identity, checked: true }
@@ -144,19 +144,24 @@ async function earlierCheck(generation: EarlierGeneration, share: Uint8Array): P
   return null
 }
 
+function earlierOf(data: KeysetData): readonly EarlierGeneration[] {
+  return data.tessera_keyset === 4 ? data.earlier_generations : []
+}
+
 /**
- * Refuses a share that an earlier generation of this keyset issued, saying so
- * and when it was replaced: a holder who kept the old share is told why, never
- * that it is foreign. Only the generations that issued this share's number
- * derive a check value, newest first.
+ * Refuses a share that one of `earlier` (a keyset's or a server check file's
+ * earlier generations, oldest first) issued, saying so and when it was
+ * replaced: a holder who kept the old share is told why, never that it is
+ * foreign. `whose` names what the generations are of ("this keyset"). Only
+ * the generations that issued this share's number (`x`; a generation of one
+ * share issued whatever a single key carries) derive a check value, newest first.
  */
-async function refuseIfReplaced(data: KeysetData, x: number, share: Buffer): Promise<void> {
-  if (data.tessera_keyset !== 4) return
-  for (const generation of [...data.earlier_generations].reverse()) {
-    const record = generation.shares.find((r) => r.x === x)
+export async function refuseIfReplaced(earlier: readonly EarlierGeneration[], x: number, share: Uint8Array, whose: string): Promise<void> {
+  for (const generation of [...earlier].reverse()) {
+    const record = generation.shares.length === 1 ? generation.shares[0] : generation.shares.find((r) => r.x === x)
     const check = record && (await earlierCheck(generation, share))
     if (record && check && sameBytes(Buffer.from(record.check, 'base64'), check)) {
-      throw new TesseraError('share_replaced', `this share is from generation ${generation.generation} of this keyset; it was replaced on ${generation.replaced_at.slice(0, 10)}: ` +
+      throw new TesseraError('share_replaced', `this share is from generation ${generation.generation} of ${whose}; it was replaced on ${generation.replaced_at.slice(0, 10)}: ` +
           'a rekey made new shares, and only those open it now')
     }
   }

@@ -4,8 +4,8 @@ import * as v from 'valibot'
 import { wipe } from '../crypto/wipe'
 import { sameBytes } from '../crypto/same-bytes'
 import { withoutSpaces } from '../crypto/text-bytes'
-import { count, integrityProblem, ScryptParams, ShareRecord, withIntegrity } from '../engine/keyset-format'
-import { newRegistry, scryptCheck, type ShareFacts } from '../engine/share-registry'
+import { count, EarlierGeneration, integrityProblem, ScryptParams, ShareRecord, withIntegrity } from '../engine/keyset-format'
+import { newRegistry, refuseIfReplaced, scryptCheck, type ShareFacts } from '../engine/share-registry'
 import { codecFor } from '../engine/share-codec'
 import { readFailure, readRegularFile } from '../support/bounded-read'
 import { hasCode, systemReason, TesseraError } from '../support/errors'
@@ -24,11 +24,22 @@ import { shareLabel } from '../../src-shared/share-grammar'
  * Format 2 adds `pending`: the next generation, written by a rekey run through
  * Tessera once the server made the new shares and before any is shown, made
  * current when their verification completes, dropped when the rekey is
- * cancelled. Format 1 (no `pending`) still loads.
+ * cancelled.
+ *
+ * Format 3 adds `earlier_generations`: per generation a rekey replaced, its
+ * shares' check values and when it was replaced (never a share, never a PGP
+ * key), so that one of its shares entered later is named as replaced, as a
+ * keyset's is. Formats 1 and 2 still load.
  */
-export const SERVER_CHECKS_FORMAT = 2
-/** 255 shares' records, twice (a pending generation), are well under this. */
-const CHECKS_LIMIT = { bytes: 512 * 1024, what: 'a server check file' }
+export const SERVER_CHECKS_FORMAT = 3
+/**
+ * How many earlier generations a check file remembers, the oldest dropped
+ * first: with the current and a pending generation at their largest (255
+ * shares, 64-character holder names of three UTF-8 bytes each, 33 PGP
+ * fingerprints of 64 hex digits per share), 16 of them still fit CHECKS_LIMIT.
+ */
+export const MAX_EARLIER_SERVER_GENERATIONS = 16
+export const CHECKS_LIMIT = { bytes: 3 * 1024 * 1024, what: 'a server check file' }
 
 const SharedRecord = v.strictObject({
   /** Vault's "Unseal Key N": the share's place in sys/init's `keys`, from 1. */
@@ -68,9 +79,30 @@ function fitsTogether<T extends Counted>() {
 const Generation = v.pipe(v.strictObject(generationEntries), fitsTogether())
 export type ServerGeneration = v.InferOutput<typeof Generation>
 
+/** A generation a rekey replaced: the keyset's record of one, always with scrypt check values. */
+const EarlierServerGeneration = v.strictObject({
+  ...v.omit(EarlierGeneration, ['share_salt']).entries,
+  replaced_at: v.pipe(v.string(), v.isoTimestamp('must be an ISO time')),
+  share_check: ScryptParams,
+})
+type EarlierServerGeneration = v.InferOutput<typeof EarlierServerGeneration>
+
+const FORMATS = [1, 2, SERVER_CHECKS_FORMAT] as const
+
+/** Why a file's generations do not follow each other, or null. */
+function generationsProblem(f: { tessera_server_checks: number; generation: number; pending?: { generation: number }; earlier_generations?: ReadonlyArray<{ generation: number }> }): string | null {
+  if (f.pending && (f.tessera_server_checks < 2 || f.pending.generation <= f.generation)) return 'pending is not a later generation of a format 2 or 3 file'
+  const earlier = f.earlier_generations
+  if (earlier && f.tessera_server_checks < 3) return 'earlier_generations needs format 3'
+  if (earlier && !earlier.every((g, i) => g.generation < (earlier[i + 1]?.generation ?? f.generation))) {
+    return 'earlier_generations is not in order, each before the current generation'
+  }
+  return null
+}
+
 const ServerChecksFile = v.pipe(
   v.strictObject({
-    tessera_server_checks: v.picklist([1, SERVER_CHECKS_FORMAT], 'must be 1 or 2'),
+    tessera_server_checks: v.picklist(FORMATS, 'must be 1, 2 or 3'),
     /** The server's origin, as the profile reached it. */
     server: v.pipe(v.string(), v.maxLength(300, 'is too long'), v.regex(/^https?:\/\/[^\s/?#]+$/, 'must be an http(s) origin')),
     /** Filled at the first unsealed seal status (a server is sealed right after init); null until then. */
@@ -78,10 +110,12 @@ const ServerChecksFile = v.pipe(
     ...generationEntries,
     /** The next generation, while a rekey run through Tessera waits for its verification (format 2). */
     pending: v.optional(Generation),
+    /** The generations rekeys replaced, oldest first (format 3). */
+    earlier_generations: v.optional(v.pipe(v.array(EarlierServerGeneration), v.maxLength(MAX_EARLIER_SERVER_GENERATIONS, 'has too many entries'))),
     integrity: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits')),
   }),
   fitsTogether(),
-  v.check((f) => !f.pending || (f.tessera_server_checks === SERVER_CHECKS_FORMAT && f.pending.generation > f.generation), 'pending is not a later generation of a format 2 file'),
+  v.check((f) => generationsProblem(f) === null, (issue) => generationsProblem(issue.input) ?? 'does not fit together'),
 )
 export type ServerChecks = v.InferOutput<typeof ServerChecksFile>
 
@@ -124,10 +158,16 @@ export async function newServerChecks(server: string, threshold: number, shares:
   return withIntegrity({ tessera_server_checks: SERVER_CHECKS_FORMAT, server, cluster_id: null, ...(await generationOf(1, threshold, shares)) })
 }
 
-/** `checks` with its current and pending generations replaced (`null`: no pending generation). */
-function withGenerations(checks: ServerChecks, current: ServerGeneration, pending: ServerGeneration | null): ServerChecks {
+/** `checks` with its current and pending generations replaced (`null`: no pending generation), and `replaced`, if any, the newest earlier one. */
+function withGenerations(checks: ServerChecks, current: ServerGeneration, pending: ServerGeneration | null, replaced?: EarlierServerGeneration): ServerChecks {
   const { server, cluster_id } = checks
-  return withIntegrity({ tessera_server_checks: SERVER_CHECKS_FORMAT, server, cluster_id, ...current, ...(pending ? { pending } : {}) })
+  const earlier = [...(checks.earlier_generations ?? []), ...(replaced ? [replaced] : [])].slice(-MAX_EARLIER_SERVER_GENERATIONS)
+  return withIntegrity({ tessera_server_checks: SERVER_CHECKS_FORMAT, server, cluster_id, ...current, ...(pending ? { pending } : {}), earlier_generations: earlier })
+}
+
+/** `gen` as an earlier generation replaced at `replacedAt`: its check values, nothing else. */
+function asEarlier(gen: ServerGeneration, replacedAt: string): EarlierServerGeneration {
+  return { generation: gen.generation, replaced_at: replacedAt, share_check: gen.share_check, shares: gen.shares.map(({ x, holder, check }) => ({ x, holder, check })) }
 }
 
 /** The current generation of `checks`, without the file's other fields. */
@@ -145,15 +185,20 @@ export function currentGeneration(checks: ServerChecks): ServerGeneration {
  */
 export async function withPending(checks: ServerChecks, entered: number, threshold: number, shares: readonly NewServerShare[]): Promise<ServerChecks> {
   const left = checks.pending
-  const current = left && left.generation === entered ? left : currentGeneration(checks)
+  const settled = left && left.generation === entered ? promotePending(checks, left.created_at) : checks
   const next = await generationOf(Math.max(checks.generation, left?.generation ?? 0) + 1, threshold, shares)
-  return withGenerations(checks, current, next)
+  return withGenerations(settled, currentGeneration(settled), next)
 }
 
-/** The pending generation made current: the rekey's verification completed. */
-export function promotePending(checks: ServerChecks): ServerChecks {
+/**
+ * The pending generation made current, the one it replaces kept as the
+ * newest earlier generation, replaced at `replacedAt`: now, where the rekey's
+ * verification was seen to complete; the rekey's own time (when the server
+ * made its shares) where it was not, which is the best known.
+ */
+export function promotePending(checks: ServerChecks, replacedAt = new Date().toISOString()): ServerChecks {
   if (!checks.pending) return checks
-  return withGenerations(checks, checks.pending, null)
+  return withGenerations(checks, checks.pending, null, asEarlier(currentGeneration(checks), replacedAt))
 }
 
 /** The pending generation dropped: its rekey was cancelled. */
@@ -177,6 +222,10 @@ export async function readServerChecks(path: string): Promise<ServerChecks | nul
     throw checksError(`the server check file ${path} is damaged: not valid JSON`)
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw checksError(`the server check file ${path} is damaged: not a JSON object`)
+  const format = (json as Record<string, unknown>).tessera_server_checks
+  if (typeof format === 'number' && format > SERVER_CHECKS_FORMAT) {
+    throw checksError(`the server check file ${path} uses format ${format}; this Tessera reads formats 1 to ${SERVER_CHECKS_FORMAT}: upgrade Tessera`)
+  }
   const problem = integrityProblem(json as Record<string, unknown>)
   if (problem) throw checksError(`the server check file ${path} is damaged: it ${problem}; restore it from a backup`)
   const parsed = v.safeParse(ServerChecksFile, json)
@@ -213,57 +262,59 @@ export async function writeServerChecks(path: string, checks: ServerChecks): Pro
 }
 
 /**
- * Which share of generation `gen` `typed` is (as a holder typed it, hex or
- * base64), or the refusal in a sentence: not a share, a number the generation
- * never issued, or a check value that does not match (a typing mistake).
+ * Which share of generation `gen` `share` (canonical bytes) is, or the
+ * refusal in a sentence: a number the generation never issued, or a check
+ * value that does not match (a typing mistake).
  */
-async function recognizeIn(gen: ServerGeneration, typed: Uint8Array): Promise<RecognizedServerShare> {
-  const codec = codecFor('vault', gen.secret_threshold)
-  const compact = withoutSpaces(typed)
-  let share: Buffer
-  try {
-    share = codec.parse(compact)
-  } finally {
-    wipe(compact)
+async function recognizeIn(gen: ServerGeneration, share: Buffer): Promise<RecognizedServerShare> {
+  const x = codecFor('vault', gen.secret_threshold).id(share)
+  const record = gen.shares.find((s) => s.x === x)
+  if (!record) throw new TesseraError('share_unknown', "this share is not one of this server's shares: it carries a share number the server never issued")
+  const known = { number: record.number, holder: record.holder }
+  if (!sameBytes(Buffer.from(record.check, 'base64'), await scryptCheck(gen.share_check, share))) {
+    throw new TesseraError('share_mismatch', `this does not match ${shareLabel(known)} — probably a typing mistake`)
   }
-  try {
-    const x = codec.id(share)
-    const record = gen.shares.find((s) => s.x === x)
-    if (!record) throw new TesseraError('share_unknown', "this share is not one of this server's shares: it carries a share number the server never issued")
-    const known = { number: record.number, holder: record.holder }
-    if (!sameBytes(Buffer.from(record.check, 'base64'), await scryptCheck(gen.share_check, share))) {
-      throw new TesseraError('share_mismatch', `this does not match ${shareLabel(known)} — probably a typing mistake`)
-    }
-    return known
-  } finally {
-    wipe(share)
-  }
+  return known
 }
 
 /**
- * Which of the server's shares `typed` is, and of which generation: the
- * current one, or (`which: 'any'`) a pending one left by a rekey not seen to
- * finish; `which: 'pending'` knows only the pending generation (a rekey's new
- * shares entered back). A share that matches none is refused as mistyped
- * where a generation knows its number, and as unknown otherwise.
+ * Which of the server's shares `typed` (as a holder typed it, hex or base64)
+ * is, and of which generation: the current one, or (`which: 'any'`) a pending
+ * one left by a rekey not seen to finish; `which: 'pending'` knows only the
+ * pending generation (a rekey's new shares entered back). A share that
+ * matches none is refused as replaced where an earlier generation issued it,
+ * as mistyped where a generation knows its number, and as unknown otherwise.
  */
 export async function identifyServerShare(checks: ServerChecks, typed: Uint8Array, which: 'current' | 'any' | 'pending' = 'any'): Promise<RecognizedServerShare & { generation: number }> {
   const current = currentGeneration(checks)
   const order = which === 'pending' ? [checks.pending] : which === 'any' ? [current, checks.pending] : [current]
   const gens = order.filter((g): g is ServerGeneration => g !== undefined)
   if (!gens.length) throw new TesseraError('no_rekey_verification', 'the server check file holds no new shares to verify')
-  let mismatch: unknown
-  let unknown: unknown
-  for (const gen of gens) {
-    try {
-      return { ...(await recognizeIn(gen, typed)), generation: gen.generation }
-    } catch (err) {
-      if (hasCode(err, 'share_mismatch')) mismatch ??= err
-      else if (hasCode(err, 'share_unknown')) unknown ??= err
-      else throw err
-    }
+  const compact = withoutSpaces(typed)
+  let share: Buffer
+  try {
+    share = codecFor('vault', current.secret_threshold).parse(compact)
+  } finally {
+    wipe(compact)
   }
-  throw mismatch ?? unknown
+  try {
+    let mismatch: unknown
+    let unknown: unknown
+    for (const gen of gens) {
+      try {
+        return { ...(await recognizeIn(gen, share)), generation: gen.generation }
+      } catch (err) {
+        if (hasCode(err, 'share_mismatch')) mismatch ??= err
+        else if (hasCode(err, 'share_unknown')) unknown ??= err
+        else throw err
+      }
+    }
+    // Vault's share number is a share's last byte.
+    await refuseIfReplaced(checks.earlier_generations ?? [], share[share.length - 1]!, share, "this server's shares")
+    throw mismatch ?? unknown
+  } finally {
+    wipe(share)
+  }
 }
 
 /** Which of the server's current shares `typed` is, or the refusal in a sentence. */
