@@ -41,6 +41,14 @@ export interface Updated {
   share?: { number: number | null; holder: string | null; checked: boolean }
   /** The completing update of a share attempt: the new share's number and holder, where the backend can tell. */
   issued?: { number: number; holder: string | null }
+  /** The completing update proved which generation of the server check file is in effect, and so settled its pending one. */
+  settled?: CheckFileSettlement
+}
+
+/** A server check file's pending generation settled: generation `generation` is in effect, and the pending one was made current or dropped. */
+export interface CheckFileSettlement {
+  generation: number
+  pending: 'made_current' | 'dropped'
 }
 
 export interface Backend {

@@ -1,4 +1,4 @@
-import { access, readdir, readFile } from 'node:fs/promises'
+import { access, readdir, readFile, stat } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import * as openpgp from 'openpgp'
@@ -412,3 +412,98 @@ async function holderKeys(count: number): Promise<Array<{ publicKey: string; pri
     }),
   )
 }
+
+describe('a pending generation whose rekey was not seen to finish is settled once the server proves which generation is in effect', () => {
+  /** A rekey to `counts` left by a Tessera that stopped during its verification (its new shares handed out); another Tessera now holds the session. */
+  async function leftPending(old: string[], counts: { shares: number; threshold: number }): Promise<string[]> {
+    const started = await call('rekey.start', { ...counts, verification: 'threshold' })
+    await enterCurrent(old, started.status.nonce)
+    const fresh = (await handOutAll(counts.shares)).map((s) => s.key)
+    const first = session
+    session = new Session({ connections: new Connections(await ProfileStore.open(join(configDir, 'profiles.json')), new SessionCredentials()), configDir })
+    closers.push(() => first.close().then(() => undefined))
+    return fresh
+  }
+  /** The verification completed outside Tessera (the vault CLI), with `keys`. */
+  async function verifyElsewhere(keys: string[]): Promise<void> {
+    const { nonce } = (await api.call('GET', 'sys/rekey/verify')).json
+    for (const key of keys) expect((await api.call('PUT', 'sys/rekey/verify', { key, nonce })).status).toBe(200)
+  }
+  const note = async () => (await call('backend.describe')).shareChecks.note as string
+  /** The lines of the latest record named `part` (an attempt's nonce, "unseal-"), verified. */
+  async function recordOf(part: string) {
+    const dir = join(configDir, 'records')
+    const named = (await readdir(dir)).filter((f) => f.includes(part))
+    const times = await Promise.all(named.map(async (f) => (await stat(join(dir, f))).mtimeMs))
+    const file = named[times.indexOf(Math.max(...times))]!
+    const v = verifyRecord(await readFile(join(dir, file), 'utf8'))
+    if (!v.ok) throw new Error(v.problem)
+    return v.lines
+  }
+
+  it("counts that only the pending generation has: made current as the profile is opened, and an old share is named as replaced", async () => {
+    const { shares: old } = await initialized()
+    const fresh = await leftPending(old, { shares: 5, threshold: 3 })
+    await verifyElsewhere(fresh.slice(0, 3))
+    const pending = (await readServerChecks(checksPath()))!.pending!
+    await call('backend.connectRemote', { id: profileId })
+    const after = (await readServerChecks(checksPath()))!
+    expect(after).toMatchObject({ generation: 2, secret_shares: 5, earlier_generations: [{ generation: 1, replaced_at: pending.created_at }] })
+    expect(after.pending).toBeUndefined()
+    expect(await note()).toBe(
+      `Each share is checked as it is entered, against the server check file of generation 2. The rekey of ${pending.created_at}, not seen to finish, took effect ` +
+        "(the server's share count and threshold are generation 2's): generation 1 is kept as replaced.",
+    )
+    expect(await call('shares.check', { share: old[0] })).toMatchObject({ valid: false, code: 'share_replaced' })
+    expect(await call('shares.check', { share: fresh[4] })).toEqual({ number: 5, holder: null, valid: true })
+  })
+
+  it('vanished when the server sealed: both kept while the server is sealed, dropped once an unseal with current shares opens it', async () => {
+    const { shares: old, token } = await initialized()
+    const fresh = await leftPending(old, { shares: 5, threshold: 3 })
+    expect((await api.call('PUT', 'sys/seal', undefined, { 'X-Vault-Token': token })).status).toBe(204)
+    await call('backend.connectRemote', { id: profileId })
+    // Sealed, the server cannot say whether a rekey waits elsewhere: nothing is settled yet.
+    expect((await readServerChecks(checksPath()))!.pending?.generation).toBe(2)
+    expect(await note()).toMatch(/not seen to finish\. A share of either is recognized/)
+    await call('unseal.submit', { holder: 'Alice', key: old[0] })
+    expect((await call('unseal.submit', { holder: 'Bob', key: old[1] })).unsealed).toBe(true)
+    const after = (await readServerChecks(checksPath()))!
+    expect(after).toMatchObject({ generation: 1, secret_shares: 3, earlier_generations: [] })
+    expect(after.pending).toBeUndefined()
+    expect(await note()).toMatch(/^Each share is checked .* generation 1\. The rekey of \S+, not seen to finish, did not take effect \(a share of generation 1 unsealed the server, and it runs no rekey\): its shares were dropped\.$/)
+    expect((await call('shares.check', { share: fresh[0] })).valid).toBe(false)
+    const lines = await recordOf('unseal-')
+    expect(lines.map((l) => l.type).slice(-4)).toEqual(['unseal_share', 'check_file_settled', 'unseal_ended', 'closed'])
+    expect(lines.find((l) => l.type === 'check_file_settled')!.data).toEqual({ generation: 1, pending: 'dropped' })
+  })
+
+  it('same counts: a root token made with current shares while the rekey still waits settles nothing; made with new shares once it completed elsewhere, it makes them current', async () => {
+    const { shares: old } = await initialized()
+    const fresh = await leftPending(old, { shares: 3, threshold: 2 })
+    await call('backend.connectRemote', { id: profileId })
+    const rootWith = async (keys: string[]) => {
+      const { nonce } = await call('attempt.start', { flow: 'root' })
+      let reply
+      for (const key of keys) reply = await call('attempt.update', { flow: 'root', key, nonce })
+      expect(reply.complete).toBe(true)
+      await call('session.wipe')
+      return nonce as string
+    }
+    const first = await rootWith(old.slice(0, 2))
+    // The server still runs that rekey: its verification could yet apply the pending generation.
+    expect((await readServerChecks(checksPath()))!.pending?.generation).toBe(2)
+    expect((await recordOf(first)).map((l) => l.type)).not.toContain('check_file_settled')
+
+    await verifyElsewhere(fresh.slice(0, 2))
+    const second = await rootWith(fresh.slice(1, 3))
+    const after = (await readServerChecks(checksPath()))!
+    expect(after).toMatchObject({ generation: 2, earlier_generations: [{ generation: 1 }] })
+    expect(after.pending).toBeUndefined()
+    expect(await note()).toMatch(/took effect \(an attempt completed with a share of generation 2\): generation 1 is kept as replaced\.$/)
+    const lines = await recordOf(second)
+    expect(lines.find((l) => l.type === 'check_file_settled')!.data).toEqual({ generation: 2, pending: 'made_current' })
+    expect(printRecord(lines, lines.at(-1)!.hash)).toContain('Server check file: generation 2 is in effect; the pending generation of a rekey not seen to finish was made current')
+    expect(await call('shares.check', { share: old[2] })).toMatchObject({ valid: false, code: 'share_replaced' })
+  })
+})

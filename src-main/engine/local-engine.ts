@@ -263,6 +263,7 @@ export class LocalEngine implements Backend, StrategyHost {
   /**
    * sys/seal: seals the barrier. An attempt under way stays, as Vault keeps a
    * generate-root attempt: every call answers "sealed" until the next unseal.
+   * A rekey does not: as Vault's preSeal clears its rekey, it is cancelled.
    */
   async sealBarrier(): Promise<void> {
     await this.serial.run(() => {
@@ -270,6 +271,8 @@ export class LocalEngine implements Backend, StrategyHost {
       this.assertNotRecovery('sys/seal')
       this.seal.seal()
     })
+    await this.rekey.cancel()
+    await this.rotation.cancel()
   }
 
   /** Looks a presented token up among the keyset's root tokens and this run's recovery tokens. */

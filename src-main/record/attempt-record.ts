@@ -143,6 +143,7 @@ export class AttemptRecord {
     await this.record({ type: 'share_accepted', data: { ...who, progress, required: status.required } })
     if (status.complete) {
       await this.record({ type: 'completed', data: { flow, nonce: status.nonce, result_sha256: sha256(resultOf(status)) } })
+      if (updated.settled) await this.record({ type: 'check_file_settled', data: updated.settled })
       this.progress.attempt = 0
     } else {
       this.progress.attempt = status.progress

@@ -237,6 +237,12 @@ export const EventSchema = v.variant('type', [
     ]),
   }),
   event('rekey_cancelled', {}),
+  /**
+   * The server check file held a pending generation (a rekey not seen to
+   * finish) and this ceremony proved which generation is in effect: the
+   * pending one was made current, or dropped.
+   */
+  event('check_file_settled', { generation: count(1, Number.MAX_SAFE_INTEGER), pending: v.picklist(['made_current', 'dropped']) }),
   /** An unseal of a cluster run by the app: its nodes, numbered, by their origins. */
   event('unseal_nodes', { nodes: perNode({ server: v.pipe(label(300), v.regex(SERVER_ORIGIN, 'must be an http(s) origin')) }) }),
   /**

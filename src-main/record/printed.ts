@@ -140,6 +140,8 @@ function describe(e: RecordEvent | LegacyEvent): string {
       return `Rekey complete: the new shares are in effect; keyset ${shortFingerprint(e.data.keyset_fingerprint)}, generation ${e.data.generation}, ${e.data.threshold} of ${e.data.shares}`
     case 'rekey_cancelled':
       return 'Rekey cancelled: the current shares stay in effect'
+    case 'check_file_settled':
+      return `Server check file: generation ${e.data.generation} is in effect; the pending generation of a rekey not seen to finish was ${e.data.pending === 'made_current' ? 'made current' : 'dropped'}`
     case 'unseal_nodes':
       return `Unseal of ${e.data.nodes.length === 1 ? 'one node' : `${e.data.nodes.length} nodes`}: ${e.data.nodes.map((n) => `node ${n.node} ${n.server}`).join(', ')}`
     case 'unseal_share':
@@ -307,6 +309,7 @@ function gather(lines: VerifiedLine[]): Facts {
         break
       }
       case 'unseal_reset':
+      case 'check_file_settled':
         break
       case 'unseal_ended':
         rows.push(['Unseal ended', `${when(e.time)}; ${perNode(e.data.nodes, (r) => r.state)}`])

@@ -1,3 +1,4 @@
+import type { CheckFileSettlement } from '../backend-interface'
 import type { ErrorCode } from '../support/error-codes'
 import { reasonFor, type BackendFacts, type CeremonyEvent } from './events'
 import { RecordWriter } from './writer'
@@ -41,6 +42,11 @@ export class UnsealRecord {
   /** The server check file refused a share: once, since it was sent to no node. */
   async refused(holder: string, code: ErrorCode): Promise<void> {
     await this.writer.append({ type: 'share_refused', data: { holder, reason: reasonFor(code) } })
+  }
+
+  /** The share that unsealed a node settled the server check file's pending generation. */
+  async settled(settlement: CheckFileSettlement): Promise<void> {
+    await this.writer.append({ type: 'check_file_settled', data: settlement })
   }
 
   async reset(results: readonly NodeResetResult[]): Promise<void> {

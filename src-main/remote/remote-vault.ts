@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { AttemptStatus, Flow, SealStatus } from '../backend'
-import type { Backend, Started, StartInput, Updated, UpdateInput } from '../backend-interface'
+import type { Backend, CheckFileSettlement, Started, StartInput, Updated, UpdateInput } from '../backend-interface'
 import { randomBase62 } from '../crypto/base62'
 import { wipe } from '../crypto/wipe'
 import { TesseraError } from '../support/errors'
@@ -23,7 +23,9 @@ const EMPTY_STATUS: AttemptStatus = {
 
 /** What checks a share of this server as it is entered (its server check file): which share it is, or a refusal; null when nothing can. */
 export interface ShareRecognizer {
-  recognize(typed: Uint8Array, holder?: string): Promise<{ number: number; holder: string | null } | null>
+  recognize(typed: Uint8Array, holder?: string): Promise<{ number: number; holder: string | null; generation: number } | null>
+  /** An attempt completed with a share of `generation`: settles a pending generation where that proves which is in effect. */
+  settle(generation: number, proof: 'attempt'): Promise<CheckFileSettlement | null>
 }
 
 /**
@@ -160,13 +162,20 @@ export class RemoteVault implements Backend {
     await this.call('DELETE', `${await this.path(flow)}/attempt`)
   }
 
-  /** A server does not say which share it took: only the status comes back, and the share its check file recognized. */
+  /**
+   * A server does not say which share it took: only the status comes back, and
+   * the share its check file recognized. A completed attempt proves that
+   * share's generation is the server's (the server combined it with the others
+   * into its key, or refused), which settles a pending one.
+   */
   async update(flow: Flow, input: UpdateInput): Promise<Updated> {
     const key = shareField(input.key ?? Buffer.alloc(0))
     const known = await this.shareChecks?.recognize(input.key, input.holder)
     const path = await this.path(flow)
     // The share flow's document lists only `key`; a nonce is sent whenever there is one.
     const status = await this.attempt('PUT', `${path}/update`, input.nonce ? { key, nonce: input.nonce } : { key })
-    return known ? { status, share: { ...known, checked: true } } : { status }
+    if (!known) return { status }
+    const settled = status.complete ? await this.shareChecks!.settle(known.generation, 'attempt') : null
+    return { status, share: { number: known.number, holder: known.holder, checked: true }, ...(settled ? { settled } : {}) }
   }
 }

@@ -114,7 +114,7 @@ export async function openRemote(connections: Connections, id: string, token?: s
   const label = `${profile.name} (${profile.address})`
   const origin = new URL(profile.address).origin
   const checksPath = () => connections.profiles.serverChecksPath(profile.id)
-  const checks = await ServerShareChecks.load(checksPath, origin, seal)
+  const checks = await ServerShareChecks.load(checksPath, origin, seal, () => rekeyIdle())
   remote.shareChecks = checks
   // Choosing the rekey API takes calls, and a server answers them only unsealed: made at the first offer, then kept.
   let made: Promise<Rekeyer> | null = null
@@ -127,6 +127,16 @@ export async function openRemote(connections: Connections, id: string, token?: s
     })
     return made
   }
+  /** Whether the server runs no rekey now, by its rekey status; false where it cannot say (sealed, or no token where one is needed). */
+  const rekeyIdle = async (): Promise<boolean> => {
+    try {
+      const rekeyer = await serverRekeyer()
+      return rekeyer !== null && !(await rekeyer.status()).started
+    } catch {
+      return false
+    }
+  }
+  await checks.settleByCounts(seal)
   const open: OpenBackend = {
     backend: remote,
     label,

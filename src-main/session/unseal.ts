@@ -89,8 +89,11 @@ export class Unsealing {
         const outcomes = await Promise.all(run.nodes.map((node) => this.sendShare(node, share)))
         this.note(run, holder, outcomes)
         await run.record?.share(holder, known?.number ?? null, outcomes.map((o) => o.result))
+        // The share that unsealed a node is part of the key it combined: its generation is the server's.
+        const settled = known && outcomes.some((o) => o.result.outcome === 'unsealed') ? await run.open.server!.checks.settle(known.generation, 'unseal') : null
+        if (settled) await run.record?.settled(settled)
         const view = await this.view(run.nodes, outcomes.map((o) => o.seal))
-        return known ? { ...view, share: known } : view
+        return known ? { ...view, share: { number: known.number, holder: known.holder } } : view
       })
     } finally {
       wipe(share)
@@ -98,7 +101,7 @@ export class Unsealing {
   }
 
   /** Which of the server's shares `share` is, by its check file (null without one); a refusal is logged and recorded, then thrown. */
-  private async recognize(run: Run, holder: string, share: Buffer): Promise<RecognizedServerShare | null> {
+  private async recognize(run: Run, holder: string, share: Buffer): Promise<(RecognizedServerShare & { generation: number }) | null> {
     try {
       return (await run.open.server?.checks.recognize(share, holder)) ?? null
     } catch (err) {
