@@ -283,7 +283,8 @@ async function recognizeIn(gen: ServerGeneration, share: Buffer): Promise<Recogn
  * one left by a rekey not seen to finish; `which: 'pending'` knows only the
  * pending generation (a rekey's new shares entered back). A share that
  * matches none is refused as replaced where an earlier generation issued it,
- * as mistyped where a generation knows its number, and as unknown otherwise.
+ * as a current one where only new shares are taken, as mistyped where a
+ * generation knows its number, and as unknown otherwise.
  */
 export async function identifyServerShare(checks: ServerChecks, typed: Uint8Array, which: 'current' | 'any' | 'pending' = 'any'): Promise<RecognizedServerShare & { generation: number }> {
   const current = currentGeneration(checks)
@@ -311,10 +312,17 @@ export async function identifyServerShare(checks: ServerChecks, typed: Uint8Arra
     }
     // Vault's share number is a share's last byte.
     await refuseIfReplaced(checks.earlier_generations ?? [], share[share.length - 1]!, share, "this server's shares")
+    if (which === 'pending') await refuseIfCurrent(current, share)
     throw mismatch ?? unknown
   } finally {
     wipe(share)
   }
+}
+
+/** Refuses a share of the generation in effect where only a rekey's new shares are taken, saying which it is: never called foreign. */
+async function refuseIfCurrent(current: ServerGeneration, share: Buffer): Promise<void> {
+  const known = await recognizeIn(current, share).catch(() => null)
+  if (known) throw new TesseraError('share_unknown', `this is ${shareLabel(known)} of the shares in effect, not one of the rekey's new shares: enter the new share you were handed`)
 }
 
 /** Which of the server's current shares `typed` is, or the refusal in a sentence. */
