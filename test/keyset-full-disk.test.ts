@@ -1,19 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { readFile } from 'node:fs/promises'
+import { disk } from './helpers/full-disk'
 import { makeKeyset, tempDir } from './helpers/keysets'
 import { startApi } from './helpers/server'
 
-/**
- * A full disk, for real: while `full` is set, the temp file of every atomic
- * write is opened on /dev/full, whose writes the kernel fails with ENOSPC.
- */
-const disk = vi.hoisted(() => ({ full: false }))
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>()
-  const open: typeof real.open = (path, flags, mode) =>
-    disk.full && String(path).endsWith('.tmp') ? real.open('/dev/full', 'w') : real.open(path, flags, mode)
-  return { ...real, open, default: { ...real, open } }
-})
+/** A full disk, for real: see helpers/full-disk. */
+vi.mock('node:fs/promises', async (original) => (await import('./helpers/full-disk')).fullDiskFs(original as () => Promise<typeof import('node:fs/promises')>))
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeAll(async () => {
