@@ -9,7 +9,7 @@ import type { ShareChecksView } from './views'
 
 const UNCHECKED = 'No server check file: Tessera did not initialize this server, so its shares are checked by the server alone, when the threshold is reached, as Vault does.'
 
-/** What proved which generation is in effect, in the words that end "…, as …". */
+/** What proved which generation is in effect, in words for the screen. */
 type Proof = 'counts' | 'unseal' | 'attempt'
 const PROOF_WORDS: Record<Proof, (generation: number) => string> = {
   counts: (g) => `the server's share count and threshold are generation ${g}'s`,
