@@ -418,14 +418,14 @@ async function holderKeys(count: number): Promise<Array<{ publicKey: string; pri
 
 describe('a pending generation whose rekey was not seen to finish is settled once the server proves which generation is in effect', () => {
   /** A rekey to `counts` left by a Tessera that stopped during its verification (its new shares handed out); another Tessera now holds the session. */
-  async function leftPending(old: string[], counts: { shares: number; threshold: number }): Promise<string[]> {
+  async function leftPending(old: string[], counts: { shares: number; threshold: number }): Promise<{ fresh: string[]; first: Session }> {
     const started = await call('rekey.start', { ...counts, verification: 'threshold' })
     await enterCurrent(old, started.status.nonce)
     const fresh = (await handOutAll(counts.shares)).map((s) => s.key)
     const first = session
     session = new Session({ connections: new Connections(await ProfileStore.open(join(configDir, 'profiles.json')), new SessionCredentials()), configDir })
     closers.push(() => first.close().then(() => undefined))
-    return fresh
+    return { fresh, first }
   }
   /** The verification completed outside Tessera (the vault CLI), with `keys`. */
   async function verifyElsewhere(keys: string[]): Promise<void> {
@@ -446,8 +446,10 @@ describe('a pending generation whose rekey was not seen to finish is settled onc
 
   it("counts that only the pending generation has: made current as the profile is opened, and an old share is named as replaced", async () => {
     const { shares: old } = await initialized()
-    const fresh = await leftPending(old, { shares: 5, threshold: 3 })
+    const { fresh, first } = await leftPending(old, { shares: 5, threshold: 3 })
     await verifyElsewhere(fresh.slice(0, 3))
+    // The Tessera that started the rekey stops: its cancel finds the rekey gone, and leaves the pending generation.
+    await first.close()
     const pending = (await readServerChecks(checksPath()))!.pending!
     await call('backend.connectRemote', { id: profileId })
     const after = (await readServerChecks(checksPath()))!
@@ -463,7 +465,7 @@ describe('a pending generation whose rekey was not seen to finish is settled onc
 
   it('vanished when the server sealed: both kept while the server is sealed, dropped once an unseal with current shares opens it', async () => {
     const { shares: old, token } = await initialized()
-    const fresh = await leftPending(old, { shares: 5, threshold: 3 })
+    const { fresh } = await leftPending(old, { shares: 5, threshold: 3 })
     expect((await api.call('PUT', 'sys/seal', undefined, { 'X-Vault-Token': token })).status).toBe(204)
     await call('backend.connectRemote', { id: profileId })
     // Sealed, the server cannot say whether a rekey waits elsewhere: nothing is settled yet.
@@ -483,7 +485,7 @@ describe('a pending generation whose rekey was not seen to finish is settled onc
 
   it('same counts: a root token made with current shares while the rekey still waits settles nothing; made with new shares once it completed elsewhere, it makes them current', async () => {
     const { shares: old } = await initialized()
-    const fresh = await leftPending(old, { shares: 3, threshold: 2 })
+    const { fresh } = await leftPending(old, { shares: 3, threshold: 2 })
     await call('backend.connectRemote', { id: profileId })
     const rootWith = async (keys: string[]) => {
       const { nonce } = await call('attempt.start', { flow: 'root' })

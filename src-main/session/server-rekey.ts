@@ -67,13 +67,21 @@ export class ServerRekeyer implements Rekeyer {
     return this.status()
   }
 
+  /**
+   * Cancels the rekey, and drops its pending generation only where this
+   * cancel is what ended it: a rekey already gone (its verification completed
+   * elsewhere, or it was cancelled there) leaves the pending generation to be
+   * settled by what the server proves.
+   */
   async cancel(): Promise<void> {
     const p = this.plan
     this.plan = null
+    const wrote = p?.kind === 'follow' && p.wrote
+    const running = wrote && (await this.remote.status().then((s) => s.started && s.nonce === p.nonce, () => false))
     try {
       await this.remote.cancel()
     } finally {
-      if (p?.kind === 'follow' && p.wrote) await this.write(dropPending)
+      if (running) await this.write(dropPending)
     }
   }
 
