@@ -80,7 +80,7 @@ describe('the CLI refuses a FIFO, a device or an oversized file at once', () => 
     ['serve --keyset FIFO', async () => ['serve', '--keyset', fifo, '--port', '0'],
       () => `tessera serve: could not read keyset ${fifo}: it is a FIFO, not a regular file\n`],
     ['serve --keyset of 2 GiB', async () => ['serve', '--keyset', await sparse('big.json', 2 * 1024 ** 3), '--port', '0'],
-      (a) => `tessera serve: could not read keyset ${a[2]}: it is larger than 1 MiB, the limit for a keyset file\n`],
+      (a) => `tessera serve: could not read keyset ${a[2]}: it is larger than 6 MiB, the limit for a keyset file\n`],
     ['serve --tls-cert FIFO', async () => ['serve', '--keyset', ks.path, '--port', '0', '--tls-cert', fifo, '--tls-key', fifo],
       () => `tessera serve: cannot read --tls-cert ${fifo}: it is a FIFO, not a regular file\n`],
   ]

@@ -86,10 +86,10 @@ describe('a damaged or hostile keyset file', () => {
     }
   })
 
-  it('refuses a file over 1 MiB with a sentence, without reading it whole', async () => {
+  it('refuses a file over 6 MiB with a sentence, without reading it whole', async () => {
     const path = await write('huge.json', JSON.stringify({ ...good, created_at: 'x'.repeat(50 * 1024 * 1024) }))
     const stderr = await serveError(path)
-    expect(stderr).toMatch(/^tessera serve: could not read keyset .*huge\.json: it is larger than 1 MiB, the limit for a keyset file\n$/)
+    expect(stderr).toMatch(/^tessera serve: could not read keyset .*huge\.json: it is larger than 6 MiB, the limit for a keyset file\n$/)
   })
 })
 

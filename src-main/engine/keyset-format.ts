@@ -19,8 +19,12 @@ import { SCHEMES } from './schemes'
  * Never a share, the combined key or a token.
  */
 export const KEYSET_FORMAT_VERSION = 4
-/** A keyset is a few KB; anything this large is not one. */
-export const KEYSET_LIMIT = { bytes: 1024 * 1024, what: 'a keyset file' }
+/**
+ * A keyset is a few KB, but one at every limit at once (255 shares with the
+ * longest names and most PGP keys, every earlier generation, the most root
+ * tokens) is about 5.4 MB, and what Tessera writes it must read again.
+ */
+export const KEYSET_LIMIT = { bytes: 6 * 1024 * 1024, what: 'a keyset file' }
 
 export const b64 = v.pipe(v.string(), v.maxLength(4096, 'is too long'), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'))
 const shortText = v.pipe(v.string(), v.maxLength(256, 'is too long'))
@@ -29,6 +33,9 @@ export const shareNumber = v.pipe(v.number(), v.integer('must be a whole number'
 
 /** A v4 key's fingerprint is 40 hex digits, a v6 key's 64. */
 const pgpFingerprint = v.pipe(v.string(), v.regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'must be a PGP fingerprint (40 or 64 lowercase hex digits)'))
+
+/** The most root tokens a keyset records: Tessera refuses to make another past it (revoke unused ones). */
+export const MAX_TOKENS = 10_000
 
 const TokenRecord = v.strictObject({
   accessor: shortText,
@@ -78,7 +85,7 @@ const common = {
   secret_threshold: count,
   keyring: v.strictObject({ cipher: v.literal('aes-256-gcm'), iv: b64, tag: b64, ciphertext: b64 }),
   token_salt: b64,
-  tokens: v.pipe(v.array(TokenRecord), v.maxLength(10_000, 'has too many entries')),
+  tokens: v.pipe(v.array(TokenRecord), v.maxLength(MAX_TOKENS, 'has too many entries')),
   created_at: shortText,
 }
 const KeysetV1 = v.strictObject({

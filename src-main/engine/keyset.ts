@@ -6,11 +6,11 @@ import type { Scheme } from './schemes'
 import { wipe } from '../crypto/wipe'
 import { opensKeyring, resealKeyring, ROOT_KEY_BYTES, sameKeyring, sealKeyring, type KeyringHeader } from './keyring'
 import { generationOf, withNextGeneration, type NextGeneration } from './generations'
-import { checkHolderName, checkHolders, checkShareConfig, serialize, type KeysetData, type TokenRecord } from './keyset-format'
+import { checkHolderName, checkHolders, checkShareConfig, MAX_TOKENS, serialize, type KeysetData, type TokenRecord } from './keyset-format'
 import { createKeysetFile, openKeysetFile, readKeysetIfChanged, rewriteKeysetFile, type KeysetSource } from './keyset-file'
 import type { HeldLock } from '../support/files'
 import { freeX, holderKeys, identifyShare, listShares, newRegistry, recognizeShare, recordShare, type IssuedShare, type ShareCheck, type ShareIdentity } from './share-registry'
-import { findTokenRecord, newSalt, newTokenRecord } from './tokens'
+import { findTokenRecord, newSalt, newTokenRecord, tokenLimit } from './tokens'
 
 export { checkHolders, checkShareConfig, KEYSET_LIMIT, type TokenRecord } from './keyset-format'
 export type { IssuedShare, ShareCheck, ShareIdentity } from './share-registry'
@@ -274,8 +274,17 @@ export class Keyset {
     return this.findToken(token)
   }
 
+  /** True while the keyset can record another root token, as far as this process knows. */
+  hasRoomForToken(): boolean {
+    return this.data.tokens.length < MAX_TOKENS
+  }
+
   async addRootToken(token: Uint8Array): Promise<void> {
-    await this.change(async (d) => ({ ...d, tokens: [...d.tokens, newTokenRecord(Buffer.from(d.token_salt, 'base64'), token)] }))
+    await this.change(async (d) => {
+      // A file with more would not load again.
+      if (d.tokens.length >= MAX_TOKENS) throw tokenLimit()
+      return { ...d, tokens: [...d.tokens, newTokenRecord(Buffer.from(d.token_salt, 'base64'), token)] }
+    })
   }
 
   async removeToken(accessor: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { Strategy } from './attempt'
 import { TesseraError } from '../support/errors'
 import type { Keyset } from './keyset'
 import { wipe } from '../crypto/wipe'
-import { newToken, RECOVERY_TOKEN_PREFIX, ROOT_TOKEN_PREFIX, TOKEN_LENGTH } from './tokens'
+import { newToken, RECOVERY_TOKEN_PREFIX, ROOT_TOKEN_PREFIX, TOKEN_LENGTH, tokenLimit } from './tokens'
 
 /** What the strategies may read and change in the engine that runs them. */
 export interface StrategyHost {
@@ -33,7 +33,10 @@ export function makeStrategies(host: StrategyHost): Record<Flow, Strategy> {
     otpLength: () => TOKEN_OTP_LENGTH,
     unencrypted: 'otp',
     nonceOptional: false,
-    assertAvailable: () => notInRecoveryMode(host, 'sys/generate-root'),
+    assertAvailable() {
+      notInRecoveryMode(host, 'sys/generate-root')
+      if (!host.keyset.hasRoomForToken()) throw tokenLimit()
+    },
     authenticate: (combined) => host.keyset.verify(combined),
     async generate() {
       const token = newToken(ROOT_TOKEN_PREFIX)

@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { randomBase62 } from '../crypto/base62'
 import { sameBytes } from '../crypto/same-bytes'
-import type { TokenRecord } from './keyset-format'
+import { TesseraError } from '../support/errors'
+import { MAX_TOKENS, type TokenRecord } from './keyset-format'
 
 /** Vault's TokenLength: random characters after the prefix. */
 export const TOKEN_LENGTH = 24
@@ -44,4 +45,9 @@ export function newTokenRecord(salt: Uint8Array, token: Uint8Array): TokenRecord
 export function findTokenRecord(salt: Uint8Array, records: readonly TokenRecord[], token: Uint8Array | string): TokenRecord | undefined {
   const hash = hashToken(salt, token)
   return records.find((t) => sameBytes(Buffer.from(t.hash, 'base64'), hash))
+}
+
+/** The refusal of a root token the keyset has no room left to record. */
+export function tokenLimit(): TesseraError {
+  return new TesseraError('token_limit', `this keyset already records ${MAX_TOKENS.toLocaleString('en')} root tokens, the most it holds: revoke tokens no longer used, then start again`)
 }

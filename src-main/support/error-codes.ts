@@ -72,6 +72,7 @@ export const ERRORS = {
   keyset_exists: { status: 409, sentence: 'A file already exists there: Tessera never overwrites a keyset. Choose another path.' },
   keyset_replaced: { status: 409, sentence: 'The keyset file now holds another keyset than the one opened: open it again.' },
   keyset_write: { status: 500, sentence: 'The keyset file could not be written: fix the cause below, then try again.' },
+  token_limit: { status: 400, sentence: 'This keyset records as many root tokens as it can hold: revoke tokens no longer used, then start again.', ...AS_WRITTEN },
   keyset_missing: { status: 404, sentence: 'There is no keyset at that path: check the path, or create a keyset.', ...AS_WRITTEN },
 
   // Files Tessera reads or writes.
