@@ -416,6 +416,40 @@ async function holderKeys(count: number): Promise<Array<{ publicKey: string; pri
   )
 }
 
+describe('a rekey started here that this window no longer follows: its record says only what is known', () => {
+  it('completed elsewhere: not "cancelled", but no longer running on the server', async () => {
+    const { shares: old } = await initialized()
+    const started = await call('rekey.start', { shares: 3, threshold: 2, verification: 'threshold' })
+    await enterCurrent(old, started.status.nonce)
+    const fresh = (await handOutAll(3)).map((s) => s.key)
+    await call('handout.finish')
+    // Another client (the vault CLI) completes the verification.
+    const { nonce } = (await api.call('GET', 'sys/rekey/verify')).json
+    for (const key of fresh.slice(0, 2)) expect((await api.call('PUT', 'sys/rekey/verify', { key, nonce })).status).toBe(200)
+
+    const view = await call('rekey.status')
+    expect(view.status.started).toBe(false)
+    expect(view.log.at(-1)).toMatchObject({ operator: 'Tessera', ok: false, outcome: expect.stringMatching(/^the server no longer runs this rekey: it completed or was cancelled elsewhere/) })
+    const { lines, finalHash } = await rekeyRecord()
+    expect(lines.map((l) => l.type)).not.toContain('rekey_cancelled')
+    expect(lines.find((l) => l.type === 'rekey_not_followed')!.data).toEqual({ reason: 'not_running' })
+    expect(lines.at(-1)!.type).toBe('closed')
+    expect(printRecord(lines, finalHash)).toContain('Rekey no longer running on the server: it completed or was cancelled elsewhere, or the server was sealed or restarted; Tessera did not see which')
+  })
+
+  it('connected again mid-rekey: the server keeps the rekey, and the record says it was no longer followed, not cancelled', async () => {
+    const { shares: old } = await initialized()
+    const started = await call('rekey.start', { shares: 3, threshold: 2, verification: 'threshold' })
+    await call('rekey.update', { key: old[0], nonce: started.status.nonce, holder: 'Alice' })
+    await call('backend.connectRemote', { id: profileId })
+    await call('rekey.status')
+    expect((await api.call('GET', 'sys/rekey/init')).json).toMatchObject({ started: true, nonce: started.status.nonce, progress: 1 })
+    const { lines } = await rekeyRecord()
+    expect(lines.map((l) => l.type)).not.toContain('rekey_cancelled')
+    expect(lines.find((l) => l.type === 'rekey_not_followed')!.data).toEqual({ reason: 'other_connection' })
+  })
+})
+
 describe('a pending generation whose rekey was not seen to finish is settled once the server proves which generation is in effect', () => {
   /** A rekey to `counts` left by a Tessera that stopped during its verification (its new shares handed out); another Tessera now holds the session. */
   async function leftPending(old: string[], counts: { shares: number; threshold: number }): Promise<{ fresh: string[]; first: Session }> {

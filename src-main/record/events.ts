@@ -238,6 +238,13 @@ export const EventSchema = v.variant('type', [
   }),
   event('rekey_cancelled', {}),
   /**
+   * A server's rekey started here that this window no longer follows, and so
+   * cannot say how it ended: the server no longer runs it (completed or
+   * cancelled by another client, or the server sealed or restarted), or this
+   * window connected again or opened another backend while the server keeps it.
+   */
+  event('rekey_not_followed', { reason: v.picklist(['not_running', 'other_connection']) }),
+  /**
    * The server check file held a pending generation (a rekey not seen to
    * finish) and this ceremony proved which generation is in effect: the
    * pending one was made current, or dropped.

@@ -140,6 +140,10 @@ function describe(e: RecordEvent | LegacyEvent): string {
       return `Rekey complete: the new shares are in effect; keyset ${shortFingerprint(e.data.keyset_fingerprint)}, generation ${e.data.generation}, ${e.data.threshold} of ${e.data.shares}`
     case 'rekey_cancelled':
       return 'Rekey cancelled: the current shares stay in effect'
+    case 'rekey_not_followed':
+      return e.data.reason === 'not_running'
+        ? 'Rekey no longer running on the server: it completed or was cancelled elsewhere, or the server was sealed or restarted; Tessera did not see which'
+        : 'Rekey no longer followed here: this window connected again or opened another backend; the server keeps its rekey until it completes or is cancelled'
     case 'check_file_settled':
       return `Server check file: generation ${e.data.generation} is in effect; the pending generation of a rekey not seen to finish was ${e.data.pending === 'made_current' ? 'made current' : 'dropped'}`
     case 'unseal_nodes':
@@ -293,6 +297,9 @@ function gather(lines: VerifiedLine[]): Facts {
       }
       case 'rekey_cancelled':
         rows.push(['Cancelled', when(e.time)])
+        break
+      case 'rekey_not_followed':
+        rows.push(['Not seen to end', when(e.time)])
         break
       case 'rekey_shares_issued':
       case 'rekey_verification_restarted':

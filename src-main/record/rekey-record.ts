@@ -46,6 +46,12 @@ export class RekeyRecord implements HandOutRecord {
     this.over = true
   }
 
+  /** A server's rekey this window no longer follows, and why: how it ended is not known here. */
+  async notFollowed(reason: 'not_running' | 'other_connection'): Promise<void> {
+    await this.writer.append({ type: 'rekey_not_followed', data: { reason } })
+    this.over = true
+  }
+
   async nonceConfirmed(holder: string, nonce: string): Promise<void> {
     await this.writer.append({ type: 'nonce_confirmed', data: { holder, nonce } })
   }

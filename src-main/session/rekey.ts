@@ -27,6 +27,13 @@ export interface Entered {
 }
 
 /** The rekey this window started, on the backend it started on. */
+type NotFollowed = 'not_running' | 'other_connection'
+
+const NOT_FOLLOWED_WORDS: Record<NotFollowed, string> = {
+  not_running: 'the server no longer runs this rekey: it completed or was cancelled elsewhere, or the server was sealed or restarted',
+  other_connection: 'this rekey is no longer followed here: the server keeps it until it completes or is cancelled',
+}
+
 interface Running {
   rekeyer: Rekeyer
   open: OpenBackend
@@ -144,6 +151,8 @@ export class RekeyCeremony {
       answer = await r.rekeyer.update(typed, nonce, name)
     } catch (err) {
       await this.refused(r, 'rekey', who, err)
+      // A server's rekey whose new shares cannot be handed out is cancelled by its rekeyer: this window's cancel.
+      if (!(await r.rekeyer.status().then((s) => s.started, () => true))) await this.ended('cancelled')
       throw err
     } finally {
       wipe(typed)
@@ -274,28 +283,34 @@ export class RekeyCeremony {
   }
 
   /** The rekey is over (completed, or `cancelled`): its record ends; the log stays for the screen. */
-  private async ended(how: 'cancelled' | null): Promise<void> {
+  private async ended(how: 'cancelled' | NotFollowed | null): Promise<void> {
     const r = this.running
     this.running = null
-    if (how) {
+    if (how === 'cancelled') {
       await r?.record?.event({ type: 'cancelled', what: 'rekey' })
       this.logEntry('Tessera', 'rekey cancelled: nothing changed, the current shares stay in effect', false)
+    } else if (how) {
+      await r?.record?.notFollowed(how)
+      this.logEntry('Tessera', NOT_FOLLOWED_WORDS[how], false)
     }
     if (r?.record) await this.records.endRekey()
   }
 
   /**
-   * The rekey started here is gone: another backend was opened (closing the old
-   * one dropped it), or the backend no longer runs it (another program rekeyed
-   * the keyset first, a server restarted or was sealed). Its record says it
-   * was cancelled. A backend that cannot be asked is not taken as gone.
+   * The rekey started here is no longer followed: another backend was opened,
+   * or the backend no longer runs it. A keyset's rekey lives in this process,
+   * so closing the keyset, or another program rekeying it first, cancelled
+   * it. A server's may have completed elsewhere, or still run there: its
+   * record says only what is known. A backend that cannot be asked is not
+   * taken as gone.
    */
   private async settleStale(): Promise<void> {
     const r = this.running
     if (!r) return
     const now = await this.ceremony.openBackend?.rekeyer().catch(() => r.rekeyer)
-    const gone = r.rekeyer !== now || !(await r.rekeyer.status().then((s) => s.started, () => true))
-    if (gone) await this.ended('cancelled')
+    const followed = r.rekeyer === now
+    if (followed && (await r.rekeyer.status().then((s) => s.started, () => true))) return
+    await this.ended(r.open.keyset ? 'cancelled' : followed ? 'not_running' : 'other_connection')
   }
 
   private async current(): Promise<Running> {
