@@ -33,7 +33,15 @@ export class Gpg {
   generate(uid: string, opts: { algo?: string; passphrase?: string } = {}): string {
     const algo = opts.algo ?? 'future-default'
     const pass = ['--pinentry-mode', 'loopback', '--passphrase', opts.passphrase ?? '']
-    this.run([...pass, '--quick-gen-key', uid, algo, 'default', 'never'])
+    try {
+      this.run([...pass, '--quick-gen-key', uid, algo, 'default', 'never'])
+    } catch (err) {
+      // gpg-agent sometimes fails a fresh key's self-signature ("Corrupted
+      // protection") on a loaded machine; a restarted agent makes it.
+      if (!String((err as { stderr?: Buffer }).stderr ?? '').includes('Corrupted protection')) throw err
+      execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: this.env() })
+      this.run([...pass, '--quick-gen-key', uid, algo, 'default', 'never'])
+    }
     const colons = this.run(['--with-colons', '--fingerprint', uid]).toString()
     const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(colons)
     if (!fpr) throw new Error(`no fingerprint for ${uid}`)
