@@ -26,7 +26,7 @@ export interface Entered {
   complete: boolean
 }
 
-/** The rekey this window started, on the backend it started on. */
+/** Why a server's rekey started here is no longer followed, where how it ended is not known. */
 type NotFollowed = 'not_running' | 'other_connection'
 
 const NOT_FOLLOWED_WORDS: Record<NotFollowed, string> = {
@@ -34,6 +34,7 @@ const NOT_FOLLOWED_WORDS: Record<NotFollowed, string> = {
   other_connection: 'this rekey is no longer followed here: the server keeps it until it completes or is cancelled',
 }
 
+/** The rekey this window started, on the backend it started on. */
 interface Running {
   rekeyer: Rekeyer
   open: OpenBackend
